@@ -1,0 +1,108 @@
+"""Settings, read once from the environment (and a `.env` file) at start."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from bot.domain import Urgency
+
+
+def _split_ids(value: object) -> object:
+    if isinstance(value, str):
+        return frozenset(part.strip() for part in value.split(",") if part.strip())
+    return value
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_api_url: str = "https://slack.com/api/"
+
+    database_url: str | None = None
+    supabase_url: str | None = None
+    supabase_service_role_key: SecretStr | None = None
+
+    chatwoot_url: str | None = None
+    chatwoot_api_token: SecretStr | None = None
+    chatwoot_account_id: str | None = None
+
+    shopify_shop: str | None = None
+    shopify_admin_token: SecretStr | None = None
+
+    openai_api_key: SecretStr | None = None
+    openai_base_url: str | None = None
+    openai_model: str = Field("gpt-4o-mini", alias="OCC_OPENAI_MODEL")
+
+    kb_dir: str | None = Field(None, alias="OCC_KB_DIR")
+    approvals_channel: str = Field("#occ-approvals", alias="OCC_APPROVALS_CHANNEL")
+    escalations_channel: str = Field("#occ-escalations", alias="OCC_ESCALATIONS_CHANNEL")
+    sales_channel: str = Field("#occ-sales", alias="OCC_SALES_CHANNEL")
+    reliability_channel: str = Field("#occ-reliability", alias="OCC_RELIABILITY_CHANNEL")
+    managers: Annotated[frozenset[str], NoDecode] = Field(frozenset(), alias="OCC_MANAGERS")
+    operators: Annotated[frozenset[str], NoDecode] = Field(frozenset(), alias="OCC_OPERATORS")
+    intake_token: SecretStr | None = Field(None, alias="OCC_INTAKE_TOKEN")
+
+    high_value_usd: float = Field(100.0, alias="OCC_HIGH_VALUE_USD", ge=0)
+    sla_minutes_urgent: float = Field(15.0, alias="OCC_SLA_MINUTES_URGENT", gt=0)
+    sla_minutes_high: float = Field(60.0, alias="OCC_SLA_MINUTES_HIGH", gt=0)
+    sla_minutes_normal: float = Field(240.0, alias="OCC_SLA_MINUTES_NORMAL", gt=0)
+    job_tick_seconds: float = Field(30.0, alias="OCC_JOB_TICK_SECONDS", gt=0)
+    cx_sla_minutes: float = Field(60.0, alias="OCC_CX_SLA_MINUTES", gt=0)
+    cx_scan_minutes: float = Field(5.0, alias="OCC_CX_SCAN_MINUTES", gt=0)
+    sales_pulse_minutes: float = Field(15.0, alias="OCC_SALES_PULSE_MINUTES", gt=0)
+
+    port: int = 3000
+
+    _split_managers = field_validator("managers", "operators", mode="before")(_split_ids)
+
+    @property
+    def effective_database_url(self) -> str | None:
+        """DATABASE_URL wins; Supabase REST only when it is unset; else local SQLite."""
+        if self.database_url:
+            return self.database_url
+        if self.supabase_url and self.supabase_service_role_key:
+            return None
+        return "sqlite:///./occ.db"
+
+    @property
+    def chatwoot_enabled(self) -> bool:
+        return bool(self.chatwoot_url and self.chatwoot_api_token and self.chatwoot_account_id)
+
+    @property
+    def slack_http_ready(self) -> bool:
+        return bool(self.slack_bot_token and self.slack_signing_secret)
+
+    @property
+    def sla_minutes(self) -> dict[Urgency, float]:
+        return {
+            Urgency.URGENT: self.sla_minutes_urgent,
+            Urgency.HIGH: self.sla_minutes_high,
+            Urgency.NORMAL: self.sla_minutes_normal,
+        }
+
+    def may_act_on_drafts(self, user_id: str) -> bool:
+        return not self.operators or user_id in self.operators or user_id in self.managers
+
+    def is_manager(self, user_id: str) -> bool:
+        return user_id in self.managers
+
+    def startup_notes(self) -> list[str]:
+        """One line per optional integration that is off or on its embedded default."""
+        notes = []
+        if not self.database_url and not (self.supabase_url and self.supabase_service_role_key):
+            notes.append("DATABASE_URL unset: logging to SQLite at ./occ.db")
+        if not self.chatwoot_enabled:
+            notes.append("Chatwoot not configured: approved replies are recorded, not sent")
+        if not self.openai_api_key:
+            notes.append("OPENAI_API_KEY unset: drafting offline from the knowledge base")
+        if not (self.shopify_shop and self.shopify_admin_token):
+            notes.append("Shopify not configured: Sales Pulse off")
+        if not self.intake_token:
+            notes.append("OCC_INTAKE_TOKEN unset: POST /drafts and the Chatwoot webhook refuse all")
+        return notes

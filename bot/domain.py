@@ -1,0 +1,276 @@
+"""Domain vocabulary shared by every layer: plain dataclasses and enums, no I/O.
+
+A draft's life:
+
+    received -> pending --approve/edit--> approved --(reply)--> queued -> sending -> sent
+                        |                                            \-> failed (retried) -> ...
+                        |--reject-----> rejected
+                        \--escalate---> escalated  (+ an Escalation: open -> claimed -> resolved)
+
+Every move out of ``pending`` is a compare-and-set in the store, so exactly one decision wins.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+
+class Risk(StrEnum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+
+class Band(StrEnum):
+    """Confidence band: High 90-100 %, Medium 70-89 %, Low under 70 %."""
+
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+
+class RiskKind(StrEnum):
+    HIGH_VALUE = "high_value"
+    THREAT = "threat"
+    POLICY_EXCEPTION = "policy_exception"
+    TECHNICAL = "technical"
+    B2B = "b2b"
+    MANAGER_REQUESTED = "manager_requested"
+    REPEAT_CONTACT = "repeat_contact"
+    ANGRY_TONE = "angry_tone"
+
+
+@dataclass(frozen=True)
+class RiskFlag:
+    kind: RiskKind
+    reason: str
+
+
+class DraftState(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    ESCALATED = "escalated"
+
+
+class DecisionKind(StrEnum):
+    APPROVE = "approve"
+    EDIT = "edit"
+    REJECT = "reject"
+    ESCALATE = "escalate"
+
+    @property
+    def state(self) -> DraftState:
+        return {
+            DecisionKind.APPROVE: DraftState.APPROVED,
+            DecisionKind.EDIT: DraftState.APPROVED,
+            DecisionKind.REJECT: DraftState.REJECTED,
+            DecisionKind.ESCALATE: DraftState.ESCALATED,
+        }[self]
+
+
+class ReplyStatus(StrEnum):
+    NONE = "none"  # nothing to send (pending, rejected, escalated)
+    QUEUED = "queued"  # decided, not yet handed to Chatwoot
+    SENDING = "sending"  # one worker holds the lease and is calling Chatwoot
+    SENT = "sent"
+    RECORDED = "recorded"  # Chatwoot not configured: kept, not sent
+    FAILED = "failed"  # last attempt failed; retried at reply.next_attempt_at
+    GAVE_UP = "gave_up"  # permanent failure or attempts exhausted; only Retry sends it
+
+
+class RejectReason(StrEnum):
+    FACTUAL_ERROR = "factual_error"
+    WRONG_TONE = "wrong_tone"
+    INCOMPLETE = "incomplete"
+    HANDLE_MANUALLY = "handle_manually"
+    OTHER = "other"
+
+
+class EscalationType(StrEnum):
+    HIGH_VALUE = "high_value"
+    POLICY_EXCEPTION = "policy_exception"
+    LEGAL_THREAT = "legal_regulatory"
+    TECHNICAL = "technical"
+    B2B = "b2b_wholesale"
+    OTHER = "other"
+
+
+class Urgency(StrEnum):
+    URGENT = "urgent"
+    HIGH = "high"
+    NORMAL = "normal"
+
+
+class EscalationState(StrEnum):
+    OPEN = "open"
+    CLAIMED = "claimed"
+    RESOLVED = "resolved"
+
+
+class Scope(StrEnum):
+    CX = "cx"
+    SALES = "sales"
+    RELIABILITY = "reliability"
+    TRAINING = "training"
+
+
+class Outcome(StrEnum):
+    SUCCESS = "success"
+    RETRY = "retry"
+    FAILED = "failed"
+    TIMEOUT = "timeout"
+    REFUSED = "refused"
+
+
+class Action(StrEnum):
+    """decision_log.action names (CONTRACT.md), plus our own in the same noun.verb form."""
+
+    DRAFT_RECEIVED = "draft.received"
+    DRAFT_POSTED = "draft.posted"
+    DRAFT_APPROVED = "draft.approved"
+    DRAFT_EDITED = "draft.edited"
+    DRAFT_REJECTED = "draft.rejected"
+    DRAFT_ESCALATED = "draft.escalated"
+    DRAFT_REFUSED = "draft.refused"
+    REPLY_SENT = "reply.sent"
+    REPLY_FAILED = "reply.failed"
+    REPLY_RECORDED = "reply.recorded"
+    REPLY_RETRIED = "reply.retried"
+    ESCALATION_POSTED = "escalation.posted"
+    ESCALATION_NOTED = "escalation.noted"
+    ESCALATION_CLAIMED = "escalation.claimed"
+    ESCALATION_REMINDED = "escalation.reminded"
+    ESCALATION_RESOLVED = "escalation.resolved"
+    CX_SLA_BREACHED = "cx.sla_breached"
+    SALES_ALERT = "sales.alert"
+    SALES_ACKNOWLEDGED = "sales.acknowledged"
+    SALES_FOLLOWUP = "sales.followup"
+    RELIABILITY_ALERT = "reliability.alert"
+    RELIABILITY_RECOVERED = "reliability.recovered"
+
+
+@dataclass(frozen=True)
+class SlackRef:
+    """Where a message lives in Slack."""
+
+    channel: str
+    ts: str
+
+
+@dataclass(frozen=True)
+class Customer:
+    name: str | None = None
+    email: str | None = None
+
+
+@dataclass(frozen=True)
+class KbSource:
+    title: str
+    version: str | None = None
+    relevance: float | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class Order:
+    id: str | None = None
+    value_usd: float | None = None
+
+
+@dataclass(frozen=True)
+class CustomerContext:
+    orders: int | None = None
+    lifetime_value_usd: float | None = None
+
+
+@dataclass(frozen=True)
+class DraftInput:
+    """A draft as it arrives (CONTRACT.md "A draft"), already validated."""
+
+    conversation_id: int
+    customer_message: str
+    draft: str
+    confidence: float
+    customer: Customer = field(default_factory=Customer)
+    kb_sources: tuple[KbSource, ...] = ()
+    risk: Risk = Risk.LOW
+    agent: str | None = None
+    order: Order | None = None
+    amount_usd: float | None = None
+    customer_context: CustomerContext | None = None
+    external_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Decision:
+    kind: DecisionKind
+    actor: str
+    at: datetime
+    final_text: str | None = None  # what goes to the customer (approve/edit)
+    reason: RejectReason | None = None
+    notes: str | None = None
+    escalation_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: ReplyStatus = ReplyStatus.NONE
+    attempts: int = 0
+    next_attempt_at: datetime | None = None
+    last_error: str | None = None
+    message_id: str | None = None  # Chatwoot message id once sent
+    sent_at: datetime | None = None
+    lease_until: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Draft:
+    id: str
+    input: DraftInput
+    received_at: datetime
+    flags: tuple[RiskFlag, ...] = ()
+    state: DraftState = DraftState.PENDING
+    card: SlackRef | None = None
+    posted_at: datetime | None = None
+    decision: Decision | None = None
+    reply: Reply = field(default_factory=Reply)
+
+
+@dataclass(frozen=True)
+class Escalation:
+    id: str
+    draft_id: str
+    conversation_id: int | None
+    type: EscalationType
+    urgency: Urgency
+    notes: str
+    escalated_by: str
+    created_at: datetime
+    due_at: datetime
+    state: EscalationState = EscalationState.OPEN
+    message: SlackRef | None = None
+    claimed_by: str | None = None
+    claimed_at: datetime | None = None
+    resolved_by: str | None = None
+    resolved_at: datetime | None = None
+    reminders_sent: int = 0
+    next_reminder_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    """One decision_log row."""
+
+    id: str
+    created_at: datetime
+    actor: str  # Slack user id or "system"
+    action: Action | str
+    scope: Scope
+    subject_id: str
+    conversation_id: int | None
+    payload: dict[str, Any]
+    outcome: Outcome
