@@ -1,0 +1,159 @@
+"""`occ-bot` commands (CONTRACT.md): serve, demo, check, jobs, migrate, export."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from datetime import datetime
+
+from bot.config import Settings
+
+log = logging.getLogger("occ")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=os.environ.get("OCC_LOG_LEVEL", "INFO").upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    if args.command is None:
+        parser.print_help()
+        return 2
+    return int(args.run(args) or 0)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="occ-bot", description=__doc__)
+    parser.set_defaults(command=None)
+    sub = parser.add_subparsers(dest="command")
+
+    serve = sub.add_parser("serve", help="run the bot (HTTP mode, or Socket Mode with an app token)")
+    serve.add_argument("--port", type=int, default=None, help="default $PORT, else 3000")
+    serve.add_argument("--host", default="0.0.0.0")
+    serve.set_defaults(run=_serve)
+
+    demo = sub.add_parser("demo", help="rehearse the whole flow offline on embedded defaults")
+    demo.set_defaults(run=_demo)
+
+    check = sub.add_parser("check", help="check configuration and each configured dependency")
+    check.add_argument("--json", action="store_true", help="print only JSON")
+    check.set_defaults(run=_check)
+
+    jobs = sub.add_parser("jobs", help="scheduled jobs")
+    jobs_sub = jobs.add_subparsers(dest="jobs_command", required=True)
+    jobs_sub.add_parser("list", help="list the jobs").set_defaults(run=_jobs_list)
+    run = jobs_sub.add_parser("run", help="run one job once, now")
+    run.add_argument("name")
+    run.set_defaults(run=_jobs_run)
+
+    sub.add_parser("migrate", help="apply the schema to DATABASE_URL").set_defaults(run=_migrate)
+
+    export = sub.add_parser("export", help="write the decision log as NDJSON, oldest first")
+    export.add_argument("--since", type=_iso, default=None)
+    export.add_argument("--until", type=_iso, default=None)
+    export.set_defaults(run=_export)
+    return parser
+
+
+def _iso(value: str) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 date/time: {value!r}") from None
+    if parsed.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"give a time zone (e.g. Z or +00:00): {value!r}")
+    return parsed
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from bot.serve import serve
+
+    settings = Settings()
+    port = args.port or int(os.environ.get("PORT") or settings.port)
+    return asyncio.run(serve(settings, host=args.host, port=port))
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from bot.demo import run_demo
+
+    return asyncio.run(run_demo(sys.stdout))
+
+
+def _check(args: argparse.Namespace) -> int:
+    from bot.check import run_check
+
+    return asyncio.run(run_check(None, as_json=args.json, out=sys.stdout))
+
+
+def _jobs_list(args: argparse.Namespace) -> int:
+    from bot.jobs import JOBS
+
+    for job in JOBS.values():
+        print(f"{job.name:<14} {job.description}")
+    return 0
+
+
+def _jobs_run(args: argparse.Namespace) -> int:
+    from bot.jobs import JOBS
+
+    job = JOBS.get(args.name)
+    if job is None:
+        print(f"unknown job {args.name!r}; known: {', '.join(JOBS)}", file=sys.stderr)
+        return 2
+
+    async def once() -> int:
+        from bot.services import build_services
+
+        services = await build_services(Settings())
+        try:
+            await services.store.migrate()
+            print(f"{job.name}: {await job.run(services)}")
+        finally:
+            await services.aclose()
+        return 0
+
+    return asyncio.run(once())
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    async def migrate() -> int:
+        from bot.services import store_for
+
+        store = store_for(Settings())
+        try:
+            applied = await store.migrate()
+        finally:
+            await store.close()
+        print("applied: " + ", ".join(applied) if applied else "schema is up to date")
+        return 0
+
+    return asyncio.run(migrate())
+
+
+def _export(args: argparse.Namespace) -> int:
+    async def export() -> int:
+        from bot.export import write_ndjson
+        from bot.services import store_for
+
+        store = store_for(Settings())
+        try:
+            await store.migrate()
+            count = await write_ndjson(store, sys.stdout, since=args.since, until=args.until)
+        finally:
+            await store.close()
+        print(f"exported {count} rows", file=sys.stderr)
+        return 0
+
+    return asyncio.run(export())
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,251 @@
+"""Escalations: from an operator's Escalate to the managers' channel and Chatwoot."""
+
+from __future__ import annotations
+
+import logging
+
+from slack_sdk.errors import SlackApiError
+
+from bot import approvals, audit
+from bot.blocks.escalation import escalation_message, escalation_text
+from bot.blocks.text import mention, slack_date
+from bot.domain import (
+    Action,
+    DecisionKind,
+    Draft,
+    Escalation,
+    EscalationState,
+    EscalationType,
+    Outcome,
+    SlackRef,
+    Urgency,
+)
+from bot.integrations.chatwoot import ChatwootError
+from bot.policy import sla_due
+from bot.services import Services, new_id
+from bot.slack_out import dependency_failed, dependency_ok, tell, user_profile
+
+log = logging.getLogger("occ.escalations")
+
+
+async def escalate(
+    services: Services,
+    draft_id: str,
+    user: str,
+    *,
+    type: EscalationType,
+    urgency: Urgency,
+    notes: str,
+) -> Escalation | None:
+    """Decide the draft as escalated, then tell the managers and annotate the conversation."""
+    now = services.clock()
+    draft = await services.store.get_draft(draft_id)
+    escalation = Escalation(
+        id=new_id("esc"),
+        draft_id=draft_id,
+        conversation_id=draft.input.conversation_id if draft else None,
+        type=type,
+        urgency=urgency,
+        notes=notes,
+        escalated_by=user,
+        created_at=now,
+        due_at=sla_due(urgency, now, services.settings.sla_minutes),
+    )
+    decided = await approvals.decide(
+        services, draft_id, user, DecisionKind.ESCALATE, notes=notes, escalation=escalation
+    )
+    if decided is None:
+        return None
+    posted = await post_escalation(services, escalation, decided)
+    await note_in_chatwoot(services, escalation, decided)
+    return posted or escalation
+
+
+async def post_escalation(
+    services: Services, escalation: Escalation, draft: Draft
+) -> Escalation | None:
+    blocks = escalation_message(
+        escalation,
+        draft,
+        conversation_url=services.conversation_url(draft.input.conversation_id),
+        sla_minutes=services.settings.sla_minutes,
+    )
+    try:
+        response = await services.slack.chat_postMessage(
+            channel=services.settings.escalations_channel,
+            blocks=blocks,
+            text=escalation_text(escalation, draft),
+        )
+    except SlackApiError as error:
+        detail = str(error.response.get("error"))
+        await services.store.log(
+            _entry(services, Action.ESCALATION_POSTED, escalation, {"error": detail}, Outcome.RETRY)
+        )
+        await dependency_failed(services, "slack", f"escalation post: {detail}")
+        return None
+    await dependency_ok(services, "slack")
+    message = SlackRef(channel=response["channel"], ts=response["ts"])
+    payload = {
+        "channel": message.channel,
+        "ts": message.ts,
+        "urgency": escalation.urgency.value,
+        "type": escalation.type.value,
+        "due_at": escalation.due_at.isoformat(),
+    }
+    return await services.store.set_escalation_message(
+        escalation.id, message, _entry(services, Action.ESCALATION_POSTED, escalation, payload)
+    )
+
+
+async def note_in_chatwoot(services: Services, escalation: Escalation, draft: Draft) -> None:
+    """A private note on the conversation so agents in Chatwoot see it is with a manager."""
+    if services.chatwoot is None or escalation.conversation_id is None:
+        return
+    who = (await user_profile(services, escalation.escalated_by)).get("name") or "an operator"
+    text = (
+        f"Escalated to managers ({escalation.urgency.value.upper()}, "
+        f"{escalation.type.value.replace('_', ' ')}) by {who} from Slack.\n\n{escalation.notes}"
+    )
+    try:
+        note = await services.chatwoot.add_private_note(escalation.conversation_id, text)
+    except ChatwootError as error:
+        await services.store.log(
+            _entry(
+                services, Action.ESCALATION_NOTED, escalation, {"error": str(error)}, Outcome.FAILED
+            )
+        )
+        await dependency_failed(services, "chatwoot", str(error)[:200])
+        return
+    await dependency_ok(services, "chatwoot")
+    await services.store.log(
+        _entry(services, Action.ESCALATION_NOTED, escalation, {"message_id": note.get("id")})
+    )
+
+
+async def claim(services: Services, escalation_id: str, user: str, channel: str | None) -> None:
+    escalation = await _manager_only(services, escalation_id, user, channel, "claim")
+    if escalation is None:
+        return
+    now = services.clock()
+    claimed = await services.store.claim_escalation(
+        escalation_id,
+        actor=user,
+        now=now,
+        next_reminder_at=None,
+        log=_entry(
+            services,
+            Action.ESCALATION_CLAIMED,
+            escalation,
+            {"waited_seconds": round((now - escalation.created_at).total_seconds(), 3),
+             "within_sla": now <= escalation.due_at},
+            actor=user,
+        ),
+    )
+    if claimed is None:
+        latest = await services.store.get_escalation(escalation_id) or escalation
+        await _lost(services, latest, user, channel)
+        return
+    await _redraw(services, claimed)
+
+
+async def resolve(services: Services, escalation_id: str, user: str, channel: str | None) -> None:
+    escalation = await _manager_only(services, escalation_id, user, channel, "resolve")
+    if escalation is None:
+        return
+    now = services.clock()
+    resolved = await services.store.resolve_escalation(
+        escalation_id,
+        actor=user,
+        now=now,
+        log=_entry(
+            services,
+            Action.ESCALATION_RESOLVED,
+            escalation,
+            {"open_seconds": round((now - escalation.created_at).total_seconds(), 3)},
+            actor=user,
+        ),
+    )
+    if resolved is None:
+        latest = await services.store.get_escalation(escalation_id) or escalation
+        await _lost(services, latest, user, channel)
+        return
+    await _redraw(services, resolved)
+    await tell(
+        services,
+        channel=None,
+        user=resolved.escalated_by,
+        text=f"Your escalation {resolved.id} was resolved by {mention(user)}.",
+    )
+
+
+async def _manager_only(
+    services: Services, escalation_id: str, user: str, channel: str | None, verb: str
+) -> Escalation | None:
+    escalation = await services.store.get_escalation(escalation_id)
+    if escalation is None:
+        await tell(services, channel=channel, user=user, text="That escalation no longer exists.")
+        return None
+    if services.settings.managers and not services.settings.is_manager(user):
+        why = f"Only managers (OCC_MANAGERS) can {verb} escalations."
+        await services.store.log(
+            _entry(
+                services, Action.ESCALATION_CLAIMED if verb == "claim" else
+                Action.ESCALATION_RESOLVED, escalation, {"reason": why}, Outcome.REFUSED, user
+            )
+        )
+        await tell(services, channel=channel, user=user, text=why)
+        return None
+    return escalation
+
+
+async def _lost(services: Services, escalation: Escalation, user: str, channel: str | None) -> None:
+    if escalation.state is EscalationState.RESOLVED and escalation.resolved_by:
+        text = f"Already resolved by {mention(escalation.resolved_by)}"
+        at = escalation.resolved_at
+    elif escalation.claimed_by:
+        text = f"Already claimed by {mention(escalation.claimed_by)}"
+        at = escalation.claimed_at
+    else:
+        text, at = "Nothing to do: the escalation is not claimed yet", None
+    await tell(services, channel=channel, user=user, text=text + (f" {slack_date(at)}." if at else "."))
+
+
+async def _redraw(services: Services, escalation: Escalation) -> None:
+    if escalation.message is None:
+        return
+    draft = await services.store.get_draft(escalation.draft_id)
+    if draft is None:
+        return
+    try:
+        await services.slack.chat_update(
+            channel=escalation.message.channel,
+            ts=escalation.message.ts,
+            blocks=escalation_message(
+                escalation,
+                draft,
+                conversation_url=services.conversation_url(draft.input.conversation_id),
+                sla_minutes=services.settings.sla_minutes,
+            ),
+            text=escalation_text(escalation, draft),
+        )
+    except SlackApiError as error:
+        log.warning("could not update escalation %s: %s", escalation.id, error.response)
+
+
+def _entry(
+    services: Services,
+    action: Action,
+    escalation: Escalation,
+    payload: dict,
+    outcome: Outcome = Outcome.SUCCESS,
+    actor: str = "system",
+):
+    return audit.entry(
+        services,
+        action,
+        subject_id=escalation.id,
+        conversation_id=escalation.conversation_id,
+        payload={"draft_id": escalation.draft_id, **payload},
+        actor=actor,
+        outcome=outcome,
+    )

@@ -1,0 +1,13 @@
+"""Slack listeners, one module per feature, each with `register(app, services)`."""
+
+from __future__ import annotations
+
+from slack_bolt.async_app import AsyncApp
+
+from bot.handlers import drafts, escalations
+from bot.services import Services
+
+
+def register(app: AsyncApp, services: Services) -> None:
+    drafts.register(app, services)
+    escalations.register(app, services)

@@ -1,0 +1,180 @@
+"""The draft card's buttons and modals: Approve, Edit, Reject, Escalate and Retry.
+
+Every listener acknowledges first and hands the rest to background work, so Slack gets its
+answer in milliseconds whatever the database, Chatwoot or the Web API are doing.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Any, TypeVar
+
+from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_sdk.errors import SlackApiError
+
+from bot import approvals, escalations, replies
+from bot.blocks.ids import ActionId, CallbackId, InputId
+from bot.blocks.modals import edit_modal, escalate_modal, reject_modal
+from bot.domain import DecisionKind, EscalationType, RejectReason, Urgency
+from bot.handlers.payload import action_value, channel_id, state_value, user_id
+from bot.policy import escalation_notes_template, suggested_escalation_type, suggested_urgency
+from bot.services import Services
+from bot.slack_out import tell
+
+E = TypeVar("E", bound=Enum)
+
+MODAL_FOR = {
+    ActionId.EDIT: DecisionKind.EDIT,
+    ActionId.REJECT: DecisionKind.REJECT,
+    ActionId.ESCALATE: DecisionKind.ESCALATE,
+}
+
+
+def register(app: AsyncApp, services: Services) -> None:
+    async def on_approve(ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        services.background.spawn(
+            approve(services, action_value(body), user_id(body)), name="approve"
+        )
+
+    async def on_open_modal(ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        kind = MODAL_FOR[ActionId(body["actions"][0]["action_id"])]
+        services.background.spawn(
+            open_modal(
+                services, action_value(body), user_id(body), kind,
+                trigger_id=body["trigger_id"], channel=channel_id(body),
+            ),
+            name=f"open-{kind.value}",
+        )
+
+    async def on_retry(ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        services.background.spawn(
+            retry(services, action_value(body), user_id(body), channel_id(body)), name="retry"
+        )
+
+    async def on_edit_submit(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+        text = (state_value(view, InputId.EDIT_TEXT) or "").strip()
+        if not text:
+            await ack(response_action="errors", errors={InputId.EDIT_TEXT: "The reply is empty."})
+            return
+        await ack()
+        services.background.spawn(
+            edited(services, view["private_metadata"], user_id(body), text), name="edit"
+        )
+
+    async def on_reject_submit(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+        reason = _enum(RejectReason, state_value(view, InputId.REJECT_REASON))
+        if reason is None:
+            await ack(response_action="errors", errors={InputId.REJECT_REASON: "Pick a reason."})
+            return
+        await ack()
+        notes = (state_value(view, InputId.REJECT_NOTES) or "").strip() or None
+        services.background.spawn(
+            approvals.decide(
+                services, view["private_metadata"], user_id(body), DecisionKind.REJECT,
+                reason=reason, notes=notes,
+            ),
+            name="reject",
+        )
+
+    async def on_escalate_submit(
+        ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]
+    ) -> None:
+        type_ = _enum(EscalationType, state_value(view, InputId.ESCALATION_TYPE))
+        urgency = _enum(Urgency, state_value(view, InputId.ESCALATION_URGENCY))
+        notes = (state_value(view, InputId.ESCALATION_NOTES) or "").strip()
+        errors = {}
+        if type_ is None:
+            errors[InputId.ESCALATION_TYPE] = "Pick the kind of escalation."
+        if urgency is None:
+            errors[InputId.ESCALATION_URGENCY] = "Pick an urgency."
+        if not notes:
+            errors[InputId.ESCALATION_NOTES] = "Managers need notes to act on."
+        if errors:
+            await ack(response_action="errors", errors=errors)
+            return
+        await ack()
+        assert type_ is not None and urgency is not None
+        services.background.spawn(
+            escalations.escalate(
+                services, view["private_metadata"], user_id(body),
+                type=type_, urgency=urgency, notes=notes,
+            ),
+            name="escalate",
+        )
+
+    app.action(ActionId.APPROVE.value)(on_approve)
+    for action in MODAL_FOR:
+        app.action(action.value)(on_open_modal)
+    app.action(ActionId.RETRY.value)(on_retry)
+    app.view(CallbackId.EDIT.value)(on_edit_submit)
+    app.view(CallbackId.REJECT.value)(on_reject_submit)
+    app.view(CallbackId.ESCALATE.value)(on_escalate_submit)
+
+
+async def approve(services: Services, draft_id: str, user: str) -> None:
+    """Approve as-is: one decision, then the reply goes to Chatwoot."""
+    decided = await approvals.decide(services, draft_id, user, DecisionKind.APPROVE)
+    if decided is not None:
+        await replies.deliver(services, decided.id)
+
+
+async def edited(services: Services, draft_id: str, user: str, text: str) -> None:
+    """Send the operator's edited text (an unchanged text counts as a plain approval)."""
+    draft = await services.store.get_draft(draft_id)
+    kind = DecisionKind.APPROVE if draft and draft.input.draft == text else DecisionKind.EDIT
+    decided = await approvals.decide(services, draft_id, user, kind, final_text=text)
+    if decided is not None:
+        await replies.deliver(services, decided.id)
+
+
+async def open_modal(
+    services: Services, draft_id: str, user: str, kind: DecisionKind, *, trigger_id: str,
+    channel: str | None,
+) -> None:
+    draft = await approvals.check(services, draft_id, user, kind, channel=channel)
+    if draft is None:
+        return
+    if kind is DecisionKind.EDIT:
+        view = edit_modal(draft, chatwoot_enabled=services.chatwoot is not None)
+    elif kind is DecisionKind.REJECT:
+        view = reject_modal(draft)
+    else:
+        view = escalate_modal(
+            draft,
+            suggested_type=suggested_escalation_type(draft.flags),
+            suggested_urgency=suggested_urgency(draft.flags),
+            notes=escalation_notes_template(draft.input, draft.flags, draft_id=draft.id),
+            sla_minutes=services.settings.sla_minutes,
+        )
+    try:
+        await services.slack.views_open(trigger_id=trigger_id, view=view)
+    except SlackApiError as error:
+        await tell(
+            services, channel=channel, user=user,
+            text=f"Slack would not open the form ({error.response.get('error')}). Try again.",
+        )
+
+
+async def retry(services: Services, draft_id: str, user: str, channel: str | None) -> None:
+    """Retry now: take the reply even before its backoff is over; the lease keeps it single."""
+    if not services.settings.may_act_on_drafts(user):
+        await tell(
+            services, channel=channel, user=user,
+            text="Only the operators listed in OCC_OPERATORS can act on drafts.",
+        )
+        return
+    if await replies.deliver(services, draft_id, force=True) is None:
+        await tell(
+            services, channel=channel, user=user,
+            text="Nothing to retry: the reply is already sent or being sent.",
+        )
+
+
+def _enum(cls: type[E], value: str | None) -> E | None:
+    try:
+        return cls(value) if value is not None else None
+    except ValueError:
+        return None

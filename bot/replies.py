@@ -1,0 +1,185 @@
+"""Sending an approved reply to the customer through Chatwoot, exactly once.
+
+The decision is already stored (reply status QUEUED) before anything here runs. A worker takes
+a time-limited lease on the reply with a compare-and-set, calls Chatwoot, then records the
+outcome. Failures are kept and retried with backoff by the `replies` job; a lease left behind
+by a crashed worker expires and is taken again. Before any second attempt the conversation is
+searched for the reply, because a timed-out or crashed attempt may have reached the customer:
+that is what keeps a retry from sending twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot import audit
+from bot.domain import Action, Draft, Outcome, Reply, ReplyStatus
+from bot.integrations.chatwoot import ChatwootClient, ChatwootError, ChatwootTimeout
+from bot.services import Services
+from bot.slack_out import dependency_failed, dependency_ok, refresh_card, user_profile
+
+log = logging.getLogger("occ.replies")
+
+LEASE = timedelta(seconds=60)
+MAX_ATTEMPTS = 8
+FIRST_BACKOFF = timedelta(seconds=30)
+MAX_BACKOFF = timedelta(minutes=15)
+
+
+def backoff(attempt: int) -> timedelta:
+    """30 s, 1 min, 2 min, 4 min … capped at 15 min."""
+    return min(FIRST_BACKOFF * 2 ** max(attempt - 1, 0), MAX_BACKOFF)
+
+
+async def deliver(services: Services, draft_id: str, *, force: bool = False) -> Draft | None:
+    """Send the reply of one approved draft if it is due and no one else holds it."""
+    now = services.clock()
+    draft = await services.store.claim_reply(
+        draft_id, now=now, lease_until=now + LEASE, force=force
+    )
+    if draft is None:
+        return None
+    if services.chatwoot is None:
+        done = await _finish(
+            services, draft, Reply(status=ReplyStatus.RECORDED, attempts=draft.reply.attempts),
+            Action.REPLY_RECORDED, {"text": _text(draft), "why": "Chatwoot not configured"},
+        )
+    else:
+        done = await _send(services, services.chatwoot, draft)
+    await refresh_card(services, done)
+    return done
+
+
+async def deliver_due(services: Services) -> int:
+    """One pass of the retry job: every reply that is due now. Returns how many were tried."""
+    ids = await services.store.due_replies(services.clock())
+    for draft_id in ids:
+        try:
+            await deliver(services, draft_id)
+        except Exception:  # one bad row must not stop the batch; the lease brings it back
+            log.exception("delivering reply of %s failed", draft_id)
+    return len(ids)
+
+
+def _text(draft: Draft) -> str:
+    assert draft.decision is not None and draft.decision.final_text is not None
+    return draft.decision.final_text
+
+
+async def _send(services: Services, chatwoot: ChatwootClient, draft: Draft) -> Draft:
+    assert draft.decision is not None
+    conversation = draft.input.conversation_id
+    attempt = draft.reply.attempts
+    started = time.perf_counter()
+    operator = await user_profile(services, draft.decision.actor)
+    payload: dict[str, Any] = {"text": _text(draft), "attempt": attempt, "operator": operator}
+    try:
+        if attempt > 1:
+            since = int(draft.received_at.timestamp()) - 60
+            found = await chatwoot.find_sent_reply(conversation, _text(draft), since_unix=since)
+            if found is not None:
+                payload["reconciled"] = True
+                return await _sent(services, draft, found, payload, started)
+        payload["assigned_to"] = await _assign(chatwoot, conversation, operator.get("email"))
+        message = await chatwoot.send_reply(conversation, _text(draft))
+    except ChatwootError as error:
+        return await _failed(services, draft, error, payload, started)
+    payload["private_note"] = await _note_who_approved(services, chatwoot, draft, operator)
+    return await _sent(services, draft, message, payload, started)
+
+
+async def _assign(chatwoot: ChatwootClient, conversation: int, email: str | None) -> int | None:
+    """Assign the conversation to the operator's Chatwoot agent, when one has their email."""
+    if not email:
+        return None
+    try:
+        agent = await chatwoot.find_agent_by_email(email)
+        if agent is None:
+            return None
+        await chatwoot.assign(conversation, int(agent["id"]))
+    except ChatwootError as error:
+        if error.transient:
+            raise  # Chatwoot is down: the reply would fail too, so retry the whole step
+        log.warning("could not assign conversation %s: %s", conversation, error)
+        return None
+    return int(agent["id"])
+
+
+async def _note_who_approved(
+    services: Services, chatwoot: ChatwootClient, draft: Draft, operator: dict[str, str | None]
+) -> bool:
+    assert draft.decision is not None
+    who = operator.get("name") or draft.decision.actor
+    if operator.get("email"):
+        who = f"{who} ({operator['email']})"
+    verb = "Edited and approved" if draft.decision.final_text != draft.input.draft else "Approved"
+    try:
+        await chatwoot.add_private_note(
+            draft.input.conversation_id,
+            f"{verb} in Slack by {who} — occ-bot draft {draft.id}.",
+        )
+    except ChatwootError as error:
+        log.warning("private note on %s failed: %s", draft.id, error)
+        return False
+    return True
+
+
+async def _sent(
+    services: Services, draft: Draft, message: dict[str, Any], payload: dict[str, Any],
+    started: float,
+) -> Draft:
+    payload["message_id"] = message.get("id")
+    payload["latency_ms"] = round((time.perf_counter() - started) * 1000, 1)
+    await dependency_ok(services, "chatwoot")
+    reply = Reply(
+        status=ReplyStatus.SENT,
+        attempts=draft.reply.attempts,
+        message_id=str(message.get("id")) if message.get("id") is not None else None,
+        sent_at=services.clock(),
+    )
+    return await _finish(services, draft, reply, Action.REPLY_SENT, payload)
+
+
+async def _failed(
+    services: Services, draft: Draft, error: ChatwootError, payload: dict[str, Any],
+    started: float,
+) -> Draft:
+    now = services.clock()
+    attempts = draft.reply.attempts
+    retry = error.transient and attempts < MAX_ATTEMPTS
+    next_at: datetime | None = None
+    if retry:
+        wait = backoff(attempts)
+        retry_after = getattr(error, "retry_after", None)
+        if retry_after:
+            wait = max(wait, timedelta(seconds=float(retry_after)))
+        next_at = now + wait
+    payload.update(
+        error=str(error),
+        transient=error.transient,
+        next_attempt_at=next_at.isoformat() if next_at else None,
+        latency_ms=round((time.perf_counter() - started) * 1000, 1),
+    )
+    outcome = Outcome.FAILED
+    if retry:
+        outcome = Outcome.TIMEOUT if isinstance(error, ChatwootTimeout) else Outcome.RETRY
+    reply = Reply(
+        status=ReplyStatus.FAILED if retry else ReplyStatus.GAVE_UP,
+        attempts=attempts,
+        next_attempt_at=next_at,
+        last_error=str(error)[:500],
+    )
+    done = await _finish(services, draft, reply, Action.REPLY_FAILED, payload, outcome)
+    await dependency_failed(services, "chatwoot", str(error)[:200])
+    return done
+
+
+async def _finish(
+    services: Services, draft: Draft, reply: Reply, action: Action, payload: dict[str, Any],
+    outcome: Outcome = Outcome.SUCCESS,
+) -> Draft:
+    entry = audit.draft_entry(services, action, draft, payload, outcome=outcome)
+    return await services.store.finish_reply(draft.id, reply, entry)

@@ -1,0 +1,45 @@
+"""`occ-bot serve`: HTTP mode under uvicorn, or Socket Mode when SLACK_APP_TOKEN is set."""
+
+from __future__ import annotations
+
+import logging
+
+import uvicorn
+
+from bot.app import create_app, create_bolt_app
+from bot.config import Settings
+from bot.services import build_services
+
+log = logging.getLogger("occ")
+
+
+async def serve(settings: Settings, *, host: str, port: int) -> int:
+    for note in settings.startup_notes():
+        log.info(note)
+    services = await build_services(settings)
+    socket_mode = settings.slack_app_token is not None
+    bolt = create_bolt_app(services) if socket_mode or settings.slack_http_ready else None
+    if bolt is None:
+        log.warning(
+            "Slack is not configured (SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET, or "
+            "SLACK_APP_TOKEN): serving intake and /healthz only"
+        )
+    app = create_app(services, bolt=None if socket_mode else bolt)
+    server = uvicorn.Server(
+        uvicorn.Config(app, host=host, port=port, log_level="info", access_log=False)
+    )
+    socket_handler = None
+    if socket_mode and bolt is not None:
+        from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+        assert settings.slack_app_token is not None
+        await services.store.migrate()  # before the first event can arrive
+        socket_handler = AsyncSocketModeHandler(bolt, settings.slack_app_token.get_secret_value())
+        await socket_handler.connect_async()
+        log.info("connected to Slack in Socket Mode")
+    try:
+        await server.serve()  # returns on SIGTERM/SIGINT after the lifespan has drained work
+    finally:
+        if socket_handler is not None:
+            await socket_handler.close_async()
+    return 0

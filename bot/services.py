@@ -1,0 +1,101 @@
+"""The one bundle of collaborators (settings, store, clients, drafter, clock) passed down."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.background import Background
+from bot.config import Settings
+from bot.drafting.base import Drafter
+from bot.drafting.factory import build_drafter
+from bot.health import Health
+from bot.integrations.chatwoot import ChatwootClient
+from bot.store import Store, open_store
+
+log = logging.getLogger("occ")
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}_{uuid.uuid4().hex[:20]}"
+
+
+@dataclass
+class Services:
+    settings: Settings
+    store: Store
+    slack: AsyncWebClient
+    chatwoot: ChatwootClient | None
+    drafter: Drafter
+    clock: Clock = utc_now
+    background: Background = field(default_factory=Background)
+    health: Health = field(default_factory=Health)
+    user_cache: dict[str, dict[str, str | None]] = field(default_factory=dict)
+
+    def conversation_url(self, conversation_id: int) -> str | None:
+        return self.chatwoot.conversation_url(conversation_id) if self.chatwoot else None
+
+    async def aclose(self) -> None:
+        await self.background.drain()
+        if self.chatwoot is not None:
+            await self.chatwoot.aclose()
+        await self.store.close()
+
+
+def slack_client(settings: Settings) -> AsyncWebClient:
+    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+    return AsyncWebClient(
+        token=token,
+        base_url=settings.slack_api_url,
+        timeout=10,
+        retry_handlers=[
+            AsyncConnectionErrorRetryHandler(max_retry_count=2),
+            AsyncRateLimitErrorRetryHandler(max_retry_count=3),
+            AsyncServerErrorRetryHandler(max_retry_count=2),
+        ],
+    )
+
+
+def store_for(settings: Settings) -> Store:
+    key = settings.supabase_service_role_key
+    return open_store(
+        settings.effective_database_url,
+        settings.supabase_url,
+        key.get_secret_value() if key else None,
+    )
+
+
+async def build_services(settings: Settings, *, clock: Clock = utc_now) -> Services:
+    store = store_for(settings)
+    chatwoot = None
+    if settings.chatwoot_enabled:
+        assert settings.chatwoot_url and settings.chatwoot_api_token
+        chatwoot = ChatwootClient(
+            settings.chatwoot_url,
+            settings.chatwoot_api_token.get_secret_value(),
+            settings.chatwoot_account_id or "",
+        )
+    return Services(
+        settings=settings,
+        store=store,
+        slack=slack_client(settings),
+        chatwoot=chatwoot,
+        drafter=build_drafter(settings),
+        clock=clock,
+    )
