@@ -1,0 +1,160 @@
+"""Chatwoot down, slow or crashing mid-send: visible on the card, alerted, retried, never doubled."""
+
+from __future__ import annotations
+
+import json
+
+from bot.blocks.ids import ActionId
+from bot.domain import DecisionKind, ReplyStatus
+from bot.jobs import JOBS
+from bot.standins.interactions import block_action
+from tests.harness import OPERATOR, BotUnderTest, settings_for
+
+
+def card_of(slack, draft) -> str:  # noqa: ANN001
+    return json.dumps(slack.message(draft.card.channel, draft.card.ts)["blocks"])
+
+
+async def run_replies_job(bot: BotUnderTest) -> None:
+    await JOBS["replies"].run(bot.services)
+    await bot.settle()
+
+
+async def test_outage_shows_on_the_card_alerts_and_recovers_with_one_reply(
+    bot: BotUnderTest, slack, chatwoot, clock, scenarios
+):
+    payload = scenarios["demo-1-order-status"].payload
+    draft = await bot.posted_draft(payload)
+    chatwoot.down(503)
+
+    await bot.click(ActionId.APPROVE, draft, OPERATOR)
+    await bot.settle()
+
+    stored = await bot.store.get_draft(draft.id)
+    assert stored.reply.status is ReplyStatus.FAILED
+    card = card_of(slack, draft)
+    assert "Retry" in card and ActionId.RETRY.value in card
+    [alert] = slack.messages_in("#occ-reliability")
+    assert "chatwoot" in alert["text"].lower()
+    failed = [e for e in await bot.store.entries(subject_id=draft.id) if e.action == "reply.failed"]
+    assert [e.outcome for e in failed] == ["retry"]
+
+    await run_replies_job(bot)  # not due yet: nothing happens
+    assert (await bot.store.get_draft(draft.id)).reply.attempts == 1
+
+    chatwoot.up()
+    clock.advance(seconds=31)
+    await run_replies_job(bot)
+
+    assert [r["content"] for r in chatwoot.sent_replies(payload["conversation_id"])] == [
+        payload["draft"]
+    ]
+    stored = await bot.store.get_draft(draft.id)
+    assert stored.reply.status is ReplyStatus.SENT and stored.reply.attempts == 2
+    assert "Retry" not in card_of(slack, draft)
+    assert "recovered" in slack.messages_in("#occ-reliability")[-1]["text"]
+    await run_replies_job(bot)
+    assert len(chatwoot.sent_replies(payload["conversation_id"])) == 1
+
+
+async def test_retry_button_sends_before_the_backoff_is_over(
+    bot: BotUnderTest, slack, chatwoot, scenarios
+):
+    payload = scenarios["exercise-1-international-shipping"].payload
+    draft = await bot.posted_draft(payload)
+    chatwoot.down(500)
+    await bot.click(ActionId.APPROVE, draft, OPERATOR)
+    await bot.settle()
+    chatwoot.up()
+
+    retry = block_action(
+        user=OPERATOR, action_id=ActionId.RETRY.value, value=draft.id,
+        channel=draft.card.channel, message_ts=draft.card.ts,
+    )
+    await bot.slack.send(retry)
+    await bot.slack.send(retry)
+    await bot.settle()
+
+    assert len(chatwoot.sent_replies(payload["conversation_id"])) == 1
+    assert (await bot.store.get_draft(draft.id)).reply.status is ReplyStatus.SENT
+
+
+async def test_a_reply_that_landed_before_the_error_is_not_sent_again(
+    bot: BotUnderTest, chatwoot, clock, scenarios
+):
+    payload = scenarios["demo-1-order-status"].payload
+    draft = await bot.posted_draft(payload)
+    chatwoot.fail_after_commit()  # Chatwoot stores the message, then answers 500
+
+    await bot.click(ActionId.APPROVE, draft, OPERATOR)
+    await bot.settle()
+    assert (await bot.store.get_draft(draft.id)).reply.status is ReplyStatus.FAILED
+
+    clock.advance(minutes=1)
+    await run_replies_job(bot)
+
+    assert len(chatwoot.sent_replies(payload["conversation_id"])) == 1
+    stored = await bot.store.get_draft(draft.id)
+    assert stored.reply.status is ReplyStatus.SENT
+    [sent] = [e for e in await bot.store.entries(subject_id=draft.id) if e.action == "reply.sent"]
+    assert sent.payload.get("reconciled") is True
+
+
+async def test_a_timeout_is_retried_without_a_second_copy(
+    sqlite_url, slack, chatwoot, clock, scenarios
+):
+    bot = await BotUnderTest(settings_for(sqlite_url, slack, chatwoot), clock).start()
+    bot.services.chatwoot._http.timeout = __import__("httpx").Timeout(0.3)
+    try:
+        payload = scenarios["exercise-2-add-warmth"].payload
+        draft = await bot.posted_draft(payload)
+        chatwoot.hang(2.0)
+        await bot.click(ActionId.APPROVE, draft, OPERATOR)
+        await bot.settle()
+        failed = [e for e in await bot.store.entries(subject_id=draft.id) if e.action == "reply.failed"]
+        assert [e.outcome for e in failed] == ["timeout"]
+        chatwoot.up()
+        clock.advance(minutes=1)
+        await run_replies_job(bot)
+        assert len(chatwoot.sent_replies(payload["conversation_id"])) == 1
+    finally:
+        await bot.stop()
+
+
+async def test_a_decision_stored_before_a_crash_is_sent_once_after_restart(
+    sqlite_url, slack, chatwoot, clock, scenarios
+):
+    payload = scenarios["demo-1-order-status"].payload
+    first = await BotUnderTest(settings_for(sqlite_url, slack, chatwoot), clock).start()
+    draft = await first.posted_draft(payload)
+    from bot import approvals
+
+    # The decision is stored, then the process dies before it calls Chatwoot.
+    await approvals.decide(first.services, draft.id, OPERATOR, DecisionKind.APPROVE)
+    await first.stop()
+    assert chatwoot.sent_replies(payload["conversation_id"]) == []
+
+    second = await BotUnderTest(settings_for(sqlite_url, slack, chatwoot), clock).start()
+    try:
+        await run_replies_job(second)
+        await run_replies_job(second)
+        assert len(chatwoot.sent_replies(payload["conversation_id"])) == 1
+        assert (await second.store.get_draft(draft.id)).reply.status is ReplyStatus.SENT
+    finally:
+        await second.stop()
+
+
+async def test_without_chatwoot_replies_are_recorded_not_sent_and_the_card_says_so(
+    sqlite_url, slack, clock, scenarios
+):
+    bot = await BotUnderTest(settings_for(sqlite_url, slack, None), clock).start()
+    try:
+        draft = await bot.posted_draft(scenarios["demo-1-order-status"].payload)
+        assert "not configured" in card_of(slack, draft).lower()
+        await bot.click(ActionId.APPROVE, draft, OPERATOR)
+        await bot.settle()
+        assert (await bot.store.get_draft(draft.id)).reply.status is ReplyStatus.RECORDED
+        assert "recorded" in card_of(slack, draft).lower()
+        assert "reply.recorded" in await bot.actions(draft.id)
+    finally:
+        await bot.stop()
