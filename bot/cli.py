@@ -84,6 +84,9 @@ def _serve(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from bot.demo import run_demo
 
+    if "OCC_LOG_LEVEL" not in os.environ:
+        logging.getLogger().setLevel(logging.WARNING)  # the rehearsal speaks on stdout
+
     return asyncio.run(run_demo(sys.stdout))
 
 
