@@ -1,0 +1,355 @@
+"""The approval card: one draft as a Block Kit message, drawn from its current state.
+
+A pending card offers Approve / Edit / Reject / Escalate. Once decided, the same card shows
+who decided, when, and what happened to the reply (sending, sent with the exact text, failed
+and retrying, recorded); the four decision buttons never come back.
+
+The short parts of the card are capped one by one; the long texts (the customer's message,
+the draft, the text sent, notes) share what is left of Slack's 12,000-character budget.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from bot.blocks import kit
+from bot.blocks import text as t
+from bot.blocks.ids import ActionId
+from bot.blocks.labels import (
+    BAND_BADGE,
+    ESCALATION_TYPE_LABEL,
+    REJECT_REASON_LABEL,
+    RISK_BADGE,
+    URGENCY_BADGE,
+)
+from bot.domain import (
+    Decision,
+    DecisionKind,
+    Draft,
+    DraftState,
+    Escalation,
+    KbSource,
+    ReplyStatus,
+)
+from bot.policy import ALWAYS_ESCALATE, confidence_band, overall_risk
+
+NAME_MAX = 100
+EMAIL_MAX = 120
+AGENT_MAX = 80
+ORDER_ID_MAX = 40
+KB_TITLE_MAX = 80
+KB_VERSION_MAX = 20
+KB_SOURCES_SHOWN = 8
+FLAG_REASON_MAX = 240
+ERROR_MAX = 300
+CARD_NOTES_MAX = 1000
+NOTIFICATION_EXCERPT = 120
+
+MESSAGE, DRAFT, FINAL, NOTES = "message", "draft", "final", "notes"
+
+
+def draft_card(
+    draft: Draft,
+    *,
+    conversation_url: str | None,
+    chatwoot_enabled: bool,
+    managers_only: bool,
+    escalation: Escalation | None = None,
+) -> list[dict]:
+    """Blocks for the draft's card in its current state.
+
+    Args:
+        draft: the stored draft (state, decision and reply status are all read).
+        conversation_url: link to the Chatwoot conversation, if known.
+        chatwoot_enabled: False when replies are recorded, not sent; the card says so.
+        managers_only: True when policy reserves Approve/Edit for managers (a note is shown).
+        escalation: the escalation an ESCALATED draft went to, for its urgency and type.
+    """
+    long_texts = _long_texts(draft, escalation)
+
+    def build(limits: Mapping[str, int]) -> list[dict]:
+        return _blocks(
+            draft,
+            long_texts,
+            limits,
+            conversation_url=conversation_url,
+            chatwoot_enabled=chatwoot_enabled,
+            managers_only=managers_only,
+            escalation=escalation,
+        )
+
+    fixed = t.text_length(build(dict.fromkeys(long_texts, 0)))
+    keys = list(long_texts)
+    wants = [len(t.quote(long_texts[k][1], _cap(k, long_texts[k][0]))) for k in keys]
+    grants = t.share_budget(t.MESSAGE_TEXT_BUDGET - fixed, wants)
+    return build(dict(zip(keys, grants, strict=True)))
+
+
+def draft_card_text(draft: Draft) -> str:
+    """The message's notification/fallback text: who, the gist, and where the draft stands."""
+    name = t.inline(draft.input.customer.name or "a customer", NAME_MAX)
+    excerpt = t.inline(draft.input.customer_message, NOTIFICATION_EXCERPT)
+    if draft.state is DraftState.PENDING:
+        band = confidence_band(draft.input.confidence)
+        return (
+            f"New draft reply for {name} ({t.percent(draft.input.confidence)}, "
+            f"{band.value} confidence): “{excerpt}”"
+        )
+    return f"Draft reply for {name}: {_outcome_word(draft)}"
+
+
+# --- layout ----------------------------------------------------------------------------------
+
+
+def _blocks(
+    draft: Draft,
+    long_texts: Mapping[str, tuple[str, str]],
+    limits: Mapping[str, int],
+    *,
+    conversation_url: str | None,
+    chatwoot_enabled: bool,
+    managers_only: bool,
+    escalation: Escalation | None,
+) -> list[dict]:
+    pending = draft.state is DraftState.PENDING
+    blocks = [
+        kit.header(f"{_headline(draft)} · conversation #{draft.input.conversation_id}"),
+        kit.fields(_facts(draft, conversation_url)),
+    ]
+    flags = _flags_text(draft)
+    if flags:
+        blocks.append(kit.section(flags))
+    notes = []
+    if pending and managers_only:
+        notes.append("🔒 *Approve/Edit reserved for managers* — escalate or ask a manager.")
+    if pending and not chatwoot_enabled:
+        notes.append("📝 Chatwoot not configured — replies will be recorded, not sent.")
+    if notes:
+        blocks.append(kit.context(*notes))
+    for key in (MESSAGE, DRAFT):
+        if key in long_texts:
+            blocks.append(_long_section(long_texts[key], limits[key]))
+    blocks.append(kit.section(_kb_text(draft.input.kb_sources)))
+    blocks.append(kit.divider())
+    if pending:
+        blocks.append(_decision_buttons(draft, chatwoot_enabled))
+        return blocks
+    blocks.append(kit.section(_status_text(draft, escalation)))
+    for key in (FINAL, NOTES):
+        if key in long_texts:
+            blocks.append(_long_section(long_texts[key], limits[key]))
+    retry = _retry_button(draft)
+    if retry is not None:
+        blocks.append(kit.actions(retry, block_id="reply_actions"))
+    return blocks
+
+
+def _long_texts(draft: Draft, escalation: Escalation | None) -> dict[str, tuple[str, str]]:
+    """The long, untrusted texts this state shows: key -> (mrkdwn label, raw text)."""
+    texts = {MESSAGE: ("*Customer message*", draft.input.customer_message)}
+    decision = draft.decision
+    if draft.state is DraftState.APPROVED and decision is not None:
+        final = decision.final_text if decision.final_text is not None else draft.input.draft
+        if _edited(draft, decision):
+            texts[DRAFT] = ("*Original draft*", draft.input.draft)
+            texts[FINAL] = (f"*{_final_label(draft.reply.status)}* (edited by the operator)", final)
+        else:
+            texts[FINAL] = (f"*{_final_label(draft.reply.status)}*", final)
+        return texts
+    texts[DRAFT] = ("*Draft reply*", draft.input.draft)
+    notes = decision.notes if decision is not None else None
+    if draft.state is DraftState.ESCALATED and not notes and escalation is not None:
+        notes = escalation.notes
+    if notes and draft.state in (DraftState.REJECTED, DraftState.ESCALATED):
+        texts[NOTES] = ("*Notes*", notes)
+    return texts
+
+
+def _cap(key: str, label: str) -> int:
+    cap = t.SECTION_TEXT_MAX - len(label) - 1
+    return min(cap, CARD_NOTES_MAX) if key == NOTES else cap
+
+
+def _long_section(label_and_text: tuple[str, str], limit: int) -> dict:
+    label, raw = label_and_text
+    return kit.section(f"{label}\n{t.quote(raw, limit)}")
+
+
+def _headline(draft: Draft) -> str:
+    if draft.state is DraftState.PENDING:
+        return "📨 Draft reply to review"
+    if draft.state is DraftState.REJECTED:
+        return "🚫 Draft rejected"
+    if draft.state is DraftState.ESCALATED:
+        return "🚨 Draft escalated"
+    return {
+        ReplyStatus.SENT: "✅ Reply sent",
+        ReplyStatus.RECORDED: "📝 Reply recorded, not sent",
+        ReplyStatus.FAILED: "⚠️ Reply not sent yet",
+        ReplyStatus.GAVE_UP: "❌ Reply not sent",
+    }.get(draft.reply.status, "⏳ Sending reply")
+
+
+def _facts(draft: Draft, conversation_url: str | None) -> list[str]:
+    data = draft.input
+    customer = t.inline(data.customer.name, NAME_MAX) if data.customer.name else "_unknown_"
+    if data.customer.email:
+        customer += "\n" + t.inline(data.customer.email, EMAIL_MAX)
+    conversation = f"#{data.conversation_id}"
+    if conversation_url:
+        conversation = t.link(conversation_url, f"#{data.conversation_id} in Chatwoot")
+    band = BAND_BADGE[confidence_band(data.confidence)]
+    risk = overall_risk(data.risk, draft.flags)
+    risk_text = RISK_BADGE[risk]
+    if risk is not data.risk:
+        risk_text += f" (agent said {data.risk.value})"
+    facts = [
+        f"*Customer*\n{customer}",
+        f"*Conversation*\n{conversation}",
+        f"*Confidence*\n{t.percent(data.confidence)} · {band}",
+        f"*Risk*\n{risk_text}",
+        f"*Agent*\n{t.inline(data.agent, AGENT_MAX) if data.agent else '_not given_'}",
+        f"*Received*\n{t.slack_date(draft.received_at)}",
+    ]
+    order = data.order
+    if order is not None and (order.id or order.value_usd is not None):
+        parts = [f"#{t.inline(order.id, ORDER_ID_MAX)}"] if order.id else []
+        if order.value_usd is not None:
+            parts.append(t.money(order.value_usd))
+        facts.append("*Order*\n" + " · ".join(parts))
+    if data.amount_usd is not None:
+        facts.append(f"*Amount at stake*\n{t.money(data.amount_usd)}")
+    context = data.customer_context
+    if context is not None and (context.orders is not None or context.lifetime_value_usd):
+        parts = []
+        if context.orders is not None:
+            parts.append(f"{context.orders} orders")
+        if context.lifetime_value_usd is not None:
+            parts.append(f"{t.money(context.lifetime_value_usd)} lifetime value")
+        facts.append("*Customer context*\n" + " · ".join(parts))
+    return facts
+
+
+def _flags_text(draft: Draft) -> str | None:
+    if not draft.flags:
+        return None
+    lines = [
+        f"{'⛔' if flag.kind in ALWAYS_ESCALATE else '⚠️'} {t.inline(flag.reason, FLAG_REASON_MAX)}"
+        for flag in draft.flags
+    ]
+    return "*Why this risk level* (⛔ = must escalate)\n" + "\n".join(lines)
+
+
+def _kb_text(sources: tuple[KbSource, ...]) -> str:
+    if not sources:
+        return "*Knowledge base sources*\n_No relevant knowledge-base article found._"
+    lines = []
+    for source in sources[:KB_SOURCES_SHOWN]:
+        line = "• " + t.link(source.url, source.title, KB_TITLE_MAX)
+        if source.version:
+            version = source.version
+            if version[:1].isdigit():
+                version = "v" + version
+            line += f" ({t.inline(version, KB_VERSION_MAX)})"
+        if source.relevance is not None:
+            line += f" — {t.percent(source.relevance)} relevance"
+        lines.append(line)
+    if len(sources) > KB_SOURCES_SHOWN:
+        lines.append(f"…and {len(sources) - KB_SOURCES_SHOWN} more")
+    return "*Knowledge base sources*\n" + "\n".join(lines)
+
+
+def _decision_buttons(draft: Draft, chatwoot_enabled: bool) -> dict:
+    approve = "✅ Approve & Send" if chatwoot_enabled else "✅ Approve & Record"
+    return kit.actions(
+        kit.button(approve, ActionId.APPROVE, draft.id, style="primary"),
+        kit.button("✏️ Edit", ActionId.EDIT, draft.id),
+        kit.button("🚫 Reject", ActionId.REJECT, draft.id),
+        kit.button("🚨 Escalate", ActionId.ESCALATE, draft.id, style="danger"),
+        block_id="draft_actions",
+    )
+
+
+def _retry_button(draft: Draft) -> dict | None:
+    if draft.state is not DraftState.APPROVED:
+        return None
+    if draft.reply.status is ReplyStatus.FAILED:
+        return kit.button("🔁 Retry now", ActionId.RETRY, draft.id, style="primary")
+    if draft.reply.status is ReplyStatus.GAVE_UP:
+        return kit.button("🔁 Retry", ActionId.RETRY, draft.id, style="primary")
+    return None
+
+
+# --- status lines ----------------------------------------------------------------------------
+
+
+def _edited(draft: Draft, decision: Decision) -> bool:
+    return decision.kind is DecisionKind.EDIT or (
+        decision.final_text is not None and decision.final_text != draft.input.draft
+    )
+
+
+def _by(decision: Decision | None) -> str:
+    if decision is None:
+        return ""
+    return f"by {t.mention(decision.actor)} {t.slack_date(decision.at)}"
+
+
+def _final_label(status: ReplyStatus) -> str:
+    if status is ReplyStatus.SENT:
+        return "Text sent"
+    if status is ReplyStatus.RECORDED:
+        return "Recorded reply"
+    return "Reply to send"
+
+
+def _status_text(draft: Draft, escalation: Escalation | None) -> str:
+    decision = draft.decision
+    by = _by(decision)
+    if draft.state is DraftState.REJECTED:
+        reason = ""
+        if decision is not None and decision.reason is not None:
+            reason = f" — reason: {REJECT_REASON_LABEL[decision.reason]}"
+        return f"🚫 *Rejected* {by}{reason}"
+    if draft.state is DraftState.ESCALATED:
+        detail = ""
+        if escalation is not None:
+            urgency = URGENCY_BADGE[escalation.urgency]
+            detail = f" — {urgency}, {ESCALATION_TYPE_LABEL[escalation.type]}"
+        return f"🚨 *Escalated* {by}{detail}"
+    return _reply_status_text(draft, by)
+
+
+def _reply_status_text(draft: Draft, by: str) -> str:
+    reply = draft.reply
+    edited = draft.decision is not None and _edited(draft, draft.decision)
+    who = f"{'Edited and approved' if edited else 'Approved'} {by}".rstrip()
+    error = t.inline(reply.last_error or "unknown error", ERROR_MAX)
+    if reply.status is ReplyStatus.SENT:
+        when = f" {t.slack_date(reply.sent_at)}" if reply.sent_at else ""
+        return f"✅ *Sent to the customer*{when}\n{who}."
+    if reply.status is ReplyStatus.RECORDED:
+        return f"📝 *Recorded, not sent* (Chatwoot not configured)\n{who}."
+    if reply.status is ReplyStatus.FAILED:
+        when = t.slack_date(reply.next_attempt_at) if reply.next_attempt_at else "soon"
+        return (
+            f"⚠️ *Chatwoot failed:* {error} — retrying automatically "
+            f"(attempt {reply.attempts + 1}) {when}\n{who}."
+        )
+    if reply.status is ReplyStatus.GAVE_UP:
+        tries = f" after {reply.attempts} attempts" if reply.attempts > 1 else ""
+        return f"❌ *Not sent:* {error}{tries}\n{who}. Press Retry to try again."
+    return f"⏳ *Sending…* {who[0].lower()}{who[1:]}"
+
+
+def _outcome_word(draft: Draft) -> str:
+    if draft.state is DraftState.REJECTED:
+        return "rejected"
+    if draft.state is DraftState.ESCALATED:
+        return "escalated to a manager"
+    return {
+        ReplyStatus.SENT: "sent to the customer",
+        ReplyStatus.RECORDED: "approved and recorded (not sent)",
+        ReplyStatus.FAILED: "approved; sending failed, retrying",
+        ReplyStatus.GAVE_UP: "approved; not sent",
+    }.get(draft.reply.status, "approved; sending")

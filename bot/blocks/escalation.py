@@ -1,0 +1,146 @@
+"""The escalation message in the managers' channel: what, how urgent, for whom, and who has it.
+
+OPEN offers Claim; CLAIMED shows the claimer and offers Resolve; RESOLVED offers nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from bot.blocks import kit
+from bot.blocks import text as t
+from bot.blocks.ids import ActionId
+from bot.blocks.labels import (
+    BAND_BADGE,
+    ESCALATION_TYPE_LABEL,
+    RISK_BADGE,
+    URGENCY_BADGE,
+    URGENCY_EMOJI,
+    URGENCY_LABEL,
+)
+from bot.domain import Draft, Escalation, EscalationState, Urgency
+from bot.policy import ALWAYS_ESCALATE, DEFAULT_SLA_MINUTES, confidence_band, overall_risk
+
+NAME_MAX = 100
+EMAIL_MAX = 120
+ORDER_ID_MAX = 40
+MESSAGE_EXCERPT = 800
+NOTES_MAX = 2500
+FLAG_REASON_MAX = 240
+
+
+def escalation_message(
+    esc: Escalation,
+    draft: Draft,
+    *,
+    conversation_url: str | None,
+    sla_minutes: Mapping[Urgency, float] = DEFAULT_SLA_MINUTES,
+) -> list[dict]:
+    """Blocks for an escalation in its current state.
+
+    Args:
+        esc: the stored escalation.
+        draft: the draft it was raised from (customer, message, risk).
+        conversation_url: link to the Chatwoot conversation, if known.
+        sla_minutes: claim SLA per urgency, printed next to the urgency.
+    """
+    data = draft.input
+    blocks = [
+        kit.header(f"{URGENCY_BADGE[esc.urgency]} escalation · {ESCALATION_TYPE_LABEL[esc.type]}"),
+        kit.fields(_facts(esc, draft, conversation_url, sla_minutes)),
+        kit.section(f"*Customer message*\n{t.quote(data.customer_message, MESSAGE_EXCERPT)}"),
+    ]
+    notes = esc.notes.strip()
+    if notes:
+        blocks.append(kit.section(f"*Notes*\n{t.quote(notes, NOTES_MAX)}"))
+    if draft.flags:
+        lines = [
+            f"{'⛔' if f.kind in ALWAYS_ESCALATE else '⚠️'} {t.inline(f.reason, FLAG_REASON_MAX)}"
+            for f in draft.flags
+        ]
+        blocks.append(kit.section("*Risk flags*\n" + "\n".join(lines)))
+    blocks.append(kit.divider())
+    blocks.append(kit.section(_status_text(esc)))
+    if esc.state is EscalationState.OPEN:
+        claim = kit.button("🙋 Claim", ActionId.CLAIM, esc.id, style="primary")
+        blocks.append(kit.actions(claim, block_id="escalation_actions"))
+    elif esc.state is EscalationState.CLAIMED:
+        resolve = kit.button("✅ Resolve", ActionId.RESOLVE, esc.id, style="primary")
+        blocks.append(kit.actions(resolve, block_id="escalation_actions"))
+    return blocks
+
+
+def escalation_text(esc: Escalation, draft: Draft) -> str:
+    """Notification/fallback text for the escalation message."""
+    name = t.inline(draft.input.customer.name or "a customer", NAME_MAX)
+    text = (
+        f"{URGENCY_BADGE[esc.urgency]} escalation ({ESCALATION_TYPE_LABEL[esc.type]}) for {name}, "
+        f"conversation #{draft.input.conversation_id}"
+    )
+    if esc.state is EscalationState.CLAIMED:
+        text += " — claimed"
+    elif esc.state is EscalationState.RESOLVED:
+        text += " — resolved"
+    return text
+
+
+def _facts(
+    esc: Escalation, draft: Draft, conversation_url: str | None, sla: Mapping[Urgency, float]
+) -> list[str]:
+    data = draft.input
+    urgency = f"{URGENCY_EMOJI[esc.urgency]} {URGENCY_LABEL[esc.urgency]}"
+    if esc.urgency in sla:
+        urgency += f" — claim within {t.format_minutes(sla[esc.urgency])}"
+    customer = t.inline(data.customer.name, NAME_MAX) if data.customer.name else "_unknown_"
+    if data.customer.email:
+        customer += "\n" + t.inline(data.customer.email, EMAIL_MAX)
+    conversation = f"#{data.conversation_id}"
+    if conversation_url:
+        conversation = t.link(conversation_url, f"#{data.conversation_id} in Chatwoot")
+    risk = RISK_BADGE[overall_risk(data.risk, draft.flags)]
+    band = BAND_BADGE[confidence_band(data.confidence)]
+    facts = [
+        f"*Urgency*\n{urgency}",
+        f"*Claim by*\n{t.slack_date(esc.due_at)}",
+        f"*Type*\n{ESCALATION_TYPE_LABEL[esc.type]}",
+        f"*Escalated by*\n{t.mention(esc.escalated_by)} {t.slack_date(esc.created_at)}",
+        f"*Customer*\n{customer}",
+        f"*Conversation*\n{conversation}",
+        f"*Risk · draft confidence*\n{risk} · {t.percent(data.confidence)} ({band})",
+    ]
+    order_parts = []
+    if data.order is not None and data.order.id:
+        order_parts.append(f"#{t.inline(data.order.id, ORDER_ID_MAX)}")
+    if data.order is not None and data.order.value_usd is not None:
+        order_parts.append(t.money(data.order.value_usd))
+    if data.amount_usd is not None:
+        order_parts.append(f"{t.money(data.amount_usd)} at stake")
+    if order_parts:
+        facts.append("*Order*\n" + " · ".join(order_parts))
+    context = data.customer_context
+    if context is not None and (context.orders is not None or context.lifetime_value_usd):
+        parts = []
+        if context.orders is not None:
+            parts.append(f"{context.orders} orders")
+        if context.lifetime_value_usd is not None:
+            parts.append(f"{t.money(context.lifetime_value_usd)} lifetime value")
+        facts.append("*Customer context*\n" + " · ".join(parts))
+    return facts
+
+
+def _status_text(esc: Escalation) -> str:
+    claimed_by = ""
+    if esc.claimed_by:
+        when = f" {t.slack_date(esc.claimed_at)}" if esc.claimed_at else ""
+        claimed_by = f"by {t.mention(esc.claimed_by)}{when}"
+    if esc.state is EscalationState.RESOLVED:
+        when = f" {t.slack_date(esc.resolved_at)}" if esc.resolved_at else ""
+        who = t.mention(esc.resolved_by) if esc.resolved_by else "a manager"
+        resolved = f"✅ *Resolved* by {who}{when}"
+        return f"{resolved}\nClaimed {claimed_by}." if claimed_by else resolved
+    if esc.state is EscalationState.CLAIMED:
+        return f"🙋 *Claimed* {claimed_by}".rstrip()
+    reminded = ""
+    if esc.reminders_sent:
+        reminded = f" Reminded {esc.reminders_sent} time{'s' if esc.reminders_sent > 1 else ''}."
+    return f"⏱️ *Open* — waiting for a manager to claim it by {t.slack_date(esc.due_at)}.{reminded}"

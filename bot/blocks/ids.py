@@ -1,0 +1,40 @@
+"""Action, callback and input ids shared by the Block Kit builders and the Slack handlers.
+
+Buttons carry the draft id (or escalation id) as their ``value``; modals carry the draft id
+in ``private_metadata``. Each modal input uses the same string as block_id and action_id, so a
+handler reads ``view.state.values[InputId.X][InputId.X]``.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class ActionId(StrEnum):
+    APPROVE = "draft_approve"
+    EDIT = "draft_edit"
+    REJECT = "draft_reject"
+    ESCALATE = "draft_escalate"
+    RETRY = "reply_retry"
+    CLAIM = "escalation_claim"
+    RESOLVE = "escalation_resolve"
+
+
+class CallbackId(StrEnum):
+    EDIT = "draft_edit_modal"
+    REJECT = "draft_reject_modal"
+    ESCALATE = "draft_escalate_modal"
+
+
+class InputId(StrEnum):
+    EDIT_TEXT = "edit_text"
+    REJECT_REASON = "reject_reason"
+    REJECT_NOTES = "reject_notes"
+    ESCALATION_TYPE = "escalation_type"
+    ESCALATION_URGENCY = "escalation_urgency"
+    ESCALATION_NOTES = "escalation_notes"
+
+
+DECISION_ACTIONS: frozenset[ActionId] = frozenset(
+    {ActionId.APPROVE, ActionId.EDIT, ActionId.REJECT, ActionId.ESCALATE}
+)

@@ -1,0 +1,202 @@
+"""The Edit, Reject and Escalate modals opened from a draft card.
+
+Each modal carries the draft id in ``private_metadata`` and starts with a short read-only
+summary of the conversation, so the operator knows which customer they are acting for.
+Inputs use :class:`InputId` as both block_id and action_id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from bot.blocks import kit
+from bot.blocks import text as t
+from bot.blocks.ids import CallbackId, InputId
+from bot.blocks.labels import (
+    ESCALATION_TYPE_LABEL,
+    REJECT_REASON_LABEL,
+    URGENCY_EMOJI,
+    URGENCY_LABEL,
+)
+from bot.domain import Draft, EscalationType, RejectReason, Urgency
+from bot.policy import DEFAULT_SLA_MINUTES
+
+SUMMARY_EXCERPT = 500
+NAME_MAX = 100
+
+
+def edit_modal(draft: Draft, *, chatwoot_enabled: bool = True) -> dict[str, Any]:
+    """Modal to edit the draft before it is approved; the text input starts with the draft.
+
+    Args:
+        draft: the pending draft.
+        chatwoot_enabled: False when an approved reply is recorded, not sent (submit says so).
+    """
+    element: dict[str, Any] = {
+        "type": "plain_text_input",
+        "action_id": InputId.EDIT_TEXT,
+        "multiline": True,
+        "min_length": 1,
+        "max_length": t.INPUT_MAX,
+    }
+    if draft.input.draft:
+        element["initial_value"] = t.truncate(draft.input.draft, t.INPUT_MAX)
+    field = _input(
+        InputId.EDIT_TEXT,
+        "Reply to the customer",
+        element,
+        hint="The customer receives exactly this text.",
+    )
+    submit = "Approve & Send" if chatwoot_enabled else "Approve & Record"
+    return _modal(CallbackId.EDIT, "Edit reply", submit, draft, [field])
+
+
+def reject_modal(draft: Draft) -> dict[str, Any]:
+    """Modal asking why the draft is rejected (a reason, and optional notes)."""
+    reason = _input(
+        InputId.REJECT_REASON,
+        "Reason",
+        {
+            "type": "static_select",
+            "action_id": InputId.REJECT_REASON,
+            "placeholder": kit.plain("Choose a reason", t.PLACEHOLDER_MAX),
+            "options": [kit.option(REJECT_REASON_LABEL[r], r.value) for r in RejectReason],
+        },
+    )
+    notes = _input(
+        InputId.REJECT_NOTES,
+        "Notes",
+        _notes_element(InputId.REJECT_NOTES, "", "What was wrong? Notes help the drafting agent."),
+        optional=True,
+    )
+    return _modal(CallbackId.REJECT, "Reject draft", "Reject", draft, [reason, notes])
+
+
+def escalate_modal(
+    draft: Draft,
+    *,
+    suggested_type: EscalationType,
+    suggested_urgency: Urgency,
+    notes: str,
+    sla_minutes: Mapping[Urgency, float] = DEFAULT_SLA_MINUTES,
+) -> dict[str, Any]:
+    """Modal to escalate to a manager, pre-filled with policy's suggestions.
+
+    Args:
+        draft: the pending draft.
+        suggested_type: escalation type selected at first.
+        suggested_urgency: urgency selected at first.
+        notes: the notes the text input starts with (cut to 3000 characters if longer).
+        sla_minutes: claim SLA per urgency, printed in each urgency's option.
+    """
+    types = [kit.option(ESCALATION_TYPE_LABEL[k], k.value) for k in EscalationType]
+    urgencies = [_urgency_option(u, sla_minutes) for u in Urgency]
+    type_field = _input(
+        InputId.ESCALATION_TYPE,
+        "Escalation type",
+        {
+            "type": "static_select",
+            "action_id": InputId.ESCALATION_TYPE,
+            "placeholder": kit.plain("Choose a type", t.PLACEHOLDER_MAX),
+            "options": types,
+            "initial_option": types[list(EscalationType).index(suggested_type)],
+        },
+    )
+    urgency_field = _input(
+        InputId.ESCALATION_URGENCY,
+        "Urgency (time for a manager to claim it)",
+        {
+            "type": "radio_buttons",
+            "action_id": InputId.ESCALATION_URGENCY,
+            "options": urgencies,
+            "initial_option": urgencies[list(Urgency).index(suggested_urgency)],
+        },
+    )
+    notes_field = _input(
+        InputId.ESCALATION_NOTES,
+        "Escalation notes",
+        _notes_element(InputId.ESCALATION_NOTES, notes, "Issue, why it needs a manager, context"),
+        hint="Managers see these notes in the escalation channel.",
+    )
+    return _modal(
+        CallbackId.ESCALATE,
+        "Escalate to a manager",
+        "Escalate",
+        draft,
+        [type_field, urgency_field, notes_field],
+    )
+
+
+# --- parts -----------------------------------------------------------------------------------
+
+
+def _urgency_option(urgency: Urgency, sla_minutes: Mapping[Urgency, float]) -> dict[str, Any]:
+    text = f"{URGENCY_EMOJI[urgency]} {URGENCY_LABEL[urgency]}"
+    minutes = sla_minutes.get(urgency)
+    if minutes is not None:
+        text += f" ({t.format_minutes(minutes)} SLA)"
+    return kit.option(text, urgency.value)
+
+
+def _notes_element(action_id: str, initial: str, placeholder: str) -> dict[str, Any]:
+    element: dict[str, Any] = {
+        "type": "plain_text_input",
+        "action_id": action_id,
+        "multiline": True,
+        "max_length": t.INPUT_MAX,
+        "placeholder": kit.plain(placeholder, t.PLACEHOLDER_MAX),
+    }
+    if initial:
+        element["initial_value"] = t.truncate(initial, t.INPUT_MAX)
+    return element
+
+
+def _input(
+    block_id: str,
+    label: str,
+    element: dict[str, Any],
+    *,
+    hint: str | None = None,
+    optional: bool = False,
+) -> dict[str, Any]:
+    block: dict[str, Any] = {
+        "type": "input",
+        "block_id": block_id,
+        "label": kit.plain(label, t.LABEL_MAX),
+        "element": element,
+    }
+    if hint:
+        block["hint"] = kit.plain(hint, t.LABEL_MAX)
+    if optional:
+        block["optional"] = True
+    return block
+
+
+def _summary(draft: Draft) -> dict[str, Any]:
+    data = draft.input
+    who = t.inline(data.customer.name, NAME_MAX) if data.customer.name else "Customer"
+    if data.customer.email:
+        who += f" ({t.inline(data.customer.email, NAME_MAX)})"
+    head = f"*{who}* · conversation #{data.conversation_id}"
+    return kit.section(f"{head}\n{t.quote(data.customer_message, SUMMARY_EXCERPT)}")
+
+
+def _modal(
+    callback_id: CallbackId,
+    title: str,
+    submit: str,
+    draft: Draft,
+    inputs: list[dict[str, Any]],
+) -> dict[str, Any]:
+    if len(draft.id) > t.PRIVATE_METADATA_MAX:
+        raise ValueError("draft id does not fit in private_metadata")
+    return {
+        "type": "modal",
+        "callback_id": callback_id.value,
+        "title": kit.plain(title, t.MODAL_TITLE_MAX),
+        "submit": kit.plain(submit, t.MODAL_TITLE_MAX),
+        "close": kit.plain("Cancel", t.MODAL_TITLE_MAX),
+        "private_metadata": draft.id,
+        "blocks": [_summary(draft), kit.divider(), *inputs],
+    }
