@@ -1,0 +1,41 @@
+"""Persistence: the `Store` protocol and the factory that picks a backend from settings."""
+
+from __future__ import annotations
+
+from bot.store.base import NotFound, SchemaNotApplied, Store, StoreError
+
+DEFAULT_DATABASE_URL = "sqlite:///./occ.db"
+
+__all__ = [
+    "DEFAULT_DATABASE_URL",
+    "NotFound",
+    "SchemaNotApplied",
+    "Store",
+    "StoreError",
+    "open_store",
+]
+
+
+def open_store(
+    database_url: str | None, supabase_url: str | None, supabase_key: str | None
+) -> Store:
+    """The configured store; nothing connects until first use.
+
+    ``DATABASE_URL`` wins (SQLite or PostgreSQL, Supabase's connection string included);
+    without it, ``SUPABASE_URL`` + ``SUPABASE_SERVICE_ROLE_KEY`` select the REST backend;
+    with neither, SQLite at ``./occ.db``.
+    """
+    if database_url:
+        from bot.store.sql import SqlStore
+
+        return SqlStore.from_url(database_url)
+    if supabase_url or supabase_key:
+        if not (supabase_url and supabase_key):
+            raise ValueError("SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY must be set together")
+        # imported here: the supabase package is large and most deployments use SQL
+        from bot.store.supabase import SupabaseStore
+
+        return SupabaseStore(supabase_url, supabase_key)
+    from bot.store.sql import SqlStore
+
+    return SqlStore.from_url(DEFAULT_DATABASE_URL)

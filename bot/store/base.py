@@ -1,0 +1,153 @@
+"""The `Store` protocol every backend implements, its errors, and the shared migration files.
+
+Every state change that two actors could race on (a decision, a reply claim, an escalation
+claim, a reminder) is one conditional write: the backend returns ``None`` to the loser and
+writes nothing for it. All datetimes going in and coming out are timezone-aware UTC.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from importlib.resources import files
+from typing import Literal, Protocol
+
+from bot.domain import Decision, Draft, Escalation, LogEntry, Reply, ReplyStatus, SlackRef
+
+Flavour = Literal["postgres", "sqlite"]
+
+
+class StoreError(Exception):
+    """Base class for the store's own errors."""
+
+
+class NotFound(StoreError, LookupError):
+    """The row an update targets does not exist."""
+
+
+class SchemaNotApplied(StoreError):
+    """The database lacks tables or migrations the bot needs."""
+
+
+class Store(Protocol):
+    """Persistence for drafts, escalations and the decision log."""
+
+    async def migrate(self) -> list[str]:
+        """Apply pending migrations; return the names applied (empty when up to date)."""
+        ...
+
+    async def ping(self) -> None:
+        """Raise if the database cannot be reached."""
+        ...
+
+    async def close(self) -> None: ...
+
+    async def add_draft(self, draft: Draft, log: LogEntry) -> tuple[Draft, bool]:
+        """Store a draft and its draft.received row; a repeated external_id returns the
+        first draft and False, writing nothing."""
+        ...
+
+    async def get_draft(self, draft_id: str) -> Draft | None: ...
+
+    async def set_card(
+        self, draft_id: str, card: SlackRef, posted_at: datetime, log: LogEntry
+    ) -> Draft: ...
+
+    async def decide(
+        self,
+        draft_id: str,
+        decision: Decision,
+        *,
+        reply_status: ReplyStatus,
+        log: LogEntry,
+        escalation: Escalation | None = None,
+    ) -> Draft | None:
+        """Move a pending draft to ``decision.kind.state``; None if it was no longer pending."""
+        ...
+
+    async def claim_reply(
+        self, draft_id: str, *, now: datetime, lease_until: datetime, force: bool = False
+    ) -> Draft | None:
+        """Take the reply lease (status SENDING, attempts + 1); None if not claimable now."""
+        ...
+
+    async def finish_reply(self, draft_id: str, reply: Reply, log: LogEntry) -> Draft: ...
+
+    async def due_replies(self, now: datetime, limit: int = 100) -> list[str]: ...
+
+    async def get_escalation(self, escalation_id: str) -> Escalation | None: ...
+
+    async def escalation_for_draft(self, draft_id: str) -> Escalation | None: ...
+
+    async def set_escalation_message(
+        self, escalation_id: str, message: SlackRef, log: LogEntry
+    ) -> Escalation: ...
+
+    async def claim_escalation(
+        self,
+        escalation_id: str,
+        *,
+        actor: str,
+        now: datetime,
+        next_reminder_at: datetime | None,
+        log: LogEntry,
+    ) -> Escalation | None: ...
+
+    async def resolve_escalation(
+        self, escalation_id: str, *, actor: str, now: datetime, log: LogEntry
+    ) -> Escalation | None: ...
+
+    async def due_reminders(self, now: datetime, limit: int = 100) -> list[str]: ...
+
+    async def mark_reminded(
+        self,
+        escalation_id: str,
+        *,
+        expected_count: int,
+        next_reminder_at: datetime,
+        log: LogEntry,
+    ) -> Escalation | None: ...
+
+    async def log(self, entry: LogEntry) -> None: ...
+
+    async def entries(
+        self,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        subject_id: str | None = None,
+    ) -> list[LogEntry]:
+        """Log rows with since <= created_at < until, oldest first (ties: insertion order)."""
+        ...
+
+
+@dataclass(frozen=True)
+class Migration:
+    name: str  # file name without ".sql", e.g. "0001_init"
+    sql: str
+
+    def statements(self) -> list[str]:
+        """The file's statements; each one ends with ``;`` at the end of a line."""
+        statements: list[str] = []
+        current: list[str] = []
+        for line in self.sql.splitlines():
+            if line.strip().startswith("--") or not line.strip():
+                continue
+            current.append(line)
+            if line.rstrip().endswith(";"):
+                statements.append("\n".join(current).rstrip().rstrip(";"))
+                current = []
+        if current:
+            statements.append("\n".join(current))
+        return statements
+
+
+def migrations(flavour: Flavour) -> list[Migration]:
+    """The shipped migration files for one SQL flavour, in name order."""
+    folder = files("bot.store").joinpath("migrations", flavour)
+    found = [
+        Migration(name=entry.name.removesuffix(".sql"), sql=entry.read_text(encoding="utf-8"))
+        for entry in folder.iterdir()
+        if entry.name.endswith(".sql")
+    ]
+    return sorted(found, key=lambda m: m.name)

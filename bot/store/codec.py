@@ -1,0 +1,350 @@
+"""Domain objects <-> table rows (dicts keyed by column name), shared by every backend.
+
+Rows going out hold aware UTC datetimes and JSON-ready dicts/lists. Rows coming in may hold
+datetimes (SQL drivers) or ISO 8601 strings (PostgREST JSON); both decode to aware UTC.
+A draft's input lives in the ``input`` JSON column, except ``conversation_id`` and
+``external_id``, which are real columns because they are queried.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import asdict
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+
+from bot.domain import (
+    Action,
+    Customer,
+    CustomerContext,
+    Decision,
+    DecisionKind,
+    Draft,
+    DraftInput,
+    DraftState,
+    Escalation,
+    EscalationState,
+    EscalationType,
+    KbSource,
+    LogEntry,
+    Order,
+    Outcome,
+    RejectReason,
+    Reply,
+    ReplyStatus,
+    Risk,
+    RiskFlag,
+    RiskKind,
+    Scope,
+    SlackRef,
+    Urgency,
+)
+
+Row = dict[str, Any]
+
+
+def utc(value: datetime) -> datetime:
+    """The same instant in UTC; naive datetimes are refused rather than guessed."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"naive datetime {value!r}: the store only takes aware UTC datetimes")
+    return value.astimezone(UTC)
+
+
+def parse_ts(value: datetime | str | None) -> datetime | None:
+    """A stored timestamp (datetime or ISO 8601 text) as an aware UTC datetime."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if value.tzinfo is None:  # SQL drivers that drop the zone still store UTC
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def _required_ts(value: datetime | str | None) -> datetime:
+    parsed = parse_ts(value)
+    if parsed is None:
+        raise ValueError("missing required timestamp")
+    return parsed
+
+
+def _opt_utc(value: datetime | None) -> datetime | None:
+    return None if value is None else utc(value)
+
+
+def _json_default(value: object) -> object:
+    if isinstance(value, datetime):
+        return utc(value).isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, set | frozenset):
+        return sorted(value, key=str)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def jsonable(value: Any) -> Any:
+    """Plain JSON data (dicts, lists, str, numbers), as any backend would store it."""
+    return json.loads(json.dumps(value, default=_json_default, ensure_ascii=False))
+
+
+def _json_column(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str | bytes) else value
+
+
+# --- drafts -------------------------------------------------------------------------------
+
+
+def _input_json(data: DraftInput) -> dict[str, Any]:
+    return {
+        "customer_message": data.customer_message,
+        "draft": data.draft,
+        "confidence": data.confidence,
+        "customer": asdict(data.customer),
+        "kb_sources": [asdict(source) for source in data.kb_sources],
+        "risk": data.risk.value,
+        "agent": data.agent,
+        "order": asdict(data.order) if data.order else None,
+        "amount_usd": data.amount_usd,
+        "customer_context": asdict(data.customer_context) if data.customer_context else None,
+    }
+
+
+def _input_from(
+    doc: Mapping[str, Any], conversation_id: int, external_id: str | None
+) -> DraftInput:
+    order = doc.get("order")
+    context = doc.get("customer_context")
+    return DraftInput(
+        conversation_id=int(conversation_id),
+        customer_message=doc["customer_message"],
+        draft=doc["draft"],
+        confidence=float(doc["confidence"]),
+        customer=Customer(**(doc.get("customer") or {})),
+        kb_sources=tuple(KbSource(**source) for source in doc.get("kb_sources") or ()),
+        risk=Risk(doc.get("risk", Risk.LOW.value)),
+        agent=doc.get("agent"),
+        order=Order(**order) if order else None,
+        amount_usd=doc.get("amount_usd"),
+        customer_context=CustomerContext(**context) if context else None,
+        external_id=external_id,
+    )
+
+
+def _decision_columns(decision: Decision | None, escalation_id: str | None = None) -> Row:
+    if decision is None:
+        return dict.fromkeys(
+            (
+                "decision_kind",
+                "decided_by",
+                "decided_at",
+                "final_text",
+                "reject_reason",
+                "decision_notes",
+                "escalation_id",
+            )
+        )
+    return {
+        "decision_kind": decision.kind.value,
+        "decided_by": decision.actor,
+        "decided_at": utc(decision.at),
+        "final_text": decision.final_text,
+        "reject_reason": decision.reason.value if decision.reason else None,
+        "decision_notes": decision.notes,
+        "escalation_id": decision.escalation_id or escalation_id,
+    }
+
+
+def decision_row(
+    decision: Decision, reply_status: ReplyStatus, escalation_id: str | None = None
+) -> Row:
+    """Columns a decision writes: the new state, who/when/what, and a fresh reply."""
+    return {
+        "state": decision.kind.state.value,
+        **_decision_columns(decision, escalation_id),
+        "reply_status": reply_status.value,
+        "reply_attempts": 0,
+        "reply_next_attempt_at": None,
+        "reply_last_error": None,
+        "reply_message_id": None,
+        "reply_sent_at": None,
+        "reply_lease_until": None,
+    }
+
+
+def reply_row(reply: Reply) -> Row:
+    """Columns finish_reply writes; the lease is always released and attempts kept."""
+    return {
+        "reply_status": reply.status.value,
+        "reply_next_attempt_at": _opt_utc(reply.next_attempt_at),
+        "reply_last_error": reply.last_error,
+        "reply_message_id": reply.message_id,
+        "reply_sent_at": _opt_utc(reply.sent_at),
+        "reply_lease_until": None,
+    }
+
+
+def card_row(card: SlackRef, posted_at: datetime) -> Row:
+    return {"card_channel": card.channel, "card_ts": card.ts, "posted_at": utc(posted_at)}
+
+
+def draft_row(draft: Draft) -> Row:
+    return {
+        "id": draft.id,
+        "external_id": draft.input.external_id,
+        "conversation_id": draft.input.conversation_id,
+        "input": _input_json(draft.input),
+        "flags": [{"kind": flag.kind.value, "reason": flag.reason} for flag in draft.flags],
+        "received_at": utc(draft.received_at),
+        "state": draft.state.value,
+        "card_channel": draft.card.channel if draft.card else None,
+        "card_ts": draft.card.ts if draft.card else None,
+        "posted_at": _opt_utc(draft.posted_at),
+        **_decision_columns(draft.decision),
+        "reply_status": draft.reply.status.value,
+        "reply_attempts": draft.reply.attempts,
+        "reply_next_attempt_at": _opt_utc(draft.reply.next_attempt_at),
+        "reply_last_error": draft.reply.last_error,
+        "reply_message_id": draft.reply.message_id,
+        "reply_sent_at": _opt_utc(draft.reply.sent_at),
+        "reply_lease_until": _opt_utc(draft.reply.lease_until),
+    }
+
+
+def draft_from_row(row: Mapping[str, Any]) -> Draft:
+    decision = None
+    if row["decision_kind"] is not None:
+        decision = Decision(
+            kind=DecisionKind(row["decision_kind"]),
+            actor=row["decided_by"],
+            at=_required_ts(row["decided_at"]),
+            final_text=row["final_text"],
+            reason=RejectReason(row["reject_reason"]) if row["reject_reason"] else None,
+            notes=row["decision_notes"],
+            escalation_id=row["escalation_id"],
+        )
+    card = None
+    if row["card_channel"] is not None:
+        card = SlackRef(channel=row["card_channel"], ts=row["card_ts"])
+    return Draft(
+        id=row["id"],
+        input=_input_from(_json_column(row["input"]), row["conversation_id"], row["external_id"]),
+        received_at=_required_ts(row["received_at"]),
+        flags=tuple(
+            RiskFlag(kind=RiskKind(flag["kind"]), reason=flag["reason"])
+            for flag in _json_column(row["flags"]) or ()
+        ),
+        state=DraftState(row["state"]),
+        card=card,
+        posted_at=parse_ts(row["posted_at"]),
+        decision=decision,
+        reply=Reply(
+            status=ReplyStatus(row["reply_status"]),
+            attempts=int(row["reply_attempts"]),
+            next_attempt_at=parse_ts(row["reply_next_attempt_at"]),
+            last_error=row["reply_last_error"],
+            message_id=row["reply_message_id"],
+            sent_at=parse_ts(row["reply_sent_at"]),
+            lease_until=parse_ts(row["reply_lease_until"]),
+        ),
+    )
+
+
+# --- escalations --------------------------------------------------------------------------
+
+
+def escalation_row(escalation: Escalation) -> Row:
+    message = escalation.message
+    return {
+        "id": escalation.id,
+        "draft_id": escalation.draft_id,
+        "conversation_id": escalation.conversation_id,
+        "type": escalation.type.value,
+        "urgency": escalation.urgency.value,
+        "notes": escalation.notes,
+        "escalated_by": escalation.escalated_by,
+        "created_at": utc(escalation.created_at),
+        "due_at": utc(escalation.due_at),
+        "state": escalation.state.value,
+        "message_channel": message.channel if message else None,
+        "message_ts": message.ts if message else None,
+        "claimed_by": escalation.claimed_by,
+        "claimed_at": _opt_utc(escalation.claimed_at),
+        "resolved_by": escalation.resolved_by,
+        "resolved_at": _opt_utc(escalation.resolved_at),
+        "reminders_sent": escalation.reminders_sent,
+        "next_reminder_at": _opt_utc(escalation.next_reminder_at),
+    }
+
+
+def escalation_from_row(row: Mapping[str, Any]) -> Escalation:
+    message = None
+    if row["message_channel"] is not None:
+        message = SlackRef(channel=row["message_channel"], ts=row["message_ts"])
+    conversation_id = row["conversation_id"]
+    return Escalation(
+        id=row["id"],
+        draft_id=row["draft_id"],
+        conversation_id=None if conversation_id is None else int(conversation_id),
+        type=EscalationType(row["type"]),
+        urgency=Urgency(row["urgency"]),
+        notes=row["notes"],
+        escalated_by=row["escalated_by"],
+        created_at=_required_ts(row["created_at"]),
+        due_at=_required_ts(row["due_at"]),
+        state=EscalationState(row["state"]),
+        message=message,
+        claimed_by=row["claimed_by"],
+        claimed_at=parse_ts(row["claimed_at"]),
+        resolved_by=row["resolved_by"],
+        resolved_at=parse_ts(row["resolved_at"]),
+        reminders_sent=int(row["reminders_sent"]),
+        next_reminder_at=parse_ts(row["next_reminder_at"]),
+    )
+
+
+# --- decision log -------------------------------------------------------------------------
+
+
+def log_row(entry: LogEntry) -> Row:
+    """A decision_log row without ``seq`` (the database numbers rows as they arrive)."""
+    action = entry.action.value if isinstance(entry.action, Action) else str(entry.action)
+    return {
+        "id": entry.id,
+        "created_at": utc(entry.created_at),
+        "actor": entry.actor,
+        "action": action,
+        "scope": Scope(entry.scope).value,
+        "subject_id": entry.subject_id,
+        "conversation_id": entry.conversation_id,
+        "payload": jsonable(entry.payload),
+        "outcome": Outcome(entry.outcome).value,
+    }
+
+
+def _action(value: str) -> Action | str:
+    try:
+        return Action(value)
+    except ValueError:
+        return value
+
+
+def log_from_row(row: Mapping[str, Any]) -> LogEntry:
+    conversation_id = row["conversation_id"]
+    return LogEntry(
+        id=row["id"],
+        created_at=_required_ts(row["created_at"]),
+        actor=row["actor"],
+        action=_action(row["action"]),
+        scope=Scope(row["scope"]),
+        subject_id=row["subject_id"],
+        conversation_id=None if conversation_id is None else int(conversation_id),
+        payload=_json_column(row["payload"]),
+        outcome=Outcome(row["outcome"]),
+    )
