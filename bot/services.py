@@ -55,6 +55,9 @@ class Services:
         await self.background.drain()
         if self.chatwoot is not None:
             await self.chatwoot.aclose()
+        close_drafter = getattr(self.drafter, "aclose", None)
+        if close_drafter is not None:
+            await close_drafter()
         await self.store.close()
 
 

@@ -1,0 +1,322 @@
+"""The knowledge base: Markdown articles with a small front matter, searched with BM25.
+
+An article is one ``.md`` file::
+
+    ---
+    title: Shipping Policy
+    version: v2.1
+    url: https://help.example.com/shipping     (optional)
+    ---
+    # Shipping Policy
+
+    ## Processing time
+    Orders placed before 2 PM Eastern ...
+
+Every paragraph is a passage. ``search`` ranks whole articles with llama-index's BM25
+retriever, then ranks each found article's passages with a second BM25 index over passages
+(indexed text: article title, section heading, paragraph), so a drafter can answer from the
+best article's most relevant passage. llama-index is imported on first search (or
+``warm()``), never at import time; both indexes are built once per ``KnowledgeBase``.
+Stopwords (bm25s' larger English list) are dropped and words are stemmed.
+
+Relevance (0..1) is the BM25 score passed through a saturation, ``score / (score + h)``:
+BM25 scores are unbounded and grow with the number of question words an article matches,
+so the raw score orders articles but does not read as a percentage. ``h`` is the score an
+average-length article gets for one mention of a word that a third of the articles use (that
+word's IDF): an article that matches the question only that well is 50 % relevant; one that
+shares several distinctive words with it (a score of 4 h) is 80 % relevant. An article
+sharing no word with the question is not returned.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import math
+import re
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from bot.domain import KbSource
+
+if TYPE_CHECKING:
+    from llama_index.core.schema import NodeWithScore
+    from llama_index.retrievers.bm25 import BM25Retriever
+
+# The retriever's default token pattern, so the query is split the way the index was.
+_TOKEN = re.compile(r"(?u)\b\w\w+\b")
+_FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
+_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
+_LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
+
+
+class KnowledgeBaseError(ValueError):
+    """The knowledge base folder or one of its articles cannot be used."""
+
+
+@dataclass(frozen=True)
+class Passage:
+    heading: str | None
+    text: str
+
+
+@dataclass(frozen=True)
+class Article:
+    title: str
+    version: str | None
+    url: str | None
+    body: str
+    passages: tuple[Passage, ...]
+    source: str
+
+    def as_source(self, relevance: float | None = None) -> KbSource:
+        return KbSource(
+            title=self.title,
+            version=self.version,
+            relevance=None if relevance is None else round(relevance, 2),
+            url=self.url,
+        )
+
+
+@dataclass(frozen=True)
+class ScoredPassage:
+    passage: Passage
+    score: float
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One article found by a search.
+
+    Args:
+        article: the article.
+        score: its BM25 score for the query.
+        relevance: 0..1, derived from ``score`` (module docstring).
+        passages: its passages that match the query, best first (never empty).
+    """
+
+    article: Article
+    score: float
+    relevance: float
+    passages: tuple[ScoredPassage, ...]
+
+    @property
+    def passage(self) -> Passage:
+        """The article's most relevant passage."""
+        return self.passages[0].passage
+
+    def as_source(self) -> KbSource:
+        return self.article.as_source(self.relevance)
+
+
+class _ArticleFile(Protocol):
+    """A ``Path`` or an ``importlib.resources`` Traversable."""
+
+    @property
+    def name(self) -> str: ...
+
+    def read_text(self, encoding: str | None = None) -> str: ...
+
+
+def parse_article(text: str, source: str) -> Article:
+    """Parses one Markdown article; ``source`` names it in errors."""
+    meta: dict[str, str] = {}
+    body = text
+    match = _FRONT_MATTER.match(text)
+    if match:
+        meta = _parse_front_matter(match.group(1), source)
+        body = text[match.end() :]
+    lines = body.splitlines()
+    title = meta.get("title") or _first_h1(lines)
+    if not title:
+        raise KnowledgeBaseError(f"{source}: no title (add 'title: ...' to the front matter)")
+    passages = _passages(lines, title)
+    if not passages:
+        raise KnowledgeBaseError(f"{source}: article '{title}' has no text")
+    return Article(
+        title=title,
+        version=meta.get("version") or None,
+        url=meta.get("url") or None,
+        body=body.strip(),
+        passages=passages,
+        source=source,
+    )
+
+
+def _parse_front_matter(block: str, source: str) -> dict[str, str]:
+    meta: dict[str, str] = {}
+    for number, raw in enumerate(block.splitlines(), start=2):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        key, sep, value = line.partition(":")
+        if not sep or not key.strip():
+            raise KnowledgeBaseError(
+                f"{source}, line {number}: front matter lines must read 'key: value', got {raw!r}"
+            )
+        meta[key.strip().lower()] = value.strip().strip("\"'")
+    return meta
+
+
+def _first_h1(lines: Sequence[str]) -> str | None:
+    for line in lines:
+        heading = _HEADING.match(line)
+        if heading and len(heading.group(1)) == 1:
+            return heading.group(2)
+    return None
+
+
+def _passages(lines: Sequence[str], title: str) -> tuple[Passage, ...]:
+    passages: list[Passage] = []
+    heading: str | None = None
+    block: list[str] = []
+
+    def flush() -> None:
+        if block:
+            is_list = any(_LIST_ITEM.match(line) for line in block)
+            text = "\n".join(block) if is_list else " ".join(line.strip() for line in block)
+            passages.append(Passage(heading=heading, text=text))
+            block.clear()
+
+    for line in lines:
+        match = _HEADING.match(line)
+        if match:
+            flush()
+            text = match.group(2)
+            # The H1 repeats the title; it names no section.
+            heading = None if len(match.group(1)) == 1 and text == title else text
+        elif line.strip():
+            block.append(line.rstrip())
+        else:
+            flush()
+    flush()
+    return tuple(passages)
+
+
+class KnowledgeBase:
+    """Articles plus a BM25 index over their passages, built on first use."""
+
+    def __init__(self, articles: Sequence[Article], *, location: str) -> None:
+        if not articles:
+            raise KnowledgeBaseError(f"{location}: no articles")
+        self.articles = tuple(articles)
+        self.location = location
+        self._lock = threading.Lock()
+        self._index: _Index | None = None
+
+    @classmethod
+    def load(cls, directory: Path | None) -> KnowledgeBase:
+        """Reads every ``*.md`` in ``directory``; None: the sample KB shipped with the bot."""
+        if directory is None:
+            root = importlib.resources.files("bot") / "kb"
+            files: list[_ArticleFile] = [f for f in root.iterdir() if f.name.endswith(".md")]
+            location = "bot/kb (packaged sample)"
+        else:
+            path = Path(directory).expanduser()
+            if not path.exists():
+                raise KnowledgeBaseError(f"knowledge base folder {path} does not exist")
+            if not path.is_dir():
+                raise KnowledgeBaseError(f"knowledge base path {path} is not a folder")
+            files = [f for f in path.iterdir() if f.suffix == ".md" and f.is_file()]
+            location = str(path)
+        if not files:
+            raise KnowledgeBaseError(f"no Markdown articles (*.md) in {location}")
+        articles = [_read(f, location) for f in sorted(files, key=lambda f: f.name)]
+        return cls(articles, location=location)
+
+    def search(self, query: str, k: int = 3) -> list[Hit]:
+        """The ``k`` best-matching articles, best first; only articles that match at all."""
+        if k < 1:
+            raise ValueError("k must be at least 1")
+        with self._lock:  # also serialises the stemmer, which is not thread-safe
+            return self._built().search(query, k)
+
+    def warm(self) -> None:
+        """Builds the index now (imports llama-index), so the first search is quick."""
+        with self._lock:
+            self._built()
+
+    def _built(self) -> _Index:
+        if self._index is None:
+            self._index = _Index(self.articles)
+        return self._index
+
+
+def _read(file: _ArticleFile, location: str) -> Article:
+    source = f"{location}/{file.name}"
+    try:
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise KnowledgeBaseError(f"{source}: cannot read article: {exc}") from exc
+    return parse_article(text, source)
+
+
+class _Index:
+    def __init__(self, articles: Sequence[Article]) -> None:
+        import Stemmer
+        from bm25s.stopwords import STOPWORDS_EN_PLUS
+
+        self._articles = tuple(articles)
+        self._entries = [
+            (position, passage)
+            for position, article in enumerate(articles)
+            for passage in article.passages
+        ]
+        self._stopwords = frozenset(STOPWORDS_EN_PLUS)
+        self._stemmer: Any = Stemmer.Stemmer("english")
+        self._by_article = self._retriever(
+            [
+                " ".join([a.title, *(x for p in a.passages for x in (p.heading, p.text) if x)])
+                for a in articles
+            ]
+        )
+        self._by_passage = self._retriever(
+            [
+                " ".join(filter(None, (articles[position].title, passage.heading, passage.text)))
+                for position, passage in self._entries
+            ]
+        )
+        n = len(articles)
+        self._half_relevance = math.log(1 + (n - n / 3 + 0.5) / (n / 3 + 0.5))
+
+    def _retriever(self, texts: list[str]) -> BM25Retriever:
+        from llama_index.core.schema import TextNode
+        from llama_index.retrievers.bm25 import BM25Retriever
+
+        return BM25Retriever.from_defaults(
+            nodes=[TextNode(id_=str(i), text=text) for i, text in enumerate(texts)],
+            stemmer=self._stemmer,
+            language=sorted(self._stopwords),
+            similarity_top_k=len(texts),
+        )
+
+    def search(self, query: str, k: int) -> list[Hit]:
+        words = [w for w in _TOKEN.findall(query.lower()) if w not in self._stopwords]
+        if not words:
+            return []
+        text = " ".join(words)
+        articles = _positive(self._by_article.retrieve(text))[:k]
+        passages: dict[int, list[ScoredPassage]] = {}
+        for entry, score in _positive(self._by_passage.retrieve(text)):
+            position, passage = self._entries[entry]
+            passages.setdefault(position, []).append(ScoredPassage(passage, score))
+        return [
+            Hit(
+                article=self._articles[position],
+                score=score,
+                relevance=score / (score + self._half_relevance),
+                passages=tuple(
+                    passages.get(position)
+                    or [ScoredPassage(self._articles[position].passages[0], 0.0)]
+                ),
+            )
+            for position, score in articles
+        ]
+
+
+def _positive(results: Sequence[NodeWithScore]) -> list[tuple[int, float]]:
+    """(node number, score) for the results that match at all, best first, ties in KB order."""
+    scored = [(int(r.node.node_id), float(r.score or 0.0)) for r in results]
+    return sorted(((i, s) for i, s in scored if s > 0), key=lambda item: (-item[1], item[0]))

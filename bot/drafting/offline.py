@@ -1,0 +1,94 @@
+"""The offline drafter: replies from the knowledge base alone; deterministic, no network.
+
+It greets the customer by first name, answers with the best article's most relevant passage
+(and the next one when it matches nearly as well), and offers further help. When no article
+is relevant enough (relevance under ``ANSWER_RELEVANCE``) it asks the customer for details
+instead, with a confidence under 0.4.
+
+Confidence follows the retrieval: ``0.45 + 0.4 * relevance`` for an answer (0.59..0.85; an
+extract from a policy article never reaches the "high" band without a person reading it),
+``0.2 + 0.5 * relevance`` for a request for clarification.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from bot.domain import KbSource
+from bot.drafting.base import Proposal
+from bot.drafting.kb import Hit, KnowledgeBase
+
+AGENT = "Offline KB Drafter"
+ANSWER_RELEVANCE = 0.35
+# A second passage, or another article as a source, must score this share of the best one.
+RELATED_SHARE = 0.4
+SECOND_PASSAGE_SHARE = 0.5
+
+
+class OfflineDrafter:
+    def __init__(self, kb: KnowledgeBase) -> None:
+        self._kb = kb
+
+    async def draft(self, *, customer_name: str | None, message: str) -> Proposal:
+        # The first search imports llama-index (~2 s): keep it off the event loop.
+        hits = await asyncio.to_thread(self._kb.search, message, 3)
+        return compose(hits, customer_name)
+
+
+def compose(hits: list[Hit], customer_name: str | None) -> Proposal:
+    """The offline reply for these search hits (best first)."""
+    greeting = f"Hi {first_name(customer_name) or 'there'}!"
+    if not hits or hits[0].relevance < ANSWER_RELEVANCE:
+        relevance = hits[0].relevance if hits else 0.0
+        return Proposal(
+            text=(
+                f"{greeting} Thanks for contacting us. To help you as quickly as possible, "
+                "could you share a few more details? For example, your order number, the "
+                "product you're asking about, or the issue you're running into. "
+                "I'm here to help!"
+            ),
+            confidence=round(0.2 + 0.5 * relevance, 2),
+            kb_sources=(),
+            agent=AGENT,
+        )
+    best = hits[0]
+    parts = [greeting + " Thanks for reaching out.", _answer(best)]
+    if best.article.url:
+        parts.append(f"You can read our full {best.article.title} here: {best.article.url}")
+    parts.append("Let me know if there's anything else I can help with!")
+    return Proposal(
+        text="\n\n".join(parts),
+        confidence=round(0.45 + 0.4 * best.relevance, 2),
+        kb_sources=_sources(hits),
+        agent=AGENT,
+    )
+
+
+def first_name(name: str | None) -> str | None:
+    """The first word of a contact name, or None when it is no name (a phone number, an email)."""
+    words = (name or "").split()
+    if not words:
+        return None
+    first = words[0].strip(",.;:!?\"'()")
+    if "@" in first or not any(c.isalpha() for c in first):
+        return None
+    return (first.capitalize() if first.islower() else first)[:40]
+
+
+def _answer(hit: Hit) -> str:
+    best = hit.passages[0]
+    chosen = [
+        scored.passage
+        for scored in hit.passages[:2]
+        if scored is best or scored.score >= SECOND_PASSAGE_SHARE * best.score
+    ]
+    # Articles state the rule before the details: keep the article's order.
+    ordered = [p for p in hit.article.passages if any(p is c for c in chosen)]
+    return "\n\n".join(p.text for p in ordered)
+
+
+def _sources(hits: list[Hit]) -> tuple[KbSource, ...]:
+    top = hits[0].score
+    return tuple(
+        hit.as_source() for i, hit in enumerate(hits) if i == 0 or hit.score >= RELATED_SHARE * top
+    )

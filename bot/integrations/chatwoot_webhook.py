@@ -1,0 +1,160 @@
+"""Chatwoot webhooks: which deliveries are customer messages to draft a reply for.
+
+Chatwoot posts flat JSON (no ``data`` wrapper) with ``event`` at the top level. For
+``message_created`` the payload is the message itself: ``id``, ``content``, ``message_type``
+as a string ("incoming", "outgoing", "activity", "template"), ``private``, ``created_at``
+(ISO 8601), ``sender`` (a contact's webhook data carries no ``type``; an agent's says
+``"user"``, a bot's ``"agent_bot"``), ``account``, and the whole ``conversation`` (its ``id``
+is the display id the API uses; inside ``conversation.messages[]`` ``message_type`` is an
+integer and ``sender_type`` a class name such as ``"Contact"``).
+
+Signed webhooks carry ``X-Chatwoot-Timestamp`` and ``X-Chatwoot-Signature:
+sha256=<hex HMAC-SHA256(secret, "{timestamp}.{raw body}")>``; older Chatwoot versions do not
+sign at all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+
+@dataclass(frozen=True)
+class IncomingMessage:
+    conversation_id: int
+    message_id: int
+    content: str
+    customer_name: str | None
+    customer_email: str | None
+    account_id: int | None
+    created_at: int | None  # Unix seconds
+
+
+def parse_incoming(payload: Mapping[str, Any]) -> IncomingMessage | None:
+    """The customer's message in a ``message_created`` delivery, or None for any other event.
+
+    None also for outgoing, activity and template messages, private notes, messages with no
+    text (attachments only) and messages not sent by the contact.
+
+    Raises:
+        ValueError: the payload is not a Chatwoot webhook, or a message lacks its ids.
+    """
+    if not isinstance(payload, Mapping):
+        raise ValueError("Chatwoot webhook payload must be a JSON object")
+    event = payload.get("event")
+    if not isinstance(event, str) or not event:
+        raise ValueError("Chatwoot webhook payload has no 'event'")
+    if event != "message_created":
+        return None
+    message_type = payload.get("message_type")
+    if message_type is None:
+        raise ValueError("message_created payload has no 'message_type'")
+    if message_type != "incoming" or payload.get("private") is True:
+        return None
+    content = payload.get("content")
+    if not isinstance(content, str) or not content.strip():
+        return None
+    conversation = payload.get("conversation")
+    if not isinstance(conversation, Mapping):
+        raise ValueError("message_created payload has no 'conversation' object")
+    conversation_id = _required_id(conversation.get("id"), "conversation.id")
+    message_id = _required_id(payload.get("id"), "id")
+    listed = _listed_message(conversation, message_id)
+    sender = payload.get("sender")
+    sender = sender if isinstance(sender, Mapping) else {}
+    if not _from_contact(sender, listed):
+        return None
+    contact = _mapping(_mapping(conversation.get("meta")).get("sender"))
+    return IncomingMessage(
+        conversation_id=conversation_id,
+        message_id=message_id,
+        content=content.strip(),
+        customer_name=_text(sender.get("name")) or _text(contact.get("name")),
+        customer_email=_text(sender.get("email")) or _text(contact.get("email")),
+        account_id=_first(
+            _optional_id(_mapping(payload.get("account")).get("id")),
+            _optional_id(listed.get("account_id")),
+            _optional_id(_mapping(sender.get("account")).get("id")),
+        ),
+        created_at=_first(
+            _unix_seconds(payload.get("created_at")), _unix_seconds(listed.get("created_at"))
+        ),
+    )
+
+
+def verify_signature(secret: str, timestamp: str, raw_body: bytes, signature: str) -> bool:
+    """Whether ``signature`` (the ``X-Chatwoot-Signature`` header) signs this body and time.
+
+    The replay window (how old ``timestamp`` may be) is the caller's to check.
+    """
+    if not secret or not timestamp or not signature:
+        return False
+    digest = hmac.new(
+        secret.encode(), timestamp.encode() + b"." + raw_body, hashlib.sha256
+    ).hexdigest()
+    return hmac.compare_digest(f"sha256={digest}".encode(), signature.strip().lower().encode())
+
+
+def _from_contact(sender: Mapping[str, Any], listed: Mapping[str, Any]) -> bool:
+    kind = sender.get("type")
+    if isinstance(kind, str) and kind.lower() != "contact":
+        return False
+    sender_type = listed.get("sender_type")
+    return not (isinstance(sender_type, str) and sender_type != "Contact")
+
+
+def _listed_message(conversation: Mapping[str, Any], message_id: int) -> Mapping[str, Any]:
+    """This message's entry in ``conversation.messages``, or an empty mapping."""
+    messages = conversation.get("messages")
+    for entry in messages if isinstance(messages, list) else []:
+        if isinstance(entry, Mapping) and _optional_id(entry.get("id")) == message_id:
+            return entry
+    return {}
+
+
+def _required_id(value: Any, name: str) -> int:
+    number = _optional_id(value)
+    if number is None:
+        raise ValueError(f"message_created payload has no valid '{name}' (got {value!r})")
+    return number
+
+
+def _optional_id(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    return None
+
+
+def _first(*values: int | None) -> int | None:
+    return next((v for v in values if v is not None), None)
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _text(value: Any) -> str | None:
+    return value.strip() or None if isinstance(value, str) else None
+
+
+def _unix_seconds(value: Any) -> int | None:
+    """Chatwoot sends ISO 8601 at the top level and Unix seconds inside ``messages[]``."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return int(value)
+    if isinstance(value, str) and value:
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+        return int((moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp())
+    return None
