@@ -1,0 +1,152 @@
+"""The commands a user runs: demo, migrate, export, jobs, check."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.blocks.ids import ActionId
+from tests.harness import OPERATOR, BotUnderTest
+
+ROOT = Path(__file__).resolve().parent.parent
+CLEAN_ENV_KEYS = ("PATH", "HOME", "LANG", "TMPDIR")
+
+
+def occ_bot(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None):
+    """Run the real command in a fresh process with only the given environment."""
+    base = {k: v for k, v in os.environ.items() if k in CLEAN_ENV_KEYS}
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args],
+        env=base | {"PYTHONPATH": str(ROOT)} | (env or {}),
+        cwd=cwd or ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def test_demo_runs_the_whole_flow_with_no_configuration(tmp_path):
+    result = occ_bot("demo", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = result.stdout
+    for expected in (
+        "Demo 1", "Demo 3", "Exercise 8",
+        "[ ✅ Approve & Send ]",
+        "received the reply",
+        "must be escalated",  # the refusal an operator sees on a flagged draft
+        "#occ-escalations",
+        "Retry now",
+        "Decision log",
+        "draft.escalated",
+        "reply.sent",
+    ):
+        assert expected in out, expected
+    assert not (tmp_path / "occ.db").exists()  # the rehearsal leaves nothing behind
+
+
+def test_migrate_then_migrate_again_is_a_no_op(tmp_path):
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path}/occ.db"}
+    first = occ_bot("migrate", env=env)
+    second = occ_bot("migrate", env=env)
+    assert first.returncode == 0 and "applied" in first.stdout, first.stderr
+    assert second.returncode == 0 and "up to date" in second.stdout
+
+
+def test_migrate_applies_the_schema_to_postgres(postgres_url):
+    result = occ_bot("migrate", env={"DATABASE_URL": postgres_url})
+    assert result.returncode == 0, result.stderr
+    import psycopg
+
+    with psycopg.connect(postgres_url) as conn:
+        columns = {
+            row[0]
+            for row in conn.execute(
+                "select column_name from information_schema.columns "
+                "where table_name = 'decision_log'"
+            )
+        }
+    assert {
+        "id", "created_at", "actor", "action", "scope", "subject_id", "conversation_id",
+        "payload", "outcome",
+    } <= columns
+
+
+async def test_export_writes_the_log_as_ndjson_oldest_first(
+    bot: BotUnderTest, sqlite_url, clock, scenarios
+):
+    draft = await bot.posted_draft(scenarios["demo-1-order-status"].payload)
+    clock.advance(minutes=2)
+    await bot.click(ActionId.APPROVE, draft, OPERATOR)
+    await bot.settle()
+
+    result = occ_bot("export", env={"DATABASE_URL": sqlite_url})
+    assert result.returncode == 0, result.stderr
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["action"] for r in rows] == [
+        "draft.received", "draft.posted", "draft.approved", "reply.sent",
+    ]
+    assert rows == sorted(rows, key=lambda r: r["created_at"])
+    approved = rows[2]
+    assert approved["actor"] == OPERATOR and approved["scope"] == "cx"
+    assert approved["conversation_id"] == 101 and approved["outcome"] == "success"
+    assert approved["payload"]["waited_seconds"] == 120
+
+    since = occ_bot("export", "--since", rows[2]["created_at"], env={"DATABASE_URL": sqlite_url})
+    assert [json.loads(line)["action"] for line in since.stdout.splitlines()] == [
+        "draft.approved", "reply.sent",
+    ]
+    until = occ_bot("export", "--until", rows[2]["created_at"], env={"DATABASE_URL": sqlite_url})
+    assert [json.loads(line)["action"] for line in until.stdout.splitlines()] == [
+        "draft.received", "draft.posted",
+    ]
+
+
+def test_export_rejects_a_date_that_is_not_iso8601(tmp_path):
+    result = occ_bot("export", "--since", "yesterday", env={"DATABASE_URL": f"sqlite:///{tmp_path}/x.db"})
+    assert result.returncode == 2 and "ISO 8601" in result.stderr
+
+
+def test_jobs_list_and_run(tmp_path):
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path}/occ.db"}
+    listed = occ_bot("jobs", "list", env=env)
+    assert "replies" in listed.stdout
+    ran = occ_bot("jobs", "run", "replies", env=env)
+    assert ran.returncode == 0 and "0 replies tried" in ran.stdout, ran.stderr
+    unknown = occ_bot("jobs", "run", "nope", env=env)
+    assert unknown.returncode == 2 and "unknown job" in unknown.stderr
+
+
+async def test_check_json_reports_each_configured_dependency(slack, chatwoot, tmp_path):
+    from bot.check import run_check
+    from tests.harness import settings_for
+
+    settings = settings_for(f"sqlite:///{tmp_path}/occ.db", slack, chatwoot)
+    out = __import__("io").StringIO()
+    code = await run_check(settings, as_json=True, out=out)
+    report = json.loads(out.getvalue())
+    assert code == 0 and report["ok"] is True
+    assert [c["name"] for c in report["checks"]] == ["slack", "database", "chatwoot"]
+    assert all(c["latency_ms"] >= 0 and c["detail"] for c in report["checks"])
+
+    chatwoot.down(503)
+    out = __import__("io").StringIO()
+    code = await run_check(settings, as_json=True, out=out)
+    report = json.loads(out.getvalue())
+    assert code == 1 and report["ok"] is False
+    [failed] = [c for c in report["checks"] if not c["ok"]]
+    assert failed["name"] == "chatwoot" and "503" in failed["detail"]
+
+
+@pytest.mark.parametrize("bad", ["OCC_HIGH_VALUE_USD=-1", "OCC_SLA_MINUTES_URGENT=0"])
+def test_check_names_a_bad_setting(tmp_path, bad):
+    key, value = bad.split("=")
+    result = occ_bot("check", "--json", env={key: value}, cwd=tmp_path)
+    report = json.loads(result.stdout)
+    assert result.returncode == 1 and report["ok"] is False
+    assert key.lower() in report["checks"][0]["detail"].lower()
