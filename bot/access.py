@@ -13,11 +13,11 @@ def refusal(settings: Settings, user_id: str, draft: Draft, kind: DecisionKind) 
         return "Only the operators listed in OCC_OPERATORS can act on drafts."
     if draft.state is not DraftState.PENDING:
         return None  # the store's compare-and-set decides races; see already_decided()
-    if kind in (DecisionKind.APPROVE, DecisionKind.EDIT) and requires_manager(draft.flags):
-        if not settings.is_manager(user_id):
-            reasons = "; ".join(f.reason for f in draft.flags if f.kind in ALWAYS_ESCALATE)
-            return (
-                f"This draft must be escalated ({reasons}). Sending it is reserved for managers: "
-                "use Escalate, or ask a manager."
-            )
+    sends = kind in (DecisionKind.APPROVE, DecisionKind.EDIT)
+    if sends and requires_manager(draft.flags) and not settings.is_manager(user_id):
+        reasons = "; ".join(f.reason for f in draft.flags if f.kind in ALWAYS_ESCALATE)
+        return (
+            f"This draft must be escalated ({reasons}). Sending it is reserved for managers: "
+            "use Escalate, or ask a manager."
+        )
     return None

@@ -22,9 +22,7 @@ from tests.harness import (
     settings_for,
 )
 
-POSTGRES_URL = os.environ.get(
-    "OCC_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test"
-)
+POSTGRES_URL = os.environ.get("OCC_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 PEOPLE = [
     SlackUser(OPERATOR, "olivia", "Olivia Operator", "olivia@example.com"),
@@ -79,12 +77,12 @@ def postgres_url() -> Iterator[str]:
 
 
 @pytest.fixture
-def sqlite_url(tmp_path) -> str:  # noqa: ANN001
+def sqlite_url(tmp_path) -> str:
     return f"sqlite:///{tmp_path}/occ.db"
 
 
 @pytest.fixture
-async def bot(sqlite_url, slack, chatwoot, clock) -> AsyncIterator[BotUnderTest]:  # noqa: ANN001
+async def bot(sqlite_url, slack, chatwoot, clock) -> AsyncIterator[BotUnderTest]:
     instance = await BotUnderTest(settings_for(sqlite_url, slack, chatwoot), clock).start()
     try:
         yield instance

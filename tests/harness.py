@@ -31,7 +31,12 @@ from bot.standins.slack import DEFAULT_TOKEN, SlackStandin
 
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"  # Slack's published test vector secret
 INTAKE_TOKEN = "intake-secret-for-tests"
-OPERATOR, SECOND_OPERATOR, MANAGER, OUTSIDER = "U0OPERATOR1", "U0OPERATOR2", "U0MANAGER1", "U0OUTSIDER"
+OPERATOR, SECOND_OPERATOR, MANAGER, OUTSIDER = (
+    "U0OPERATOR1",
+    "U0OPERATOR2",
+    "U0MANAGER1",
+    "U0OUTSIDER",
+)
 
 
 @dataclass
@@ -103,7 +108,7 @@ class BotUnderTest:
         return self._server.url
 
     @property
-    def store(self):  # noqa: ANN201 - the Store protocol
+    def store(self):
         assert self.services is not None
         return self.services.store
 

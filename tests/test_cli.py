@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -36,7 +37,9 @@ def test_demo_runs_the_whole_flow_with_no_configuration(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     out = result.stdout
     for expected in (
-        "Demo 1", "Demo 3", "Exercise 8",
+        "Demo 1",
+        "Demo 3",
+        "Exercise 8",
         "[ ✅ Approve & Send ]",
         "received the reply",
         "must be escalated",  # the refusal an operator sees on a flagged draft
@@ -72,8 +75,15 @@ def test_migrate_applies_the_schema_to_postgres(postgres_url):
             )
         }
     assert {
-        "id", "created_at", "actor", "action", "scope", "subject_id", "conversation_id",
-        "payload", "outcome",
+        "id",
+        "created_at",
+        "actor",
+        "action",
+        "scope",
+        "subject_id",
+        "conversation_id",
+        "payload",
+        "outcome",
     } <= columns
 
 
@@ -89,7 +99,10 @@ async def test_export_writes_the_log_as_ndjson_oldest_first(
     assert result.returncode == 0, result.stderr
     rows = [json.loads(line) for line in result.stdout.splitlines()]
     assert [r["action"] for r in rows] == [
-        "draft.received", "draft.posted", "draft.approved", "reply.sent",
+        "draft.received",
+        "draft.posted",
+        "draft.approved",
+        "reply.sent",
     ]
     assert rows == sorted(rows, key=lambda r: r["created_at"])
     approved = rows[2]
@@ -99,16 +112,20 @@ async def test_export_writes_the_log_as_ndjson_oldest_first(
 
     since = occ_bot("export", "--since", rows[2]["created_at"], env={"DATABASE_URL": sqlite_url})
     assert [json.loads(line)["action"] for line in since.stdout.splitlines()] == [
-        "draft.approved", "reply.sent",
+        "draft.approved",
+        "reply.sent",
     ]
     until = occ_bot("export", "--until", rows[2]["created_at"], env={"DATABASE_URL": sqlite_url})
     assert [json.loads(line)["action"] for line in until.stdout.splitlines()] == [
-        "draft.received", "draft.posted",
+        "draft.received",
+        "draft.posted",
     ]
 
 
 def test_export_rejects_a_date_that_is_not_iso8601(tmp_path):
-    result = occ_bot("export", "--since", "yesterday", env={"DATABASE_URL": f"sqlite:///{tmp_path}/x.db"})
+    result = occ_bot(
+        "export", "--since", "yesterday", env={"DATABASE_URL": f"sqlite:///{tmp_path}/x.db"}
+    )
     assert result.returncode == 2 and "ISO 8601" in result.stderr
 
 
@@ -127,7 +144,7 @@ async def test_check_json_reports_each_configured_dependency(slack, chatwoot, tm
     from tests.harness import settings_for
 
     settings = settings_for(f"sqlite:///{tmp_path}/occ.db", slack, chatwoot)
-    out = __import__("io").StringIO()
+    out = io.StringIO()
     code = await run_check(settings, as_json=True, out=out)
     report = json.loads(out.getvalue())
     assert code == 0 and report["ok"] is True
@@ -135,7 +152,7 @@ async def test_check_json_reports_each_configured_dependency(slack, chatwoot, tm
     assert all(c["latency_ms"] >= 0 and c["detail"] for c in report["checks"])
 
     chatwoot.down(503)
-    out = __import__("io").StringIO()
+    out = io.StringIO()
     code = await run_check(settings, as_json=True, out=out)
     report = json.loads(out.getvalue())
     assert code == 1 and report["ok"] is False

@@ -10,7 +10,7 @@ from bot.standins.interactions import block_action
 from tests.harness import MANAGER, OPERATOR, BotUnderTest
 
 
-def opened_view(slack) -> dict:  # noqa: ANN001
+def opened_view(slack) -> dict:
     view = slack.last("views.open").args["view"]
     return json.loads(view) if isinstance(view, str) else view
 
@@ -79,7 +79,9 @@ async def test_reject_records_the_reason_and_sends_nothing(
     stored = await bot.store.get_draft(draft.id)
     assert stored.state is DraftState.REJECTED
     assert stored.reply.status is ReplyStatus.NONE
-    [row] = [e for e in await bot.store.entries(subject_id=draft.id) if e.action == "draft.rejected"]
+    [row] = [
+        e for e in await bot.store.entries(subject_id=draft.id) if e.action == "draft.rejected"
+    ]
     assert row.payload["reason"] == "factual_error"
     assert row.payload["notes"] == "Policy is 30 days, not 14."
     card = json.dumps(slack.message(draft.card.channel, draft.card.ts)["blocks"])
@@ -128,8 +130,11 @@ async def test_claim_then_resolve_the_escalation(bot: BotUnderTest, slack, scena
     escalation = await bot.store.escalation_for_draft(draft.id)
 
     claim = block_action(
-        user=MANAGER, action_id=ActionId.CLAIM.value, value=escalation.id,
-        channel=escalation.message.channel, message_ts=escalation.message.ts,
+        user=MANAGER,
+        action_id=ActionId.CLAIM.value,
+        value=escalation.id,
+        channel=escalation.message.channel,
+        message_ts=escalation.message.ts,
     )
     await bot.slack.send(claim)
     await bot.settle()

@@ -13,11 +13,14 @@ from bot.standins.interactions import block_action, form_body, signature_headers
 from tests.harness import INTAKE_TOKEN, OPERATOR, BotUnderTest
 
 
-def approve_body(draft) -> str:  # noqa: ANN001
+def approve_body(draft) -> str:
     return form_body(
         block_action(
-            user=OPERATOR, action_id=ActionId.APPROVE.value, value=draft.id,
-            channel=draft.card.channel, message_ts=draft.card.ts,
+            user=OPERATOR,
+            action_id=ActionId.APPROVE.value,
+            value=draft.id,
+            channel=draft.card.channel,
+            message_ts=draft.card.ts,
         )
     )
 
@@ -32,7 +35,9 @@ def approve_body(draft) -> str:  # noqa: ANN001
             ),
             id="timestamp older than 5 minutes",
         ),
-        pytest.param(lambda body: {"Content-Type": "application/x-www-form-urlencoded"}, id="unsigned"),
+        pytest.param(
+            lambda body: {"Content-Type": "application/x-www-form-urlencoded"}, id="unsigned"
+        ),
     ],
 )
 async def test_unverified_slack_requests_get_401_and_change_nothing(
@@ -116,10 +121,10 @@ async def test_hostile_and_huge_customer_text_posts_a_valid_harmless_card(
     }
     draft = await bot.posted_draft(payload)  # the stand-in rejects invalid or oversized blocks
 
-    card = json.dumps(slack.message(draft.card.channel, draft.card.ts)["blocks"], ensure_ascii=False)
+    card = json.dumps(
+        slack.message(draft.card.channel, draft.card.ts)["blocks"], ensure_ascii=False
+    )
     for raw in ("<!channel>", "<!here>", "<!everyone>", "<http://evil.example|", "<@U0MANAGER1>"):
         assert raw not in card
     assert "&lt;!channel&gt;" in card
     assert "…" in card
-
-

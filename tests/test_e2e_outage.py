@@ -1,4 +1,4 @@
-"""Chatwoot down, slow or crashing mid-send: visible on the card, alerted, retried, never doubled."""
+"""Chatwoot down, slow or failing mid-send: shown on the card, alerted, retried, never doubled."""
 
 from __future__ import annotations
 
@@ -6,12 +6,13 @@ import json
 
 from bot.blocks.ids import ActionId
 from bot.domain import DecisionKind, ReplyStatus
+from bot.integrations.chatwoot import ChatwootClient
 from bot.jobs import JOBS
 from bot.standins.interactions import block_action
 from tests.harness import OPERATOR, BotUnderTest, settings_for
 
 
-def card_of(slack, draft) -> str:  # noqa: ANN001
+def card_of(slack, draft) -> str:
     return json.dumps(slack.message(draft.card.channel, draft.card.ts)["blocks"])
 
 
@@ -68,8 +69,11 @@ async def test_retry_button_sends_before_the_backoff_is_over(
     chatwoot.up()
 
     retry = block_action(
-        user=OPERATOR, action_id=ActionId.RETRY.value, value=draft.id,
-        channel=draft.card.channel, message_ts=draft.card.ts,
+        user=OPERATOR,
+        action_id=ActionId.RETRY.value,
+        value=draft.id,
+        channel=draft.card.channel,
+        message_ts=draft.card.ts,
     )
     await bot.slack.send(retry)
     await bot.slack.send(retry)
@@ -104,14 +108,17 @@ async def test_a_timeout_is_retried_without_a_second_copy(
     sqlite_url, slack, chatwoot, clock, scenarios
 ):
     bot = await BotUnderTest(settings_for(sqlite_url, slack, chatwoot), clock).start()
-    bot.services.chatwoot._http.timeout = __import__("httpx").Timeout(0.3)
+    await bot.services.chatwoot.aclose()
+    bot.services.chatwoot = ChatwootClient(chatwoot.url, chatwoot.token, 1, timeout=0.3)
     try:
         payload = scenarios["exercise-2-add-warmth"].payload
         draft = await bot.posted_draft(payload)
         chatwoot.hang(2.0)
         await bot.click(ActionId.APPROVE, draft, OPERATOR)
         await bot.settle()
-        failed = [e for e in await bot.store.entries(subject_id=draft.id) if e.action == "reply.failed"]
+        failed = [
+            e for e in await bot.store.entries(subject_id=draft.id) if e.action == "reply.failed"
+        ]
         assert [e.outcome for e in failed] == ["timeout"]
         chatwoot.up()
         clock.advance(minutes=1)

@@ -24,7 +24,10 @@ async def test_concurrent_approve_clicks_on_two_replicas_send_exactly_one_reply(
         draft = await replicas[0].posted_draft(payload)
         users = itertools.cycle([OPERATOR, SECOND_OPERATOR, MANAGER])
         pairs = zip(itertools.cycle(replicas), users, strict=False)
-        clicks = [bot.click(ActionId.APPROVE, draft, user) for bot, user in itertools.islice(pairs, CLICKS)]
+        clicks = [
+            bot.click(ActionId.APPROVE, draft, user)
+            for bot, user in itertools.islice(pairs, CLICKS)
+        ]
 
         responses = await asyncio.gather(*clicks)
         for bot in replicas:
@@ -68,7 +71,8 @@ async def test_approve_and_reject_racing_on_two_replicas_have_one_winner(
         sent = len(chatwoot.sent_replies(payload["conversation_id"]))
         assert (stored.state, sent) in {(DraftState.APPROVED, 1), (DraftState.REJECTED, 0)}
         decisions = [
-            e for e in await a.store.entries(subject_id=draft.id)
+            e
+            for e in await a.store.entries(subject_id=draft.id)
             if str(e.action) in ("draft.approved", "draft.rejected")
         ]
         assert len(decisions) == 1

@@ -1,0 +1,95 @@
+"""A customer's message in Chatwoot becomes a drafted card; everything else is ignored."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.harness import INTAKE_TOKEN, BotUnderTest
+
+FIXTURES = Path(__file__).parent / "fixtures" / "real"
+
+
+def real(name: str) -> dict:
+    return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
+
+
+async def webhook(bot: BotUnderTest, payload: dict, token: str | None = INTAKE_TOKEN):
+    query = f"?token={token}" if token else ""
+    return await bot._http.post(f"{bot.url}/webhooks/chatwoot{query}", json=payload)
+
+
+async def test_an_incoming_customer_message_becomes_a_card(bot: BotUnderTest, slack, chatwoot):
+    message = chatwoot.add_incoming(
+        77,
+        "Do you ship to Canada? How long does international shipping take?",
+        contact_name="Jen Walsh",
+        contact_email="jen@example.com",
+    )
+    response = await webhook(bot, chatwoot.message_created_event(message))
+    await bot.settle()
+
+    assert response.status_code == 202
+    [posted] = slack.calls("chat.postMessage")
+    card = json.dumps(posted.args["blocks"], ensure_ascii=False)
+    assert "Jen Walsh" in card and "International Shipping Policy" in card
+    [entry] = [e for e in await bot.store.entries() if e.action == "draft.received"]
+    assert entry.conversation_id == 77
+    assert entry.payload["external_id"] == f"chatwoot-msg-{message['id']}"
+
+
+async def test_the_real_whatsapp_capture_is_drafted_once_even_when_delivered_twice(
+    bot: BotUnderTest, slack
+):
+    payload = real("chatwoot_webhook_message_created_incoming_contact.json")
+    first = await webhook(bot, payload)
+    await bot.settle()
+    second = await webhook(bot, payload)
+    await bot.settle()
+    assert first.status_code == second.status_code == 202
+    assert len(slack.calls("chat.postMessage")) == 1
+    [entry] = [e for e in await bot.store.entries() if e.action == "draft.received"]
+    assert entry.conversation_id == 25
+
+
+async def test_other_events_are_acknowledged_and_ignored(bot: BotUnderTest, slack):
+    for name in (
+        "chatwoot_webhook_conversation_created.json",
+        "chatwoot_webhook_conversation_status_changed.json",
+        "chatwoot_webhook_conversation_updated_changed_attributes.json",
+    ):
+        response = await webhook(bot, real(name))
+        assert response.status_code == 200, name
+    outgoing = real("chatwoot_webhook_message_created_incoming_contact.json") | {
+        "message_type": "outgoing"
+    }
+    assert (await webhook(bot, outgoing)).status_code == 200
+    await bot.settle()
+    assert slack.calls("chat.postMessage") == []
+    assert await bot.store.entries() == []
+
+
+async def test_the_webhook_refuses_a_wrong_token(bot: BotUnderTest, slack):
+    payload = real("chatwoot_webhook_message_created_incoming_contact.json")
+    assert (await webhook(bot, payload, token="wrong")).status_code == 401
+    assert (await webhook(bot, payload, token=None)).status_code == 401
+    await bot.settle()
+    assert slack.calls("chat.postMessage") == []
+
+
+async def test_healthz_says_ok_and_names_a_dependency_that_is_down(
+    bot: BotUnderTest, chatwoot, scenarios
+):
+    healthy = await bot._http.get(f"{bot.url}/healthz")
+    assert healthy.status_code == 200 and healthy.json()["status"] == "ok"
+    assert healthy.json()["degraded"] == {}
+
+    from bot.blocks.ids import ActionId
+    from tests.harness import OPERATOR
+
+    draft = await bot.posted_draft(scenarios["demo-1-order-status"].payload)
+    chatwoot.down(503)
+    await bot.click(ActionId.APPROVE, draft, OPERATOR)
+    await bot.settle()
+    degraded = (await bot._http.get(f"{bot.url}/healthz")).json()
+    assert degraded["status"] == "ok" and "chatwoot" in degraded["degraded"]
