@@ -219,7 +219,9 @@ def _decision_payload(
             "urgency": escalation.urgency.value,
             "notes": escalation.notes,
             "due_at": escalation.due_at.isoformat(),
-            "sla_minutes": round((escalation.due_at - escalation.created_at).total_seconds() / 60, 3),
+            "sla_minutes": round(
+                (escalation.due_at - escalation.created_at).total_seconds() / 60, 3
+            ),
         }
         payload["draft_text"] = draft.input.draft
     return payload

@@ -51,8 +51,10 @@ async def _database(settings: Settings) -> str:
         await store.ping()
     finally:
         await store.close()
-    return settings.effective_database_url.split("@")[-1] if settings.effective_database_url else (
-        f"Supabase REST at {settings.supabase_url}"
+    return (
+        settings.effective_database_url.split("@")[-1]
+        if settings.effective_database_url
+        else (f"Supabase REST at {settings.supabase_url}")
     )
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import logging
 import os
 import sys
@@ -35,7 +34,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.set_defaults(command=None)
     sub = parser.add_subparsers(dest="command")
 
-    serve = sub.add_parser("serve", help="run the bot (HTTP mode, or Socket Mode with an app token)")
+    serve = sub.add_parser(
+        "serve", help="run the bot (HTTP mode, or Socket Mode with an app token)"
+    )
     serve.add_argument("--port", type=int, default=None, help="default $PORT, else 3000")
     serve.add_argument("--host", default="0.0.0.0")
     serve.set_defaults(run=_serve)

@@ -83,8 +83,15 @@ REJECTIONS = {
 
 
 class Rehearsal:
-    def __init__(self, out: TextIO, services: Services, bot_url: str, http: httpx.AsyncClient,
-                 slack: SlackStandin, chatwoot: ChatwootStandin) -> None:
+    def __init__(
+        self,
+        out: TextIO,
+        services: Services,
+        bot_url: str,
+        http: httpx.AsyncClient,
+        slack: SlackStandin,
+        chatwoot: ChatwootStandin,
+    ) -> None:
         self.out, self.services, self.slack, self.chatwoot = out, services, slack, chatwoot
         self.bot_url = bot_url
         self.http = http
@@ -115,17 +122,23 @@ class Rehearsal:
         assert draft.card is not None
         await self.sender.send(
             block_action(
-                user=user.id, action_id=action.value, value=draft.id,
-                channel=draft.card.channel, message_ts=draft.card.ts,
+                user=user.id,
+                action_id=action.value,
+                value=draft.id,
+                channel=draft.card.channel,
+                message_ts=draft.card.ts,
             )
         )
         await self.settle()
 
-    async def submit(self, callback: CallbackId, draft: Draft, user: SlackUser,
-                     values: dict[str, Any]) -> None:
+    async def submit(
+        self, callback: CallbackId, draft: Draft, user: SlackUser, values: dict[str, Any]
+    ) -> None:
         await self.sender.send(
             view_submission(
-                user=user.id, callback_id=callback.value, private_metadata=draft.id,
+                user=user.id,
+                callback_id=callback.value,
+                private_metadata=draft.id,
                 values=values,
             )
         )
@@ -143,8 +156,9 @@ class Rehearsal:
     async def scenario(self, scenario: Scenario) -> None:
         self.say("=" * 78)
         self.say(f"{scenario.title}")
-        self.say(f"Training answer: {scenario.expected.decision.value.upper()} — "
-                 f"{scenario.expected.why}")
+        self.say(
+            f"Training answer: {scenario.expected.decision.value.upper()} — {scenario.expected.why}"
+        )
         self.say("-" * 78)
         draft = await self.post(scenario.payload)
         self.say("Card posted in #occ-approvals:\n")
@@ -183,8 +197,10 @@ class Rehearsal:
             await self.escalate(scenario, draft)
         sent = self.chatwoot.sent_replies(conversation)[before:]
         for message in sent:
-            self.say(f"✉ Chatwoot conversation #{conversation} received the reply "
-                     f"(message {message['id']}): {_short(message['content'])}")
+            self.say(
+                f"✉ Chatwoot conversation #{conversation} received the reply "
+                f"(message {message['id']}): {_short(message['content'])}"
+            )
         for note in self.chatwoot.private_notes(conversation):
             self.say(f"🗒 Private note on #{conversation}: {_short(note['content'])}")
         if not sent and kind in (DecisionKind.APPROVE, DecisionKind.EDIT):
@@ -218,8 +234,11 @@ class Rehearsal:
             self.say(f"▶ {MANAGER.real_name} claims it")
             await self.sender.send(
                 block_action(
-                    user=MANAGER.id, action_id=ActionId.CLAIM.value, value=escalation.id,
-                    channel=escalation.message.channel, message_ts=escalation.message.ts,
+                    user=MANAGER.id,
+                    action_id=ActionId.CLAIM.value,
+                    value=escalation.id,
+                    channel=escalation.message.channel,
+                    message_ts=escalation.message.ts,
                 )
             )
             await self.settle()
@@ -229,8 +248,10 @@ class Rehearsal:
         self.say("A customer writes in Chatwoot; the webhook drafts a reply offline")
         self.say("-" * 78)
         message = self.chatwoot.add_incoming(
-            401, "Hi! Do you ship to Canada? How long does it take?",
-            contact_name="Jen Walsh", contact_email="jen@example.com",
+            401,
+            "Hi! Do you ship to Canada? How long does it take?",
+            contact_name="Jen Walsh",
+            contact_email="jen@example.com",
         )
         response = await self.http.post(
             f"{self.bot_url}/webhooks/chatwoot?token={INTAKE}",
@@ -239,7 +260,8 @@ class Rehearsal:
         response.raise_for_status()
         await self.settle()
         drafts = [
-            call for call in self.slack.calls("chat.postMessage")
+            call
+            for call in self.slack.calls("chat.postMessage")
             if "401" in json.dumps(call.args.get("blocks", ""))
         ]
         if drafts:
@@ -268,8 +290,10 @@ class Rehearsal:
         self.say(self.card(done))
         self.say(f"Replies in conversation #501: {len(self.chatwoot.sent_replies(501))}")
         self.say(f"#occ-reliability: {self.slack.messages_in('#occ-reliability')[-1].get('text')}")
-        self.say(f"(the `replies` job would have sent it by itself: "
-                 f"{await JOBS['replies'].run(self.services)} now)")
+        self.say(
+            f"(the `replies` job would have sent it by itself: "
+            f"{await JOBS['replies'].run(self.services)} now)"
+        )
         self.say("")
 
     async def log(self) -> None:
@@ -281,17 +305,20 @@ class Rehearsal:
         for entry in entries:
             self.say(_log_line(entry))
         decisions = Counter(
-            str(e.action) for e in entries
-            if str(e.action) in ("draft.approved", "draft.edited", "draft.rejected",
-                                 "draft.escalated")
+            str(e.action)
+            for e in entries
+            if str(e.action)
+            in ("draft.approved", "draft.edited", "draft.rejected", "draft.escalated")
         )
         total = sum(decisions.values())
         escalated = decisions["draft.escalated"]
         self.say("")
         self.say("Decisions: " + ", ".join(f"{k.split('.')[1]} {v}" for k, v in decisions.items()))
         if total:
-            self.say(f"Escalation rate: {escalated / total:.0%} of {total} decisions "
-                     "(the packet is built to exercise escalations; the live target is 10-15 %)")
+            self.say(
+                f"Escalation rate: {escalated / total:.0%} of {total} decisions "
+                "(the packet is built to exercise escalations; the live target is 10-15 %)"
+            )
         self.say("First row as exported:")
         self.say(json.dumps(row(entries[0]), ensure_ascii=False) if entries else "(none)")
 
@@ -320,7 +347,9 @@ def _initial_value(view: dict[str, Any], input_id: str) -> str | None:
 def _log_line(entry: LogEntry) -> str:
     actor = {OPERATOR.id: "olivia", MANAGER.id: "morgan"}.get(entry.actor, entry.actor)
     when = entry.created_at.strftime("%Y-%m-%d %H:%M:%S")
-    return f"{when:<20} {actor:<10} {entry.action!s:<20} {entry.outcome.value:<8} {entry.subject_id}"
+    return (
+        f"{when:<20} {actor:<10} {entry.action!s:<20} {entry.outcome.value:<8} {entry.subject_id}"
+    )
 
 
 def demo_settings(tmp: Path, slack: SlackStandin, chatwoot: ChatwootStandin) -> Settings:
@@ -342,8 +371,10 @@ def demo_settings(tmp: Path, slack: SlackStandin, chatwoot: ChatwootStandin) -> 
 
 
 async def run_demo(out: TextIO) -> int:
-    out.write("occ-bot demo: a rehearsal of the approval queue on embedded defaults\n"
-              "(SQLite, offline drafting, loopback stand-ins for Slack and Chatwoot)\n\n")
+    out.write(
+        "occ-bot demo: a rehearsal of the approval queue on embedded defaults\n"
+        "(SQLite, offline drafting, loopback stand-ins for Slack and Chatwoot)\n\n"
+    )
     with tempfile.TemporaryDirectory(prefix="occ-demo-") as tmp:
         async with (
             SlackStandin(users=(OPERATOR, MANAGER)) as slack,

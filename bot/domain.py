@@ -1,4 +1,4 @@
-"""Domain vocabulary shared by every layer: plain dataclasses and enums, no I/O.
+r"""Domain vocabulary shared by every layer: plain dataclasses and enums, no I/O.
 
 A draft's life:
 

@@ -136,8 +136,10 @@ async def claim(services: Services, escalation_id: str, user: str, channel: str 
             services,
             Action.ESCALATION_CLAIMED,
             escalation,
-            {"waited_seconds": round((now - escalation.created_at).total_seconds(), 3),
-             "within_sla": now <= escalation.due_at},
+            {
+                "waited_seconds": round((now - escalation.created_at).total_seconds(), 3),
+                "within_sla": now <= escalation.due_at,
+            },
             actor=user,
         ),
     )
@@ -189,8 +191,12 @@ async def _manager_only(
         why = f"Only managers (OCC_MANAGERS) can {verb} escalations."
         await services.store.log(
             _entry(
-                services, Action.ESCALATION_CLAIMED if verb == "claim" else
-                Action.ESCALATION_RESOLVED, escalation, {"reason": why}, Outcome.REFUSED, user
+                services,
+                Action.ESCALATION_CLAIMED if verb == "claim" else Action.ESCALATION_RESOLVED,
+                escalation,
+                {"reason": why},
+                Outcome.REFUSED,
+                user,
             )
         )
         await tell(services, channel=channel, user=user, text=why)
@@ -207,7 +213,9 @@ async def _lost(services: Services, escalation: Escalation, user: str, channel: 
         at = escalation.claimed_at
     else:
         text, at = "Nothing to do: the escalation is not claimed yet", None
-    await tell(services, channel=channel, user=user, text=text + (f" {slack_date(at)}." if at else "."))
+    await tell(
+        services, channel=channel, user=user, text=text + (f" {slack_date(at)}." if at else ".")
+    )
 
 
 async def _redraw(services: Services, escalation: Escalation) -> None:

@@ -172,7 +172,9 @@ def _context(value: object) -> CustomerContext | None:
     if data is None:
         return None
     orders = data.get("orders")
-    if orders is not None and (isinstance(orders, bool) or not isinstance(orders, int) or orders < 0):
+    if orders is not None and (
+        isinstance(orders, bool) or not isinstance(orders, int) or orders < 0
+    ):
         raise InvalidDraft("customer_context.orders", "must be a non-negative integer")
     return CustomerContext(
         orders=orders,

@@ -44,8 +44,11 @@ async def deliver(services: Services, draft_id: str, *, force: bool = False) -> 
         return None
     if services.chatwoot is None:
         done = await _finish(
-            services, draft, Reply(status=ReplyStatus.RECORDED, attempts=draft.reply.attempts),
-            Action.REPLY_RECORDED, {"text": _text(draft), "why": "Chatwoot not configured"},
+            services,
+            draft,
+            Reply(status=ReplyStatus.RECORDED, attempts=draft.reply.attempts),
+            Action.REPLY_RECORDED,
+            {"text": _text(draft), "why": "Chatwoot not configured"},
         )
     else:
         done = await _send(services, services.chatwoot, draft)
@@ -128,7 +131,10 @@ async def _note_who_approved(
 
 
 async def _sent(
-    services: Services, draft: Draft, message: dict[str, Any], payload: dict[str, Any],
+    services: Services,
+    draft: Draft,
+    message: dict[str, Any],
+    payload: dict[str, Any],
     started: float,
 ) -> Draft:
     payload["message_id"] = message.get("id")
@@ -144,7 +150,10 @@ async def _sent(
 
 
 async def _failed(
-    services: Services, draft: Draft, error: ChatwootError, payload: dict[str, Any],
+    services: Services,
+    draft: Draft,
+    error: ChatwootError,
+    payload: dict[str, Any],
     started: float,
 ) -> Draft:
     now = services.clock()
@@ -178,7 +187,11 @@ async def _failed(
 
 
 async def _finish(
-    services: Services, draft: Draft, reply: Reply, action: Action, payload: dict[str, Any],
+    services: Services,
+    draft: Draft,
+    reply: Reply,
+    action: Action,
+    payload: dict[str, Any],
     outcome: Outcome = Outcome.SUCCESS,
 ) -> Draft:
     entry = audit.draft_entry(services, action, draft, payload, outcome=outcome)

@@ -17,8 +17,8 @@ from starlette.routing import Route
 
 from bot import approvals
 from bot.chatwoot_intake import draft_from_chatwoot, external_id
-from bot.integrations.chatwoot_webhook import parse_incoming
 from bot.intake import InvalidDraft, parse_draft
+from bot.integrations.chatwoot_webhook import parse_incoming
 from bot.services import Services
 
 log = logging.getLogger("occ.web")

@@ -42,8 +42,12 @@ def register(app: AsyncApp, services: Services) -> None:
         kind = MODAL_FOR[ActionId(body["actions"][0]["action_id"])]
         services.background.spawn(
             open_modal(
-                services, action_value(body), user_id(body), kind,
-                trigger_id=body["trigger_id"], channel=channel_id(body),
+                services,
+                action_value(body),
+                user_id(body),
+                kind,
+                trigger_id=body["trigger_id"],
+                channel=channel_id(body),
             ),
             name=f"open-{kind.value}",
         )
@@ -73,15 +77,17 @@ def register(app: AsyncApp, services: Services) -> None:
         notes = (state_value(view, InputId.REJECT_NOTES) or "").strip() or None
         services.background.spawn(
             approvals.decide(
-                services, view["private_metadata"], user_id(body), DecisionKind.REJECT,
-                reason=reason, notes=notes,
+                services,
+                view["private_metadata"],
+                user_id(body),
+                DecisionKind.REJECT,
+                reason=reason,
+                notes=notes,
             ),
             name="reject",
         )
 
-    async def on_escalate_submit(
-        ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]
-    ) -> None:
+    async def on_escalate_submit(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
         type_ = _enum(EscalationType, state_value(view, InputId.ESCALATION_TYPE))
         urgency = _enum(Urgency, state_value(view, InputId.ESCALATION_URGENCY))
         notes = (state_value(view, InputId.ESCALATION_NOTES) or "").strip()
@@ -99,8 +105,12 @@ def register(app: AsyncApp, services: Services) -> None:
         assert type_ is not None and urgency is not None
         services.background.spawn(
             escalations.escalate(
-                services, view["private_metadata"], user_id(body),
-                type=type_, urgency=urgency, notes=notes,
+                services,
+                view["private_metadata"],
+                user_id(body),
+                type=type_,
+                urgency=urgency,
+                notes=notes,
             ),
             name="escalate",
         )
@@ -131,7 +141,12 @@ async def edited(services: Services, draft_id: str, user: str, text: str) -> Non
 
 
 async def open_modal(
-    services: Services, draft_id: str, user: str, kind: DecisionKind, *, trigger_id: str,
+    services: Services,
+    draft_id: str,
+    user: str,
+    kind: DecisionKind,
+    *,
+    trigger_id: str,
     channel: str | None,
 ) -> None:
     draft = await approvals.check(services, draft_id, user, kind, channel=channel)
@@ -153,7 +168,9 @@ async def open_modal(
         await services.slack.views_open(trigger_id=trigger_id, view=view)
     except SlackApiError as error:
         await tell(
-            services, channel=channel, user=user,
+            services,
+            channel=channel,
+            user=user,
             text=f"Slack would not open the form ({error.response.get('error')}). Try again.",
         )
 
@@ -162,13 +179,17 @@ async def retry(services: Services, draft_id: str, user: str, channel: str | Non
     """Retry now: take the reply even before its backoff is over; the lease keeps it single."""
     if not services.settings.may_act_on_drafts(user):
         await tell(
-            services, channel=channel, user=user,
+            services,
+            channel=channel,
+            user=user,
             text="Only the operators listed in OCC_OPERATORS can act on drafts.",
         )
         return
     if await replies.deliver(services, draft_id, force=True) is None:
         await tell(
-            services, channel=channel, user=user,
+            services,
+            channel=channel,
+            user=user,
             text="Nothing to retry: the reply is already sent or being sent.",
         )
 
