@@ -1,11 +1,13 @@
 """A stand-in for Supabase's REST API (PostgREST) on 127.0.0.1, backed by in-memory tables.
 
-Tables come from the real PostgreSQL migration file (``create table`` and ``insert`` are
-applied; indexes and RLS are skipped), so a column the bot writes but the schema lacks fails
-here as it would on Supabase. Speaks the subset of PostgREST the supabase client uses:
+Tables come from the real PostgreSQL migration files (``create table``, ``alter table ... add
+column`` and ``insert`` are applied; indexes and RLS are skipped), so a column the bot writes
+but the schema lacks fails here as it would on Supabase; `PostgrestStandin.apply_sql` pastes a
+later file into a running stand-in. Speaks the subset of PostgREST the supabase client uses:
 
 * ``GET /rest/v1/<table>`` with ``select``, filters ``eq``/``neq``/``in``/``lt``/``lte``/
-  ``gt``/``gte``/``is``, ``order``, ``limit``, ``offset``; responses capped at ``max_rows``.
+  ``gt``/``gte``/``is``, logic trees ``or=(...)``/``and=(...)`` (nestable, without ``not``),
+  ``order``, ``limit``, ``offset``; responses capped at ``max_rows``.
 * ``POST`` (insert; upsert with ``Prefer: resolution=ignore-duplicates|merge-duplicates``
   and ``on_conflict``) and ``PATCH`` with filters; ``Prefer: return=representation|minimal``.
 * Errors as PostgREST's JSON ``{"code", "details", "hint", "message"}``: 23505 (409),
@@ -34,6 +36,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 _RESERVED_PARAMS = {"select", "order", "limit", "offset", "on_conflict", "columns"}
+_LOGIC_KEYS = {"or": any, "and": all}
 _COMPARATORS: dict[str, Callable[[Any, Any], bool]] = {
     "eq": lambda a, b: a == b,
     "neq": lambda a, b: a != b,
@@ -129,8 +132,17 @@ def _column(line: str) -> ColumnSpec:
     return spec
 
 
-def parse_schema(sql: str) -> tuple[dict[str, TableSpec], list[tuple[str, dict[str, Any]]]]:
-    """Tables and inserted rows from a PostgreSQL migration file."""
+@dataclass
+class SchemaChanges:
+    """What one PostgreSQL migration file does, in the subset the stand-in applies."""
+
+    tables: dict[str, TableSpec]
+    added_columns: list[tuple[str, ColumnSpec, bool]]  # table, column, "if not exists"
+    rows: list[tuple[str, dict[str, Any], str | None]]  # table, values, "on conflict" column
+
+
+def parse_schema(sql: str) -> SchemaChanges:
+    """Created tables, added columns and inserted rows from a PostgreSQL migration file."""
     tables: dict[str, TableSpec] = {}
     blocks = re.finditer(r"create table if not exists (\w+) \((.*?)\n\);", sql, re.S | re.I)
     for block in blocks:
@@ -149,11 +161,24 @@ def parse_schema(sql: str) -> tuple[dict[str, TableSpec], list[tuple[str, dict[s
             elif re.search(r"\bunique\b", line, re.I):
                 unique.append(spec.name)
         tables[block.group(1)] = TableSpec(block.group(1), columns, primary_key, unique)
-    rows = [
-        (m.group(1), dict(zip(_split(m.group(2)), map(_literal, _split(m.group(3))), strict=True)))
-        for m in re.finditer(r"insert into (\w+) \(([^)]*)\) values \(([^)]*)\)", sql, re.I)
+    added = [
+        (m.group(1), _column(m.group(3)), m.group(2) is not None)
+        for m in re.finditer(r"alter table (\w+) add column (if not exists )?([^;]+);", sql, re.I)
     ]
-    return tables, rows
+    rows = [
+        (
+            m.group(1),
+            dict(zip(_split(m.group(2)), map(_literal, _split(m.group(3))), strict=True)),
+            m.group(4),
+        )
+        for m in re.finditer(
+            r"insert into (\w+) \(([^)]*)\) values \(([^)]*)\)"
+            r"(?: on conflict \((\w+)\) do nothing)?",
+            sql,
+            re.I,
+        )
+    ]
+    return SchemaChanges(tables, added, rows)
 
 
 def _split(text: str) -> list[str]:
@@ -222,10 +247,32 @@ class PostgrestStandin:
 
     def __post_init__(self) -> None:
         if self.schema_sql:
-            self.tables, inserts = parse_schema(self.schema_sql)
-            self.rows = {name: [] for name in self.tables}
-            for table, values in inserts:
-                self._insert(self.tables[table], [values], None, None)
+            self.apply_sql(self.schema_sql)
+
+    def apply_sql(self, sql: str) -> None:
+        """Apply a migration file as the SQL editor would; existing rows are kept."""
+        changes = parse_schema(sql)
+        for name, table in changes.tables.items():
+            if name not in self.tables:  # `create table if not exists`
+                self.tables[name] = table
+                self.rows[name] = []
+        for name, column, if_not_exists in changes.added_columns:
+            table = self.tables.get(name)
+            if table is None:
+                raise ValueError(f'relation "{name}" does not exist')
+            if column.name in table.columns:
+                if if_not_exists:
+                    continue
+                raise ValueError(f'column "{column.name}" of relation "{name}" already exists')
+            table.columns[column.name] = column
+            for row in self.rows[name]:
+                row[column.name] = column.default() if column.default else None
+        for name, values, conflict in changes.rows:
+            if conflict is None:
+                self._insert(self.tables[name], [values], None, None)
+            else:
+                params = {"on_conflict": conflict}
+                self._insert(self.tables[name], [values], "ignore-duplicates", params)
 
     def fail_next(self, method: str, table: str, *, times: int = 1, status: int = 503) -> None:
         """Answer the next ``times`` matching requests with a bare ``status`` (a proxy error)."""
@@ -314,13 +361,39 @@ class PostgrestStandin:
         return names
 
     def _matching(self, table: TableSpec, params: Any) -> list[dict[str, Any]]:
-        filters = [
-            (column, value)
-            for column, value in params.multi_items()
-            if column not in _RESERVED_PARAMS
+        predicates = [
+            self._logic(table, key, value)
+            if key in _LOGIC_KEYS
+            else self._predicate(table, key, value)
+            for key, value in params.multi_items()
+            if key not in _RESERVED_PARAMS
         ]
-        predicates = [self._predicate(table, column, value) for column, value in filters]
         return [row for row in self.rows[table.name] if all(p(row) for p in predicates)]
+
+    @classmethod
+    def _logic(cls, table: TableSpec, operator: str, tree: str) -> Callable[[dict[str, Any]], bool]:
+        """``or=(a.is.null,b.lt.5)``: each item is ``column.op.value`` or a nested
+        ``and(...)``/``or(...)``; a value runs to the next ``,`` or ``)`` unless quoted."""
+        tree = tree.strip()
+        if not (tree.startswith("(") and tree.endswith(")")):
+            raise PostgrestError(
+                400, "PGRST100", f'"failed to parse logic tree ({tree})" (line 1, column 1)'
+            )
+        parts: list[Callable[[dict[str, Any]], bool]] = []
+        for item in map(str.strip, _logic_items(tree[1:-1])):
+            nested = re.fullmatch(r"(and|or)(\(.*\))", item, re.S)
+            if nested:
+                parts.append(cls._logic(table, nested.group(1), nested.group(2)))
+                continue
+            column, _, expr = item.partition(".")
+            operator_name, _, operand = expr.partition(".")
+            if operator_name == "not" or column == "not":
+                raise PostgrestError(400, "PGRST100", "the stand-in does not support not.")
+            if len(operand) >= 2 and operand[0] == operand[-1] == '"':
+                operand = re.sub(r"\\(.)", r"\1", operand[1:-1])
+            parts.append(cls._predicate(table, column, f"{operator_name}.{operand}"))
+        combine = _LOGIC_KEYS[operator]
+        return lambda row: combine(part(row) for part in parts)
 
     @staticmethod
     def _predicate(table: TableSpec, column: str, expr: str) -> Callable[[dict[str, Any]], bool]:
@@ -492,6 +565,33 @@ class PostgrestStandin:
                     raise self._unique_violation(table, column, row[column])
         self.rows[table.name] = staged
         return written
+
+
+def _logic_items(text: str) -> list[str]:
+    """A logic tree's items: split at commas outside parentheses and double quotes."""
+    items: list[str] = []
+    current = ""
+    depth = 0
+    quoted = False
+    escaped = False
+    for char in text:
+        if escaped:
+            escaped = False
+        elif quoted and char == "\\":
+            escaped = True
+        elif char == '"':
+            quoted = not quoted
+        elif not quoted and char == "(":
+            depth += 1
+        elif not quoted and char == ")":
+            depth -= 1
+        elif not quoted and depth == 0 and char == ",":
+            items.append(current)
+            current = ""
+            continue
+        current += char
+    items.append(current)
+    return items
 
 
 def _csv(text: str) -> list[str]:

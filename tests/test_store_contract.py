@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import sqlite3
 import uuid
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import psycopg
 import pytest
 
 from bot.domain import (
@@ -37,7 +40,8 @@ from bot.domain import (
     SlackRef,
     Urgency,
 )
-from bot.store import NotFound, SchemaNotApplied, Store, open_store
+from bot.store import NotFound, SchemaNotApplied, Store, codec, open_store
+from bot.store.base import migrations
 from bot.store.sql import SqlStore, async_url
 from bot.store.supabase import SupabaseStore
 from tests.postgrest_standin import PostgrestStandin, serving
@@ -49,6 +53,7 @@ pytest_plugins = ["tests.store_fixtures"]
 
 T0 = datetime(2025, 3, 14, 9, 30, 12, 345678, tzinfo=UTC)
 LEASE = timedelta(minutes=2)
+SHIPPED = ["0001_init", "0002_post_leases"]
 
 
 def make_draft(draft_id: str, *, external_id: str | None = None, at: datetime = T0) -> Draft:
@@ -98,7 +103,9 @@ def approval(actor: str = "U0APPROVER", at: datetime = T0) -> Decision:
     return Decision(kind=DecisionKind.APPROVE, actor=actor, at=at, final_text="Hi Susan!")
 
 
-def make_escalation(escalation_id: str, draft_id: str, *, due_at: datetime) -> Escalation:
+def make_escalation(
+    escalation_id: str, draft_id: str, *, due_at: datetime, created_at: datetime = T0
+) -> Escalation:
     return Escalation(
         id=escalation_id,
         draft_id=draft_id,
@@ -107,7 +114,7 @@ def make_escalation(escalation_id: str, draft_id: str, *, due_at: datetime) -> E
         urgency=Urgency.URGENT,
         notes="Refund over $100 — needs a manager",
         escalated_by="U0OPERATOR",
-        created_at=T0,
+        created_at=created_at,
         due_at=due_at,
     )
 
@@ -130,9 +137,11 @@ async def approved_draft(store: Store, draft_id: str) -> Draft:
     return decided
 
 
-async def escalated_draft(store: Store, draft_id: str, *, due_at: datetime = T0) -> Escalation:
+async def escalated_draft(
+    store: Store, draft_id: str, *, due_at: datetime = T0, created_at: datetime = T0
+) -> Escalation:
     await stored_draft(store, draft_id)
-    escalation = make_escalation(f"esc-{draft_id}", draft_id, due_at=due_at)
+    escalation = make_escalation(f"esc-{draft_id}", draft_id, due_at=due_at, created_at=created_at)
     decision = Decision(
         kind=DecisionKind.ESCALATE, actor="U0OPERATOR", at=T0, escalation_id=escalation.id
     )
@@ -562,6 +571,141 @@ async def test_claimed_escalation_gets_no_reminders(store: Store) -> None:
     )
 
 
+# --- reposting Slack messages that failed to post -----------------------------------------
+
+
+async def test_only_one_of_twenty_concurrent_card_post_claims_wins(store: Store) -> None:
+    await stored_draft(store, "d-1")
+
+    results = await asyncio.gather(
+        *(store.claim_card_post("d-1", now=T0, lease_until=T0 + LEASE) for _ in range(20))
+    )
+
+    winners = [r for r in results if r is not None]
+    assert len(winners) == 1
+    assert winners[0] == await store.get_draft("d-1")
+    assert winners[0].card is None
+    assert await store.unposted_drafts(T0) == []
+    assert await actions(store, "d-1") == ["draft.received"]
+
+
+async def test_expired_card_lease_can_be_taken_again(store: Store) -> None:
+    await stored_draft(store, "d-1")
+    assert await store.claim_card_post("d-1", now=T0, lease_until=T0 + LEASE) is not None
+    during = T0 + LEASE - timedelta(seconds=1)
+    after = T0 + LEASE + timedelta(seconds=1)
+
+    assert await store.claim_card_post("d-1", now=during, lease_until=during + LEASE) is None
+    assert await store.claim_card_post("d-1", now=T0 + LEASE, lease_until=after) is None
+    assert await store.unposted_drafts(T0 + LEASE) == []
+    assert await store.unposted_drafts(after) == ["d-1"]
+    assert await store.claim_card_post("d-1", now=after, lease_until=after + LEASE) is not None
+    assert await store.claim_card_post("d-1", now=after, lease_until=after + LEASE) is None
+
+
+async def test_draft_with_a_card_is_neither_unposted_nor_claimable(store: Store) -> None:
+    card = SlackRef(channel="C0APPROVALS", ts="1710408612.000100")
+    await stored_draft(store, "d-posted-first-time")
+    await stored_draft(store, "d-reposted")
+    await stored_draft(store, "d-waiting")
+    await store.set_card("d-posted-first-time", card, T0, entry("d-posted-first-time"))
+    await store.claim_card_post("d-reposted", now=T0, lease_until=T0 + LEASE)
+    await store.set_card("d-reposted", card, T0, entry("d-reposted"))
+    later = T0 + timedelta(days=1)
+
+    assert await store.unposted_drafts(T0) == ["d-waiting"]
+    assert await store.unposted_drafts(later) == ["d-waiting"]
+    for draft_id in ("d-posted-first-time", "d-reposted"):
+        assert await store.claim_card_post(draft_id, now=later, lease_until=later + LEASE) is None
+        stored = await store.get_draft(draft_id)
+        assert stored is not None and stored.card == card
+    assert await store.claim_card_post("nope", now=T0, lease_until=T0 + LEASE) is None
+
+
+async def test_unposted_drafts_are_pending_only_and_oldest_first(store: Store) -> None:
+    minute = timedelta(minutes=1)
+    await stored_draft(store, "d-newest", at=T0 + 2 * minute)
+    await stored_draft(store, "d-oldest", at=T0)
+    await stored_draft(store, "d-middle", at=T0 + minute)
+    await approved_draft(store, "d-approved")
+    await stored_draft(store, "d-rejected")
+    reject = Decision(kind=DecisionKind.REJECT, actor="U1", at=T0, reason=RejectReason.OTHER)
+    await store.decide("d-rejected", reject, reply_status=ReplyStatus.NONE, log=entry("d-rejected"))
+    await escalated_draft(store, "d-escalated")
+
+    assert await store.unposted_drafts(T0) == ["d-oldest", "d-middle", "d-newest"]
+    assert await store.unposted_drafts(T0, limit=2) == ["d-oldest", "d-middle"]
+
+
+async def test_only_one_of_twenty_concurrent_escalation_post_claims_wins(store: Store) -> None:
+    escalation = await escalated_draft(store, "d-1")
+
+    results = await asyncio.gather(
+        *(
+            store.claim_escalation_post(escalation.id, now=T0, lease_until=T0 + LEASE)
+            for _ in range(20)
+        )
+    )
+
+    winners = [r for r in results if r is not None]
+    assert len(winners) == 1
+    assert winners[0] == escalation == await store.get_escalation(escalation.id)
+    assert await store.unposted_escalations(T0) == []
+    assert await actions(store, escalation.id) == []
+
+
+async def test_expired_escalation_post_lease_can_be_taken_again(store: Store) -> None:
+    escalation = await escalated_draft(store, "d-1")
+    claim = store.claim_escalation_post
+    assert await claim(escalation.id, now=T0, lease_until=T0 + LEASE) is not None
+    during = T0 + LEASE - timedelta(seconds=1)
+    after = T0 + LEASE + timedelta(seconds=1)
+
+    assert await claim(escalation.id, now=during, lease_until=during + LEASE) is None
+    assert await claim(escalation.id, now=T0 + LEASE, lease_until=after) is None
+    assert await store.unposted_escalations(T0 + LEASE) == []
+    assert await store.unposted_escalations(after) == [escalation.id]
+    assert await claim(escalation.id, now=after, lease_until=after + LEASE) is not None
+    assert await claim(escalation.id, now=after, lease_until=after + LEASE) is None
+
+
+async def test_escalation_with_a_message_is_neither_unposted_nor_claimable(store: Store) -> None:
+    message = SlackRef(channel="C0ESCALATIONS", ts="1710408700.000200")
+    first_time = await escalated_draft(store, "d-first-time")
+    reposted = await escalated_draft(store, "d-reposted")
+    waiting = await escalated_draft(store, "d-waiting")
+    await store.set_escalation_message(first_time.id, message, entry(first_time.id))
+    await store.claim_escalation_post(reposted.id, now=T0, lease_until=T0 + LEASE)
+    await store.set_escalation_message(reposted.id, message, entry(reposted.id))
+    later = T0 + timedelta(days=1)
+
+    assert await store.unposted_escalations(T0) == [waiting.id]
+    assert await store.unposted_escalations(later) == [waiting.id]
+    for escalation in (first_time, reposted):
+        claimed = await store.claim_escalation_post(
+            escalation.id, now=later, lease_until=later + LEASE
+        )
+        assert claimed is None
+        stored = await store.get_escalation(escalation.id)
+        assert stored is not None and stored.message == message
+    assert await store.claim_escalation_post("nope", now=T0, lease_until=T0 + LEASE) is None
+
+
+async def test_unposted_escalations_are_unresolved_only_and_oldest_first(store: Store) -> None:
+    minute = timedelta(minutes=1)
+    newest = await escalated_draft(store, "d-newest", created_at=T0 + 2 * minute)
+    oldest = await escalated_draft(store, "d-oldest", created_at=T0)
+    claimed = await escalated_draft(store, "d-claimed", created_at=T0 + minute)
+    resolved = await escalated_draft(store, "d-resolved")
+    await store.claim_escalation(
+        claimed.id, actor="UMGR", now=T0, next_reminder_at=None, log=entry(claimed.id)
+    )
+    await store.resolve_escalation(resolved.id, actor="UMGR", now=T0, log=entry(resolved.id))
+
+    assert await store.unposted_escalations(T0) == [oldest.id, claimed.id, newest.id]
+    assert await store.unposted_escalations(T0, limit=2) == [oldest.id, claimed.id]
+
+
 # --- decision log ---------------------------------------------------------------------------
 
 
@@ -662,14 +806,14 @@ async def test_migrate_twice_is_a_noop(backend: Backend) -> None:
         await first.close()
         await second.close()
 
-    expected = [] if backend.name == "supabase" else ["0001_init"]
+    expected = [] if backend.name == "supabase" else SHIPPED
     assert applied == expected
 
 
 async def test_sqlite_database_folder_is_created_on_migrate(tmp_path: Path) -> None:
     fresh = open_store(f"sqlite:///{tmp_path / 'data' / 'occ.db'}", None, None)
     try:
-        assert await fresh.migrate() == ["0001_init"]
+        assert await fresh.migrate() == SHIPPED
     finally:
         await fresh.close()
 
@@ -685,7 +829,87 @@ async def test_replicas_starting_together_apply_each_migration_once(sql_backend:
         for replica in replicas:
             await replica.close()
 
-    assert sorted(name for applied in results for name in applied) == ["0001_init"]
+    assert sorted(name for applied in results for name in applied) == SHIPPED
+
+
+def test_both_sql_flavours_ship_the_same_migrations() -> None:
+    assert [m.name for m in migrations("postgres")] == SHIPPED
+    assert [m.name for m in migrations("sqlite")] == SHIPPED
+
+
+def _deploy_first_migration(backend: Backend) -> None:
+    """The database as occ-bot 0001 left it, holding a pending draft whose card never posted."""
+    row = codec.draft_row(make_draft("d-legacy"))
+    values = (
+        row["id"],
+        row["conversation_id"],
+        json.dumps(row["input"]),
+        json.dumps(row["flags"]),
+        T0.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+    )
+    columns = "id, conversation_id, input, flags, received_at"
+    if backend.name == "sqlite":
+        path = backend.database_url.removeprefix("sqlite:///")
+        with sqlite3.connect(path) as conn:
+            conn.executescript(migrations("sqlite")[0].sql)
+            conn.execute(f"insert into drafts ({columns}) values (?, ?, ?, ?, ?)", values)
+        conn.close()
+        return
+    with psycopg.connect(backend.database_url, autocommit=True) as conn:
+        conn.execute(migrations("postgres")[0].sql)
+        conn.execute(f"insert into drafts ({columns}) values (%s, %s, %s, %s, %s)", values)
+
+
+async def test_database_at_0001_gets_only_0002_and_keeps_its_drafts(sql_backend: Backend) -> None:
+    _deploy_first_migration(sql_backend)
+    upgraded = sql_backend.open()
+    try:
+        applied = await upgraded.migrate()
+        again = await upgraded.migrate()
+        unposted = await upgraded.unposted_drafts(T0)
+        claimed = await upgraded.claim_card_post("d-legacy", now=T0, lease_until=T0 + LEASE)
+    finally:
+        await upgraded.close()
+
+    assert applied == ["0002_post_leases"]
+    assert again == []
+    assert unposted == ["d-legacy"]
+    assert claimed == make_draft("d-legacy")
+
+
+async def test_postgres_0002_pasted_twice_is_harmless(pg_schema_url: str) -> None:
+    # What a Supabase user does in the SQL editor: paste each file, maybe more than once.
+    with psycopg.connect(pg_schema_url, autocommit=True) as conn:
+        for migration in migrations("postgres"):
+            conn.execute(migration.sql)
+        conn.execute(migrations("postgres")[1].sql)
+    store = open_store(pg_schema_url, None, None)
+    try:
+        assert await store.migrate() == []
+        await stored_draft(store, "d-1")
+        assert await store.claim_card_post("d-1", now=T0, lease_until=T0 + LEASE) is not None
+    finally:
+        await store.close()
+
+
+async def test_supabase_at_0001_is_told_to_apply_0002_and_then_works() -> None:
+    first, second = migrations("postgres")
+    standin = PostgrestStandin(api_key="key", schema_sql=first.sql)
+    with serving(standin) as url:
+        rest = SupabaseStore(url, "key")
+        try:
+            await stored_draft(rest, "d-legacy")
+            with pytest.raises(SchemaNotApplied, match="0002_post_leases"):
+                await rest.migrate()
+            standin.apply_sql(second.sql)
+            standin.apply_sql(second.sql)  # pasted twice
+            assert await rest.migrate() == []
+            assert await rest.unposted_drafts(T0) == ["d-legacy"]
+            claimed = await rest.claim_card_post("d-legacy", now=T0, lease_until=T0 + LEASE)
+        finally:
+            await rest.close()
+
+    assert claimed == make_draft("d-legacy")
 
 
 # --- PostgreSQL: several replicas on one database ------------------------------------------
@@ -843,6 +1067,35 @@ async def test_supabase_log_insert_is_retried_after_a_transient_error(
     assert decided is not None
     assert [str(e.action) for e in logged] == ["draft.received", "draft.approved"]
     assert len(waits) == 2
+
+
+async def test_supabase_post_claim_is_one_conditional_patch(postgrest: RestServer) -> None:
+    standin = postgrest.standin
+    rest = postgrest.open()
+    try:
+        escalation = await escalated_draft(rest, "d-1")
+        await stored_draft(rest, "d-2")
+        standin.requests.clear()
+        await rest.claim_card_post("d-2", now=T0, lease_until=T0 + LEASE)
+        await rest.claim_escalation_post(escalation.id, now=T0, lease_until=T0 + LEASE)
+    finally:
+        await rest.close()
+
+    card_claim, message_claim = standin.requests
+    assert (card_claim.method, card_claim.path) == ("PATCH", "/rest/v1/drafts")
+    assert ("id", "eq.d-2") in card_claim.query
+    assert ("card_channel", "is.null") in card_claim.query
+    assert (
+        "or",
+        "(card_lease_until.is.null,card_lease_until.lt.2025-03-14T09:30:12.345678Z)",
+    ) in card_claim.query
+    assert card_claim.body == {"card_lease_until": "2025-03-14T09:32:12.345678+00:00"}
+    assert (message_claim.method, message_claim.path) == ("PATCH", "/rest/v1/escalations")
+    assert ("message_channel", "is.null") in message_claim.query
+    assert (
+        "or",
+        "(message_lease_until.is.null,message_lease_until.lt.2025-03-14T09:30:12.345678Z)",
+    ) in message_claim.query
 
 
 async def test_supabase_without_schema_says_how_to_apply_it() -> None:

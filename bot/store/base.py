@@ -1,8 +1,9 @@
 """The `Store` protocol every backend implements, its errors, and the shared migration files.
 
 Every state change that two actors could race on (a decision, a reply claim, an escalation
-claim, a reminder) is one conditional write: the backend returns ``None`` to the loser and
-writes nothing for it. All datetimes going in and coming out are timezone-aware UTC.
+claim, a reminder, a repost of a Slack message) is one conditional write: the backend returns
+``None`` to the loser and writes nothing for it. All datetimes going in and coming out are
+timezone-aware UTC.
 """
 
 from __future__ import annotations
@@ -51,7 +52,21 @@ class Store(Protocol):
 
     async def set_card(
         self, draft_id: str, card: SlackRef, posted_at: datetime, log: LogEntry
-    ) -> Draft: ...
+    ) -> Draft:
+        """Store where the card was posted, releasing the card lease."""
+        ...
+
+    async def claim_card_post(
+        self, draft_id: str, *, now: datetime, lease_until: datetime
+    ) -> Draft | None:
+        """Take the lease to post a draft's card: only while it has no card and no lease
+        unexpired at ``now``; None if it has a card, another caller holds the lease, or the
+        draft does not exist."""
+        ...
+
+    async def unposted_drafts(self, now: datetime, limit: int = 100) -> list[str]:
+        """Ids of pending drafts with no card and no lease unexpired at ``now``, oldest first."""
+        ...
 
     async def decide(
         self,
@@ -81,7 +96,20 @@ class Store(Protocol):
 
     async def set_escalation_message(
         self, escalation_id: str, message: SlackRef, log: LogEntry
-    ) -> Escalation: ...
+    ) -> Escalation:
+        """Store where the manager message was posted, releasing the message lease."""
+        ...
+
+    async def claim_escalation_post(
+        self, escalation_id: str, *, now: datetime, lease_until: datetime
+    ) -> Escalation | None:
+        """Take the lease to post an escalation's manager message; as `claim_card_post`."""
+        ...
+
+    async def unposted_escalations(self, now: datetime, limit: int = 100) -> list[str]:
+        """Ids of open or claimed escalations with no message and no lease unexpired at
+        ``now``, oldest first."""
+        ...
 
     async def claim_escalation(
         self,

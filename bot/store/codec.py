@@ -3,7 +3,9 @@
 Rows going out hold aware UTC datetimes and JSON-ready dicts/lists. Rows coming in may hold
 datetimes (SQL drivers) or ISO 8601 strings (PostgREST JSON); both decode to aware UTC.
 A draft's input lives in the ``input`` JSON column, except ``conversation_id`` and
-``external_id``, which are real columns because they are queried.
+``external_id``, which are real columns because they are queried. The post-lease columns
+(``card_lease_until``, ``message_lease_until``) are store bookkeeping with no domain field:
+decoding ignores them.
 """
 
 from __future__ import annotations
@@ -191,7 +193,13 @@ def reply_row(reply: Reply) -> Row:
 
 
 def card_row(card: SlackRef, posted_at: datetime) -> Row:
-    return {"card_channel": card.channel, "card_ts": card.ts, "posted_at": utc(posted_at)}
+    """Columns set_card writes; a posted card needs no post lease."""
+    return {
+        "card_channel": card.channel,
+        "card_ts": card.ts,
+        "posted_at": utc(posted_at),
+        "card_lease_until": None,
+    }
 
 
 def draft_row(draft: Draft) -> Row:
@@ -280,6 +288,15 @@ def escalation_row(escalation: Escalation) -> Row:
         "resolved_at": _opt_utc(escalation.resolved_at),
         "reminders_sent": escalation.reminders_sent,
         "next_reminder_at": _opt_utc(escalation.next_reminder_at),
+    }
+
+
+def message_row(message: SlackRef) -> Row:
+    """Columns set_escalation_message writes; a posted message needs no post lease."""
+    return {
+        "message_channel": message.channel,
+        "message_ts": message.ts,
+        "message_lease_until": None,
     }
 
 

@@ -138,6 +138,7 @@ drafts = Table(
     Column("reply_message_id", Text),
     Column("reply_sent_at", UtcDateTime),
     Column("reply_lease_until", UtcDateTime),
+    Column("card_lease_until", UtcDateTime),
 )
 
 escalations = Table(
@@ -161,6 +162,7 @@ escalations = Table(
     Column("resolved_at", UtcDateTime),
     Column("reminders_sent", Integer, nullable=False),
     Column("next_reminder_at", UtcDateTime),
+    Column("message_lease_until", UtcDateTime),
 )
 
 decision_log = Table(
@@ -190,6 +192,21 @@ def _reply_due(now: datetime) -> ColumnElement[bool]:
             and_(c.reply_status == ReplyStatus.FAILED.value, c.reply_next_attempt_at <= now),
             and_(c.reply_status == ReplyStatus.SENDING.value, c.reply_lease_until < now),
         ),
+    )
+
+
+def _card_unposted(now: datetime) -> ColumnElement[bool]:
+    c = drafts.c
+    return and_(
+        c.card_channel.is_(None), or_(c.card_lease_until.is_(None), c.card_lease_until < now)
+    )
+
+
+def _message_unposted(now: datetime) -> ColumnElement[bool]:
+    c = escalations.c
+    return and_(
+        c.message_channel.is_(None),
+        or_(c.message_lease_until.is_(None), c.message_lease_until < now),
     )
 
 
@@ -345,6 +362,26 @@ class SqlStore:
             raise NotFound(f"draft {draft_id!r}")
         return codec.draft_from_row(row)
 
+    async def claim_card_post(
+        self, draft_id: str, *, now: datetime, lease_until: datetime
+    ) -> Draft | None:
+        where = and_(drafts.c.id == draft_id, _card_unposted(now))
+        values = {"card_lease_until": codec.utc(lease_until)}
+        async with self._write() as conn:
+            row = await self._cas(conn, drafts, where, values)
+        return None if row is None else codec.draft_from_row(row)
+
+    async def unposted_drafts(self, now: datetime, limit: int = 100) -> list[str]:
+        c = drafts.c
+        stmt = (
+            select(c.id)
+            .where(c.state == DraftState.PENDING.value, _card_unposted(now))
+            .order_by(c.received_at, c.id)
+            .limit(limit)
+        )
+        async with self._read() as conn:
+            return list((await conn.scalars(stmt)).all())
+
     async def decide(
         self,
         draft_id: str,
@@ -416,13 +453,35 @@ class SqlStore:
     async def set_escalation_message(
         self, escalation_id: str, message: SlackRef, log: LogEntry
     ) -> Escalation:
-        values = {"message_channel": message.channel, "message_ts": message.ts}
         row = await self._update_and_log(
-            escalations, escalations.c.id == escalation_id, values, log
+            escalations, escalations.c.id == escalation_id, codec.message_row(message), log
         )
         if row is None:
             raise NotFound(f"escalation {escalation_id!r}")
         return codec.escalation_from_row(row)
+
+    async def claim_escalation_post(
+        self, escalation_id: str, *, now: datetime, lease_until: datetime
+    ) -> Escalation | None:
+        where = and_(escalations.c.id == escalation_id, _message_unposted(now))
+        values = {"message_lease_until": codec.utc(lease_until)}
+        async with self._write() as conn:
+            row = await self._cas(conn, escalations, where, values)
+        return None if row is None else codec.escalation_from_row(row)
+
+    async def unposted_escalations(self, now: datetime, limit: int = 100) -> list[str]:
+        c = escalations.c
+        stmt = (
+            select(c.id)
+            .where(
+                c.state.in_([EscalationState.OPEN.value, EscalationState.CLAIMED.value]),
+                _message_unposted(now),
+            )
+            .order_by(c.created_at, c.id)
+            .limit(limit)
+        )
+        async with self._read() as conn:
+            return list((await conn.scalars(stmt)).all())
 
     async def claim_escalation(
         self,

@@ -12,7 +12,8 @@ idempotent requests:
   with ``Prefer: return=representation``; an empty result means the race was lost, and then
   nothing else is written. ``claim_reply`` reads the row first, because PostgREST cannot
   write ``attempts + 1``: its PATCH repeats the read status and attempt count as filters, so
-  it still succeeds for one caller only.
+  it still succeeds for one caller only. ``claim_card_post`` and ``claim_escalation_post``
+  need no read: the "no lease, or an expired one" test is an ``or=(...)`` filter on the PATCH.
 * Only after the CAS has won are the dependent rows written: the escalation (``decide``) and
   then the decision_log row, each as an insert that ignores a duplicate id and is retried on
   transient errors (network, 5xx). A crash between the CAS and the log insert leaves the new
@@ -62,6 +63,11 @@ _HOW_TO_MIGRATE = (
 def _ts(value: datetime) -> str:
     """A timestamp for a PostgREST filter value."""
     return codec.utc(value).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _lease_free(column: str, now: datetime) -> str:
+    """An ``or=(...)`` filter body: the lease column is null or ended before ``now``."""
+    return f"{column}.is.null,{column}.lt.{_ts(now)}"
 
 
 def _transient(exc: Exception) -> bool:
@@ -210,6 +216,32 @@ class SupabaseStore:
         await self._write_log(log)
         return codec.draft_from_row(rows[0])
 
+    async def claim_card_post(
+        self, draft_id: str, *, now: datetime, lease_until: datetime
+    ) -> Draft | None:
+        query = (
+            (await self._table("drafts"))
+            .update({"card_lease_until": codec.utc(lease_until)})
+            .eq("id", draft_id)
+            .is_("card_channel", None)
+            .or_(_lease_free("card_lease_until", now))
+        )
+        rows = (await query.execute()).data
+        return codec.draft_from_row(rows[0]) if rows else None
+
+    async def unposted_drafts(self, now: datetime, limit: int = 100) -> list[str]:
+        query = (
+            (await self._table("drafts"))
+            .select("id")
+            .eq("state", DraftState.PENDING.value)
+            .is_("card_channel", None)
+            .or_(_lease_free("card_lease_until", now))
+            .order("received_at")
+            .order("id")
+            .limit(limit)
+        )
+        return [row["id"] for row in (await query.execute()).data]
+
     async def decide(
         self,
         draft_id: str,
@@ -305,13 +337,42 @@ class SupabaseStore:
     async def set_escalation_message(
         self, escalation_id: str, message: SlackRef, log: LogEntry
     ) -> Escalation:
-        values = {"message_channel": message.channel, "message_ts": message.ts}
-        query = (await self._table("escalations")).update(values).eq("id", escalation_id)
+        query = (
+            (await self._table("escalations"))
+            .update(codec.message_row(message))
+            .eq("id", escalation_id)
+        )
         rows = (await query.execute()).data
         if not rows:
             raise NotFound(f"escalation {escalation_id!r}")
         await self._write_log(log)
         return codec.escalation_from_row(rows[0])
+
+    async def claim_escalation_post(
+        self, escalation_id: str, *, now: datetime, lease_until: datetime
+    ) -> Escalation | None:
+        query = (
+            (await self._table("escalations"))
+            .update({"message_lease_until": codec.utc(lease_until)})
+            .eq("id", escalation_id)
+            .is_("message_channel", None)
+            .or_(_lease_free("message_lease_until", now))
+        )
+        rows = (await query.execute()).data
+        return codec.escalation_from_row(rows[0]) if rows else None
+
+    async def unposted_escalations(self, now: datetime, limit: int = 100) -> list[str]:
+        query = (
+            (await self._table("escalations"))
+            .select("id")
+            .in_("state", [EscalationState.OPEN.value, EscalationState.CLAIMED.value])
+            .is_("message_channel", None)
+            .or_(_lease_free("message_lease_until", now))
+            .order("created_at")
+            .order("id")
+            .limit(limit)
+        )
+        return [row["id"] for row in (await query.execute()).data]
 
     async def claim_escalation(
         self,
