@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import timedelta
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -36,6 +37,8 @@ from bot.services import Services, new_id
 from bot.slack_out import card_blocks, dependency_failed, dependency_ok, refresh_card, tell
 
 log = logging.getLogger("occ.approvals")
+
+POST_LEASE = timedelta(seconds=60)
 
 DECISION_ACTIONS = {
     DecisionKind.APPROVE: Action.DRAFT_APPROVED,
@@ -68,6 +71,11 @@ async def receive(services: Services, data: DraftInput) -> tuple[Draft, bool]:
 
 
 async def post_card(services: Services, draft: Draft) -> Draft | None:
+    """Post the card under a lease, so a retrying job on another replica cannot post it too."""
+    now = services.clock()
+    lease_until = now + POST_LEASE
+    if await services.store.claim_card_post(draft.id, now=now, lease_until=lease_until) is None:
+        return None  # already posted, or another worker is posting it
     started = time.perf_counter()
     try:
         response = await services.slack.chat_postMessage(
@@ -87,7 +95,7 @@ async def post_card(services: Services, draft: Draft) -> Draft | None:
             )
         )
         await dependency_failed(services, "slack", f"chat.postMessage: {detail}")
-        return None
+        return None  # the `reposts` job tries again once the lease has expired
     await dependency_ok(services, "slack")
     card = SlackRef(channel=response["channel"], ts=response["ts"])
     payload = {
@@ -225,3 +233,13 @@ def _decision_payload(
         }
         payload["draft_text"] = draft.input.draft
     return payload
+
+
+async def repost_cards(services: Services) -> int:
+    """Post the cards Slack refused earlier; returns how many were tried."""
+    ids = await services.store.unposted_drafts(services.clock())
+    for draft_id in ids:
+        draft = await services.store.get_draft(draft_id)
+        if draft is not None:
+            await post_card(services, draft)
+    return len(ids)

@@ -7,6 +7,7 @@ import logging
 from slack_sdk.errors import SlackApiError
 
 from bot import approvals, audit
+from bot.approvals import POST_LEASE
 from bot.blocks.escalation import escalation_message, escalation_text
 from bot.blocks.text import mention, slack_date
 from bot.domain import (
@@ -64,6 +65,14 @@ async def escalate(
 async def post_escalation(
     services: Services, escalation: Escalation, draft: Draft
 ) -> Escalation | None:
+    """Post to the managers' channel under a lease (see approvals.post_card)."""
+    now = services.clock()
+    lease_until = now + POST_LEASE
+    claimed = await services.store.claim_escalation_post(
+        escalation.id, now=now, lease_until=lease_until
+    )
+    if claimed is None:
+        return None
     blocks = escalation_message(
         escalation,
         draft,
@@ -257,3 +266,14 @@ def _entry(
         actor=actor,
         outcome=outcome,
     )
+
+
+async def repost_escalations(services: Services) -> int:
+    """Post the escalations Slack refused earlier: an escalation nobody sees is a failure."""
+    ids = await services.store.unposted_escalations(services.clock())
+    for escalation_id in ids:
+        escalation = await services.store.get_escalation(escalation_id)
+        draft = await services.store.get_draft(escalation.draft_id) if escalation else None
+        if escalation is not None and draft is not None:
+            await post_escalation(services, escalation, draft)
+    return len(ids)

@@ -165,3 +165,43 @@ async def test_without_chatwoot_replies_are_recorded_not_sent_and_the_card_says_
         assert "reply.recorded" in await bot.actions(draft.id)
     finally:
         await bot.stop()
+
+
+async def test_a_card_slack_refused_is_posted_by_the_reposts_job(
+    bot: BotUnderTest, slack, clock, scenarios
+):
+    slack.fail_next("chat.postMessage", "channel_not_found")
+    response = await bot.post_draft(scenarios["demo-1-order-status"].payload)
+    await bot.settle()
+    draft_id = response.json()["id"]
+    assert (await bot.store.get_draft(draft_id)).card is None
+    assert "draft.posted" in await bot.actions(draft_id)  # logged with outcome retry
+    assert slack.messages_in("#occ-approvals") == []
+
+    await JOBS["reposts"].run(bot.services)  # the first attempt's lease still holds
+    assert slack.messages_in("#occ-approvals") == []
+    clock.advance(minutes=2)
+    await JOBS["reposts"].run(bot.services)
+    await JOBS["reposts"].run(bot.services)
+
+    assert len(slack.messages_in("#occ-approvals")) == 1
+    assert (await bot.store.get_draft(draft_id)).card is not None
+    outcomes = [e.outcome for e in await bot.store.entries(subject_id=draft_id)]
+    assert outcomes.count("retry") == 1
+
+
+async def test_an_escalation_slack_refused_is_posted_by_the_reposts_job(
+    bot: BotUnderTest, slack, clock, scenarios
+):
+    draft = await bot.posted_draft(scenarios["demo-3-triple-charge"].payload)
+    slack.fail_next("chat.postMessage", "channel_not_found")
+    await bot.submit_escalation(draft.id, OPERATOR, type="high_value", urgency="urgent", notes="n")
+    await bot.settle()
+    assert slack.messages_in("#occ-escalations") == []
+
+    clock.advance(minutes=2)
+    await JOBS["reposts"].run(bot.services)
+
+    [message] = slack.messages_in("#occ-escalations")
+    assert "Claim" in json.dumps(message["blocks"])
+    assert (await bot.store.escalation_for_draft(draft.id)).message is not None

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot.jobs import replies
+from bot.jobs import replies, reposts
 from bot.services import Services
 
 
@@ -29,7 +29,13 @@ JOBS: dict[str, Job] = {
         Job(
             "replies",
             replies.run,
-            "send approved replies that are queued or due for a retry; post cards Slack missed",
+            "send approved replies that are queued or due for a retry",
+            lambda services: services.settings.job_tick_seconds,
+        ),
+        Job(
+            "reposts",
+            reposts.run,
+            "post cards and escalation messages that Slack refused earlier",
             lambda services: services.settings.job_tick_seconds,
         ),
     )

@@ -1,4 +1,4 @@
-"""The `replies` job: retries replies that are due and posts cards that never reached Slack."""
+"""The `replies` job: sends approved replies that are queued or due for a retry."""
 
 from __future__ import annotations
 
