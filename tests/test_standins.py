@@ -46,7 +46,7 @@ async def slack() -> AsyncIterator[SlackStandin]:
 
 @pytest.fixture
 def web(slack: SlackStandin) -> AsyncWebClient:
-    return AsyncWebClient(token=SLACK_TOKEN, base_url=slack.url + "/api/")
+    return AsyncWebClient(token=SLACK_TOKEN, base_url=slack.api_url)
 
 
 @pytest.fixture
@@ -512,3 +512,18 @@ async def test_serving_leaves_the_host_signal_handlers_alone() -> None:
             answer = await http.post(server.url + "/api/auth.test")
         assert answer.json() == {"ok": False, "error": "not_authed"}
     assert signal.getsignal(signal.SIGINT) is before
+
+
+async def test_limit_concurrency_turns_away_requests_beyond_it() -> None:
+    async with ChatwootStandin(limit_concurrency=2) as standin:
+        standin.hang(60)
+        async with ChatwootClient(standin.url, CW_TOKEN, 1) as first:
+            held = asyncio.create_task(first.send_reply(1, "first"))
+            await standin.wait_for(lambda: standin.held == 1)
+            async with ChatwootClient(standin.url, CW_TOKEN, 1) as second:
+                with pytest.raises(ChatwootUnavailable) as caught:
+                    await second.send_reply(1, "second")
+            standin.up()
+            await held
+    assert caught.value.status == 503
+    assert [m["content"] for m in standin.sent_replies(1)] == ["first"]

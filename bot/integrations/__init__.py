@@ -1,0 +1,1 @@
+"""Thin HTTP clients for the services the bot talks to (Chatwoot, Shopify)."""

@@ -1,0 +1,318 @@
+"""Chatwoot Application API client: send replies and notes, read messages, find and assign agents.
+
+Every request carries ``api_access_token: <token>`` and goes under
+``/api/v1/accounts/{account_id}/``. Failures surface as typed exceptions:
+
+    ChatwootError                 base: .transient, .detail, .status, .outcome_unknown
+    ├── ChatwootUnavailable       transient: cannot connect, HTTP 5xx, HTTP 429 (.retry_after)
+    ├── ChatwootTimeout           transient: sent, but no answer in time
+    └── ChatwootRejected          permanent: HTTP 4xx other than 429 (401 token, 404 conversation,
+                                  422 payload), a redirect, or an answer that is not Chatwoot's
+
+A POST is never retried here: creating a message is not idempotent. When ``outcome_unknown``
+is set (a timeout, a 5xx, a dropped connection after the request went out) the message may
+exist anyway; search for it with :meth:`ChatwootClient.find_sent_reply` before sending again.
+A GET is retried once when the connection could not be made.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import time
+from typing import Any, Literal
+
+import httpx
+
+PAGE_SIZE = 20  # Chatwoot's MessageFinder returns the latest 20 messages, or 20 before an id
+MAX_PAGES = 10  # how far back find_sent_reply looks
+OUTGOING = 1  # message_type integers: 0 incoming, 1 outgoing, 2 activity, 3 template
+
+HttpMethod = Literal["GET", "POST"]
+
+
+class ChatwootError(Exception):
+    """A Chatwoot call failed.
+
+    Args:
+        detail: what went wrong, for logs and the decision log.
+        status: the HTTP status, when Chatwoot (or a proxy) answered.
+        outcome_unknown: a state-changing request may have taken effect.
+    """
+
+    transient: bool = False
+
+    def __init__(
+        self, detail: str, *, status: int | None = None, outcome_unknown: bool = False
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.status = status
+        self.outcome_unknown = outcome_unknown
+
+
+class ChatwootUnavailable(ChatwootError):
+    """Chatwoot cannot take the request now (connect error, 5xx, 429); try again later."""
+
+    transient = True
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        status: int | None = None,
+        outcome_unknown: bool = False,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(detail, status=status, outcome_unknown=outcome_unknown)
+        self.retry_after = retry_after
+
+
+class ChatwootTimeout(ChatwootError):
+    """The request went out but no answer came in time: a POST may or may not have landed."""
+
+    transient = True
+
+
+class ChatwootRejected(ChatwootError):
+    """Chatwoot refused the request; repeating it will not help."""
+
+
+class ChatwootClient:
+    """One account of one Chatwoot installation, over a single pooled HTTP client.
+
+    Args:
+        base_url: the installation, e.g. ``https://app.chatwoot.com``.
+        api_token: an agent's access token (Profile settings → Access token).
+        account_id: the account the conversations belong to.
+        timeout: seconds for connect, read and write each.
+        transport: an httpx transport to use instead of the network (tests).
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        api_token: str,
+        account_id: int | str,
+        *,
+        timeout: float = 10.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.account_id = str(account_id)
+        self._http = httpx.AsyncClient(
+            base_url=self.base_url,
+            headers={"api_access_token": api_token, "Accept": "application/json"},
+            timeout=httpx.Timeout(timeout),
+            transport=transport,
+        )
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def __aenter__(self) -> ChatwootClient:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    # -- messages ---------------------------------------------------------------------------
+
+    async def send_reply(self, conversation_id: int, content: str) -> dict[str, Any]:
+        """Post a public outgoing message (the customer sees it); returns Chatwoot's message."""
+        return await self._create_message(conversation_id, content, private=False)
+
+    async def add_private_note(self, conversation_id: int, content: str) -> dict[str, Any]:
+        """Post a private note, seen by agents only."""
+        return await self._create_message(conversation_id, content, private=True)
+
+    async def list_messages(
+        self, conversation_id: int, *, before: int | None = None
+    ) -> list[dict[str, Any]]:
+        """The latest messages of a conversation, oldest first (Chatwoot pages by 20).
+
+        Args:
+            conversation_id: the conversation's display id.
+            before: only messages with a smaller id (the previous page).
+        """
+        params = {"before": before} if before is not None else None
+        body = await self._request("GET", self._messages_path(conversation_id), params=params)
+        payload = body.get("payload") if isinstance(body, dict) else None
+        if not isinstance(payload, list):
+            raise ChatwootRejected("messages answer has no payload list")
+        return payload
+
+    async def find_sent_reply(
+        self, conversation_id: int, content: str, *, since_unix: int
+    ) -> dict[str, Any] | None:
+        """The public outgoing message with exactly this content created at or after since_unix.
+
+        Used after an unknown outcome, so that a retry does not send the reply twice.
+        """
+        before: int | None = None
+        for _ in range(MAX_PAGES):
+            page = await self.list_messages(conversation_id, before=before)
+            for message in reversed(page):
+                if _is_sent_reply(message, content, since_unix):
+                    return message
+            created = [m.get("created_at") for m in page if isinstance(m.get("created_at"), int)]
+            ids = [m["id"] for m in page if isinstance(m.get("id"), int)]
+            if len(page) < PAGE_SIZE or not ids or (created and min(created) < since_unix):
+                return None
+            before = min(ids)
+        return None
+
+    # -- agents -----------------------------------------------------------------------------
+
+    async def find_agent_by_email(self, email: str) -> dict[str, Any] | None:
+        """The account's agent with this email (case-insensitive), or None."""
+        wanted = email.strip().casefold()
+        for agent in await self._agents():
+            if str(agent.get("email") or "").strip().casefold() == wanted:
+                return agent
+        return None
+
+    async def assign(self, conversation_id: int, assignee_id: int) -> None:
+        """Assign the conversation to an agent of the account."""
+        path = f"{self._account_path}/conversations/{conversation_id}/assignments"
+        body = await self._request("POST", path, json={"assignee_id": assignee_id})
+        if body is None:
+            # Chatwoot answers null when the id is no agent of the account, and clears the
+            # conversation's assignee.
+            raise ChatwootRejected(
+                f"agent {assignee_id} is not in account {self.account_id}; "
+                f"conversation {conversation_id} is now unassigned"
+            )
+
+    async def ping(self) -> None:
+        """Check the URL, the token and the account with one cheap authenticated GET."""
+        await self._agents()
+
+    def conversation_url(self, conversation_id: int) -> str:
+        """The conversation in Chatwoot's agent UI."""
+        return f"{self.base_url}/app/accounts/{self.account_id}/conversations/{conversation_id}"
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    @property
+    def _account_path(self) -> str:
+        return f"/api/v1/accounts/{self.account_id}"
+
+    def _messages_path(self, conversation_id: int) -> str:
+        return f"{self._account_path}/conversations/{conversation_id}/messages"
+
+    async def _create_message(
+        self, conversation_id: int, content: str, *, private: bool
+    ) -> dict[str, Any]:
+        body = await self._request(
+            "POST",
+            self._messages_path(conversation_id),
+            json={
+                "content": content,
+                "message_type": "outgoing",
+                "private": private,
+                "content_type": "text",
+            },
+        )
+        if not isinstance(body, dict) or "id" not in body:
+            raise ChatwootRejected("message answer is not a message")
+        return body
+
+    async def _agents(self) -> list[dict[str, Any]]:
+        body = await self._request("GET", f"{self._account_path}/agents")
+        if not isinstance(body, list):
+            raise ChatwootRejected("agents answer is not a list")
+        return [agent for agent in body if isinstance(agent, dict)]
+
+    async def _request(
+        self,
+        method: HttpMethod,
+        path: str,
+        *,
+        json: dict[str, Any] | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> Any:
+        """Send one request and return the decoded JSON body, or raise a ChatwootError."""
+        writes = method != "GET"
+        attempts = 1 if writes else 2
+        for attempt in range(1, attempts + 1):
+            try:
+                response = await self._http.request(method, path, json=json, params=params)
+            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+                if attempt < attempts:
+                    continue
+                raise ChatwootUnavailable(f"cannot reach Chatwoot: {_describe(exc)}") from exc
+            except httpx.TimeoutException as exc:
+                raise ChatwootTimeout(
+                    f"no answer from Chatwoot in time: {_describe(exc)}", outcome_unknown=writes
+                ) from exc
+            except httpx.TransportError as exc:
+                raise ChatwootUnavailable(
+                    f"connection to Chatwoot failed: {_describe(exc)}", outcome_unknown=writes
+                ) from exc
+            return _decode(response, writes=writes)
+        raise AssertionError("unreachable")  # the loop either returns or raises
+
+
+def _decode(response: httpx.Response, *, writes: bool) -> Any:
+    status = response.status_code
+    if status == 429 or status >= 500:
+        raise ChatwootUnavailable(
+            f"HTTP {status}: {_error_text(response)}",
+            status=status,
+            # a rate-limited request was not processed; a 5xx may have been, after the commit
+            outcome_unknown=writes and status != 429,
+            retry_after=_retry_after(response.headers.get("Retry-After")),
+        )
+    if status >= 300:
+        if 300 <= status < 400:
+            where = response.headers.get("Location", "elsewhere")
+            raise ChatwootRejected(f"HTTP {status}: redirected to {where}", status=status)
+        raise ChatwootRejected(f"HTTP {status}: {_error_text(response)}", status=status)
+    try:
+        return response.json()
+    except ValueError as exc:
+        raise ChatwootRejected(
+            f"HTTP {status} but the body is not JSON: {response.text[:200]!r}", status=status
+        ) from exc
+
+
+def _is_sent_reply(message: dict[str, Any], content: str, since_unix: int) -> bool:
+    created = message.get("created_at")
+    return (
+        message.get("message_type") in (OUTGOING, "outgoing")
+        and message.get("private") is not True
+        and message.get("content") == content
+        and isinstance(created, int | float)
+        and created >= since_unix
+    )
+
+
+def _error_text(response: httpx.Response) -> str:
+    """Chatwoot's own message ({"error": ...}, {"message": ...}) or the start of the body."""
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text.strip()[:200] or response.reason_phrase
+    if isinstance(body, dict):
+        for key in ("error", "message", "errors"):
+            if body.get(key):
+                return str(body[key])[:200]
+    return str(body)[:200]
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Retry-After as seconds from now: delta-seconds or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def _describe(exc: Exception) -> str:
+    return str(exc) or type(exc).__name__

@@ -1,0 +1,699 @@
+"""A local Slack Web API that the real ``slack_sdk`` clients talk to, for tests and the demo.
+
+Point ``AsyncWebClient(token=..., base_url=standin.url + "/api/")`` at it. It answers the
+methods the bot uses with the shapes of Slack's documented examples, keeps what was posted
+(messages by channel and ts, ephemerals, modals), records every call, and can be told to fail
+the next call of a method (a 429 with Retry-After, or an ``ok: false`` error).
+
+It checks what Slack checks cheaply: the token, required arguments, and the Block Kit limits
+(block counts and text lengths). Errors have Slack's form::
+
+    {"ok": false, "error": "invalid_blocks", "errors": ["must be less than 3001 characters
+     [json-pointer:/blocks/1/text/text]"], "response_metadata": {"messages": ["[ERROR] ..."]}}
+
+A message whose blocks hold more than 12,000 characters of text is refused with
+``msg_blocks_too_long``: Slack does not document the exact limit, it was seen from about
+13,000 (slackapi/bolt-js#2509), so the stand-in errs on the strict side.
+
+``{url}/hooks/<name>`` stands in for interaction ``response_url``\\ s (see :meth:`response_url`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp
+
+from bot.standins.server import Standin
+
+DEFAULT_TOKEN = "xoxb-occ-standin"
+MESSAGE_BLOCKS_MAX = 50
+VIEW_BLOCKS_MAX = 100
+MESSAGE_BLOCKS_TEXT_MAX = 12_000
+MESSAGE_TEXT_MAX = 40_000  # Slack truncates longer text
+JSON_ARGS = ("blocks", "attachments", "view", "metadata")
+
+Handler = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Call:
+    """One Web API call as the stand-in received it (the token left out)."""
+
+    method: str
+    args: dict[str, Any]
+    at: float
+    ok: bool = True
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class SlackUser:
+    """A workspace member that ``users.info`` knows."""
+
+    id: str
+    name: str
+    real_name: str | None = None
+    email: str | None = None
+    is_admin: bool = False
+    is_bot: bool = False
+    tz: str = "America/New_York"
+
+
+@dataclass
+class _Failure:
+    error: str
+    status: int
+    retry_after: int | None
+    remaining: int
+
+
+class SlackError(Exception):
+    """An ``ok: false`` answer."""
+
+    def __init__(
+        self,
+        error: str,
+        *,
+        status: int = 200,
+        extra: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(error)
+        self.error = error
+        self.status = status
+        self.extra = dict(extra or {})
+        self.headers = dict(headers or {})
+
+
+class SlackStandin(Standin):
+    """Slack's Web API on 127.0.0.1, with the state a test needs to look at.
+
+    Args:
+        tokens: the tokens it accepts (others get ``invalid_auth``).
+        users: members ``users.info`` answers for (more with :meth:`add_user`).
+        channels: channel names to ids, e.g. ``{"occ-approvals": "C0APPROVALS"}``; other names
+            get a stable id derived from the name.
+        team_id, team, bot_user_id, bot_id, app_id: what ``auth.test`` and messages show.
+        clock: seconds since the epoch; message ts are derived from it.
+        limit_concurrency, log_level: passed to the server.
+    """
+
+    def __init__(
+        self,
+        *,
+        tokens: Iterable[str] = (DEFAULT_TOKEN,),
+        users: Iterable[SlackUser] = (),
+        channels: Mapping[str, str] | None = None,
+        team_id: str = "T0OCCSTAND",
+        team: str = "OCC Stand-in",
+        bot_user_id: str = "U0OCCBOT",
+        bot_id: str = "B0OCCBOT",
+        app_id: str = "A0OCCBOT",
+        clock: Callable[[], float] = time.time,
+        limit_concurrency: int | None = None,
+        log_level: str | int | None = None,
+    ) -> None:
+        super().__init__(limit_concurrency=limit_concurrency, log_level=log_level)
+        self.tokens = set(tokens)
+        self.team_id, self.team = team_id, team
+        self.bot_user_id, self.bot_id, self.app_id = bot_user_id, bot_id, app_id
+        self._clock = clock
+        self._users: dict[str, SlackUser] = {}
+        self.add_user(SlackUser(id=bot_user_id, name="occ-bot", real_name="OCC Bot", is_bot=True))
+        for user in users:
+            self.add_user(user)
+        self._channels: dict[str, str] = {}
+        for name, channel_id in (channels or {}).items():
+            self._channels[_channel_name(name)] = channel_id
+        self._dms: dict[str, str] = {}
+        self._calls: list[Call] = []
+        self._messages: dict[tuple[str, str], dict[str, Any]] = {}
+        self._ephemerals: list[dict[str, Any]] = []
+        self._views: dict[str, dict[str, Any]] = {}
+        self._failures: dict[str, list[_Failure]] = {}
+        self._last_micros = 0
+        self._counter = 0
+        self._handlers: dict[str, Handler] = {
+            "auth.test": self._auth_test,
+            "chat.postMessage": self._post_message,
+            "chat.update": self._update,
+            "chat.postEphemeral": self._post_ephemeral,
+            "chat.getPermalink": self._get_permalink,
+            "views.open": self._views_open,
+            "views.update": self._views_update,
+            "views.publish": self._views_publish,
+            "users.info": self._users_info,
+            "conversations.open": self._conversations_open,
+        }
+
+    # -- setup and failure injection ----------------------------------------------------------
+
+    def add_user(self, user: SlackUser) -> None:
+        self._users[user.id] = user
+
+    def fail_next(
+        self,
+        method: str,
+        error: str = "ratelimited",
+        *,
+        status: int | None = None,
+        retry_after: int | None = 1,
+        times: int = 1,
+    ) -> None:
+        """Make the next ``times`` calls of ``method`` fail.
+
+        ``ratelimited`` answers HTTP 429 with ``Retry-After`` (as Slack does); any other error
+        answers HTTP 200 with ``ok: false`` unless ``status`` says otherwise.
+        """
+        if method not in self._handlers:
+            raise ValueError(f"the stand-in does not implement {method}")
+        code = status if status is not None else (429 if error == "ratelimited" else 200)
+        wait = retry_after if code == 429 else None
+        self._failures.setdefault(method, []).append(_Failure(error, code, wait, times))
+
+    # -- what happened -------------------------------------------------------------------------
+
+    def calls(self, method: str | None = None) -> list[Call]:
+        """Every call received, oldest first; only those of ``method`` if given."""
+        return [c for c in self._calls if method is None or c.method == method]
+
+    def last(self, method: str) -> Call | None:
+        found = self.calls(method)
+        return found[-1] if found else None
+
+    def channel_id(self, channel: str) -> str:
+        """The id the stand-in uses for a channel name (``#occ-approvals``), id or user id."""
+        return self._resolve_channel(channel)
+
+    def message(self, channel: str, ts: str) -> dict[str, Any] | None:
+        """A posted message as it is now (after any chat.update)."""
+        return self._messages.get((self._resolve_channel(channel), ts))
+
+    def messages_in(self, channel: str) -> list[dict[str, Any]]:
+        """Messages posted in a channel, thread replies included, in posting order."""
+        channel_id = self._resolve_channel(channel)
+        return [m for (c, _), m in self._messages.items() if c == channel_id]
+
+    def thread(self, channel: str, thread_ts: str) -> list[dict[str, Any]]:
+        """Replies in a message's thread, oldest first."""
+        return [m for m in self.messages_in(channel) if m.get("thread_ts") == thread_ts]
+
+    def ephemerals(self, user: str | None = None) -> list[dict[str, Any]]:
+        """Ephemeral messages shown (to ``user`` only, if given), oldest first."""
+        return [e for e in self._ephemerals if user is None or e["user"] == user]
+
+    def view(self, view_id: str) -> dict[str, Any] | None:
+        return self._views.get(view_id)
+
+    @property
+    def api_url(self) -> str:
+        """The Web API base URL for ``AsyncWebClient(base_url=...)`` / ``SLACK_API_URL``."""
+        return f"{self.url}/api/"
+
+    def response_url(self, name: str = "default") -> str:
+        """A URL to put in interaction payloads as ``response_url``; posts to it are recorded
+        as calls of method ``response_url`` with the JSON body as args (plus ``hook``)."""
+        return f"{self.url}/hooks/{name}"
+
+    # -- HTTP ----------------------------------------------------------------------------------
+
+    def build_app(self) -> ASGIApp:
+        return Starlette(
+            routes=[
+                Route("/api/{method}", self._api, methods=["GET", "POST"]),
+                Route("/hooks/{name:path}", self._hook, methods=["POST"]),
+            ]
+        )
+
+    async def _api(self, request: Request) -> Response:
+        method = request.path_params["method"]
+        at = self._clock()
+        args: dict[str, Any] = {}
+        try:
+            args, token = await _read_args(request)
+            handler = self._handlers.get(method)
+            if handler is None:
+                raise SlackError("unknown_method")
+            if not token:
+                raise SlackError("not_authed")
+            if token not in self.tokens:
+                raise SlackError("invalid_auth")
+            self._take_failure(method)
+            result = handler(args)
+        except SlackError as err:
+            self._calls.append(Call(method, args, at, ok=False, error=err.error))
+            body = {"ok": False, "error": err.error, **err.extra}
+            return JSONResponse(body, status_code=err.status, headers=err.headers)
+        self._calls.append(Call(method, args, at))
+        return JSONResponse({"ok": True, **result})
+
+    async def _hook(self, request: Request) -> Response:
+        try:
+            body = json.loads(await request.body() or b"{}")
+        except ValueError:
+            return PlainTextResponse("invalid_payload", status_code=400)
+        args = body if isinstance(body, dict) else {"body": body}
+        self._calls.append(
+            Call("response_url", {**args, "hook": request.path_params["name"]}, self._clock())
+        )
+        return PlainTextResponse("ok")
+
+    def _take_failure(self, method: str) -> None:
+        queue = self._failures.get(method)
+        if not queue:
+            return
+        failure = queue[0]
+        failure.remaining -= 1
+        if failure.remaining <= 0:
+            queue.pop(0)
+        retry_after = failure.retry_after
+        headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
+        raise SlackError(failure.error, status=failure.status, headers=headers)
+
+    # -- methods -------------------------------------------------------------------------------
+
+    def _auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "url": self._workspace_url,
+            "team": self.team,
+            "user": self._users[self.bot_user_id].name,
+            "team_id": self.team_id,
+            "user_id": self.bot_user_id,
+            "bot_id": self.bot_id,
+            "is_enterprise_install": False,
+        }
+
+    def _post_message(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._resolve_channel(_required(args, "channel", "channel_not_found"))
+        content = _message_content(args)
+        ts = self._next_ts()
+        message: dict[str, Any] = {
+            "type": "message",
+            "subtype": "bot_message",
+            "text": content.get("text", ""),
+            "ts": ts,
+            "username": self._users[self.bot_user_id].name,
+            "bot_id": self.bot_id,
+            "user": self.bot_user_id,
+            "app_id": self.app_id,
+            "team": self.team_id,
+            **{k: v for k, v in content.items() if k != "text"},
+        }
+        if args.get("thread_ts"):
+            message["thread_ts"] = str(args["thread_ts"])
+        self._messages[(channel, ts)] = message
+        return {"channel": channel, "ts": ts, "message": dict(message)}
+
+    def _update(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._resolve_channel(_required(args, "channel", "channel_not_found"))
+        ts = str(_required(args, "ts", "message_not_found"))
+        stored = self._messages.get((channel, ts))
+        if stored is None:
+            raise SlackError("message_not_found")
+        content = _message_content(args)
+        # Slack keeps the fields an update leaves out; an empty blocks list removes the blocks.
+        stored.update(content)
+        stored["edited"] = {"user": self.bot_user_id, "ts": self._next_ts()}
+        return {"channel": channel, "ts": ts, "text": stored["text"], "message": dict(stored)}
+
+    def _post_ephemeral(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._resolve_channel(_required(args, "channel", "channel_not_found"))
+        user = str(_required(args, "user", "user_not_in_channel"))
+        content = _message_content(args)
+        ts = self._next_ts()
+        self._ephemerals.append({"channel": channel, "user": user, "message_ts": ts, **content})
+        return {"message_ts": ts}
+
+    def _get_permalink(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._resolve_channel(_required(args, "channel", "channel_not_found"))
+        ts = str(_required(args, "message_ts", "message_not_found"))
+        if (channel, ts) not in self._messages:
+            raise SlackError("message_not_found")
+        link = f"{self._workspace_url}archives/{channel}/p{ts.replace('.', '')}"
+        return {"channel": channel, "permalink": link}
+
+    def _views_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        if not args.get("trigger_id") and not args.get("interactivity_pointer"):
+            raise _invalid_arguments(["invalid `trigger_id`"])
+        view = _view_arg(args, "modal")
+        stored = self._store_view(view, self._new_id("V"))
+        return {"view": stored}
+
+    def _views_update(self, args: dict[str, Any]) -> dict[str, Any]:
+        view_id = args.get("view_id")
+        if not view_id and args.get("external_id"):
+            view_id = next(
+                (i for i, v in self._views.items() if v["external_id"] == args["external_id"]),
+                None,
+            )
+        if not view_id or view_id not in self._views:
+            raise SlackError("not_found")
+        current = self._views[view_id]
+        if args.get("hash") and args["hash"] != current["hash"]:
+            raise SlackError("hash_conflict")
+        view = _view_arg(args, current["type"])
+        return {"view": self._store_view(view, view_id, root=current["root_view_id"])}
+
+    def _views_publish(self, args: dict[str, Any]) -> dict[str, Any]:
+        user = str(_required(args, "user_id", "invalid_arguments"))
+        view = _view_arg(args, "home")
+        existing = next((i for i, v in self._views.items() if v.get("user_id") == user), None)
+        return {"view": self._store_view(view, existing or self._new_id("V"), user_id=user)}
+
+    def _users_info(self, args: dict[str, Any]) -> dict[str, Any]:
+        user = self._users.get(str(args.get("user") or ""))
+        if user is None:
+            raise SlackError("user_not_found")
+        real_name = user.real_name or user.name
+        return {
+            "user": {
+                "id": user.id,
+                "team_id": self.team_id,
+                "name": user.name,
+                "deleted": False,
+                "real_name": real_name,
+                "tz": user.tz,
+                "is_admin": user.is_admin,
+                "is_owner": False,
+                "is_bot": user.is_bot,
+                "is_app_user": False,
+                "profile": {
+                    "real_name": real_name,
+                    "real_name_normalized": real_name,
+                    "display_name": user.name,
+                    "display_name_normalized": user.name,
+                    "email": user.email,
+                    "team": self.team_id,
+                },
+            }
+        }
+
+    def _conversations_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        if args.get("channel"):
+            return {
+                "no_op": True,
+                "already_open": True,
+                "channel": {"id": self._resolve_channel(str(args["channel"]))},
+            }
+        users = [u for u in str(args.get("users") or "").split(",") if u]
+        if not users:
+            raise SlackError("users_list_not_supplied")
+        unknown = [u for u in users if u not in self._users]
+        if unknown:
+            raise SlackError("user_not_found")
+        if len(users) == 1:
+            return {
+                "no_op": True,
+                "already_open": True,
+                "channel": {"id": self._dm_channel(users[0])},
+            }
+        key = ",".join(sorted(users))
+        if key not in self._dms:
+            self._dms[key] = self._new_id("G")
+        return {"channel": {"id": self._dms[key]}}
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    @property
+    def _workspace_url(self) -> str:
+        return f"https://{re.sub(r'[^a-z0-9]+', '-', self.team.lower()).strip('-')}.slack.com/"
+
+    def _resolve_channel(self, channel: Any) -> str:
+        value = str(channel or "").strip()
+        if not value:
+            raise SlackError("channel_not_found")
+        if re.fullmatch(r"[CGD][A-Z0-9]{2,}", value):
+            return value
+        if re.fullmatch(r"[UW][A-Z0-9]{2,}", value):
+            return self._dm_channel(value)  # posting to a user id posts in the app's DM
+        name = _channel_name(value)
+        if name not in self._channels:
+            base = "C" + re.sub(r"[^A-Z0-9]", "", name.upper())[:10]
+            candidate, n = base, 1
+            while candidate in self._channels.values():
+                n += 1
+                candidate = f"{base}{n}"
+            self._channels[name] = candidate
+        return self._channels[name]
+
+    def _dm_channel(self, user_id: str) -> str:
+        if user_id not in self._dms:
+            self._dms[user_id] = "D" + user_id[1:]
+        return self._dms[user_id]
+
+    def _next_ts(self) -> str:
+        micros = max(int(self._clock() * 1_000_000), self._last_micros + 1)
+        self._last_micros = micros
+        return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
+
+    def _new_id(self, prefix: str) -> str:
+        self._counter += 1
+        return f"{prefix}0{self._counter:08d}"
+
+    def _store_view(
+        self,
+        view: dict[str, Any],
+        view_id: str,
+        *,
+        root: str | None = None,
+        user_id: str | None = None,
+    ) -> dict[str, Any]:
+        self._counter += 1
+        stored = {
+            "id": view_id,
+            "team_id": self.team_id,
+            "type": view.get("type"),
+            "blocks": view.get("blocks", []),
+            "private_metadata": view.get("private_metadata", ""),
+            "callback_id": view.get("callback_id", ""),
+            "state": {"values": {}},
+            "hash": f"{int(self._clock())}.{self._counter:08d}",
+            "title": view.get("title"),
+            "clear_on_close": view.get("clear_on_close", False),
+            "notify_on_close": view.get("notify_on_close", False),
+            "close": view.get("close"),
+            "submit": view.get("submit"),
+            "previous_view_id": None,
+            "root_view_id": root or view_id,
+            "app_id": self.app_id,
+            "external_id": view.get("external_id", ""),
+            "app_installed_team_id": self.team_id,
+            "bot_id": self.bot_id,
+        }
+        if user_id is not None:
+            stored["user_id"] = user_id
+        self._views[view_id] = stored
+        return dict(stored)
+
+
+# -- request parsing -----------------------------------------------------------------------------
+
+
+async def _read_args(request: Request) -> tuple[dict[str, Any], str | None]:
+    """Arguments from the query string and a JSON or form body, and the token."""
+    args: dict[str, Any] = dict(request.query_params)
+    body = await request.body()
+    if body:
+        if "json" in request.headers.get("content-type", ""):
+            try:
+                parsed = json.loads(body)
+            except ValueError as exc:
+                raise SlackError("invalid_json") from exc
+            if not isinstance(parsed, dict):
+                raise SlackError("invalid_json")
+            args.update(parsed)
+        else:
+            args.update(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+    for key in JSON_ARGS:  # form-encoded calls send these as JSON strings
+        if isinstance(args.get(key), str) and args[key]:
+            with contextlib.suppress(ValueError):  # left a string, then refused by validation
+                args[key] = json.loads(args[key])
+    token = args.pop("token", None)
+    auth = request.headers.get("authorization", "")
+    if auth.lower().startswith("bearer "):
+        token = auth[7:].strip()
+    return args, token
+
+
+def _required(args: dict[str, Any], key: str, error: str) -> Any:
+    value = args.get(key)
+    if value is None or value == "":
+        raise SlackError(error)
+    return value
+
+
+def _channel_name(value: str) -> str:
+    return value.strip().lstrip("#").lower()
+
+
+def _invalid_arguments(messages: list[str]) -> SlackError:
+    return SlackError("invalid_arguments", extra={"response_metadata": {"messages": messages}})
+
+
+def _invalid_blocks(errors: list[str]) -> SlackError:
+    return SlackError(
+        "invalid_blocks",
+        extra={
+            "errors": errors,
+            "response_metadata": {"messages": [f"[ERROR] {e}" for e in errors]},
+        },
+    )
+
+
+def _message_content(args: dict[str, Any]) -> dict[str, Any]:
+    """text / blocks / attachments of a message, checked as Slack checks them."""
+    content: dict[str, Any] = {}
+    if args.get("text") is not None:
+        content["text"] = str(args["text"])[:MESSAGE_TEXT_MAX]
+    blocks = args.get("blocks")
+    if blocks is not None:
+        if not isinstance(blocks, list):
+            raise SlackError("invalid_blocks_format")
+        errors = block_errors(blocks, max_blocks=MESSAGE_BLOCKS_MAX)
+        if errors:
+            raise _invalid_blocks(errors)
+        if text_length(blocks) > MESSAGE_BLOCKS_TEXT_MAX:
+            raise SlackError("msg_blocks_too_long")
+        content["blocks"] = blocks
+    if args.get("attachments") is not None:
+        content["attachments"] = args["attachments"]
+    if not content.get("text") and not blocks and not args.get("attachments"):
+        raise SlackError("no_text")
+    return content
+
+
+def _view_arg(args: dict[str, Any], expected_type: str) -> dict[str, Any]:
+    view = args.get("view")
+    if not isinstance(view, dict):
+        raise _invalid_arguments(["[ERROR] missing required field: view"])
+    if view.get("type") != expected_type:
+        raise _invalid_arguments([f"[ERROR] must be '{expected_type}' [json-pointer:/view/type]"])
+    errors = view_errors(view)
+    if errors:
+        raise _invalid_arguments([f"[ERROR] {e}" for e in errors])
+    return view
+
+
+# -- Block Kit limits (see fixtures/real/SOURCES.md, "Block Kit limits") -------------------------
+
+
+def block_errors(blocks: list[Any], *, max_blocks: int, pointer: str = "/blocks") -> list[str]:
+    """Slack-style error strings for blocks that break Block Kit's limits; empty when valid."""
+    errors = _items(blocks, max_blocks, pointer)
+    for i, block in enumerate(blocks):
+        errors += _block_errors(block, f"{pointer}/{i}")
+    return errors
+
+
+def view_errors(view: dict[str, Any]) -> list[str]:
+    errors: list[str] = []
+    for key in ("title", "submit", "close"):
+        errors += _text_object(
+            view.get(key),
+            24,
+            f"/view/{key}",
+            required=key == "title" and view.get("type") == "modal",
+        )
+    errors += _length(view.get("private_metadata"), 3000, "/view/private_metadata")
+    errors += _length(view.get("callback_id"), 255, "/view/callback_id")
+    blocks = view.get("blocks", [])
+    if not isinstance(blocks, list):
+        return [*errors, "must be an array [json-pointer:/view/blocks]"]
+    return errors + block_errors(blocks, max_blocks=VIEW_BLOCKS_MAX, pointer="/view/blocks")
+
+
+def text_length(value: Any) -> int:
+    """Characters of text in text objects and markdown blocks, however deeply nested."""
+    if isinstance(value, list):
+        return sum(text_length(v) for v in value)
+    if not isinstance(value, dict):
+        return 0
+    return sum(
+        len(v) if k == "text" and isinstance(v, str) else text_length(v) for k, v in value.items()
+    )
+
+
+def _block_errors(block: Any, p: str) -> list[str]:
+    if not isinstance(block, dict) or not block.get("type"):
+        return [f"missing required field: type [json-pointer:{p}]"]
+    kind = block["type"]
+    errors = _length(block.get("block_id"), 255, f"{p}/block_id")
+    if kind == "section":
+        if block.get("text") is None and not block.get("fields"):
+            errors.append(f"must provide either text or fields [json-pointer:{p}]")
+        errors += _text_object(block.get("text"), 3000, f"{p}/text")
+        fields = block.get("fields") or []
+        errors += _items(fields, 10, f"{p}/fields")
+        for i, field in enumerate(fields):
+            errors += _text_object(field, 2000, f"{p}/fields/{i}", required=True)
+        if block.get("accessory") is not None:
+            errors += _element_errors(block["accessory"], f"{p}/accessory")
+    elif kind == "header":
+        errors += _text_object(block.get("text"), 150, f"{p}/text", required=True)
+    elif kind in ("actions", "context"):
+        limit = 25 if kind == "actions" else 10
+        elements = block.get("elements") or []
+        errors += _items(elements, limit, f"{p}/elements")
+        if kind == "actions":
+            for i, element in enumerate(elements):
+                errors += _element_errors(element, f"{p}/elements/{i}")
+    elif kind == "input":
+        errors += _text_object(block.get("label"), 2000, f"{p}/label", required=True)
+        errors += _text_object(block.get("hint"), 2000, f"{p}/hint")
+        errors += _element_errors(block.get("element"), f"{p}/element")
+    elif kind == "markdown":
+        errors += _length(block.get("text"), 12_000, f"{p}/text")
+    return errors
+
+
+def _element_errors(element: Any, p: str) -> list[str]:
+    if not isinstance(element, dict) or not element.get("type"):
+        return [f"missing required field: type [json-pointer:{p}]"]
+    errors = _length(element.get("action_id"), 255, f"{p}/action_id")
+    errors += _text_object(element.get("placeholder"), 150, f"{p}/placeholder")
+    if element["type"] == "button":
+        errors += _text_object(element.get("text"), 75, f"{p}/text", required=True)
+        errors += _length(element.get("value"), 2000, f"{p}/value")
+        errors += _length(element.get("url"), 3000, f"{p}/url")
+    options = element.get("options") or []
+    errors += _items(options, 100, f"{p}/options")
+    errors += _items(element.get("option_groups") or [], 100, f"{p}/option_groups")
+    for i, option in enumerate(options):
+        errors += _text_object(option.get("text"), 75, f"{p}/options/{i}/text", required=True)
+        errors += _length(option.get("value"), 150, f"{p}/options/{i}/value")
+    return errors
+
+
+def _text_object(obj: Any, limit: int, p: str, *, required: bool = False) -> list[str]:
+    if obj is None:
+        return [f"missing required field: text [json-pointer:{p}]"] if required else []
+    text = obj.get("text") if isinstance(obj, dict) else None
+    if not isinstance(text, str):
+        return [f"must be a text object [json-pointer:{p}]"]
+    if not text:
+        return [f"must be more than 0 characters [json-pointer:{p}/text]"]
+    return _length(text, limit, f"{p}/text")
+
+
+def _length(value: Any, limit: int, p: str) -> list[str]:
+    if isinstance(value, str) and len(value) > limit:
+        return [f"must be less than {limit + 1} characters [json-pointer:{p}]"]
+    return []
+
+
+def _items(value: Any, limit: int, p: str) -> list[str]:
+    if isinstance(value, list) and len(value) > limit:
+        return [f"no more than {limit} items allowed [json-pointer:{p}]"]
+    return []
