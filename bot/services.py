@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+import aiohttp
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
@@ -55,18 +56,25 @@ class Services:
         await self.background.drain()
         if self.chatwoot is not None:
             await self.chatwoot.aclose()
+        if self.slack.session is not None:
+            await self.slack.session.close()
         close_drafter = getattr(self.drafter, "aclose", None)
         if close_drafter is not None:
             await close_drafter()
         await self.store.close()
 
 
-def slack_client(settings: Settings) -> AsyncWebClient:
+def slack_client(
+    settings: Settings, session: aiohttp.ClientSession | None = None
+) -> AsyncWebClient:
+    """Slack's Web API client; pass a session to reuse connections (slack_sdk opens a new
+    aiohttp session, and so a new connection, for every call otherwise)."""
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
     return AsyncWebClient(
         token=token,
         base_url=settings.slack_api_url,
         timeout=10,
+        session=session,
         retry_handlers=[
             AsyncConnectionErrorRetryHandler(max_retry_count=2),
             AsyncRateLimitErrorRetryHandler(max_retry_count=3),
@@ -97,7 +105,7 @@ async def build_services(settings: Settings, *, clock: Clock = utc_now) -> Servi
     return Services(
         settings=settings,
         store=store,
-        slack=slack_client(settings),
+        slack=slack_client(settings, aiohttp.ClientSession()),
         chatwoot=chatwoot,
         drafter=build_drafter(settings),
         clock=clock,

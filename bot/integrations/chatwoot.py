@@ -24,7 +24,8 @@ from typing import Any, Literal
 import httpx
 
 PAGE_SIZE = 20  # Chatwoot's MessageFinder returns the latest 20 messages, or 20 before an id
-MAX_PAGES = 10  # how far back find_sent_reply looks
+MAX_PAGES = 10
+AGENTS_TTL = 300.0  # how far back find_sent_reply looks
 OUTGOING = 1  # message_type integers: 0 incoming, 1 outgoing, 2 activity, 3 template
 
 HttpMethod = Literal["GET", "POST"]
@@ -105,6 +106,7 @@ class ChatwootClient:
             timeout=httpx.Timeout(timeout),
             transport=transport,
         )
+        self._agents_cache: tuple[float, list[dict[str, Any]]] | None = None
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -164,9 +166,16 @@ class ChatwootClient:
     # -- agents -----------------------------------------------------------------------------
 
     async def find_agent_by_email(self, email: str) -> dict[str, Any] | None:
-        """The account's agent with this email (case-insensitive), or None."""
+        """The account's agent with this email (case-insensitive), or None.
+
+        The agents list is kept for AGENTS_TTL seconds: every approval looks an agent up, and
+        the list changes rarely.
+        """
         wanted = email.strip().casefold()
-        for agent in await self._agents():
+        now = time.monotonic()
+        if self._agents_cache is None or now - self._agents_cache[0] > AGENTS_TTL:
+            self._agents_cache = (now, await self._agents())
+        for agent in self._agents_cache[1]:
             if str(agent.get("email") or "").strip().casefold() == wanted:
                 return agent
         return None
