@@ -274,3 +274,15 @@ class LogEntry:
     conversation_id: int | None
     payload: dict[str, Any]
     outcome: Outcome
+
+
+@dataclass(frozen=True)
+class QueueSummary:
+    """What is waiting, for the `/occ queue` command."""
+
+    pending: int  # drafts awaiting a decision
+    oldest_pending_at: datetime | None  # received_at of the oldest of them
+    replies_in_flight: int  # reply status queued or sending
+    replies_failing: int  # reply status failed (being retried) or gave_up (waits for Retry)
+    open_escalations: int  # open or claimed
+    overdue_escalations: int  # open (nobody claimed it) and due before now

@@ -8,6 +8,10 @@ later file into a running stand-in. Speaks the subset of PostgREST the supabase 
 * ``GET /rest/v1/<table>`` with ``select``, filters ``eq``/``neq``/``in``/``lt``/``lte``/
   ``gt``/``gte``/``is``, logic trees ``or=(...)``/``and=(...)`` (nestable, without ``not``),
   ``order``, ``limit``, ``offset``; responses capped at ``max_rows``.
+* Counts: with ``Prefer: count=exact`` (``planned``/``estimated`` are answered exactly too)
+  a read's ``Content-Range`` carries the total of matching rows, ``0-0/7`` or ``*/0``, with
+  PostgREST's status: 206 when the page holds fewer rows than the total, 416 (PGRST103)
+  when the offset is past it. ``HEAD`` answers as ``GET`` would, without a body.
 * ``POST`` (insert; upsert with ``Prefer: resolution=ignore-duplicates|merge-duplicates``
   and ``on_conflict``) and ``PATCH`` with filters; ``Prefer: return=representation|minimal``.
 * Errors as PostgREST's JSON ``{"code", "details", "hint", "message"}``: 23505 (409),
@@ -37,6 +41,7 @@ from starlette.routing import Route
 
 _RESERVED_PARAMS = {"select", "order", "limit", "offset", "on_conflict", "columns"}
 _LOGIC_KEYS = {"or": any, "and": all}
+_COUNT_METHODS = {"exact", "planned", "estimated"}
 _COMPARATORS: dict[str, Callable[[Any, Any], bool]] = {
     "eq": lambda a, b: a == b,
     "neq": lambda a, b: a != b,
@@ -330,13 +335,17 @@ class PostgrestStandin:
             for key, value in [item.split("=", 1)]
         }
         columns = self._select_columns(table, params.get("select"))
-        if request.method == "GET":
+        if request.method in ("GET", "HEAD"):
             rows = self._matching(table, params)
+            count = prefer.get("count")
+            total = len(rows) if count in _COUNT_METHODS else None
             rows = self._ordered(table, rows, params.get("order"))
             offset = int(params.get("offset", 0))
             limit = min(int(params.get("limit", self.max_rows)), self.max_rows)
             rows = rows[offset : offset + limit]
-            return self._rows_response(table, rows, columns, 200, offset)
+            return self._read_response(
+                table, rows, columns, offset, total, count, head=request.method == "HEAD"
+            )
         if request.method == "POST":
             body_rows = body if isinstance(body, list) else [body]
             written = self._insert(table, body_rows, prefer.get("resolution"), params)
@@ -433,6 +442,36 @@ class PostgrestStandin:
             present.sort(key=lambda row, c=column: row[c], reverse=descending)
             ordered = missing + present if nulls_first else present + missing
         return ordered
+
+    def _read_response(
+        self,
+        table: TableSpec,
+        rows: list[dict[str, Any]],
+        columns: list[str] | None,
+        offset: int,
+        total: int | None,
+        count: str | None,
+        *,
+        head: bool,
+    ) -> Response:
+        """A read's status and headers as PostgREST's ``rangeStatusHeader`` makes them."""
+        headers = {"content-range": _content_range(offset, len(rows), total)}
+        if total is not None:
+            headers["preference-applied"] = f"count={count}"
+        if total is not None and offset > total:
+            error = PostgrestError(
+                416,
+                "PGRST103",
+                "Requested range not satisfiable",
+                details=f"An offset of {offset} was requested, but there are only {total} rows.",
+            )
+            return JSONResponse(error.body, status_code=error.status, headers=headers)
+        status = 206 if total is not None and len(rows) < total else 200
+        if head:
+            return Response(status_code=status, headers=headers, media_type="application/json")
+        return JSONResponse(
+            [_render(table, row, columns) for row in rows], status_code=status, headers=headers
+        )
 
     def _rows_response(
         self,
@@ -565,6 +604,13 @@ class PostgrestStandin:
                     raise self._unique_violation(table, column, row[column])
         self.rows[table.name] = staged
         return written
+
+
+def _content_range(offset: int, returned: int, total: int | None) -> str:
+    """``first-last/total``; ``*`` for an empty page, and for a total nobody asked for."""
+    last = offset + returned - 1
+    span = f"{offset}-{last}" if total != 0 and offset <= last else "*"
+    return f"{span}/{'*' if total is None else total}"
 
 
 def _logic_items(text: str) -> list[str]:

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import httpx
 import psycopg
 import pytest
 
@@ -40,7 +41,7 @@ from bot.domain import (
     SlackRef,
     Urgency,
 )
-from bot.store import NotFound, SchemaNotApplied, Store, codec, open_store
+from bot.store import NotFound, QueueSummary, SchemaNotApplied, Store, codec, open_store
 from bot.store.base import migrations
 from bot.store.sql import SqlStore, async_url
 from bot.store.supabase import SupabaseStore
@@ -125,8 +126,8 @@ async def stored_draft(store: Store, draft_id: str, **kwargs: Any) -> Draft:
     return draft
 
 
-async def approved_draft(store: Store, draft_id: str) -> Draft:
-    await stored_draft(store, draft_id)
+async def approved_draft(store: Store, draft_id: str, *, at: datetime = T0) -> Draft:
+    await stored_draft(store, draft_id, at=at)
     decided = await store.decide(
         draft_id,
         approval(),
@@ -706,6 +707,111 @@ async def test_unposted_escalations_are_unresolved_only_and_oldest_first(store: 
     assert await store.unposted_escalations(T0, limit=2) == [oldest.id, claimed.id]
 
 
+# --- queue summary --------------------------------------------------------------------------
+
+EMPTY_QUEUE = QueueSummary(
+    pending=0,
+    oldest_pending_at=None,
+    replies_in_flight=0,
+    replies_failing=0,
+    open_escalations=0,
+    overdue_escalations=0,
+)
+
+
+REPLY_ACTIONS = {
+    ReplyStatus.SENT: Action.REPLY_SENT,
+    ReplyStatus.RECORDED: Action.REPLY_RECORDED,
+    ReplyStatus.FAILED: Action.REPLY_FAILED,
+    ReplyStatus.GAVE_UP: Action.REPLY_FAILED,
+}
+
+
+async def reply_in_state(store: Store, draft_id: str, status: ReplyStatus) -> None:
+    """An approved draft whose reply has reached ``status``."""
+    await approved_draft(store, draft_id)
+    if status is ReplyStatus.QUEUED:
+        return
+    await store.claim_reply(draft_id, now=T0, lease_until=T0 + LEASE)
+    if status is not ReplyStatus.SENDING:
+        retry_at = T0 + timedelta(minutes=5) if status is ReplyStatus.FAILED else None
+        finished = Reply(status=status, attempts=1, next_attempt_at=retry_at)
+        await store.finish_reply(draft_id, finished, entry(draft_id, REPLY_ACTIONS[status]))
+    stored = await store.get_draft(draft_id)
+    assert stored is not None and stored.reply.status is status
+
+
+async def test_empty_store_has_an_empty_queue(store: Store) -> None:
+    assert await store.queue_summary(T0) == EMPTY_QUEUE
+
+
+async def test_queue_summary_counts_each_kind_of_waiting_work(store: Store) -> None:
+    hour = timedelta(hours=1)
+    # pending: 3, oldest received two hours ago (stored out of order, and an older
+    # draft that is no longer pending does not count)
+    await approved_draft(store, "approved-long-ago", at=T0 - 3 * hour)
+    for name, received in (("p-new", T0 - timedelta(minutes=5)), ("p-old", T0 - 2 * hour)):
+        await stored_draft(store, name, at=received)
+    await stored_draft(store, "p-mid", at=T0 - hour)
+    # replies in flight: 4 (the long-ago approval above is queued too); failing: 2
+    for name, status in (
+        ("r-queued", ReplyStatus.QUEUED),
+        ("r-sending-1", ReplyStatus.SENDING),
+        ("r-sending-2", ReplyStatus.SENDING),
+        ("r-failed", ReplyStatus.FAILED),
+        ("r-gave-up", ReplyStatus.GAVE_UP),
+        ("r-sent", ReplyStatus.SENT),
+        ("r-recorded", ReplyStatus.RECORDED),
+    ):
+        await reply_in_state(store, name, status)
+    reject = Decision(kind=DecisionKind.REJECT, actor="U1", at=T0, reason=RejectReason.OTHER)
+    await stored_draft(store, "rejected")
+    await store.decide("rejected", reject, reply_status=ReplyStatus.NONE, log=entry("rejected"))
+    # escalations: 5 open or claimed; 1 open and past due (due exactly now is not overdue;
+    # a claimed or resolved one is never overdue)
+    await escalated_draft(store, "e-overdue", due_at=T0 - timedelta(minutes=1))
+    await escalated_draft(store, "e-due-now", due_at=T0)
+    await escalated_draft(store, "e-later-1", due_at=T0 + timedelta(minutes=10))
+    await escalated_draft(store, "e-later-2", due_at=T0 + hour)
+    claimed = await escalated_draft(store, "e-claimed", due_at=T0 - hour)
+    await store.claim_escalation(
+        claimed.id, actor="UMGR", now=T0, next_reminder_at=None, log=entry(claimed.id)
+    )
+    resolved = await escalated_draft(store, "e-resolved", due_at=T0 - hour)
+    await store.resolve_escalation(resolved.id, actor="UMGR", now=T0, log=entry(resolved.id))
+
+    summary = await store.queue_summary(T0)
+
+    assert summary == QueueSummary(
+        pending=3,
+        oldest_pending_at=T0 - 2 * hour,
+        replies_in_flight=4,
+        replies_failing=2,
+        open_escalations=5,
+        overdue_escalations=1,
+    )
+    assert summary.oldest_pending_at is not None
+    assert summary.oldest_pending_at.utcoffset() == timedelta(0)
+    kolkata = timezone(timedelta(hours=5, minutes=30))
+    assert await store.queue_summary(T0.astimezone(kolkata)) == summary
+    just_after = await store.queue_summary(T0 + timedelta(microseconds=1))
+    assert just_after.overdue_escalations == 2
+    assert (await store.queue_summary(T0 + 2 * hour)).overdue_escalations == 4
+
+
+async def test_queue_counts_are_not_capped_by_a_response_page(
+    store: Store, backend: Backend
+) -> None:
+    page = backend.standin.max_rows if backend.standin else 50
+    count = page * 2 + 3
+    for n in range(count):
+        await stored_draft(store, f"p-{n:03d}", at=T0 + timedelta(seconds=n))
+
+    summary = await store.queue_summary(T0)
+
+    assert summary == replace(EMPTY_QUEUE, pending=count, oldest_pending_at=T0)
+
+
 # --- decision log ---------------------------------------------------------------------------
 
 
@@ -1107,3 +1213,61 @@ async def test_supabase_without_schema_says_how_to_apply_it() -> None:
                 await rest.migrate()
         finally:
             await rest.close()
+
+
+async def test_supabase_queue_summary_asks_for_counts_not_rows(postgrest: RestServer) -> None:
+    standin = postgrest.standin
+    rest = postgrest.open()
+    try:
+        for name in ("d-1", "d-2", "d-3"):
+            await approved_draft(rest, name)
+        await stored_draft(rest, "d-pending", at=T0 - timedelta(hours=1))
+        standin.requests.clear()
+        summary = await rest.queue_summary(T0)
+    finally:
+        await rest.close()
+
+    assert (summary.pending, summary.replies_in_flight) == (1, 3)
+    assert summary.oldest_pending_at == T0 - timedelta(hours=1)
+    assert len(standin.requests) == 5
+    for request in standin.requests:
+        assert "count=exact" in request.headers["prefer"]
+        assert ("limit", "1") in request.query
+    heads = [r for r in standin.requests if r.method == "HEAD"]
+    [oldest] = [r for r in standin.requests if r.method == "GET"]
+    assert len(heads) == 4
+    assert oldest.path == "/rest/v1/drafts"
+    assert ("state", "eq.pending") in oldest.query
+    assert ("order", "received_at.asc") in oldest.query
+    overdue = next(r for r in heads if ("state", "eq.open") in r.query)
+    assert ("due_at", "lt.2025-03-14T09:30:12.345678Z") in overdue.query
+
+
+async def test_postgrest_standin_answers_counts_as_postgrest_does(postgrest: RestServer) -> None:
+    rest = postgrest.open()
+    try:
+        for name in ("d-1", "d-2", "d-3"):
+            await stored_draft(rest, name)
+    finally:
+        await rest.close()
+    auth = {"apikey": postgrest.key, "authorization": f"Bearer {postgrest.key}"}
+    exact = {**auth, "prefer": "count=exact"}
+
+    async with httpx.AsyncClient(base_url=f"{postgrest.url}/rest/v1") as http:
+        page = await http.get("/drafts", params={"select": "id", "limit": "1"}, headers=exact)
+        head = await http.head("/drafts", params={"select": "id", "limit": "1"}, headers=exact)
+        whole = await http.get("/drafts", params={"select": "id"}, headers=exact)
+        none = await http.head("/drafts", params={"id": "eq.nope"}, headers=exact)
+        uncounted = await http.get("/drafts", params={"select": "id", "limit": "1"}, headers=auth)
+        past_end = await http.get("/drafts", params={"offset": "5"}, headers=exact)
+
+    assert (page.status_code, page.headers["content-range"]) == (206, "0-0/3")
+    assert page.headers["preference-applied"] == "count=exact"
+    assert len(page.json()) == 1
+    assert (head.status_code, head.headers["content-range"], head.content) == (206, "0-0/3", b"")
+    assert (whole.status_code, whole.headers["content-range"]) == (200, "0-2/3")
+    assert (none.status_code, none.headers["content-range"]) == (200, "*/0")
+    assert (uncounted.status_code, uncounted.headers["content-range"]) == (200, "0-0/*")
+    assert past_end.status_code == 416
+    assert past_end.json()["code"] == "PGRST103"
+    assert past_end.json()["details"] == "An offset of 5 was requested, but there are only 3 rows."

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from bot.store.base import NotFound, SchemaNotApplied, Store, StoreError
+from bot.store.base import NotFound, QueueSummary, SchemaNotApplied, Store, StoreError
 
 DEFAULT_DATABASE_URL = "sqlite:///./occ.db"
 
 __all__ = [
     "DEFAULT_DATABASE_URL",
     "NotFound",
+    "QueueSummary",
     "SchemaNotApplied",
     "Store",
     "StoreError",

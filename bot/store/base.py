@@ -13,9 +13,24 @@ from datetime import datetime
 from importlib.resources import files
 from typing import Literal, Protocol
 
-from bot.domain import Decision, Draft, Escalation, LogEntry, Reply, ReplyStatus, SlackRef
+from bot.domain import (
+    Decision,
+    Draft,
+    Escalation,
+    EscalationState,
+    LogEntry,
+    QueueSummary,
+    Reply,
+    ReplyStatus,
+    SlackRef,
+)
 
 Flavour = Literal["postgres", "sqlite"]
+
+# What `QueueSummary` counts, shared by every backend.
+REPLIES_IN_FLIGHT = (ReplyStatus.QUEUED.value, ReplyStatus.SENDING.value)
+REPLIES_FAILING = (ReplyStatus.FAILED.value, ReplyStatus.GAVE_UP.value)
+ESCALATIONS_OPEN = (EscalationState.OPEN.value, EscalationState.CLAIMED.value)
 
 
 class StoreError(Exception):
@@ -135,6 +150,10 @@ class Store(Protocol):
         next_reminder_at: datetime,
         log: LogEntry,
     ) -> Escalation | None: ...
+
+    async def queue_summary(self, now: datetime) -> QueueSummary:
+        """How much work is waiting; an escalation is overdue when open with due_at < now."""
+        ...
 
     async def log(self, entry: LogEntry) -> None: ...
 

@@ -38,10 +38,12 @@ from sqlalchemy import (
     TypeDecorator,
     and_,
     event,
+    func,
     insert,
     or_,
     select,
     text,
+    true,
     update,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -63,7 +65,16 @@ from bot.domain import (
     SlackRef,
 )
 from bot.store import codec
-from bot.store.base import Flavour, NotFound, StoreError, migrations
+from bot.store.base import (
+    ESCALATIONS_OPEN,
+    REPLIES_FAILING,
+    REPLIES_IN_FLIGHT,
+    Flavour,
+    NotFound,
+    QueueSummary,
+    StoreError,
+    migrations,
+)
 
 _SQLITE_TS = "%Y-%m-%dT%H:%M:%S.%fZ"
 _MIGRATE_LOCK_KEY = 0x6F63632D6D6967  # "occ-mig": one advisory lock for all occ-bot migrators
@@ -554,6 +565,32 @@ class SqlStore:
         )
         row = await self._update_and_log(escalations, where, values, log)
         return None if row is None else codec.escalation_from_row(row)
+
+    # --- queue summary --------------------------------------------------------------------
+
+    async def queue_summary(self, now: datetime) -> QueueSummary:
+        # One statement, so every number comes from the same snapshot: each table is scanned
+        # once, its counts taken with FILTER (SQLite 3.30+, PostgreSQL 9.4+).
+        d, e = drafts.c, escalations.c
+        pending = d.state == DraftState.PENDING.value
+        draft_counts = select(
+            func.count().filter(pending).label("pending"),
+            func.min(d.received_at).filter(pending).label("oldest_pending_at"),
+            func.count().filter(d.reply_status.in_(REPLIES_IN_FLIGHT)).label("replies_in_flight"),
+            func.count().filter(d.reply_status.in_(REPLIES_FAILING)).label("replies_failing"),
+        ).subquery()
+        escalation_counts = select(
+            func.count().filter(e.state.in_(ESCALATIONS_OPEN)).label("open_escalations"),
+            func.count()
+            .filter(e.state == EscalationState.OPEN.value, e.due_at < now)
+            .label("overdue_escalations"),
+        ).subquery()
+        stmt = select(draft_counts, escalation_counts).select_from(
+            draft_counts.join(escalation_counts, true())
+        )
+        async with self._read() as conn:
+            row = (await conn.execute(stmt)).one()
+        return QueueSummary(**row._mapping)
 
     # --- decision log ---------------------------------------------------------------------
 

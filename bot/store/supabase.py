@@ -20,6 +20,10 @@ idempotent requests:
   state without its log row; the state itself (who decided, when) is still on the draft.
 * ``add_draft`` inserts the draft with ``on_conflict=external_id`` and ignore-duplicates,
   then the draft.received row.
+
+``queue_summary`` counts with ``Prefer: count=exact``: PostgREST puts the total in
+``Content-Range`` (``0-0/12``), so a count is a HEAD request and carries no rows. Its five
+requests run side by side, each its own snapshot, so the numbers may be a moment apart.
 """
 
 from __future__ import annotations
@@ -30,8 +34,8 @@ from datetime import datetime
 from typing import Any
 
 import httpx
-from postgrest import APIError, AsyncRequestBuilder
-from postgrest.types import ReturnMethod
+from postgrest import APIError, APIResponse, AsyncRequestBuilder, AsyncSelectRequestBuilder
+from postgrest.types import CountMethod, ReturnMethod
 from supabase import AsyncClient, AsyncClientOptions, acreate_client
 
 from bot.domain import (
@@ -47,7 +51,16 @@ from bot.domain import (
     SlackRef,
 )
 from bot.store import codec
-from bot.store.base import NotFound, SchemaNotApplied, StoreError, migrations
+from bot.store.base import (
+    ESCALATIONS_OPEN,
+    REPLIES_FAILING,
+    REPLIES_IN_FLIGHT,
+    NotFound,
+    QueueSummary,
+    SchemaNotApplied,
+    StoreError,
+    migrations,
+)
 
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -458,6 +471,37 @@ class SupabaseStore:
         await self._write_log(log)
         return codec.escalation_from_row(rows[0])
 
+    # --- queue summary --------------------------------------------------------------------
+
+    async def queue_summary(self, now: datetime) -> QueueSummary:
+        drafts = await self._table("drafts")
+        escalations = await self._table("escalations")
+        oldest_pending = (
+            drafts.select("received_at", count=CountMethod.exact)
+            .eq("state", DraftState.PENDING.value)
+            .order("received_at")
+            .limit(1)
+        )
+        pending, in_flight, failing, unresolved, overdue = await asyncio.gather(
+            oldest_pending.execute(),
+            _count(drafts).in_("reply_status", REPLIES_IN_FLIGHT).execute(),
+            _count(drafts).in_("reply_status", REPLIES_FAILING).execute(),
+            _count(escalations).in_("state", ESCALATIONS_OPEN).execute(),
+            _count(escalations)
+            .eq("state", EscalationState.OPEN.value)
+            .lt("due_at", _ts(now))
+            .execute(),
+        )
+        oldest = pending.data[0]["received_at"] if pending.data else None
+        return QueueSummary(
+            pending=_total(pending),
+            oldest_pending_at=codec.parse_ts(oldest),
+            replies_in_flight=_total(in_flight),
+            replies_failing=_total(failing),
+            open_escalations=_total(unresolved),
+            overdue_escalations=_total(overdue),
+        )
+
     # --- decision log ---------------------------------------------------------------------
 
     async def log(self, entry: LogEntry) -> None:
@@ -509,6 +553,18 @@ class SupabaseStore:
                 if attempt == self._attempts or not _transient(exc):
                     raise
             await self._sleep(0.2 * 2 ** (attempt - 1))
+
+
+def _count(table: AsyncRequestBuilder) -> AsyncSelectRequestBuilder:
+    """A HEAD request for the exact number of matching rows; add filters, then execute."""
+    # limit(1): PostgREST still builds the page it would return; keep that page tiny.
+    return table.select("id", count=CountMethod.exact, head=True).limit(1)
+
+
+def _total(response: APIResponse) -> int:
+    if response.count is None:
+        raise StoreError("the REST API answered a count request without a total")
+    return response.count
 
 
 def _at_or_before(value: datetime | None, now: datetime) -> bool:
