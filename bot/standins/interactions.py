@@ -14,7 +14,7 @@ import itertools
 import json
 import time
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import httpx
 
@@ -118,6 +118,27 @@ def select_value(input_id: str, value: str, label: str = "") -> dict[str, dict[s
     return {input_id: {input_id: {"type": "static_select", "selected_option": option}}}
 
 
+def slash_command(*, user: str, command: str, text: str, channel: str, response_url: str) -> str:
+    """A slash command's form body, field for field as Slack sends it."""
+    n = next(_counter)
+    return urlencode(
+        {
+            "token": "verification_token_unused",
+            "team_id": TEAM["id"],
+            "team_domain": TEAM["domain"],
+            "channel_id": channel,
+            "channel_name": "occ-approvals",
+            "user_id": user,
+            "user_name": user.lower(),
+            "command": command,
+            "text": text,
+            "api_app_id": APP_ID,
+            "response_url": response_url,
+            "trigger_id": f"{int(time.time())}{n:04d}.{TEAM['id']}.command{n}",
+        }
+    )
+
+
 class SlackSender:
     """Posts signed interactions to `{bot_url}/slack/events`."""
 
@@ -127,8 +148,9 @@ class SlackSender:
         self.http = http
 
     async def send(
-        self, payload: dict[str, Any], *, timestamp: int | None = None
+        self, payload: dict[str, Any] | str, *, timestamp: int | None = None
     ) -> httpx.Response:
-        body = form_body(payload)
+        """Post an interaction payload (dict) or an already form-encoded body (str)."""
+        body = form_body(payload) if isinstance(payload, dict) else payload
         headers = signature_headers(self.secret, body, timestamp)
         return await self.http.post(self.url, content=body, headers=headers)

@@ -1,0 +1,49 @@
+"""What `/occ` answers: the queue at a glance, and help."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot.blocks import text as t
+from bot.domain import QueueSummary
+
+HELP = (
+    "*occ-bot*: AI-drafted customer replies wait for you in the approvals channel.\n"
+    "• `/occ queue` (or just `/occ`): what is waiting right now\n"
+    "• `/occ help`: this message\n"
+    "On a card: *Approve* sends the draft, *Edit* lets you change it first, *Reject* keeps it "
+    "from the customer, *Escalate* hands it to a manager."
+)
+
+
+def queue_text(summary: QueueSummary, now: datetime, *, approvals_channel: str) -> str:
+    """One short mrkdwn message, only the caller sees it."""
+    if summary.pending:
+        waiting = f"*{summary.pending}* draft{_s(summary.pending)} waiting in {approvals_channel}"
+        if summary.oldest_pending_at is not None:
+            minutes = (now - summary.oldest_pending_at).total_seconds() / 60
+            waiting += f", the oldest for {t.format_minutes(max(minutes, 0))}"
+    else:
+        waiting = f"No drafts waiting in {approvals_channel} :tada:"
+    lines = [waiting]
+    if summary.replies_in_flight:
+        lines.append(f"*{summary.replies_in_flight}* approved repl{_ies(summary)} being sent")
+    if summary.replies_failing:
+        lines.append(
+            f":warning: *{summary.replies_failing}* repl"
+            f"{'y' if summary.replies_failing == 1 else 'ies'} not sent yet "
+            "(Chatwoot failed; retrying, or use *Retry* on the card)"
+        )
+    escalations = f"*{summary.open_escalations}* open escalation{_s(summary.open_escalations)}"
+    if summary.overdue_escalations:
+        escalations += f", :rotating_light: *{summary.overdue_escalations}* past their SLA"
+    lines.append(escalations)
+    return "\n".join(lines)
+
+
+def _s(count: int) -> str:
+    return "" if count == 1 else "s"
+
+
+def _ies(summary: QueueSummary) -> str:
+    return "y" if summary.replies_in_flight == 1 else "ies"

@@ -1,0 +1,44 @@
+"""`/occ`: the queue at a glance, answered only to whoever asked."""
+
+from __future__ import annotations
+
+from bot.blocks.ids import ActionId
+from bot.standins.interactions import slash_command
+from tests.harness import OPERATOR, BotUnderTest
+
+
+async def ask(bot: BotUnderTest, slack, text: str) -> dict:  # noqa: ANN001
+    body = slash_command(
+        user=OPERATOR,
+        command="/occ",
+        text=text,
+        channel="C0APPROVALS",
+        response_url=slack.response_url("occ"),
+    )
+    response = await bot.slack.send(body)
+    assert response.status_code == 200
+    await bot.settle()
+    return slack.last("response_url").args
+
+
+async def test_queue_counts_what_is_waiting(bot: BotUnderTest, slack, chatwoot, clock, scenarios):
+    first = await bot.posted_draft(scenarios["demo-1-order-status"].payload)
+    await bot.posted_draft(scenarios["exercise-1-international-shipping"].payload)
+    await bot.posted_draft(scenarios["demo-3-triple-charge"].payload)
+    clock.advance(minutes=12)
+    chatwoot.down(503)
+    await bot.click(ActionId.APPROVE, first, OPERATOR)
+    await bot.settle()
+
+    answer = await ask(bot, slack, "queue")
+
+    assert answer["response_type"] == "ephemeral"
+    assert "*2* drafts waiting" in answer["text"] and "12 min" in answer["text"]
+    assert "*1* reply not sent yet" in answer["text"]
+    assert "*0* open escalations" in answer["text"]
+
+
+async def test_help_and_unknown_words(bot: BotUnderTest, slack):
+    assert "/occ queue" in (await ask(bot, slack, "help"))["text"]
+    unknown = await ask(bot, slack, "launch-rockets")
+    assert "don't know `launch-rockets`" in unknown["text"] and "/occ queue" in unknown["text"]
