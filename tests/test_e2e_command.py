@@ -7,7 +7,7 @@ from bot.standins.interactions import slash_command
 from tests.harness import OPERATOR, BotUnderTest
 
 
-async def ask(bot: BotUnderTest, slack, text: str) -> dict:  # noqa: ANN001
+async def ask(bot: BotUnderTest, slack, text: str) -> dict:
     body = slash_command(
         user=OPERATOR,
         command="/occ",
