@@ -17,6 +17,8 @@ Supabase's transaction pooler (port 6543) works too.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -251,6 +253,9 @@ class SqlStore:
         self._engine = engine
         self._flavour: Flavour = "postgres" if engine.dialect.name == "postgresql" else "sqlite"
         self._insert = pg_insert if self._flavour == "postgres" else sqlite_insert
+        # SQLite has one writer at a time. Queueing this process's writers here is far cheaper
+        # than letting them meet SQLite's busy handler, which sleeps in growing steps.
+        self._write_lock = asyncio.Lock() if self._flavour == "sqlite" else contextlib.nullcontext()
 
     @classmethod
     def from_url(cls, database_url: str) -> SqlStore:
@@ -271,7 +276,7 @@ class SqlStore:
 
     @asynccontextmanager
     async def _write(self) -> AsyncIterator[AsyncConnection]:
-        async with self._engine.begin() as conn:
+        async with self._write_lock, self._engine.begin() as conn:
             yield conn
 
     @asynccontextmanager
