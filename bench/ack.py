@@ -1,0 +1,184 @@
+"""Acknowledgement latency of Approve clicks under wrk: occ-bot beside bare Bolt apps.
+
+Every occ-bot run clicks Approve on a fresh card: the first click wins, all later ones are
+refused, and each refusal leaves background work behind that outlives the run by many seconds.
+Rather than wait for it before the next run, occ-bot is restarted (SIGKILL, then a new
+process on the same database, warmed up); the backlog and how long it takes to drain are
+measured once, after the last run at the highest concurrency.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import sys
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench.common import OPERATOR
+from bench.occ import OccBot, click_request, draft_payload
+from bench.procs import Child
+from bench.standins_client import Standins
+from bench.wrk import WrkResult, run_wrk, write_request
+from bot.blocks.ids import ActionId
+from bot.domain import Outcome
+from bot.standins.interactions import block_action
+
+LEVELS = ((1, 1), (50, 2))  # (connections, wrk threads)
+DRAIN_SECONDS = 120.0
+WARM_CLICKS = 50
+
+
+@dataclass
+class Target:
+    """One server under test: occ-bot (with a way to start a fresh one) or a bare Bolt app."""
+
+    name: str
+    events_url: str = ""
+    child: Child | None = None  # occ-bot's changes with each restart
+    restart: Callable[[], Awaitable[OccBot]] | None = None
+    occ: OccBot | None = None
+    runs: dict[int, list[WrkResult]] = field(default_factory=dict)
+    drain: dict[str, Any] = field(default_factory=dict)
+    draft_id: str = ""  # occ-bot: the card clicked in the current run
+
+
+def summary(runs: list[WrkResult]) -> dict[str, Any]:
+    """The median of the runs for each number, and every run as measured."""
+
+    def median(key: str) -> float:
+        return round(statistics.median(getattr(r, key) for r in runs), 3)
+
+    return {
+        "p50_ms": median("p50_ms"),
+        "p99_ms": median("p99_ms"),
+        "rps": median("rps"),
+        "failed_requests": sum(r.failed for r in runs),
+        "runs": [r.as_dict() for r in runs],
+    }
+
+
+class Conversations:
+    """Fresh conversation ids, so every draft is distinct."""
+
+    def __init__(self, first: int) -> None:
+        self.next = first
+
+    def take(self) -> int:
+        self.next += 1
+        return self.next
+
+
+async def _fresh_occ(target: Target, template: dict[str, Any], ids: Conversations) -> OccBot:
+    """A new occ-bot process on the same database, warmed up (Bolt's auth.test, pools)."""
+    assert target.restart is not None
+    occ = target.occ = await target.restart()
+    target.child, target.events_url = occ.child, occ.events_url
+    (draft,) = await occ.posted_drafts([draft_payload(template, ids.take(), "warm")])
+    body, headers = click_request(draft)
+    async with httpx.AsyncClient(timeout=30) as http:
+        clicks = [
+            http.post(occ.events_url, content=body, headers=headers) for _ in range(WARM_CLICKS)
+        ]
+        await asyncio.gather(*clicks)
+    await occ.wait_drained(DRAIN_SECONDS)
+    return occ
+
+
+async def _request_file(
+    target: Target, path: Path, template: dict[str, Any], ids: Conversations
+) -> None:
+    """Sign a click for this run; occ-bot gets a fresh card, so the first click wins."""
+    if target.occ is None:
+        payload = block_action(
+            user=OPERATOR,
+            action_id=ActionId.APPROVE.value,
+            value="d_bench",
+            channel="C0BENCH",
+            message_ts="1700000000.000100",
+        )
+        write_request(path, payload)
+        return
+    (draft,) = await target.occ.posted_drafts([draft_payload(template, ids.take(), "ack")])
+    target.draft_id = draft.id
+    body, headers = click_request(draft)
+    head = "\n".join(f"{k}: {v}" for k, v in headers.items())
+    path.write_text(f"{head}\n\n{body}", encoding="utf-8")
+
+
+async def _backlog(occ: OccBot, draft_id: str, acked: int) -> dict[str, int]:
+    """How many refusals were acknowledged but not yet logged when wrk stopped."""
+    entries = await occ.store.entries(subject_id=draft_id)
+    logged = sum(1 for e in entries if str(e.outcome) == Outcome.REFUSED.value)
+    return {"refusals_logged": logged, "refusals_pending": max(acked - 1 - logged, 0)}
+
+
+async def _drain(target: Target, standins: Standins, cpu: float, helper_cpu: float) -> None:
+    """Wait for occ-bot's backlog after a run and record what it cost."""
+    assert target.occ is not None and target.child is not None
+    drained = await target.occ.wait_drained(DRAIN_SECONDS)
+    target.drain = drained | {
+        "server_cpu_with_drain": round(target.child.cpu_seconds() - cpu, 3),
+        "helper_cpu_with_drain": round(standins.child.cpu_seconds() - helper_cpu, 3),
+        "rss_after_drain_mb": round(target.child.rss_mb(), 1),
+        "peak_rss_mb": round(target.child.peak_rss_mb(), 1),
+    }
+
+
+async def measure(
+    wrk: str,
+    targets: list[Target],
+    standins: Standins,
+    template: dict[str, Any],
+    work_dir: Path,
+    *,
+    runs: int,
+    seconds: int,
+    first_conversation: int,
+) -> None:
+    """Fill each target's `runs` (and occ-bot's `drain`)."""
+    request = work_dir / "click.req"
+    ids = Conversations(first_conversation)
+    for target in targets:
+        if target.restart is None:  # warm-up: Bolt's auth.test, lazy imports
+            await _request_file(target, request, template, ids)
+            await run_wrk(wrk, target.events_url, request, connections=2, threads=1, seconds=1)
+    for connections, threads in LEVELS:
+        for run in range(1, runs + 1):
+            last = (connections, threads) == LEVELS[-1] and run == runs
+            for target in targets:  # interleaved, so drift hits every target alike
+                if target.restart is not None:
+                    await _fresh_occ(target, template, ids)
+                await _request_file(target, request, template, ids)
+                assert target.child is not None
+                cpu = target.child.cpu_seconds()
+                helper_cpu = standins.child.cpu_seconds()
+                result, _ = await run_wrk(
+                    wrk,
+                    target.events_url,
+                    request,
+                    connections=connections,
+                    threads=threads,
+                    seconds=seconds,
+                )
+                result.server_cpu_seconds = round(target.child.cpu_seconds() - cpu, 3)
+                result.helper_cpu_seconds = round(standins.child.cpu_seconds() - helper_cpu, 3)
+                if target.occ is not None:
+                    result.extra = await _backlog(target.occ, target.draft_id, result.requests)
+                    if last:
+                        await _drain(target, standins, cpu, helper_cpu)
+                    else:  # its backlog must not run beside the next target's run
+                        await target.occ.stop(kill=True)
+                        target.occ = None
+                target.runs.setdefault(connections, []).append(result)
+                print(
+                    f"  ack {target.name:<42} c={connections:<3} run {run}: "
+                    f"p50 {result.p50_ms:.2f} ms  p99 {result.p99_ms:.2f} ms  "
+                    f"{result.rps:.0f} req/s  errors {result.failed}  {result.extra or ''}",
+                    file=sys.stderr,
+                    flush=True,
+                )

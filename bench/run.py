@@ -1,0 +1,256 @@
+"""`python -m bench.run`: the whole benchmark, one command; Markdown on stdout, JSON on disk.
+
+Phases: start-up and idle memory; acknowledgement latency under wrk (occ-bot beside bare Bolt
+apps); end-to-end approvals per second on SQLite and PostgreSQL. Progress goes to stderr,
+child logs to bench/results/logs/, results to bench/results/latest.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import itertools
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Coroutine
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import uvicorn
+from slack_bolt.version import __version__ as bolt_version
+
+from bench import ack, e2e, startup
+from bench.ack import Target
+from bench.bare_bolt import start_bare_bolt
+from bench.occ import OccBot, start_occ_bot
+from bench.pg import DEFAULT_URL, fresh_database
+from bench.report import BOLT_DEFAULT, BOLT_PBR, OCC, markdown
+from bench.standins_client import Standins, start_standins
+from bench.wrk import ensure_wrk
+from bot.scenarios import load_packet
+
+RESULTS = Path(__file__).with_name("results")
+TEMPLATE_SCENARIO = "demo-1-order-status"  # low risk: any operator may approve it
+
+
+def _args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
+    parser.add_argument("--runs", type=int, default=3, help="runs per configuration (median)")
+    parser.add_argument("--seconds", type=int, default=5, help="length of each wrk run")
+    parser.add_argument("--drafts", type=int, default=300, help="approvals per end-to-end run")
+    parser.add_argument("--in-flight", type=int, default=50, help="end-to-end click concurrency")
+    parser.add_argument("--postgres", default=DEFAULT_URL, help="server URL; a new DB is made")
+    parser.add_argument(
+        "--skip",
+        action="append",
+        default=[],
+        choices=["startup", "ack", "e2e", "postgres"],
+        help="leave a phase out",
+    )
+    args = parser.parse_args(argv)
+    if not (1 <= args.runs <= 9 and 1 <= args.seconds <= 10 and 1 <= args.drafts <= 2000):
+        parser.error("keep it bounded: --runs 1..9, --seconds 1..10, --drafts 1..2000")
+    return args
+
+
+def _machine(wrk: str) -> dict[str, Any]:
+    model = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor() or "unknown",
+    )
+    version = subprocess.run([wrk, "-v"], capture_output=True, text=True, check=False)
+    return {
+        "cpus": os.cpu_count(),
+        "cpu_model": model,
+        "python": platform.python_version(),
+        "slack_bolt": bolt_version,
+        "uvicorn": uvicorn.__version__,
+        "wrk": (version.stdout or version.stderr).split("Copyright")[0].strip(),
+    }
+
+
+def _phase(name: str) -> None:
+    print(f"== {name}", file=sys.stderr, flush=True)
+
+
+async def _ack_phase(
+    args: argparse.Namespace,
+    wrk: str,
+    standins: Standins,
+    work: Path,
+    logs: Path,
+    template: dict[str, Any],
+    stack: contextlib.AsyncExitStack,
+) -> dict[str, Any]:
+    starts = itertools.count(1)
+    occ_target = Target(OCC)  # its process and URL come with each restart
+
+    async def restart() -> OccBot:
+        occ, _ = await start_occ_bot(
+            standins,
+            f"sqlite:///{work}/ack.db",
+            name=f"occ-ack-{next(starts)}",
+            log_dir=logs,
+            cwd=work,
+        )
+        return occ
+
+    async def stop_occ() -> None:
+        if occ_target.occ is not None:
+            await occ_target.occ.stop(kill=True)
+            occ_target.occ = None
+
+    occ_target.restart = restart
+    stack.push_async_callback(stop_occ)
+    targets = [occ_target]
+    for name, pbr in ((BOLT_PBR, True), (BOLT_DEFAULT, False)):
+        child, url, _ = await start_bare_bolt(
+            f"{standins.slack_url}/api/",
+            process_before_response=pbr,
+            name=f"bolt-ack-{'pbr' if pbr else 'default'}",
+            log_dir=logs,
+            cwd=work,
+        )
+        stack.callback(child.stop)
+        targets.append(Target(name, f"{url}/slack/events", child))
+    await ack.measure(
+        wrk,
+        targets,
+        standins,
+        template,
+        work,
+        runs=args.runs,
+        seconds=args.seconds,
+        first_conversation=1_000_000,
+    )
+    result: dict[str, Any] = {
+        t.name: {str(level): ack.summary(runs) for level, runs in t.runs.items()} for t in targets
+    }
+    result["occ_bot_drain"] = occ_target.drain
+    result["standin_calls"] = await standins.counts()
+    await stop_occ()
+    for target in targets[1:]:
+        assert target.child is not None
+        target.child.stop()
+    return result
+
+
+async def _e2e_on(
+    args: argparse.Namespace,
+    standins: Standins,
+    occ: OccBot,
+    template: dict[str, Any],
+    tag: str,
+    first_conversation: int,
+) -> dict[str, Any]:
+    runs = []
+    for n in range(args.runs):
+        runs.append(
+            await e2e.one_run(
+                occ,
+                standins,
+                template,
+                count=args.drafts,
+                concurrency=args.in_flight,
+                first_conversation=first_conversation + n * 10_000,
+                tag=f"{tag}-{n + 1}",
+            )
+        )
+    return e2e.summary(runs)
+
+
+async def _e2e_phase(
+    args: argparse.Namespace,
+    standins: Standins,
+    work: Path,
+    logs: Path,
+    template: dict[str, Any],
+) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    async with contextlib.AsyncExitStack() as stack:
+        occ, _ = await start_occ_bot(
+            standins, f"sqlite:///{work}/e2e.db", name="occ-e2e-sqlite", log_dir=logs, cwd=work
+        )
+        stack.push_async_callback(occ.stop)
+        result["sqlite"] = await _e2e_on(args, standins, occ, template, "sqlite", 2_000_000)
+    if "postgres" in args.skip:
+        return result
+    try:
+        async with contextlib.AsyncExitStack() as stack:
+            url = stack.enter_context(fresh_database(args.postgres))
+            occ, _ = await start_occ_bot(
+                standins, url, name="occ-e2e-postgres", log_dir=logs, cwd=work
+            )
+            stack.push_async_callback(occ.stop)
+            result["postgresql"] = await _e2e_on(
+                args, standins, occ, template, "postgresql", 3_000_000
+            )
+    except psycopg.OperationalError as error:  # no server to measure on
+        result["postgresql"] = {"error": str(error).splitlines()[0][:200]}
+    return result
+
+
+async def _guarded(phase: Coroutine[Any, Any, dict[str, Any]]) -> dict[str, Any]:
+    """A phase's results, or its error: one failing phase must not hide the others."""
+    try:
+        return await phase
+    except Exception as error:
+        print(f"  phase failed: {error!r}", file=sys.stderr, flush=True)
+        return {"error": f"{type(error).__name__}: {str(error).splitlines()[0][:300]}"}
+
+
+async def run(args: argparse.Namespace) -> dict[str, Any]:
+    wrk = ensure_wrk()
+    started = time.perf_counter()
+    results: dict[str, Any] = {"machine": _machine(wrk), "config": vars(args)}
+    template = next(s.payload for s in load_packet() if s.key == TEMPLATE_SCENARIO)
+    logs = RESULTS / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    for old in logs.glob("*.log"):
+        old.unlink()
+    with tempfile.TemporaryDirectory(prefix="occ-bench-") as tmp:
+        work = Path(tmp)
+        async with contextlib.AsyncExitStack() as stack:
+            standins = await start_standins(logs, work)
+            stack.push_async_callback(standins.stop)
+            if "startup" not in args.skip:
+                _phase("start-up and idle memory")
+                results["startup"] = await _guarded(
+                    startup.measure(standins, work, logs, runs=args.runs)
+                )
+            if "ack" not in args.skip:
+                _phase("acknowledgement latency (wrk)")
+                results["ack"] = await _guarded(
+                    _ack_phase(args, wrk, standins, work, logs, template, stack)
+                )
+            if "e2e" not in args.skip:
+                _phase("end-to-end approvals")
+                results["e2e"] = await _guarded(_e2e_phase(args, standins, work, logs, template))
+    results["elapsed_seconds"] = round(time.perf_counter() - started, 1)
+    results["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _args(argv)
+    results = asyncio.run(run(args))
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "latest.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
+    sys.stdout.write(markdown(results))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

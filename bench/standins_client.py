@@ -1,0 +1,86 @@
+"""The parent's side of the stand-ins helper process (bench/standins_proc.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench.procs import PYTHON, Child, child_env, spawn
+
+START_SECONDS = 20.0
+
+
+@dataclass
+class Standins:
+    child: Child
+    slack_url: str
+    chatwoot_url: str
+    chatwoot_token: str
+    chatwoot_account: int
+    control_url: str
+    http: httpx.AsyncClient
+
+    async def status(
+        self, conversations: list[int], cards: list[tuple[str, str]]
+    ) -> dict[str, int]:
+        response = await self.http.post(
+            f"{self.control_url}/status",
+            json={"conversations": conversations, "cards": [list(c) for c in cards]},
+        )
+        response.raise_for_status()
+        return dict(response.json())
+
+    async def card_sent_times(self, cards: list[tuple[str, str]]) -> dict[str, float]:
+        """`channel/ts` → epoch seconds of the first chat.update showing the sent state."""
+        response = await self.http.post(
+            f"{self.control_url}/card-times", json={"cards": [list(c) for c in cards]}
+        )
+        response.raise_for_status()
+        return dict(response.json()["card_sent_at"])
+
+    async def counts(self) -> dict[str, Any]:
+        response = await self.http.get(f"{self.control_url}/counts")
+        response.raise_for_status()
+        return dict(response.json())
+
+    async def stop(self) -> None:
+        await self.http.aclose()
+        if self.child.popen.stdin is not None:
+            self.child.popen.stdin.close()
+        self.child.stop()
+
+
+async def start_standins(log_dir: Path, cwd: Path) -> Standins:
+    child = spawn(
+        "standins",
+        [PYTHON, "-m", "bench.standins_proc"],
+        child_env({}),
+        log_dir=log_dir,
+        cwd=cwd,
+        pipe_stdio=True,
+    )
+    try:
+        assert child.popen.stdout is not None
+        line = await asyncio.wait_for(
+            asyncio.to_thread(child.popen.stdout.readline), timeout=START_SECONDS
+        )
+        if not line:
+            raise RuntimeError(f"stand-ins exited early:\n{child.log_tail()}")
+        urls = json.loads(line)
+    except BaseException:
+        child.stop()
+        raise
+    return Standins(
+        child=child,
+        slack_url=urls["slack"],
+        chatwoot_url=urls["chatwoot"],
+        chatwoot_token=urls["chatwoot_token"],
+        chatwoot_account=int(urls["chatwoot_account"]),
+        control_url=urls["control"],
+        http=httpx.AsyncClient(timeout=30),
+    )

@@ -1,0 +1,127 @@
+"""Helper process: the Slack and Chatwoot stand-ins, plus a small control API for the parent.
+
+Prints one JSON line, ``{"slack": url, "chatwoot": url, "control": url}``, once all three
+listen on 127.0.0.1, then serves until SIGTERM/SIGINT or until its stdin closes (the parent
+keeps the pipe open, so a parent that dies takes this process with it).
+
+Control API (loopback only):
+
+- ``POST /status`` ``{"conversations": [int], "cards": [[channel, ts]]}`` → how many of those
+  conversations have a reply the customer sees, how many such replies in all, and how many of
+  those cards now show the sent state.
+- ``POST /card-times`` ``{"cards": [[channel, ts]]}`` → for each card, when (epoch seconds,
+  the stand-in's clock) the first ``chat.update`` showing the sent state arrived.
+- ``GET /counts`` → totals of what the stand-ins received.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import sys
+import threading
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from bench.common import OPERATOR, OPERATOR_EMAIL, OPERATOR_NAME
+from bot.standins.chatwoot import ChatwootAgent, ChatwootStandin
+from bot.standins.server import StandinServer
+from bot.standins.slack import SlackStandin, SlackUser
+
+# draft_card_text() of a draft whose reply was sent ends with this.
+SENT_TEXT = "sent to the customer"
+
+
+def control_app(slack: SlackStandin, chatwoot: ChatwootStandin) -> Starlette:
+    async def status(request: Request) -> JSONResponse:
+        body = await request.json()
+        sent = [len(chatwoot.sent_replies(int(c))) for c in body.get("conversations", [])]
+        cards = 0
+        for channel, ts in body.get("cards", []):
+            message = slack.message(channel, ts)
+            if message is not None and str(message.get("text", "")).endswith(SENT_TEXT):
+                cards += 1
+        return JSONResponse(
+            {
+                "replies_sent": sum(1 for n in sent if n > 0),
+                "sent_messages": sum(sent),
+                "cards_sent": cards,
+            }
+        )
+
+    async def card_times(request: Request) -> JSONResponse:
+        body = await request.json()
+        wanted = {(c, t) for c, t in body.get("cards", [])}
+        first: dict[str, float] = {}
+        for call in slack.calls("chat.update"):
+            key = (str(call.args.get("channel")), str(call.args.get("ts")))
+            if key not in wanted or not call.ok:
+                continue
+            if str(call.args.get("text", "")).endswith(SENT_TEXT):
+                name = f"{key[0]}/{key[1]}"
+                first[name] = min(first.get(name, call.at), call.at)
+        return JSONResponse({"card_sent_at": first})
+
+    async def counts(request: Request) -> JSONResponse:
+        calls: dict[str, int] = {}
+        for call in slack.calls():
+            calls[call.method] = calls.get(call.method, 0) + 1
+        return JSONResponse(
+            {
+                "slack_calls": calls,
+                "chatwoot_requests": len(chatwoot.requests()),
+            }
+        )
+
+    return Starlette(
+        routes=[
+            Route("/status", status, methods=["POST"]),
+            Route("/card-times", card_times, methods=["POST"]),
+            Route("/counts", counts, methods=["GET"]),
+        ]
+    )
+
+
+async def main() -> None:
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+
+    def watch_stdin() -> None:
+        sys.stdin.read()  # returns at EOF: the parent closed the pipe or died
+        loop.call_soon_threadsafe(stop.set)
+
+    threading.Thread(target=watch_stdin, daemon=True).start()
+    users = [SlackUser(OPERATOR, "bea", OPERATOR_NAME, OPERATOR_EMAIL)]
+    agents = [
+        ChatwootAgent(1, "OCC Bot", "occ-bot@example.com", role="administrator"),
+        ChatwootAgent(7, OPERATOR_NAME, OPERATOR_EMAIL),
+    ]
+    async with (
+        SlackStandin(users=users, log_level="warning") as slack,
+        ChatwootStandin(agents=agents, log_level="warning") as chatwoot,
+    ):
+        control = StandinServer(control_app(slack, chatwoot), log_level="warning")
+        await control.start()
+        try:
+            ready: dict[str, Any] = {
+                "slack": slack.url,
+                "chatwoot": chatwoot.url,
+                "chatwoot_token": chatwoot.token,
+                "chatwoot_account": chatwoot.account_id,
+                "control": control.url,
+            }
+            print(json.dumps(ready), flush=True)
+            await stop.wait()
+        finally:
+            await control.stop()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
