@@ -1,4 +1,10 @@
-"""Work that runs after Slack has been acknowledged, tracked so shutdown can wait for it."""
+"""Work that runs after Slack has been acknowledged.
+
+A fixed number of workers take the work in arrival order. Acknowledgements share the event
+loop with this work, so letting every click start its own task at once would make each ack
+wait behind a step of every task in flight; a burst of clicks would push acks towards Slack's
+3-second limit and starve the database pool. Queued work is cheap: an unstarted coroutine.
+"""
 
 from __future__ import annotations
 
@@ -9,34 +15,61 @@ from typing import Any
 
 log = logging.getLogger("occ.background")
 
+WORKERS = 16
+
 
 class Background:
-    def __init__(self) -> None:
-        self._tasks: set[asyncio.Task[Any]] = set()
+    def __init__(self, workers: int = WORKERS) -> None:
+        self._size = workers
+        self._queue: asyncio.Queue[tuple[str, Coroutine[Any, Any, Any]]] = asyncio.Queue()
+        self._workers: list[asyncio.Task[None]] = []
+        self._pending = 0
 
-    def spawn(self, work: Coroutine[Any, Any, Any], *, name: str) -> asyncio.Task[Any]:
-        task = asyncio.get_running_loop().create_task(work, name=name)
-        self._tasks.add(task)
-        task.add_done_callback(self._finished)
-        return task
+    def spawn(self, work: Coroutine[Any, Any, Any], *, name: str) -> None:
+        if not self._workers:
+            self._workers = [
+                asyncio.get_running_loop().create_task(self._work(), name=f"background-{n}")
+                for n in range(self._size)
+            ]
+        self._queue.put_nowait((name, work))
+        self._pending += 1
 
-    def _finished(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("background task %s failed", task.get_name(), exc_info=task.exception())
+    async def _work(self) -> None:
+        while True:
+            name, work = await self._queue.get()
+            try:
+                await work
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # one failed item must not stop the worker; say what failed
+                log.exception("background work %s failed", name)
+            finally:
+                self._pending -= 1
+                self._queue.task_done()
 
     @property
     def pending(self) -> int:
-        return len(self._tasks)
+        """Items queued or running."""
+        return self._pending
 
     async def drain(self, timeout: float = 30.0) -> None:
-        """Wait for in-flight work (bounded), including work it spawns; cancel what is left."""
-        deadline = asyncio.get_running_loop().time() + timeout
-        while self._tasks:
-            remaining = deadline - asyncio.get_running_loop().time()
-            if remaining <= 0:
-                for task in list(self._tasks):
-                    task.cancel()
-                await asyncio.gather(*self._tasks, return_exceptions=True)
-                return
-            await asyncio.wait(list(self._tasks), timeout=remaining)
+        """Wait (bounded) until all work, including work it queues, is done."""
+        if not self._workers:
+            return
+        try:
+            await asyncio.wait_for(self._queue.join(), timeout)
+        except TimeoutError:
+            log.warning("background work still pending after %.0f s", timeout)
+
+    async def aclose(self, timeout: float = 30.0) -> None:
+        """Finish what is queued (bounded), then stop the workers; unfinished work is dropped
+        with a warning (anything that matters is in the database and retried by a job)."""
+        await self.drain(timeout)
+        for worker in self._workers:
+            worker.cancel()
+        await asyncio.gather(*self._workers, return_exceptions=True)
+        self._workers = []
+        while not self._queue.empty():
+            name, work = self._queue.get_nowait()
+            work.close()
+            log.warning("dropped background work %s at shutdown", name)

@@ -53,7 +53,7 @@ class Services:
         return self.chatwoot.conversation_url(conversation_id) if self.chatwoot else None
 
     async def aclose(self) -> None:
-        await self.background.drain()
+        await self.background.aclose()
         if self.chatwoot is not None:
             await self.chatwoot.aclose()
         if self.slack.session is not None:
