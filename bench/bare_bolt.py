@@ -10,7 +10,6 @@ points at the Slack stand-in, so Bolt's one-time `auth.test` costs what it costs
 from __future__ import annotations
 
 import argparse
-import asyncio
 from pathlib import Path
 
 import uvicorn
@@ -24,6 +23,7 @@ from starlette.routing import Route
 
 from bench.common import HOST, SIGNING_SECRET
 from bench.procs import PYTHON, Child, child_env, free_port, spawn, wait_healthy
+from bot.eventloop import run_event_loop
 from bot.standins.slack import DEFAULT_TOKEN
 
 
@@ -83,7 +83,7 @@ def main() -> None:
     server = uvicorn.Server(
         uvicorn.Config(app, host=HOST, port=args.port, log_level="info", access_log=False)
     )
-    asyncio.run(server.serve())
+    run_event_loop(server.serve())  # the same loop as occ-bot serve
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request otherwise
     if args.command is None:
         parser.print_help()
         return 2
@@ -75,11 +76,12 @@ def _iso(value: str) -> datetime:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from bot.eventloop import run_event_loop
     from bot.serve import serve
 
     settings = Settings()
     port = args.port or int(os.environ.get("PORT") or settings.port)
-    return asyncio.run(serve(settings, host=args.host, port=port))
+    return run_event_loop(serve(settings, host=args.host, port=port))
 
 
 def _demo(args: argparse.Namespace) -> int:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import signal
+from collections.abc import Iterator
 
 import uvicorn
 
@@ -11,6 +15,26 @@ from bot.config import Settings
 from bot.services import build_services
 
 log = logging.getLogger("occ")
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, stopping gracefully on SIGTERM/SIGINT and exiting 0 afterwards.
+
+    uvicorn re-raises the signal once it has shut down, which turns a clean stop into
+    "killed by SIGTERM" or a KeyboardInterrupt traceback; a service manager wants exit 0.
+    """
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        loop = asyncio.get_running_loop()
+        stops = (signal.SIGTERM, signal.SIGINT)
+        for stop in stops:
+            loop.add_signal_handler(stop, self.handle_exit, stop, None)
+        try:
+            yield
+        finally:
+            for stop in stops:
+                loop.remove_signal_handler(stop)
 
 
 async def serve(settings: Settings, *, host: str, port: int) -> int:
@@ -25,9 +49,7 @@ async def serve(settings: Settings, *, host: str, port: int) -> int:
             "SLACK_APP_TOKEN): serving intake and /healthz only"
         )
     app = create_app(services, bolt=None if socket_mode else bolt)
-    server = uvicorn.Server(
-        uvicorn.Config(app, host=host, port=port, log_level="info", access_log=False)
-    )
+    server = _Server(uvicorn.Config(app, host=host, port=port, log_level="info", access_log=False))
     socket_handler = None
     if socket_mode and bolt is not None:
         from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler

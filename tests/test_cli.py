@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -167,3 +168,60 @@ def test_check_names_a_bad_setting(tmp_path, bad):
     report = json.loads(result.stdout)
     assert result.returncode == 1 and report["ok"] is False
     assert key.lower() in report["checks"][0]["detail"].lower()
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_serve_migrates_answers_healthz_and_stops_cleanly(tmp_path, stop):
+    import sqlite3
+    import time
+
+    import httpx
+
+    port = _free_port()
+    base = {k: v for k, v in os.environ.items() if k in CLEAN_ENV_KEYS}
+    env = base | {
+        "PYTHONPATH": str(ROOT),
+        "DATABASE_URL": f"sqlite:///{tmp_path}/occ.db",
+        "SLACK_BOT_TOKEN": "xoxb-not-used-until-a-request-comes",
+        "SLACK_SIGNING_SECRET": "secret",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        status = None
+        while time.monotonic() < deadline and status != 200:
+            try:
+                status = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code
+            except httpx.TransportError:
+                time.sleep(0.05)
+        assert status == 200
+        tables = {
+            row[0]
+            for row in sqlite3.connect(tmp_path / "occ.db").execute(
+                "select name from sqlite_master where type = 'table'"
+            )
+        }
+        assert {"drafts", "escalations", "decision_log"} <= tables
+        process.send_signal(stop)
+        output, _ = process.communicate(timeout=20)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0, output[-2000:]
+    assert "Chatwoot not configured" in output  # optional integrations say so once at start
