@@ -33,6 +33,7 @@ from bot.domain import (
     SlackRef,
 )
 from bot.policy import risk_flags
+from bot.replies import LEASE as REPLY_LEASE
 from bot.services import Services, new_id
 from bot.slack_out import card_blocks, dependency_failed, dependency_ok, refresh_card, tell
 
@@ -184,7 +185,10 @@ async def decide(
     won = await services.store.decide(
         draft_id,
         decision,
-        reply_status=ReplyStatus.QUEUED if sends else ReplyStatus.NONE,
+        # The decider takes the reply's first lease in the same write: one round trip fewer,
+        # and if this process dies before sending, the lease expires and a job sends it.
+        reply_status=ReplyStatus.SENDING if sends else ReplyStatus.NONE,
+        reply_lease_until=now + REPLY_LEASE if sends else None,
         log=audit.draft_entry(
             services,
             DECISION_ACTIONS[kind],

@@ -1,11 +1,12 @@
 """Sending an approved reply to the customer through Chatwoot, exactly once.
 
-The decision is already stored (reply status QUEUED) before anything here runs. A worker takes
-a time-limited lease on the reply with a compare-and-set, calls Chatwoot, then records the
-outcome. Failures are kept and retried with backoff by the `replies` job; a lease left behind
-by a crashed worker expires and is taken again. Before any second attempt the conversation is
-searched for the reply, because a timed-out or crashed attempt may have reached the customer:
-that is what keeps a retry from sending twice.
+The decision is stored before anything here runs, and with it the decider's time-limited lease
+on the reply (status SENDING). The lease holder calls Chatwoot, then records the outcome.
+Failures are kept and retried with backoff by the `replies` job, each retry under a new lease
+taken with a compare-and-set; a lease left behind by a crashed worker expires and is taken
+again. Before any second attempt the conversation is searched for the reply, because a
+timed-out or crashed attempt may have reached the customer: that is what keeps a retry from
+sending twice.
 """
 
 from __future__ import annotations
@@ -42,6 +43,11 @@ async def deliver(services: Services, draft_id: str, *, force: bool = False) -> 
     )
     if draft is None:
         return None
+    return await send_leased(services, draft)
+
+
+async def send_leased(services: Services, draft: Draft) -> Draft:
+    """Send a reply whose lease this worker holds (from `deliver`, or taken with the decision)."""
     if services.chatwoot is None:
         done = await _finish(
             services,

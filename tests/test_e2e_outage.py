@@ -143,6 +143,9 @@ async def test_a_decision_stored_before_a_crash_is_sent_once_after_restart(
 
     second = await BotUnderTest(settings_for(sqlite_url, slack, chatwoot), clock).start()
     try:
+        await run_replies_job(second)  # the dead process's lease still holds
+        assert chatwoot.sent_replies(payload["conversation_id"]) == []
+        clock.advance(minutes=2)
         await run_replies_job(second)
         await run_replies_job(second)
         assert len(chatwoot.sent_replies(payload["conversation_id"])) == 1

@@ -367,6 +367,27 @@ async def test_expired_lease_lets_a_second_worker_reclaim(store: Store) -> None:
     assert reclaimed.reply.lease_until == after_lease + LEASE
 
 
+async def test_a_decision_can_take_the_first_reply_lease_itself(store: Store) -> None:
+    await store.add_draft(make_draft("d-1"), entry("l-1"))
+    decided = await store.decide(
+        "d-1",
+        Decision(DecisionKind.APPROVE, "U1", T0, final_text="hello"),
+        reply_status=ReplyStatus.SENDING,
+        log=entry("l-2"),
+        reply_lease_until=T0 + LEASE,
+    )
+
+    assert decided is not None
+    assert (decided.reply.status, decided.reply.attempts) == (ReplyStatus.SENDING, 1)
+    assert decided.reply.lease_until == T0 + LEASE
+    assert await store.claim_reply("d-1", now=T0, lease_until=T0 + LEASE) is None
+    assert await store.due_replies(T0) == []
+    after = T0 + LEASE + timedelta(seconds=1)
+    assert await store.due_replies(after) == ["d-1"]
+    reclaimed = await store.claim_reply("d-1", now=after, lease_until=after + LEASE)
+    assert reclaimed is not None and reclaimed.reply.attempts == 2
+
+
 async def test_gave_up_reply_is_claimed_only_when_forced(store: Store) -> None:
     await approved_draft(store, "d-1")
     await store.claim_reply("d-1", now=T0, lease_until=T0 + LEASE)

@@ -128,7 +128,7 @@ async def approve(services: Services, draft_id: str, user: str) -> None:
     """Approve as-is: one decision, then the reply goes to Chatwoot."""
     decided = await approvals.decide(services, draft_id, user, DecisionKind.APPROVE)
     if decided is not None:
-        await replies.deliver(services, decided.id)
+        await replies.send_leased(services, decided)
 
 
 async def edited(services: Services, draft_id: str, user: str, text: str) -> None:
@@ -137,7 +137,7 @@ async def edited(services: Services, draft_id: str, user: str, text: str) -> Non
     kind = DecisionKind.APPROVE if draft and draft.input.draft == text else DecisionKind.EDIT
     decided = await approvals.decide(services, draft_id, user, kind, final_text=text)
     if decided is not None:
-        await replies.deliver(services, decided.id)
+        await replies.send_leased(services, decided)
 
 
 async def open_modal(

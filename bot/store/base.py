@@ -91,8 +91,13 @@ class Store(Protocol):
         reply_status: ReplyStatus,
         log: LogEntry,
         escalation: Escalation | None = None,
+        reply_lease_until: datetime | None = None,
     ) -> Draft | None:
-        """Move a pending draft to ``decision.kind.state``; None if it was no longer pending."""
+        """Move a pending draft to ``decision.kind.state``; None if it was no longer pending.
+
+        With ``reply_lease_until`` (and ``reply_status`` SENDING) the decider also takes the
+        reply's first lease in the same write, as `claim_reply` would.
+        """
         ...
 
     async def claim_reply(

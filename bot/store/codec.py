@@ -164,19 +164,23 @@ def _decision_columns(decision: Decision | None, escalation_id: str | None = Non
 
 
 def decision_row(
-    decision: Decision, reply_status: ReplyStatus, escalation_id: str | None = None
+    decision: Decision,
+    reply_status: ReplyStatus,
+    escalation_id: str | None = None,
+    reply_lease_until: datetime | None = None,
 ) -> Row:
-    """Columns a decision writes: the new state, who/when/what, and a fresh reply."""
+    """Columns a decision writes: the new state, who/when/what, and a fresh reply (already
+    leased to the decider, as its first attempt, when ``reply_lease_until`` is given)."""
     return {
         "state": decision.kind.state.value,
         **_decision_columns(decision, escalation_id),
         "reply_status": reply_status.value,
-        "reply_attempts": 0,
+        "reply_attempts": 1 if reply_lease_until else 0,
         "reply_next_attempt_at": None,
         "reply_last_error": None,
         "reply_message_id": None,
         "reply_sent_at": None,
-        "reply_lease_until": None,
+        "reply_lease_until": _opt_utc(reply_lease_until),
     }
 
 

@@ -406,8 +406,11 @@ class SqlStore:
         reply_status: ReplyStatus,
         log: LogEntry,
         escalation: Escalation | None = None,
+        reply_lease_until: datetime | None = None,
     ) -> Draft | None:
-        values = codec.decision_row(decision, reply_status, escalation.id if escalation else None)
+        values = codec.decision_row(
+            decision, reply_status, escalation.id if escalation else None, reply_lease_until
+        )
         where = and_(drafts.c.id == draft_id, drafts.c.state == DraftState.PENDING.value)
         async with self._write() as conn:
             row = await self._cas(conn, drafts, where, values)

@@ -263,8 +263,11 @@ class SupabaseStore:
         reply_status: ReplyStatus,
         log: LogEntry,
         escalation: Escalation | None = None,
+        reply_lease_until: datetime | None = None,
     ) -> Draft | None:
-        values = codec.decision_row(decision, reply_status, escalation.id if escalation else None)
+        values = codec.decision_row(
+            decision, reply_status, escalation.id if escalation else None, reply_lease_until
+        )
         query = (
             (await self._table("drafts"))
             .update(values)
