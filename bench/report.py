@@ -67,8 +67,8 @@ def markdown(results: dict[str, Any]) -> str:
         f"{results['elapsed_seconds']:.0f} s)",
         "",
         f"Machine: {m['cpus']} CPUs ({m['cpu_model']}), Python {m['python']}, "
-        f"slack-bolt {m['slack_bolt']}, uvicorn {m['uvicorn']} (asyncio loop, h11: no uvloop "
-        f"or httptools installed), {m['wrk']}. Everything on 127.0.0.1; wrk, the server under "
+        f"slack-bolt {m['slack_bolt']}, uvicorn {m['uvicorn']} ({m.get('serving', '?')}), "
+        f"{m['wrk']}. Everything on 127.0.0.1; wrk, the server under "
         "test and the stand-ins share the same CPUs.",
         "",
         "### Targets",

@@ -41,6 +41,15 @@ RESULTS = Path(__file__).with_name("results")
 TEMPLATE_SCENARIO = "demo-1-order-status"  # low risk: any operator may approve it
 
 
+def _serving() -> str:
+    """Which event loop and HTTP parser uvicorn serves with here (both apps alike)."""
+    import importlib.util
+
+    loop = "uvloop" if importlib.util.find_spec("uvloop") else "asyncio loop"
+    http = "httptools" if importlib.util.find_spec("httptools") else "h11"
+    return f"{loop}, {http}"
+
+
 def _args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
     parser.add_argument("--runs", type=int, default=3, help="runs per configuration (median)")
@@ -77,6 +86,7 @@ def _machine(wrk: str) -> dict[str, Any]:
         "python": platform.python_version(),
         "slack_bolt": bolt_version,
         "uvicorn": uvicorn.__version__,
+        "serving": _serving(),
         "wrk": (version.stdout or version.stderr).split("Copyright")[0].strip(),
     }
 

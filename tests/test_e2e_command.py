@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 from bot.blocks.ids import ActionId
 from bot.standins.interactions import slash_command
 from tests.harness import OPERATOR, BotUnderTest
+
+FIXTURES = Path(__file__).parent / "fixtures" / "real"
 
 
 async def ask(bot: BotUnderTest, slack, text: str) -> dict:
@@ -42,3 +47,21 @@ async def test_help_and_unknown_words(bot: BotUnderTest, slack):
     assert "/occ queue" in (await ask(bot, slack, "help"))["text"]
     unknown = await ask(bot, slack, "launch-rockets")
     assert "don't know `launch-rockets`" in unknown["text"] and "/occ queue" in unknown["text"]
+
+
+async def test_opening_the_home_tab_publishes_the_queue(bot: BotUnderTest, slack, scenarios):
+    await bot.posted_draft(scenarios["demo-1-order-status"].payload)
+    envelope = json.loads(
+        (FIXTURES / "slack_events_api_app_home_opened_home_tab_java_sdk.json").read_text()
+    )
+    envelope["event"]["user"] = OPERATOR
+
+    response = await bot.slack.send_event(envelope)
+    await bot.settle()
+
+    assert response.status_code == 200
+    [call] = slack.calls("views.publish")
+    assert call.args["user_id"] == OPERATOR
+    view = call.args["view"]
+    view = json.loads(view) if isinstance(view, str) else view
+    assert view["type"] == "home" and "*1* draft waiting" in json.dumps(view)

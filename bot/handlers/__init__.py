@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.handlers import commands, drafts, escalations
+from bot.handlers import commands, drafts, escalations, home
 from bot.services import Services
 
 
 def register(app: AsyncApp, services: Services) -> None:
     drafts.register(app, services)
     commands.register(app, services)
+    home.register(app, services)
     escalations.register(app, services)

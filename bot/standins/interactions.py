@@ -147,6 +147,12 @@ class SlackSender:
         self.secret = signing_secret
         self.http = http
 
+    async def send_event(self, envelope: dict[str, Any]) -> httpx.Response:
+        """Post an Events API `event_callback` as Slack does: a signed JSON body."""
+        body = json.dumps(envelope, separators=(",", ":"))
+        headers = signature_headers(self.secret, body) | {"Content-Type": "application/json"}
+        return await self.http.post(self.url, content=body, headers=headers)
+
     async def send(
         self, payload: dict[str, Any] | str, *, timestamp: int | None = None
     ) -> httpx.Response:
