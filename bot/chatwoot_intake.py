@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from bot import approvals
-from bot.domain import Customer, DraftInput
+from bot.domain import Customer, Draft, DraftInput
 from bot.drafting.base import DraftingError, Proposal
-from bot.drafting.factory import offline_drafter
 from bot.integrations.chatwoot_webhook import IncomingMessage
 from bot.services import Services
 
 log = logging.getLogger("occ.chatwoot")
+
+# Chatwoot waits a few seconds for a webhook's answer, and the draft must be stored before
+# we answer (so a restart cannot lose the message): past this, draft offline instead.
+DRAFTING_BUDGET = 4.0
 
 
 def external_id(incoming: IncomingMessage) -> str:
     return f"chatwoot-msg-{incoming.message_id}"
 
 
-async def draft_from_chatwoot(services: Services, incoming: IncomingMessage) -> None:
+async def draft_from_chatwoot(services: Services, incoming: IncomingMessage) -> tuple[Draft, bool]:
+    """Draft a reply and store it (idempotent on the message id); the card follows."""
     proposal = await _propose(services, incoming)
     data = DraftInput(
         conversation_id=incoming.conversation_id,
@@ -30,18 +35,19 @@ async def draft_from_chatwoot(services: Services, incoming: IncomingMessage) -> 
         agent=proposal.agent,
         external_id=external_id(incoming),
     )
-    await approvals.receive(services, data)
+    return await approvals.receive(services, data)
 
 
 async def _propose(services: Services, incoming: IncomingMessage) -> Proposal:
     try:
-        return await services.drafter.draft(
-            customer_name=incoming.customer_name, message=incoming.content
+        return await asyncio.wait_for(
+            services.drafter.draft(customer_name=incoming.customer_name, message=incoming.content),
+            DRAFTING_BUDGET,
         )
-    except DraftingError as error:
+    except (DraftingError, TimeoutError) as error:
+        error = error if isinstance(error, DraftingError) else DraftingError("drafting timed out")
         log.warning("drafter failed (%s); drafting offline instead", error)
-        fallback = offline_drafter(services.settings)
-        proposal = await fallback.draft(
+        proposal = await services.fallback_drafter.draft(
             customer_name=incoming.customer_name, message=incoming.content
         )
         return Proposal(

@@ -31,6 +31,7 @@ class Settings(BaseSettings):
     chatwoot_url: str | None = None
     chatwoot_api_token: SecretStr | None = None
     chatwoot_account_id: str | None = None
+    chatwoot_webhook_secret: SecretStr | None = None
 
     shopify_shop: str | None = None
     shopify_admin_token: SecretStr | None = None

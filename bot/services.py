@@ -19,7 +19,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.background import Background
 from bot.config import Settings
 from bot.drafting.base import Drafter
-from bot.drafting.factory import build_drafter
+from bot.drafting.factory import build_drafters
 from bot.health import Health
 from bot.integrations.chatwoot import ChatwootClient
 from bot.store import Store, open_store
@@ -44,6 +44,7 @@ class Services:
     slack: AsyncWebClient
     chatwoot: ChatwootClient | None
     drafter: Drafter
+    fallback_drafter: Drafter  # offline, for when the drafter fails or is too slow
     clock: Clock = utc_now
     background: Background = field(default_factory=Background)
     health: Health = field(default_factory=Health)
@@ -102,11 +103,13 @@ async def build_services(settings: Settings, *, clock: Clock = utc_now) -> Servi
             settings.chatwoot_api_token.get_secret_value(),
             settings.chatwoot_account_id or "",
         )
+    drafter, fallback = build_drafters(settings)
     return Services(
         settings=settings,
         store=store,
         slack=slack_client(settings, aiohttp.ClientSession()),
         chatwoot=chatwoot,
-        drafter=build_drafter(settings),
+        drafter=drafter,
+        fallback_drafter=fallback,
         clock=clock,
     )

@@ -6,6 +6,7 @@ import asyncio
 import hmac
 import json
 import logging
+import time
 from typing import Any
 
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
@@ -16,14 +17,15 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bot import approvals
-from bot.chatwoot_intake import draft_from_chatwoot, external_id
+from bot.chatwoot_intake import draft_from_chatwoot
 from bot.intake import InvalidDraft, parse_draft
-from bot.integrations.chatwoot_webhook import parse_incoming
+from bot.integrations.chatwoot_webhook import parse_incoming, verify_signature
 from bot.services import Services
 
 log = logging.getLogger("occ.web")
 
 MAX_BODY_BYTES = 1_000_000
+SIGNATURE_MAX_AGE = 300  # seconds, as Slack's
 
 
 def routes(services: Services, bolt: AsyncApp | None) -> list[Route]:
@@ -50,8 +52,11 @@ def routes(services: Services, bolt: AsyncApp | None) -> list[Route]:
         return JSONResponse({"id": draft.id}, 202)
 
     async def chatwoot_webhook(request: Request) -> Response:
+        """Answer only once the draft is stored: Chatwoot does not resend a 2xx."""
         if not _token_ok(request.query_params.get("token"), services):
             return JSONResponse({"error": "missing or wrong token"}, 401)
+        if not await _chatwoot_signature_ok(request, services):
+            return JSONResponse({"error": "bad or stale X-Chatwoot-Signature"}, 401)
         body = await _json_body(request)
         if isinstance(body, Response):
             return body
@@ -61,10 +66,14 @@ def routes(services: Services, bolt: AsyncApp | None) -> list[Route]:
             return JSONResponse({"error": str(error)}, 400)
         if incoming is None:
             return JSONResponse({"ignored": "not an incoming customer message"}, 200)
-        services.background.spawn(
-            draft_from_chatwoot(services, incoming), name=f"draft-{incoming.message_id}"
-        )
-        return JSONResponse({"accepted": True, "external_id": external_id(incoming)}, 202)
+        account = services.settings.chatwoot_account_id
+        if account and incoming.account_id is not None and str(incoming.account_id) != account:
+            log.warning("webhook from Chatwoot account %s ignored", incoming.account_id)
+            return JSONResponse(
+                {"ignored": f"account {incoming.account_id} is not CHATWOOT_ACCOUNT_ID"}, 200
+            )
+        draft, created = await draft_from_chatwoot(services, incoming)
+        return JSONResponse({"id": draft.id, "duplicate": not created}, 202 if created else 200)
 
     async def healthz(request: Request) -> Response:
         try:
@@ -97,6 +106,21 @@ def _token_ok(given: str | None, services: Services) -> bool:
 def _bearer_ok(request: Request, services: Services) -> bool:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     return scheme.lower() == "bearer" and _token_ok(token.strip(), services)
+
+
+async def _chatwoot_signature_ok(request: Request, services: Services) -> bool:
+    """With CHATWOOT_WEBHOOK_SECRET set, only signed deliveries from the last 5 minutes pass."""
+    secret = services.settings.chatwoot_webhook_secret
+    if secret is None:
+        return True
+    timestamp = request.headers.get("x-chatwoot-timestamp", "")
+    signature = request.headers.get("x-chatwoot-signature", "")
+    try:
+        fresh = abs(time.time() - int(timestamp)) <= SIGNATURE_MAX_AGE
+    except ValueError:
+        return False
+    body = await request.body()
+    return fresh and verify_signature(secret.get_secret_value(), timestamp, body, signature)
 
 
 async def _json_body(request: Request) -> Any:

@@ -46,10 +46,67 @@ async def test_the_real_whatsapp_capture_is_drafted_once_even_when_delivered_twi
     await bot.settle()
     second = await webhook(bot, payload)
     await bot.settle()
-    assert first.status_code == second.status_code == 202
+    assert first.status_code == 202 and second.status_code == 200
+    assert second.json() == {"id": first.json()["id"], "duplicate": True}
     assert len(slack.calls("chat.postMessage")) == 1
     [entry] = [e for e in await bot.store.entries() if e.action == "draft.received"]
     assert entry.conversation_id == 25
+
+
+async def test_the_draft_is_stored_before_chatwoot_gets_its_answer(bot: BotUnderTest, chatwoot):
+    message = chatwoot.add_incoming(78, "Where is my order #12345?", contact_name="Susan")
+    response = await webhook(bot, chatwoot.message_created_event(message))
+    # no settle(): the answer itself must mean the message is safe
+    stored = await bot.store.get_draft(response.json()["id"])
+    assert response.status_code == 202 and stored is not None
+    assert stored.input.external_id == f"chatwoot-msg-{message['id']}"
+
+
+async def test_a_message_from_another_chatwoot_account_is_ignored(bot: BotUnderTest, slack):
+    payload = real("chatwoot_webhook_message_created_incoming_contact.json")
+    payload["account"] = {"id": 2, "name": "Someone else"}
+    response = await webhook(bot, payload)
+    await bot.settle()
+    assert response.status_code == 200 and "CHATWOOT_ACCOUNT_ID" in response.json()["ignored"]
+    assert slack.calls("chat.postMessage") == []
+
+
+async def test_with_a_webhook_secret_only_fresh_signed_deliveries_pass(
+    sqlite_url, slack, chatwoot, clock
+):
+    import hashlib
+    import hmac
+    import time
+
+    from tests.harness import settings_for
+
+    secret = "whsec-test"
+    bot = await BotUnderTest(
+        settings_for(sqlite_url, slack, chatwoot, chatwoot_webhook_secret=secret), clock
+    ).start()
+    try:
+        body = json.dumps(real("chatwoot_webhook_message_created_incoming_contact.json"))
+        url = f"{bot.url}/webhooks/chatwoot?token={INTAKE_TOKEN}"
+
+        def signed(ts: int) -> dict[str, str]:
+            mac = hmac.new(secret.encode(), f"{ts}.{body}".encode(), hashlib.sha256)
+            return {
+                "Content-Type": "application/json",
+                "X-Chatwoot-Timestamp": str(ts),
+                "X-Chatwoot-Signature": f"sha256={mac.hexdigest()}",
+            }
+
+        now = int(time.time())
+        unsigned = await bot._http.post(
+            url, content=body, headers={"Content-Type": "application/json"}
+        )
+        stale = await bot._http.post(url, content=body, headers=signed(now - 600))
+        good = await bot._http.post(url, content=body, headers=signed(now))
+        await bot.settle()
+        assert (unsigned.status_code, stale.status_code, good.status_code) == (401, 401, 202)
+        assert len(slack.calls("chat.postMessage")) == 1
+    finally:
+        await bot.stop()
 
 
 async def test_other_events_are_acknowledged_and_ignored(bot: BotUnderTest, slack):

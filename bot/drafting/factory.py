@@ -14,18 +14,17 @@ def knowledge_base(settings: Settings) -> KnowledgeBase:
     return KnowledgeBase.load(Path(settings.kb_dir) if settings.kb_dir else None)
 
 
-def offline_drafter(settings: Settings) -> OfflineDrafter:
-    return OfflineDrafter(knowledge_base(settings))
-
-
-def build_drafter(settings: Settings) -> Drafter:
+def build_drafters(settings: Settings) -> tuple[Drafter, OfflineDrafter]:
+    """The drafter to use and the offline one to fall back on, sharing one knowledge base."""
+    kb = knowledge_base(settings)
+    offline = OfflineDrafter(kb)
     if settings.openai_api_key is None:
-        return offline_drafter(settings)
+        return offline, offline
     from bot.drafting.openai_drafter import OpenAIDrafter
 
     return OpenAIDrafter(
-        knowledge_base(settings),
+        kb,
         api_key=settings.openai_api_key.get_secret_value(),
         base_url=settings.openai_base_url,
         model=settings.openai_model,
-    )
+    ), offline

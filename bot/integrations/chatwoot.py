@@ -24,8 +24,8 @@ from typing import Any, Literal
 import httpx
 
 PAGE_SIZE = 20  # Chatwoot's MessageFinder returns the latest 20 messages, or 20 before an id
-MAX_PAGES = 10
-AGENTS_TTL = 300.0  # how far back find_sent_reply looks
+MAX_PAGES = 10  # how far back find_sent_reply looks
+AGENTS_TTL = 300.0  # seconds the agents list is kept by find_agent_by_email
 OUTGOING = 1  # message_type integers: 0 incoming, 1 outgoing, 2 activity, 3 template
 
 HttpMethod = Literal["GET", "POST"]
