@@ -24,6 +24,7 @@ class Background:
         self._queue: asyncio.Queue[tuple[str, Coroutine[Any, Any, Any]]] = asyncio.Queue()
         self._workers: list[asyncio.Task[None]] = []
         self._pending = 0
+        self._urgent: set[asyncio.Task[Any]] = set()
 
     def spawn(self, work: Coroutine[Any, Any, Any], *, name: str) -> None:
         if not self._workers:
@@ -33,6 +34,18 @@ class Background:
             ]
         self._queue.put_nowait((name, work))
         self._pending += 1
+
+    def spawn_now(self, work: Coroutine[Any, Any, Any], *, name: str) -> None:
+        """Start at once, ahead of the queue: for work with a deadline, such as opening a
+        modal before Slack's trigger_id expires (3 s)."""
+        task = asyncio.get_running_loop().create_task(work, name=name)
+        self._urgent.add(task)
+        task.add_done_callback(self._urgent_done)
+
+    def _urgent_done(self, task: asyncio.Task[Any]) -> None:
+        self._urgent.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("background work %s failed", task.get_name(), exc_info=task.exception())
 
     async def _work(self) -> None:
         while True:
@@ -50,14 +63,17 @@ class Background:
     @property
     def pending(self) -> int:
         """Items queued or running."""
-        return self._pending
+        return self._pending + len(self._urgent)
 
     async def drain(self, timeout: float = 30.0) -> None:
         """Wait (bounded) until all work, including work it queues, is done."""
-        if not self._workers:
-            return
         try:
-            await asyncio.wait_for(self._queue.join(), timeout)
+            async with asyncio.timeout(timeout):
+                while self._urgent or self._pending:
+                    if self._urgent:
+                        await asyncio.wait(list(self._urgent))
+                    if self._workers:
+                        await self._queue.join()
         except TimeoutError:
             log.warning("background work still pending after %.0f s", timeout)
 
@@ -65,9 +81,9 @@ class Background:
         """Finish what is queued (bounded), then stop the workers; unfinished work is dropped
         with a warning (anything that matters is in the database and retried by a job)."""
         await self.drain(timeout)
-        for worker in self._workers:
-            worker.cancel()
-        await asyncio.gather(*self._workers, return_exceptions=True)
+        for task in [*self._workers, *self._urgent]:
+            task.cancel()
+        await asyncio.gather(*self._workers, *self._urgent, return_exceptions=True)
         self._workers = []
         while not self._queue.empty():
             name, work = self._queue.get_nowait()

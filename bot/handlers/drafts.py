@@ -10,7 +10,6 @@ from enum import Enum
 from typing import Any, TypeVar
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
-from slack_sdk.errors import SlackApiError
 
 from bot import approvals, escalations, replies
 from bot.blocks.ids import ActionId, CallbackId, InputId
@@ -19,7 +18,7 @@ from bot.domain import DecisionKind, EscalationType, RejectReason, Urgency
 from bot.handlers.payload import action_value, channel_id, state_value, user_id
 from bot.policy import escalation_notes_template, suggested_escalation_type, suggested_urgency
 from bot.services import Services
-from bot.slack_out import tell
+from bot.slack_out import SLACK_FAILURES, describe, tell
 
 E = TypeVar("E", bound=Enum)
 
@@ -40,7 +39,7 @@ def register(app: AsyncApp, services: Services) -> None:
     async def on_open_modal(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
         kind = MODAL_FOR[ActionId(body["actions"][0]["action_id"])]
-        services.background.spawn(
+        services.background.spawn_now(  # trigger_id expires 3 s after the click
             open_modal(
                 services,
                 action_value(body),
@@ -134,7 +133,8 @@ async def approve(services: Services, draft_id: str, user: str) -> None:
 async def edited(services: Services, draft_id: str, user: str, text: str) -> None:
     """Send the operator's edited text (an unchanged text counts as a plain approval)."""
     draft = await services.store.get_draft(draft_id)
-    kind = DecisionKind.APPROVE if draft and draft.input.draft == text else DecisionKind.EDIT
+    unchanged = draft is not None and draft.input.draft.strip() == text
+    kind = DecisionKind.APPROVE if unchanged else DecisionKind.EDIT
     decided = await approvals.decide(services, draft_id, user, kind, final_text=text)
     if decided is not None:
         await replies.send_leased(services, decided)
@@ -166,12 +166,12 @@ async def open_modal(
         )
     try:
         await services.slack.views_open(trigger_id=trigger_id, view=view)
-    except SlackApiError as error:
+    except SLACK_FAILURES as error:
         await tell(
             services,
             channel=channel,
             user=user,
-            text=f"Slack would not open the form ({error.response.get('error')}). Try again.",
+            text=f"Slack would not open the form ({describe(error)}). Try again.",
         )
 
 
