@@ -13,8 +13,6 @@ import time
 from datetime import timedelta
 from typing import Any
 
-from slack_sdk.errors import SlackApiError
-
 from bot import audit
 from bot.access import refusal
 from bot.blocks.card import draft_card_text
@@ -35,11 +33,19 @@ from bot.domain import (
 from bot.policy import risk_flags
 from bot.replies import LEASE as REPLY_LEASE
 from bot.services import Services, new_id
-from bot.slack_out import card_blocks, dependency_failed, dependency_ok, refresh_card, tell
+from bot.slack_out import (
+    SLACK_FAILURES,
+    card_blocks,
+    dependency_failed,
+    dependency_ok,
+    describe,
+    refresh_card,
+    tell,
+)
 
 log = logging.getLogger("occ.approvals")
 
-POST_LEASE = timedelta(seconds=60)
+POST_LEASE = timedelta(minutes=5)  # outlasts slack_sdk's retries of a rate-limited post
 
 DECISION_ACTIONS = {
     DecisionKind.APPROVE: Action.DRAFT_APPROVED,
@@ -84,8 +90,8 @@ async def post_card(services: Services, draft: Draft) -> Draft | None:
             blocks=card_blocks(services, draft),
             text=draft_card_text(draft),
         )
-    except SlackApiError as error:
-        detail = str(error.response.get("error"))
+    except SLACK_FAILURES as error:
+        detail = describe(error)
         await services.store.log(
             audit.draft_entry(
                 services,

@@ -145,6 +145,7 @@ class Action(StrEnum):
     ESCALATION_CLAIMED = "escalation.claimed"
     ESCALATION_REMINDED = "escalation.reminded"
     ESCALATION_RESOLVED = "escalation.resolved"
+    ESCALATION_REFUSED = "escalation.refused"
     CX_SLA_BREACHED = "cx.sla_breached"
     SALES_ALERT = "sales.alert"
     SALES_ACKNOWLEDGED = "sales.acknowledged"

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import logging
 
-from slack_sdk.errors import SlackApiError
-
 from bot import approvals, audit
 from bot.approvals import POST_LEASE
 from bot.blocks.escalation import escalation_message, escalation_text
@@ -24,7 +22,14 @@ from bot.domain import (
 from bot.integrations.chatwoot import ChatwootError
 from bot.policy import sla_due
 from bot.services import Services, new_id
-from bot.slack_out import dependency_failed, dependency_ok, tell, user_profile
+from bot.slack_out import (
+    SLACK_FAILURES,
+    dependency_failed,
+    dependency_ok,
+    describe,
+    tell,
+    user_profile,
+)
 
 log = logging.getLogger("occ.escalations")
 
@@ -85,8 +90,8 @@ async def post_escalation(
             blocks=blocks,
             text=escalation_text(escalation, draft),
         )
-    except SlackApiError as error:
-        detail = str(error.response.get("error"))
+    except SLACK_FAILURES as error:
+        detail = describe(error)
         await services.store.log(
             _entry(services, Action.ESCALATION_POSTED, escalation, {"error": detail}, Outcome.RETRY)
         )
@@ -201,9 +206,9 @@ async def _manager_only(
         await services.store.log(
             _entry(
                 services,
-                Action.ESCALATION_CLAIMED if verb == "claim" else Action.ESCALATION_RESOLVED,
+                Action.ESCALATION_REFUSED,
                 escalation,
-                {"reason": why},
+                {"attempted": verb, "reason": why},
                 Outcome.REFUSED,
                 user,
             )
@@ -245,8 +250,8 @@ async def _redraw(services: Services, escalation: Escalation) -> None:
             ),
             text=escalation_text(escalation, draft),
         )
-    except SlackApiError as error:
-        log.warning("could not update escalation %s: %s", escalation.id, error.response)
+    except SLACK_FAILURES as error:
+        log.warning("could not update escalation %s: %s", escalation.id, describe(error))
 
 
 def _entry(

@@ -46,8 +46,8 @@ def _int(body: Mapping[str, Any], field: str, *, required: bool = False) -> int:
     value = body.get(field)
     if value is None and required:
         raise InvalidDraft(field, "is required")
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise InvalidDraft(field, "must be a positive integer")
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 2**63:
+        raise InvalidDraft(field, "must be a positive integer (64-bit)")
     return value
 
 

@@ -18,13 +18,22 @@ from typing import Any
 
 from bot import audit
 from bot.domain import Action, Draft, Outcome, Reply, ReplyStatus
-from bot.integrations.chatwoot import ChatwootClient, ChatwootError, ChatwootTimeout
+from bot.integrations.chatwoot import (
+    ChatwootClient,
+    ChatwootError,
+    ChatwootTimeout,
+    ChatwootUnavailable,
+)
 from bot.services import Services
 from bot.slack_out import dependency_failed, dependency_ok, refresh_card, user_profile
 
 log = logging.getLogger("occ.replies")
 
-LEASE = timedelta(seconds=60)
+# A lease must outlast the slowest attempt, or a second worker could send while the first is
+# still at it: an attempt is at most about 13 Chatwoot calls (10 pages of reconciliation, the
+# agents list, assign, send) of at most 10 s each.
+LEASE = timedelta(minutes=5)
+SEND_MARGIN = timedelta(seconds=30)  # > the client's timeout for the send itself
 MAX_ATTEMPTS = 8
 FIRST_BACKOFF = timedelta(seconds=30)
 MAX_BACKOFF = timedelta(minutes=15)
@@ -87,17 +96,25 @@ async def _send(services: Services, chatwoot: ChatwootClient, draft: Draft) -> D
     payload: dict[str, Any] = {"text": _text(draft), "attempt": attempt, "operator": operator}
     try:
         if attempt > 1:
-            since = int(draft.received_at.timestamp()) - 60
+            since = int(draft.decision.at.timestamp()) - 5
             found = await chatwoot.find_sent_reply(conversation, _text(draft), since_unix=since)
             if found is not None:
                 payload["reconciled"] = True
                 return await _sent(services, draft, found, payload, started)
         payload["assigned_to"] = await _assign(chatwoot, conversation, operator.get("email"))
+        _still_leased(services, draft)
         message = await chatwoot.send_reply(conversation, _text(draft))
     except ChatwootError as error:
         return await _failed(services, draft, error, payload, started)
     payload["private_note"] = await _note_who_approved(services, chatwoot, draft, operator)
     return await _sent(services, draft, message, payload, started)
+
+
+def _still_leased(services: Services, draft: Draft) -> None:
+    """Never start the send once the lease is nearly over: another worker may take it then."""
+    lease_until = draft.reply.lease_until
+    if lease_until is not None and services.clock() > lease_until - SEND_MARGIN:
+        raise ChatwootUnavailable("this attempt ran out of lease time before sending")
 
 
 async def _assign(chatwoot: ChatwootClient, conversation: int, email: str | None) -> int | None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from slack_sdk.errors import SlackApiError
+import aiohttp
+from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.blocks.card import draft_card, draft_card_text
 from bot.domain import Action, Draft, DraftState, Escalation, LogEntry, Outcome, Scope
@@ -13,6 +14,16 @@ from bot.policy import requires_manager
 from bot.services import Services, new_id
 
 log = logging.getLogger("occ.slack")
+
+# What a Web API call can fail with: Slack's own error answers, and the transport's.
+SLACK_FAILURES = (SlackClientError, aiohttp.ClientError, TimeoutError)
+
+
+def describe(error: BaseException) -> str:
+    """Slack's error code (e.g. channel_not_found), or the transport error."""
+    if isinstance(error, SlackApiError):
+        return str(error.response.get("error"))
+    return f"{type(error).__name__}: {error}"[:200]
 
 
 def card_blocks(
@@ -42,8 +53,8 @@ async def refresh_card(
             blocks=card_blocks(services, draft, escalation),
             text=draft_card_text(draft),
         )
-    except SlackApiError as error:
-        log.warning("could not update card of %s: %s", draft.id, error.response.get("error"))
+    except SLACK_FAILURES as error:
+        log.warning("could not update card of %s: %s", draft.id, describe(error))
         return False
     return True
 
@@ -55,8 +66,8 @@ async def tell(services: Services, *, channel: str | None, user: str, text: str)
             await services.slack.chat_postEphemeral(channel=channel, user=user, text=text)
         else:
             await services.slack.chat_postMessage(channel=user, text=text)
-    except SlackApiError as error:
-        log.warning("could not tell %s: %s", user, error.response.get("error"))
+    except SLACK_FAILURES as error:
+        log.warning("could not tell %s: %s", user, describe(error))
 
 
 async def user_profile(services: Services, user: str) -> dict[str, str | None]:
@@ -69,8 +80,8 @@ async def user_profile(services: Services, user: str) -> dict[str, str | None]:
                 "name": profile.get("real_name") or response["user"].get("name"),
                 "email": profile.get("email"),
             }
-        except SlackApiError as error:
-            log.warning("users.info %s failed: %s", user, error.response.get("error"))
+        except SLACK_FAILURES as error:
+            log.warning("users.info %s failed: %s", user, describe(error))
             return {"name": None, "email": None}
     return services.user_cache[user]
 
@@ -103,9 +114,9 @@ async def _reliability(
         await services.slack.chat_postMessage(
             channel=services.settings.reliability_channel, text=text
         )
-    except SlackApiError as error:
+    except SLACK_FAILURES as error:
         posted = False
-        log.error("could not post reliability alert: %s", error.response.get("error"))
+        log.error("could not post reliability alert: %s", describe(error))
     await services.store.log(
         LogEntry(
             id=new_id("log"),
