@@ -6,11 +6,13 @@ from bot.config import Settings
 from bot.domain import DecisionKind, Draft, DraftState
 from bot.policy import ALWAYS_ESCALATE, requires_manager
 
+NOT_AN_OPERATOR = "Only the operators listed in OCC_OPERATORS can act on drafts."
+
 
 def refusal(settings: Settings, user_id: str, draft: Draft, kind: DecisionKind) -> str | None:
     """Why `user_id` may not `kind` this draft now, or None when they may."""
     if not settings.may_act_on_drafts(user_id):
-        return "Only the operators listed in OCC_OPERATORS can act on drafts."
+        return NOT_AN_OPERATOR
     if draft.state is not DraftState.PENDING:
         return None  # the store's compare-and-set decides races; see already_decided()
     sends = kind in (DecisionKind.APPROVE, DecisionKind.EDIT)

@@ -23,6 +23,7 @@ from bot.blocks.labels import (
     URGENCY_BADGE,
 )
 from bot.domain import (
+    CustomerContext,
     Decision,
     DecisionKind,
     Draft,
@@ -219,14 +220,9 @@ def _facts(draft: Draft, conversation_url: str | None) -> list[str]:
         facts.append("*Order*\n" + " · ".join(parts))
     if data.amount_usd is not None:
         facts.append(f"*Amount at stake*\n{t.money(data.amount_usd)}")
-    context = data.customer_context
-    if context is not None and (context.orders is not None or context.lifetime_value_usd):
-        parts = []
-        if context.orders is not None:
-            parts.append(f"{context.orders} orders")
-        if context.lifetime_value_usd is not None:
-            parts.append(f"{t.money(context.lifetime_value_usd)} lifetime value")
-        facts.append("*Customer context*\n" + " · ".join(parts))
+    context = customer_context_fact(data.customer_context)
+    if context is not None:
+        facts.append(context)
     return facts
 
 
@@ -353,3 +349,15 @@ def _outcome_word(draft: Draft) -> str:
         ReplyStatus.FAILED: "approved; sending failed, retrying",
         ReplyStatus.GAVE_UP: "approved; not sent",
     }.get(draft.reply.status, "approved; sending")
+
+
+def customer_context_fact(context: CustomerContext | None) -> str | None:
+    """The "Customer context" field (orders, lifetime value), shared with the escalation."""
+    if context is None or (context.orders is None and context.lifetime_value_usd is None):
+        return None
+    parts = []
+    if context.orders is not None:
+        parts.append(f"{context.orders} orders")
+    if context.lifetime_value_usd is not None:
+        parts.append(f"{t.money(context.lifetime_value_usd)} lifetime value")
+    return "*Customer context*\n" + " · ".join(parts)

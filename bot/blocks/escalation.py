@@ -9,6 +9,7 @@ from collections.abc import Mapping
 
 from bot.blocks import kit
 from bot.blocks import text as t
+from bot.blocks.card import customer_context_fact
 from bot.blocks.ids import ActionId
 from bot.blocks.labels import (
     BAND_BADGE,
@@ -117,14 +118,9 @@ def _facts(
         order_parts.append(f"{t.money(data.amount_usd)} at stake")
     if order_parts:
         facts.append("*Order*\n" + " · ".join(order_parts))
-    context = data.customer_context
-    if context is not None and (context.orders is not None or context.lifetime_value_usd):
-        parts = []
-        if context.orders is not None:
-            parts.append(f"{context.orders} orders")
-        if context.lifetime_value_usd is not None:
-            parts.append(f"{t.money(context.lifetime_value_usd)} lifetime value")
-        facts.append("*Customer context*\n" + " · ".join(parts))
+    context = customer_context_fact(data.customer_context)
+    if context is not None:
+        facts.append(context)
     return facts
 
 

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from bot import approvals, escalations, replies
+from bot.access import NOT_AN_OPERATOR
 from bot.blocks.ids import ActionId, CallbackId, InputId
 from bot.blocks.modals import edit_modal, escalate_modal, reject_modal
 from bot.domain import DecisionKind, EscalationType, RejectReason, Urgency
@@ -178,12 +179,7 @@ async def open_modal(
 async def retry(services: Services, draft_id: str, user: str, channel: str | None) -> None:
     """Retry now: take the reply even before its backoff is over; the lease keeps it single."""
     if not services.settings.may_act_on_drafts(user):
-        await tell(
-            services,
-            channel=channel,
-            user=user,
-            text="Only the operators listed in OCC_OPERATORS can act on drafts.",
-        )
+        await tell(services, channel=channel, user=user, text=NOT_AN_OPERATOR)
         return
     if await replies.deliver(services, draft_id, force=True) is None:
         await tell(
