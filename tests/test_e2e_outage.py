@@ -145,7 +145,7 @@ async def test_a_decision_stored_before_a_crash_is_sent_once_after_restart(
     try:
         await run_replies_job(second)  # the dead process's lease still holds
         assert chatwoot.sent_replies(payload["conversation_id"]) == []
-        clock.advance(minutes=2)
+        clock.advance(minutes=6)
         await run_replies_job(second)
         await run_replies_job(second)
         assert len(chatwoot.sent_replies(payload["conversation_id"])) == 1
@@ -183,7 +183,7 @@ async def test_a_card_slack_refused_is_posted_by_the_reposts_job(
 
     await JOBS["reposts"].run(bot.services)  # the first attempt's lease still holds
     assert slack.messages_in("#occ-approvals") == []
-    clock.advance(minutes=2)
+    clock.advance(minutes=6)
     await JOBS["reposts"].run(bot.services)
     await JOBS["reposts"].run(bot.services)
 
@@ -202,7 +202,7 @@ async def test_an_escalation_slack_refused_is_posted_by_the_reposts_job(
     await bot.settle()
     assert slack.messages_in("#occ-escalations") == []
 
-    clock.advance(minutes=2)
+    clock.advance(minutes=6)
     await JOBS["reposts"].run(bot.services)
 
     [message] = slack.messages_in("#occ-escalations")
