@@ -208,3 +208,19 @@ async def test_an_escalation_slack_refused_is_posted_by_the_reposts_job(
     [message] = slack.messages_in("#occ-escalations")
     assert "Claim" in json.dumps(message["blocks"])
     assert (await bot.store.escalation_for_draft(draft.id)).message is not None
+
+
+async def test_a_send_is_not_started_when_the_lease_is_nearly_over(
+    bot: BotUnderTest, chatwoot, clock, scenarios
+):
+    from bot import approvals, replies
+
+    payload = scenarios["demo-1-order-status"].payload
+    draft = await bot.posted_draft(payload)
+    decided = await approvals.decide(bot.services, draft.id, OPERATOR, DecisionKind.APPROVE)
+    clock.advance(minutes=4, seconds=45)  # another worker may take the lease in 15 s
+
+    done = await replies.send_leased(bot.services, decided)
+
+    assert chatwoot.sent_replies(payload["conversation_id"]) == []
+    assert done.reply.status is ReplyStatus.FAILED and "lease" in done.reply.last_error
