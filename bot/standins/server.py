@@ -7,6 +7,7 @@ the current loop, and leaves the host's logging and signal handlers alone.
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import contextlib
 import logging
@@ -133,7 +134,7 @@ class StandinServer:
         await self.stop()
 
 
-class Standin:
+class Standin(abc.ABC):
     """Base of a stand-in service: owns its server and offers polling for tests.
 
     Args:
@@ -148,9 +149,9 @@ class Standin:
         self._log_level = log_level
         self._server: StandinServer | None = None
 
+    @abc.abstractmethod
     def build_app(self) -> ASGIApp:
         """The ASGI app answering requests; subclasses provide it."""
-        raise NotImplementedError
 
     @property
     def url(self) -> str:
