@@ -23,7 +23,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request otherwise
+    for chatty in ("httpx", "bm25s"):  # a line per request / per index build otherwise
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     if args.command is None:
         parser.print_help()
         return 2
