@@ -31,6 +31,7 @@ sharing no word with the question is not returned.
 from __future__ import annotations
 
 import importlib.resources
+import logging
 import math
 import re
 import threading
@@ -284,6 +285,9 @@ class _Index:
     def _retriever(self, texts: list[str]) -> BM25Retriever:
         from llama_index.core.schema import TextNode
         from llama_index.retrievers.bm25 import BM25Retriever
+
+        # bm25s sets its own logger to DEBUG when imported; its index-building notes are noise.
+        logging.getLogger("bm25s").setLevel(logging.WARNING)
 
         return BM25Retriever.from_defaults(
             nodes=[TextNode(id_=str(i), text=text) for i, text in enumerate(texts)],
