@@ -218,4 +218,12 @@ async def _finish(
     outcome: Outcome = Outcome.SUCCESS,
 ) -> Draft:
     entry = audit.draft_entry(services, action, draft, payload, outcome=outcome)
-    return await services.store.finish_reply(draft.id, reply, entry)
+    finished = await services.store.finish_reply(draft.id, reply, entry)
+    if finished is None:  # our lease ran out and another worker took the reply over
+        log.warning(
+            "attempt %s on %s outlived its lease; outcome left to the next",
+            reply.attempts,
+            draft.id,
+        )
+        return await services.store.get_draft(draft.id) or draft
+    return finished

@@ -391,7 +391,7 @@ async def test_a_decision_can_take_the_first_reply_lease_itself(store: Store) ->
 async def test_gave_up_reply_is_claimed_only_when_forced(store: Store) -> None:
     await approved_draft(store, "d-1")
     await store.claim_reply("d-1", now=T0, lease_until=T0 + LEASE)
-    gave_up = Reply(status=ReplyStatus.GAVE_UP, last_error="422 conversation closed")
+    gave_up = Reply(status=ReplyStatus.GAVE_UP, attempts=1, last_error="422 conversation closed")
     await store.finish_reply("d-1", gave_up, entry("d-1", Action.REPLY_FAILED))
     later = T0 + timedelta(days=1)
 
@@ -407,7 +407,9 @@ async def test_failed_reply_waits_for_its_next_attempt_unless_forced(store: Stor
     await approved_draft(store, "d-1")
     await store.claim_reply("d-1", now=T0, lease_until=T0 + LEASE)
     retry_at = T0 + timedelta(minutes=5)
-    failed = Reply(status=ReplyStatus.FAILED, next_attempt_at=retry_at, last_error="503")
+    failed = Reply(
+        status=ReplyStatus.FAILED, attempts=1, next_attempt_at=retry_at, last_error="503"
+    )
     await store.finish_reply("d-1", failed, entry("d-1", Action.REPLY_FAILED))
 
     early = T0 + timedelta(minutes=1)
@@ -418,7 +420,7 @@ async def test_failed_reply_waits_for_its_next_attempt_unless_forced(store: Stor
 async def test_failed_reply_can_be_forced_before_its_time(store: Store) -> None:
     await approved_draft(store, "d-1")
     await store.claim_reply("d-1", now=T0, lease_until=T0 + LEASE)
-    failed = Reply(status=ReplyStatus.FAILED, next_attempt_at=T0 + timedelta(hours=1))
+    failed = Reply(status=ReplyStatus.FAILED, attempts=1, next_attempt_at=T0 + timedelta(hours=1))
     await store.finish_reply("d-1", failed, entry("d-1", Action.REPLY_FAILED))
 
     forced = await store.claim_reply("d-1", now=T0, lease_until=T0 + LEASE, force=True)
@@ -444,6 +446,24 @@ async def test_finished_reply_is_stored_with_its_log_row(store: Store) -> None:
     assert await store.claim_reply("d-1", now=sent_at, lease_until=sent_at + LEASE) is None
 
 
+async def test_a_late_attempt_cannot_overwrite_the_worker_that_took_over(store: Store) -> None:
+    await approved_draft(store, "d-1")
+    await store.claim_reply("d-1", now=T0, lease_until=T0 + LEASE)
+    after = T0 + LEASE + timedelta(seconds=1)
+    await store.claim_reply("d-1", now=after, lease_until=after + LEASE)  # attempt 2
+
+    late = await store.finish_reply(
+        "d-1", Reply(status=ReplyStatus.FAILED, attempts=1), entry("d-1", Action.REPLY_FAILED)
+    )
+    current = await store.finish_reply(
+        "d-1", Reply(status=ReplyStatus.SENT, attempts=2), entry("d-1", Action.REPLY_SENT)
+    )
+
+    assert late is None
+    assert current is not None and current.reply.status is ReplyStatus.SENT
+    assert await actions(store, "d-1") == ["draft.received", "draft.approved", "reply.sent"]
+
+
 async def test_finish_reply_for_unknown_draft_is_not_found(store: Store) -> None:
     with pytest.raises(NotFound):
         await store.finish_reply("nope", Reply(status=ReplyStatus.SENT), entry("nope"))
@@ -455,11 +475,11 @@ async def test_due_replies_respect_next_attempt_and_lease(store: Store) -> None:
     await stored_draft(store, "pending")
     await approved_draft(store, "sent")
     await store.claim_reply("sent", now=T0, lease_until=T0 + LEASE)
-    await store.finish_reply("sent", Reply(status=ReplyStatus.SENT), entry("sent"))
+    await store.finish_reply("sent", Reply(status=ReplyStatus.SENT, attempts=1), entry("sent"))
     earlier = T0 - timedelta(minutes=10)
     for name, retry_at in (("failed-due", T0), ("failed-later", T0 + timedelta(minutes=5))):
         await store.claim_reply(name, now=earlier, lease_until=earlier + LEASE)
-        failed = Reply(status=ReplyStatus.FAILED, next_attempt_at=retry_at)
+        failed = Reply(status=ReplyStatus.FAILED, attempts=1, next_attempt_at=retry_at)
         await store.finish_reply(name, failed, entry(name))
     await store.claim_reply("sending-expired", now=earlier, lease_until=T0 - timedelta(seconds=1))
     await store.claim_reply("sending-live", now=earlier, lease_until=T0 + LEASE)

@@ -439,12 +439,18 @@ class SqlStore:
             row = await self._cas(conn, drafts, and_(c.id == draft_id, claimable), values)
         return None if row is None else codec.draft_from_row(row)
 
-    async def finish_reply(self, draft_id: str, reply: Reply, log: LogEntry) -> Draft:
-        row = await self._update_and_log(
-            drafts, drafts.c.id == draft_id, codec.reply_row(reply), log
+    async def finish_reply(self, draft_id: str, reply: Reply, log: LogEntry) -> Draft | None:
+        c = drafts.c
+        held = and_(
+            c.id == draft_id,
+            c.reply_status == ReplyStatus.SENDING.value,
+            c.reply_attempts == reply.attempts,
         )
+        row = await self._update_and_log(drafts, held, codec.reply_row(reply), log)
         if row is None:
-            raise NotFound(f"draft {draft_id!r}")
+            if await self.get_draft(draft_id) is None:
+                raise NotFound(f"draft {draft_id!r}")
+            return None
         return codec.draft_from_row(row)
 
     async def due_replies(self, now: datetime, limit: int = 100) -> list[str]:

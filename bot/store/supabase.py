@@ -314,11 +314,19 @@ class SupabaseStore:
         rows = (await query.execute()).data
         return codec.draft_from_row(rows[0]) if rows else None
 
-    async def finish_reply(self, draft_id: str, reply: Reply, log: LogEntry) -> Draft:
-        query = (await self._table("drafts")).update(codec.reply_row(reply)).eq("id", draft_id)
+    async def finish_reply(self, draft_id: str, reply: Reply, log: LogEntry) -> Draft | None:
+        query = (
+            (await self._table("drafts"))
+            .update(codec.reply_row(reply))
+            .eq("id", draft_id)
+            .eq("reply_status", ReplyStatus.SENDING.value)
+            .eq("reply_attempts", reply.attempts)
+        )
         rows = (await query.execute()).data
         if not rows:
-            raise NotFound(f"draft {draft_id!r}")
+            if await self.get_draft(draft_id) is None:
+                raise NotFound(f"draft {draft_id!r}")
+            return None
         await self._write_log(log)
         return codec.draft_from_row(rows[0])
 
