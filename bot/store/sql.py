@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -230,8 +231,10 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         for pragma in (
-            "PRAGMA journal_mode=WAL",
+            # First, so that switching to WAL (which needs the database to itself) waits for
+            # another process's connection instead of failing with "database is locked".
             "PRAGMA busy_timeout=30000",
+            "PRAGMA journal_mode=WAL",
             "PRAGMA foreign_keys=ON",
             "PRAGMA synchronous=NORMAL",
         ):
@@ -244,6 +247,22 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         # then writes can deadlock with another writer and fail at once with SQLITE_BUSY.
         read_only = conn.get_execution_options().get(_READ_ONLY, False)
         conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+@asynccontextmanager
+async def _migration_lock(sqlite_path: str | None) -> AsyncIterator[None]:
+    """Replicas sharing one SQLite file migrate one after the other. Left to SQLite, a
+    replica switching a new file to WAL while another is mid-migration can deadlock the two
+    until the busy timeout. (PostgreSQL takes an advisory lock inside the transaction.)"""
+    if not sqlite_path or sqlite_path == ":memory:":
+        yield
+        return
+    with open(f"{sqlite_path}.migrate-lock", "a") as lock_file:
+        await asyncio.to_thread(fcntl.flock, lock_file.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock_file.fileno(), fcntl.LOCK_UN)
 
 
 class SqlStore:
@@ -291,6 +310,10 @@ class SqlStore:
         database = self._engine.url.database
         if self._flavour == "sqlite" and database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
+        async with _migration_lock(database if self._flavour == "sqlite" else None):
+            return await self._migrate()
+
+    async def _migrate(self) -> list[str]:
         applied_now: list[str] = []
         async with self._write() as conn:
             if self._flavour == "postgres":
