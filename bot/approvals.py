@@ -176,6 +176,8 @@ async def decide(
     if draft is None:
         return None
     now = services.clock()
+    if kind is DecisionKind.EDIT and (final_text or "").strip() == draft.input.draft.strip():
+        kind = DecisionKind.APPROVE  # an edit that changed nothing is a plain approval
     if kind is DecisionKind.APPROVE:
         final_text = draft.input.draft
     decision = Decision(

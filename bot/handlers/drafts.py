@@ -132,11 +132,8 @@ async def approve(services: Services, draft_id: str, user: str) -> None:
 
 
 async def edited(services: Services, draft_id: str, user: str, text: str) -> None:
-    """Send the operator's edited text (an unchanged text counts as a plain approval)."""
-    draft = await services.store.get_draft(draft_id)
-    unchanged = draft is not None and draft.input.draft.strip() == text
-    kind = DecisionKind.APPROVE if unchanged else DecisionKind.EDIT
-    decided = await approvals.decide(services, draft_id, user, kind, final_text=text)
+    """Send the operator's edited text."""
+    decided = await approvals.decide(services, draft_id, user, DecisionKind.EDIT, final_text=text)
     if decided is not None:
         await replies.send_leased(services, decided)
 

@@ -35,6 +35,7 @@ from sqlalchemy import (
     Dialect,
     Integer,
     MetaData,
+    Select,
     String,
     Table,
     Text,
@@ -406,8 +407,7 @@ class SqlStore:
     ) -> Draft | None:
         where = and_(drafts.c.id == draft_id, _card_unposted(now))
         values = {"card_lease_until": codec.utc(lease_until)}
-        async with self._write() as conn:
-            row = await self._cas(conn, drafts, where, values)
+        row = await self._claim(drafts, where, values)
         return None if row is None else codec.draft_from_row(row)
 
     async def unposted_drafts(self, now: datetime, limit: int = 100) -> list[str]:
@@ -418,8 +418,7 @@ class SqlStore:
             .order_by(c.received_at, c.id)
             .limit(limit)
         )
-        async with self._read() as conn:
-            return list((await conn.scalars(stmt)).all())
+        return await self._ids(stmt)
 
     async def decide(
         self,
@@ -458,8 +457,7 @@ class SqlStore:
             "reply_attempts": c.reply_attempts + 1,
             "reply_lease_until": codec.utc(lease_until),
         }
-        async with self._write() as conn:
-            row = await self._cas(conn, drafts, and_(c.id == draft_id, claimable), values)
+        row = await self._claim(drafts, and_(c.id == draft_id, claimable), values)
         return None if row is None else codec.draft_from_row(row)
 
     async def finish_reply(self, draft_id: str, reply: Reply, log: LogEntry) -> Draft | None:
@@ -483,8 +481,7 @@ class SqlStore:
             .order_by(drafts.c.received_at, drafts.c.id)
             .limit(limit)
         )
-        async with self._read() as conn:
-            return list((await conn.scalars(stmt)).all())
+        return await self._ids(stmt)
 
     # --- escalations ----------------------------------------------------------------------
 
@@ -513,8 +510,7 @@ class SqlStore:
     ) -> Escalation | None:
         where = and_(escalations.c.id == escalation_id, _message_unposted(now))
         values = {"message_lease_until": codec.utc(lease_until)}
-        async with self._write() as conn:
-            row = await self._cas(conn, escalations, where, values)
+        row = await self._claim(escalations, where, values)
         return None if row is None else codec.escalation_from_row(row)
 
     async def unposted_escalations(self, now: datetime, limit: int = 100) -> list[str]:
@@ -528,8 +524,7 @@ class SqlStore:
             .order_by(c.created_at, c.id)
             .limit(limit)
         )
-        async with self._read() as conn:
-            return list((await conn.scalars(stmt)).all())
+        return await self._ids(stmt)
 
     async def claim_escalation(
         self,
@@ -579,8 +574,7 @@ class SqlStore:
             .order_by(c.due_at, c.id)
             .limit(limit)
         )
-        async with self._read() as conn:
-            return list((await conn.scalars(stmt)).all())
+        return await self._ids(stmt)
 
     async def mark_reminded(
         self,
@@ -674,6 +668,17 @@ class SqlStore:
         stmt = update(table).where(where).values(**values).returning(*table.c)
         row = (await conn.execute(stmt)).first()
         return None if row is None else row._mapping
+
+    async def _claim(
+        self, table: Table, where: ColumnElement[bool], values: Mapping[str, Any]
+    ) -> Mapping[str, Any] | None:
+        """One conditional UPDATE in its own transaction; the row, or None if none matched."""
+        async with self._write() as conn:
+            return await self._cas(conn, table, where, values)
+
+    async def _ids(self, stmt: Select[tuple[str]]) -> list[str]:
+        async with self._read() as conn:
+            return list((await conn.scalars(stmt)).all())
 
     async def _update_and_log(
         self, table: Table, where: ColumnElement[bool], values: Mapping[str, Any], log: LogEntry
