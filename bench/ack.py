@@ -25,8 +25,8 @@ from bench.procs import Child
 from bench.standins_client import Standins
 from bench.wrk import WrkResult, run_wrk, write_request
 from bot.blocks.ids import ActionId
+from bot.demo.standins.interactions import block_action
 from bot.domain import Outcome
-from bot.standins.interactions import block_action
 
 LEVELS = ((1, 1), (50, 2))  # (connections, wrk threads)
 DRAIN_SECONDS = 120.0

@@ -23,8 +23,8 @@ from starlette.routing import Route
 
 from bench.common import HOST, SIGNING_SECRET
 from bench.procs import PYTHON, Child, child_env, free_port, spawn, wait_healthy
-from bot.eventloop import run_event_loop
-from bot.standins.slack import DEFAULT_TOKEN
+from bot.demo.standins.slack import DEFAULT_TOKEN
+from bot.runtime.eventloop import run_event_loop
 
 
 def build(slack_api_url: str, *, process_before_response: bool) -> Starlette:

@@ -14,9 +14,9 @@ from bench.common import HOST, INTAKE_TOKEN, OPERATOR, SIGNING_SECRET
 from bench.procs import OCC_BOT, Child, child_env, free_port, spawn, wait_healthy
 from bench.standins_client import Standins
 from bot.blocks.ids import ActionId
+from bot.demo.standins.interactions import block_action, form_body, signature_headers
+from bot.demo.standins.slack import DEFAULT_TOKEN
 from bot.domain import Draft
-from bot.standins.interactions import block_action, form_body, signature_headers
-from bot.standins.slack import DEFAULT_TOKEN
 from bot.store import Store, open_store
 
 

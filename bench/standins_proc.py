@@ -29,9 +29,9 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from bench.common import OPERATOR, OPERATOR_EMAIL, OPERATOR_NAME
-from bot.standins.chatwoot import ChatwootAgent, ChatwootStandin
-from bot.standins.server import StandinServer
-from bot.standins.slack import SlackStandin, SlackUser
+from bot.demo.standins.chatwoot import ChatwootAgent, ChatwootStandin
+from bot.demo.standins.server import StandinServer
+from bot.demo.standins.slack import SlackStandin, SlackUser
 
 # draft_card_text() of a draft whose reply was sent ends with this.
 SENT_TEXT = "sent to the customer"

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import SIGNING_SECRET
-from bot.standins.interactions import form_body, signature_headers
+from bot.demo.standins.interactions import form_body, signature_headers
 
 LUA = Path(__file__).with_name("click.lua")
 MARK = "BENCH_JSON "

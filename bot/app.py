@@ -13,7 +13,7 @@ from starlette.applications import Starlette
 from bot import handlers
 from bot.jobs import start_scheduler
 from bot.services import Services
-from bot.web import create_web_app
+from bot.web.routes import create_web_app
 
 log = logging.getLogger("occ")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.domain import Action, Draft, LogEntry, Outcome, Scope
-from bot.policy import confidence_band, overall_risk
+from bot.rules.risk import confidence_band, overall_risk
 from bot.services import Services, new_id
 
 

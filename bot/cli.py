@@ -77,8 +77,8 @@ def _iso(value: str) -> datetime:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from bot.eventloop import run_event_loop
-    from bot.serve import serve
+    from bot.runtime.eventloop import run_event_loop
+    from bot.runtime.serve import serve
 
     settings = Settings()
     port = args.port or int(os.environ.get("PORT") or settings.port)
@@ -86,7 +86,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from bot.demo import run_demo
+    from bot.demo.rehearsal import run_demo
 
     if "OCC_LOG_LEVEL" not in os.environ:
         logging.getLogger().setLevel(logging.WARNING)  # the rehearsal speaks on stdout
@@ -95,7 +95,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from bot.check import run_check
+    from bot.commands.check import run_check
 
     return asyncio.run(run_check(None, as_json=args.json, out=sys.stdout))
 
@@ -147,7 +147,7 @@ def _migrate(args: argparse.Namespace) -> int:
 
 def _export(args: argparse.Namespace) -> int:
     async def export() -> int:
-        from bot.export import write_ndjson
+        from bot.commands.export import write_ndjson
         from bot.services import store_for
 
         store = store_for(Settings())

@@ -16,12 +16,12 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.background import Background
 from bot.config import Settings
 from bot.drafting.base import Drafter
 from bot.drafting.factory import build_drafters
-from bot.health import Health
 from bot.integrations.chatwoot import ChatwootClient
+from bot.runtime.background import Background
+from bot.runtime.reliability import Health
 from bot.store import Store, open_store
 
 log = logging.getLogger("occ")

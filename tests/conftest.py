@@ -9,9 +9,9 @@ from collections.abc import AsyncIterator, Iterator
 import psycopg
 import pytest
 
+from bot.demo.standins.chatwoot import ChatwootAgent, ChatwootStandin
+from bot.demo.standins.slack import SlackStandin, SlackUser
 from bot.scenarios import Scenario, load_packet
-from bot.standins.chatwoot import ChatwootAgent, ChatwootStandin
-from bot.standins.slack import SlackStandin, SlackUser
 from tests.harness import (
     MANAGER,
     OPERATOR,

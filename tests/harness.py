@@ -16,18 +16,18 @@ import httpx
 from bot.app import create_app, create_bolt_app
 from bot.blocks.ids import ActionId, CallbackId, InputId
 from bot.config import Settings
-from bot.domain import Draft
-from bot.services import Services, build_services
-from bot.standins.chatwoot import ChatwootStandin
-from bot.standins.interactions import (
+from bot.demo.standins.chatwoot import ChatwootStandin
+from bot.demo.standins.interactions import (
     SlackSender,
     block_action,
     select_value,
     text_value,
     view_submission,
 )
-from bot.standins.server import StandinServer, wait_for
-from bot.standins.slack import DEFAULT_TOKEN, SlackStandin
+from bot.demo.standins.server import StandinServer, wait_for
+from bot.demo.standins.slack import DEFAULT_TOKEN, SlackStandin
+from bot.domain import Draft
+from bot.services import Services, build_services
 
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"  # Slack's published test vector secret
 INTAKE_TOKEN = "intake-secret-for-tests"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from bot.background import Background
+from bot.runtime.background import Background
 
 
 async def test_urgent_work_runs_while_every_worker_is_busy():

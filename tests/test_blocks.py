@@ -24,6 +24,7 @@ from bot.blocks import (
     view_to_text,
 )
 from bot.blocks import text as t
+from bot.blocks.escalation_notes import escalation_notes_template
 from bot.blocks.ids import DECISION_ACTIONS
 from bot.domain import (
     Customer,
@@ -46,8 +47,7 @@ from bot.domain import (
     RiskKind,
     Urgency,
 )
-from bot.policy import (
-    escalation_notes_template,
+from bot.rules.risk import (
     requires_manager,
     risk_flags,
     suggested_escalation_type,

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from bot.blocks.ids import ActionId
-from bot.standins.interactions import slash_command
+from bot.demo.standins.interactions import slash_command
 from tests.harness import OPERATOR, BotUnderTest
 
 FIXTURES = Path(__file__).parent / "fixtures" / "real"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 from bot.blocks.ids import ActionId, InputId
+from bot.demo.standins.interactions import block_action
 from bot.domain import DraftState, EscalationState, ReplyStatus
-from bot.standins.interactions import block_action
 from tests.harness import MANAGER, OPERATOR, BotUnderTest
 
 

@@ -8,8 +8,8 @@ import time
 import pytest
 
 from bot.blocks.ids import ActionId
+from bot.demo.standins.interactions import block_action, form_body, signature_headers
 from bot.domain import DraftState
-from bot.standins.interactions import block_action, form_body, signature_headers
 from tests.harness import INTAKE_TOKEN, OPERATOR, BotUnderTest
 
 

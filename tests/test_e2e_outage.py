@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 from bot.blocks.ids import ActionId
+from bot.demo.standins.interactions import block_action
 from bot.domain import DecisionKind, ReplyStatus
 from bot.integrations.chatwoot import ChatwootClient
 from bot.jobs import JOBS
-from bot.standins.interactions import block_action
 from tests.harness import OPERATOR, BotUnderTest, settings_for
 
 
@@ -134,10 +134,10 @@ async def test_a_decision_stored_before_a_crash_is_sent_once_after_restart(
     payload = scenarios["demo-1-order-status"].payload
     first = await BotUnderTest(settings_for(sqlite_url, slack, chatwoot), clock).start()
     draft = await first.posted_draft(payload)
-    from bot import approvals
+    from bot.flows import decisions
 
     # The decision is stored, then the process dies before it calls Chatwoot.
-    await approvals.decide(first.services, draft.id, OPERATOR, DecisionKind.APPROVE)
+    await decisions.decide(first.services, draft.id, OPERATOR, DecisionKind.APPROVE)
     await first.stop()
     assert chatwoot.sent_replies(payload["conversation_id"]) == []
 
@@ -213,11 +213,11 @@ async def test_an_escalation_slack_refused_is_posted_by_the_reposts_job(
 async def test_a_send_is_not_started_when_the_lease_is_nearly_over(
     bot: BotUnderTest, chatwoot, clock, scenarios
 ):
-    from bot import approvals, replies
+    from bot.flows import decisions, replies
 
     payload = scenarios["demo-1-order-status"].payload
     draft = await bot.posted_draft(payload)
-    decided = await approvals.decide(bot.services, draft.id, OPERATOR, DecisionKind.APPROVE)
+    decided = await decisions.decide(bot.services, draft.id, OPERATOR, DecisionKind.APPROVE)
     clock.advance(minutes=4, seconds=45)  # another worker may take the lease in 15 s
 
     done = await replies.send_leased(bot.services, decided)

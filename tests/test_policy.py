@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot.blocks.escalation_notes import NOTES_MAX_CHARS, escalation_notes_template
 from bot.domain import (
     Band,
     Customer,
@@ -18,19 +19,17 @@ from bot.domain import (
     RiskKind,
     Urgency,
 )
-from bot.policy import (
+from bot.rules.risk import (
     ALWAYS_ESCALATE,
-    NOTES_MAX_CHARS,
     confidence_band,
-    escalation_notes_template,
     money_amounts,
     overall_risk,
     requires_manager,
     risk_flags,
-    sla_due,
     suggested_escalation_type,
     suggested_urgency,
 )
+from bot.rules.sla import sla_due
 
 TRIPLE_CHARGE = (
     "ARE YOU KIDDING ME?! I just checked my bank and you charged me THREE TIMES for the same $450 "

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.domain import Band, DecisionKind, RiskKind, Urgency
-from bot.policy import confidence_band, requires_manager, risk_flags, suggested_urgency
+from bot.rules.risk import confidence_band, requires_manager, risk_flags, suggested_urgency
 from bot.scenarios import Scenario, load_packet
 
 DRAFT_KEYS = {

@@ -13,13 +13,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.integrations.chatwoot import (
-    ChatwootClient,
-    ChatwootRejected,
-    ChatwootTimeout,
-    ChatwootUnavailable,
-)
-from bot.standins import (
+from bot.demo.standins import (
     ChatwootAgent,
     ChatwootStandin,
     SlackStandin,
@@ -27,8 +21,14 @@ from bot.standins import (
     StandinServer,
     wait_for,
 )
-from bot.standins.chatwoot import DEFAULT_TOKEN as CW_TOKEN
-from bot.standins.slack import DEFAULT_TOKEN as SLACK_TOKEN
+from bot.demo.standins.chatwoot import DEFAULT_TOKEN as CW_TOKEN
+from bot.demo.standins.slack import DEFAULT_TOKEN as SLACK_TOKEN
+from bot.integrations.chatwoot import (
+    ChatwootClient,
+    ChatwootRejected,
+    ChatwootTimeout,
+    ChatwootUnavailable,
+)
 
 DANA = SlackUser("U0DANA", "dana", real_name="Dana Ops", email="dana@example.com")
 SECTION = {"type": "section", "text": {"type": "mrkdwn", "text": "*Draft* for Susan"}}

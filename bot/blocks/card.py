@@ -32,7 +32,7 @@ from bot.domain import (
     KbSource,
     ReplyStatus,
 )
-from bot.policy import ALWAYS_ESCALATE, confidence_band, overall_risk
+from bot.rules.risk import ALWAYS_ESCALATE, confidence_band, overall_risk
 
 NAME_MAX = 100
 EMAIL_MAX = 120

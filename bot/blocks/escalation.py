@@ -20,7 +20,8 @@ from bot.blocks.labels import (
     URGENCY_LABEL,
 )
 from bot.domain import Draft, Escalation, EscalationState, Urgency
-from bot.policy import ALWAYS_ESCALATE, DEFAULT_SLA_MINUTES, confidence_band, overall_risk
+from bot.rules.risk import ALWAYS_ESCALATE, confidence_band, overall_risk
+from bot.rules.sla import DEFAULT_SLA_MINUTES
 
 NAME_MAX = 100
 EMAIL_MAX = 120

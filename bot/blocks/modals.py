@@ -20,7 +20,7 @@ from bot.blocks.labels import (
     URGENCY_LABEL,
 )
 from bot.domain import Draft, EscalationType, RejectReason, Urgency
-from bot.policy import DEFAULT_SLA_MINUTES
+from bot.rules.sla import DEFAULT_SLA_MINUTES
 
 SUMMARY_EXCERPT = 500
 NAME_MAX = 100

@@ -11,15 +11,16 @@ from typing import Any, TypeVar
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
-from bot import approvals, escalations, replies
-from bot.access import NOT_AN_OPERATOR
+from bot.blocks.escalation_notes import escalation_notes_template
 from bot.blocks.ids import ActionId, CallbackId, InputId
 from bot.blocks.modals import edit_modal, escalate_modal, reject_modal
 from bot.domain import DecisionKind, EscalationType, RejectReason, Urgency
+from bot.flows import decisions, escalations, replies
+from bot.flows.decisions import NOT_AN_OPERATOR
 from bot.handlers.payload import action_value, channel_id, state_value, user_id
-from bot.policy import escalation_notes_template, suggested_escalation_type, suggested_urgency
+from bot.rules.risk import suggested_escalation_type, suggested_urgency
 from bot.services import Services
-from bot.slack_out import SLACK_FAILURES, describe, tell
+from bot.slack import SLACK_FAILURES, describe, tell
 
 E = TypeVar("E", bound=Enum)
 
@@ -76,7 +77,7 @@ def register(app: AsyncApp, services: Services) -> None:
         await ack()
         notes = (state_value(view, InputId.REJECT_NOTES) or "").strip() or None
         services.background.spawn(
-            approvals.decide(
+            decisions.decide(
                 services,
                 view["private_metadata"],
                 user_id(body),
@@ -126,14 +127,14 @@ def register(app: AsyncApp, services: Services) -> None:
 
 async def approve(services: Services, draft_id: str, user: str) -> None:
     """Approve as-is: one decision, then the reply goes to Chatwoot."""
-    decided = await approvals.decide(services, draft_id, user, DecisionKind.APPROVE)
+    decided = await decisions.decide(services, draft_id, user, DecisionKind.APPROVE)
     if decided is not None:
         await replies.send_leased(services, decided)
 
 
 async def edited(services: Services, draft_id: str, user: str, text: str) -> None:
     """Send the operator's edited text."""
-    decided = await approvals.decide(services, draft_id, user, DecisionKind.EDIT, final_text=text)
+    decided = await decisions.decide(services, draft_id, user, DecisionKind.EDIT, final_text=text)
     if decided is not None:
         await replies.send_leased(services, decided)
 
@@ -147,7 +148,7 @@ async def open_modal(
     trigger_id: str,
     channel: str | None,
 ) -> None:
-    draft = await approvals.check(services, draft_id, user, kind, channel=channel)
+    draft = await decisions.check(services, draft_id, user, kind, channel=channel)
     if draft is None:
         return
     if kind is DecisionKind.EDIT:

@@ -6,8 +6,8 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
-from bot import escalations
 from bot.blocks.ids import ActionId
+from bot.flows import escalations
 from bot.handlers.payload import action_value, channel_id, user_id
 from bot.services import Services
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot import replies
+from bot.flows import replies
 from bot.services import Services
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.approvals import repost_cards
-from bot.escalations import repost_escalations
+from bot.flows.escalations import repost_escalations
+from bot.flows.intake import repost_cards
 from bot.services import Services
 
 

@@ -13,7 +13,7 @@ from importlib.resources import files
 from typing import Any
 
 from bot.domain import DecisionKind, DraftInput, RiskKind, Urgency
-from bot.intake import parse_draft
+from bot.web.draft_body import parse_draft
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from bot import approvals, audit
-from bot.approvals import POST_LEASE
+from bot import audit
 from bot.blocks.escalation import escalation_message, escalation_text
 from bot.blocks.text import mention, slack_date
 from bot.domain import (
@@ -19,13 +18,14 @@ from bot.domain import (
     SlackRef,
     Urgency,
 )
+from bot.flows import decisions
+from bot.flows.alerts import dependency_failed, dependency_ok
+from bot.flows.intake import POST_LEASE
 from bot.integrations.chatwoot import ChatwootError
-from bot.policy import sla_due
+from bot.rules.sla import sla_due
 from bot.services import Services, new_id
-from bot.slack_out import (
+from bot.slack import (
     SLACK_FAILURES,
-    dependency_failed,
-    dependency_ok,
     describe,
     tell,
     user_profile,
@@ -57,7 +57,7 @@ async def escalate(
         created_at=now,
         due_at=sla_due(urgency, now, services.settings.sla_minutes),
     )
-    decided = await approvals.decide(
+    decided = await decisions.decide(
         services, draft_id, user, DecisionKind.ESCALATE, notes=notes, escalation=escalation
     )
     if decided is None:

@@ -20,23 +20,23 @@ import httpx
 from bot.app import create_app, create_bolt_app
 from bot.blocks.ids import ActionId, CallbackId, InputId
 from bot.blocks.render import blocks_to_text, view_to_text
+from bot.commands.export import row
 from bot.config import Settings
-from bot.domain import DecisionKind, Draft, LogEntry
-from bot.export import row
-from bot.jobs import JOBS
-from bot.policy import requires_manager, suggested_escalation_type
-from bot.scenarios import Scenario, load_packet
-from bot.services import Services, build_services
-from bot.standins.chatwoot import ChatwootAgent, ChatwootStandin
-from bot.standins.interactions import (
+from bot.demo.standins.chatwoot import ChatwootAgent, ChatwootStandin
+from bot.demo.standins.interactions import (
     SlackSender,
     block_action,
     select_value,
     text_value,
     view_submission,
 )
-from bot.standins.server import StandinServer
-from bot.standins.slack import DEFAULT_TOKEN, SlackStandin, SlackUser
+from bot.demo.standins.server import StandinServer
+from bot.demo.standins.slack import DEFAULT_TOKEN, SlackStandin, SlackUser
+from bot.domain import DecisionKind, Draft, LogEntry
+from bot.jobs import JOBS
+from bot.rules.risk import requires_manager, suggested_escalation_type
+from bot.scenarios import Scenario, load_packet
+from bot.services import Services, build_services
 
 SECRET = "demo-signing-secret"
 INTAKE = "demo-intake-token"

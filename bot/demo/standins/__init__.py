@@ -4,9 +4,9 @@ The end-to-end tests and ``occ-bot demo`` share them: the bot talks to them over
 it talks to the real services, and they record what they were asked.
 """
 
-from bot.standins.chatwoot import ChatwootAgent, ChatwootStandin
-from bot.standins.server import Standin, StandinServer, wait_for
-from bot.standins.slack import Call, SlackStandin, SlackUser
+from bot.demo.standins.chatwoot import ChatwootAgent, ChatwootStandin
+from bot.demo.standins.server import Standin, StandinServer, wait_for
+from bot.demo.standins.slack import Call, SlackStandin, SlackUser
 
 __all__ = [
     "Call",

@@ -35,7 +35,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp
 
-from bot.standins.server import Standin
+from bot.demo.standins.server import Standin
 
 DEFAULT_TOKEN = "xoxb-occ-standin"
 MESSAGE_BLOCKS_MAX = 50

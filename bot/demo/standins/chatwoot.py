@@ -36,7 +36,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp
 
-from bot.standins.server import Standin
+from bot.demo.standins.server import Standin
 
 DEFAULT_TOKEN = "cw-occ-standin"
 PAGE_SIZE = 20

@@ -18,6 +18,8 @@ from typing import Any
 
 from bot import audit
 from bot.domain import Action, Draft, Outcome, Reply, ReplyStatus
+from bot.flows.alerts import dependency_failed, dependency_ok
+from bot.flows.cards import refresh_card
 from bot.integrations.chatwoot import (
     ChatwootClient,
     ChatwootError,
@@ -25,7 +27,7 @@ from bot.integrations.chatwoot import (
     ChatwootUnavailable,
 )
 from bot.services import Services
-from bot.slack_out import dependency_failed, dependency_ok, refresh_card, user_profile
+from bot.slack import user_profile
 
 log = logging.getLogger("occ.replies")
 

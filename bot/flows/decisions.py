@@ -1,51 +1,40 @@
-"""The approval queue: drafts in, cards out, and one decision per draft.
+"""Deciding a draft: Approve, Edit, Reject or Escalate, once.
 
-Each step follows the same order: load the stored draft, decide who may act (bot.access),
-compare-and-set the state in the store (with its log row, in one transaction), then talk to
-Slack. The store's compare-and-set is what makes a double click, two operators, a Slack retry
-or two replicas produce one decision; the loser is told who won.
+Each step follows the same order: load the stored draft, decide who may act (`refusal`, the
+one permission check for drafts), compare-and-set the state in the store (with its log row, in
+one transaction), then talk to Slack. The store's compare-and-set is what makes a double
+click, two operators, a Slack retry or two replicas produce one decision; the loser is told
+who won.
 """
 
 from __future__ import annotations
 
 import logging
-import time
-from datetime import timedelta
 from typing import Any
 
 from bot import audit
-from bot.access import refusal
-from bot.blocks.card import draft_card_text
 from bot.blocks.text import mention, slack_date
+from bot.config import Settings
 from bot.domain import (
     Action,
     Decision,
     DecisionKind,
     Draft,
-    DraftInput,
     DraftState,
     Escalation,
     Outcome,
     RejectReason,
     ReplyStatus,
-    SlackRef,
 )
-from bot.policy import risk_flags
-from bot.replies import LEASE as REPLY_LEASE
-from bot.services import Services, new_id
-from bot.slack_out import (
-    SLACK_FAILURES,
-    card_blocks,
-    dependency_failed,
-    dependency_ok,
-    describe,
-    refresh_card,
-    tell,
-)
+from bot.flows.cards import refresh_card
+from bot.flows.replies import LEASE as REPLY_LEASE
+from bot.rules.risk import ALWAYS_ESCALATE, requires_manager
+from bot.services import Services
+from bot.slack import tell
 
-log = logging.getLogger("occ.approvals")
+log = logging.getLogger("occ.decisions")
 
-POST_LEASE = timedelta(minutes=5)  # outlasts slack_sdk's retries of a rate-limited post
+NOT_AN_OPERATOR = "Only the operators listed in OCC_OPERATORS can act on drafts."
 
 DECISION_ACTIONS = {
     DecisionKind.APPROVE: Action.DRAFT_APPROVED,
@@ -58,64 +47,6 @@ PAST_TENSE = {
     DraftState.REJECTED: "rejected",
     DraftState.ESCALATED: "escalated",
 }
-
-
-async def receive(services: Services, data: DraftInput) -> tuple[Draft, bool]:
-    """Store a new draft (idempotent on external_id) and post its card in the background."""
-    draft = Draft(
-        id=new_id("d"),
-        input=data,
-        received_at=services.clock(),
-        flags=risk_flags(data, high_value_usd=services.settings.high_value_usd),
-    )
-    payload = {"external_id": data.external_id, "agent": data.agent, **audit.assessment(draft)}
-    stored, created = await services.store.add_draft(
-        draft, audit.draft_entry(services, Action.DRAFT_RECEIVED, draft, payload)
-    )
-    if created:
-        services.background.spawn(post_card(services, stored), name=f"post-card-{stored.id}")
-    return stored, created
-
-
-async def post_card(services: Services, draft: Draft) -> Draft | None:
-    """Post the card under a lease, so a retrying job on another replica cannot post it too."""
-    now = services.clock()
-    lease_until = now + POST_LEASE
-    if await services.store.claim_card_post(draft.id, now=now, lease_until=lease_until) is None:
-        return None  # already posted, or another worker is posting it
-    started = time.perf_counter()
-    try:
-        response = await services.slack.chat_postMessage(
-            channel=services.settings.approvals_channel,
-            blocks=card_blocks(services, draft),
-            text=draft_card_text(draft),
-        )
-    except SLACK_FAILURES as error:
-        detail = describe(error)
-        await services.store.log(
-            audit.draft_entry(
-                services,
-                Action.DRAFT_POSTED,
-                draft,
-                {"error": detail, "channel": services.settings.approvals_channel},
-                outcome=Outcome.RETRY,
-            )
-        )
-        await dependency_failed(services, "slack", f"chat.postMessage: {detail}")
-        return None  # the `reposts` job tries again once the lease has expired
-    await dependency_ok(services, "slack")
-    card = SlackRef(channel=response["channel"], ts=response["ts"])
-    payload = {
-        "channel": card.channel,
-        "ts": card.ts,
-        "latency_ms": round((time.perf_counter() - started) * 1000, 1),
-    }
-    return await services.store.set_card(
-        draft.id,
-        card,
-        services.clock(),
-        audit.draft_entry(services, Action.DRAFT_POSTED, draft, payload),
-    )
 
 
 def already_decided(draft: Draft) -> str:
@@ -247,11 +178,17 @@ def _decision_payload(
     return payload
 
 
-async def repost_cards(services: Services) -> int:
-    """Post the cards Slack refused earlier; returns how many were tried."""
-    ids = await services.store.unposted_drafts(services.clock())
-    for draft_id in ids:
-        draft = await services.store.get_draft(draft_id)
-        if draft is not None:
-            await post_card(services, draft)
-    return len(ids)
+def refusal(settings: Settings, user_id: str, draft: Draft, kind: DecisionKind) -> str | None:
+    """Why `user_id` may not `kind` this draft now, or None when they may."""
+    if not settings.may_act_on_drafts(user_id):
+        return NOT_AN_OPERATOR
+    if draft.state is not DraftState.PENDING:
+        return None  # the store's compare-and-set decides races; see already_decided()
+    sends = kind in (DecisionKind.APPROVE, DecisionKind.EDIT)
+    if sends and requires_manager(draft.flags) and not settings.is_manager(user_id):
+        reasons = "; ".join(f.reason for f in draft.flags if f.kind in ALWAYS_ESCALATE)
+        return (
+            f"This draft must be escalated ({reasons}). Sending it is reserved for managers: "
+            "use Escalate, or ask a manager."
+        )
+    return None

@@ -7,7 +7,6 @@
   BBB, social media), technical/system issues, B2B/wholesale, and a request for a manager.
   Approving such a draft is reserved for managers. Repeat contact and an angry tone are shown
   to the operator but do not force escalation alone (demo 2's frustrated customer is an Edit).
-- Escalation SLA per urgency: 15 / 60 / 240 minutes unless configured otherwise.
 
 No I/O, no clock: callers pass ``now`` and settings in.
 """
@@ -17,20 +16,13 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timedelta
 from types import MappingProxyType
 
 from bot.domain import Band, DraftInput, EscalationType, Risk, RiskFlag, RiskKind, Urgency
 
 RETURN_WINDOW_DAYS = 30
-NOTES_MAX_CHARS = 3000  # Slack plain_text_input max_length; notes stay strictly below it
-SUMMARY_MAX_CHARS = 600
 QUOTE_MAX_CHARS = 60
 MAX_QUOTES = 3
-
-DEFAULT_SLA_MINUTES: Mapping[Urgency, float] = MappingProxyType(
-    {Urgency.URGENT: 15.0, Urgency.HIGH: 60.0, Urgency.NORMAL: 240.0}
-)
 
 ALWAYS_ESCALATE: frozenset[RiskKind] = frozenset(
     {
@@ -43,18 +35,7 @@ ALWAYS_ESCALATE: frozenset[RiskKind] = frozenset(
     }
 )
 
-_ESCALATION_TYPE_LABELS: Mapping[EscalationType, str] = MappingProxyType(
-    {
-        EscalationType.HIGH_VALUE: "High-Value Issue",
-        EscalationType.POLICY_EXCEPTION: "Policy Exception",
-        EscalationType.LEGAL_THREAT: "Legal/Regulatory Threat",
-        EscalationType.TECHNICAL: "Technical Issue",
-        EscalationType.B2B: "B2B/Wholesale",
-        EscalationType.OTHER: "Other",
-    }
-)
-
-_TYPE_OF_KIND: Mapping[RiskKind, EscalationType] = MappingProxyType(
+TYPE_OF_KIND: Mapping[RiskKind, EscalationType] = MappingProxyType(
     {
         RiskKind.HIGH_VALUE: EscalationType.HIGH_VALUE,
         RiskKind.THREAT: EscalationType.LEGAL_THREAT,
@@ -307,7 +288,7 @@ def suggested_escalation_type(flags: Iterable[RiskFlag]) -> EscalationType:
         RiskKind.HIGH_VALUE,
     ):
         if kind in kinds:
-            return _TYPE_OF_KIND[kind]
+            return TYPE_OF_KIND[kind]
     return EscalationType.OTHER
 
 
@@ -324,44 +305,6 @@ def suggested_urgency(flags: Iterable[RiskFlag]) -> Urgency:
     if forcing:
         return Urgency.HIGH
     return Urgency.NORMAL
-
-
-def sla_due(
-    urgency: Urgency,
-    now: datetime,
-    minutes: Mapping[Urgency, float] = DEFAULT_SLA_MINUTES,
-) -> datetime:
-    """When an escalation of this urgency must be claimed; fractional minutes allowed."""
-    span = minutes[urgency]
-    if not span > 0:
-        raise ValueError(f"SLA minutes for {urgency} must be positive, got {span!r}")
-    return now + timedelta(minutes=span)
-
-
-def escalation_type_label(escalation_type: EscalationType) -> str:
-    """Human label for an escalation type ("High-Value Issue", ...)."""
-    return _ESCALATION_TYPE_LABELS[escalation_type]
-
-
-def escalation_notes_template(
-    draft: DraftInput,
-    flags: Iterable[RiskFlag],
-    *,
-    draft_id: str,
-    sla_minutes: Mapping[Urgency, float] = DEFAULT_SLA_MINUTES,
-) -> str:
-    """Escalation notes pre-filled in the structure the seed teaches (demo scenario 3).
-
-    The result is always shorter than NOTES_MAX_CHARS; the customer's message is cut with a
-    visible "…" to make room.
-    """
-    flags = tuple(flags)
-    urgency = suggested_urgency(flags)
-    head = _notes_head(draft, flags, draft_id=draft_id, urgency=urgency, sla_minutes=sla_minutes)
-    tail = _notes_tail(draft, flags)
-    room = NOTES_MAX_CHARS - 1 - len(head) - len(tail)
-    summary = _shorten(draft.customer_message, min(SUMMARY_MAX_CHARS, max(room, 0)))
-    return _clip(head + summary + tail, NOTES_MAX_CHARS - 1)
 
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -490,91 +433,3 @@ def _angry_tone(message: str) -> str | None:
     if shouted >= _MIN_SHOUTED_WORDS:
         parts.append(f"shouting: {_quotes(runs)}")
     return "; ".join(parts) or None
-
-
-def _shorten(text: str, limit: int) -> str:
-    text = " ".join(text.split())
-    if len(text) <= limit:
-        return text
-    if limit <= 1:
-        return "…"[:limit]
-    return text[: limit - 1].rstrip() + "…"
-
-
-def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _notes_head(
-    draft: DraftInput,
-    flags: tuple[RiskFlag, ...],
-    *,
-    draft_id: str,
-    urgency: Urgency,
-    sla_minutes: Mapping[Urgency, float],
-) -> str:
-    primary = suggested_escalation_type(flags)
-    types = [primary]
-    for flag in flags:
-        kind_type = _TYPE_OF_KIND.get(flag.kind)
-        if kind_type is not None and kind_type not in types and kind_type != EscalationType.OTHER:
-            types.append(kind_type)
-    type_line = " + ".join(escalation_type_label(t) for t in types)
-    minutes = sla_minutes.get(urgency)
-    sla = f" ({minutes:g}-minute SLA)" if minutes else ""
-    customer = draft.customer
-    name = _shorten(customer.name or "unknown", 120)
-    email = f" ({_shorten(customer.email, 120)})" if customer.email else ""
-    order = draft.order
-    if order is None or (order.id is None and order.value_usd is None):
-        order_line = "none"
-    else:
-        order_id = f"#{_shorten(order.id, 60)}" if order.id else "(no id)"
-        value = f" ({_usd(order.value_usd)})" if order.value_usd is not None else ""
-        order_line = order_id + value
-    lines = [
-        f"ESCALATION TYPE: {type_line}",
-        f"URGENCY: {urgency.value.upper()}{sla}",
-        "",
-        f"CUSTOMER: {name}{email}",
-        f"CONVERSATION ID: #{draft.conversation_id}",
-        f"DRAFT ID: {_shorten(draft_id, 80)}",
-        f"ORDER: {order_line}",
-    ]
-    if draft.amount_usd is not None:
-        lines.append(f"AMOUNT AT STAKE: {_usd(draft.amount_usd)}")
-    lines += ["", "ISSUE SUMMARY:", ""]
-    return "\n".join(lines)
-
-
-def _notes_tail(draft: DraftInput, flags: tuple[RiskFlag, ...]) -> str:
-    reasons = [f"{i}. {flag.reason}" for i, flag in enumerate(flags, start=1)] or ["1. "]
-    context = draft.customer_context
-    if context is None or (context.orders is None and context.lifetime_value_usd is None):
-        context_lines = ["- Order history: not available"]
-    else:
-        orders = f"{context.orders} orders" if context.orders is not None else "orders unknown"
-        value = (
-            f"{_usd(context.lifetime_value_usd)} lifetime value"
-            if context.lifetime_value_usd is not None
-            else "lifetime value unknown"
-        )
-        context_lines = [f"- Order history: {orders}, {value}"]
-    lines = [
-        "",
-        "",
-        "REASON FOR ESCALATION:",
-        *reasons,
-        "",
-        "IMMEDIATE ACTIONS NEEDED:",
-        "1. ",
-        "2. ",
-        "3. ",
-        "",
-        "CUSTOMER CONTEXT:",
-        *context_lines,
-        "",
-        "SUGGESTED RESOLUTION:",
-        "",
-    ]
-    return "\n".join(lines)

@@ -16,11 +16,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bot import approvals
-from bot.chatwoot_intake import draft_from_chatwoot
-from bot.intake import InvalidDraft, parse_draft
+from bot.flows.intake import draft_from_chatwoot, receive
 from bot.integrations.chatwoot_webhook import parse_incoming, verify_signature
 from bot.services import Services
+from bot.web.draft_body import InvalidDraft, parse_draft
 
 log = logging.getLogger("occ.web")
 
@@ -46,7 +45,7 @@ def routes(services: Services, bolt: AsyncApp | None) -> list[Route]:
             data = parse_draft(body)
         except InvalidDraft as error:
             return JSONResponse({"error": str(error), "field": error.field}, 400)
-        draft, created = await approvals.receive(services, data)
+        draft, created = await receive(services, data)
         if not created:
             return JSONResponse({"id": draft.id, "duplicate": True}, 200)
         return JSONResponse({"id": draft.id}, 202)

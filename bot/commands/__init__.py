@@ -1,0 +1,1 @@
+"""Command implementations behind `occ-bot` (check, export)."""

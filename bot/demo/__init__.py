@@ -1,0 +1,1 @@
+"""The offline rehearsal (`occ-bot demo`) and the loopback stand-ins it runs against."""

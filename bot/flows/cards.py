@@ -1,0 +1,46 @@
+"""A draft's card: built from the stored draft, and redrawn in place as the draft moves on."""
+
+from __future__ import annotations
+
+import logging
+
+from bot.blocks.card import draft_card, draft_card_text
+from bot.domain import Draft, DraftState, Escalation
+from bot.rules.risk import requires_manager
+from bot.services import Services
+from bot.slack import SLACK_FAILURES, describe
+
+log = logging.getLogger("occ.cards")
+
+
+def card_blocks(
+    services: Services, draft: Draft, escalation: Escalation | None = None
+) -> list[dict]:
+    return draft_card(
+        draft,
+        conversation_url=services.conversation_url(draft.input.conversation_id),
+        chatwoot_enabled=services.chatwoot is not None,
+        managers_only=requires_manager(draft.flags),
+        escalation=escalation,
+    )
+
+
+async def refresh_card(
+    services: Services, draft: Draft, escalation: Escalation | None = None
+) -> bool:
+    """Redraw a posted card from the stored draft; False (and a log line) if Slack refused."""
+    if draft.card is None:
+        return False
+    if escalation is None and draft.state is DraftState.ESCALATED:
+        escalation = await services.store.escalation_for_draft(draft.id)
+    try:
+        await services.slack.chat_update(
+            channel=draft.card.channel,
+            ts=draft.card.ts,
+            blocks=card_blocks(services, draft, escalation),
+            text=draft_card_text(draft),
+        )
+    except SLACK_FAILURES as error:
+        log.warning("could not update card of %s: %s", draft.id, describe(error))
+        return False
+    return True

@@ -1,0 +1,1 @@
+"""Runtime plumbing: the event loop, background work, reliability state, and `serve`."""

@@ -1,0 +1,1 @@
+"""HTTP: the routes, and validation of the drafts posted to them."""
