@@ -13,6 +13,8 @@ import logging
 from typing import Any
 
 from bot import audit
+from bot.blocks.escalation_notes import escalation_notes_template
+from bot.blocks.modals import edit_modal, escalate_modal, reject_modal
 from bot.blocks.text import mention, slack_date
 from bot.config import Settings
 from bot.domain import (
@@ -26,11 +28,17 @@ from bot.domain import (
     RejectReason,
     ReplyStatus,
 )
+from bot.flows import replies
 from bot.flows.cards import refresh_card
 from bot.flows.replies import LEASE as REPLY_LEASE
-from bot.rules.risk import ALWAYS_ESCALATE, requires_manager
+from bot.rules.risk import (
+    ALWAYS_ESCALATE,
+    requires_manager,
+    suggested_escalation_type,
+    suggested_urgency,
+)
 from bot.services import Services
-from bot.slack import tell
+from bot.slack import SLACK_FAILURES, describe, tell
 
 log = logging.getLogger("occ.decisions")
 
@@ -58,6 +66,76 @@ def already_decided(draft: Draft) -> str:
         f"Nothing changed: {mention(decision.actor)} already {verb} this draft "
         f"{slack_date(decision.at)}."
     )
+
+
+async def approve(services: Services, draft_id: str, user: str) -> None:
+    """Approve as-is: one decision, then the reply goes to Chatwoot."""
+    decided = await decide(services, draft_id, user, DecisionKind.APPROVE)
+    if decided is not None:
+        await replies.send_leased(services, decided)
+
+
+async def edit(services: Services, draft_id: str, user: str, text: str) -> None:
+    """Send the operator's edited text (unchanged text counts as Approve)."""
+    decided = await decide(services, draft_id, user, DecisionKind.EDIT, final_text=text)
+    if decided is not None:
+        await replies.send_leased(services, decided)
+
+
+async def open_form(
+    services: Services,
+    draft_id: str,
+    user: str,
+    kind: DecisionKind,
+    *,
+    trigger_id: str,
+    channel: str | None,
+) -> None:
+    draft = await check(services, draft_id, user, kind, channel=channel)
+    if draft is None:
+        return
+    if kind is DecisionKind.EDIT:
+        view = edit_modal(draft, chatwoot_enabled=services.chatwoot is not None)
+    elif kind is DecisionKind.REJECT:
+        view = reject_modal(draft)
+    else:
+        view = escalate_modal(
+            draft,
+            suggested_type=suggested_escalation_type(draft.flags),
+            suggested_urgency=suggested_urgency(draft.flags),
+            notes=escalation_notes_template(draft.input, draft.flags, draft_id=draft.id),
+            sla_minutes=services.settings.sla_minutes,
+        )
+    try:
+        await services.slack.views_open(trigger_id=trigger_id, view=view)
+    except SLACK_FAILURES as error:
+        await tell(
+            services,
+            channel=channel,
+            user=user,
+            text=f"Slack would not open the form ({describe(error)}). Try again.",
+        )
+
+
+async def retry(services: Services, draft_id: str, user: str, channel: str | None) -> None:
+    """Retry now: take the reply even before its backoff is over; the lease keeps it single."""
+    if not services.settings.may_act_on_drafts(user):
+        await tell(services, channel=channel, user=user, text=NOT_AN_OPERATOR)
+        return
+    if await replies.deliver(services, draft_id, force=True) is None:
+        await tell(
+            services,
+            channel=channel,
+            user=user,
+            text="Nothing to retry: the reply is already sent or being sent.",
+        )
+
+
+async def reject(
+    services: Services, draft_id: str, user: str, reason: RejectReason, notes: str | None
+) -> None:
+    """Reject: nothing reaches the customer."""
+    await decide(services, draft_id, user, DecisionKind.REJECT, reason=reason, notes=notes)
 
 
 async def check(

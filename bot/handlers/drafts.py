@@ -11,16 +11,11 @@ from typing import Any, TypeVar
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
-from bot.blocks.escalation_notes import escalation_notes_template
 from bot.blocks.ids import ActionId, CallbackId, InputId
-from bot.blocks.modals import edit_modal, escalate_modal, reject_modal
 from bot.domain import DecisionKind, EscalationType, RejectReason, Urgency
-from bot.flows import decisions, escalations, replies
-from bot.flows.decisions import NOT_AN_OPERATOR
+from bot.flows import decisions, escalations
 from bot.handlers.payload import action_value, channel_id, state_value, user_id
-from bot.rules.risk import suggested_escalation_type, suggested_urgency
 from bot.services import Services
-from bot.slack import SLACK_FAILURES, describe, tell
 
 E = TypeVar("E", bound=Enum)
 
@@ -35,14 +30,14 @@ def register(app: AsyncApp, services: Services) -> None:
     async def on_approve(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
         services.background.spawn(
-            approve(services, action_value(body), user_id(body)), name="approve"
+            decisions.approve(services, action_value(body), user_id(body)), name="approve"
         )
 
     async def on_open_modal(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
         kind = MODAL_FOR[ActionId(body["actions"][0]["action_id"])]
         services.background.spawn_now(  # trigger_id expires 3 s after the click
-            open_modal(
+            decisions.open_form(
                 services,
                 action_value(body),
                 user_id(body),
@@ -56,7 +51,8 @@ def register(app: AsyncApp, services: Services) -> None:
     async def on_retry(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
         services.background.spawn(
-            retry(services, action_value(body), user_id(body), channel_id(body)), name="retry"
+            decisions.retry(services, action_value(body), user_id(body), channel_id(body)),
+            name="retry",
         )
 
     async def on_edit_submit(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
@@ -66,7 +62,7 @@ def register(app: AsyncApp, services: Services) -> None:
             return
         await ack()
         services.background.spawn(
-            edited(services, view["private_metadata"], user_id(body), text), name="edit"
+            decisions.edit(services, view["private_metadata"], user_id(body), text), name="edit"
         )
 
     async def on_reject_submit(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
@@ -77,14 +73,7 @@ def register(app: AsyncApp, services: Services) -> None:
         await ack()
         notes = (state_value(view, InputId.REJECT_NOTES) or "").strip() or None
         services.background.spawn(
-            decisions.decide(
-                services,
-                view["private_metadata"],
-                user_id(body),
-                DecisionKind.REJECT,
-                reason=reason,
-                notes=notes,
-            ),
+            decisions.reject(services, view["private_metadata"], user_id(body), reason, notes),
             name="reject",
         )
 
@@ -123,69 +112,6 @@ def register(app: AsyncApp, services: Services) -> None:
     app.view(CallbackId.EDIT.value)(on_edit_submit)
     app.view(CallbackId.REJECT.value)(on_reject_submit)
     app.view(CallbackId.ESCALATE.value)(on_escalate_submit)
-
-
-async def approve(services: Services, draft_id: str, user: str) -> None:
-    """Approve as-is: one decision, then the reply goes to Chatwoot."""
-    decided = await decisions.decide(services, draft_id, user, DecisionKind.APPROVE)
-    if decided is not None:
-        await replies.send_leased(services, decided)
-
-
-async def edited(services: Services, draft_id: str, user: str, text: str) -> None:
-    """Send the operator's edited text."""
-    decided = await decisions.decide(services, draft_id, user, DecisionKind.EDIT, final_text=text)
-    if decided is not None:
-        await replies.send_leased(services, decided)
-
-
-async def open_modal(
-    services: Services,
-    draft_id: str,
-    user: str,
-    kind: DecisionKind,
-    *,
-    trigger_id: str,
-    channel: str | None,
-) -> None:
-    draft = await decisions.check(services, draft_id, user, kind, channel=channel)
-    if draft is None:
-        return
-    if kind is DecisionKind.EDIT:
-        view = edit_modal(draft, chatwoot_enabled=services.chatwoot is not None)
-    elif kind is DecisionKind.REJECT:
-        view = reject_modal(draft)
-    else:
-        view = escalate_modal(
-            draft,
-            suggested_type=suggested_escalation_type(draft.flags),
-            suggested_urgency=suggested_urgency(draft.flags),
-            notes=escalation_notes_template(draft.input, draft.flags, draft_id=draft.id),
-            sla_minutes=services.settings.sla_minutes,
-        )
-    try:
-        await services.slack.views_open(trigger_id=trigger_id, view=view)
-    except SLACK_FAILURES as error:
-        await tell(
-            services,
-            channel=channel,
-            user=user,
-            text=f"Slack would not open the form ({describe(error)}). Try again.",
-        )
-
-
-async def retry(services: Services, draft_id: str, user: str, channel: str | None) -> None:
-    """Retry now: take the reply even before its backoff is over; the lease keeps it single."""
-    if not services.settings.may_act_on_drafts(user):
-        await tell(services, channel=channel, user=user, text=NOT_AN_OPERATOR)
-        return
-    if await replies.deliver(services, draft_id, force=True) is None:
-        await tell(
-            services,
-            channel=channel,
-            user=user,
-            text="Nothing to retry: the reply is already sent or being sent.",
-        )
 
 
 def _enum(cls: type[E], value: str | None) -> E | None:
