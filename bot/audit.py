@@ -6,7 +6,7 @@ from typing import Any
 
 from bot.domain import Action, Draft, LogEntry, Outcome, Scope
 from bot.rules.risk import confidence_band, overall_risk
-from bot.services import Services, new_id
+from bot.services import Services
 
 
 def entry(
@@ -21,7 +21,7 @@ def entry(
     scope: Scope = Scope.CX,
 ) -> LogEntry:
     return LogEntry(
-        id=new_id("log"),
+        id=services.new_id("log"),
         created_at=services.clock(),
         actor=actor,
         action=action,

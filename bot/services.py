@@ -1,4 +1,4 @@
-"""The one bundle of collaborators (settings, store, clients, drafter, clock) passed down."""
+"""The one bundle of collaborators (settings, store, clients, drafter, clock, ids) passed down."""
 
 from __future__ import annotations
 
@@ -27,13 +27,14 @@ from bot.store import Store, open_store
 log = logging.getLogger("occ")
 
 Clock = Callable[[], datetime]
+IdFactory = Callable[[str], str]  # prefix -> a new unique id, e.g. "d_3f9c…"
 
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def new_id(prefix: str) -> str:
+def random_id(prefix: str) -> str:
     return f"{prefix}_{uuid.uuid4().hex[:20]}"
 
 
@@ -46,6 +47,7 @@ class Services:
     drafter: Drafter
     fallback_drafter: Drafter  # offline, for when the drafter fails or is too slow
     clock: Clock = utc_now
+    new_id: IdFactory = random_id
     background: Background = field(default_factory=Background)
     health: Health = field(default_factory=Health)
     user_cache: dict[str, dict[str, str | None]] = field(default_factory=dict)
@@ -93,7 +95,9 @@ def store_for(settings: Settings) -> Store:
     )
 
 
-async def build_services(settings: Settings, *, clock: Clock = utc_now) -> Services:
+async def build_services(
+    settings: Settings, *, clock: Clock = utc_now, new_id: IdFactory = random_id
+) -> Services:
     store = store_for(settings)
     chatwoot = None
     if settings.chatwoot_enabled:
@@ -112,4 +116,5 @@ async def build_services(settings: Settings, *, clock: Clock = utc_now) -> Servi
         drafter=drafter,
         fallback_drafter=fallback,
         clock=clock,
+        new_id=new_id,
     )

@@ -27,7 +27,7 @@ from bot.demo.standins.interactions import (
 from bot.demo.standins.server import StandinServer, wait_for
 from bot.demo.standins.slack import DEFAULT_TOKEN, SlackStandin
 from bot.domain import Draft
-from bot.services import Services, build_services
+from bot.services import IdFactory, Services, build_services, random_id
 
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"  # Slack's published test vector secret
 INTAKE_TOKEN = "intake-secret-for-tests"
@@ -79,15 +79,16 @@ def settings_for(
 class BotUnderTest:
     """One running instance of the bot (a "replica")."""
 
-    def __init__(self, settings: Settings, clock: FakeClock) -> None:
+    def __init__(self, settings: Settings, clock: FakeClock, new_id: IdFactory = random_id) -> None:
         self.settings = settings
         self.clock = clock
+        self.new_id = new_id
         self.services: Services | None = None
         self._server: StandinServer | None = None
         self._http = httpx.AsyncClient(timeout=10)
 
     async def start(self) -> BotUnderTest:
-        self.services = await build_services(self.settings, clock=self.clock)
+        self.services = await build_services(self.settings, clock=self.clock, new_id=self.new_id)
         await self.services.store.migrate()
         app = create_app(self.services, bolt=create_bolt_app(self.services), run_jobs=False)
         self._server = StandinServer(app, graceful_seconds=5)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
+
 from bot.blocks.ids import ActionId
 from bot.domain import DraftState, ReplyStatus
-from tests.harness import OPERATOR, BotUnderTest
+from tests.harness import OPERATOR, BotUnderTest, settings_for
 
 
 def button_texts(message: dict) -> list[str]:
@@ -52,3 +54,28 @@ async def test_approve_sends_the_draft_once_and_updates_the_card(
         "draft.approved",
         "reply.sent",
     ]
+
+
+async def test_every_id_comes_from_the_injected_factory(
+    sqlite_url, slack, chatwoot, clock, scenarios
+):
+    numbers = itertools.count(1)
+    settings = settings_for(sqlite_url, slack, chatwoot)
+    bot = BotUnderTest(settings, clock, new_id=lambda prefix: f"{prefix}-{next(numbers)}")
+    await bot.start()
+    try:
+        draft = await bot.posted_draft(scenarios["demo-1-order-status"].payload)
+        await bot.click(ActionId.APPROVE, draft, OPERATOR)
+        await bot.settle()
+
+        assert draft.id == "d-1"
+        entries = await bot.store.entries(subject_id="d-1")
+        assert [(e.id, str(e.action)) for e in entries] == [
+            ("log-2", "draft.received"),
+            ("log-3", "draft.posted"),
+            ("log-4", "draft.approved"),
+            ("log-5", "reply.sent"),
+        ]
+        assert {e.created_at for e in entries} == {clock.now}
+    finally:
+        await bot.stop()

@@ -7,7 +7,7 @@ import logging
 
 from bot.domain import Action, LogEntry, Outcome, Scope
 from bot.runtime.reliability import Transition
-from bot.services import Services, new_id
+from bot.services import Services
 from bot.slack import SLACK_FAILURES, describe
 
 log = logging.getLogger("occ.alerts")
@@ -46,7 +46,7 @@ async def _reliability(
         log.error("could not post reliability alert: %s", describe(error))
     await services.store.log(
         LogEntry(
-            id=new_id("log"),
+            id=services.new_id("log"),
             created_at=services.clock(),
             actor="system",
             action=action,

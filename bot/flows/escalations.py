@@ -23,7 +23,7 @@ from bot.flows.alerts import dependency_failed, dependency_ok
 from bot.flows.intake import POST_LEASE
 from bot.integrations.chatwoot import ChatwootError
 from bot.rules.sla import sla_due
-from bot.services import Services, new_id
+from bot.services import Services
 from bot.slack import (
     SLACK_FAILURES,
     describe,
@@ -47,7 +47,7 @@ async def escalate(
     now = services.clock()
     draft = await services.store.get_draft(draft_id)
     escalation = Escalation(
-        id=new_id("esc"),
+        id=services.new_id("esc"),
         draft_id=draft_id,
         conversation_id=draft.input.conversation_id if draft else None,
         type=type,

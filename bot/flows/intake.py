@@ -20,7 +20,7 @@ from bot.flows.alerts import dependency_failed, dependency_ok
 from bot.flows.cards import card_blocks
 from bot.integrations.chatwoot_webhook import IncomingMessage
 from bot.rules.risk import risk_flags
-from bot.services import Services, new_id
+from bot.services import Services
 from bot.slack import SLACK_FAILURES, describe
 
 log = logging.getLogger("occ.intake")
@@ -74,7 +74,7 @@ async def _propose(services: Services, incoming: IncomingMessage) -> Proposal:
 async def receive(services: Services, data: DraftInput) -> tuple[Draft, bool]:
     """Store a new draft (idempotent on external_id) and post its card in the background."""
     draft = Draft(
-        id=new_id("d"),
+        id=services.new_id("d"),
         input=data,
         received_at=services.clock(),
         flags=risk_flags(data, high_value_usd=services.settings.high_value_usd),
