@@ -287,3 +287,37 @@ class QueueSummary:
     replies_failing: int  # reply status failed (being retried) or gave_up (waits for Retry)
     open_escalations: int  # open or claimed
     overdue_escalations: int  # open (nobody claimed it) and due before now
+
+
+class RunOutcome(StrEnum):
+    RUNNING = "running"
+    SUCCESS = "success"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class JobRun:
+    """One run of a scheduled job: the window it covers, who ran it, how it ended."""
+
+    job: str
+    window_start: datetime
+    runner: str  # which replica: host:pid
+    started_at: datetime
+    finished_at: datetime | None = None
+    outcome: RunOutcome = RunOutcome.RUNNING
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class Incident:
+    """Something failing that on-call must hear about once, and once more when it recovers.
+
+    ``id`` says what it is about (``dependency:chatwoot``), so every replica seeing the same
+    failure meets the same row.
+    """
+
+    id: str
+    scope: Scope
+    opened_at: datetime
+    detail: str = ""
+    closed_at: datetime | None = None

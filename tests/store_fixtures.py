@@ -20,7 +20,7 @@ import pytest
 from psycopg import sql
 
 from bot.store import Store, open_store
-from bot.store.base import migrations
+from bot.store.migrate import supabase_files
 from bot.store.supabase import SupabaseStore
 from tests.postgrest_standin import PostgrestStandin, serving
 
@@ -80,12 +80,16 @@ def pg_schema_url() -> Iterator[str]:
 
 @pytest.fixture
 def postgrest() -> Iterator[RestServer]:
-    """The PostgREST stand-in with the schema applied (as if pasted into the SQL editor)."""
-    schema_sql = "\n".join(migration.sql for migration in migrations("postgres"))
+    """The PostgREST stand-in over a fresh schema of the test PostgreSQL server, with the
+    migrations applied (as if pasted into the SQL editor); the schema is dropped afterwards."""
+    schema_sql = "\n".join(supabase_files().values())
     standin = PostgrestStandin(
-        api_key=SUPABASE_KEY, schema_sql=schema_sql, max_rows=STANDIN_MAX_ROWS
+        api_key=SUPABASE_KEY,
+        schema_sql=schema_sql,
+        max_rows=STANDIN_MAX_ROWS,
+        database_url=PG_URL,
     )
-    with serving(standin) as url:
+    with serving(standin) as url:  # stops the server, then drops the stand-in's schema
         yield RestServer(standin, url)
 
 

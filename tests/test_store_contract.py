@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import psycopg
 import pytest
+from postgrest import APIError
 
 from bot.domain import (
     Action,
@@ -42,7 +43,7 @@ from bot.domain import (
     Urgency,
 )
 from bot.store import NotFound, QueueSummary, SchemaNotApplied, Store, codec, open_store
-from bot.store.base import migrations
+from bot.store import migrate as schema_migrations
 from bot.store.sql import SqlStore, async_url
 from bot.store.supabase import SupabaseStore
 from tests.postgrest_standin import PostgrestStandin, serving
@@ -54,7 +55,18 @@ pytest_plugins = ["tests.store_fixtures"]
 
 T0 = datetime(2025, 3, 14, 9, 30, 12, 345678, tzinfo=UTC)
 LEASE = timedelta(minutes=2)
-SHIPPED = ["0001_init", "0002_post_leases"]
+SHIPPED = [
+    "0001_init",
+    "0002_post_leases",
+    "0003_job_runs_incidents",
+    "0004_rest_transactions",
+]
+LEGACY_SQL = Path(__file__).parent / "fixtures" / "legacy_schema"
+
+
+def legacy_sql(flavour: str, name: str) -> str:
+    """A schema file as occ-bot shipped it before Alembic (it recorded schema_migrations)."""
+    return (LEGACY_SQL / flavour / f"{name}.sql").read_text(encoding="utf-8")
 
 
 def make_draft(draft_id: str, *, external_id: str | None = None, at: datetime = T0) -> Draft:
@@ -979,13 +991,59 @@ async def test_replicas_starting_together_apply_each_migration_once(sql_backend:
     assert sorted(name for applied in results for name in applied) == SHIPPED
 
 
-def test_both_sql_flavours_ship_the_same_migrations() -> None:
-    assert [m.name for m in migrations("postgres")] == SHIPPED
-    assert [m.name for m in migrations("sqlite")] == SHIPPED
+def test_the_shipped_revisions_are_the_expected_ones() -> None:
+    assert schema_migrations.revisions() == SHIPPED
+
+
+@pytest.mark.parametrize("flavour", ["postgres", "sqlite"])
+def test_the_migrated_database_is_the_schema_defined_in_schema_py(
+    flavour: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from sqlalchemy import create_engine
+
+    from bot.store.schema import metadata
+
+    if flavour == "postgres":
+        url = request.getfixturevalue("pg_schema_url").replace(
+            "postgresql://", "postgresql+psycopg://"
+        )
+    else:
+        url = f"sqlite:///{tmp_path / 'occ.db'}"
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            schema_migrations.upgrade(conn)
+        with engine.connect() as conn:
+            context = MigrationContext.configure(conn, opts={"compare_type": True})
+            differences = compare_metadata(context, metadata)
+    finally:
+        engine.dispose()
+
+    # SQLite's decision_log keeps its rowid as `seq` (the primary key) and a unique `id`.
+    if flavour == "sqlite":
+        differences = [
+            d
+            for d in differences
+            if not (d[0] == "remove_constraint" and d[1].table.name == "decision_log")
+        ]
+    assert differences == []
+
+
+def test_the_supabase_sql_files_are_the_migrations_rendered_for_postgres() -> None:
+    shipped = {
+        path.name: path.read_text(encoding="utf-8")
+        for path in schema_migrations.SUPABASE_SQL.glob("*.sql")
+    }
+    assert shipped == schema_migrations.supabase_files(), (
+        "regenerate them: python -m bot.store.migrate --write-supabase"
+    )
 
 
 def _deploy_first_migration(backend: Backend) -> None:
-    """The database as occ-bot 0001 left it, holding a pending draft whose card never posted."""
+    """The database as occ-bot's first release left it, holding a pending draft whose card
+    never posted."""
     row = codec.draft_row(make_draft("d-legacy"))
     values = (
         row["id"],
@@ -998,16 +1056,18 @@ def _deploy_first_migration(backend: Backend) -> None:
     if backend.name == "sqlite":
         path = backend.database_url.removeprefix("sqlite:///")
         with sqlite3.connect(path) as conn:
-            conn.executescript(migrations("sqlite")[0].sql)
+            conn.executescript(legacy_sql("sqlite", "0001_init"))
             conn.execute(f"insert into drafts ({columns}) values (?, ?, ?, ?, ?)", values)
         conn.close()
         return
     with psycopg.connect(backend.database_url, autocommit=True) as conn:
-        conn.execute(migrations("postgres")[0].sql)
+        conn.execute(legacy_sql("postgres", "0001_init"))
         conn.execute(f"insert into drafts ({columns}) values (%s, %s, %s, %s, %s)", values)
 
 
-async def test_database_at_0001_gets_only_0002_and_keeps_its_drafts(sql_backend: Backend) -> None:
+async def test_a_database_from_the_first_release_is_upgraded_and_keeps_its_drafts(
+    sql_backend: Backend,
+) -> None:
     _deploy_first_migration(sql_backend)
     upgraded = sql_backend.open()
     try:
@@ -1018,44 +1078,53 @@ async def test_database_at_0001_gets_only_0002_and_keeps_its_drafts(sql_backend:
     finally:
         await upgraded.close()
 
-    assert applied == ["0002_post_leases"]
+    assert applied == SHIPPED[1:]
     assert again == []
     assert unposted == ["d-legacy"]
     assert claimed == make_draft("d-legacy")
 
 
-async def test_postgres_0002_pasted_twice_is_harmless(pg_schema_url: str) -> None:
-    # What a Supabase user does in the SQL editor: paste each file, maybe more than once.
+async def test_postgres_set_up_from_the_old_sql_files_pasted_twice_upgrades(
+    pg_schema_url: str,
+) -> None:
+    # What a Supabase user did in the SQL editor: paste each file, maybe more than once.
     with psycopg.connect(pg_schema_url, autocommit=True) as conn:
-        for migration in migrations("postgres"):
-            conn.execute(migration.sql)
-        conn.execute(migrations("postgres")[1].sql)
+        for name in ("0001_init", "0002_post_leases", "0002_post_leases"):
+            conn.execute(legacy_sql("postgres", name))
     store = open_store(pg_schema_url, None, None)
     try:
-        assert await store.migrate() == []
+        assert await store.migrate() == SHIPPED[2:]
         await stored_draft(store, "d-1")
         assert await store.claim_card_post("d-1", now=T0, lease_until=T0 + LEASE) is not None
     finally:
         await store.close()
 
 
-async def test_supabase_at_0001_is_told_to_apply_0002_and_then_works() -> None:
-    first, second = migrations("postgres")
-    standin = PostgrestStandin(api_key="key", schema_sql=first.sql)
+async def test_supabase_from_the_first_release_is_told_which_files_to_paste() -> None:
+    row = codec.draft_row(make_draft("d-legacy"))
+    legacy_draft = (
+        "insert into drafts (id, conversation_id, input, flags, received_at) values "
+        f"('d-legacy', {row['conversation_id']}, '{json.dumps(row['input'])}', "
+        f"'{json.dumps(row['flags'])}', '{T0.isoformat()}')"
+    ).replace("\\'", "''")
+    standin = PostgrestStandin(api_key="key", schema_sql=legacy_sql("postgres", "0001_init"))
+    files = schema_migrations.supabase_files()
     with serving(standin) as url:
         rest = SupabaseStore(url, "key")
         try:
-            await stored_draft(rest, "d-legacy")
-            with pytest.raises(SchemaNotApplied, match="0002_post_leases"):
+            standin.apply_sql(legacy_draft)
+            with pytest.raises(SchemaNotApplied) as told:
                 await rest.migrate()
-            standin.apply_sql(second.sql)
-            standin.apply_sql(second.sql)  # pasted twice
+            for name in SHIPPED[1:]:
+                standin.apply_sql(files[f"{name}.sql"])
             assert await rest.migrate() == []
             assert await rest.unposted_drafts(T0) == ["d-legacy"]
             claimed = await rest.claim_card_post("d-legacy", now=T0, lease_until=T0 + LEASE)
         finally:
             await rest.close()
 
+    message = str(told.value)
+    assert ", ".join(f"bot/store/supabase/{name}.sql" for name in SHIPPED[1:]) in message
     assert claimed == make_draft("d-legacy")
 
 
@@ -1134,7 +1203,7 @@ async def test_open_store_prefers_database_url_then_supabase(tmp_path: Path) -> 
 # --- Supabase: the wire --------------------------------------------------------------------
 
 
-async def test_supabase_decision_is_one_conditional_patch_then_the_log_insert(
+async def test_supabase_decision_is_one_rpc_that_writes_the_draft_and_its_log_row(
     postgrest: RestServer,
 ) -> None:
     standin = postgrest.standin
@@ -1154,41 +1223,92 @@ async def test_supabase_decision_is_one_conditional_patch_then_the_log_insert(
         await rest.close()
 
     assert won is not None and lost is None
-    patch, log_insert = after_win
-    assert (patch.method, patch.path) == ("PATCH", "/rest/v1/drafts")
-    assert ("id", "eq.d-1") in patch.query
-    assert ("state", "eq.pending") in patch.query
-    assert "return=representation" in patch.headers["prefer"]
-    assert patch.headers["apikey"] == postgrest.key
-    assert patch.headers["authorization"] == f"Bearer {postgrest.key}"
-    assert patch.body["state"] == "approved"
-    assert patch.body["decided_by"] == "U0APPROVER"
-    assert (log_insert.method, log_insert.path) == ("POST", "/rest/v1/decision_log")
-    assert ("on_conflict", "id") in log_insert.query
-    assert "resolution=ignore-duplicates" in log_insert.headers["prefer"]
-    assert [(r.method, r.path) for r in standin.requests] == [("PATCH", "/rest/v1/drafts")]
+    [call] = after_win
+    assert (call.method, call.path) == ("POST", "/rest/v1/rpc/occ_apply")
+    assert call.headers["apikey"] == postgrest.key
+    assert call.headers["authorization"] == f"Bearer {postgrest.key}"
+    change = call.body["change"]
+    assert change["first"]["kind"] == "update" and change["first"]["table"] == "drafts"
+    assert {"column": "id", "op": "eq", "value": "d-1"} in change["first"]["where"]
+    assert {"column": "state", "op": "eq", "value": "pending"} in change["first"]["where"]
+    assert change["first"]["values"]["state"] == "approved"
+    assert change["first"]["values"]["decided_by"] == "U0APPROVER"
+    assert [(t["table"], t["row"]["action"]) for t in change["then"]] == [
+        ("decision_log", "draft.approved")
+    ]
+    assert [(r.method, r.path) for r in standin.requests] == [("POST", "/rest/v1/rpc/occ_apply")]
 
 
-async def test_supabase_repeat_delivery_is_an_ignore_duplicates_insert(
+async def test_supabase_escalation_that_fails_half_way_leaves_nothing_behind(
     postgrest: RestServer,
 ) -> None:
+    # The draft's decision, the escalation and the log row are one transaction: if the
+    # escalation cannot be written (here its id is taken) the draft is not decided either, so
+    # no draft is ever marked escalated without the escalation the managers are told of.
+    standin = postgrest.standin
+    rest = postgrest.open()
+    try:
+        taken = await escalated_draft(rest, "d-taken")
+        await stored_draft(rest, "d-1")
+        clash = replace(make_escalation(taken.id, "d-1", due_at=T0), id=taken.id)
+        decision = Decision(kind=DecisionKind.ESCALATE, actor="U0OPERATOR", at=T0)
+        with pytest.raises(APIError):
+            await rest.decide(
+                "d-1",
+                decision,
+                reply_status=ReplyStatus.NONE,
+                log=entry("d-1", Action.DRAFT_ESCALATED),
+                escalation=clash,
+            )
+        after_clash = await rest.get_draft("d-1")
+        standin.fail_next("POST", "rpc/occ_apply", status=503)
+        with pytest.raises(APIError):
+            await rest.decide(
+                "d-1",
+                decision,
+                reply_status=ReplyStatus.NONE,
+                log=entry("d-1", Action.DRAFT_ESCALATED),
+                escalation=make_escalation("esc-new", "d-1", due_at=T0),
+            )
+        after_outage = await rest.get_draft("d-1")
+        retried = await rest.decide(
+            "d-1",
+            decision,
+            reply_status=ReplyStatus.NONE,
+            log=entry("d-1", Action.DRAFT_ESCALATED),
+            escalation=make_escalation("esc-new", "d-1", due_at=T0),
+        )
+        escalation = await rest.escalation_for_draft("d-1")
+        logged = await actions(rest, "d-1")
+    finally:
+        await rest.close()
+
+    assert after_clash is not None and after_clash.state is DraftState.PENDING
+    assert after_outage is not None and after_outage.state is DraftState.PENDING
+    assert retried is not None and retried.state is DraftState.ESCALATED
+    assert escalation is not None and escalation.id == "esc-new"
+    assert logged == ["draft.received", "draft.escalated"]
+
+
+async def test_supabase_repeat_delivery_writes_nothing_new(postgrest: RestServer) -> None:
     standin = postgrest.standin
     rest = postgrest.open()
     try:
         await rest.add_draft(make_draft("d-1", external_id="ext-1"), entry("d-1"))
         standin.requests.clear()
-        _, created = await rest.add_draft(make_draft("d-2", external_id="ext-1"), entry("d-2"))
+        returned, created = await rest.add_draft(
+            make_draft("d-2", external_id="ext-1"), entry("d-2")
+        )
+        logged = await rest.entries()
     finally:
         await rest.close()
 
-    assert not created
+    assert not created and returned.id == "d-1"
     insert = standin.requests[0]
-    assert (insert.method, insert.path) == ("POST", "/rest/v1/drafts")
-    assert ("on_conflict", "external_id") in insert.query
-    assert "resolution=ignore-duplicates" in insert.headers["prefer"]
-    assert not any(
-        r.path == "/rest/v1/decision_log" and r.method == "POST" for r in standin.requests
-    )
+    assert (insert.method, insert.path) == ("POST", "/rest/v1/rpc/occ_apply")
+    assert insert.body["change"]["first"]["kind"] == "insert"
+    assert insert.body["change"]["first"]["ignore_conflict"] is True
+    assert [e.subject_id for e in logged] == ["d-1"]
 
 
 async def test_supabase_log_insert_is_retried_after_a_transient_error(
@@ -1204,15 +1324,14 @@ async def test_supabase_log_insert_is_retried_after_a_transient_error(
     try:
         await stored_draft(rest, "d-1")
         standin.fail_next("POST", "decision_log", times=2, status=503)
-        decided = await rest.decide(
-            "d-1", approval(), reply_status=ReplyStatus.QUEUED, log=entry("d-1", "draft.approved")
-        )
+        refused = entry("d-1", Action.DRAFT_REFUSED)
+        await rest.log(refused)
+        await rest.log(refused)  # the same row again: written once
         logged = await rest.entries(subject_id="d-1")
     finally:
         await rest.close()
 
-    assert decided is not None
-    assert [str(e.action) for e in logged] == ["draft.received", "draft.approved"]
+    assert [str(e.action) for e in logged] == ["draft.received", "draft.refused"]
     assert len(waits) == 2
 
 
@@ -1270,13 +1389,13 @@ async def test_supabase_queue_summary_asks_for_counts_not_rows(postgrest: RestSe
 
     assert (summary.pending, summary.replies_in_flight) == (1, 3)
     assert summary.oldest_pending_at == T0 - timedelta(hours=1)
-    assert len(standin.requests) == 5
+    assert len(standin.requests) == 6
     for request in standin.requests:
-        assert "count=exact" in request.headers["prefer"]
         assert ("limit", "1") in request.query
     heads = [r for r in standin.requests if r.method == "HEAD"]
     [oldest] = [r for r in standin.requests if r.method == "GET"]
-    assert len(heads) == 4
+    assert len(heads) == 5
+    assert all("count=exact" in r.headers["prefer"] for r in heads)
     assert oldest.path == "/rest/v1/drafts"
     assert ("state", "eq.pending") in oldest.query
     assert ("order", "received_at.asc") in oldest.query
@@ -1312,3 +1431,43 @@ async def test_postgrest_standin_answers_counts_as_postgrest_does(postgrest: Res
     assert past_end.status_code == 416
     assert past_end.json()["code"] == "PGRST103"
     assert past_end.json()["details"] == "An offset of 5 was requested, but there are only 3 rows."
+
+
+async def test_postgrest_standin_runs_a_function_as_one_transaction(postgrest: RestServer) -> None:
+    from postgrest import APIError
+    from supabase import AsyncClientOptions, acreate_client
+
+    postgrest.standin.apply_sql(
+        """
+        create table pairs (id text primary key, pair text not null);
+        create function add_pair(pair_name text, refuse boolean default false)
+        returns jsonb language plpgsql as $$
+        begin
+            insert into pairs (id, pair) values (pair_name || '-1', pair_name);
+            insert into pairs (id, pair) values (pair_name || '-2', pair_name);
+            if refuse then
+                raise exception 'pair % refused', pair_name using errcode = 'OCC01';
+            end if;
+            return jsonb_build_object('pair', pair_name, 'rows', 2);
+        end $$;
+        """
+    )
+    http = httpx.AsyncClient()
+    options = AsyncClientOptions(httpx_client=http, auto_refresh_token=False, persist_session=False)
+    client = await acreate_client(postgrest.url, postgrest.key, options)
+    try:
+        added = await client.rpc("add_pair", {"pair_name": "kept"}).execute()
+        with pytest.raises(APIError) as refused:
+            await client.rpc("add_pair", {"pair_name": "gone", "refuse": True}).execute()
+        stored = await client.table("pairs").select("id").order("id").execute()
+    finally:
+        await http.aclose()
+
+    assert added.data == {"pair": "kept", "rows": 2}
+    assert (refused.value.code, refused.value.message) == ("OCC01", "pair gone refused")
+    assert [row["id"] for row in stored.data] == ["kept-1", "kept-2"]
+    calls = [r for r in postgrest.standin.requests if r.path == "/rest/v1/rpc/add_pair"]
+    assert [(r.method, r.body) for r in calls] == [
+        ("POST", {"pair_name": "kept"}),
+        ("POST", {"pair_name": "gone", "refuse": True}),
+    ]

@@ -1,8 +1,17 @@
-"""Persistence: the `Store` protocol and the factory that picks a backend from settings."""
+"""Persistence: the store protocols and the factory that picks a backend from settings.
+
+Layout: `protocols` (what the bot may ask, per entity), `schema` (the tables, defined once),
+`ops` (a state change or a read, written once), the entity stores written once on top of a
+`database.Database` (`drafts`, `escalations`, `decision_log`, `job_runs`, `incidents`,
+gathered in `store.OccStore`), the two backends (`sql`, `supabase`), and `migrate`
+(Alembic revisions and the SQL files for Supabase).
+"""
 
 from __future__ import annotations
 
-from bot.store.base import NotFound, QueueSummary, SchemaNotApplied, Store, StoreError
+from bot.domain import QueueSummary
+from bot.store.errors import NotFound, SchemaNotApplied, StoreError
+from bot.store.protocols import Store
 
 DEFAULT_DATABASE_URL = "sqlite:///./occ.db"
 

@@ -30,6 +30,8 @@ from bot.domain import (
     Escalation,
     EscalationState,
     EscalationType,
+    Incident,
+    JobRun,
     KbSource,
     LogEntry,
     Order,
@@ -40,6 +42,7 @@ from bot.domain import (
     Risk,
     RiskFlag,
     RiskKind,
+    RunOutcome,
     Scope,
     SlackRef,
     Urgency,
@@ -368,4 +371,51 @@ def log_from_row(row: Mapping[str, Any]) -> LogEntry:
         conversation_id=None if conversation_id is None else int(conversation_id),
         payload=_json_column(row["payload"]),
         outcome=Outcome(row["outcome"]),
+    )
+
+
+# --- job runs and incidents ---------------------------------------------------------------
+
+
+def job_run_row(run: JobRun) -> Row:
+    return {
+        "job": run.job,
+        "window_start": utc(run.window_start),
+        "runner": run.runner,
+        "started_at": utc(run.started_at),
+        "finished_at": _opt_utc(run.finished_at),
+        "outcome": run.outcome.value,
+        "detail": run.detail,
+    }
+
+
+def job_run_from_row(row: Mapping[str, Any]) -> JobRun:
+    return JobRun(
+        job=row["job"],
+        window_start=_required_ts(row["window_start"]),
+        runner=row["runner"],
+        started_at=_required_ts(row["started_at"]),
+        finished_at=parse_ts(row["finished_at"]),
+        outcome=RunOutcome(row["outcome"]),
+        detail=row["detail"],
+    )
+
+
+def incident_row(incident: Incident) -> Row:
+    return {
+        "id": incident.id,
+        "scope": Scope(incident.scope).value,
+        "opened_at": utc(incident.opened_at),
+        "detail": incident.detail,
+        "closed_at": _opt_utc(incident.closed_at),
+    }
+
+
+def incident_from_row(row: Mapping[str, Any]) -> Incident:
+    return Incident(
+        id=row["id"],
+        scope=Scope(row["scope"]),
+        opened_at=_required_ts(row["opened_at"]),
+        detail=row["detail"],
+        closed_at=parse_ts(row["closed_at"]),
     )

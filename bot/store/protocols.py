@@ -1,62 +1,34 @@
-"""The `Store` protocol every backend implements, its errors, and the shared migration files.
+"""What the bot may ask of its storage, one small protocol per entity.
 
 Every state change that two actors could race on (a decision, a reply claim, an escalation
-claim, a reminder, a repost of a Slack message) is one conditional write: the backend returns
-``None`` to the loser and writes nothing for it. All datetimes going in and coming out are
-timezone-aware UTC.
+claim, a reminder, a repost of a Slack message, a job run, an incident) is one conditional
+write: the loser gets ``None`` and nothing is written for it. A state change and its
+decision_log row are one transaction on every backend. All datetimes going in and coming
+out are timezone-aware UTC.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
-from importlib.resources import files
-from typing import Literal, Protocol
+from typing import Protocol
 
 from bot.domain import (
     Decision,
     Draft,
     Escalation,
-    EscalationState,
+    Incident,
+    JobRun,
     LogEntry,
     QueueSummary,
     Reply,
     ReplyStatus,
+    RunOutcome,
     SlackRef,
 )
 
-Flavour = Literal["postgres", "sqlite"]
 
-# What `QueueSummary` counts, shared by every backend.
-REPLIES_IN_FLIGHT = (ReplyStatus.QUEUED.value, ReplyStatus.SENDING.value)
-REPLIES_FAILING = (ReplyStatus.FAILED.value, ReplyStatus.GAVE_UP.value)
-ESCALATIONS_OPEN = (EscalationState.OPEN.value, EscalationState.CLAIMED.value)
-
-
-class StoreError(Exception):
-    """Base class for the store's own errors."""
-
-
-class NotFound(StoreError, LookupError):
-    """The row an update targets does not exist."""
-
-
-class SchemaNotApplied(StoreError):
-    """The database lacks tables or migrations the bot needs."""
-
-
-class Store(Protocol):
-    """Persistence for drafts, escalations and the decision log."""
-
-    async def migrate(self) -> list[str]:
-        """Apply pending migrations; return the names applied (empty when up to date)."""
-        ...
-
-    async def ping(self) -> None:
-        """Raise if the database cannot be reached."""
-        ...
-
-    async def close(self) -> None: ...
+class DraftStore(Protocol):
+    """Drafts, their cards and the replies sent for them."""
 
     async def add_draft(self, draft: Draft, log: LogEntry) -> tuple[Draft, bool]:
         """Store a draft and its draft.received row; a repeated external_id returns the
@@ -64,6 +36,8 @@ class Store(Protocol):
         ...
 
     async def get_draft(self, draft_id: str) -> Draft | None: ...
+
+    async def draft_for_external_id(self, external_id: str) -> Draft | None: ...
 
     async def set_card(
         self, draft_id: str, card: SlackRef, posted_at: datetime, log: LogEntry
@@ -93,7 +67,8 @@ class Store(Protocol):
         escalation: Escalation | None = None,
         reply_lease_until: datetime | None = None,
     ) -> Draft | None:
-        """Move a pending draft to ``decision.kind.state``; None if it was no longer pending.
+        """Move a pending draft to ``decision.kind.state`` (with the escalation, if any, and
+        the log row); None if it was no longer pending.
 
         With ``reply_lease_until`` (and ``reply_status`` SENDING) the decider also takes the
         reply's first lease in the same write, as `claim_reply` would.
@@ -113,6 +88,10 @@ class Store(Protocol):
         ...
 
     async def due_replies(self, now: datetime, limit: int = 100) -> list[str]: ...
+
+
+class EscalationStore(Protocol):
+    """Escalations, their manager messages, claims, resolutions and reminders."""
 
     async def get_escalation(self, escalation_id: str) -> Escalation | None: ...
 
@@ -160,11 +139,13 @@ class Store(Protocol):
         log: LogEntry,
     ) -> Escalation | None: ...
 
-    async def queue_summary(self, now: datetime) -> QueueSummary:
-        """How much work is waiting; an escalation is overdue when open with due_at < now."""
-        ...
 
-    async def log(self, entry: LogEntry) -> None: ...
+class DecisionLog(Protocol):
+    """The audit trail: one row per action."""
+
+    async def log(self, entry: LogEntry) -> None:
+        """Write one row; writing the same id again is a no-op (safe to retry)."""
+        ...
 
     async def entries(
         self,
@@ -177,33 +158,61 @@ class Store(Protocol):
         ...
 
 
-@dataclass(frozen=True)
-class Migration:
-    name: str  # file name without ".sql", e.g. "0001_init"
-    sql: str
+class JobRunStore(Protocol):
+    """Runs of scheduled jobs, one per job and window."""
 
-    def statements(self) -> list[str]:
-        """The file's statements; each one ends with ``;`` at the end of a line."""
-        statements: list[str] = []
-        current: list[str] = []
-        for line in self.sql.splitlines():
-            if line.strip().startswith("--") or not line.strip():
-                continue
-            current.append(line)
-            if line.rstrip().endswith(";"):
-                statements.append("\n".join(current).rstrip().rstrip(";"))
-                current = []
-        if current:
-            statements.append("\n".join(current))
-        return statements
+    async def start_run(self, run: JobRun) -> bool:
+        """Take the run for ``(run.job, run.window_start)``; False if another replica has."""
+        ...
+
+    async def finish_run(
+        self,
+        job: str,
+        window_start: datetime,
+        *,
+        outcome: RunOutcome,
+        detail: str,
+        finished_at: datetime,
+    ) -> JobRun | None: ...
+
+    async def last_run(self, job: str) -> JobRun | None:
+        """The run with the latest window, finished or not."""
+        ...
+
+    async def forget_runs(self, job: str, before: datetime) -> None:
+        """Delete the job's runs whose window started before ``before``."""
+        ...
 
 
-def migrations(flavour: Flavour) -> list[Migration]:
-    """The shipped migration files for one SQL flavour, in name order."""
-    folder = files("bot.store").joinpath("migrations", flavour)
-    found = [
-        Migration(name=entry.name.removesuffix(".sql"), sql=entry.read_text(encoding="utf-8"))
-        for entry in folder.iterdir()
-        if entry.name.endswith(".sql")
-    ]
-    return sorted(found, key=lambda m: m.name)
+class IncidentStore(Protocol):
+    """Open and closed incidents, one row per thing that can fail."""
+
+    async def open_incident(self, incident: Incident, log: LogEntry) -> Incident | None:
+        """Open (or reopen) the incident with its log row; None if it is already open."""
+        ...
+
+    async def close_incident(
+        self, incident_id: str, *, now: datetime, log: LogEntry
+    ) -> Incident | None:
+        """Close an open incident with its log row; None if it is not open."""
+        ...
+
+    async def open_incidents(self) -> list[Incident]: ...
+
+
+class Store(DraftStore, EscalationStore, DecisionLog, JobRunStore, IncidentStore, Protocol):
+    """Everything, on one database."""
+
+    async def migrate(self) -> list[str]:
+        """Apply pending migrations; return the revisions applied (empty when up to date)."""
+        ...
+
+    async def ping(self) -> None:
+        """Raise if the database cannot be reached."""
+        ...
+
+    async def close(self) -> None: ...
+
+    async def queue_summary(self, now: datetime) -> QueueSummary:
+        """How much work is waiting; an escalation is overdue when open with due_at < now."""
+        ...

@@ -1,0 +1,34 @@
+"""The decision log, on any `Database`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot.domain import LogEntry
+from bot.store import codec
+from bot.store.database import Database
+from bot.store.ops import Change, Cond, Insert, Query
+
+
+class DecisionLogRows:
+    db: Database
+
+    async def log(self, entry: LogEntry) -> None:
+        await self.db.apply(Change(Insert("decision_log", codec.log_row(entry), True)))
+
+    async def entries(
+        self,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        subject_id: str | None = None,
+    ) -> list[LogEntry]:
+        where: list[Cond] = []
+        if since is not None:
+            where.append(Cond("created_at", "gte", codec.utc(since)))
+        if until is not None:
+            where.append(Cond("created_at", "lt", codec.utc(until)))
+        if subject_id is not None:
+            where.append(Cond("subject_id", "eq", subject_id))
+        query = Query("decision_log", tuple(where), order_by=("created_at", "seq"))
+        return [codec.log_from_row(row) for row in await self.db.select(query)]

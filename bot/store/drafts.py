@@ -1,0 +1,187 @@
+"""Drafts, their cards and their replies, on any `Database`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from bot.domain import (
+    Decision,
+    Draft,
+    DraftState,
+    Escalation,
+    LogEntry,
+    Reply,
+    ReplyStatus,
+    SlackRef,
+)
+from bot.store import codec
+from bot.store.database import Database
+from bot.store.errors import NotFound, StoreError
+from bot.store.ops import (
+    AnyOf,
+    Change,
+    Condition,
+    Insert,
+    Query,
+    Update,
+    at_or_before,
+    before,
+    eq,
+    free_lease,
+    is_null,
+    one_of,
+)
+
+RETRYABLE = (ReplyStatus.QUEUED.value, ReplyStatus.FAILED.value, ReplyStatus.SENDING.value)
+RETRY_NOW = (ReplyStatus.FAILED.value, ReplyStatus.GAVE_UP.value)
+
+
+def log_insert(entry: LogEntry) -> Insert:
+    return Insert("decision_log", codec.log_row(entry))
+
+
+def reply_due(now: datetime) -> tuple[Condition, ...]:
+    """Replies to send now: queued, failed and past their backoff, or leased to a worker whose
+    lease has run out (it died)."""
+    return (
+        one_of("reply_status", RETRYABLE),  # lets PostgreSQL use the partial index
+        AnyOf(
+            (
+                (eq("reply_status", ReplyStatus.QUEUED.value),),
+                (
+                    eq("reply_status", ReplyStatus.FAILED.value),
+                    at_or_before("reply_next_attempt_at", now),
+                ),
+                (eq("reply_status", ReplyStatus.SENDING.value), before("reply_lease_until", now)),
+            )
+        ),
+    )
+
+
+def card_unposted(now: datetime) -> tuple[Condition, ...]:
+    return (is_null("card_channel"), free_lease("card_lease_until", now))
+
+
+class Drafts:
+    db: Database
+
+    async def add_draft(self, draft: Draft, log: LogEntry) -> tuple[Draft, bool]:
+        change = Change(
+            Insert("drafts", codec.draft_row(draft), ignore_conflict=True), (log_insert(log),)
+        )
+        row = await self.db.apply(change)
+        if row is not None:
+            return codec.draft_from_row(row), True
+        return await self._existing_draft(draft), False
+
+    async def _existing_draft(self, draft: Draft) -> Draft:
+        external_id = draft.input.external_id
+        if external_id is not None:
+            found = await self.draft_for_external_id(external_id)
+            if found is not None:
+                return found
+        found = await self.get_draft(draft.id)
+        if found is None or found.input.external_id != external_id:
+            raise StoreError(f"draft id {draft.id!r} is already used by another draft")
+        return found
+
+    async def get_draft(self, draft_id: str) -> Draft | None:
+        return await self._draft_where(eq("id", draft_id))
+
+    async def draft_for_external_id(self, external_id: str) -> Draft | None:
+        return await self._draft_where(eq("external_id", external_id))
+
+    async def _draft_where(self, cond: Condition) -> Draft | None:
+        rows = await self.db.select(Query("drafts", (cond,), limit=1))
+        return codec.draft_from_row(rows[0]) if rows else None
+
+    async def set_card(
+        self, draft_id: str, card: SlackRef, posted_at: datetime, log: LogEntry
+    ) -> Draft:
+        update = Update("drafts", (eq("id", draft_id),), codec.card_row(card, posted_at))
+        row = await self.db.apply(Change(update, (log_insert(log),)))
+        if row is None:
+            raise NotFound(f"draft {draft_id!r}")
+        return codec.draft_from_row(row)
+
+    async def claim_card_post(
+        self, draft_id: str, *, now: datetime, lease_until: datetime
+    ) -> Draft | None:
+        update = Update(
+            "drafts",
+            (eq("id", draft_id), *card_unposted(now)),
+            {"card_lease_until": codec.utc(lease_until)},
+        )
+        return _draft(await self.db.apply(Change(update)))
+
+    async def unposted_drafts(self, now: datetime, limit: int = 100) -> list[str]:
+        query = Query(
+            "drafts",
+            (eq("state", DraftState.PENDING.value), *card_unposted(now)),
+            order_by=("received_at", "id"),
+            limit=limit,
+            columns=("id",),
+        )
+        return [row["id"] for row in await self.db.select(query)]
+
+    async def decide(
+        self,
+        draft_id: str,
+        decision: Decision,
+        *,
+        reply_status: ReplyStatus,
+        log: LogEntry,
+        escalation: Escalation | None = None,
+        reply_lease_until: datetime | None = None,
+    ) -> Draft | None:
+        values = codec.decision_row(
+            decision, reply_status, escalation.id if escalation else None, reply_lease_until
+        )
+        update = Update(
+            "drafts", (eq("id", draft_id), eq("state", DraftState.PENDING.value)), values
+        )
+        then = (Insert("escalations", codec.escalation_row(escalation)),) if escalation else ()
+        return _draft(await self.db.apply(Change(update, (*then, log_insert(log)))))
+
+    async def claim_reply(
+        self, draft_id: str, *, now: datetime, lease_until: datetime, force: bool = False
+    ) -> Draft | None:
+        due: tuple[Condition, ...] = reply_due(now)
+        if force:
+            due = (AnyOf((due, (one_of("reply_status", RETRY_NOW),))),)
+        update = Update(
+            "drafts",
+            (eq("id", draft_id), *due),
+            {
+                "reply_status": ReplyStatus.SENDING.value,
+                "reply_lease_until": codec.utc(lease_until),
+            },
+            increments={"reply_attempts": 1},
+        )
+        return _draft(await self.db.apply(Change(update)))
+
+    async def finish_reply(self, draft_id: str, reply: Reply, log: LogEntry) -> Draft | None:
+        held = (
+            eq("id", draft_id),
+            eq("reply_status", ReplyStatus.SENDING.value),
+            eq("reply_attempts", reply.attempts),
+        )
+        update = Update("drafts", held, codec.reply_row(reply))
+        row = await self.db.apply(Change(update, (log_insert(log),)))
+        if row is None:
+            if await self.get_draft(draft_id) is None:
+                raise NotFound(f"draft {draft_id!r}")
+            return None
+        return codec.draft_from_row(row)
+
+    async def due_replies(self, now: datetime, limit: int = 100) -> list[str]:
+        query = Query(
+            "drafts", reply_due(now), order_by=("received_at", "id"), limit=limit, columns=("id",)
+        )
+        return [row["id"] for row in await self.db.select(query)]
+
+
+def _draft(row: Mapping[str, Any] | None) -> Draft | None:
+    return None if row is None else codec.draft_from_row(row)

@@ -1,0 +1,222 @@
+"""The schema, defined once: every table, column, constraint and index the bot stores.
+
+The SQL backends query these `Table`s; the Alembic migrations in `migrations/versions/` build
+them (a test compares the migrated database with this metadata); the Supabase SQL files are
+those migrations rendered for PostgreSQL. To change the schema, change it here, then add a
+migration (`alembic revision --autogenerate` drafts one) and regenerate the Supabase files
+(`python -m bot.store.migrate --write-supabase`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    Column,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    MetaData,
+    Table,
+    Text,
+    TypeDecorator,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.types import TypeEngine
+
+from bot.store import codec
+
+SQLITE_TIMESTAMP = "%Y-%m-%dT%H:%M:%S.%fZ"
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes: ``timestamptz`` on PostgreSQL; on SQLite, fixed-width UTC text
+    (2024-05-01T12:00:00.000000Z), so comparing text is comparing time."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(Text())
+        return dialect.type_descriptor(DateTime(timezone=True))
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        value = codec.utc(value)
+        return value.strftime(SQLITE_TIMESTAMP) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        return codec.parse_ts(value)
+
+
+Json = JSON().with_variant(JSONB(), "postgresql")
+
+
+def _one_of(column: str, values: tuple[str, ...]) -> CheckConstraint:
+    listed = ", ".join(f"'{value}'" for value in values)
+    return CheckConstraint(f"{column} in ({listed})", name=f"{column}_check")
+
+
+DRAFT_STATES = ("pending", "approved", "rejected", "escalated")
+DECISION_KINDS = ("approve", "edit", "reject", "escalate")
+REPLY_STATUSES = ("none", "queued", "sending", "sent", "recorded", "failed", "gave_up")
+URGENCIES = ("urgent", "high", "normal")
+ESCALATION_STATES = ("open", "claimed", "resolved")
+SCOPES = ("cx", "sales", "reliability", "training")
+OUTCOMES = ("success", "retry", "failed", "timeout", "refused")
+RUN_OUTCOMES = ("running", "success", "failed")
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "%(table_name)s_%(column_0_N_name)s_idx",
+        "uq": "%(table_name)s_%(column_0_name)s_key",
+        "ck": "%(table_name)s_%(constraint_name)s",
+        "fk": "%(table_name)s_%(column_0_name)s_fkey",
+        "pk": "%(table_name)s_pkey",
+    }
+)
+
+drafts = Table(
+    "drafts",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("external_id", Text, unique=True),
+    Column("conversation_id", BigInteger, nullable=False),
+    Column("input", Json, nullable=False),
+    Column("flags", Json, nullable=False, server_default=text("'[]'")),
+    Column("received_at", UtcDateTime, nullable=False),
+    Column("state", Text, nullable=False, server_default="pending"),
+    Column("card_channel", Text),
+    Column("card_ts", Text),
+    Column("posted_at", UtcDateTime),
+    Column("decision_kind", Text),
+    Column("decided_by", Text),
+    Column("decided_at", UtcDateTime),
+    Column("final_text", Text),
+    Column("reject_reason", Text),
+    Column("decision_notes", Text),
+    Column("escalation_id", Text),
+    Column("reply_status", Text, nullable=False, server_default="none"),
+    Column("reply_attempts", Integer, nullable=False, server_default="0"),
+    Column("reply_next_attempt_at", UtcDateTime),
+    Column("reply_last_error", Text),
+    Column("reply_message_id", Text),
+    Column("reply_sent_at", UtcDateTime),
+    Column("reply_lease_until", UtcDateTime),
+    Column("card_lease_until", UtcDateTime),
+    _one_of("state", DRAFT_STATES),
+    _one_of("decision_kind", DECISION_KINDS),
+    _one_of("reply_status", REPLY_STATUSES),
+    Index(
+        "drafts_reply_due_idx",
+        "received_at",
+        postgresql_where=text("reply_status in ('queued', 'failed', 'sending')"),
+        sqlite_where=text("reply_status in ('queued', 'failed', 'sending')"),
+    ),
+    Index("drafts_conversation_idx", "conversation_id"),
+    Index(
+        "drafts_unposted_idx",
+        "received_at",
+        postgresql_where=text("card_channel is null and state = 'pending'"),
+        sqlite_where=text("card_channel is null and state = 'pending'"),
+    ),
+)
+
+escalations = Table(
+    "escalations",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("draft_id", Text, ForeignKey("drafts.id"), nullable=False, unique=True),
+    Column("conversation_id", BigInteger),
+    Column("type", Text, nullable=False),
+    Column("urgency", Text, nullable=False),
+    Column("notes", Text, nullable=False, server_default=""),
+    Column("escalated_by", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("due_at", UtcDateTime, nullable=False),
+    Column("state", Text, nullable=False, server_default="open"),
+    Column("message_channel", Text),
+    Column("message_ts", Text),
+    Column("claimed_by", Text),
+    Column("claimed_at", UtcDateTime),
+    Column("resolved_by", Text),
+    Column("resolved_at", UtcDateTime),
+    Column("reminders_sent", Integer, nullable=False, server_default="0"),
+    Column("next_reminder_at", UtcDateTime),
+    Column("message_lease_until", UtcDateTime),
+    _one_of("urgency", URGENCIES),
+    _one_of("state", ESCALATION_STATES),
+    Index(
+        "escalations_open_due_idx",
+        "due_at",
+        postgresql_where=text("state = 'open'"),
+        sqlite_where=text("state = 'open'"),
+    ),
+    Index(
+        "escalations_unposted_idx",
+        "created_at",
+        postgresql_where=text("message_channel is null and state in ('open', 'claimed')"),
+        sqlite_where=text("message_channel is null and state in ('open', 'claimed')"),
+    ),
+)
+
+# `seq` numbers rows as they arrive: the tie-break for rows with the same created_at.
+decision_log = Table(
+    "decision_log",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("action", Text, nullable=False),
+    Column("scope", Text, nullable=False),
+    Column("subject_id", Text, nullable=False),
+    Column("conversation_id", BigInteger),
+    Column("payload", Json, nullable=False, server_default=text("'{}'")),
+    Column("outcome", Text, nullable=False),
+    Column("seq", BigInteger().with_variant(Integer, "sqlite"), Identity(always=True)),
+    _one_of("scope", SCOPES),
+    _one_of("outcome", OUTCOMES),
+    Index("decision_log_created_idx", "created_at", "seq"),
+    Index("decision_log_subject_idx", "subject_id", "created_at", "seq"),
+)
+
+# One row per job and window: taking the row is taking the run, so a scan runs once per
+# window however many replicas tick.
+job_runs = Table(
+    "job_runs",
+    metadata,
+    Column("job", Text, primary_key=True),
+    Column("window_start", UtcDateTime, primary_key=True),
+    Column("runner", Text, nullable=False),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("finished_at", UtcDateTime),
+    Column("outcome", Text, nullable=False, server_default="running"),
+    Column("detail", Text, nullable=False, server_default=""),
+    _one_of("outcome", RUN_OUTCOMES),
+)
+
+# An incident (a dependency failing, later a stale source or a sales condition) is one row
+# keyed by what it is about: opening it is one conditional write, so it alerts once and
+# recovers once however many replicas see it.
+incidents = Table(
+    "incidents",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("scope", Text, nullable=False),
+    Column("opened_at", UtcDateTime, nullable=False),
+    Column("detail", Text, nullable=False, server_default=""),
+    Column("closed_at", UtcDateTime),
+    _one_of("scope", SCOPES),
+)
+
+TABLES = tuple(metadata.tables)
