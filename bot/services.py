@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,7 +23,7 @@ from bot.drafting.base import Drafter
 from bot.drafting.factory import build_drafters
 from bot.integrations.chatwoot import ChatwootClient
 from bot.runtime.background import Background
-from bot.runtime.reliability import Health
+from bot.runtime.reliability import OpenIncidents
 from bot.store import Store, open_store
 
 log = logging.getLogger("occ")
@@ -49,7 +51,8 @@ class Services:
     clock: Clock = utc_now
     new_id: IdFactory = random_id
     background: Background = field(default_factory=Background)
-    health: Health = field(default_factory=Health)
+    incidents: OpenIncidents = field(default_factory=OpenIncidents)
+    runner: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
     user_cache: dict[str, dict[str, str | None]] = field(default_factory=dict)
 
     def conversation_url(self, conversation_id: int) -> str | None:

@@ -26,6 +26,7 @@ from bot.integrations.chatwoot import (
     ChatwootTimeout,
     ChatwootUnavailable,
 )
+from bot.runtime.batch import Tally, each
 from bot.services import Services
 from bot.slack import user_profile
 
@@ -73,15 +74,10 @@ async def send_leased(services: Services, draft: Draft) -> Draft:
     return done
 
 
-async def deliver_due(services: Services) -> int:
-    """One pass of the retry job: every reply that is due now. Returns how many were tried."""
+async def deliver_due(services: Services) -> Tally:
+    """One pass of the retry job: every reply that is due now."""
     ids = await services.store.due_replies(services.clock())
-    for draft_id in ids:
-        try:
-            await deliver(services, draft_id)
-        except Exception:  # one bad row must not stop the batch; the lease brings it back
-            log.exception("delivering reply of %s failed", draft_id)
-    return len(ids)
+    return await each(ids, lambda draft_id: deliver(services, draft_id), what="reply of")
 
 
 def _text(draft: Draft) -> str:

@@ -1,7 +1,9 @@
 """Scheduled work: each job a plain async function of `services`; due work lives in the database.
 
-Jobs are safe to run on several replicas at once: each item is taken with a compare-and-set
-(a reply's lease, a reminder's count), so the scheduler only decides how often to look.
+Every tick of a job falls in a window (its period, aligned to the epoch). A run first takes
+the ``job_runs`` row for its job and window with a conditional insert, so a job runs once per
+window however many replicas tick; the items inside (a reply, a repost) are leased too. Each
+run records its outcome, which `occ-bot jobs list` shows.
 """
 
 from __future__ import annotations
@@ -9,8 +11,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
-
+from bot.config import Settings
 from bot.jobs import replies, reposts
 from bot.services import Services
 
@@ -20,7 +21,11 @@ class Job:
     name: str
     run: Callable[[Services], Awaitable[str]]
     description: str
-    every_seconds: Callable[[Services], float]
+    every_seconds: Callable[[Settings], float]
+
+
+def _tick(settings: Settings) -> float:
+    return settings.job_tick_seconds
 
 
 JOBS: dict[str, Job] = {
@@ -30,29 +35,13 @@ JOBS: dict[str, Job] = {
             "replies",
             replies.run,
             "send approved replies that are queued or due for a retry",
-            lambda services: services.settings.job_tick_seconds,
+            _tick,
         ),
         Job(
             "reposts",
             reposts.run,
             "post cards and escalation messages that Slack refused earlier",
-            lambda services: services.settings.job_tick_seconds,
+            _tick,
         ),
     )
 }
-
-
-def start_scheduler(services: Services) -> AsyncIOScheduler:
-    scheduler = AsyncIOScheduler(timezone="UTC")
-    for job in JOBS.values():
-        scheduler.add_job(
-            job.run,
-            "interval",
-            args=[services],
-            seconds=job.every_seconds(services),
-            id=job.name,
-            max_instances=1,
-            coalesce=True,
-        )
-    scheduler.start()
-    return scheduler

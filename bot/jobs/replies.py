@@ -7,5 +7,4 @@ from bot.services import Services
 
 
 async def run(services: Services) -> str:
-    tried = await replies.deliver_due(services)
-    return f"{tried} repl{'y' if tried == 1 else 'ies'} tried"
+    return (await replies.deliver_due(services)).describe("replies")

@@ -1,31 +1,62 @@
-"""Dependency health as seen by this process, so an outage alerts once and recovery once."""
+"""This replica's view of which incidents are open, read from the database.
+
+Incidents live in the database (`bot.store.protocols.IncidentStore`), so an outage alerts
+once and recovers once however many replicas see it. Checking the database on every
+successful call would put a query on the hot path; instead each replica keeps the open
+incidents it last read and reads them again at most every `REFRESH_SECONDS`. A recovery is
+therefore noticed within that time by whichever replica next succeeds.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import time
+from collections.abc import Callable
 from datetime import datetime
-from enum import StrEnum
+
+from bot.domain import Incident
+from bot.store.protocols import IncidentStore
+
+REFRESH_SECONDS = 10.0
+DEPENDENCY = "dependency:"
 
 
-class Transition(StrEnum):
-    WENT_DOWN = "went_down"
-    RECOVERED = "recovered"
+def dependency_incident(dependency: str) -> str:
+    return f"{DEPENDENCY}{dependency}"
 
 
-@dataclass
-class Health:
-    down_since: dict[str, datetime] = field(default_factory=dict)
+class OpenIncidents:
+    def __init__(
+        self,
+        refresh_seconds: float = REFRESH_SECONDS,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._refresh_seconds = refresh_seconds
+        self._monotonic = monotonic
+        self._open: dict[str, datetime] = {}
+        self._read_at: float | None = None
 
-    def failed(self, dependency: str, now: datetime) -> Transition | None:
-        if dependency in self.down_since:
-            return None
-        self.down_since[dependency] = now
-        return Transition.WENT_DOWN
+    async def current(self, store: IncidentStore) -> dict[str, datetime]:
+        """Open incident ids and since when, read again if the last read is too old."""
+        now = self._monotonic()
+        if self._read_at is None or now - self._read_at >= self._refresh_seconds:
+            incidents = await store.open_incidents()
+            self._open = {incident.id: incident.opened_at for incident in incidents}
+            self._read_at = now
+        return self._open
 
-    def succeeded(self, dependency: str) -> Transition | None:
-        if self.down_since.pop(dependency, None) is None:
-            return None
-        return Transition.RECOVERED
+    def known_open(self, incident_id: str) -> bool:
+        return incident_id in self._open
 
-    def snapshot(self) -> dict[str, str]:
-        return {name: since.isoformat() for name, since in self.down_since.items()}
+    def opened(self, incident: Incident) -> None:
+        self._open[incident.id] = incident.opened_at
+
+    def closed(self, incident_id: str) -> None:
+        self._open.pop(incident_id, None)
+
+    async def degraded(self, store: IncidentStore) -> dict[str, str]:
+        """Failing dependencies and since when (ISO 8601), for /healthz."""
+        return {
+            incident_id.removeprefix(DEPENDENCY): since.isoformat()
+            for incident_id, since in (await self.current(store)).items()
+            if incident_id.startswith(DEPENDENCY)
+        }
