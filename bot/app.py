@@ -8,11 +8,13 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
 from starlette.applications import Starlette
 
 from bot import handlers
-from bot.jobs import start_scheduler
+from bot.jobs.runner import Scheduler
 from bot.services import Services
+from bot.slack import bot_identity
 from bot.web.routes import create_web_app
 
 log = logging.getLogger("occ")
@@ -20,10 +22,12 @@ log = logging.getLogger("occ")
 
 def create_bolt_app(services: Services) -> AsyncApp:
     settings = services.settings
-    socket_mode = settings.slack_app_token is not None
     app = AsyncApp(
         name="occ-bot",
-        client=services.slack,
+        # Flows talk to Slack through services.slack; Bolt's own client (for its per-request
+        # context) shares its connections, and `authorize` asks auth.test once per start.
+        client=AsyncWebClient(base_url=settings.slack_api_url, session=services.slack.session),
+        authorize=bot_identity(services.slack),
         signing_secret=(
             settings.slack_signing_secret.get_secret_value()
             if settings.slack_signing_secret
@@ -32,11 +36,19 @@ def create_bolt_app(services: Services) -> AsyncApp:
         # Listeners only ack and hand off to background work, so answering after they
         # return costs nothing and spares Bolt's 10 ms ack polling.
         process_before_response=True,
-        request_verification_enabled=not socket_mode,
+        # bot.web.slack_guard checks every HTTP request's signature before Bolt sees it (Bolt
+        # and slack_sdk crash on some unsigned requests), against the bot's own clock.
+        request_verification_enabled=False,
     )
 
     @app.error
-    async def on_error(error: Exception, body: dict[str, Any]) -> None:
+    async def on_error(error: Exception, body: dict[str, Any], response: Any) -> None:
+        if isinstance(error, handlers.payload.InvalidPayload) and response is not None:
+            # a field a listener reads is missing or mistyped (bot/web/slack_guard.py checks
+            # these first): the payload is at fault, so 400 and one line, no traceback
+            log.warning("refused a Slack %s payload: %s", body.get("type"), error)
+            response.status, response.body = 400, f"invalid payload: {error}"
+            return
         log.error("listener failed for %s", body.get("type"), exc_info=error)
 
     handlers.register(app, services)
@@ -54,12 +66,14 @@ def create_app(services: Services, *, bolt: AsyncApp | None, run_jobs: bool = Tr
         applied = await services.store.migrate()
         if applied:
             log.info("applied migrations: %s", ", ".join(applied))
-        scheduler = start_scheduler(services) if run_jobs else None
+        scheduler = Scheduler(services) if run_jobs else None
+        if scheduler is not None:
+            scheduler.start()
         try:
             yield
         finally:
             if scheduler is not None:
-                scheduler.shutdown(wait=False)
+                await scheduler.stop()  # before the clients its runs use are closed
             await services.aclose()
 
     return create_web_app(services, bolt, lifespan=lifespan)

@@ -74,9 +74,15 @@ def _optional_str(body: Mapping[str, Any], field: str, limit: int) -> str | None
 
 
 def _number(value: object, field: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, int | float):
         raise InvalidDraft(field, "must be a number")
-    return float(value)
+    try:
+        number = float(value)  # an int past 1e308 raises OverflowError
+    except OverflowError:
+        raise InvalidDraft(field, "must be a finite number") from None
+    if not math.isfinite(number):
+        raise InvalidDraft(field, "must be a number")
+    return number
 
 
 def _confidence(body: Mapping[str, Any]) -> float:
@@ -173,9 +179,9 @@ def _context(value: object) -> CustomerContext | None:
         return None
     orders = data.get("orders")
     if orders is not None and (
-        isinstance(orders, bool) or not isinstance(orders, int) or orders < 0
+        isinstance(orders, bool) or not isinstance(orders, int) or not 0 <= orders < 2**63
     ):
-        raise InvalidDraft("customer_context.orders", "must be a non-negative integer")
+        raise InvalidDraft("customer_context.orders", "must be a non-negative integer (64-bit)")
     return CustomerContext(
         orders=orders,
         lifetime_value_usd=_money(

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-import json
 import logging
-import time
 from typing import Any
 
-from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -17,18 +14,31 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bot.flows.intake import draft_from_chatwoot, receive
-from bot.integrations.chatwoot_webhook import parse_incoming, verify_signature
+from bot.integrations.chatwoot_webhook import IncomingMessage, parse_incoming, verify_signature
 from bot.services import Services
+from bot.web.body import BodyTooLarge, InvalidJson, loads, read_body
 from bot.web.draft_body import InvalidDraft, parse_draft
+from bot.web.slack_guard import SlackGuard
 
 log = logging.getLogger("occ.web")
 
-MAX_BODY_BYTES = 1_000_000
 SIGNATURE_MAX_AGE = 300  # seconds, as Slack's
+MAX_ID = 2**63  # ids are stored as 64-bit integers
 
 
 def routes(services: Services, bolt: AsyncApp | None) -> list[Route]:
-    slack = AsyncSlackRequestHandler(bolt) if bolt is not None else None
+    settings = services.settings
+    secret = settings.slack_signing_secret
+    slack = (
+        SlackGuard(
+            bolt,
+            secret.get_secret_value() if secret else None,
+            settings.slack_api_url,
+            services.clock,
+        )
+        if bolt is not None
+        else None
+    )
 
     async def slack_events(request: Request) -> Response:
         if slack is None:
@@ -38,7 +48,7 @@ def routes(services: Services, bolt: AsyncApp | None) -> list[Route]:
     async def post_draft(request: Request) -> Response:
         if not _bearer_ok(request, services):
             return JSONResponse({"error": "missing or wrong bearer token"}, 401)
-        body = await _json_body(request)
+        body = await _json_body(request, "/drafts")
         if isinstance(body, Response):
             return body
         try:
@@ -54,15 +64,21 @@ def routes(services: Services, bolt: AsyncApp | None) -> list[Route]:
         """Answer only once the draft is stored: Chatwoot does not resend a 2xx."""
         if not _token_ok(request.query_params.get("token"), services):
             return JSONResponse({"error": "missing or wrong token"}, 401)
-        if not await _chatwoot_signature_ok(request, services):
+        try:
+            raw = await read_body(request)
+        except BodyTooLarge as error:
+            return _refuse(request, "/webhooks/chatwoot", 413, str(error))
+        if not _chatwoot_signature_ok(request, raw, services):
             return JSONResponse({"error": "bad or stale X-Chatwoot-Signature"}, 401)
-        body = await _json_body(request)
+        body = _parse_json(request, "/webhooks/chatwoot", raw)
         if isinstance(body, Response):
             return body
         try:
             incoming = parse_incoming(body)
+            if incoming is not None:
+                _check_ids(incoming)
         except ValueError as error:
-            return JSONResponse({"error": str(error)}, 400)
+            return _refuse(request, "/webhooks/chatwoot", 400, str(error))
         if incoming is None:
             return JSONResponse({"ignored": "not an incoming customer message"}, 200)
         account = services.settings.chatwoot_account_id
@@ -77,12 +93,13 @@ def routes(services: Services, bolt: AsyncApp | None) -> list[Route]:
     async def healthz(request: Request) -> Response:
         try:
             await asyncio.wait_for(services.store.ping(), timeout=2.0)
+            degraded = await services.incidents.degraded(services.store)
         except Exception as error:  # any failure here means "cannot serve", said as 503
             return JSONResponse({"status": "unavailable", "database": str(error)[:200]}, 503)
         return JSONResponse(
             {
                 "status": "ok",
-                "degraded": services.health.snapshot(),
+                "degraded": degraded,
                 "background_tasks": services.background.pending,
             }
         )
@@ -107,29 +124,45 @@ def _bearer_ok(request: Request, services: Services) -> bool:
     return scheme.lower() == "bearer" and _token_ok(token.strip(), services)
 
 
-async def _chatwoot_signature_ok(request: Request, services: Services) -> bool:
+def _chatwoot_signature_ok(request: Request, raw: bytes, services: Services) -> bool:
     """With CHATWOOT_WEBHOOK_SECRET set, only signed deliveries from the last 5 minutes pass."""
     secret = services.settings.chatwoot_webhook_secret
     if secret is None:
         return True
     timestamp = request.headers.get("x-chatwoot-timestamp", "")
     signature = request.headers.get("x-chatwoot-signature", "")
-    try:
-        fresh = abs(time.time() - int(timestamp)) <= SIGNATURE_MAX_AGE
-    except ValueError:
+    if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 20):
         return False
-    body = await request.body()
-    return fresh and verify_signature(secret.get_secret_value(), timestamp, body, signature)
+    fresh = abs(services.clock().timestamp() - int(timestamp)) <= SIGNATURE_MAX_AGE
+    return fresh and verify_signature(secret.get_secret_value(), timestamp, raw, signature)
 
 
-async def _json_body(request: Request) -> Any:
-    raw = await request.body()
-    if len(raw) > MAX_BODY_BYTES:
-        return JSONResponse({"error": f"body: larger than {MAX_BODY_BYTES} bytes"}, 413)
+def _check_ids(incoming: IncomingMessage) -> None:
+    for name in ("conversation_id", "message_id", "account_id"):
+        value = getattr(incoming, name)
+        if value is not None and not 0 <= value < MAX_ID:
+            raise ValueError(f"{name}: must be a 64-bit integer (got {str(value)[:30]})")
+
+
+async def _json_body(request: Request, route: str) -> Any:
     try:
-        return json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return JSONResponse({"error": "body: not valid JSON"}, 400)
+        raw = await read_body(request)
+    except BodyTooLarge as error:
+        return _refuse(request, route, 413, str(error))
+    return _parse_json(request, route, raw)
+
+
+def _parse_json(request: Request, route: str, raw: bytes) -> Any:
+    try:
+        return loads(raw)
+    except InvalidJson as error:
+        return _refuse(request, route, 400, str(error))
+
+
+def _refuse(request: Request, route: str, status: int, reason: str) -> Response:
+    client = request.client.host if request.client else "?"
+    log.warning("%s from %s refused %d: %s", route, client, status, reason[:200])
+    return JSONResponse({"error": reason}, status)
 
 
 def create_web_app(services: Services, bolt: AsyncApp | None, lifespan: Any = None) -> Starlette:

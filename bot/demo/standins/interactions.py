@@ -13,6 +13,8 @@ import hmac
 import itertools
 import json
 import time
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -142,15 +144,29 @@ def slash_command(*, user: str, command: str, text: str, channel: str, response_
 class SlackSender:
     """Posts signed interactions to `{bot_url}/slack/events`."""
 
-    def __init__(self, bot_url: str, signing_secret: str, http: httpx.AsyncClient) -> None:
+    def __init__(
+        self,
+        bot_url: str,
+        signing_secret: str,
+        http: httpx.AsyncClient,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        """Args:
+        clock: what "now" is when signing; the bot's own clock in tests that move time.
+        """
         self.url = bot_url.rstrip("/") + "/slack/events"
         self.secret = signing_secret
         self.http = http
+        self.clock = clock
+
+    def _now(self) -> int | None:
+        return None if self.clock is None else int(self.clock().timestamp())
 
     async def send_event(self, envelope: dict[str, Any]) -> httpx.Response:
         """Post an Events API `event_callback` as Slack does: a signed JSON body."""
         body = json.dumps(envelope, separators=(",", ":"))
-        headers = signature_headers(self.secret, body) | {"Content-Type": "application/json"}
+        headers = signature_headers(self.secret, body, self._now())
+        headers |= {"Content-Type": "application/json"}
         return await self.http.post(self.url, content=body, headers=headers)
 
     async def send(
@@ -158,5 +174,6 @@ class SlackSender:
     ) -> httpx.Response:
         """Post an interaction payload (dict) or an already form-encoded body (str)."""
         body = form_body(payload) if isinstance(payload, dict) else payload
-        headers = signature_headers(self.secret, body, timestamp)
+        signed_at = self._now() if timestamp is None else timestamp
+        headers = signature_headers(self.secret, body, signed_at)
         return await self.http.post(self.url, content=body, headers=headers)
