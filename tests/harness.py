@@ -7,9 +7,15 @@ starts at the real time and only moves when a test moves it.
 
 from __future__ import annotations
 
+import copy
+import json
+import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import cache
+from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlencode
 
 import httpx
 
@@ -17,16 +23,10 @@ from bot.app import create_app, create_bolt_app
 from bot.blocks.ids import ActionId, CallbackId, InputId
 from bot.config import Settings
 from bot.demo.standins.chatwoot import ChatwootStandin
-from bot.demo.standins.interactions import (
-    SlackSender,
-    block_action,
-    select_value,
-    text_value,
-    view_submission,
-)
+from bot.demo.standins.interactions import SlackSender
 from bot.demo.standins.server import StandinServer, wait_for
 from bot.demo.standins.slack import DEFAULT_TOKEN, SlackStandin
-from bot.domain import Draft
+from bot.domain import Draft, Escalation
 from bot.services import IdFactory, Services, build_services, random_id
 
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"  # Slack's published test vector secret
@@ -37,6 +37,126 @@ OPERATOR, SECOND_OPERATOR, MANAGER, OUTSIDER = (
     "U0MANAGER1",
     "U0OUTSIDER",
 )
+
+
+SETTLE_SECONDS = 20.0
+FIXTURES = Path(__file__).parent / "fixtures" / "real"
+REAL_BUTTON_CLICK = "slack_block_actions_message_button_bolt_python.json"
+REAL_VIEW_SUBMISSION = "slack_view_submission_bolt_python.json"
+REAL_SIGNED_COMMAND = "slack_request_signing_test_vector.json"
+
+
+@cache
+def _fixture_text(name: str) -> str:
+    return (FIXTURES / name).read_text(encoding="utf-8")
+
+
+def real_fixture(name: str) -> Any:
+    """A fresh copy of a captured vendor payload from tests/fixtures/real."""
+    return json.loads(_fixture_text(name))
+
+
+def swap(payload: dict[str, Any], path: str, value: Any) -> None:
+    """Replace the value at a dotted `path` (digits index lists) that the capture already has;
+    never add a field Slack did not send."""
+    *parents, last = path.split(".")
+    node: Any = payload
+    for part in parents:
+        node = node[int(part)] if isinstance(node, list) else node[part]
+    key: Any = int(last) if isinstance(node, list) else last
+    if isinstance(node, list):
+        assert key < len(node), f"{path}: not in the captured payload"
+    else:
+        assert key in node, f"{path}: not in the captured payload"
+    node[key] = value
+
+
+def real_block_action(
+    *, user: str, action_id: str, value: str, channel: str, message_ts: str
+) -> dict[str, Any]:
+    """Slack's captured button click on a channel message (bolt-python's scenario test), with
+    only the ids swapped in: who clicked, which button, its value, and where the message is."""
+    payload = real_fixture(REAL_BUTTON_CLICK)
+    for path, new in (
+        ("user.id", user),
+        ("container.channel_id", channel),
+        ("container.message_ts", message_ts),
+        ("channel.id", channel),
+        ("message.ts", message_ts),
+        ("actions.0.action_id", action_id),
+        ("actions.0.value", value),
+    ):
+        swap(payload, path, new)
+    return payload
+
+
+def real_view_submission(
+    *, user: str, callback_id: str, private_metadata: str, values: dict[str, Any]
+) -> dict[str, Any]:
+    """Slack's captured modal submission (bolt-python's scenario test) with who submitted it,
+    the modal's callback_id and private_metadata, and view.state.values swapped in."""
+    payload = real_fixture(REAL_VIEW_SUBMISSION)
+    for path, new in (
+        ("user.id", user),
+        ("view.callback_id", callback_id),
+        ("view.private_metadata", private_metadata),
+        ("view.state.values", copy.deepcopy(values)),
+    ):
+        swap(payload, path, new)
+    return payload
+
+
+def text_value(input_id: str, value: str) -> dict[str, Any]:
+    """view.state.values for one plain_text_input, shaped as in the captured submission."""
+    return {input_id: {input_id: {"type": "plain_text_input", "value": value}}}
+
+
+def select_value(input_id: str, value: str, label: str = "") -> dict[str, Any]:
+    """view.state.values for one static_select, shaped as Slack sends a selected option."""
+    option = {"text": {"type": "plain_text", "text": label or value, "emoji": True}, "value": value}
+    return {input_id: {input_id: {"type": "static_select", "selected_option": option}}}
+
+
+def real_slash_command(
+    *, user: str, command: str, text: str, channel: str, response_url: str
+) -> str:
+    """The slash-command form body of Slack's request-signing test vector (field order and
+    every other value as captured), with the user, command, text, channel and response_url
+    swapped in. Returns the form-encoded body, to be signed afresh."""
+    fields = parse_qsl(real_fixture(REAL_SIGNED_COMMAND)["raw_body"], keep_blank_values=True)
+    new = {
+        "user_id": user,
+        "command": command,
+        "text": text,
+        "channel_id": channel,
+        "response_url": response_url,
+    }
+    names = {name for name, _ in fields}
+    assert set(new) <= names, f"{sorted(set(new) - names)}: not in the captured body"
+    return urlencode([(name, new.get(name, value)) for name, value in fields])
+
+
+class BackgroundFailed(AssertionError):
+    """Background work raised, or was still running when settle() gave up waiting."""
+
+
+class _Failures(logging.Handler):
+    """What `Background` logs when an item of work raises (it logs and goes on)."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+    def take(self) -> list[str]:
+        taken, self.records = self.records, []
+        return [
+            record.getMessage()
+            + (f": {record.exc_info[1]!r}" if record.exc_info and record.exc_info[1] else "")
+            for record in taken
+        ]
 
 
 @dataclass
@@ -86,22 +206,27 @@ class BotUnderTest:
         self.services: Services | None = None
         self._server: StandinServer | None = None
         self._http = httpx.AsyncClient(timeout=10)
+        self._failures = _Failures()
 
     async def start(self) -> BotUnderTest:
+        logging.getLogger("occ.background").addHandler(self._failures)
         self.services = await build_services(self.settings, clock=self.clock, new_id=self.new_id)
         await self.services.store.migrate()
         app = create_app(self.services, bolt=create_bolt_app(self.services), run_jobs=False)
         self._server = StandinServer(app, graceful_seconds=5)
         await self._server.start()
-        self.slack = SlackSender(self._server.url, SIGNING_SECRET, self._http)
+        self.slack = SlackSender(self._server.url, SIGNING_SECRET, self._http, clock=self.clock)
         return self
 
     async def stop(self) -> None:
-        if self._server is not None:
-            await self._server.stop()
-        if self.services is not None:
-            await self.services.aclose()
-        await self._http.aclose()
+        try:
+            if self._server is not None:
+                await self._server.stop()
+            if self.services is not None:
+                await self.services.aclose()
+            await self._http.aclose()
+        finally:
+            logging.getLogger("occ.background").removeHandler(self._failures)
 
     @property
     def url(self) -> str:
@@ -113,10 +238,24 @@ class BotUnderTest:
         assert self.services is not None
         return self.services.store
 
-    async def settle(self) -> None:
-        """Wait until all background work started by requests so far has finished."""
+    async def settle(self, timeout: float = SETTLE_SECONDS) -> None:
+        """Wait until all background work started by requests so far has finished.
+
+        `Background.drain` logs and returns when time runs out, and a worker logs and goes on
+        when an item raises; either would let a test pass on work that never finished. So this
+        raises `BackgroundFailed` when work is still pending after `timeout`, or when any
+        background work raised since the last settle() (on any replica: the log is shared).
+        """
         assert self.services is not None
-        await self.services.background.drain(timeout=20)
+        background = self.services.background
+        await background.drain(timeout=timeout)
+        failed = self._failures.take()
+        if failed:
+            raise BackgroundFailed("background work raised:\n" + "\n".join(failed))
+        if background.pending:
+            raise BackgroundFailed(
+                f"{background.pending} item(s) of background work still pending after {timeout} s"
+            )
 
     async def post_draft(
         self, payload: dict[str, Any], token: str | None = INTAKE_TOKEN
@@ -135,8 +274,9 @@ class BotUnderTest:
         return draft
 
     async def click(self, action: ActionId, draft: Draft, user: str) -> httpx.Response:
+        """Click a button on the draft's card, as Slack's captured block_actions payload."""
         assert draft.card is not None
-        payload = block_action(
+        payload = real_block_action(
             user=user,
             action_id=action.value,
             value=draft.id,
@@ -145,10 +285,25 @@ class BotUnderTest:
         )
         return await self.slack.send(payload)
 
+    async def click_escalation(
+        self, action: ActionId, escalation: Escalation, user: str
+    ) -> httpx.Response:
+        """Click Claim or Resolve on the managers' escalation message."""
+        assert escalation.message is not None, "the escalation message was not posted"
+        payload = real_block_action(
+            user=user,
+            action_id=action.value,
+            value=escalation.id,
+            channel=escalation.message.channel,
+            message_ts=escalation.message.ts,
+        )
+        return await self.slack.send(payload)
+
     async def submit(
         self, callback: CallbackId, draft_id: str, user: str, values: dict[str, Any]
     ) -> httpx.Response:
-        payload = view_submission(
+        """Submit a modal, as Slack's captured view_submission payload."""
+        payload = real_view_submission(
             user=user, callback_id=callback.value, private_metadata=draft_id, values=values
         )
         return await self.slack.send(payload)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 
+import pytest
+
 from bot.runtime.background import Background
 
 
@@ -38,6 +40,7 @@ async def test_urgent_work_runs_while_every_worker_is_busy():
     await background.aclose()
 
 
+@pytest.mark.expect_errors(r"occ\.background: background work boom failed \[RuntimeError: bug\]")
 async def test_a_failing_item_is_logged_and_the_workers_go_on(caplog):
     background = Background(workers=1)
     done = []

@@ -88,15 +88,14 @@ def test_migrate_applies_the_schema_to_postgres(postgres_url):
     } <= columns
 
 
-async def test_export_writes_the_log_as_ndjson_oldest_first(
-    bot: BotUnderTest, sqlite_url, clock, scenarios
-):
+async def check_export(bot: BotUnderTest, database_url: str, clock, scenarios) -> None:
+    """Approve a draft two minutes after its card, then export the log from `database_url`."""
     draft = await bot.posted_draft(scenarios["demo-1-order-status"].payload)
     clock.advance(minutes=2)
     await bot.click(ActionId.APPROVE, draft, OPERATOR)
     await bot.settle()
 
-    result = occ_bot("export", env={"DATABASE_URL": sqlite_url})
+    result = occ_bot("export", env={"DATABASE_URL": database_url})
     assert result.returncode == 0, result.stderr
     rows = [json.loads(line) for line in result.stdout.splitlines()]
     assert [r["action"] for r in rows] == [
@@ -106,21 +105,35 @@ async def test_export_writes_the_log_as_ndjson_oldest_first(
         "reply.sent",
     ]
     assert rows == sorted(rows, key=lambda r: r["created_at"])
+    assert {r["subject_id"] for r in rows} == {draft.id}
     approved = rows[2]
     assert approved["actor"] == OPERATOR and approved["scope"] == "cx"
     assert approved["conversation_id"] == 101 and approved["outcome"] == "success"
     assert approved["payload"]["waited_seconds"] == 120
+    assert approved["payload"]["text_after"] == scenarios["demo-1-order-status"].payload["draft"]
 
-    since = occ_bot("export", "--since", rows[2]["created_at"], env={"DATABASE_URL": sqlite_url})
+    since = occ_bot("export", "--since", rows[2]["created_at"], env={"DATABASE_URL": database_url})
     assert [json.loads(line)["action"] for line in since.stdout.splitlines()] == [
         "draft.approved",
         "reply.sent",
     ]
-    until = occ_bot("export", "--until", rows[2]["created_at"], env={"DATABASE_URL": sqlite_url})
+    until = occ_bot("export", "--until", rows[2]["created_at"], env={"DATABASE_URL": database_url})
     assert [json.loads(line)["action"] for line in until.stdout.splitlines()] == [
         "draft.received",
         "draft.posted",
     ]
+
+
+async def test_export_writes_the_log_as_ndjson_oldest_first(
+    bot: BotUnderTest, sqlite_url, clock, scenarios
+):
+    await check_export(bot, sqlite_url, clock, scenarios)
+
+
+async def test_export_writes_the_log_as_ndjson_oldest_first_on_postgres(
+    pg_bot: BotUnderTest, postgres_url, clock, scenarios
+):
+    await check_export(pg_bot, postgres_url, clock, scenarios)
 
 
 def test_export_rejects_a_date_that_is_not_iso8601(tmp_path):

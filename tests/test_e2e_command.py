@@ -6,14 +6,13 @@ import json
 from pathlib import Path
 
 from bot.blocks.ids import ActionId
-from bot.demo.standins.interactions import slash_command
-from tests.harness import OPERATOR, BotUnderTest
+from tests.harness import OPERATOR, BotUnderTest, real_slash_command
 
 FIXTURES = Path(__file__).parent / "fixtures" / "real"
 
 
 async def ask(bot: BotUnderTest, slack, text: str) -> dict:
-    body = slash_command(
+    body = real_slash_command(
         user=OPERATOR,
         command="/occ",
         text=text,

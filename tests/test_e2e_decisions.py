@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import copy
 import json
 
 from bot.blocks.ids import ActionId, InputId
-from bot.demo.standins.interactions import block_action
-from bot.domain import DraftState, EscalationState, ReplyStatus
-from tests.harness import MANAGER, OPERATOR, BotUnderTest
+from bot.domain import DraftState, Escalation, EscalationState, ReplyStatus
+from tests.harness import MANAGER, OPERATOR, SECOND_OPERATOR, BotUnderTest
 
 
 def opened_view(slack) -> dict:
@@ -123,26 +123,76 @@ async def test_escalate_posts_to_managers_with_notes_and_notes_the_conversation(
     assert "draft.escalated" in actions
 
 
-async def test_claim_then_resolve_the_escalation(bot: BotUnderTest, slack, scenarios):
+async def escalated(bot: BotUnderTest, scenarios) -> Escalation:
+    """The triple-charge draft escalated by the operator, its message in #occ-escalations."""
     draft = await bot.posted_draft(scenarios["demo-3-triple-charge"].payload)
     await bot.submit_escalation(draft.id, OPERATOR, type="high_value", urgency="urgent", notes="n")
     await bot.settle()
     escalation = await bot.store.escalation_for_draft(draft.id)
+    assert escalation is not None and escalation.message is not None
+    return escalation
 
-    claim = block_action(
-        user=MANAGER,
-        action_id=ActionId.CLAIM.value,
-        value=escalation.id,
-        channel=escalation.message.channel,
-        message_ts=escalation.message.ts,
-    )
-    await bot.slack.send(claim)
+
+async def test_claim_then_resolve_the_escalation(bot: BotUnderTest, slack, scenarios):
+    escalation = await escalated(bot, scenarios)
+
+    await bot.click_escalation(ActionId.CLAIM, escalation, MANAGER)
     await bot.settle()
     posted = slack.message(escalation.message.channel, escalation.message.ts)
     assert "Resolve" in json.dumps(posted["blocks"])
+    claimed = await bot.store.get_escalation(escalation.id)
+    assert claimed.state is EscalationState.CLAIMED and claimed.claimed_by == MANAGER
 
-    resolve = claim | {"actions": [claim["actions"][0] | {"action_id": ActionId.RESOLVE.value}]}
-    await bot.slack.send(resolve)
+    await bot.click_escalation(ActionId.RESOLVE, escalation, MANAGER)
     await bot.settle()
     final = await bot.store.get_escalation(escalation.id)
     assert final.state is EscalationState.RESOLVED and final.resolved_by == MANAGER
+    [dm] = [c for c in slack.calls("chat.postMessage") if "was resolved" in c.args.get("text", "")]
+    assert f"<@{MANAGER}>" in dm.args["text"]
+    assert await bot.actions(escalation.id) == [
+        "escalation.posted",
+        "escalation.noted",
+        "escalation.claimed",
+        "escalation.resolved",
+    ]
+
+
+async def test_a_non_manager_is_refused_on_claim_and_on_resolve(
+    bot: BotUnderTest, slack, scenarios
+):
+    escalation = await escalated(bot, scenarios)
+    where = (escalation.message.channel, escalation.message.ts)
+    message_before = copy.deepcopy(slack.message(*where))
+
+    await bot.click_escalation(ActionId.CLAIM, escalation, SECOND_OPERATOR)
+    await bot.settle()
+
+    assert await bot.store.get_escalation(escalation.id) == escalation  # nothing changed
+    assert slack.message(*where) == message_before
+    [notice] = slack.ephemerals(SECOND_OPERATOR)
+    assert notice["text"] == "Only managers (OCC_MANAGERS) can claim escalations."
+    assert notice["channel"] == escalation.message.channel
+
+    await bot.click_escalation(ActionId.CLAIM, escalation, MANAGER)
+    await bot.settle()
+    claimed = await bot.store.get_escalation(escalation.id)
+    assert claimed.state is EscalationState.CLAIMED
+    message_claimed = copy.deepcopy(slack.message(*where))
+
+    await bot.click_escalation(ActionId.RESOLVE, escalation, SECOND_OPERATOR)
+    await bot.settle()
+
+    assert await bot.store.get_escalation(escalation.id) == claimed  # still claimed, unresolved
+    assert slack.message(*where) == message_claimed
+    assert [n["text"] for n in slack.ephemerals(SECOND_OPERATOR)] == [
+        "Only managers (OCC_MANAGERS) can claim escalations.",
+        "Only managers (OCC_MANAGERS) can resolve escalations.",
+    ]
+    assert not [c for c in slack.calls("chat.postMessage") if "was resolved" in str(c.args)]
+    refused = [
+        e for e in await bot.store.entries(subject_id=escalation.id) if e.outcome == "refused"
+    ]
+    assert [(str(e.action), e.actor, e.payload["attempted"]) for e in refused] == [
+        ("escalation.refused", SECOND_OPERATOR, "claim"),
+        ("escalation.refused", SECOND_OPERATOR, "resolve"),
+    ]

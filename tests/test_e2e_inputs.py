@@ -8,14 +8,14 @@ import time
 import pytest
 
 from bot.blocks.ids import ActionId
-from bot.demo.standins.interactions import block_action, form_body, signature_headers
+from bot.demo.standins.interactions import form_body, signature_headers
 from bot.domain import DraftState
-from tests.harness import INTAKE_TOKEN, OPERATOR, BotUnderTest
+from tests.harness import INTAKE_TOKEN, OPERATOR, SIGNING_SECRET, BotUnderTest, real_block_action
 
 
 def approve_body(draft) -> str:
     return form_body(
-        block_action(
+        real_block_action(
             user=OPERATOR,
             action_id=ActionId.APPROVE.value,
             value=draft.id,
@@ -30,9 +30,7 @@ def approve_body(draft) -> str:
     [
         pytest.param(lambda body: signature_headers("not-the-secret", body), id="bad signature"),
         pytest.param(
-            lambda body: signature_headers(
-                "8f742231b10e8888abcd99yyyzzz85a5", body, int(time.time()) - 6 * 60
-            ),
+            lambda body: signature_headers(SIGNING_SECRET, body, int(time.time()) - 6 * 60),
             id="timestamp older than 5 minutes",
         ),
         pytest.param(

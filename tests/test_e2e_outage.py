@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 from bot.blocks.ids import ActionId
-from bot.demo.standins.interactions import block_action
 from bot.domain import DecisionKind, ReplyStatus
+from bot.flows import replies
 from bot.integrations.chatwoot import ChatwootClient
 from bot.jobs import JOBS
 from tests.harness import OPERATOR, BotUnderTest, settings_for
@@ -68,15 +68,8 @@ async def test_retry_button_sends_before_the_backoff_is_over(
     await bot.settle()
     chatwoot.up()
 
-    retry = block_action(
-        user=OPERATOR,
-        action_id=ActionId.RETRY.value,
-        value=draft.id,
-        channel=draft.card.channel,
-        message_ts=draft.card.ts,
-    )
-    await bot.slack.send(retry)
-    await bot.slack.send(retry)
+    await bot.click(ActionId.RETRY, draft, OPERATOR)
+    await bot.click(ActionId.RETRY, draft, OPERATOR)
     await bot.settle()
 
     assert len(chatwoot.sent_replies(payload["conversation_id"])) == 1
@@ -224,3 +217,85 @@ async def test_a_send_is_not_started_when_the_lease_is_nearly_over(
 
     assert chatwoot.sent_replies(payload["conversation_id"]) == []
     assert done.reply.status is ReplyStatus.FAILED and "lease" in done.reply.last_error
+
+
+async def replies_due(bot: BotUnderTest) -> tuple[int, int]:
+    """One pass of the `replies` job's work: (replies tried, attempts that raised)."""
+    tally = await replies.deliver_due(bot.services)
+    await bot.settle()
+    return tally.tried, tally.failed
+
+
+def reply_failures(entries) -> list[tuple[int, str]]:
+    return [(e.payload["attempt"], e.outcome) for e in entries if e.action == "reply.failed"]
+
+
+async def test_after_the_eighth_failed_attempt_the_reply_waits_for_retry(
+    bot: BotUnderTest, slack, chatwoot, clock, scenarios
+):
+    payload = scenarios["demo-1-order-status"].payload
+    draft = await bot.posted_draft(payload)
+    chatwoot.down(503)
+    await bot.click(ActionId.APPROVE, draft, OPERATOR)
+    await bot.settle()
+
+    for attempt in range(2, 9):
+        clock.advance(minutes=16)  # past any backoff (30 s doubling, capped at 15 min)
+        assert await replies_due(bot) == (1, 0)
+        assert (await bot.store.get_draft(draft.id)).reply.attempts == attempt
+
+    stored = await bot.store.get_draft(draft.id)
+    assert stored.reply.status is ReplyStatus.GAVE_UP and stored.reply.next_attempt_at is None
+    assert reply_failures(await bot.store.entries(subject_id=draft.id)) == [
+        (1, "retry"),
+        (2, "retry"),
+        (3, "retry"),
+        (4, "retry"),
+        (5, "retry"),
+        (6, "retry"),
+        (7, "retry"),
+        (8, "failed"),
+    ]
+    card = slack.message(draft.card.channel, draft.card.ts)
+    [actions] = [b for b in card["blocks"] if b["type"] == "actions"]
+    [retry] = actions["elements"]
+    assert (retry["action_id"], retry["text"]["text"]) == (ActionId.RETRY.value, "🔁 Retry")
+    assert "after 8 attempts" in card_of(slack, draft) and "Press Retry" in card_of(slack, draft)
+
+    clock.advance(hours=6)  # the job leaves it alone now: it waits for someone to press Retry
+    assert await replies_due(bot) == (0, 0)
+    assert (await bot.store.get_draft(draft.id)).reply.attempts == 8
+    assert chatwoot.sent_replies(payload["conversation_id"]) == []
+
+    chatwoot.up()
+    await bot.click(ActionId.RETRY, draft, OPERATOR)
+    await bot.settle()
+    assert [r["content"] for r in chatwoot.sent_replies(payload["conversation_id"])] == [
+        payload["draft"]
+    ]
+
+
+async def test_a_permanent_4xx_gives_up_after_one_attempt(
+    bot: BotUnderTest, slack, chatwoot, clock, scenarios
+):
+    payload = scenarios["exercise-1-international-shipping"].payload
+    draft = await bot.posted_draft(payload)
+    chatwoot.down(422)  # Chatwoot refuses the request itself: repeating it cannot help
+
+    await bot.click(ActionId.APPROVE, draft, OPERATOR)
+    await bot.settle()
+
+    stored = await bot.store.get_draft(draft.id)
+    assert stored.reply.status is ReplyStatus.GAVE_UP and stored.reply.attempts == 1
+    assert "422" in stored.reply.last_error
+    entries = await bot.store.entries(subject_id=draft.id)
+    assert reply_failures(entries) == [(1, "failed")]
+    [failed] = [e for e in entries if e.action == "reply.failed"]
+    assert failed.payload["transient"] is False and failed.payload["next_attempt_at"] is None
+    sends = [r for r in chatwoot.requests("POST") if r.path.endswith("/messages")]
+    assert len(sends) == 1
+    assert ActionId.RETRY.value in card_of(slack, draft)
+
+    clock.advance(hours=1)
+    assert await replies_due(bot) == (0, 0)
+    assert len([r for r in chatwoot.requests("POST") if r.path.endswith("/messages")]) == 1

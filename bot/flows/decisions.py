@@ -15,7 +15,7 @@ from typing import Any
 from bot import audit
 from bot.blocks.escalation_notes import escalation_notes_template
 from bot.blocks.modals import edit_modal, escalate_modal, reject_modal
-from bot.blocks.text import mention, slack_date
+from bot.blocks.text import escape, mention, slack_date
 from bot.config import Settings
 from bot.domain import (
     Action,
@@ -99,12 +99,15 @@ async def open_form(
     elif kind is DecisionKind.REJECT:
         view = reject_modal(draft)
     else:
+        sla_minutes = services.settings.sla_minutes
         view = escalate_modal(
             draft,
             suggested_type=suggested_escalation_type(draft.flags),
             suggested_urgency=suggested_urgency(draft.flags),
-            notes=escalation_notes_template(draft.input, draft.flags, draft_id=draft.id),
-            sla_minutes=services.settings.sla_minutes,
+            notes=escalation_notes_template(
+                draft.input, draft.flags, draft_id=draft.id, sla_minutes=sla_minutes
+            ),
+            sla_minutes=sla_minutes,
         )
     try:
         await services.slack.views_open(trigger_id=trigger_id, view=view)
@@ -120,7 +123,11 @@ async def open_form(
 async def retry(services: Services, draft_id: str, user: str, channel: str | None) -> None:
     """Retry now: take the reply even before its backoff is over; the lease keeps it single."""
     if not services.settings.may_act_on_drafts(user):
-        await tell(services, channel=channel, user=user, text=NOT_AN_OPERATOR)
+        draft = await services.store.get_draft(draft_id)
+        if draft is None:
+            await tell(services, channel=channel, user=user, text="That draft no longer exists.")
+        else:
+            await refuse(services, draft, user, "retry", NOT_AN_OPERATOR)
         return
     if await replies.deliver(services, draft_id, force=True) is None:
         await tell(
@@ -150,18 +157,19 @@ async def check(
     if why is None and draft.state is not DraftState.PENDING:
         why = already_decided(draft)
     if why is not None:
-        await refuse(services, draft, user, kind, why)
+        await refuse(services, draft, user, kind.value, why)
         return None
     return draft
 
 
-async def refuse(services: Services, draft: Draft, user: str, kind: DecisionKind, why: str) -> None:
+async def refuse(services: Services, draft: Draft, user: str, attempted: str, why: str) -> None:
+    """Log a refused action (`draft.refused`) and tell only the user why."""
     await services.store.log(
         audit.draft_entry(
             services,
             Action.DRAFT_REFUSED,
             draft,
-            {"attempted": kind.value, "reason": why, "state": draft.state.value},
+            {"attempted": attempted, "reason": why, "state": draft.state.value},
             actor=user,
             outcome=Outcome.REFUSED,
         )
@@ -217,7 +225,7 @@ async def decide(
     )
     if won is None:
         latest = await services.store.get_draft(draft_id) or draft
-        await refuse(services, latest, user, kind, already_decided(latest))
+        await refuse(services, latest, user, kind.value, already_decided(latest))
         return None
     await refresh_card(services, won, escalation)
     return won
@@ -264,7 +272,9 @@ def refusal(settings: Settings, user_id: str, draft: Draft, kind: DecisionKind) 
         return None  # the store's compare-and-set decides races; see already_decided()
     sends = kind in (DecisionKind.APPROVE, DecisionKind.EDIT)
     if sends and requires_manager(draft.flags) and not settings.is_manager(user_id):
-        reasons = "; ".join(f.reason for f in draft.flags if f.kind in ALWAYS_ESCALATE)
+        # The reasons quote the customer's words: escaped like every other surface, so a
+        # "<!channel>" or "<http://evil|bank>" shows as typed and never pings or links.
+        reasons = "; ".join(escape(f.reason) for f in draft.flags if f.kind in ALWAYS_ESCALATE)
         return (
             f"This draft must be escalated ({reasons}). Sending it is reserved for managers: "
             "use Escalate, or ask a manager."
