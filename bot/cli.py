@@ -10,7 +10,9 @@ import sys
 from collections.abc import Sequence
 from datetime import datetime
 
-from bot.config import Settings
+from pydantic import ValidationError
+
+from bot.config import Settings, describe_error
 
 log = logging.getLogger("occ")
 
@@ -28,7 +30,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
-    return int(args.run(args) or 0)
+    try:
+        return int(args.run(args) or 0)
+    except ValidationError as error:  # a bad setting: say which, without a traceback
+        print(f"occ-bot: configuration error: {describe_error(error)}", file=sys.stderr)
+        return 2
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -101,33 +107,15 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _jobs_list(args: argparse.Namespace) -> int:
-    from bot.jobs import JOBS
+    from bot.commands.jobs import list_jobs
 
-    for job in JOBS.values():
-        print(f"{job.name:<14} {job.description}")
-    return 0
+    return asyncio.run(list_jobs(Settings(), sys.stdout))
 
 
 def _jobs_run(args: argparse.Namespace) -> int:
-    from bot.jobs import JOBS
+    from bot.commands.jobs import run_job
 
-    job = JOBS.get(args.name)
-    if job is None:
-        print(f"unknown job {args.name!r}; known: {', '.join(JOBS)}", file=sys.stderr)
-        return 2
-
-    async def once() -> int:
-        from bot.services import build_services
-
-        services = await build_services(Settings())
-        try:
-            await services.store.migrate()
-            print(f"{job.name}: {await job.run(services)}")
-        finally:
-            await services.aclose()
-        return 0
-
-    return asyncio.run(once())
+    return asyncio.run(run_job(Settings(), args.name, sys.stdout, sys.stderr))
 
 
 def _migrate(args: argparse.Namespace) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.domain import Urgency
@@ -62,6 +62,19 @@ class Settings(BaseSettings):
 
     _split_managers = field_validator("managers", "operators", mode="before")(_split_ids)
 
+    @model_validator(mode="after")
+    def _supabase_needs_both(self) -> Settings:
+        """Half a Supabase configuration must not quietly fall back to a local SQLite file."""
+        if not self.database_url and bool(self.supabase_url) != bool(
+            self.supabase_service_role_key
+        ):
+            missing = "SUPABASE_SERVICE_ROLE_KEY" if self.supabase_url else "SUPABASE_URL"
+            raise ValueError(
+                f"{missing} is unset: set SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY together "
+                "(or DATABASE_URL)"
+            )
+        return self
+
     @property
     def effective_database_url(self) -> str | None:
         """DATABASE_URL wins; Supabase REST only when it is unset; else local SQLite."""
@@ -107,3 +120,13 @@ class Settings(BaseSettings):
         if not self.intake_token:
             notes.append("OCC_INTAKE_TOKEN unset: POST /drafts and the Chatwoot webhook refuse all")
         return notes
+
+
+def describe_error(error: ValidationError) -> str:
+    """What is wrong with the settings, naming each variable; never the values (secrets)."""
+    problems = []
+    for problem in error.errors():
+        where = ".".join(str(part) for part in problem["loc"]).upper()
+        message = problem["msg"].removeprefix("Value error, ")
+        problems.append(f"{where}: {message}" if where else message)
+    return "; ".join(problems)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 
 import aiohttp
+from slack_bolt.authorization import AuthorizeResult
 from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.services import Services
 
@@ -47,3 +51,24 @@ async def user_profile(services: Services, user: str) -> dict[str, str | None]:
             log.warning("users.info %s failed: %s", user, describe(error))
             return {"name": None, "email": None}
     return services.user_cache[user]
+
+
+def bot_identity(slack: AsyncWebClient) -> Callable[..., Awaitable[AuthorizeResult]]:
+    """Bolt's `authorize` hook: who the bot is in Slack (``auth.test``), asked once per start
+    however many requests arrive together. (Bolt reads the hook's parameter names, so it is a
+    plain function.)"""
+    lock = asyncio.Lock()
+    known: list[AuthorizeResult] = []
+
+    async def authorize(enterprise_id: str | None, team_id: str | None) -> AuthorizeResult:
+        async with lock:  # the first caller asks; the others wait for its answer
+            if not known:
+                response = await slack.auth_test()
+                known.append(
+                    AuthorizeResult.from_auth_test_response(
+                        auth_test_response=response, bot_token=slack.token
+                    )
+                )
+        return known[0]
+
+    return authorize

@@ -5,30 +5,14 @@ customer context, suggested resolution."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from types import MappingProxyType
 
+from bot.blocks.labels import ESCALATION_TYPE_LABEL
 from bot.domain import DraftInput, EscalationType, RiskFlag, Urgency
 from bot.rules.risk import TYPE_OF_KIND, suggested_escalation_type, suggested_urgency
 from bot.rules.sla import DEFAULT_SLA_MINUTES
 
 NOTES_MAX_CHARS = 3000  # Slack plain_text_input max_length; notes stay strictly below it
 SUMMARY_MAX_CHARS = 600
-
-_ESCALATION_TYPE_LABELS: Mapping[EscalationType, str] = MappingProxyType(
-    {
-        EscalationType.HIGH_VALUE: "High-Value Issue",
-        EscalationType.POLICY_EXCEPTION: "Policy Exception",
-        EscalationType.LEGAL_THREAT: "Legal/Regulatory Threat",
-        EscalationType.TECHNICAL: "Technical Issue",
-        EscalationType.B2B: "B2B/Wholesale",
-        EscalationType.OTHER: "Other",
-    }
-)
-
-
-def escalation_type_label(escalation_type: EscalationType) -> str:
-    """Human label for an escalation type ("High-Value Issue", ...)."""
-    return _ESCALATION_TYPE_LABELS[escalation_type]
 
 
 def escalation_notes_template(
@@ -85,7 +69,7 @@ def _notes_head(
         kind_type = TYPE_OF_KIND.get(flag.kind)
         if kind_type is not None and kind_type not in types and kind_type != EscalationType.OTHER:
             types.append(kind_type)
-    type_line = " + ".join(escalation_type_label(t) for t in types)
+    type_line = " + ".join(ESCALATION_TYPE_LABEL[t] for t in types)
     minutes = sla_minutes.get(urgency)
     sla = f" ({minutes:g}-minute SLA)" if minutes else ""
     customer = draft.customer

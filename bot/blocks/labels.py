@@ -38,13 +38,15 @@ REJECT_REASON_LABEL: Mapping[RejectReason, str] = MappingProxyType(
     }
 )
 
+# As the training guide's escalation template names them ("High-Value Issue + Legal/Regulatory
+# Threat"): the modal, the manager message, the card and the notes all say the same.
 ESCALATION_TYPE_LABEL: Mapping[EscalationType, str] = MappingProxyType(
     {
-        EscalationType.HIGH_VALUE: "High-value",
-        EscalationType.POLICY_EXCEPTION: "Policy exception",
-        EscalationType.LEGAL_THREAT: "Legal/regulatory threat",
-        EscalationType.TECHNICAL: "Technical issue",
-        EscalationType.B2B: "B2B/wholesale",
+        EscalationType.HIGH_VALUE: "High-Value Issue",
+        EscalationType.POLICY_EXCEPTION: "Policy Exception",
+        EscalationType.LEGAL_THREAT: "Legal/Regulatory Threat",
+        EscalationType.TECHNICAL: "Technical Issue",
+        EscalationType.B2B: "B2B/Wholesale",
         EscalationType.OTHER: "Other",
     }
 )

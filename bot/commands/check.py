@@ -12,7 +12,7 @@ from typing import TextIO
 import httpx
 from pydantic import ValidationError
 
-from bot.config import Settings
+from bot.config import Settings, describe_error
 
 TIMEOUT = 10.0
 
@@ -126,7 +126,8 @@ async def run_check(settings: Settings | None, *, as_json: bool, out: TextIO) ->
     try:
         settings = settings or Settings()
     except ValidationError as error:
-        return _report([Check("config", False, 0.0, str(error))], as_json, out, settings=None)
+        problem = describe_error(error)
+        return _report([Check("config", False, 0.0, problem)], as_json, out, settings=None)
     probes = configured_probes(settings)
     checks = await asyncio.gather(*(_timed(name, probe) for name, probe in probes.items()))
     return _report(list(checks), as_json, out, settings=settings)

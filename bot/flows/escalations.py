@@ -23,6 +23,7 @@ from bot.flows.alerts import dependency_failed, dependency_ok
 from bot.flows.intake import POST_LEASE
 from bot.integrations.chatwoot import ChatwootError
 from bot.rules.sla import sla_due
+from bot.runtime.batch import Tally, each
 from bot.services import Services
 from bot.slack import (
     SLACK_FAILURES,
@@ -273,12 +274,14 @@ def _entry(
     )
 
 
-async def repost_escalations(services: Services) -> int:
+async def repost_escalations(services: Services) -> Tally:
     """Post the escalations Slack refused earlier: an escalation nobody sees is a failure."""
-    ids = await services.store.unposted_escalations(services.clock())
-    for escalation_id in ids:
+
+    async def repost(escalation_id: str) -> None:
         escalation = await services.store.get_escalation(escalation_id)
         draft = await services.store.get_draft(escalation.draft_id) if escalation else None
         if escalation is not None and draft is not None:
             await post_escalation(services, escalation, draft)
-    return len(ids)
+
+    ids = await services.store.unposted_escalations(services.clock())
+    return await each(ids, repost, what="posting escalation")

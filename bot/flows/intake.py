@@ -20,6 +20,7 @@ from bot.flows.alerts import dependency_failed, dependency_ok
 from bot.flows.cards import card_blocks
 from bot.integrations.chatwoot_webhook import IncomingMessage
 from bot.rules.risk import risk_flags
+from bot.runtime.batch import Tally, each
 from bot.services import Services
 from bot.slack import SLACK_FAILURES, describe
 
@@ -36,7 +37,14 @@ def external_id(incoming: IncomingMessage) -> str:
 
 
 async def draft_from_chatwoot(services: Services, incoming: IncomingMessage) -> tuple[Draft, bool]:
-    """Draft a reply and store it (idempotent on the message id); the card follows."""
+    """Draft a reply and store it (idempotent on the message id); the card follows.
+
+    A redelivery (Chatwoot resends when it got no answer in time) is recognised before any
+    drafting: the model is not asked twice for the same message.
+    """
+    known = await services.store.draft_for_external_id(external_id(incoming))
+    if known is not None:
+        return known, False
     proposal = await _propose(services, incoming)
     data = DraftInput(
         conversation_id=incoming.conversation_id,
@@ -129,11 +137,13 @@ async def post_card(services: Services, draft: Draft) -> Draft | None:
     )
 
 
-async def repost_cards(services: Services) -> int:
-    """Post the cards Slack refused earlier; returns how many were tried."""
-    ids = await services.store.unposted_drafts(services.clock())
-    for draft_id in ids:
+async def repost_cards(services: Services) -> Tally:
+    """Post the cards Slack refused earlier."""
+
+    async def repost(draft_id: str) -> None:
         draft = await services.store.get_draft(draft_id)
         if draft is not None:
             await post_card(services, draft)
-    return len(ids)
+
+    ids = await services.store.unposted_drafts(services.clock())
+    return await each(ids, repost, what="posting the card of")

@@ -6,7 +6,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.blocks.home import home_view
+from bot.flows.overview import publish_home
 from bot.services import Services
 
 
@@ -16,10 +16,3 @@ def register(app: AsyncApp, services: Services) -> None:
             services.background.spawn(publish_home(services, event["user"]), name="home")
 
     app.event("app_home_opened")(on_home_opened)
-
-
-async def publish_home(services: Services, user: str) -> None:
-    now = services.clock()
-    summary = await services.store.queue_summary(now)
-    view = home_view(summary, now, approvals_channel=services.settings.approvals_channel)
-    await services.slack.views_publish(user_id=user, view=view)

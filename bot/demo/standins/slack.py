@@ -20,6 +20,7 @@ A message whose blocks hold more than 12,000 characters of text is refused with
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import re
@@ -143,6 +144,7 @@ class SlackStandin(Standin):
         self._ephemerals: list[dict[str, Any]] = []
         self._views: dict[str, dict[str, Any]] = {}
         self._failures: dict[str, list[_Failure]] = {}
+        self._holds: dict[str, asyncio.Event] = {}
         self._last_micros = 0
         self._counter = 0
         self._handlers: dict[str, Handler] = {
@@ -182,6 +184,12 @@ class SlackStandin(Standin):
         code = status if status is not None else (429 if error == "ratelimited" else 200)
         wait = retry_after if code == 429 else None
         self._failures.setdefault(method, []).append(_Failure(error, code, wait, times))
+
+    def hold(self, method: str) -> asyncio.Event:
+        """Keep every call of ``method`` waiting until the returned event is set: a slow Slack,
+        for tests of what happens meanwhile."""
+        gate = self._holds[method] = asyncio.Event()
+        return gate
 
     # -- what happened -------------------------------------------------------------------------
 
@@ -250,6 +258,9 @@ class SlackStandin(Standin):
                 raise SlackError("not_authed")
             if token not in self.tokens:
                 raise SlackError("invalid_auth")
+            gate = self._holds.get(method)
+            if gate is not None:
+                await gate.wait()
             self._take_failure(method)
             result = handler(args)
         except SlackError as err:
