@@ -170,6 +170,13 @@ class FakeClock:
         self.now += timedelta(**delta)
 
 
+class WallClock(FakeClock):
+    """The real time, for tests that sign with time.time() and never move the clock."""
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC)
+
+
 def settings_for(
     database_url: str,
     slack: SlackStandin,

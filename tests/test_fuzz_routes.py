@@ -64,6 +64,7 @@ from tests.harness import (
     OPERATOR,
     SIGNING_SECRET,
     BotUnderTest,
+    WallClock,
     settings_for,
 )
 
@@ -974,9 +975,10 @@ def slack_seeds(draft_ids: list[str], standin) -> dict[str, list[Any]]:
 
 
 @pytest.fixture
-async def fuzz_bot(sqlite_url, slack, chatwoot, clock) -> AsyncIterator[BotUnderTest]:
+async def fuzz_bot(sqlite_url, slack, chatwoot) -> AsyncIterator[BotUnderTest]:
+    """The bot on the wall clock: the shots are signed with time.time(), some 301 s old."""
     settings = settings_for(sqlite_url, slack, chatwoot, chatwoot_webhook_secret=WEBHOOK_SECRET)
-    instance = await BotUnderTest(settings, clock).start()
+    instance = await BotUnderTest(settings, WallClock()).start()
     try:
         yield instance
     finally:

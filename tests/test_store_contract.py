@@ -60,6 +60,7 @@ SHIPPED = [
     "0002_post_leases",
     "0003_job_runs_incidents",
     "0004_rest_transactions",
+    "0005_post_refusals",
 ]
 LEGACY_SQL = Path(__file__).parent / "fixtures" / "legacy_schema"
 

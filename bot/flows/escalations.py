@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from bot import audit
 from bot.blocks.escalation import escalation_message, escalation_text
@@ -14,13 +15,13 @@ from bot.domain import (
     Escalation,
     EscalationState,
     EscalationType,
+    LogEntry,
     Outcome,
-    SlackRef,
     Urgency,
 )
 from bot.flows import decisions
 from bot.flows.alerts import dependency_failed, dependency_ok
-from bot.flows.intake import POST_LEASE
+from bot.flows.posting import Post, post_once
 from bot.integrations.chatwoot import ChatwootError
 from bot.rules.sla import sla_due
 from bot.runtime.batch import Tally, each
@@ -71,44 +72,46 @@ async def escalate(
 async def post_escalation(
     services: Services, escalation: Escalation, draft: Draft
 ) -> Escalation | None:
-    """Post to the managers' channel under a lease (see approvals.post_card)."""
-    now = services.clock()
-    lease_until = now + POST_LEASE
-    claimed = await services.store.claim_escalation_post(
-        escalation.id, now=now, lease_until=lease_until
-    )
-    if claimed is None:
-        return None
-    blocks = escalation_message(
-        escalation,
-        draft,
-        conversation_url=services.conversation_url(draft.input.conversation_id),
-        sla_minutes=services.settings.sla_minutes,
-    )
-    try:
-        response = await services.slack.chat_postMessage(
+    """Post the escalation to the managers' channel once (see `bot.flows.posting`)."""
+    store = services.store
+
+    def render() -> tuple[list[dict[str, Any]], str]:
+        blocks = escalation_message(
+            escalation,
+            draft,
+            conversation_url=services.conversation_url(draft.input.conversation_id),
+            sla_minutes=services.settings.sla_minutes,
+        )
+        return blocks, escalation_text(escalation, draft)
+
+    def entry(payload: dict[str, Any], outcome: Outcome) -> LogEntry:
+        if outcome is Outcome.SUCCESS:
+            payload = payload | {
+                "urgency": escalation.urgency.value,
+                "type": escalation.type.value,
+                "due_at": escalation.due_at.isoformat(),
+            }
+        return _entry(services, Action.ESCALATION_POSTED, escalation, payload, outcome)
+
+    return await post_once(
+        services,
+        Post(
+            what="escalation message",
             channel=services.settings.escalations_channel,
-            blocks=blocks,
-            text=escalation_text(escalation, draft),
-        )
-    except SLACK_FAILURES as error:
-        detail = describe(error)
-        await services.store.log(
-            _entry(services, Action.ESCALATION_POSTED, escalation, {"error": detail}, Outcome.RETRY)
-        )
-        await dependency_failed(services, "slack", f"escalation post: {detail}")
-        return None
-    await dependency_ok(services, "slack")
-    message = SlackRef(channel=response["channel"], ts=response["ts"])
-    payload = {
-        "channel": message.channel,
-        "ts": message.ts,
-        "urgency": escalation.urgency.value,
-        "type": escalation.type.value,
-        "due_at": escalation.due_at.isoformat(),
-    }
-    return await services.store.set_escalation_message(
-        escalation.id, message, _entry(services, Action.ESCALATION_POSTED, escalation, payload)
+            setting="OCC_ESCALATIONS_CHANNEL",
+            render=render,
+            entry=entry,
+            claim=lambda now, until: store.claim_escalation_post(
+                escalation.id, now=now, lease_until=until
+            ),
+            record=lambda ref, at, log, until: store.set_escalation_message(
+                escalation.id, ref, log, lease_until=until
+            ),
+            refused=lambda until, log: store.refuse_message_post(
+                escalation.id, lease_until=until, log=log
+            ),
+            unpark=store.unpark_messages,
+        ),
     )
 
 

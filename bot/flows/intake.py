@@ -9,27 +9,23 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
-from datetime import timedelta
 
 from bot import audit
 from bot.blocks.card import draft_card_text
-from bot.domain import Action, Customer, Draft, DraftInput, Outcome, SlackRef
+from bot.domain import Action, Customer, Draft, DraftInput
 from bot.drafting.base import DraftingError, Proposal
-from bot.flows.alerts import dependency_failed, dependency_ok
 from bot.flows.cards import card_blocks
+from bot.flows.posting import Post, post_once
 from bot.integrations.chatwoot_webhook import IncomingMessage
 from bot.rules.risk import risk_flags
 from bot.runtime.batch import Tally, each
 from bot.services import Services
-from bot.slack import SLACK_FAILURES, describe
 
 log = logging.getLogger("occ.intake")
 
 # Chatwoot waits a few seconds for a webhook's answer, and the draft must be stored before
 # we answer (so a restart cannot lose the message): past this, draft offline instead.
 DRAFTING_BUDGET = 4.0
-POST_LEASE = timedelta(minutes=5)  # outlasts slack_sdk's retries of a rate-limited post
 
 
 def external_id(incoming: IncomingMessage) -> str:
@@ -97,43 +93,25 @@ async def receive(services: Services, data: DraftInput) -> tuple[Draft, bool]:
 
 
 async def post_card(services: Services, draft: Draft) -> Draft | None:
-    """Post the card under a lease, so a retrying job on another replica cannot post it too."""
-    now = services.clock()
-    lease_until = now + POST_LEASE
-    if await services.store.claim_card_post(draft.id, now=now, lease_until=lease_until) is None:
-        return None  # already posted, or another worker is posting it
-    started = time.perf_counter()
-    try:
-        response = await services.slack.chat_postMessage(
+    """Post the draft's card once (see `bot.flows.posting`)."""
+    store = services.store
+    return await post_once(
+        services,
+        Post(
+            what="card",
             channel=services.settings.approvals_channel,
-            blocks=card_blocks(services, draft),
-            text=draft_card_text(draft),
-        )
-    except SLACK_FAILURES as error:
-        detail = describe(error)
-        await services.store.log(
-            audit.draft_entry(
-                services,
-                Action.DRAFT_POSTED,
-                draft,
-                {"error": detail, "channel": services.settings.approvals_channel},
-                outcome=Outcome.RETRY,
-            )
-        )
-        await dependency_failed(services, "slack", f"chat.postMessage: {detail}")
-        return None  # the `reposts` job tries again once the lease has expired
-    await dependency_ok(services, "slack")
-    card = SlackRef(channel=response["channel"], ts=response["ts"])
-    payload = {
-        "channel": card.channel,
-        "ts": card.ts,
-        "latency_ms": round((time.perf_counter() - started) * 1000, 1),
-    }
-    return await services.store.set_card(
-        draft.id,
-        card,
-        services.clock(),
-        audit.draft_entry(services, Action.DRAFT_POSTED, draft, payload),
+            setting="OCC_APPROVALS_CHANNEL",
+            render=lambda: (card_blocks(services, draft), draft_card_text(draft)),
+            entry=lambda payload, outcome: audit.draft_entry(
+                services, Action.DRAFT_POSTED, draft, payload, outcome=outcome
+            ),
+            claim=lambda now, until: store.claim_card_post(draft.id, now=now, lease_until=until),
+            record=lambda ref, at, log, until: store.set_card(
+                draft.id, ref, at, log, lease_until=until
+            ),
+            refused=lambda until, log: store.refuse_card_post(draft.id, lease_until=until, log=log),
+            unpark=store.unpark_cards,
+        ),
     )
 
 

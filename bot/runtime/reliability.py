@@ -54,9 +54,8 @@ class OpenIncidents:
         self._open.pop(incident_id, None)
 
     async def degraded(self, store: IncidentStore) -> dict[str, str]:
-        """Failing dependencies and since when (ISO 8601), for /healthz."""
+        """What is failing (a dependency by its name) and since when (ISO 8601), for /healthz."""
         return {
             incident_id.removeprefix(DEPENDENCY): since.isoformat()
             for incident_id, since in (await self.current(store)).items()
-            if incident_id.startswith(DEPENDENCY)
         }

@@ -22,6 +22,7 @@ from bot.store.errors import NotFound, StoreError
 from bot.store.ops import (
     AnyOf,
     Change,
+    Cond,
     Condition,
     Insert,
     Query,
@@ -36,6 +37,9 @@ from bot.store.ops import (
 
 RETRYABLE = (ReplyStatus.QUEUED.value, ReplyStatus.FAILED.value, ReplyStatus.SENDING.value)
 RETRY_NOW = (ReplyStatus.FAILED.value, ReplyStatus.GAVE_UP.value)
+# Slack refusing a post for good (channel_not_found …) this many times parks the message:
+# no more automatic retries until a post to that channel works again (`unpark_cards`).
+PARK_AFTER_REFUSALS = 3
 
 
 def log_insert(entry: LogEntry) -> Insert:
@@ -61,7 +65,15 @@ def reply_due(now: datetime) -> tuple[Condition, ...]:
 
 
 def card_unposted(now: datetime) -> tuple[Condition, ...]:
-    return (is_null("card_channel"), free_lease("card_lease_until", now))
+    return (
+        is_null("card_channel"),
+        free_lease("card_lease_until", now),
+        before_count("card_refusals", PARK_AFTER_REFUSALS),
+    )
+
+
+def before_count(column: str, limit: int) -> Cond:
+    return Cond(column, "lt", limit)
 
 
 class Drafts:
@@ -98,13 +110,34 @@ class Drafts:
         return codec.draft_from_row(rows[0]) if rows else None
 
     async def set_card(
-        self, draft_id: str, card: SlackRef, posted_at: datetime, log: LogEntry
-    ) -> Draft:
-        update = Update("drafts", (eq("id", draft_id),), codec.card_row(card, posted_at))
+        self,
+        draft_id: str,
+        card: SlackRef,
+        posted_at: datetime,
+        log: LogEntry,
+        *,
+        lease_until: datetime | None = None,
+    ) -> Draft | None:
+        where: tuple[Condition, ...] = (eq("id", draft_id),)
+        if lease_until is not None:  # only the poster still holding its lease records
+            where += (is_null("card_channel"), eq("card_lease_until", codec.utc(lease_until)))
+        update = Update("drafts", where, codec.card_row(card, posted_at))
         row = await self.db.apply(Change(update, (log_insert(log),)))
-        if row is None:
+        if row is None and await self.get_draft(draft_id) is None:
             raise NotFound(f"draft {draft_id!r}")
-        return codec.draft_from_row(row)
+        return _draft(row)
+
+    async def refuse_card_post(
+        self, draft_id: str, *, lease_until: datetime, log: LogEntry
+    ) -> int | None:
+        held = (eq("id", draft_id), eq("card_lease_until", codec.utc(lease_until)))
+        update = Update("drafts", held, {}, increments={"card_refusals": 1})
+        row = await self.db.apply(Change(update, (log_insert(log),)))
+        return None if row is None else int(row["card_refusals"])
+
+    async def unpark_cards(self) -> None:
+        parked = (is_null("card_channel"), Cond("card_refusals", "gte", PARK_AFTER_REFUSALS))
+        await self.db.apply(Change(Update("drafts", parked, {"card_refusals": 0})))
 
     async def claim_card_post(
         self, draft_id: str, *, now: datetime, lease_until: datetime

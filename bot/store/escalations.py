@@ -9,11 +9,12 @@ from typing import Any
 from bot.domain import Escalation, EscalationState, LogEntry, SlackRef
 from bot.store import codec
 from bot.store.database import Database
-from bot.store.drafts import log_insert
+from bot.store.drafts import PARK_AFTER_REFUSALS, before_count, log_insert
 from bot.store.errors import NotFound
 from bot.store.ops import (
     AnyOf,
     Change,
+    Cond,
     Query,
     Update,
     Where,
@@ -42,31 +43,47 @@ class Escalations:
         return _escalation(rows[0] if rows else None)
 
     async def set_escalation_message(
-        self, escalation_id: str, message: SlackRef, log: LogEntry
-    ) -> Escalation:
-        escalation = await self._change((eq("id", escalation_id),), codec.message_row(message), log)
-        if escalation is None:
+        self,
+        escalation_id: str,
+        message: SlackRef,
+        log: LogEntry,
+        *,
+        lease_until: datetime | None = None,
+    ) -> Escalation | None:
+        where: Where = (eq("id", escalation_id),)
+        if lease_until is not None:  # only the poster still holding its lease records
+            held = eq("message_lease_until", codec.utc(lease_until))
+            where += (is_null("message_channel"), held)
+        escalation = await self._change(where, codec.message_row(message), log)
+        if escalation is None and await self.get_escalation(escalation_id) is None:
             raise NotFound(f"escalation {escalation_id!r}")
         return escalation
+
+    async def refuse_message_post(
+        self, escalation_id: str, *, lease_until: datetime, log: LogEntry
+    ) -> int | None:
+        held = (eq("id", escalation_id), eq("message_lease_until", codec.utc(lease_until)))
+        update = Update("escalations", held, {}, increments={"message_refusals": 1})
+        row = await self.db.apply(Change(update, (log_insert(log),)))
+        return None if row is None else int(row["message_refusals"])
+
+    async def unpark_messages(self) -> None:
+        parked = (
+            is_null("message_channel"),
+            Cond("message_refusals", "gte", PARK_AFTER_REFUSALS),
+        )
+        await self.db.apply(Change(Update("escalations", parked, {"message_refusals": 0})))
 
     async def claim_escalation_post(
         self, escalation_id: str, *, now: datetime, lease_until: datetime
     ) -> Escalation | None:
-        where = (
-            eq("id", escalation_id),
-            is_null("message_channel"),
-            free_lease("message_lease_until", now),
-        )
+        where = (eq("id", escalation_id), *_message_unposted(now))
         return await self._change(where, {"message_lease_until": codec.utc(lease_until)})
 
     async def unposted_escalations(self, now: datetime, limit: int = 100) -> list[str]:
         query = Query(
             "escalations",
-            (
-                one_of("state", UNRESOLVED),
-                is_null("message_channel"),
-                free_lease("message_lease_until", now),
-            ),
+            (one_of("state", UNRESOLVED), *_message_unposted(now)),
             order_by=("created_at", "id"),
             limit=limit,
             columns=("id",),
@@ -135,6 +152,14 @@ class Escalations:
     ) -> Escalation | None:
         then = (log_insert(log),) if log is not None else ()
         return _escalation(await self.db.apply(Change(Update("escalations", where, values), then)))
+
+
+def _message_unposted(now: datetime) -> Where:
+    return (
+        is_null("message_channel"),
+        free_lease("message_lease_until", now),
+        before_count("message_refusals", PARK_AFTER_REFUSALS),
+    )
 
 
 def _escalation(row: Mapping[str, Any] | None) -> Escalation | None:

@@ -40,9 +40,29 @@ class DraftStore(Protocol):
     async def draft_for_external_id(self, external_id: str) -> Draft | None: ...
 
     async def set_card(
-        self, draft_id: str, card: SlackRef, posted_at: datetime, log: LogEntry
-    ) -> Draft:
-        """Store where the card was posted, releasing the card lease."""
+        self,
+        draft_id: str,
+        card: SlackRef,
+        posted_at: datetime,
+        log: LogEntry,
+        *,
+        lease_until: datetime | None = None,
+    ) -> Draft | None:
+        """Store where the card was posted, releasing the card lease. With ``lease_until``,
+        only while that lease is still the draft's and no card is recorded: None otherwise
+        (another poster took over), writing nothing. NotFound for an unknown draft."""
+        ...
+
+    async def refuse_card_post(
+        self, draft_id: str, *, lease_until: datetime, log: LogEntry
+    ) -> int | None:
+        """Count a permanent refusal by Slack (with its log row), while holding that lease;
+        the refusals so far, or None if the lease is no longer this poster's. After
+        `PARK_AFTER_REFUSALS` the card is parked: not offered for reposting."""
+        ...
+
+    async def unpark_cards(self) -> None:
+        """Offer every parked card for reposting again (its channel works again)."""
         ...
 
     async def claim_card_post(
@@ -98,10 +118,24 @@ class EscalationStore(Protocol):
     async def escalation_for_draft(self, draft_id: str) -> Escalation | None: ...
 
     async def set_escalation_message(
-        self, escalation_id: str, message: SlackRef, log: LogEntry
-    ) -> Escalation:
-        """Store where the manager message was posted, releasing the message lease."""
+        self,
+        escalation_id: str,
+        message: SlackRef,
+        log: LogEntry,
+        *,
+        lease_until: datetime | None = None,
+    ) -> Escalation | None:
+        """Store where the manager message was posted; fenced by ``lease_until`` as
+        `DraftStore.set_card`."""
         ...
+
+    async def refuse_message_post(
+        self, escalation_id: str, *, lease_until: datetime, log: LogEntry
+    ) -> int | None:
+        """As `DraftStore.refuse_card_post`, for the manager message."""
+        ...
+
+    async def unpark_messages(self) -> None: ...
 
     async def claim_escalation_post(
         self, escalation_id: str, *, now: datetime, lease_until: datetime

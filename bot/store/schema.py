@@ -114,6 +114,7 @@ drafts = Table(
     Column("reply_sent_at", UtcDateTime),
     Column("reply_lease_until", UtcDateTime),
     Column("card_lease_until", UtcDateTime),
+    Column("card_refusals", Integer, nullable=False, server_default="0"),
     _one_of("state", DRAFT_STATES),
     _one_of("decision_kind", DECISION_KINDS),
     _one_of("reply_status", REPLY_STATUSES),
@@ -154,6 +155,7 @@ escalations = Table(
     Column("reminders_sent", Integer, nullable=False, server_default="0"),
     Column("next_reminder_at", UtcDateTime),
     Column("message_lease_until", UtcDateTime),
+    Column("message_refusals", Integer, nullable=False, server_default="0"),
     _one_of("urgency", URGENCIES),
     _one_of("state", ESCALATION_STATES),
     Index(

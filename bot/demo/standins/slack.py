@@ -151,6 +151,7 @@ class SlackStandin(Standin):
             "auth.test": self._auth_test,
             "chat.postMessage": self._post_message,
             "chat.update": self._update,
+            "chat.delete": self._delete,
             "chat.postEphemeral": self._post_ephemeral,
             "chat.getPermalink": self._get_permalink,
             "views.open": self._views_open,
@@ -326,6 +327,13 @@ class SlackStandin(Standin):
             message["thread_ts"] = str(args["thread_ts"])
         self._messages[(channel, ts)] = message
         return {"channel": channel, "ts": ts, "message": dict(message)}
+
+    def _delete(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._resolve_channel(_required(args, "channel", "channel_not_found"))
+        ts = str(_required(args, "ts", "message_not_found"))
+        if self._messages.pop((channel, ts), None) is None:
+            raise SlackError("message_not_found")
+        return {"channel": channel, "ts": ts}
 
     def _update(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = self._resolve_channel(_required(args, "channel", "channel_not_found"))

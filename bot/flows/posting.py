@@ -1,0 +1,136 @@
+"""Posting a Slack message that must appear exactly once: a draft's card, an escalation's
+message to the managers.
+
+1. Take the post lease (a conditional write), so one worker posts at a time.
+2. Post. A transient failure (rate limited beyond the client's retries, a 5xx, the network)
+   is logged as ``retry`` and alerted as Slack failing; the lease runs out and the
+   ``reposts`` job posts again. A permanent refusal (the channel is missing, archived, or
+   the bot is not in it) is counted: after `PARK_AFTER_REFUSALS` the message is parked
+   rather than retried, and one alert names the channel to fix. The first post to that
+   channel that works again closes the alert and offers every parked message again.
+3. Record where it went, fenced by the lease. A worker whose lease ran out while it posted
+   (so another may have posted too) deletes its own copy instead of leaving it orphaned.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Generic, TypeVar
+
+from slack_sdk.errors import SlackApiError
+
+from bot.blocks.text import escape
+from bot.domain import LogEntry, Outcome, SlackRef
+from bot.flows.alerts import clear_incident, dependency_failed, dependency_ok, raise_incident
+from bot.services import Services
+from bot.slack import SLACK_FAILURES, describe
+from bot.store.drafts import PARK_AFTER_REFUSALS
+
+log = logging.getLogger("occ.posting")
+
+T = TypeVar("T")
+
+POST_LEASE = timedelta(minutes=5)  # outlasts slack_sdk's retries of a rate-limited post
+PERMANENT_REFUSALS = frozenset({"channel_not_found", "not_in_channel", "is_archived"})
+
+
+@dataclass(frozen=True)
+class Post(Generic[T]):
+    """One message and how its subject (a draft, an escalation) takes, records and counts it."""
+
+    what: str  # "card", "escalation message": in logs and alerts
+    channel: str
+    setting: str  # the variable that names the channel, for the alert
+    render: Callable[[], tuple[list[dict[str, Any]], str]]  # blocks and fallback text
+    entry: Callable[[dict[str, Any], Outcome], LogEntry]
+    claim: Callable[[datetime, datetime], Awaitable[object | None]]
+    record: Callable[[SlackRef, datetime, LogEntry, datetime], Awaitable[T | None]]
+    refused: Callable[[datetime, LogEntry], Awaitable[int | None]]
+    unpark: Callable[[], Awaitable[None]]
+
+
+def refusal_incident(channel: str) -> str:
+    return f"slack-post:{channel}"
+
+
+async def post_once(services: Services, post: Post[T]) -> T | None:
+    """Post and record the message, unless it is posted or being posted already."""
+    now = services.clock()
+    lease_until = now + POST_LEASE
+    if await post.claim(now, lease_until) is None:
+        return None
+    blocks, text = post.render()
+    started = time.perf_counter()
+    try:
+        response = await services.slack.chat_postMessage(
+            channel=post.channel, blocks=blocks, text=text
+        )
+    except SLACK_FAILURES as error:
+        await _not_posted(services, post, error, lease_until)
+        return None
+    await dependency_ok(services, "slack")
+    ref = SlackRef(channel=response["channel"], ts=response["ts"])
+    payload = {
+        "channel": ref.channel,
+        "ts": ref.ts,
+        "latency_ms": round((time.perf_counter() - started) * 1000, 1),
+    }
+    recorded = await post.record(
+        ref, services.clock(), post.entry(payload, Outcome.SUCCESS), lease_until
+    )
+    if recorded is None:
+        await _delete_copy(services, post, ref)
+        return None
+    await _channel_works(services, post)
+    return recorded
+
+
+async def _not_posted(
+    services: Services, post: Post[T], error: BaseException, lease_until: datetime
+) -> None:
+    detail = describe(error)
+    code = error.response.get("error") if isinstance(error, SlackApiError) else None
+    payload = {"error": detail, "channel": post.channel}
+    if code not in PERMANENT_REFUSALS:
+        await services.store.log(post.entry(payload, Outcome.RETRY))
+        await dependency_failed(services, "slack", f"posting a {post.what}: {detail}")
+        return
+    refusals = await post.refused(lease_until, post.entry(payload, Outcome.RETRY))
+    if refusals is None or refusals < PARK_AFTER_REFUSALS:
+        return  # retried by the `reposts` job once the lease runs out
+    await services.store.log(post.entry(payload | {"parked": True}, Outcome.FAILED))
+    await raise_incident(
+        services,
+        refusal_incident(post.channel),
+        subject="slack",
+        detail=f"{post.channel}: {detail}",
+        text=(
+            f":no_entry: Slack refuses posts to {escape(post.channel)} ({escape(detail)}), "
+            f"so {post.what}s for it wait unposted. Invite the bot to the channel or fix "
+            f"`{post.setting}`: they go out as soon as a post there works again."
+        ),
+    )
+
+
+async def _channel_works(services: Services, post: Post[T]) -> None:
+    cleared = await clear_incident(
+        services,
+        refusal_incident(post.channel),
+        subject="slack",
+        text=f":white_check_mark: Posting to {escape(post.channel)} works again; "
+        f"the {post.what}s that waited are going out.",
+    )
+    if cleared:
+        await post.unpark()
+
+
+async def _delete_copy(services: Services, post: Post[T], ref: SlackRef) -> None:
+    log.warning("%s posted after its lease ran out; deleting this copy (%s)", post.what, ref.ts)
+    try:
+        await services.slack.chat_delete(channel=ref.channel, ts=ref.ts)
+    except SLACK_FAILURES as error:
+        log.warning("could not delete the extra %s %s: %s", post.what, ref.ts, describe(error))
