@@ -26,6 +26,7 @@ from bot.blocks import (
 from bot.blocks import text as t
 from bot.blocks.escalation_notes import escalation_notes_template
 from bot.blocks.ids import DECISION_ACTIONS
+from bot.blocks.modals import join_parts, read_edit_metadata
 from bot.domain import (
     Customer,
     CustomerContext,
@@ -599,12 +600,29 @@ def test_edit_modal_starts_with_the_draft() -> None:
     assert "Alex Thompson" in all_text(view["blocks"])
 
 
-def test_edit_modal_cuts_an_overlong_draft_visibly() -> None:
-    view = edit_modal(make_draft(replace(SUSAN, draft="z" * 5000)))
+def test_edit_modal_splits_a_draft_longer_than_one_text_box() -> None:
+    lines = [f"Line {n}: " + "z" * 90 for n in range(60)]  # 6,000 characters in 60 lines
+    long_draft = "\n".join(lines) + "\n" + "y" * 3500  # and a last line too long for a box
+    view = edit_modal(make_draft(replace(SUSAN, draft=long_draft)))
     assert_valid_modal(view)
+    fields = [b for b in view["blocks"] if b["type"] == "input"]
+    labels = [f["label"]["text"] for f in fields]
+    assert labels == [f"Reply to the customer (part {n} of 4)" for n in range(1, 5)]
+    parts = [f["element"].get("initial_value", "") for f in fields]
+    assert all(len(part) <= 3000 for part in parts)
+    assert parts[0].startswith("Line 0: zzz")  # the first box starts with the draft
+    assert parts[1].endswith("z") and parts[2:] == ["y" * 3000, "y" * 500]  # mid-line: must
+    assert "split into 4 parts" in json.dumps(view)
+    draft_id, joins = read_edit_metadata(view["private_metadata"])
+    assert draft_id == "d_susan"
+    assert join_parts(parts, joins) == long_draft
+
+
+def test_edit_modal_of_an_ordinary_draft_is_one_box_and_plain_metadata() -> None:
+    view = edit_modal(make_draft())
     [field] = [b for b in view["blocks"] if b["type"] == "input"]
-    assert len(field["element"]["initial_value"]) == 3000
-    assert field["element"]["initial_value"].endswith("…")
+    assert field["label"]["text"] == "Reply to the customer"
+    assert view["private_metadata"] == "d_susan"
 
 
 def test_reject_modal_offers_the_reasons_and_optional_notes() -> None:

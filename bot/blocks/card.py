@@ -129,7 +129,7 @@ def _blocks(
         blocks.append(kit.context(*notes))
     for key in (MESSAGE, DRAFT):
         if key in long_texts:
-            blocks.append(_long_section(long_texts[key], limits[key]))
+            blocks += _long_section(key, long_texts[key], limits[key])
     blocks.append(kit.section(_kb_text(draft.input.kb_sources)))
     blocks.append(kit.divider())
     if pending:
@@ -138,7 +138,7 @@ def _blocks(
     blocks.append(kit.section(_status_text(draft, escalation)))
     for key in (FINAL, NOTES):
         if key in long_texts:
-            blocks.append(_long_section(long_texts[key], limits[key]))
+            blocks += _long_section(key, long_texts[key], limits[key])
     retry = _retry_button(draft)
     if retry is not None:
         blocks.append(kit.actions(retry, block_id="reply_actions"))
@@ -171,9 +171,22 @@ def _cap(key: str, label: str) -> int:
     return min(cap, CARD_NOTES_MAX) if key == NOTES else cap
 
 
-def _long_section(label_and_text: tuple[str, str], limit: int) -> dict:
+def _long_section(key: str, label_and_text: tuple[str, str], limit: int) -> list[dict]:
+    """The text as a quote; when it had to be cut, a line saying so (and that a reply cut
+    here still goes out whole)."""
     label, raw = label_and_text
-    return kit.section(f"{label}\n{t.quote(raw, limit)}")
+    shown = t.quote(raw, limit)
+    section = kit.section(f"{label}\n{shown}")
+    # (limit 0 is how draft_card measures what is fixed: count the note in, to be safe)
+    cut = bool(raw) and (limit == 0 or shown.endswith(t.ELLIPSIS))
+    if not cut or key == NOTES:
+        return [section]
+    whole = f"{len(raw):,} characters"
+    if key == MESSAGE:
+        note = f"✂️ Shown cut: the message is {whole}; read it whole in Chatwoot."
+    else:
+        note = f"✂️ Shown cut: the reply is {whole}, and the customer gets all of it."
+    return [section, kit.context(note)]
 
 
 def _headline(draft: Draft) -> str:

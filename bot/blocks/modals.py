@@ -33,23 +33,85 @@ def edit_modal(draft: Draft, *, chatwoot_enabled: bool = True) -> dict[str, Any]
         draft: the pending draft.
         chatwoot_enabled: False when an approved reply is recorded, not sent (submit says so).
     """
-    element: dict[str, Any] = {
-        "type": "plain_text_input",
-        "action_id": InputId.EDIT_TEXT,
-        "multiline": True,
-        "min_length": 1,
-        "max_length": t.INPUT_MAX,
-    }
-    if draft.input.draft:
-        element["initial_value"] = t.truncate(draft.input.draft, t.INPUT_MAX)
-    field = _input(
-        InputId.EDIT_TEXT,
-        "Reply to the customer",
-        element,
-        hint="The customer receives exactly this text.",
-    )
+    parts, joins = split_for_inputs(draft.input.draft)
+    fields: list[dict[str, Any]] = []
+    if len(parts) > 1:
+        fields.append(
+            kit.context(
+                f"This draft is {len(draft.input.draft):,} characters, more than one Slack text "
+                f"box holds, so it is split into {len(parts)} parts. The customer receives them "
+                "joined, in order, as one message."
+            )
+        )
+    for number, part in enumerate(parts, start=1):
+        element: dict[str, Any] = {
+            "type": "plain_text_input",
+            "action_id": edit_input_id(number),
+            "multiline": True,
+            "max_length": t.INPUT_MAX,
+        }
+        if number == 1:
+            element["min_length"] = 1
+        if part:
+            element["initial_value"] = part
+        label = "Reply to the customer"
+        if len(parts) > 1:
+            label += f" (part {number} of {len(parts)})"
+        hint = "The customer receives exactly this text." if number == len(parts) else None
+        fields.append(_input(edit_input_id(number), label, element, hint=hint, optional=number > 1))
     submit = "Approve & Send" if chatwoot_enabled else "Approve & Record"
-    return _modal(CallbackId.EDIT, "Edit reply", submit, draft, [field])
+    view = _modal(CallbackId.EDIT, "Edit reply", submit, draft, fields)
+    view["private_metadata"] = edit_metadata(draft.id, joins)
+    return view
+
+
+# A draft longer than one text box is split over several; how the parts join again (a line
+# break the split consumed, or nothing: a cut mid-line) travels in the modal's metadata.
+_JOINS = {"n": "\n", "c": ""}
+
+
+def split_for_inputs(text: str, limit: int = t.INPUT_MAX) -> tuple[list[str], str]:
+    """``text`` in parts of at most ``limit`` characters, cut at line breaks where it can;
+    with how they join again (one letter per boundary, see `join_parts`)."""
+    parts: list[str] = []
+    joins = ""
+    rest = text
+    while len(rest) > limit:
+        cut = rest.rfind("\n", 0, limit + 1)
+        if cut >= limit * 2 // 3:  # a break late enough: the parts stay few (a modal holds 100)
+            parts.append(rest[:cut])
+            rest = rest[cut + 1 :]
+            joins += "n"
+        else:
+            parts.append(rest[:limit])
+            rest = rest[limit:]
+            joins += "c"
+    parts.append(rest)
+    return parts, joins
+
+
+def join_parts(parts: list[str], joins: str) -> str:
+    joined = parts[0]
+    for join, part in zip(joins, parts[1:], strict=True):
+        joined += _JOINS[join] + part
+    return joined
+
+
+def edit_input_id(number: int) -> str:
+    """The input holding part ``number`` (from 1) of the edited reply."""
+    return InputId.EDIT_TEXT if number == 1 else f"{InputId.EDIT_TEXT}_{number}"
+
+
+def edit_metadata(draft_id: str, joins: str) -> str:
+    return f"{draft_id}|{joins}" if joins else draft_id
+
+
+def read_edit_metadata(metadata: str) -> tuple[str, str]:
+    """The draft id and the joins of an Edit modal's private_metadata; joins are checked."""
+    draft_id, _, joins = metadata.partition("|")
+    if any(join not in _JOINS for join in joins):
+        raise ValueError("private_metadata: not an Edit modal's")
+    return draft_id, joins
 
 
 def reject_modal(draft: Draft) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from bot.integrations.chatwoot_webhook import IncomingMessage
 from bot.rules.risk import risk_flags
 from bot.runtime.batch import Tally, each
 from bot.services import Services
+from bot.web.draft_body import MAX_DRAFT_CHARS
 
 log = logging.getLogger("occ.intake")
 
@@ -45,7 +46,7 @@ async def draft_from_chatwoot(services: Services, incoming: IncomingMessage) -> 
     data = DraftInput(
         conversation_id=incoming.conversation_id,
         customer_message=incoming.content,
-        draft=proposal.text[:3000],
+        draft=proposal.text[:MAX_DRAFT_CHARS],
         confidence=proposal.confidence,
         customer=Customer(name=incoming.customer_name, email=incoming.customer_email),
         kb_sources=proposal.kb_sources,

@@ -12,9 +12,16 @@ from typing import Any, TypeVar
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from bot.blocks.ids import ActionId, CallbackId, InputId
+from bot.blocks.modals import edit_input_id, join_parts, read_edit_metadata
 from bot.domain import DecisionKind, EscalationType, RejectReason, Urgency
 from bot.flows import decisions, escalations
-from bot.handlers.payload import action_value, channel_id, state_value, user_id
+from bot.handlers.payload import (
+    InvalidPayload,
+    action_value,
+    channel_id,
+    state_value,
+    user_id,
+)
 from bot.services import Services
 
 E = TypeVar("E", bound=Enum)
@@ -56,13 +63,18 @@ def register(app: AsyncApp, services: Services) -> None:
         )
 
     async def on_edit_submit(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
-        text = (state_value(view, InputId.EDIT_TEXT) or "").strip()
+        try:
+            draft_id, joins = read_edit_metadata(view["private_metadata"])
+        except ValueError as error:
+            raise InvalidPayload("view.private_metadata", str(error)) from None
+        parts = [state_value(view, edit_input_id(n)) or "" for n in range(1, len(joins) + 2)]
+        text = join_parts(parts, joins).strip()
         if not text:
             await ack(response_action="errors", errors={InputId.EDIT_TEXT: "The reply is empty."})
             return
         await ack()
         services.background.spawn(
-            decisions.edit(services, view["private_metadata"], user_id(body), text), name="edit"
+            decisions.edit(services, draft_id, user_id(body), text), name="edit"
         )
 
     async def on_reject_submit(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:

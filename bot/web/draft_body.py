@@ -11,7 +11,7 @@ from typing import Any
 
 from bot.domain import Customer, CustomerContext, DraftInput, KbSource, Order, Risk
 
-MAX_DRAFT_CHARS = 3000  # a Slack plain_text_input (the Edit box) holds at most 3000 characters
+MAX_DRAFT_CHARS = 150_000  # what Chatwoot takes in one message (Message: content maximum)
 MAX_MESSAGE_CHARS = 100_000
 MAX_KB_SOURCES = 20
 MAX_EXTERNAL_ID_CHARS = 200
