@@ -260,6 +260,7 @@ class Escalation:
     resolved_at: datetime | None = None
     reminders_sent: int = 0
     next_reminder_at: datetime | None = None
+    note: Reply = field(default_factory=Reply)  # its private note in Chatwoot
 
 
 @dataclass(frozen=True)

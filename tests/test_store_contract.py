@@ -61,6 +61,7 @@ SHIPPED = [
     "0003_job_runs_incidents",
     "0004_rest_transactions",
     "0005_post_refusals",
+    "0006_escalation_notes",
 ]
 LEGACY_SQL = Path(__file__).parent / "fixtures" / "legacy_schema"
 

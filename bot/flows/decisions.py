@@ -30,7 +30,7 @@ from bot.domain import (
 )
 from bot.flows import replies
 from bot.flows.cards import refresh_card
-from bot.flows.replies import LEASE as REPLY_LEASE
+from bot.rules.retries import LEASE as REPLY_LEASE
 from bot.rules.risk import (
     ALWAYS_ESCALATE,
     requires_manager,

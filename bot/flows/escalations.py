@@ -17,12 +17,12 @@ from bot.domain import (
     EscalationType,
     LogEntry,
     Outcome,
+    ReplyStatus,
     Urgency,
 )
 from bot.flows import decisions
-from bot.flows.alerts import dependency_failed, dependency_ok
+from bot.flows import notes as notes_flow
 from bot.flows.posting import Post, post_once
-from bot.integrations.chatwoot import ChatwootError
 from bot.rules.sla import sla_due
 from bot.runtime.batch import Tally, each
 from bot.services import Services
@@ -30,7 +30,6 @@ from bot.slack import (
     SLACK_FAILURES,
     describe,
     tell,
-    user_profile,
 )
 
 log = logging.getLogger("occ.escalations")
@@ -45,19 +44,22 @@ async def escalate(
     urgency: Urgency,
     notes: str,
 ) -> Escalation | None:
-    """Decide the draft as escalated, then tell the managers and annotate the conversation."""
+    """Decide the draft as escalated, then tell the managers and annotate the conversation
+    (the escalating worker holds the note's first lease: see bot.flows.notes)."""
     now = services.clock()
     draft = await services.store.get_draft(draft_id)
+    conversation_id = draft.input.conversation_id if draft else None
     escalation = Escalation(
         id=services.new_id("esc"),
         draft_id=draft_id,
-        conversation_id=draft.input.conversation_id if draft else None,
+        conversation_id=conversation_id,
         type=type,
         urgency=urgency,
         notes=notes,
         escalated_by=user,
         created_at=now,
         due_at=sla_due(urgency, now, services.settings.sla_minutes),
+        note=notes_flow.first_lease(services, conversation_id is not None),
     )
     decided = await decisions.decide(
         services, draft_id, user, DecisionKind.ESCALATE, notes=notes, escalation=escalation
@@ -65,7 +67,8 @@ async def escalate(
     if decided is None:
         return None
     posted = await post_escalation(services, escalation, decided)
-    await note_in_chatwoot(services, escalation, decided)
+    if escalation.note.status is ReplyStatus.SENDING:
+        await notes_flow.send_leased_note(services, escalation)
     return posted or escalation
 
 
@@ -112,31 +115,6 @@ async def post_escalation(
             ),
             unpark=store.unpark_messages,
         ),
-    )
-
-
-async def note_in_chatwoot(services: Services, escalation: Escalation, draft: Draft) -> None:
-    """A private note on the conversation so agents in Chatwoot see it is with a manager."""
-    if services.chatwoot is None or escalation.conversation_id is None:
-        return
-    who = (await user_profile(services, escalation.escalated_by)).get("name") or "an operator"
-    text = (
-        f"Escalated to managers ({escalation.urgency.value.upper()}, "
-        f"{escalation.type.value.replace('_', ' ')}) by {who} from Slack.\n\n{escalation.notes}"
-    )
-    try:
-        note = await services.chatwoot.add_private_note(escalation.conversation_id, text)
-    except ChatwootError as error:
-        await services.store.log(
-            _entry(
-                services, Action.ESCALATION_NOTED, escalation, {"error": str(error)}, Outcome.FAILED
-            )
-        )
-        await dependency_failed(services, "chatwoot", str(error)[:200])
-        return
-    await dependency_ok(services, "chatwoot")
-    await services.store.log(
-        _entry(services, Action.ESCALATION_NOTED, escalation, {"message_id": note.get("id")})
     )
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import datetime, timedelta
 from typing import Any
 
 from bot import audit
@@ -26,25 +25,12 @@ from bot.integrations.chatwoot import (
     ChatwootTimeout,
     ChatwootUnavailable,
 )
+from bot.rules.retries import LEASE, SEND_MARGIN, after_failure
 from bot.runtime.batch import Tally, each
 from bot.services import Services
 from bot.slack import user_profile
 
 log = logging.getLogger("occ.replies")
-
-# A lease must outlast the slowest attempt, or a second worker could send while the first is
-# still at it: an attempt is at most about 13 Chatwoot calls (10 pages of reconciliation, the
-# agents list, assign, send) of at most 10 s each.
-LEASE = timedelta(minutes=5)
-SEND_MARGIN = timedelta(seconds=30)  # > the client's timeout for the send itself
-MAX_ATTEMPTS = 8
-FIRST_BACKOFF = timedelta(seconds=30)
-MAX_BACKOFF = timedelta(minutes=15)
-
-
-def backoff(attempt: int) -> timedelta:
-    """30 s, 1 min, 2 min, 4 min … capped at 15 min."""
-    return min(FIRST_BACKOFF * 2 ** max(attempt - 1, 0), MAX_BACKOFF)
 
 
 async def deliver(services: Services, draft_id: str, *, force: bool = False) -> Draft | None:
@@ -177,34 +163,32 @@ async def _failed(
     payload: dict[str, Any],
     started: float,
 ) -> Draft:
-    now = services.clock()
-    attempts = draft.reply.attempts
-    retry = error.transient and attempts < MAX_ATTEMPTS
-    next_at: datetime | None = None
-    if retry:
-        wait = backoff(attempts)
-        retry_after = getattr(error, "retry_after", None)
-        if retry_after:
-            wait = max(wait, timedelta(seconds=float(retry_after)))
-        next_at = now + wait
+    reply = after_failure(
+        draft.reply.attempts,
+        transient=error.transient,
+        retry_after=getattr(error, "retry_after", None),
+        error=str(error),
+        now=services.clock(),
+    )
+    next_at = reply.next_attempt_at
     payload.update(
         error=str(error),
         transient=error.transient,
         next_attempt_at=next_at.isoformat() if next_at else None,
         latency_ms=round((time.perf_counter() - started) * 1000, 1),
     )
-    outcome = Outcome.FAILED
-    if retry:
-        outcome = Outcome.TIMEOUT if isinstance(error, ChatwootTimeout) else Outcome.RETRY
-    reply = Reply(
-        status=ReplyStatus.FAILED if retry else ReplyStatus.GAVE_UP,
-        attempts=attempts,
-        next_attempt_at=next_at,
-        last_error=str(error)[:500],
+    done = await _finish(
+        services, draft, reply, Action.REPLY_FAILED, payload, failure_outcome(reply, error)
     )
-    done = await _finish(services, draft, reply, Action.REPLY_FAILED, payload, outcome)
     await dependency_failed(services, "chatwoot", str(error)[:200])
     return done
+
+
+def failure_outcome(after: Reply, error: ChatwootError) -> Outcome:
+    """How a failed attempt is logged: retry (or timeout) while it will be tried again."""
+    if after.status is ReplyStatus.GAVE_UP:
+        return Outcome.FAILED
+    return Outcome.TIMEOUT if isinstance(error, ChatwootTimeout) else Outcome.RETRY
 
 
 async def _finish(

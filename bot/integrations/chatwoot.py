@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import email.utils
 import time
+from collections.abc import Callable
 from typing import Any, Literal
 
 import httpx
@@ -150,11 +151,40 @@ class ChatwootClient:
 
         Used after an unknown outcome, so that a retry does not send the reply twice.
         """
+        return await self._find_outgoing(
+            conversation_id,
+            lambda message: (
+                message.get("private") is not True and message.get("content") == content
+            ),
+            since_unix=since_unix,
+        )
+
+    async def find_private_note(
+        self, conversation_id: int, marker: str, *, since_unix: int
+    ) -> dict[str, Any] | None:
+        """The private note containing ``marker`` created at or after since_unix (as
+        `find_sent_reply`, for notes)."""
+        return await self._find_outgoing(
+            conversation_id,
+            lambda message: (
+                message.get("private") is True and marker in str(message.get("content") or "")
+            ),
+            since_unix=since_unix,
+        )
+
+    async def _find_outgoing(
+        self,
+        conversation_id: int,
+        matches: Callable[[dict[str, Any]], bool],
+        *,
+        since_unix: int,
+    ) -> dict[str, Any] | None:
+        """The newest outgoing message since ``since_unix`` that ``matches``, paging back."""
         before: int | None = None
         for _ in range(MAX_PAGES):
             page = await self.list_messages(conversation_id, before=before)
             for message in reversed(page):
-                if _is_sent_reply(message, content, since_unix):
+                if _is_outgoing_since(message, since_unix) and matches(message):
                     return message
             created = [m.get("created_at") for m in page if isinstance(m.get("created_at"), int)]
             ids = [m["id"] for m in page if isinstance(m.get("id"), int)]
@@ -285,12 +315,10 @@ def _decode(response: httpx.Response, *, writes: bool) -> Any:
         ) from exc
 
 
-def _is_sent_reply(message: dict[str, Any], content: str, since_unix: int) -> bool:
+def _is_outgoing_since(message: dict[str, Any], since_unix: int) -> bool:
     created = message.get("created_at")
     return (
         message.get("message_type") in (OUTGOING, "outgoing")
-        and message.get("private") is not True
-        and message.get("content") == content
         and isinstance(created, int | float)
         and created >= since_unix
     )

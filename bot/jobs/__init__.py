@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from bot.config import Settings
-from bot.jobs import replies, reposts
+from bot.jobs import notes, replies, reposts
 from bot.services import Services
 
 
@@ -35,6 +35,12 @@ JOBS: dict[str, Job] = {
             "replies",
             replies.run,
             "send approved replies that are queued or due for a retry",
+            _tick,
+        ),
+        Job(
+            "notes",
+            notes.run,
+            "add escalations' private notes to Chatwoot that are queued or due for a retry",
             _tick,
         ),
         Job(

@@ -187,16 +187,37 @@ def decision_row(
     }
 
 
-def reply_row(reply: Reply) -> Row:
-    """Columns finish_reply writes; the lease is always released and attempts kept."""
+def delivery_outcome(prefix: str, delivery: Reply) -> Row:
+    """Columns an attempt's outcome writes (``reply_…`` or ``note_…``); the lease is always
+    released and the attempt count kept."""
     return {
-        "reply_status": reply.status.value,
-        "reply_next_attempt_at": _opt_utc(reply.next_attempt_at),
-        "reply_last_error": reply.last_error,
-        "reply_message_id": reply.message_id,
-        "reply_sent_at": _opt_utc(reply.sent_at),
-        "reply_lease_until": None,
+        f"{prefix}_status": delivery.status.value,
+        f"{prefix}_next_attempt_at": _opt_utc(delivery.next_attempt_at),
+        f"{prefix}_last_error": delivery.last_error,
+        f"{prefix}_message_id": delivery.message_id,
+        f"{prefix}_sent_at": _opt_utc(delivery.sent_at),
+        f"{prefix}_lease_until": None,
     }
+
+
+def delivery_columns(prefix: str, delivery: Reply) -> Row:
+    return {
+        **delivery_outcome(prefix, delivery),
+        f"{prefix}_attempts": delivery.attempts,
+        f"{prefix}_lease_until": _opt_utc(delivery.lease_until),
+    }
+
+
+def delivery_from_row(prefix: str, row: Mapping[str, Any]) -> Reply:
+    return Reply(
+        status=ReplyStatus(row[f"{prefix}_status"]),
+        attempts=int(row[f"{prefix}_attempts"]),
+        next_attempt_at=parse_ts(row[f"{prefix}_next_attempt_at"]),
+        last_error=row[f"{prefix}_last_error"],
+        message_id=row[f"{prefix}_message_id"],
+        sent_at=parse_ts(row[f"{prefix}_sent_at"]),
+        lease_until=parse_ts(row[f"{prefix}_lease_until"]),
+    )
 
 
 def card_row(card: SlackRef, posted_at: datetime) -> Row:
@@ -222,13 +243,7 @@ def draft_row(draft: Draft) -> Row:
         "card_ts": draft.card.ts if draft.card else None,
         "posted_at": _opt_utc(draft.posted_at),
         **_decision_columns(draft.decision),
-        "reply_status": draft.reply.status.value,
-        "reply_attempts": draft.reply.attempts,
-        "reply_next_attempt_at": _opt_utc(draft.reply.next_attempt_at),
-        "reply_last_error": draft.reply.last_error,
-        "reply_message_id": draft.reply.message_id,
-        "reply_sent_at": _opt_utc(draft.reply.sent_at),
-        "reply_lease_until": _opt_utc(draft.reply.lease_until),
+        **delivery_columns("reply", draft.reply),
     }
 
 
@@ -259,15 +274,7 @@ def draft_from_row(row: Mapping[str, Any]) -> Draft:
         card=card,
         posted_at=parse_ts(row["posted_at"]),
         decision=decision,
-        reply=Reply(
-            status=ReplyStatus(row["reply_status"]),
-            attempts=int(row["reply_attempts"]),
-            next_attempt_at=parse_ts(row["reply_next_attempt_at"]),
-            last_error=row["reply_last_error"],
-            message_id=row["reply_message_id"],
-            sent_at=parse_ts(row["reply_sent_at"]),
-            lease_until=parse_ts(row["reply_lease_until"]),
-        ),
+        reply=delivery_from_row("reply", row),
     )
 
 
@@ -295,6 +302,7 @@ def escalation_row(escalation: Escalation) -> Row:
         "resolved_at": _opt_utc(escalation.resolved_at),
         "reminders_sent": escalation.reminders_sent,
         "next_reminder_at": _opt_utc(escalation.next_reminder_at),
+        **delivery_columns("note", escalation.note),
     }
 
 
@@ -330,6 +338,7 @@ def escalation_from_row(row: Mapping[str, Any]) -> Escalation:
         resolved_at=parse_ts(row["resolved_at"]),
         reminders_sent=int(row["reminders_sent"]),
         next_reminder_at=parse_ts(row["next_reminder_at"]),
+        note=delivery_from_row("note", row),
     )
 
 

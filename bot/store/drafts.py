@@ -16,27 +16,21 @@ from bot.domain import (
     ReplyStatus,
     SlackRef,
 )
-from bot.store import codec
+from bot.store import codec, deliveries
 from bot.store.database import Database
 from bot.store.errors import NotFound, StoreError
 from bot.store.ops import (
-    AnyOf,
     Change,
     Cond,
     Condition,
     Insert,
     Query,
     Update,
-    at_or_before,
-    before,
     eq,
     free_lease,
     is_null,
-    one_of,
 )
 
-RETRYABLE = (ReplyStatus.QUEUED.value, ReplyStatus.FAILED.value, ReplyStatus.SENDING.value)
-RETRY_NOW = (ReplyStatus.FAILED.value, ReplyStatus.GAVE_UP.value)
 # Slack refusing a post for good (channel_not_found …) this many times parks the message:
 # no more automatic retries until a post to that channel works again (`unpark_cards`).
 PARK_AFTER_REFUSALS = 3
@@ -44,24 +38,6 @@ PARK_AFTER_REFUSALS = 3
 
 def log_insert(entry: LogEntry) -> Insert:
     return Insert("decision_log", codec.log_row(entry))
-
-
-def reply_due(now: datetime) -> tuple[Condition, ...]:
-    """Replies to send now: queued, failed and past their backoff, or leased to a worker whose
-    lease has run out (it died)."""
-    return (
-        one_of("reply_status", RETRYABLE),  # lets PostgreSQL use the partial index
-        AnyOf(
-            (
-                (eq("reply_status", ReplyStatus.QUEUED.value),),
-                (
-                    eq("reply_status", ReplyStatus.FAILED.value),
-                    at_or_before("reply_next_attempt_at", now),
-                ),
-                (eq("reply_status", ReplyStatus.SENDING.value), before("reply_lease_until", now)),
-            )
-        ),
-    )
 
 
 def card_unposted(now: datetime) -> tuple[Condition, ...]:
@@ -181,27 +157,13 @@ class Drafts:
     async def claim_reply(
         self, draft_id: str, *, now: datetime, lease_until: datetime, force: bool = False
     ) -> Draft | None:
-        due: tuple[Condition, ...] = reply_due(now)
-        if force:
-            due = (AnyOf((due, (one_of("reply_status", RETRY_NOW),))),)
-        update = Update(
-            "drafts",
-            (eq("id", draft_id), *due),
-            {
-                "reply_status": ReplyStatus.SENDING.value,
-                "reply_lease_until": codec.utc(lease_until),
-            },
-            increments={"reply_attempts": 1},
+        update = deliveries.claim(
+            "drafts", "reply", eq("id", draft_id), now=now, lease_until=lease_until, force=force
         )
         return _draft(await self.db.apply(Change(update)))
 
     async def finish_reply(self, draft_id: str, reply: Reply, log: LogEntry) -> Draft | None:
-        held = (
-            eq("id", draft_id),
-            eq("reply_status", ReplyStatus.SENDING.value),
-            eq("reply_attempts", reply.attempts),
-        )
-        update = Update("drafts", held, codec.reply_row(reply))
+        update = deliveries.finish("drafts", "reply", eq("id", draft_id), reply)
         row = await self.db.apply(Change(update, (log_insert(log),)))
         if row is None:
             if await self.get_draft(draft_id) is None:
@@ -210,9 +172,8 @@ class Drafts:
         return codec.draft_from_row(row)
 
     async def due_replies(self, now: datetime, limit: int = 100) -> list[str]:
-        query = Query(
-            "drafts", reply_due(now), order_by=("received_at", "id"), limit=limit, columns=("id",)
-        )
+        due = deliveries.due("reply", now)
+        query = Query("drafts", due, order_by=("received_at", "id"), limit=limit, columns=("id",))
         return [row["id"] for row in await self.db.select(query)]
 
 

@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from bot.domain import Escalation, EscalationState, LogEntry, SlackRef
-from bot.store import codec
+from bot.domain import Escalation, EscalationState, LogEntry, Reply, SlackRef
+from bot.store import codec, deliveries
 from bot.store.database import Database
 from bot.store.drafts import PARK_AFTER_REFUSALS, before_count, log_insert
 from bot.store.errors import NotFound
@@ -146,6 +146,35 @@ class Escalations:
         }
         where = (eq("id", escalation_id), eq("state", OPEN), eq("reminders_sent", expected_count))
         return await self._change(where, values, log)
+
+    async def claim_note(
+        self, escalation_id: str, *, now: datetime, lease_until: datetime, force: bool = False
+    ) -> Escalation | None:
+        update = deliveries.claim(
+            "escalations",
+            "note",
+            eq("id", escalation_id),
+            now=now,
+            lease_until=lease_until,
+            force=force,
+        )
+        return _escalation(await self.db.apply(Change(update)))
+
+    async def finish_note(
+        self, escalation_id: str, note: Reply, log: LogEntry
+    ) -> Escalation | None:
+        update = deliveries.finish("escalations", "note", eq("id", escalation_id), note)
+        return _escalation(await self.db.apply(Change(update, (log_insert(log),))))
+
+    async def due_notes(self, now: datetime, limit: int = 100) -> list[str]:
+        query = Query(
+            "escalations",
+            deliveries.due("note", now),
+            order_by=("created_at", "id"),
+            limit=limit,
+            columns=("id",),
+        )
+        return [row["id"] for row in await self.db.select(query)]
 
     async def _change(
         self, where: Where, values: Mapping[str, Any], log: LogEntry | None = None

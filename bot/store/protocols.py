@@ -137,6 +137,20 @@ class EscalationStore(Protocol):
 
     async def unpark_messages(self) -> None: ...
 
+    async def claim_note(
+        self, escalation_id: str, *, now: datetime, lease_until: datetime, force: bool = False
+    ) -> Escalation | None:
+        """Take the delivery of the escalation's private note, as `DraftStore.claim_reply`."""
+        ...
+
+    async def finish_note(
+        self, escalation_id: str, note: Reply, log: LogEntry
+    ) -> Escalation | None:
+        """Record a note attempt's outcome, as `DraftStore.finish_reply`."""
+        ...
+
+    async def due_notes(self, now: datetime, limit: int = 100) -> list[str]: ...
+
     async def claim_escalation_post(
         self, escalation_id: str, *, now: datetime, lease_until: datetime
     ) -> Escalation | None:

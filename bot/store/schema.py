@@ -67,6 +67,19 @@ def _one_of(column: str, values: tuple[str, ...]) -> CheckConstraint:
     return CheckConstraint(f"{column} in ({listed})", name=f"{column}_check")
 
 
+def _delivery_columns(prefix: str) -> list[Column[Any]]:
+    """A message delivered to Chatwoot once (see bot.store.deliveries)."""
+    return [
+        Column(f"{prefix}_status", Text, nullable=False, server_default="none"),
+        Column(f"{prefix}_attempts", Integer, nullable=False, server_default="0"),
+        Column(f"{prefix}_next_attempt_at", UtcDateTime),
+        Column(f"{prefix}_last_error", Text),
+        Column(f"{prefix}_message_id", Text),
+        Column(f"{prefix}_sent_at", UtcDateTime),
+        Column(f"{prefix}_lease_until", UtcDateTime),
+    ]
+
+
 DRAFT_STATES = ("pending", "approved", "rejected", "escalated")
 DECISION_KINDS = ("approve", "edit", "reject", "escalate")
 REPLY_STATUSES = ("none", "queued", "sending", "sent", "recorded", "failed", "gave_up")
@@ -106,13 +119,7 @@ drafts = Table(
     Column("reject_reason", Text),
     Column("decision_notes", Text),
     Column("escalation_id", Text),
-    Column("reply_status", Text, nullable=False, server_default="none"),
-    Column("reply_attempts", Integer, nullable=False, server_default="0"),
-    Column("reply_next_attempt_at", UtcDateTime),
-    Column("reply_last_error", Text),
-    Column("reply_message_id", Text),
-    Column("reply_sent_at", UtcDateTime),
-    Column("reply_lease_until", UtcDateTime),
+    *_delivery_columns("reply"),
     Column("card_lease_until", UtcDateTime),
     Column("card_refusals", Integer, nullable=False, server_default="0"),
     _one_of("state", DRAFT_STATES),
@@ -156,13 +163,21 @@ escalations = Table(
     Column("next_reminder_at", UtcDateTime),
     Column("message_lease_until", UtcDateTime),
     Column("message_refusals", Integer, nullable=False, server_default="0"),
+    *_delivery_columns("note"),
     _one_of("urgency", URGENCIES),
+    _one_of("note_status", REPLY_STATUSES),
     _one_of("state", ESCALATION_STATES),
     Index(
         "escalations_open_due_idx",
         "due_at",
         postgresql_where=text("state = 'open'"),
         sqlite_where=text("state = 'open'"),
+    ),
+    Index(
+        "escalations_note_due_idx",
+        "created_at",
+        postgresql_where=text("note_status in ('queued', 'failed', 'sending')"),
+        sqlite_where=text("note_status in ('queued', 'failed', 'sending')"),
     ),
     Index(
         "escalations_unposted_idx",
