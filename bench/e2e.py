@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import statistics
 import sys
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
 
+from bench import profile
 from bench.occ import OccBot, click_request, draft_payload
 from bench.procs import cpu_of_command, machine_cpu
 from bench.standins_client import Standins
@@ -91,18 +94,22 @@ async def one_run(
     concurrency: int,
     first_conversation: int,
     tag: str,
+    profile_to: Path | None = None,
 ) -> dict[str, Any]:
+    """One run; with `profile_to`, py-spy samples occ-bot from the first click to done."""
     payloads = [draft_payload(template, first_conversation + i, tag) for i in range(count)]
     drafts = await occ.posted_drafts(payloads)
     clicks = [Click(d, *click_request(d)) for d in drafts]
     await occ.wait_drained(DRAIN_SECONDS)
-    cpu = occ.child.cpu_seconds(), standins.child.cpu_seconds(), cpu_of_command("postgres")
-    machine, client = machine_cpu(), time.process_time()
-    started = time.time()
-    await _click_all(occ.events_url, clicks, concurrency)
-    clicked = time.time()
-    state = await _wait_done(occ, standins, clicks, started)
-    done = time.time()
+    sampling = profile.record(occ.child.pid, profile_to) if profile_to else contextlib.nullcontext()
+    async with sampling:
+        cpu = occ.child.cpu_seconds(), standins.child.cpu_seconds(), cpu_of_command("postgres")
+        machine, client = machine_cpu(), time.process_time()
+        started = time.time()
+        await _click_all(occ.events_url, clicks, concurrency)
+        clicked = time.time()
+        state = await _wait_done(occ, standins, clicks, started)
+        done = time.time()
     # CPU over the measured window (to the moment completion was seen, a little after it).
     server_cpu = occ.child.cpu_seconds() - cpu[0]
     standins_cpu = standins.child.cpu_seconds() - cpu[1]

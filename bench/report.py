@@ -77,6 +77,112 @@ def markdown(results: dict[str, Any]) -> str:
         "| --- | --- | --- | --- |",
     ]
     out += [f"| {t} | {v} | {g} | {_mark(ok)} |" for t, v, g, ok in targets(results)]
+    out += _ack_section(results)
+    out += _e2e_section(results)
+    out += _latency_section(results)
+    start = results.get("startup", {})
+    if "error" in start:
+        out += ["", f"### 4. Start-up and idle memory: not measured ({start['error']})"]
+    elif start:
+        out += [
+            "",
+            f"### 4. Start-up and idle memory (median of {cfg['runs']} cold starts)",
+            "",
+            "| app | exec → first /healthz 200 | idle RSS (2 s after healthy) |",
+            "| --- | --- | --- |",
+        ]
+        for key, name in (("occ_bot", f"{OCC} serve (new SQLite file)"), ("bare_bolt", BOLT_PBR)):
+            row = start[key]
+            out.append(f"| {name} | {row['healthz_seconds']:.2f} s | {row['idle_rss_mb']:.0f} MB |")
+    return "\n".join(out) + "\n"
+
+
+def _profile(row: dict[str, Any]) -> list[str]:
+    """Where occ-bot's CPU went during the profiled PostgreSQL end-to-end runs (--profile)."""
+    found = row.get("profile")
+    if not found:
+        return []
+    per_approval = row["server_cpu_ms_per_approval"]
+
+    def ms(pct: float) -> str:
+        return f"{pct:.1f} % | {pct / 100 * per_approval:.2f} ms"
+
+    out = [
+        "",
+        f"**Profile** (py-spy, {found['samples']} on-CPU samples of occ-bot's event loop during "
+        f"the PostgreSQL runs above, which it slowed down; ms = share × the "
+        f"{per_approval:.1f} ms of CPU per approval measured in those runs). "
+        "Stacks: `python -m bench.profile bench/results/profile-e2e-postgresql-*.txt`.",
+        "",
+        "| approval step (innermost on the stack) | share | CPU per approval |",
+        "| --- | --- | --- |",
+    ]
+    out += [f"| {name} | {ms(pct)} |" for name, pct in found["by_approval_step_pct"].items()]
+    out += ["", "| package (self time) | share | CPU per approval |", "| --- | --- | --- |"]
+    packages = found["self_by_package_pct"].items()
+    out += [f"| {name} | {ms(pct)} |" for name, pct in packages if pct >= 0.5]
+    out += ["", "| activity (inclusive) | share | CPU per approval |", "| --- | --- | --- |"]
+    out += [f"| {name} | {ms(pct)} |" for name, pct in found["inclusive_by_activity_pct"].items()]
+    return out
+
+
+def _latency_section(results: dict[str, Any]) -> list[str]:
+    """Section 3: click → card updated, as operators see it."""
+    found = results.get("latency")
+    if not found:
+        return []
+    cfg = results["config"]
+    title = (
+        "### 3. Click → card updated, as operators see it (PostgreSQL, "
+        f"{cfg['latency_clicks']} clicks per level per run, {cfg['runs']} run(s) pooled)"
+    )
+    row = found.get("postgresql", found)
+    if "error" in row:
+        return ["", f"{title}: not measured ({row['error']})"]
+    out = [
+        "",
+        title,
+        "",
+        "| operators clicking | clicks | click→card shows sent p50 / p99 (max) | "
+        "click→first card update p50 / p99 | click ack p50 / p99 | approvals/s | "
+        "occ-bot CPU per approval | CPU occ-bot / stand-ins / postgres / client | "
+        "machine busy | non-200 acks | duplicate replies |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for level in sorted(row, key=int):
+        r = row[level]
+        sent, first, ack = r["click_to_card_sent"], r["click_to_first_update"], r["ack"]
+        out.append(
+            f"| {r['operators']} | {r['clicks']} | "
+            f"{sent['p50_ms']:.0f} / {sent['p99_ms']:.0f} ms ({sent['max_ms']:.0f}) | "
+            f"{first['p50_ms']:.0f} / {first['p99_ms']:.0f} ms | "
+            f"{ack['p50_ms']:.1f} / {ack['p99_ms']:.1f} ms | "
+            f"{r['approvals_per_s']:.0f} | {r['server_cpu_ms_per_approval']:.1f} ms | "
+            f"{r['server_cpu_pct']:.0f} % / {r['standins_cpu_pct']:.0f} % / "
+            f"{r['postgres_cpu_pct']:.0f} % / {r['client_cpu_pct']:.0f} % | "
+            f"{r['machine_busy_pct']:.0f} % | {r['non_200_acks']} | {r['duplicate_replies']} |"
+        )
+    out += [
+        "",
+        "Each operator clicks Approve on one of its own drafts, waits until the Slack stand-in "
+        "has received the `chat.update` showing that card sent (not the “sending” one), then "
+        "clicks its next draft at once: 1 operator, then 20 at once (at most 20 clicks in "
+        "flight, each on a distinct draft). Latency: from the client's clock just before the "
+        "click to the stand-in's receipt of that `chat.update` (the same clocks as section 2's "
+        "click→card column); first card update = the decision shown, reply still sending. "
+        "Percentiles pool every click of every run; approvals/s, CPU: median of the runs. "
+        "Each operator's first approval is a warm-up, not counted. Stand-ins answer at once "
+        "on loopback: real Slack and Chatwoot round trips (5 per approval) add to these.",
+    ]
+    return out
+
+
+def _ack_section(results: dict[str, Any]) -> list[str]:
+    """Section 1: acknowledgement latency under wrk."""
+    if "ack" not in results:
+        return []
+    cfg = results["config"]
+    out: list[str] = []
     out += [
         "",
         f"### 1. Acknowledgement of Approve clicks (wrk, {cfg['seconds']} s per run, "
@@ -121,6 +227,15 @@ def markdown(results: dict[str, Any]) -> str:
         ]
     if "error" in results.get("ack", {}):
         out += ["", f"Not measured: {results['ack']['error']}"]
+    return out
+
+
+def _e2e_section(results: dict[str, Any]) -> list[str]:
+    """Section 2: end-to-end approvals per second (and the profile, if taken)."""
+    if "e2e" not in results:
+        return []
+    cfg = results["config"]
+    out: list[str] = []
     e2e = results.get("e2e", {})
     if "error" in e2e:
         e2e = {"sqlite": e2e}
@@ -168,18 +283,5 @@ def markdown(results: dict[str, Any]) -> str:
         "agents list is cached), answered by in-memory stand-ins on loopback: real Slack and "
         "Chatwoot latency would add to click→sent, not to occ-bot's CPU per approval.",
     ]
-    start = results.get("startup", {})
-    if "error" in start:
-        out += ["", f"### 3. Start-up and idle memory: not measured ({start['error']})"]
-    elif start:
-        out += [
-            "",
-            f"### 3. Start-up and idle memory (median of {cfg['runs']} cold starts)",
-            "",
-            "| app | exec → first /healthz 200 | idle RSS (2 s after healthy) |",
-            "| --- | --- | --- |",
-        ]
-        for key, name in (("occ_bot", f"{OCC} serve (new SQLite file)"), ("bare_bolt", BOLT_PBR)):
-            row = start[key]
-            out.append(f"| {name} | {row['healthz_seconds']:.2f} s | {row['idle_rss_mb']:.0f} MB |")
-    return "\n".join(out) + "\n"
+    out += _profile(e2e.get("postgresql") or {})
+    return out

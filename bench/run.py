@@ -1,8 +1,9 @@
 """`python -m bench.run`: the whole benchmark, one command; Markdown on stdout, JSON on disk.
 
 Phases: start-up and idle memory; acknowledgement latency under wrk (occ-bot beside bare Bolt
-apps); end-to-end approvals per second on SQLite and PostgreSQL. Progress goes to stderr,
-child logs to bench/results/logs/, results to bench/results/latest.json.
+apps); end-to-end approvals per second on SQLite and PostgreSQL; click → card updated latency
+as operators see it (1 and 20 operators, PostgreSQL). Progress goes to stderr, child logs to
+bench/results/logs/, results to bench/results/latest.json.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import psycopg
 import uvicorn
 from slack_bolt.version import __version__ as bolt_version
 
-from bench import ack, e2e, startup
+from bench import ack, e2e, latency, profile, startup
 from bench.ack import Target
 from bench.bare_bolt import start_bare_bolt
 from bench.occ import OccBot, start_occ_bot
@@ -56,21 +57,40 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--seconds", type=int, default=5, help="length of each wrk run")
     parser.add_argument("--drafts", type=int, default=300, help="approvals per end-to-end run")
     parser.add_argument("--in-flight", type=int, default=50, help="end-to-end click concurrency")
+    parser.add_argument(
+        "--latency-clicks",
+        type=int,
+        default=200,
+        help="click→card latency: clicks per operator level (1 and 20 operators) per run",
+    )
     parser.add_argument("--postgres", default=DEFAULT_URL, help="server URL; a new DB is made")
     parser.add_argument(
         "--skip",
         action="append",
         default=[],
-        choices=["startup", "ack", "e2e", "postgres"],
-        help="leave a phase out",
+        choices=["startup", "ack", "e2e", "latency", "postgres", "sqlite"],
+        help="leave a phase out (postgres, sqlite: every measurement on that database)",
+    )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="sample occ-bot with py-spy during the PostgreSQL end-to-end runs (needs "
+        "`.venv/bin/pip install py-spy`; stacks in bench/results/profile-*.txt)",
     )
     args = parser.parse_args(argv)
     if not (1 <= args.runs <= 9 and 1 <= args.seconds <= 10 and 1 <= args.drafts <= 2000):
         parser.error("keep it bounded: --runs 1..9, --seconds 1..10, --drafts 1..2000")
+    if not (1 <= args.in_flight <= 200 and 1 <= args.latency_clicks <= 1000):
+        parser.error("keep it bounded: --in-flight 1..200, --latency-clicks 1..1000")
+    if args.profile:
+        try:
+            profile.py_spy()
+        except RuntimeError as error:
+            parser.error(str(error))
     return args
 
 
-def _machine(wrk: str) -> dict[str, Any]:
+def _machine(wrk: str | None) -> dict[str, Any]:
     model = next(
         (
             line.split(":", 1)[1].strip()
@@ -79,7 +99,11 @@ def _machine(wrk: str) -> dict[str, Any]:
         ),
         platform.processor() or "unknown",
     )
-    version = subprocess.run([wrk, "-v"], capture_output=True, text=True, check=False)
+    version = (
+        subprocess.run([wrk, "-v"], capture_output=True, text=True, check=False)
+        if wrk
+        else subprocess.CompletedProcess([], 0, "wrk not used", "")
+    )
     return {
         "cpus": os.cpu_count(),
         "cpu_model": model,
@@ -164,9 +188,12 @@ async def _e2e_on(
     template: dict[str, Any],
     tag: str,
     first_conversation: int,
+    *,
+    profiled: bool = False,
 ) -> dict[str, Any]:
-    runs = []
+    runs, profiles = [], []
     for n in range(args.runs):
+        profile_to = RESULTS / f"profile-e2e-{tag}-{n + 1}.txt" if profiled else None
         runs.append(
             await e2e.one_run(
                 occ,
@@ -176,9 +203,15 @@ async def _e2e_on(
                 concurrency=args.in_flight,
                 first_conversation=first_conversation + n * 10_000,
                 tag=f"{tag}-{n + 1}",
+                profile_to=profile_to,
             )
         )
-    return e2e.summary(runs)
+        if profile_to is not None and profile_to.exists():
+            profiles.append(profile_to)
+    result = e2e.summary(runs)
+    if profiles:
+        result["profile"] = profile.breakdown(profiles) | {"files": [str(p) for p in profiles]}
+    return result
 
 
 async def _e2e_phase(
@@ -189,12 +222,13 @@ async def _e2e_phase(
     template: dict[str, Any],
 ) -> dict[str, Any]:
     result: dict[str, Any] = {}
-    async with contextlib.AsyncExitStack() as stack:
-        occ, _ = await start_occ_bot(
-            standins, f"sqlite:///{work}/e2e.db", name="occ-e2e-sqlite", log_dir=logs, cwd=work
-        )
-        stack.push_async_callback(occ.stop)
-        result["sqlite"] = await _e2e_on(args, standins, occ, template, "sqlite", 2_000_000)
+    if "sqlite" not in args.skip:
+        async with contextlib.AsyncExitStack() as stack:
+            occ, _ = await start_occ_bot(
+                standins, f"sqlite:///{work}/e2e.db", name="occ-e2e-sqlite", log_dir=logs, cwd=work
+            )
+            stack.push_async_callback(occ.stop)
+            result["sqlite"] = await _e2e_on(args, standins, occ, template, "sqlite", 2_000_000)
     if "postgres" in args.skip:
         return result
     try:
@@ -205,11 +239,41 @@ async def _e2e_phase(
             )
             stack.push_async_callback(occ.stop)
             result["postgresql"] = await _e2e_on(
-                args, standins, occ, template, "postgresql", 3_000_000
+                args, standins, occ, template, "postgresql", 3_000_000, profiled=args.profile
             )
     except psycopg.OperationalError as error:  # no server to measure on
         result["postgresql"] = {"error": str(error).splitlines()[0][:200]}
     return result
+
+
+async def _latency_phase(
+    args: argparse.Namespace,
+    standins: Standins,
+    work: Path,
+    logs: Path,
+    template: dict[str, Any],
+) -> dict[str, Any]:
+    """Click → card updated on PostgreSQL (a fresh database and occ-bot process)."""
+    try:
+        async with contextlib.AsyncExitStack() as stack:
+            url = stack.enter_context(fresh_database(args.postgres))
+            occ, _ = await start_occ_bot(
+                standins, url, name="occ-latency-postgres", log_dir=logs, cwd=work
+            )
+            stack.push_async_callback(occ.stop)
+            return {
+                "postgresql": await latency.measure(
+                    occ,
+                    standins,
+                    template,
+                    runs=args.runs,
+                    clicks=args.latency_clicks,
+                    first_conversation=4_000_000,
+                    tag="postgresql",
+                )
+            }
+    except psycopg.OperationalError as error:  # no server to measure on
+        return {"postgresql": {"error": str(error).splitlines()[0][:200]}}
 
 
 async def _guarded(phase: Coroutine[Any, Any, dict[str, Any]]) -> dict[str, Any]:
@@ -222,13 +286,13 @@ async def _guarded(phase: Coroutine[Any, Any, dict[str, Any]]) -> dict[str, Any]
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
-    wrk = ensure_wrk()
+    wrk = ensure_wrk() if "ack" not in args.skip else None  # only the ack phase uses it
     started = time.perf_counter()
     results: dict[str, Any] = {"machine": _machine(wrk), "config": vars(args)}
     template = next(s.payload for s in load_packet() if s.key == TEMPLATE_SCENARIO)
     logs = RESULTS / "logs"
     logs.mkdir(parents=True, exist_ok=True)
-    for old in logs.glob("*.log"):
+    for old in [*logs.glob("*.log"), *RESULTS.glob("profile-*")]:
         old.unlink()
     with tempfile.TemporaryDirectory(prefix="occ-bench-") as tmp:
         work = Path(tmp)
@@ -242,12 +306,18 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 )
             if "ack" not in args.skip:
                 _phase("acknowledgement latency (wrk)")
+                assert wrk is not None
                 results["ack"] = await _guarded(
                     _ack_phase(args, wrk, standins, work, logs, template, stack)
                 )
             if "e2e" not in args.skip:
                 _phase("end-to-end approvals")
                 results["e2e"] = await _guarded(_e2e_phase(args, standins, work, logs, template))
+            if "latency" not in args.skip and "postgres" not in args.skip:
+                _phase("click → card updated latency (PostgreSQL)")
+                results["latency"] = await _guarded(
+                    _latency_phase(args, standins, work, logs, template)
+                )
     results["elapsed_seconds"] = round(time.perf_counter() - started, 1)
     results["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
     return results

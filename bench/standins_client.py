@@ -35,13 +35,30 @@ class Standins:
         response.raise_for_status()
         return dict(response.json())
 
-    async def card_sent_times(self, cards: list[tuple[str, str]]) -> dict[str, float]:
-        """`channel/ts` → epoch seconds of the first chat.update showing the sent state."""
+    async def card_times(self, cards: list[tuple[str, str]]) -> dict[str, dict[str, float]]:
+        """`card_sent_at` and `first_update_at`: `channel/ts` → epoch seconds (stand-in's clock)
+        of the first chat.update showing the sent state, and of the first chat.update at all."""
         response = await self.http.post(
             f"{self.control_url}/card-times", json={"cards": [list(c) for c in cards]}
         )
         response.raise_for_status()
-        return dict(response.json()["card_sent_at"])
+        return {k: dict(v) for k, v in response.json().items()}
+
+    async def card_sent_times(self, cards: list[tuple[str, str]]) -> dict[str, float]:
+        """`channel/ts` → epoch seconds of the first chat.update showing the sent state."""
+        return (await self.card_times(cards))["card_sent_at"]
+
+    async def wait_cards_sent(
+        self, cards: list[tuple[str, str]], timeout: float
+    ) -> list[tuple[str, str]]:
+        """Wait (at most `timeout` s) until these cards show the sent state; those that don't."""
+        response = await self.http.post(
+            f"{self.control_url}/wait-cards-sent",
+            json={"cards": [list(c) for c in cards], "timeout": timeout},
+            timeout=timeout + 10,
+        )
+        response.raise_for_status()
+        return [(str(c), str(t)) for c, t in response.json()["missing"]]
 
     async def counts(self) -> dict[str, Any]:
         response = await self.http.get(f"{self.control_url}/counts")

@@ -10,7 +10,13 @@ Control API (loopback only):
   conversations have a reply the customer sees, how many such replies in all, and how many of
   those cards now show the sent state.
 - ``POST /card-times`` ``{"cards": [[channel, ts]]}`` → for each card, when (epoch seconds,
-  the stand-in's clock) the first ``chat.update`` showing the sent state arrived.
+  the stand-in's clock) the first ``chat.update`` showing the sent state arrived
+  (``card_sent_at``), and when its first ``chat.update`` of any kind arrived
+  (``first_update_at``: the decision shown, reply still sending).
+- ``POST /wait-cards-sent`` ``{"cards": [[channel, ts]], "timeout": s}`` → answers once every
+  one of those cards shows the sent state, or after ``timeout`` seconds (at most 60) with
+  those still missing: ``{"missing": [[channel, ts]]}``. Woken by each ``chat.update``, so the
+  parent can click again the moment a card is done without polling.
 - ``GET /counts`` → totals of what the stand-ins received.
 """
 
@@ -27,17 +33,43 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from bench.common import OPERATOR, OPERATOR_EMAIL, OPERATOR_NAME
+from bench.common import MAX_OPERATORS, operator
 from bot.demo.standins.chatwoot import ChatwootAgent, ChatwootStandin
 from bot.demo.standins.server import StandinServer
 from bot.demo.standins.slack import SlackStandin, SlackUser
 
 # draft_card_text() of a draft whose reply was sent ends with this.
 SENT_TEXT = "sent to the customer"
+MAX_WAIT_SECONDS = 60.0
+FIRST_AGENT_ID = 7  # operator n is Chatwoot agent FIRST_AGENT_ID + n - 1
 
 
-def control_app(slack: SlackStandin, chatwoot: ChatwootStandin) -> Starlette:
+class BenchSlack(SlackStandin):
+    """The Slack stand-in, waking waiters after every ``chat.update`` it has answered."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.updated = asyncio.Condition()
+
+    def build_app(self) -> ASGIApp:
+        inner = super().build_app()
+
+        async def app(scope: Scope, receive: Receive, send: Send) -> None:
+            await inner(scope, receive, send)
+            if scope["type"] == "http" and scope["path"].endswith("/chat.update"):
+                async with self.updated:
+                    self.updated.notify_all()
+
+        return app
+
+    def shows_sent(self, channel: str, ts: str) -> bool:
+        message = self.message(channel, ts)
+        return message is not None and str(message.get("text", "")).endswith(SENT_TEXT)
+
+
+def control_app(slack: BenchSlack, chatwoot: ChatwootStandin) -> Starlette:
     async def status(request: Request) -> JSONResponse:
         body = await request.json()
         sent = [len(chatwoot.sent_replies(int(c))) for c in body.get("conversations", [])]
@@ -58,14 +90,31 @@ def control_app(slack: SlackStandin, chatwoot: ChatwootStandin) -> Starlette:
         body = await request.json()
         wanted = {(c, t) for c, t in body.get("cards", [])}
         first: dict[str, float] = {}
+        any_update: dict[str, float] = {}
         for call in slack.calls("chat.update"):
             key = (str(call.args.get("channel")), str(call.args.get("ts")))
             if key not in wanted or not call.ok:
                 continue
+            name = f"{key[0]}/{key[1]}"
+            any_update[name] = min(any_update.get(name, call.at), call.at)
             if str(call.args.get("text", "")).endswith(SENT_TEXT):
-                name = f"{key[0]}/{key[1]}"
                 first[name] = min(first.get(name, call.at), call.at)
-        return JSONResponse({"card_sent_at": first})
+        return JSONResponse({"card_sent_at": first, "first_update_at": any_update})
+
+    async def wait_cards_sent(request: Request) -> JSONResponse:
+        body = await request.json()
+        cards = [(str(c), str(t)) for c, t in body.get("cards", [])]
+        timeout = min(float(body.get("timeout", 30)), MAX_WAIT_SECONDS)
+
+        def missing() -> list[tuple[str, str]]:
+            return [(c, t) for c, t in cards if not slack.shows_sent(c, t)]
+
+        try:
+            async with asyncio.timeout(timeout), slack.updated:
+                await slack.updated.wait_for(lambda: not missing())
+        except TimeoutError:
+            pass
+        return JSONResponse({"missing": [list(c) for c in missing()]})
 
     async def counts(request: Request) -> JSONResponse:
         calls: dict[str, int] = {}
@@ -82,6 +131,7 @@ def control_app(slack: SlackStandin, chatwoot: ChatwootStandin) -> Starlette:
         routes=[
             Route("/status", status, methods=["POST"]),
             Route("/card-times", card_times, methods=["POST"]),
+            Route("/wait-cards-sent", wait_cards_sent, methods=["POST"]),
             Route("/counts", counts, methods=["GET"]),
         ]
     )
@@ -98,13 +148,21 @@ async def main() -> None:
         loop.call_soon_threadsafe(stop.set)
 
     threading.Thread(target=watch_stdin, daemon=True).start()
-    users = [SlackUser(OPERATOR, "bea", OPERATOR_NAME, OPERATOR_EMAIL)]
+    # Every operator is a Slack member with an email and a Chatwoot agent of that email, so
+    # each approval takes the same path (users.info once per operator, then assign).
+    people = [operator(n) for n in range(1, MAX_OPERATORS + 1)]
+    users = [
+        SlackUser(uid, f"op{n}", name, email) for n, (uid, name, email) in enumerate(people, 1)
+    ]
     agents = [
         ChatwootAgent(1, "OCC Bot", "occ-bot@example.com", role="administrator"),
-        ChatwootAgent(7, OPERATOR_NAME, OPERATOR_EMAIL),
+        *(
+            ChatwootAgent(FIRST_AGENT_ID + n - 1, name, email)
+            for n, (_, name, email) in enumerate(people, 1)
+        ),
     ]
     async with (
-        SlackStandin(users=users, log_level="warning") as slack,
+        BenchSlack(users=users, log_level="warning") as slack,
         ChatwootStandin(agents=agents, log_level="warning") as chatwoot,
     ):
         control = StandinServer(control_app(slack, chatwoot), log_level="warning")
