@@ -33,6 +33,7 @@ from sqlalchemy import (
     event,
     func,
     insert,
+    literal,
     or_,
     select,
     text,
@@ -50,6 +51,8 @@ from bot.store.store import OccStore
 
 Flavour = Literal["postgres", "sqlite"]
 
+POOL_SIZE = 20
+POOL_OVERFLOW = 10
 _MIGRATE_LOCK_KEY = 0x6F63632D6D6967  # "occ-mig": one advisory lock for all occ-bot migrators
 _READ_ONLY = "occ_read_only"
 
@@ -122,6 +125,11 @@ class SqlDatabase:
         # SQLite has one writer at a time. Queueing this process's writers here is far cheaper
         # than letting them meet SQLite's busy handler, which sleeps in growing steps.
         self._write_lock = asyncio.Lock() if self.flavour == "sqlite" else contextlib.nullcontext()
+        # PostgreSQL runs a single statement atomically on its own: no BEGIN and COMMIT (or
+        # ROLLBACK after a read) round trips around it.
+        self._read_options: dict[str, Any] = (
+            {"isolation_level": "AUTOCOMMIT"} if self.flavour == "postgres" else {_READ_ONLY: True}
+        )
 
     @classmethod
     def from_url(cls, database_url: str) -> SqlDatabase:
@@ -132,7 +140,13 @@ class SqlDatabase:
             _configure_sqlite(engine)
         else:
             engine = create_async_engine(
-                url, pool_pre_ping=True, connect_args={"prepare_threshold": None}
+                url,
+                pool_pre_ping=True,
+                # at least one connection per background worker, so a burst queues on
+                # work rather than opening and closing connections
+                pool_size=POOL_SIZE,
+                max_overflow=POOL_OVERFLOW,
+                connect_args={"prepare_threshold": None},
             )
         return cls(engine)
 
@@ -144,7 +158,7 @@ class SqlDatabase:
     @asynccontextmanager
     async def _read(self) -> AsyncIterator[AsyncConnection]:
         async with self._engine.connect() as conn:
-            await conn.execution_options(**{_READ_ONLY: True})
+            await conn.execution_options(**self._read_options)
             yield conn
 
     # --- lifecycle ------------------------------------------------------------------------
@@ -171,6 +185,10 @@ class SqlDatabase:
     # --- Database -------------------------------------------------------------------------
 
     async def apply(self, change: Change) -> Row | None:
+        if self.flavour == "postgres":  # the whole change as one statement: one round trip
+            async with self._read() as conn:
+                row = (await conn.execute(self._one_statement(change))).first()
+            return None if row is None else row._mapping
         async with self._write() as conn:
             result = await conn.execute(self._first_write(change.first))
             row = result.first()
@@ -179,6 +197,24 @@ class SqlDatabase:
             for then in change.then:
                 await conn.execute(insert(_table(then.table)).values(**then.row))
             return row._mapping
+
+    def _one_statement(self, change: Change) -> Any:
+        """``WITH written AS (<first> RETURNING *), then_0 AS (INSERT … SELECT … FROM
+        written) … SELECT * FROM written``: the later rows are written only for a row the
+        first write wrote, in the same statement (PostgreSQL's data-modifying CTEs)."""
+        first = self._first_write(change.first)
+        if not change.then:
+            return first
+        written = first.cte("written")
+        stmt = select(written)
+        for number, then in enumerate(change.then):
+            table = _table(then.table)
+            columns = list(then.row)
+            values = select(
+                *(literal(then.row[name], type_=table.c[name].type) for name in columns)
+            ).select_from(written)
+            stmt = stmt.add_cte(insert(table).from_select(columns, values).cte(f"then_{number}"))
+        return stmt
 
     def _first_write(self, write: Update | Insert) -> Any:
         table = _table(write.table)
