@@ -26,18 +26,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from sqlalchemy import (
-    ColumnElement,
-    Table,
-    and_,
-    delete,
     event,
-    func,
-    insert,
-    literal,
-    or_,
-    select,
     text,
-    update,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -45,8 +35,16 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from bot.store import migrate as schema_migrations
-from bot.store.ops import AnyOf, Change, Cond, Condition, Insert, Query, Row, Update, Where
-from bot.store.schema import metadata
+from bot.store.ops import Change, Insert, Query, Row, Update, Where
+from bot.store.sql_statements import (
+    Statements,
+    change_shape,
+    counts_shape,
+    delete_shape,
+    parameters,
+    query_shape,
+    write_shape,
+)
 from bot.store.store import OccStore
 
 Flavour = Literal["postgres", "sqlite"]
@@ -121,7 +119,7 @@ class SqlDatabase:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
         self.flavour: Flavour = "postgres" if engine.dialect.name == "postgresql" else "sqlite"
-        self._insert = pg_insert if self.flavour == "postgres" else sqlite_insert
+        self._statements = Statements(pg_insert if self.flavour == "postgres" else sqlite_insert)
         # SQLite has one writer at a time. Queueing this process's writers here is far cheaper
         # than letting them meet SQLite's busy handler, which sleeps in growing steps.
         self._write_lock = asyncio.Lock() if self.flavour == "sqlite" else contextlib.nullcontext()
@@ -186,81 +184,43 @@ class SqlDatabase:
 
     async def apply(self, change: Change) -> Row | None:
         if self.flavour == "postgres":  # the whole change as one statement: one round trip
+            values: list[Any] = []
+            stmt = self._statements.change(change_shape(change, values))
             async with self._read() as conn:
-                row = (await conn.execute(self._one_statement(change))).first()
+                row = (await conn.execute(stmt, parameters(values))).first()
             return None if row is None else row._mapping
         async with self._write() as conn:
-            result = await conn.execute(self._first_write(change.first))
-            row = result.first()
+            row = (await self._run_write(conn, change.first)).first()
             if row is None:
                 return None
             for then in change.then:
-                await conn.execute(insert(_table(then.table)).values(**then.row))
+                await self._run_write(conn, then)
             return row._mapping
 
-    def _one_statement(self, change: Change) -> Any:
-        """``WITH written AS (<first> RETURNING *), then_0 AS (INSERT … SELECT … FROM
-        written) … SELECT * FROM written``: the later rows are written only for a row the
-        first write wrote, in the same statement (PostgreSQL's data-modifying CTEs)."""
-        first = self._first_write(change.first)
-        if not change.then:
-            return first
-        written = first.cte("written")
-        stmt = select(written)
-        for number, then in enumerate(change.then):
-            table = _table(then.table)
-            columns = list(then.row)
-            values = select(
-                *(literal(then.row[name], type_=table.c[name].type) for name in columns)
-            ).select_from(written)
-            stmt = stmt.add_cte(insert(table).from_select(columns, values).cte(f"then_{number}"))
-        return stmt
-
-    def _first_write(self, write: Update | Insert) -> Any:
-        table = _table(write.table)
-        if isinstance(write, Insert):
-            stmt = self._insert(table).values(**write.row)
-            if write.ignore_conflict:
-                stmt = stmt.on_conflict_do_nothing()
-            return stmt.returning(*table.c)
-        values = dict(write.values)
-        for column, step in write.increments.items():
-            values[column] = table.c[column] + step
-        return (
-            update(table).where(*_clauses(table, write.where)).values(**values).returning(*table.c)
-        )
+    async def _run_write(self, conn: AsyncConnection, write: Update | Insert) -> Any:
+        values: list[Any] = []
+        stmt = self._statements.write(write_shape(write, values))
+        return await conn.execute(stmt, parameters(values))
 
     async def select(self, query: Query) -> list[Row]:
-        table = _table(query.table)
-        columns = [table.c[name] for name in query.columns] or [table]
-        stmt = select(*columns).where(*_clauses(table, query.where))
-        for name in query.order_by:
-            stmt = stmt.order_by(table.c[name].desc() if query.descending else table.c[name])
-        if query.limit is not None:
-            stmt = stmt.limit(query.limit)
+        values: list[Any] = []
+        stmt = self._statements.query(query_shape(query, values))
         async with self._read() as conn:
-            return [row._mapping for row in await conn.execute(stmt)]
+            return [row._mapping for row in await conn.execute(stmt, parameters(values))]
 
     async def counts(self, counted: Mapping[str, tuple[str, Where]]) -> dict[str, int]:
         # One statement, so every number comes from the same snapshot.
-        stmt = select(
-            *(
-                select(func.count())
-                .select_from(_table(table))
-                .where(*_clauses(_table(table), where))
-                .scalar_subquery()
-                .label(name)
-                for name, (table, where) in counted.items()
-            )
-        )
+        values: list[Any] = []
+        stmt = self._statements.counts(counts_shape(counted, values))
         async with self._read() as conn:
-            row = (await conn.execute(stmt)).one()
+            row = (await conn.execute(stmt, parameters(values))).one()
         return {name: int(value) for name, value in row._mapping.items()}
 
     async def delete(self, table: str, where: Where) -> None:
-        found = _table(table)
+        values: list[Any] = []
+        stmt = self._statements.delete(delete_shape(table, where, values))
         async with self._write() as conn:
-            await conn.execute(delete(found).where(*_clauses(found, where)))
+            await conn.execute(stmt, parameters(values))
 
 
 class SqlStore(OccStore):
@@ -275,38 +235,3 @@ class SqlStore(OccStore):
     @property
     def flavour(self) -> Flavour:
         return self.db.flavour
-
-
-def _table(name: str) -> Table:
-    return metadata.tables[name]
-
-
-def _clauses(table: Table, where: Where) -> list[ColumnElement[bool]]:
-    return [_clause(table, condition) for condition in where]
-
-
-def _clause(table: Table, condition: Condition) -> ColumnElement[bool]:
-    if isinstance(condition, AnyOf):
-        return or_(*(and_(*_clauses(table, branch)) for branch in condition.branches))
-    return _compare(table.c[condition.column], condition)
-
-
-def _compare(column: Any, cond: Cond) -> ColumnElement[bool]:
-    match cond.op:
-        case "eq":
-            return column == cond.value
-        case "in":
-            return column.in_(cond.value)
-        case "is_null":
-            return column.is_(None)
-        case "not_null":
-            return column.is_not(None)
-        case "lt":
-            return column < cond.value
-        case "lte":
-            return column <= cond.value
-        case "gte":
-            return column >= cond.value
-        case "null_or_lt":
-            return or_(column.is_(None), column < cond.value)
-    raise ValueError(f"unknown operator {cond.op!r}")
