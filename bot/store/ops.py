@@ -4,9 +4,10 @@ A state change is a `Change`: one conditional write on one row (an `Update` whos
 names the state it expects, or an `Insert` that does nothing on a conflict), then the rows
 that belong with it (its decision_log row, an escalation), written only if the first one
 won, all in one transaction. A read is a `Query`. Each backend compiles these: the SQL
-backend into SQLAlchemy Core statements in one transaction, the Supabase backend into one
-``rpc('occ_apply')`` call (a Postgres function, so still one transaction) or PostgREST
-filters. Values are table rows as `bot.store.codec` builds them.
+backend into SQLAlchemy Core statements (`bot.store.sql_statements`: one statement on
+PostgreSQL, one transaction on SQLite), the Supabase backend into one ``rpc('occ_apply')``
+call (a Postgres function, so still one transaction) or PostgREST filters. Values are table
+rows as `bot.store.codec` builds them.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """SQL backend: SQLite (aiosqlite) and PostgreSQL (psycopg 3) through SQLAlchemy 2 Core async.
 
-Each `Change` is one transaction. A compare-and-set is a single conditional
-``UPDATE ... WHERE <expected state> RETURNING *``: under PostgreSQL's READ COMMITTED a
+Each `Change` is one transaction: on PostgreSQL one statement (data-modifying CTEs, in
+autocommit), on SQLite one ``BEGIN IMMEDIATE`` transaction. A compare-and-set is a single
+conditional ``UPDATE ... WHERE <expected state> RETURNING *``: under READ COMMITTED a
 concurrent writer waits for the row lock and then re-checks the WHERE clause, so exactly one
 wins; the loser sees no row, and writes nothing (its log row is inserted only after a win).
 
@@ -25,10 +26,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, Literal
 
-from sqlalchemy import (
-    event,
-    text,
-)
+from sqlalchemy import event, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, make_url
