@@ -1,16 +1,20 @@
-"""The outbound Slack boundary: what a Web API call can fail with, telling one user, profiles."""
+"""The outbound Slack boundary: every Web API call the flows make (post, update, delete,
+open a form, publish the Home tab, tell one user, look up a profile), what a call can fail
+with, and the bot's own identity. Flows call these, never the client directly."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import aiohttp
 from slack_bolt.authorization import AuthorizeResult
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.domain import SlackRef
 from bot.services import Services
 
 log = logging.getLogger("occ.slack")
@@ -24,6 +28,48 @@ def describe(error: BaseException) -> str:
     if isinstance(error, SlackApiError):
         return str(error.response.get("error"))
     return f"{type(error).__name__}: {error}"[:200]
+
+
+Blocks = list[dict[str, Any]]
+
+
+async def post(
+    services: Services, channel: str, *, text: str, blocks: Blocks | None = None
+) -> SlackRef:
+    """Post a message; raises one of SLACK_FAILURES when Slack does not take it."""
+    response = await services.slack.chat_postMessage(channel=channel, text=text, blocks=blocks)
+    return SlackRef(channel=response["channel"], ts=response["ts"])
+
+
+async def update(
+    services: Services, ref: SlackRef, *, text: str, blocks: Blocks, what: str
+) -> bool:
+    """Redraw a posted message; False (and a warning naming ``what``) if Slack refused."""
+    try:
+        await services.slack.chat_update(channel=ref.channel, ts=ref.ts, text=text, blocks=blocks)
+    except SLACK_FAILURES as error:
+        log.warning("could not update %s: %s", what, describe(error))
+        return False
+    return True
+
+
+async def delete(services: Services, ref: SlackRef, *, what: str) -> None:
+    try:
+        await services.slack.chat_delete(channel=ref.channel, ts=ref.ts)
+    except SLACK_FAILURES as error:
+        log.warning("could not delete %s: %s", what, describe(error))
+
+
+async def open_form(services: Services, trigger_id: str, view: dict[str, Any]) -> None:
+    """Open a modal; raises one of SLACK_FAILURES (the trigger expires 3 s after a click)."""
+    await services.slack.views_open(trigger_id=trigger_id, view=view)
+
+
+async def publish_home(services: Services, user: str, view: dict[str, Any]) -> None:
+    try:
+        await services.slack.views_publish(user_id=user, view=view)
+    except SLACK_FAILURES as error:  # e.g. user_not_found: nothing to show, nothing lost
+        log.warning("could not publish the Home tab for %s: %s", user, describe(error))
 
 
 async def tell(services: Services, *, channel: str | None, user: str, text: str) -> None:

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import logging
 
-from bot import audit
+from bot import audit, slack
 from bot.blocks.text import escape
 from bot.domain import Action, Incident, LogEntry, Outcome, Scope
 from bot.runtime.reliability import dependency_incident
 from bot.services import Services
-from bot.slack import SLACK_FAILURES, describe
 
 log = logging.getLogger("occ.alerts")
 
@@ -88,8 +87,6 @@ def _entry(
 
 async def _post(services: Services, text: str) -> None:
     try:
-        await services.slack.chat_postMessage(
-            channel=services.settings.reliability_channel, text=text
-        )
-    except SLACK_FAILURES as error:  # the incident and its log row are stored; /healthz shows it
-        log.error("could not post reliability alert: %s", describe(error))
+        await slack.post(services, services.settings.reliability_channel, text=text)
+    except slack.SLACK_FAILURES as error:  # the incident and its log row are stored; /healthz
+        log.error("could not post reliability alert: %s", slack.describe(error))

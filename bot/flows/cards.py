@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import logging
-
+from bot import slack
 from bot.blocks.card import draft_card, draft_card_text
 from bot.domain import Draft, DraftState, Escalation
 from bot.rules.risk import requires_manager
 from bot.services import Services
-from bot.slack import SLACK_FAILURES, describe
-
-log = logging.getLogger("occ.cards")
 
 
 def card_blocks(
@@ -33,14 +29,10 @@ async def refresh_card(
         return False
     if escalation is None and draft.state is DraftState.ESCALATED:
         escalation = await services.store.escalation_for_draft(draft.id)
-    try:
-        await services.slack.chat_update(
-            channel=draft.card.channel,
-            ts=draft.card.ts,
-            blocks=card_blocks(services, draft, escalation),
-            text=draft_card_text(draft),
-        )
-    except SLACK_FAILURES as error:
-        log.warning("could not update card of %s: %s", draft.id, describe(error))
-        return False
-    return True
+    return await slack.update(
+        services,
+        draft.card,
+        text=draft_card_text(draft),
+        blocks=card_blocks(services, draft, escalation),
+        what=f"the card of {draft.id}",
+    )

@@ -9,10 +9,9 @@ who won.
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
-from bot import audit
+from bot import audit, slack
 from bot.blocks.escalation_notes import escalation_notes_template
 from bot.blocks.modals import edit_modal, escalate_modal, reject_modal
 from bot.blocks.text import escape, mention, slack_date
@@ -39,8 +38,6 @@ from bot.rules.risk import (
 )
 from bot.services import Services
 from bot.slack import SLACK_FAILURES, describe, tell
-
-log = logging.getLogger("occ.decisions")
 
 NOT_AN_OPERATOR = "Only the operators listed in OCC_OPERATORS can act on drafts."
 
@@ -110,7 +107,7 @@ async def open_form(
             sla_minutes=sla_minutes,
         )
     try:
-        await services.slack.views_open(trigger_id=trigger_id, view=view)
+        await slack.open_form(services, trigger_id, view)
     except SLACK_FAILURES as error:
         await tell(
             services,

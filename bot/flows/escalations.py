@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
-from bot import audit
+from bot import audit, slack
 from bot.blocks.escalation import escalation_message, escalation_text
 from bot.blocks.text import mention, slack_date
 from bot.domain import (
@@ -27,12 +26,8 @@ from bot.rules.sla import sla_due
 from bot.runtime.batch import Tally, each
 from bot.services import Services
 from bot.slack import (
-    SLACK_FAILURES,
-    describe,
     tell,
 )
-
-log = logging.getLogger("occ.escalations")
 
 
 async def escalate(
@@ -220,20 +215,15 @@ async def _redraw(services: Services, escalation: Escalation) -> None:
     draft = await services.store.get_draft(escalation.draft_id)
     if draft is None:
         return
-    try:
-        await services.slack.chat_update(
-            channel=escalation.message.channel,
-            ts=escalation.message.ts,
-            blocks=escalation_message(
-                escalation,
-                draft,
-                conversation_url=services.conversation_url(draft.input.conversation_id),
-                sla_minutes=services.settings.sla_minutes,
-            ),
-            text=escalation_text(escalation, draft),
-        )
-    except SLACK_FAILURES as error:
-        log.warning("could not update escalation %s: %s", escalation.id, describe(error))
+    blocks = escalation_message(
+        escalation,
+        draft,
+        conversation_url=services.conversation_url(draft.input.conversation_id),
+        sla_minutes=services.settings.sla_minutes,
+    )
+    text = escalation_text(escalation, draft)
+    what = f"escalation {escalation.id}"
+    await slack.update(services, escalation.message, text=text, blocks=blocks, what=what)
 
 
 def _entry(

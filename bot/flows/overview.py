@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from bot import slack
 from bot.blocks.home import home_view
 from bot.blocks.queue import HELP, queue_text
 from bot.blocks.text import inline
 from bot.services import Services
-from bot.slack import SLACK_FAILURES, describe
-
-log = logging.getLogger("occ.overview")
 
 Respond = Callable[..., Awaitable[Any]]
 
@@ -34,7 +31,4 @@ async def publish_home(services: Services, user: str) -> None:
     now = services.clock()
     summary = await services.store.queue_summary(now)
     view = home_view(summary, now, approvals_channel=services.settings.approvals_channel)
-    try:
-        await services.slack.views_publish(user_id=user, view=view)
-    except SLACK_FAILURES as error:  # e.g. user_not_found: nothing to show, nothing lost
-        log.warning("could not publish the Home tab for %s: %s", user, describe(error))
+    await slack.publish_home(services, user, view)

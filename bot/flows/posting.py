@@ -23,11 +23,11 @@ from typing import Any, Generic, TypeVar
 
 from slack_sdk.errors import SlackApiError
 
+from bot import slack
 from bot.blocks.text import escape
 from bot.domain import LogEntry, Outcome, SlackRef
 from bot.flows.alerts import clear_incident, dependency_failed, dependency_ok, raise_incident
 from bot.services import Services
-from bot.slack import SLACK_FAILURES, describe
 from bot.store.drafts import PARK_AFTER_REFUSALS
 
 log = logging.getLogger("occ.posting")
@@ -66,14 +66,11 @@ async def post_once(services: Services, post: Post[T]) -> T | None:
     blocks, text = post.render()
     started = time.perf_counter()
     try:
-        response = await services.slack.chat_postMessage(
-            channel=post.channel, blocks=blocks, text=text
-        )
-    except SLACK_FAILURES as error:
+        ref = await slack.post(services, post.channel, text=text, blocks=blocks)
+    except slack.SLACK_FAILURES as error:
         await _not_posted(services, post, error, lease_until)
         return None
     await dependency_ok(services, "slack")
-    ref = SlackRef(channel=response["channel"], ts=response["ts"])
     payload = {
         "channel": ref.channel,
         "ts": ref.ts,
@@ -92,7 +89,7 @@ async def post_once(services: Services, post: Post[T]) -> T | None:
 async def _not_posted(
     services: Services, post: Post[T], error: BaseException, lease_until: datetime
 ) -> None:
-    detail = describe(error)
+    detail = slack.describe(error)
     code = error.response.get("error") if isinstance(error, SlackApiError) else None
     payload = {"error": detail, "channel": post.channel}
     if code not in PERMANENT_REFUSALS:
@@ -130,7 +127,4 @@ async def _channel_works(services: Services, post: Post[T]) -> None:
 
 async def _delete_copy(services: Services, post: Post[T], ref: SlackRef) -> None:
     log.warning("%s posted after its lease ran out; deleting this copy (%s)", post.what, ref.ts)
-    try:
-        await services.slack.chat_delete(channel=ref.channel, ts=ref.ts)
-    except SLACK_FAILURES as error:
-        log.warning("could not delete the extra %s %s: %s", post.what, ref.ts, describe(error))
+    await slack.delete(services, ref, what=f"the extra {post.what} {ref.ts}")
