@@ -10,11 +10,17 @@ from bot.store.database import Database
 from bot.store.ops import Change, Cond, Insert, Query
 
 
+def log_insert(entry: LogEntry) -> Insert:
+    """The decision_log row that goes with a change (written in its transaction)."""
+    return Insert("decision_log", codec.log_row(entry))
+
+
 class DecisionLogRows:
     db: Database
 
     async def log(self, entry: LogEntry) -> None:
-        await self.db.apply(Change(Insert("decision_log", codec.log_row(entry), True)))
+        row = codec.log_row(entry)
+        await self.db.apply(Change(Insert("decision_log", row, ignore_conflict=True)))
 
     async def entries(
         self,

@@ -18,6 +18,7 @@ from bot.domain import (
 )
 from bot.store import codec, deliveries
 from bot.store.database import Database
+from bot.store.decision_log import log_insert
 from bot.store.errors import NotFound, StoreError
 from bot.store.ops import (
     Change,
@@ -27,6 +28,7 @@ from bot.store.ops import (
     Query,
     Update,
     eq,
+    fewer_than,
     free_lease,
     is_null,
 )
@@ -36,20 +38,12 @@ from bot.store.ops import (
 PARK_AFTER_REFUSALS = 3
 
 
-def log_insert(entry: LogEntry) -> Insert:
-    return Insert("decision_log", codec.log_row(entry))
-
-
 def card_unposted(now: datetime) -> tuple[Condition, ...]:
     return (
         is_null("card_channel"),
         free_lease("card_lease_until", now),
-        before_count("card_refusals", PARK_AFTER_REFUSALS),
+        fewer_than("card_refusals", PARK_AFTER_REFUSALS),
     )
-
-
-def before_count(column: str, limit: int) -> Cond:
-    return Cond(column, "lt", limit)
 
 
 class Drafts:

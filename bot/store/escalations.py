@@ -9,7 +9,8 @@ from typing import Any
 from bot.domain import Escalation, EscalationState, LogEntry, Reply, SlackRef
 from bot.store import codec, deliveries
 from bot.store.database import Database
-from bot.store.drafts import PARK_AFTER_REFUSALS, before_count, log_insert
+from bot.store.decision_log import log_insert
+from bot.store.drafts import PARK_AFTER_REFUSALS
 from bot.store.errors import NotFound
 from bot.store.ops import (
     AnyOf,
@@ -20,6 +21,7 @@ from bot.store.ops import (
     Where,
     at_or_before,
     eq,
+    fewer_than,
     free_lease,
     is_null,
     one_of,
@@ -187,7 +189,7 @@ def _message_unposted(now: datetime) -> Where:
     return (
         is_null("message_channel"),
         free_lease("message_lease_until", now),
-        before_count("message_refusals", PARK_AFTER_REFUSALS),
+        fewer_than("message_refusals", PARK_AFTER_REFUSALS),
     )
 
 

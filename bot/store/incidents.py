@@ -7,7 +7,7 @@ from datetime import datetime
 from bot.domain import Incident, LogEntry
 from bot.store import codec
 from bot.store.database import Database
-from bot.store.drafts import log_insert
+from bot.store.decision_log import log_insert
 from bot.store.ops import Change, Insert, Query, Update, eq, is_null, not_null
 
 

@@ -54,6 +54,10 @@ def at_or_before(column: str, when: datetime) -> Cond:
     return Cond(column, "lte", when)
 
 
+def fewer_than(column: str, count: int) -> Cond:
+    return Cond(column, "lt", count)
+
+
 def free_lease(column: str, now: datetime) -> Cond:
     return Cond(column, "null_or_lt", now)
 
