@@ -28,7 +28,7 @@ from bot.blocks.text import escape
 from bot.domain import LogEntry, Outcome, SlackRef
 from bot.flows.alerts import clear_incident, dependency_failed, dependency_ok, raise_incident
 from bot.services import Services
-from bot.store.drafts import PARK_AFTER_REFUSALS
+from bot.store.posts import PARK_AFTER_REFUSALS
 
 log = logging.getLogger("occ.posting")
 

@@ -3,7 +3,8 @@
 Layout: `protocols` (what the bot may ask, per entity), `schema` (the tables, defined once),
 `ops` (a state change or a read, written once), the entity stores written once on top of a
 `database.Database` (`drafts`, `escalations`, `decision_log`, `job_runs`, `incidents`,
-gathered in `store.OccStore`), the two backends (`sql`, `supabase`), and `migrate`
+gathered in `store.OccStore`; `deliveries` and `posts` are the columns a Chatwoot delivery
+and a Slack post share wherever they live), the two backends (`sql`, `supabase`), and `migrate`
 (Alembic revisions and the SQL files for Supabase).
 """
 

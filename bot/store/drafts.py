@@ -16,34 +16,18 @@ from bot.domain import (
     ReplyStatus,
     SlackRef,
 )
-from bot.store import codec, deliveries
+from bot.store import codec, deliveries, posts
 from bot.store.database import Database
 from bot.store.decision_log import log_insert
 from bot.store.errors import NotFound, StoreError
 from bot.store.ops import (
     Change,
-    Cond,
     Condition,
     Insert,
     Query,
     Update,
     eq,
-    fewer_than,
-    free_lease,
-    is_null,
 )
-
-# Slack refusing a post for good (channel_not_found …) this many times parks the message:
-# no more automatic retries until a post to that channel works again (`unpark_cards`).
-PARK_AFTER_REFUSALS = 3
-
-
-def card_unposted(now: datetime) -> tuple[Condition, ...]:
-    return (
-        is_null("card_channel"),
-        free_lease("card_lease_until", now),
-        fewer_than("card_refusals", PARK_AFTER_REFUSALS),
-    )
 
 
 class Drafts:
@@ -88,10 +72,8 @@ class Drafts:
         *,
         lease_until: datetime | None = None,
     ) -> Draft | None:
-        where: tuple[Condition, ...] = (eq("id", draft_id),)
-        if lease_until is not None:  # only the poster still holding its lease records
-            where += (is_null("card_channel"), eq("card_lease_until", codec.utc(lease_until)))
-        update = Update("drafts", where, codec.card_row(card, posted_at))
+        values = codec.card_row(card, posted_at)
+        update = posts.record("drafts", "card", eq("id", draft_id), values, lease_until)
         row = await self.db.apply(Change(update, (log_insert(log),)))
         if row is None and await self.get_draft(draft_id) is None:
             raise NotFound(f"draft {draft_id!r}")
@@ -100,29 +82,23 @@ class Drafts:
     async def refuse_card_post(
         self, draft_id: str, *, lease_until: datetime, log: LogEntry
     ) -> int | None:
-        held = (eq("id", draft_id), eq("card_lease_until", codec.utc(lease_until)))
-        update = Update("drafts", held, {}, increments={"card_refusals": 1})
+        update = posts.refuse("drafts", "card", eq("id", draft_id), lease_until)
         row = await self.db.apply(Change(update, (log_insert(log),)))
         return None if row is None else int(row["card_refusals"])
 
     async def unpark_cards(self) -> None:
-        parked = (is_null("card_channel"), Cond("card_refusals", "gte", PARK_AFTER_REFUSALS))
-        await self.db.apply(Change(Update("drafts", parked, {"card_refusals": 0})))
+        await self.db.apply(Change(posts.unpark("drafts", "card")))
 
     async def claim_card_post(
         self, draft_id: str, *, now: datetime, lease_until: datetime
     ) -> Draft | None:
-        update = Update(
-            "drafts",
-            (eq("id", draft_id), *card_unposted(now)),
-            {"card_lease_until": codec.utc(lease_until)},
-        )
+        update = posts.claim("drafts", "card", eq("id", draft_id), now=now, lease_until=lease_until)
         return _draft(await self.db.apply(Change(update)))
 
     async def unposted_drafts(self, now: datetime, limit: int = 100) -> list[str]:
         query = Query(
             "drafts",
-            (eq("state", DraftState.PENDING.value), *card_unposted(now)),
+            (eq("state", DraftState.PENDING.value), *posts.unposted("card", now)),
             order_by=("received_at", "id"),
             limit=limit,
             columns=("id",),

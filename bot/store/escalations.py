@@ -7,22 +7,18 @@ from datetime import datetime
 from typing import Any
 
 from bot.domain import Escalation, EscalationState, LogEntry, Reply, SlackRef
-from bot.store import codec, deliveries
+from bot.store import codec, deliveries, posts
 from bot.store.database import Database
 from bot.store.decision_log import log_insert
-from bot.store.drafts import PARK_AFTER_REFUSALS
 from bot.store.errors import NotFound
 from bot.store.ops import (
     AnyOf,
     Change,
-    Cond,
     Query,
     Update,
     Where,
     at_or_before,
     eq,
-    fewer_than,
-    free_lease,
     is_null,
     one_of,
 )
@@ -52,11 +48,9 @@ class Escalations:
         *,
         lease_until: datetime | None = None,
     ) -> Escalation | None:
-        where: Where = (eq("id", escalation_id),)
-        if lease_until is not None:  # only the poster still holding its lease records
-            held = eq("message_lease_until", codec.utc(lease_until))
-            where += (is_null("message_channel"), held)
-        escalation = await self._change(where, codec.message_row(message), log)
+        key, values = eq("id", escalation_id), codec.message_row(message)
+        update = posts.record("escalations", "message", key, values, lease_until)
+        escalation = _escalation(await self.db.apply(Change(update, (log_insert(log),))))
         if escalation is None and await self.get_escalation(escalation_id) is None:
             raise NotFound(f"escalation {escalation_id!r}")
         return escalation
@@ -64,28 +58,24 @@ class Escalations:
     async def refuse_message_post(
         self, escalation_id: str, *, lease_until: datetime, log: LogEntry
     ) -> int | None:
-        held = (eq("id", escalation_id), eq("message_lease_until", codec.utc(lease_until)))
-        update = Update("escalations", held, {}, increments={"message_refusals": 1})
+        update = posts.refuse("escalations", "message", eq("id", escalation_id), lease_until)
         row = await self.db.apply(Change(update, (log_insert(log),)))
         return None if row is None else int(row["message_refusals"])
 
     async def unpark_messages(self) -> None:
-        parked = (
-            is_null("message_channel"),
-            Cond("message_refusals", "gte", PARK_AFTER_REFUSALS),
-        )
-        await self.db.apply(Change(Update("escalations", parked, {"message_refusals": 0})))
+        await self.db.apply(Change(posts.unpark("escalations", "message")))
 
     async def claim_escalation_post(
         self, escalation_id: str, *, now: datetime, lease_until: datetime
     ) -> Escalation | None:
-        where = (eq("id", escalation_id), *_message_unposted(now))
-        return await self._change(where, {"message_lease_until": codec.utc(lease_until)})
+        key = eq("id", escalation_id)
+        update = posts.claim("escalations", "message", key, now=now, lease_until=lease_until)
+        return _escalation(await self.db.apply(Change(update)))
 
     async def unposted_escalations(self, now: datetime, limit: int = 100) -> list[str]:
         query = Query(
             "escalations",
-            (one_of("state", UNRESOLVED), *_message_unposted(now)),
+            (one_of("state", UNRESOLVED), *posts.unposted("message", now)),
             order_by=("created_at", "id"),
             limit=limit,
             columns=("id",),
@@ -183,14 +173,6 @@ class Escalations:
     ) -> Escalation | None:
         then = (log_insert(log),) if log is not None else ()
         return _escalation(await self.db.apply(Change(Update("escalations", where, values), then)))
-
-
-def _message_unposted(now: datetime) -> Where:
-    return (
-        is_null("message_channel"),
-        free_lease("message_lease_until", now),
-        fewer_than("message_refusals", PARK_AFTER_REFUSALS),
-    )
 
 
 def _escalation(row: Mapping[str, Any] | None) -> Escalation | None:
