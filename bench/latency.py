@@ -21,10 +21,8 @@ import sys
 import time
 from typing import Any
 
-import httpx
-
 from bench.common import operator
-from bench.e2e import Click, percentile
+from bench.e2e import Click, clicker, percentile, send_click
 from bench.occ import OccBot, click_request, draft_payload
 from bench.procs import cpu_of_command, machine_cpu
 from bench.standins_client import Standins
@@ -38,18 +36,13 @@ LEVEL_STRIDE = 5_000  # conversation ids per operator level within a run (> clic
 async def _operate(url: str, standins: Standins, clicks: list[Click], operators: int) -> None:
     """Click `clicks` as `operators` operators, each waiting for its card before its next
     click; click i belongs to operator i mod `operators` (its `user` in the signed body)."""
-    limits = httpx.Limits(max_connections=operators, max_keepalive_connections=operators)
-    async with httpx.AsyncClient(timeout=30, limits=limits) as http:
+    async with clicker(operators) as http:
 
         async def one_operator(mine: list[Click]) -> None:
             for click in mine:
                 assert click.draft.card is not None
-                click.sent_at = time.time()
-                started = time.perf_counter()
-                response = await http.post(url, content=click.body, headers=click.headers)
-                click.ack_ms = (time.perf_counter() - started) * 1000
-                click.status = response.status_code
-                if response.status_code != 200:
+                await send_click(http, url, click)
+                if click.status != 200:
                     continue  # counted as non-200; its card will not change
                 card = (click.draft.card.channel, click.draft.card.ts)
                 if await standins.wait_cards_sent([card], CARD_WAIT_SECONDS):
