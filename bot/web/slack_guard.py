@@ -41,18 +41,17 @@ import hmac
 import logging
 import re
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import urlsplit
 
 from slack_bolt.adapter.starlette.async_handler import to_starlette_response
 from slack_bolt.async_app import AsyncApp, AsyncBoltRequest
-from slack_bolt.request.internals import build_normalized_headers, extract_content_type
 from slack_bolt.response import BoltResponse
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from bot.handlers import payload
 from bot.services import Clock
-from bot.web.body import MAX_BODY_BYTES, BodyTooLarge, InvalidJson, loads, read_body
+from bot.web.body import MAX_BODY_BYTES, BodyTooLarge, InvalidJson, loads, parse_form, read_body
 
 log = logging.getLogger("occ.web.slack")
 
@@ -112,9 +111,8 @@ class SlackGuard:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
             raise Refused(400, "body: not UTF-8") from None
-        headers = build_normalized_headers(request.headers)  # type: ignore[arg-type]
         try:
-            body = _parse_like_bolt(text, extract_content_type(headers))
+            body = _parse_like_bolt(text, _content_type_like_bolt(request))
             payload.check(body, response_url_ok=self.response_url_ok)
         except (InvalidJson, payload.InvalidPayload) as error:
             raise Refused(400, str(error)) from None
@@ -162,10 +160,17 @@ def _is_ssl_check(raw: bytes) -> bool:
     if b"ssl_check" not in raw[:2000]:
         return False
     try:
-        fields = dict(parse_qsl(raw.decode("utf-8"), keep_blank_values=True))
+        fields = dict(parse_form(raw.decode("utf-8")))
     except UnicodeDecodeError:
         return False
     return fields.get("ssl_check") == "1"
+
+
+def _content_type_like_bolt(request: Request) -> str | None:
+    """The media type as slack_bolt/request/internals.py `extract_content_type` reads it:
+    from the last Content-Type header."""
+    sent = request.headers.getlist("content-type")
+    return sent[-1].split(";")[0] if sent and sent[-1] else None
 
 
 def _parse_like_bolt(text: str, content_type: str | None) -> Any:
@@ -175,6 +180,6 @@ def _parse_like_bolt(text: str, content_type: str | None) -> Any:
     if content_type == "application/json" or text.startswith("{"):
         return loads(text)
     if "payload" in text:
-        value = dict(parse_qsl(text, keep_blank_values=True)).get("payload")
+        value = dict(parse_form(text)).get("payload")
         return {} if value is None else loads(value)
-    return dict(parse_qsl(text, keep_blank_values=True))
+    return dict(parse_form(text))
