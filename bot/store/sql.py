@@ -131,18 +131,15 @@ class SqlDatabase:
     def from_url(cls, database_url: str) -> SqlDatabase:
         """A database for ``sqlite:///path`` or ``postgresql://…``; connects lazily."""
         url = make_url(async_url(database_url))
+        # at least one connection per background worker, so a burst queues on work rather
+        # than opening and closing connections (for aiosqlite, each one a thread)
+        pool = {"pool_size": POOL_SIZE, "max_overflow": POOL_OVERFLOW}
         if url.get_backend_name() == "sqlite":
-            engine = create_async_engine(url)
+            engine = create_async_engine(url, **pool)
             _configure_sqlite(engine)
         else:
             engine = create_async_engine(
-                url,
-                pool_pre_ping=True,
-                # at least one connection per background worker, so a burst queues on
-                # work rather than opening and closing connections
-                pool_size=POOL_SIZE,
-                max_overflow=POOL_OVERFLOW,
-                connect_args={"prepare_threshold": None},
+                url, pool_pre_ping=True, connect_args={"prepare_threshold": None}, **pool
             )
         return cls(engine)
 
