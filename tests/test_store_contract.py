@@ -189,6 +189,18 @@ async def test_stored_draft_reads_back_field_for_field(store: Store) -> None:
     assert await actions(store, "d-1") == ["draft.received"]
 
 
+@pytest.mark.parametrize("url", ["sqlite:///:memory:", "sqlite://"])
+async def test_an_in_memory_sqlite_database_keeps_what_it_stores(url: str) -> None:
+    store = open_store(url, None, None)
+    try:
+        await store.migrate()
+        draft = make_draft("d-mem")
+        await store.add_draft(draft, entry("d-mem"))
+        assert await store.get_draft("d-mem") == draft  # one connection: the same database
+    finally:
+        await store.close()
+
+
 async def test_repeated_external_id_returns_first_draft_and_logs_once(store: Store) -> None:
     first = make_draft("d-first", external_id="chatwoot-msg-8812")
     repeat = make_draft("d-repeat", external_id="chatwoot-msg-8812")

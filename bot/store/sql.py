@@ -135,7 +135,9 @@ class SqlDatabase:
         # than opening and closing connections (for aiosqlite, each one a thread)
         pool = {"pool_size": POOL_SIZE, "max_overflow": POOL_OVERFLOW}
         if url.get_backend_name() == "sqlite":
-            engine = create_async_engine(url, **pool)
+            # an in-memory database lives in one connection (SQLAlchemy's StaticPool)
+            in_memory = url.database in (None, "", ":memory:") or "mode=memory" in str(url)
+            engine = create_async_engine(url, **({} if in_memory else pool))
             _configure_sqlite(engine)
         else:
             engine = create_async_engine(
