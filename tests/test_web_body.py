@@ -30,6 +30,7 @@ FORMS = [
     "a=\\x41&b=%5Cx41&c=\\\\",  # backslashes, raw and escaped
     "a=%00%0A%0D",
     "a=%2B+%25",
+    "a=%41\ud800",  # a str holding a lone surrogate
 ]
 
 
@@ -62,6 +63,8 @@ def test_parse_form_reads_slack_payloads_as_urllib_does() -> None:
         ('{"a": NaN}', "not valid JSON"),
         ('{"a": Infinity}', "not valid JSON"),
         ("[" * 65 + "]" * 65, "nested deeper than 64"),
+        ('{"a": "\ud800"}', "lone surrogate"),  # in the str itself, not escaped
+        ('{"\udfff": 1}', "lone surrogate"),
     ],
 )
 def test_loads_refuses_what_nothing_downstream_can_hold(text: str, why: str) -> None:

@@ -8,7 +8,7 @@ turns all of these into `InvalidJson`, so a route answers 400.
 
 Every Slack click passes through here, so the checks that need a walk over the parsed value
 only run when the text could hold what they look for: more brackets than MAX_DEPTH, or a
-`\\uD800`-`\\uDFFF` escape (a string of valid UTF-8 cannot hold a surrogate otherwise).
+`\\uD800`-`\\uDFFF` escape or a surrogate in the text itself.
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ def loads(data: bytes | str) -> Any:
     except ValueError as error:  # JSONDecodeError, and numbers of more than 4,300 digits
         raise InvalidJson(f"body: not valid JSON ({str(error)[:80]})") from None
     deep = text.count("{") + text.count("[") > MAX_DEPTH
-    surrogates = _SURROGATE_ESCAPE.search(text) is not None
+    surrogates = _SURROGATE_ESCAPE.search(text) is not None or not _encodes(text)
     if deep or surrogates:
         _check_values(value, strings=surrogates)
     return value
@@ -101,6 +101,15 @@ def _check_values(value: Any, *, strings: bool) -> None:
                 stack.extend((child, depth + 1) for child in item)
 
 
+def _encodes(text: str) -> bool:
+    """False for a str holding a lone surrogate (text given as str, not decoded bytes)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _encodable(text: str) -> None:
     try:
         text.encode("utf-8")
@@ -127,8 +136,8 @@ def _unquote_plus(text: str) -> str:
     # %XX becomes \xXX for the C escape decoder (backslashes already there are doubled so
     # they stay literal). A malformed escape, or bytes that are not UTF-8, go the slow way,
     # which keeps them as urllib does.
-    escaped = spaced.encode("utf-8").replace(b"\\", b"\\\\").replace(b"%", b"\\x")
     try:
+        escaped = spaced.encode("utf-8").replace(b"\\", b"\\\\").replace(b"%", b"\\x")
         return codecs.escape_decode(escaped)[0].decode("utf-8")
-    except (ValueError, UnicodeDecodeError):
+    except ValueError:  # UnicodeError included
         return unquote(spaced)
