@@ -1,10 +1,11 @@
 """A loopback HTTP/1.1 server that answers from a script and records what it was sent.
 
 For HTTP client tests: each request takes the next answer of the script (the last one
-repeats). An answer is a :class:`Reply`, or one of two failures a real server can show:
-``HANG`` (the request is read and never answered) and ``DROP`` (the request is read and the
-connection closed without an answer). :class:`Resolver` sends a made-up host name to a dead
-port first and to the server afterwards, to show a client's retry after a refused connection.
+repeats). An answer is a :class:`Reply`, or one of three failures a real server can show:
+``HANG`` (the request is read and never answered), ``DROP`` (the request is read and the
+connection closed without an answer) and ``RESET`` (the same, with a TCP reset).
+:class:`Resolver` sends a made-up host name to a dead port first and to the server
+afterwards, to show a client's retry after a refused connection.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+import struct
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
@@ -43,6 +45,7 @@ class Reply:
 
 HANG = "hang"
 DROP = "drop"
+RESET = "reset"
 Answer = Reply | str
 
 
@@ -101,6 +104,11 @@ class ScriptedServer:
                     await asyncio.wait_for(self._closing.wait(), HANG_LIMIT)
                     return
                 if answer == DROP:
+                    return
+                if answer == RESET:
+                    # linger 0: close() sends RST instead of FIN
+                    sock = writer.get_extra_info("socket")
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                     return
                 assert isinstance(answer, Reply)
                 writer.write(_response_bytes(answer))

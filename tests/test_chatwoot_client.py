@@ -20,7 +20,7 @@ from bot.integrations.chatwoot import (
     ChatwootTimeout,
     ChatwootUnavailable,
 )
-from tests.scripted_http import DROP, HANG, Answer, Reply, Request, Resolver, ScriptedServer
+from tests.scripted_http import DROP, HANG, RESET, Answer, Reply, Request, Resolver, ScriptedServer
 
 HOST = "chat.example.test"
 TOKEN = "tok-123"
@@ -259,6 +259,14 @@ async def test_a_connection_dropped_after_a_post_may_have_committed() -> None:
             await line.client.send_reply(29, "hi")
     assert caught.value.outcome_unknown is True  # the retry must look for it before resending
     assert len(line.requests) == 1
+
+
+async def test_a_connection_reset_after_a_post_may_have_committed() -> None:
+    async with chatwoot(RESET) as line:
+        with pytest.raises(ChatwootUnavailable, match="connection to Chatwoot failed") as caught:
+            await line.client.send_reply(29, "hi")
+    assert caught.value.outcome_unknown is True
+    assert line.connection_attempts == 1 and len(line.requests) == 1
 
 
 async def test_server_error_is_unavailable_and_may_have_committed() -> None:
