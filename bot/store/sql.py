@@ -31,6 +31,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import QueuePool
 
 from bot.store import migrate as schema_migrations
 from bot.store.ops import Change, Insert, Query, Row, Update, Where
@@ -135,9 +136,10 @@ class SqlDatabase:
         # than opening and closing connections (for aiosqlite, each one a thread)
         pool = {"pool_size": POOL_SIZE, "max_overflow": POOL_OVERFLOW}
         if url.get_backend_name() == "sqlite":
-            # an in-memory database lives in one connection (SQLAlchemy's StaticPool)
-            in_memory = url.database in (None, "", ":memory:") or "mode=memory" in str(url)
-            engine = create_async_engine(url, **({} if in_memory else pool))
+            # an in-memory database lives in one connection: SQLAlchemy picks a StaticPool,
+            # which takes no sizes
+            sized = issubclass(url.get_dialect().get_pool_class(url), QueuePool)
+            engine = create_async_engine(url, **(pool if sized else {}))
             _configure_sqlite(engine)
         else:
             engine = create_async_engine(

@@ -24,6 +24,7 @@ from starlette.requests import Request
 
 MAX_BODY_BYTES = 1_000_000
 MAX_DEPTH = 64  # Slack's and Chatwoot's payloads nest about 10 deep
+_LONE_SURROGATE = "body: a string holds a lone surrogate"
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
@@ -87,34 +88,26 @@ def _check_values(value: Any, *, strings: bool) -> None:
     while stack:
         item, depth = stack.pop()
         if isinstance(item, str):
-            if strings:
-                _encodable(item)
+            if strings and not _encodes(item):
+                raise InvalidJson(_LONE_SURROGATE)
         elif isinstance(item, dict | list):
             if depth > MAX_DEPTH:
                 raise InvalidJson(f"body: nested deeper than {MAX_DEPTH}")
             if isinstance(item, dict):
-                if strings:
-                    for key in item:
-                        _encodable(key)
+                if strings and not all(_encodes(key) for key in item):
+                    raise InvalidJson(_LONE_SURROGATE)
                 stack.extend((child, depth + 1) for child in item.values())
             else:
                 stack.extend((child, depth + 1) for child in item)
 
 
 def _encodes(text: str) -> bool:
-    """False for a str holding a lone surrogate (text given as str, not decoded bytes)."""
+    """False when the str holds a lone surrogate (UTF-8 cannot encode it)."""
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
         return False
     return True
-
-
-def _encodable(text: str) -> None:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        raise InvalidJson("body: a string holds a lone surrogate") from None
 
 
 def parse_form(text: str) -> list[tuple[str, str]]:
