@@ -8,6 +8,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.domain import Urgency
+from bot.rules.chain import Level, LevelKind, parse_chain
 
 
 def _split_ids(value: object) -> object:
@@ -57,10 +58,22 @@ class Settings(BaseSettings):
     cx_sla_minutes: float = Field(60.0, alias="OCC_CX_SLA_MINUTES", gt=0)
     cx_scan_minutes: float = Field(5.0, alias="OCC_CX_SCAN_MINUTES", gt=0)
     sales_pulse_minutes: float = Field(15.0, alias="OCC_SALES_PULSE_MINUTES", gt=0)
+    managers_group: str | None = Field(
+        None, alias="OCC_MANAGERS_GROUP", pattern=r"^S[A-Z0-9]{2,31}$"
+    )
+    escalation_chain: Annotated[tuple[Level, ...], NoDecode] = Field(
+        (Level(LevelKind.MANAGERS),), alias="OCC_ESCALATION_CHAIN"
+    )
+    reminders_per_level: int = Field(2, alias="OCC_REMINDERS_PER_LEVEL", ge=1)
 
     port: int = 3000
 
     _split_managers = field_validator("managers", "operators", mode="before")(_split_ids)
+
+    @field_validator("escalation_chain", mode="before")
+    @classmethod
+    def _parse_chain(cls, value: object) -> object:
+        return parse_chain(value) if isinstance(value, str) else value
 
     @model_validator(mode="after")
     def _supabase_needs_both(self) -> Settings:

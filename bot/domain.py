@@ -144,6 +144,7 @@ class Action(StrEnum):
     ESCALATION_NOTED = "escalation.noted"
     ESCALATION_CLAIMED = "escalation.claimed"
     ESCALATION_REMINDED = "escalation.reminded"
+    ESCALATION_STEPPED_UP = "escalation.stepped_up"
     ESCALATION_RESOLVED = "escalation.resolved"
     ESCALATION_REFUSED = "escalation.refused"
     CX_SLA_BREACHED = "cx.sla_breached"
@@ -261,6 +262,20 @@ class Escalation:
     reminders_sent: int = 0
     next_reminder_at: datetime | None = None
     note: Reply = field(default_factory=Reply)  # its private note in Chatwoot
+
+
+@dataclass(frozen=True)
+class Reminder:
+    """One reminder of an unclaimed escalation, to one level of the escalation chain."""
+
+    id: str
+    escalation_id: str
+    number: int  # 1 for the first reminder
+    level: int  # 0-based index into OCC_ESCALATION_CHAIN when it was taken
+    notify: str  # that level as configured: `managers`, a user, group or channel
+    due_at: datetime  # the due time it is for
+    created_at: datetime
+    message: SlackRef | None = None
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,7 @@ from bot.domain import (
     Order,
     Outcome,
     RejectReason,
+    Reminder,
     Reply,
     ReplyStatus,
     Risk,
@@ -339,6 +340,34 @@ def escalation_from_row(row: Mapping[str, Any]) -> Escalation:
         reminders_sent=int(row["reminders_sent"]),
         next_reminder_at=parse_ts(row["next_reminder_at"]),
         note=delivery_from_row("note", row),
+    )
+
+
+def reminder_row(reminder: Reminder) -> Row:
+    return {
+        "id": reminder.id,
+        "escalation_id": reminder.escalation_id,
+        "number": reminder.number,
+        "level": reminder.level,
+        "notify": reminder.notify,
+        "due_at": utc(reminder.due_at),
+        "created_at": utc(reminder.created_at),
+    }
+
+
+def reminder_from_row(row: Mapping[str, Any]) -> Reminder:
+    message = None
+    if row["message_channel"] is not None:
+        message = SlackRef(channel=row["message_channel"], ts=row["message_ts"])
+    return Reminder(
+        id=row["id"],
+        escalation_id=row["escalation_id"],
+        number=int(row["number"]),
+        level=int(row["level"]),
+        notify=row["notify"],
+        due_at=_required_ts(row["due_at"]),
+        created_at=_required_ts(row["created_at"]),
+        message=message,
     )
 
 

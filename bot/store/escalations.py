@@ -12,14 +12,11 @@ from bot.store.database import Database
 from bot.store.decision_log import log_insert
 from bot.store.errors import NotFound
 from bot.store.ops import (
-    AnyOf,
     Change,
     Query,
     Update,
     Where,
-    at_or_before,
     eq,
-    is_null,
     one_of,
 )
 
@@ -108,35 +105,6 @@ class Escalations:
             "resolved_at": codec.utc(now),
         }
         where = (eq("id", escalation_id), one_of("state", UNRESOLVED))
-        return await self._change(where, values, log)
-
-    async def due_reminders(self, now: datetime, limit: int = 100) -> list[str]:
-        query = Query(
-            "escalations",
-            (
-                eq("state", OPEN),
-                at_or_before("due_at", now),
-                AnyOf(((is_null("next_reminder_at"),), (at_or_before("next_reminder_at", now),))),
-            ),
-            order_by=("due_at", "id"),
-            limit=limit,
-            columns=("id",),
-        )
-        return [row["id"] for row in await self.db.select(query)]
-
-    async def mark_reminded(
-        self,
-        escalation_id: str,
-        *,
-        expected_count: int,
-        next_reminder_at: datetime,
-        log: LogEntry,
-    ) -> Escalation | None:
-        values = {
-            "reminders_sent": expected_count + 1,
-            "next_reminder_at": codec.utc(next_reminder_at),
-        }
-        where = (eq("id", escalation_id), eq("state", OPEN), eq("reminders_sent", expected_count))
         return await self._change(where, values, log)
 
     async def claim_note(

@@ -9,6 +9,7 @@ out are timezone-aware UTC.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -20,6 +21,7 @@ from bot.domain import (
     JobRun,
     LogEntry,
     QueueSummary,
+    Reminder,
     Reply,
     ReplyStatus,
     RunOutcome,
@@ -176,16 +178,61 @@ class EscalationStore(Protocol):
         self, escalation_id: str, *, actor: str, now: datetime, log: LogEntry
     ) -> Escalation | None: ...
 
-    async def due_reminders(self, now: datetime, limit: int = 100) -> list[str]: ...
 
-    async def mark_reminded(
+class ReminderStore(Protocol):
+    """Reminders of unclaimed escalations: taken once per due time, then posted once."""
+
+    async def due_reminders(self, now: datetime, limit: int = 100) -> list[str]:
+        """Ids of open escalations whose next reminder is due at ``now``, earliest first."""
+        ...
+
+    async def take_reminder(
         self,
-        escalation_id: str,
+        reminder: Reminder,
         *,
         expected_count: int,
         next_reminder_at: datetime,
-        log: LogEntry,
-    ) -> Escalation | None: ...
+        logs: Sequence[LogEntry] = (),
+    ) -> Reminder | None:
+        """Store ``reminder`` and its log rows, and move the escalation's count from
+        ``expected_count`` on, in one transaction; None (nothing written) unless the
+        escalation is still open with that count."""
+        ...
+
+    async def get_reminder(self, reminder_id: str) -> Reminder | None: ...
+
+    async def claim_reminder_post(
+        self, reminder_id: str, *, now: datetime, lease_until: datetime
+    ) -> Reminder | None:
+        """Take the lease to post a reminder; as `DraftStore.claim_card_post`."""
+        ...
+
+    async def record_reminder(
+        self,
+        reminder_id: str,
+        message: SlackRef,
+        logs: Sequence[LogEntry],
+        *,
+        lease_until: datetime,
+    ) -> Reminder | None:
+        """Where the reminder was posted, with its log rows, while ``lease_until`` holds."""
+        ...
+
+    async def refuse_reminder_post(
+        self, reminder_id: str, *, lease_until: datetime, log: LogEntry
+    ) -> int | None: ...
+
+    async def unpark_reminders(self) -> None: ...
+
+    async def skip_reminder(self, reminder_id: str, *, now: datetime) -> None:
+        """Never offer an unposted reminder again (its escalation was claimed)."""
+        ...
+
+    async def unposted_reminders(self, now: datetime, limit: int = 100) -> list[str]:
+        """Ids of reminders not posted, not skipped and not being posted, oldest first."""
+        ...
+
+    async def reminders_of(self, escalation_id: str) -> list[Reminder]: ...
 
 
 class DecisionLog(Protocol):
@@ -248,7 +295,9 @@ class IncidentStore(Protocol):
     async def open_incidents(self) -> list[Incident]: ...
 
 
-class Store(DraftStore, EscalationStore, DecisionLog, JobRunStore, IncidentStore, Protocol):
+class Store(
+    DraftStore, EscalationStore, ReminderStore, DecisionLog, JobRunStore, IncidentStore, Protocol
+):
     """Everything, on one database."""
 
     async def migrate(self) -> list[str]:

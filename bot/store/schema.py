@@ -27,6 +27,7 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    UniqueConstraint,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -184,6 +185,34 @@ escalations = Table(
         "created_at",
         postgresql_where=text("message_channel is null and state in ('open', 'claimed')"),
         sqlite_where=text("message_channel is null and state in ('open', 'claimed')"),
+    ),
+)
+
+# One row per reminder of an unclaimed escalation, written in the same transaction that
+# moves the escalation's reminder count on: taking a reminder is that conditional write, so
+# each due time gets one row however many replicas tick. The row is then posted once (the
+# `message_` post columns), and re-offered until it is posted or no longer needed.
+escalation_reminders = Table(
+    "escalation_reminders",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("escalation_id", Text, ForeignKey("escalations.id"), nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("level", Integer, nullable=False),
+    Column("notify", Text, nullable=False),
+    Column("due_at", UtcDateTime, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("message_channel", Text),
+    Column("message_ts", Text),
+    Column("message_lease_until", UtcDateTime),
+    Column("message_refusals", Integer, nullable=False, server_default="0"),
+    Column("skipped_at", UtcDateTime),
+    UniqueConstraint("escalation_id", "number", name="escalation_reminders_number_key"),
+    Index(
+        "escalation_reminders_unposted_idx",
+        "created_at",
+        postgresql_where=text("message_channel is null and skipped_at is null"),
+        sqlite_where=text("message_channel is null and skipped_at is null"),
     ),
 )
 

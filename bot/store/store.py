@@ -13,6 +13,7 @@ from bot.store.escalations import Escalations
 from bot.store.incidents import Incidents
 from bot.store.job_runs import JobRuns
 from bot.store.ops import Query, before, eq, one_of
+from bot.store.reminders import Reminders
 
 # What `QueueSummary` counts.
 REPLIES_IN_FLIGHT = (ReplyStatus.QUEUED.value, ReplyStatus.SENDING.value)
@@ -20,7 +21,7 @@ REPLIES_FAILING = (ReplyStatus.FAILED.value, ReplyStatus.GAVE_UP.value)
 ESCALATIONS_OPEN = (EscalationState.OPEN.value, EscalationState.CLAIMED.value)
 
 
-class OccStore(Drafts, Escalations, DecisionLogRows, JobRuns, Incidents):
+class OccStore(Drafts, Escalations, Reminders, DecisionLogRows, JobRuns, Incidents):
     """The `bot.store.protocols.Store` the bot uses, on whichever database is configured."""
 
     def __init__(self, db: Database) -> None:

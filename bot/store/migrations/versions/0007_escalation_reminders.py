@@ -1,0 +1,76 @@
+"""Escalation reminders: one row per reminder, taken with the escalation's reminder count in
+one transaction, then posted once (see bot.store.reminders).
+
+Revision ID: 0007_escalation_reminders
+Revises: 0006_escalation_notes
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import sqlalchemy as sa
+from alembic import op
+
+from bot.store.schema import UtcDateTime
+
+revision = "0007_escalation_reminders"
+down_revision = "0006_escalation_notes"
+branch_labels = None
+depends_on = None
+
+UNPOSTED = "message_channel is null and skipped_at is null"
+# occ_apply (0004) writes only to the tables it lists; the function is replaced to add one.
+_rest = importlib.import_module("bot.store.migrations.versions.0004_rest_transactions")
+BEFORE = _rest.TABLES
+AFTER = BEFORE + ", 'escalation_reminders'"
+
+
+def _occ_table(tables: str) -> str:
+    return f"""
+create or replace function occ_table(tbl text) returns text
+language plpgsql immutable as $fn$
+begin
+    if tbl is null or tbl not in ({tables}) then
+        raise exception 'occ_apply: unknown table %', tbl using errcode = '22023';
+    end if;
+    return tbl;
+end
+$fn$;
+"""
+
+
+def upgrade() -> None:
+    op.create_table(
+        "escalation_reminders",
+        sa.Column("id", sa.Text, primary_key=True),
+        sa.Column("escalation_id", sa.Text, sa.ForeignKey("escalations.id"), nullable=False),
+        sa.Column("number", sa.Integer, nullable=False),
+        sa.Column("level", sa.Integer, nullable=False),
+        sa.Column("notify", sa.Text, nullable=False),
+        sa.Column("due_at", UtcDateTime, nullable=False),
+        sa.Column("created_at", UtcDateTime, nullable=False),
+        sa.Column("message_channel", sa.Text),
+        sa.Column("message_ts", sa.Text),
+        sa.Column("message_lease_until", UtcDateTime),
+        sa.Column("message_refusals", sa.Integer, nullable=False, server_default="0"),
+        sa.Column("skipped_at", UtcDateTime),
+        sa.UniqueConstraint("escalation_id", "number", name="escalation_reminders_number_key"),
+    )
+    op.create_index(
+        "escalation_reminders_unposted_idx",
+        "escalation_reminders",
+        ["created_at"],
+        postgresql_where=sa.text(UNPOSTED),
+        sqlite_where=sa.text(UNPOSTED),
+    )
+    if op.get_context().dialect.name == "postgresql":
+        op.execute("alter table escalation_reminders enable row level security")
+        op.execute(_occ_table(AFTER))
+
+
+def downgrade() -> None:
+    if op.get_context().dialect.name == "postgresql":
+        op.execute(_occ_table(BEFORE))
+    op.drop_index("escalation_reminders_unposted_idx", "escalation_reminders")
+    op.drop_table("escalation_reminders")
