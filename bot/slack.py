@@ -34,11 +34,30 @@ Blocks = list[dict[str, Any]]
 
 
 async def post(
-    services: Services, channel: str, *, text: str, blocks: Blocks | None = None
+    services: Services,
+    channel: str,
+    *,
+    text: str,
+    blocks: Blocks | None = None,
+    thread_ts: str | None = None,
 ) -> SlackRef:
-    """Post a message; raises one of SLACK_FAILURES when Slack does not take it."""
-    response = await services.slack.chat_postMessage(channel=channel, text=text, blocks=blocks)
+    """Post a message (in a thread, with ``thread_ts``); raises one of SLACK_FAILURES when
+    Slack does not take it."""
+    response = await services.slack.chat_postMessage(
+        channel=channel, text=text, blocks=blocks, thread_ts=thread_ts
+    )
     return SlackRef(channel=response["channel"], ts=response["ts"])
+
+
+async def permalink(services: Services, ref: SlackRef) -> str | None:
+    """A link to a posted message; None (and a warning) if Slack will not give one."""
+    try:
+        response = await services.slack.chat_getPermalink(channel=ref.channel, message_ts=ref.ts)
+    except SLACK_FAILURES as error:
+        log.warning("no permalink for %s/%s: %s", ref.channel, ref.ts, describe(error))
+        return None
+    link = response.get("permalink")
+    return link if isinstance(link, str) else None
 
 
 async def update(

@@ -51,6 +51,7 @@ class Post(Generic[T]):
     record: Callable[[SlackRef, datetime, LogEntry, datetime], Awaitable[T | None]]
     refused: Callable[[datetime, LogEntry], Awaitable[int | None]]
     unpark: Callable[[], Awaitable[None]]
+    thread_ts: str | None = None  # a reply in that message's thread
 
 
 def refusal_incident(channel: str) -> str:
@@ -66,7 +67,9 @@ async def post_once(services: Services, post: Post[T]) -> T | None:
     blocks, text = post.render()
     started = time.perf_counter()
     try:
-        ref = await slack.post(services, post.channel, text=text, blocks=blocks)
+        ref = await slack.post(
+            services, post.channel, text=text, blocks=blocks, thread_ts=post.thread_ts
+        )
     except slack.SLACK_FAILURES as error:
         await _not_posted(services, post, error, lease_until)
         return None
