@@ -33,3 +33,20 @@ def test_with_database_url_the_supabase_variables_are_not_needed(tmp_path):
     env = {"DATABASE_URL": f"sqlite:///{tmp_path}/occ.db", "SUPABASE_URL": "https://abc.co"}
     migrated = occ_bot("migrate", env=env, cwd=tmp_path)
     assert migrated.returncode == 0, migrated.stderr
+
+
+@pytest.mark.parametrize(
+    ("given", "variable", "problem"),
+    [
+        ({"OCC_ESCALATION_CHAIN": "managers,the-boss"}, "OCC_ESCALATION_CHAIN", "'the-boss'"),
+        ({"OCC_ESCALATION_CHAIN": " , "}, "OCC_ESCALATION_CHAIN", "at least one level"),
+        ({"OCC_REMINDERS_PER_LEVEL": "0"}, "OCC_REMINDERS_PER_LEVEL", "greater than or equal"),
+        ({"OCC_MANAGERS_GROUP": "managers"}, "OCC_MANAGERS_GROUP", "match pattern"),
+    ],
+)
+def test_a_bad_escalation_chain_setting_stops_the_bot_naming_it(tmp_path, given, variable, problem):
+    served = occ_bot("serve", "--port", "0", env=given, cwd=tmp_path)
+
+    assert served.returncode == 2
+    assert variable in served.stderr and problem in served.stderr
+    assert "Traceback" not in served.stderr

@@ -6,6 +6,7 @@ OPEN offers Claim; CLAIMED shows the claimer and offers Resolve; RESOLVED offers
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 
 from bot.blocks import kit
 from bot.blocks import text as t
@@ -21,7 +22,7 @@ from bot.blocks.labels import (
 )
 from bot.domain import Draft, Escalation, EscalationState, Urgency
 from bot.rules.risk import ALWAYS_ESCALATE, confidence_band, overall_risk
-from bot.rules.sla import DEFAULT_SLA_MINUTES
+from bot.rules.sla import DEFAULT_SLA_MINUTES, minutes_between, sla_verdict
 
 NAME_MAX = 100
 EMAIL_MAX = 120
@@ -37,6 +38,9 @@ def escalation_message(
     *,
     conversation_url: str | None,
     sla_minutes: Mapping[Urgency, float] = DEFAULT_SLA_MINUTES,
+    now: datetime | None = None,
+    mentions: str = "",
+    with_level: str = "",
 ) -> list[dict]:
     """Blocks for an escalation in its current state.
 
@@ -45,10 +49,17 @@ def escalation_message(
         draft: the draft it was raised from (customer, message, risk).
         conversation_url: link to the Chatwoot conversation, if known.
         sla_minutes: claim SLA per urgency, printed next to the urgency.
+        now: when it is drawn; an open escalation past its deadline shows how late it is.
+        mentions: who is called on it at once (the managers, for an Urgent one).
+        with_level: where the escalation chain has it now, once it has moved up.
     """
     data = draft.input
     blocks = [
         kit.header(f"{URGENCY_BADGE[esc.urgency]} escalation · {ESCALATION_TYPE_LABEL[esc.type]}"),
+    ]
+    if mentions:
+        blocks.append(kit.section(f"📣 {mentions}: please claim this within its SLA."))
+    blocks += [
         kit.fields(_facts(esc, draft, conversation_url, sla_minutes)),
         kit.section(f"*Customer message*\n{t.quote(data.customer_message, MESSAGE_EXCERPT)}"),
     ]
@@ -62,7 +73,7 @@ def escalation_message(
         ]
         blocks.append(kit.section("*Risk flags*\n" + "\n".join(lines)))
     blocks.append(kit.divider())
-    blocks.append(kit.section(_status_text(esc)))
+    blocks.append(kit.section(_status_text(esc, now, with_level)))
     if esc.state is EscalationState.OPEN:
         claim = kit.button("🙋 Claim", ActionId.CLAIM, esc.id, style="primary")
         blocks.append(kit.actions(claim, block_id="escalation_actions"))
@@ -72,13 +83,15 @@ def escalation_message(
     return blocks
 
 
-def escalation_text(esc: Escalation, draft: Draft) -> str:
-    """Notification/fallback text for the escalation message."""
+def escalation_text(esc: Escalation, draft: Draft, mentions: str = "") -> str:
+    """Notification/fallback text for the escalation message (mentions here notify)."""
     name = t.inline(draft.input.customer.name or "a customer", NAME_MAX)
     text = (
         f"{URGENCY_BADGE[esc.urgency]} escalation ({ESCALATION_TYPE_LABEL[esc.type]}) for {name}, "
         f"conversation #{draft.input.conversation_id}"
     )
+    if mentions:
+        text = f"{mentions} {text}"
     if esc.state is EscalationState.CLAIMED:
         text += " — claimed"
     elif esc.state is EscalationState.RESOLVED:
@@ -125,11 +138,13 @@ def _facts(
     return facts
 
 
-def _status_text(esc: Escalation) -> str:
+def _status_text(esc: Escalation, now: datetime | None, with_level: str) -> str:
     claimed_by = ""
     if esc.claimed_by:
         when = f" {t.slack_date(esc.claimed_at)}" if esc.claimed_at else ""
         claimed_by = f"by {t.mention(esc.claimed_by)}{when}"
+        if esc.claimed_at is not None:
+            claimed_by += f", {sla_verdict(esc.claimed_at, esc.due_at)}"
     if esc.state is EscalationState.RESOLVED:
         when = f" {t.slack_date(esc.resolved_at)}" if esc.resolved_at else ""
         who = t.mention(esc.resolved_by) if esc.resolved_by else "a manager"
@@ -140,4 +155,11 @@ def _status_text(esc: Escalation) -> str:
     reminded = ""
     if esc.reminders_sent:
         reminded = f" Reminded {esc.reminders_sent} time{'s' if esc.reminders_sent > 1 else ''}."
+    if with_level:
+        reminded += f" Now with {with_level}."
+    if now is not None and now >= esc.due_at:
+        return (
+            f"🚨 *Overdue*: unclaimed {t.lateness(minutes_between(esc.due_at, now))} "
+            f"(deadline {t.slack_date(esc.due_at)}).{reminded}"
+        )
     return f"⏱️ *Open* — waiting for a manager to claim it by {t.slack_date(esc.due_at)}.{reminded}"

@@ -127,6 +127,14 @@ def format_minutes(minutes: float) -> str:
     return f"{round(minutes, 2):g} min"
 
 
+def lateness(minutes: float) -> str:
+    """How far past a deadline: "at its deadline" within the first minute, else "12 min past
+    its deadline"."""
+    if minutes < 1:
+        return "at its deadline"
+    return f"{format_minutes(minutes)} past its deadline"
+
+
 def share_budget(total: int, wants: Sequence[int]) -> list[int]:
     """Split ``total`` characters fairly: small wants are met in full, big ones share the rest."""
     grants = [0] * len(wants)

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot import audit, slack
-from bot.blocks.escalation import escalation_message, escalation_text
+from bot import audit
 from bot.blocks.text import mention, slack_date
 from bot.domain import (
     Action,
@@ -19,7 +18,7 @@ from bot.domain import (
     ReplyStatus,
     Urgency,
 )
-from bot.flows import decisions
+from bot.flows import decisions, escalation_view
 from bot.flows import notes as notes_flow
 from bot.flows.posting import Post, post_once
 from bot.rules.sla import sla_due
@@ -74,13 +73,7 @@ async def post_escalation(
     store = services.store
 
     def render() -> tuple[list[dict[str, Any]], str]:
-        blocks = escalation_message(
-            escalation,
-            draft,
-            conversation_url=services.conversation_url(draft.input.conversation_id),
-            sla_minutes=services.settings.sla_minutes,
-        )
-        return blocks, escalation_text(escalation, draft)
+        return escalation_view.render(services, escalation, draft)
 
     def entry(payload: dict[str, Any], outcome: Outcome) -> LogEntry:
         if outcome is Outcome.SUCCESS:
@@ -138,7 +131,7 @@ async def claim(services: Services, escalation_id: str, user: str, channel: str 
         latest = await services.store.get_escalation(escalation_id) or escalation
         await _lost(services, latest, user, channel)
         return
-    await _redraw(services, claimed)
+    await escalation_view.redraw(services, claimed)
 
 
 async def resolve(services: Services, escalation_id: str, user: str, channel: str | None) -> None:
@@ -162,7 +155,7 @@ async def resolve(services: Services, escalation_id: str, user: str, channel: st
         latest = await services.store.get_escalation(escalation_id) or escalation
         await _lost(services, latest, user, channel)
         return
-    await _redraw(services, resolved)
+    await escalation_view.redraw(services, resolved)
     await tell(
         services,
         channel=None,
@@ -207,23 +200,6 @@ async def _lost(services: Services, escalation: Escalation, user: str, channel: 
     await tell(
         services, channel=channel, user=user, text=text + (f" {slack_date(at)}." if at else ".")
     )
-
-
-async def _redraw(services: Services, escalation: Escalation) -> None:
-    if escalation.message is None:
-        return
-    draft = await services.store.get_draft(escalation.draft_id)
-    if draft is None:
-        return
-    blocks = escalation_message(
-        escalation,
-        draft,
-        conversation_url=services.conversation_url(draft.input.conversation_id),
-        sla_minutes=services.settings.sla_minutes,
-    )
-    text = escalation_text(escalation, draft)
-    what = f"escalation {escalation.id}"
-    await slack.update(services, escalation.message, text=text, blocks=blocks, what=what)
 
 
 def _entry(

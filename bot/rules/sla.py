@@ -26,3 +26,15 @@ def sla_due(
     if not span > 0:
         raise ValueError(f"SLA minutes for {urgency} must be positive, got {span!r}")
     return now + timedelta(minutes=span)
+
+
+def minutes_between(start: datetime, end: datetime) -> float:
+    return (end - start).total_seconds() / 60
+
+
+def sla_verdict(claimed_at: datetime, due_at: datetime) -> str:
+    """ "within SLA", or how late the claim came: "12 min past SLA" (whole minutes, at least 1)."""
+    if claimed_at <= due_at:
+        return "within SLA"
+    late = max(1, round(minutes_between(due_at, claimed_at)))
+    return f"{late} min past SLA"

@@ -1,0 +1,67 @@
+"""How an escalation's message in the managers' channel looks now, and redrawing it.
+
+Shared by the escalation workflow (post, claim, resolve) and the reminders, which refresh it
+with how late it is and where the escalation chain has it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot import slack
+from bot.blocks.escalation import escalation_message, escalation_text
+from bot.blocks.mentions import level_mention, managers_mention
+from bot.domain import Draft, Escalation, Urgency
+from bot.rules.chain import LevelKind, level_index
+from bot.services import Services
+
+
+def render(
+    services: Services, escalation: Escalation, draft: Draft
+) -> tuple[list[dict[str, Any]], str]:
+    """Blocks and notification text; an Urgent escalation mentions the managers in both."""
+    called = urgent_mentions(services, escalation)
+    blocks = escalation_message(
+        escalation,
+        draft,
+        conversation_url=services.conversation_url(draft.input.conversation_id),
+        sla_minutes=services.settings.sla_minutes,
+        now=services.clock(),
+        mentions=called,
+        with_level=chain_position(services, escalation),
+    )
+    return blocks, escalation_text(escalation, draft, called)
+
+
+async def redraw(services: Services, escalation: Escalation) -> None:
+    if escalation.message is None:
+        return
+    latest = await services.store.get_escalation(escalation.id) or escalation
+    draft = await services.store.get_draft(latest.draft_id)
+    if draft is None or latest.message is None:
+        return
+    blocks, text = render(services, latest, draft)
+    what = f"escalation {latest.id}"
+    await slack.update(services, latest.message, text=text, blocks=blocks, what=what)
+
+
+def urgent_mentions(services: Services, escalation: Escalation) -> str:
+    """Who an escalation calls on the moment it is posted: the managers, if it is Urgent."""
+    if escalation.urgency is not Urgency.URGENT:
+        return ""
+    return managers_mention(services.settings.managers, services.settings.managers_group)
+
+
+def chain_position(services: Services, escalation: Escalation) -> str:
+    """Where the chain has an open escalation, once it has left the first level."""
+    settings = services.settings
+    chain = settings.escalation_chain
+    if escalation.reminders_sent < 1:
+        return ""
+    level = level_index(escalation.reminders_sent, settings.reminders_per_level, len(chain))
+    if level == 0:
+        return ""
+    called = level_mention(chain[level], settings.managers, settings.managers_group)
+    if not called:
+        called = "the managers" if chain[level].kind is LevelKind.MANAGERS else str(chain[level])
+    return f"{called} (level {level + 1} of {len(chain)})"

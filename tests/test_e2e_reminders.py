@@ -1,0 +1,239 @@
+"""SLA reminders and the escalation chain, against the running app and the Slack stand-in.
+
+The clock is injected: an escalation falls due by moving it, and the `reminders` job is run
+the way the scheduler runs it on each tick.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+
+import pytest
+
+from bot.blocks.ids import ActionId
+from bot.domain import Escalation
+from bot.jobs import JOBS
+from tests.harness import MANAGER, OPERATOR, BotUnderTest, settings_for
+
+LEAD = "U0LEAD0001"
+SECOND_MANAGER = "U0MANAGER2"
+
+
+async def escalate(bot: BotUnderTest, scenarios, urgency: str = "urgent") -> Escalation:
+    draft = await bot.posted_draft(scenarios["demo-3-triple-charge"].payload)
+    response = await bot.submit_escalation(
+        draft.id, OPERATOR, type="high_value", urgency=urgency, notes="Triple charge, $89.97."
+    )
+    assert response.status_code == 200
+    await bot.settle()
+    escalation = await bot.store.escalation_for_draft(draft.id)
+    assert escalation is not None and escalation.message is not None
+    return escalation
+
+
+async def tick(bot: BotUnderTest) -> str:
+    said = await JOBS["reminders"].run(bot.services)
+    await bot.settle()
+    return said
+
+
+def thread(slack, escalation: Escalation) -> list[dict]:
+    assert escalation.message is not None
+    return slack.thread(escalation.message.channel, escalation.message.ts)
+
+
+def shown(slack, escalation: Escalation) -> str:
+    assert escalation.message is not None
+    message = slack.message(escalation.message.channel, escalation.message.ts)
+    return message["text"] + json.dumps(message["blocks"])
+
+
+@pytest.fixture
+async def chain_bot(sqlite_url, slack, chatwoot, clock) -> AsyncIterator[BotUnderTest]:
+    """Managers, then the lead, then #occ-leadership; one reminder per level."""
+    settings = settings_for(
+        sqlite_url,
+        slack,
+        chatwoot,
+        OCC_MANAGERS=f"{MANAGER},{SECOND_MANAGER}",
+        OCC_ESCALATION_CHAIN=f"managers,{LEAD},#occ-leadership",
+        OCC_REMINDERS_PER_LEVEL=1,
+    )
+    instance = await BotUnderTest(settings, clock).start()
+    try:
+        yield instance
+    finally:
+        await instance.stop()
+
+
+async def test_an_urgent_escalation_mentions_the_managers_at_once(
+    bot: BotUnderTest, slack, scenarios
+):
+    escalation = await escalate(bot, scenarios, "urgent")
+
+    message = slack.message(escalation.message.channel, escalation.message.ts)
+    assert f"<@{MANAGER}>" in message["text"]  # the notification text, which Slack notifies on
+    assert f"<@{MANAGER}>" in json.dumps(message["blocks"])
+
+
+async def test_a_high_escalation_mentions_no_one_until_it_is_due(
+    bot: BotUnderTest, slack, scenarios, clock
+):
+    escalation = await escalate(bot, scenarios, "high")
+
+    assert f"<@{MANAGER}>" not in shown(slack, escalation)
+    clock.advance(minutes=59)
+    await tick(bot)
+    assert thread(slack, escalation) == []
+
+    clock.advance(minutes=2)
+    await tick(bot)
+    [reminder] = thread(slack, escalation)
+    assert f"<@{MANAGER}>" in reminder["text"]
+    assert "1 min past" in reminder["text"]
+
+
+async def test_a_reminder_at_the_deadline_then_one_every_sla_period_each_logged_once(
+    bot: BotUnderTest, slack, scenarios, clock
+):
+    escalation = await escalate(bot, scenarios, "urgent")
+
+    clock.advance(minutes=14, seconds=59)
+    await tick(bot)
+    assert thread(slack, escalation) == []
+
+    clock.advance(seconds=1)
+    await tick(bot)
+    await tick(bot)  # the same due time again: nothing more
+    [first] = thread(slack, escalation)
+    assert f"<@{MANAGER}>" in first["text"] and "Reminder 1" in first["text"]
+    assert "Overdue" in shown(slack, escalation) and "Reminded 1 time" in shown(slack, escalation)
+
+    clock.advance(minutes=15)
+    await tick(bot)
+    second = thread(slack, escalation)[1]
+    assert "Reminder 2" in second["text"] and "15 min past" in second["text"]
+    reminded = [
+        e
+        for e in await bot.store.entries(subject_id=escalation.id)
+        if e.action == "escalation.reminded"
+    ]
+    assert [(e.payload["reminder"], e.payload["overdue_seconds"]) for e in reminded] == [
+        (1, 0),
+        (2, 900),
+    ]
+    assert {(e.payload["channel"], e.outcome.value) for e in reminded} == {
+        (escalation.message.channel, "success")
+    }
+
+
+async def test_no_reminder_after_a_claim_and_the_claim_says_how_late_it_was(
+    bot: BotUnderTest, slack, scenarios, clock
+):
+    escalation = await escalate(bot, scenarios, "urgent")
+    clock.advance(minutes=15)
+    await tick(bot)
+    clock.advance(minutes=7)
+
+    await bot.click_escalation(ActionId.CLAIM, escalation, MANAGER)
+    await bot.settle()
+    clock.advance(hours=3)
+    await tick(bot)
+
+    assert len(thread(slack, escalation)) == 1
+    assert f"<@{MANAGER}>" in shown(slack, escalation)
+    assert "7 min past SLA" in shown(slack, escalation)
+    assert "escalation.reminded" in await bot.actions(escalation.id)
+
+
+async def test_a_claim_within_the_sla_says_so(bot: BotUnderTest, slack, scenarios, clock):
+    escalation = await escalate(bot, scenarios, "normal")
+    clock.advance(minutes=30)
+
+    await bot.click_escalation(ActionId.CLAIM, escalation, MANAGER)
+    await bot.settle()
+
+    assert "within SLA" in shown(slack, escalation)
+
+
+async def test_the_chain_steps_up_to_the_lead_then_to_the_leadership_channel(
+    chain_bot: BotUnderTest, slack, scenarios, clock
+):
+    bot = chain_bot
+    escalation = await escalate(bot, scenarios, "urgent")
+
+    for _ in range(4):
+        clock.advance(minutes=15)
+        await tick(bot)
+
+    in_thread = thread(slack, escalation)
+    assert len(in_thread) == 2
+    assert (
+        f"<@{MANAGER}>" in in_thread[0]["text"] and f"<@{SECOND_MANAGER}>" in in_thread[0]["text"]
+    )
+    assert f"<@{LEAD}>" in in_thread[1]["text"] and f"<@{MANAGER}>" not in in_thread[1]["text"]
+    assert "level 2 of 3" in in_thread[1]["text"]
+    leadership = slack.messages_in("#occ-leadership")
+    assert [m["text"].split(".")[-2] for m in leadership][:0] == []
+    assert len(leadership) == 2  # the top level keeps being reminded: nothing expires
+    assert "level 3 of 3" in leadership[0]["text"] and "Reminder 3" in leadership[0]["text"]
+    assert "Reminder 4" in leadership[1]["text"] and "level 3" not in leadership[1]["text"]
+    assert "/archives/" in leadership[0]["text"]  # a link to the escalation to claim it
+    assert "#occ-leadership (level 3 of 3)" in shown(slack, escalation)
+    steps = [
+        (e.payload["from"], e.payload["to"])
+        for e in await bot.store.entries(subject_id=escalation.id)
+        if e.action == "escalation.stepped_up"
+    ]
+    assert steps == [("managers", LEAD), (LEAD, "#occ-leadership")]
+
+
+async def test_a_reminder_slack_refused_is_posted_on_the_next_tick_once(
+    bot: BotUnderTest, slack, scenarios, clock
+):
+    escalation = await escalate(bot, scenarios, "urgent")
+    clock.advance(minutes=15)
+    slack.fail_next("chat.postMessage", "fatal_error")  # Slack's own failure: not retried
+
+    await tick(bot)
+    assert thread(slack, escalation) == []
+    [retry] = [
+        e
+        for e in await bot.store.entries(subject_id=escalation.id)
+        if e.action == "escalation.reminded"
+    ]
+    assert retry.outcome.value == "retry"
+
+    clock.advance(minutes=6)  # the post lease (5 min) has run out; the next due time not yet
+    await tick(bot)
+    await tick(bot)
+    [reminder] = thread(slack, escalation)
+    assert "Reminder 1" in reminder["text"]
+    alerts = [m["text"] for m in slack.messages_in("#occ-reliability")]
+    assert len(alerts) == 2 and "fatal_error" in alerts[0]  # the outage, then the recovery
+
+
+async def test_two_replicas_ticking_together_post_each_reminder_once(
+    postgres_url, slack, chatwoot, clock, scenarios
+):
+    replicas = [
+        await BotUnderTest(settings_for(postgres_url, slack, chatwoot), clock).start()
+        for _ in range(3)
+    ]
+    try:
+        escalations = [await escalate(replicas[0], scenarios) for _ in range(1)]
+        for _ in range(3):
+            clock.advance(minutes=15)
+            await asyncio.gather(*(JOBS["reminders"].run(r.services) for r in replicas))
+            for replica in replicas:
+                await replica.settle()
+        for escalation in escalations:
+            numbers = [
+                m["text"].split("Reminder ")[1].split(":")[0] for m in thread(slack, escalation)
+            ]
+            assert numbers == ["1", "2", "3"]
+    finally:
+        for replica in replicas:
+            await replica.stop()
