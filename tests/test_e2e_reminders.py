@@ -176,7 +176,6 @@ async def test_the_chain_steps_up_to_the_lead_then_to_the_leadership_channel(
     assert f"<@{LEAD}>" in in_thread[1]["text"] and f"<@{MANAGER}>" not in in_thread[1]["text"]
     assert "level 2 of 3" in in_thread[1]["text"]
     leadership = slack.messages_in("#occ-leadership")
-    assert [m["text"].split(".")[-2] for m in leadership][:0] == []
     assert len(leadership) == 2  # the top level keeps being reminded: nothing expires
     assert "level 3 of 3" in leadership[0]["text"] and "Reminder 3" in leadership[0]["text"]
     assert "Reminder 4" in leadership[1]["text"] and "level 3" not in leadership[1]["text"]
@@ -215,7 +214,7 @@ async def test_a_reminder_slack_refused_is_posted_on_the_next_tick_once(
     assert len(alerts) == 2 and "fatal_error" in alerts[0]  # the outage, then the recovery
 
 
-async def test_two_replicas_ticking_together_post_each_reminder_once(
+async def test_three_replicas_ticking_together_post_each_reminder_once(
     postgres_url, slack, chatwoot, clock, scenarios
 ):
     replicas = [
@@ -223,17 +222,14 @@ async def test_two_replicas_ticking_together_post_each_reminder_once(
         for _ in range(3)
     ]
     try:
-        escalations = [await escalate(replicas[0], scenarios) for _ in range(1)]
+        escalation = await escalate(replicas[0], scenarios)
         for _ in range(3):
             clock.advance(minutes=15)
             await asyncio.gather(*(JOBS["reminders"].run(r.services) for r in replicas))
             for replica in replicas:
                 await replica.settle()
-        for escalation in escalations:
-            numbers = [
-                m["text"].split("Reminder ")[1].split(":")[0] for m in thread(slack, escalation)
-            ]
-            assert numbers == ["1", "2", "3"]
+        numbers = [m["text"].split("Reminder ")[1].split(":")[0] for m in thread(slack, escalation)]
+        assert numbers == ["1", "2", "3"]
     finally:
         for replica in replicas:
             await replica.stop()
