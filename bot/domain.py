@@ -99,6 +99,26 @@ class EscalationType(StrEnum):
     OTHER = "other"
 
 
+class ResolutionOutcome(StrEnum):
+    """What a manager's resolution of an escalation came to (the Resolve modal)."""
+
+    REFUND = "refund"
+    CREDIT = "credit"
+    REPLACEMENT = "replacement"
+    POLICY_EXCEPTION = "policy_exception"
+    NO_ACTION = "no_action"
+
+
+MONEY_OUTCOMES = frozenset({ResolutionOutcome.REFUND, ResolutionOutcome.CREDIT})
+
+
+class MessageKind(StrEnum):
+    """What the Chatwoot outbox sends: a reply the customer sees, or a private note."""
+
+    REPLY = "reply"
+    NOTE = "note"
+
+
 class Urgency(StrEnum):
     URGENT = "urgent"
     HIGH = "high"
@@ -146,6 +166,8 @@ class Action(StrEnum):
     ESCALATION_REMINDED = "escalation.reminded"
     ESCALATION_STEPPED_UP = "escalation.stepped_up"
     ESCALATION_RESOLVED = "escalation.resolved"
+    ESCALATION_REPLIED = "escalation.replied"
+    ESCALATION_RESOLUTION_NOTED = "escalation.resolution_noted"
     ESCALATION_REFUSED = "escalation.refused"
     CX_SLA_BREACHED = "cx.sla_breached"
     SALES_ALERT = "sales.alert"
@@ -262,6 +284,33 @@ class Escalation:
     reminders_sent: int = 0
     next_reminder_at: datetime | None = None
     note: Reply = field(default_factory=Reply)  # its private note in Chatwoot
+    resolution: Resolution | None = None
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """How a manager resolved an escalation."""
+
+    outcome: ResolutionOutcome
+    summary: str  # what was done
+    amount_usd: float | None = None  # refunded or credited
+    customer_reply: str | None = None  # sent to the customer through Chatwoot
+    notes: str | None = None  # for the operator who escalated
+
+
+@dataclass(frozen=True)
+class OutboxMessage:
+    """A message for a Chatwoot conversation, delivered once with retries (bot.flows.outbox)."""
+
+    id: str
+    subject_id: str  # what it belongs to: an escalation, later a CX breach or a sales alert
+    conversation_id: int
+    kind: MessageKind
+    content: str
+    action: str  # the decision_log action of its delivery attempts
+    actor: str  # whom it is attributed to: a Slack user ID, or "system"
+    created_at: datetime
+    delivery: Reply = field(default_factory=Reply)
 
 
 @dataclass(frozen=True)

@@ -30,12 +30,16 @@ from bot.domain import (
     EscalationType,
     KbSource,
     LogEntry,
+    MessageKind,
     Order,
+    OutboxMessage,
     Outcome,
     RejectReason,
     Reminder,
     Reply,
     ReplyStatus,
+    Resolution,
+    ResolutionOutcome,
     Risk,
     RiskFlag,
     RiskKind,
@@ -64,6 +68,7 @@ SHIPPED = [
     "0005_post_refusals",
     "0006_escalation_notes",
     "0007_escalation_reminders",
+    "0008_resolutions_outbox",
 ]
 LEGACY_SQL = Path(__file__).parent / "fixtures" / "legacy_schema"
 
@@ -708,6 +713,86 @@ async def test_an_unposted_reminder_comes_back_after_its_lease_unless_skipped(
     assert await store.unposted_reminders(T0 + 2 * LEASE) == [second.id]
     later = T0 + 2 * LEASE
     assert await store.claim_reminder_post(first.id, now=later, lease_until=later + LEASE) is None
+
+
+def outbox_message(escalation: Escalation, kind: MessageKind, delivery: Reply) -> OutboxMessage:
+    return OutboxMessage(
+        id=f"out-{kind.value}-{uuid.uuid4().hex[:6]}",
+        subject_id=escalation.id,
+        conversation_id=101,
+        kind=kind,
+        content="We refunded the duplicate charges.",
+        action=Action.ESCALATION_REPLIED.value,
+        actor="UMGR",
+        created_at=T0,
+        delivery=delivery,
+    )
+
+
+async def test_a_resolution_stores_its_outcome_and_queues_its_messages_together(
+    store: Store,
+) -> None:
+    escalation = await escalated_draft(store, "d-1", due_at=T0)
+    resolution = Resolution(
+        ResolutionOutcome.REFUND, "Refunded twice", 59.98, "We refunded you.", "Check Shopify"
+    )
+    leased = Reply(status=ReplyStatus.SENDING, attempts=1, lease_until=T0 + LEASE)
+    messages = [
+        outbox_message(escalation, MessageKind.REPLY, leased),
+        outbox_message(escalation, MessageKind.NOTE, Reply(status=ReplyStatus.QUEUED)),
+    ]
+
+    resolved = await store.resolve_escalation(
+        escalation.id,
+        actor="UMGR",
+        now=T0,
+        log=entry(escalation.id, Action.ESCALATION_RESOLVED),
+        resolution=resolution,
+        messages=messages,
+    )
+    again = await store.resolve_escalation(
+        escalation.id,
+        actor="UMGR",
+        now=T0,
+        log=entry(escalation.id, Action.ESCALATION_RESOLVED),
+        messages=[outbox_message(escalation, MessageKind.NOTE, Reply())],
+    )
+
+    assert resolved is not None and resolved.resolution == resolution
+    assert again is None
+    assert await store.outbox_for(escalation.id) == sorted(messages, key=lambda m: m.id)
+    assert await actions(store, escalation.id) == ["escalation.resolved"]
+    assert await store.due_outbox_messages(T0) == [messages[1].id]  # the reply is leased
+    assert await store.due_outbox_messages(T0 + LEASE + timedelta(seconds=1)) == sorted(
+        m.id for m in messages
+    )
+
+
+async def test_an_outbox_message_is_taken_by_one_worker_and_finished_by_its_attempt_only(
+    store: Store,
+) -> None:
+    escalation = await escalated_draft(store, "d-1", due_at=T0)
+    queued = outbox_message(escalation, MessageKind.NOTE, Reply(status=ReplyStatus.QUEUED))
+    await store.resolve_escalation(
+        escalation.id, actor="UMGR", now=T0, log=entry(escalation.id), messages=[queued]
+    )
+
+    claims = await asyncio.gather(
+        *(store.claim_outbox_message(queued.id, now=T0, lease_until=T0 + LEASE) for _ in range(8))
+    )
+    [taken] = [c for c in claims if c is not None]
+    assert taken.delivery.status is ReplyStatus.SENDING and taken.delivery.attempts == 1
+    stale = Reply(status=ReplyStatus.SENT, attempts=2, message_id="9", sent_at=T0)
+    assert await store.finish_outbox_message(queued.id, stale, entry(escalation.id)) is None
+    sent = Reply(status=ReplyStatus.SENT, attempts=1, message_id="9", sent_at=T0)
+    done = await store.finish_outbox_message(
+        queued.id, sent, entry(escalation.id, Action.ESCALATION_REPLIED)
+    )
+
+    assert done is not None and done.delivery == sent
+    assert await store.get_outbox_message(queued.id) == done
+    assert await store.due_outbox_messages(T0 + 2 * LEASE) == []
+    assert "escalation.replied" in await actions(store, escalation.id)
 
 
 # --- reposting Slack messages that failed to post -----------------------------------------

@@ -34,12 +34,16 @@ from bot.domain import (
     JobRun,
     KbSource,
     LogEntry,
+    MessageKind,
     Order,
+    OutboxMessage,
     Outcome,
     RejectReason,
     Reminder,
     Reply,
     ReplyStatus,
+    Resolution,
+    ResolutionOutcome,
     Risk,
     RiskFlag,
     RiskKind,
@@ -304,7 +308,42 @@ def escalation_row(escalation: Escalation) -> Row:
         "reminders_sent": escalation.reminders_sent,
         "next_reminder_at": _opt_utc(escalation.next_reminder_at),
         **delivery_columns("note", escalation.note),
+        **resolution_columns(escalation.resolution),
     }
+
+
+def resolution_columns(resolution: Resolution | None) -> Row:
+    if resolution is None:
+        return dict.fromkeys(RESOLUTION_COLUMNS)
+    return {
+        "resolution_outcome": resolution.outcome.value,
+        "resolution_summary": resolution.summary,
+        "resolution_amount_usd": resolution.amount_usd,
+        "resolution_reply": resolution.customer_reply,
+        "resolution_notes": resolution.notes,
+    }
+
+
+RESOLUTION_COLUMNS = (
+    "resolution_outcome",
+    "resolution_summary",
+    "resolution_amount_usd",
+    "resolution_reply",
+    "resolution_notes",
+)
+
+
+def _resolution_from_row(row: Mapping[str, Any]) -> Resolution | None:
+    if row.get("resolution_outcome") is None:
+        return None
+    amount = row["resolution_amount_usd"]
+    return Resolution(
+        outcome=ResolutionOutcome(row["resolution_outcome"]),
+        summary=row["resolution_summary"] or "",
+        amount_usd=None if amount is None else float(amount),
+        customer_reply=row["resolution_reply"],
+        notes=row["resolution_notes"],
+    )
 
 
 def message_row(message: SlackRef) -> Row:
@@ -340,6 +379,7 @@ def escalation_from_row(row: Mapping[str, Any]) -> Escalation:
         reminders_sent=int(row["reminders_sent"]),
         next_reminder_at=parse_ts(row["next_reminder_at"]),
         note=delivery_from_row("note", row),
+        resolution=_resolution_from_row(row),
     )
 
 
@@ -368,6 +408,34 @@ def reminder_from_row(row: Mapping[str, Any]) -> Reminder:
         due_at=_required_ts(row["due_at"]),
         created_at=_required_ts(row["created_at"]),
         message=message,
+    )
+
+
+def outbox_row(message: OutboxMessage) -> Row:
+    return {
+        "id": message.id,
+        "subject_id": message.subject_id,
+        "conversation_id": message.conversation_id,
+        "kind": message.kind.value,
+        "content": message.content,
+        "action": message.action,
+        "actor": message.actor,
+        "created_at": utc(message.created_at),
+        **delivery_columns("delivery", message.delivery),
+    }
+
+
+def outbox_from_row(row: Mapping[str, Any]) -> OutboxMessage:
+    return OutboxMessage(
+        id=row["id"],
+        subject_id=row["subject_id"],
+        conversation_id=int(row["conversation_id"]),
+        kind=MessageKind(row["kind"]),
+        content=row["content"],
+        action=row["action"],
+        actor=row["actor"],
+        created_at=_required_ts(row["created_at"]),
+        delivery=delivery_from_row("delivery", row),
     )
 
 

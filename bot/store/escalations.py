@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from bot.domain import Escalation, EscalationState, LogEntry, Reply, SlackRef
+from bot.domain import (
+    Escalation,
+    EscalationState,
+    LogEntry,
+    OutboxMessage,
+    Reply,
+    Resolution,
+    SlackRef,
+)
 from bot.store import codec, deliveries, posts
 from bot.store.database import Database
 from bot.store.decision_log import log_insert
@@ -19,6 +27,7 @@ from bot.store.ops import (
     eq,
     one_of,
 )
+from bot.store.outbox import outbox_insert
 
 OPEN = EscalationState.OPEN.value
 UNRESOLVED = (EscalationState.OPEN.value, EscalationState.CLAIMED.value)
@@ -97,15 +106,25 @@ class Escalations:
         return await self._change((eq("id", escalation_id), eq("state", OPEN)), values, log)
 
     async def resolve_escalation(
-        self, escalation_id: str, *, actor: str, now: datetime, log: LogEntry
+        self,
+        escalation_id: str,
+        *,
+        actor: str,
+        now: datetime,
+        log: LogEntry,
+        resolution: Resolution | None = None,
+        messages: Sequence[OutboxMessage] = (),
     ) -> Escalation | None:
         values = {
             "state": EscalationState.RESOLVED.value,
             "resolved_by": actor,
             "resolved_at": codec.utc(now),
+            **codec.resolution_columns(resolution),
         }
         where = (eq("id", escalation_id), one_of("state", UNRESOLVED))
-        return await self._change(where, values, log)
+        then = (log_insert(log), *(outbox_insert(m) for m in messages))
+        update = Update("escalations", where, values)
+        return _escalation(await self.db.apply(Change(update, then)))
 
     async def claim_note(
         self, escalation_id: str, *, now: datetime, lease_until: datetime, force: bool = False

@@ -20,10 +20,12 @@ from bot.domain import (
     Incident,
     JobRun,
     LogEntry,
+    OutboxMessage,
     QueueSummary,
     Reminder,
     Reply,
     ReplyStatus,
+    Resolution,
     RunOutcome,
     SlackRef,
 )
@@ -175,8 +177,18 @@ class EscalationStore(Protocol):
     ) -> Escalation | None: ...
 
     async def resolve_escalation(
-        self, escalation_id: str, *, actor: str, now: datetime, log: LogEntry
-    ) -> Escalation | None: ...
+        self,
+        escalation_id: str,
+        *,
+        actor: str,
+        now: datetime,
+        log: LogEntry,
+        resolution: Resolution | None = None,
+        messages: Sequence[OutboxMessage] = (),
+    ) -> Escalation | None:
+        """Resolve an open or claimed escalation, with its log row and the Chatwoot messages
+        it sends (queued in the outbox), in one transaction."""
+        ...
 
 
 class ReminderStore(Protocol):
@@ -233,6 +245,28 @@ class ReminderStore(Protocol):
         ...
 
     async def reminders_of(self, escalation_id: str) -> list[Reminder]: ...
+
+
+class OutboxStore(Protocol):
+    """Messages for Chatwoot conversations, delivered once each (bot.flows.outbox)."""
+
+    async def get_outbox_message(self, message_id: str) -> OutboxMessage | None: ...
+
+    async def outbox_for(self, subject_id: str) -> list[OutboxMessage]: ...
+
+    async def claim_outbox_message(
+        self, message_id: str, *, now: datetime, lease_until: datetime, force: bool = False
+    ) -> OutboxMessage | None:
+        """Take a message's delivery, as `DraftStore.claim_reply`."""
+        ...
+
+    async def finish_outbox_message(
+        self, message_id: str, delivery: Reply, log: LogEntry
+    ) -> OutboxMessage | None:
+        """Record an attempt's outcome, as `DraftStore.finish_reply`."""
+        ...
+
+    async def due_outbox_messages(self, now: datetime, limit: int = 100) -> list[str]: ...
 
 
 class DecisionLog(Protocol):
@@ -296,7 +330,14 @@ class IncidentStore(Protocol):
 
 
 class Store(
-    DraftStore, EscalationStore, ReminderStore, DecisionLog, JobRunStore, IncidentStore, Protocol
+    DraftStore,
+    EscalationStore,
+    ReminderStore,
+    OutboxStore,
+    DecisionLog,
+    JobRunStore,
+    IncidentStore,
+    Protocol,
 ):
     """Everything, on one database."""
 

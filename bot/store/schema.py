@@ -19,6 +19,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     Dialect,
+    Float,
     ForeignKey,
     Identity,
     Index,
@@ -88,6 +89,8 @@ URGENCIES = ("urgent", "high", "normal")
 ESCALATION_STATES = ("open", "claimed", "resolved")
 SCOPES = ("cx", "sales", "reliability", "training")
 OUTCOMES = ("success", "retry", "failed", "timeout", "refused")
+MESSAGE_KINDS = ("reply", "note")
+DELIVERY_DUE = "delivery_status in ('queued', 'failed', 'sending')"
 RUN_OUTCOMES = ("running", "success", "failed")
 
 metadata = MetaData(
@@ -165,6 +168,11 @@ escalations = Table(
     Column("message_lease_until", UtcDateTime),
     Column("message_refusals", Integer, nullable=False, server_default="0"),
     *_delivery_columns("note"),
+    Column("resolution_outcome", Text),
+    Column("resolution_summary", Text),
+    Column("resolution_amount_usd", Float),
+    Column("resolution_reply", Text),
+    Column("resolution_notes", Text),
     _one_of("urgency", URGENCIES),
     _one_of("note_status", REPLY_STATUSES),
     _one_of("state", ESCALATION_STATES),
@@ -185,6 +193,33 @@ escalations = Table(
         "created_at",
         postgresql_where=text("message_channel is null and state in ('open', 'claimed')"),
         sqlite_where=text("message_channel is null and state in ('open', 'claimed')"),
+    ),
+)
+
+# Messages for Chatwoot conversations that are not a draft's reply (a manager's reply to the
+# customer, resolution notes; later CX and Sales Pulse notes): each row is delivered once,
+# with the same status, lease and backoff columns as a reply (bot.store.deliveries), and
+# written in the transaction of the change it belongs to.
+chatwoot_outbox = Table(
+    "chatwoot_outbox",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("subject_id", Text, nullable=False),
+    Column("conversation_id", BigInteger, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("content", Text, nullable=False),
+    Column("action", Text, nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    *_delivery_columns("delivery"),
+    _one_of("kind", MESSAGE_KINDS),
+    _one_of("delivery_status", REPLY_STATUSES),
+    Index("chatwoot_outbox_subject_idx", "subject_id", "created_at"),
+    Index(
+        "chatwoot_outbox_due_idx",
+        "created_at",
+        postgresql_where=text(DELIVERY_DUE),
+        sqlite_where=text(DELIVERY_DUE),
     ),
 )
 

@@ -13,6 +13,7 @@ from bot.store.escalations import Escalations
 from bot.store.incidents import Incidents
 from bot.store.job_runs import JobRuns
 from bot.store.ops import Query, before, eq, one_of
+from bot.store.outbox import Outbox
 from bot.store.reminders import Reminders
 
 # What `QueueSummary` counts.
@@ -21,7 +22,7 @@ REPLIES_FAILING = (ReplyStatus.FAILED.value, ReplyStatus.GAVE_UP.value)
 ESCALATIONS_OPEN = (EscalationState.OPEN.value, EscalationState.CLAIMED.value)
 
 
-class OccStore(Drafts, Escalations, Reminders, DecisionLogRows, JobRuns, Incidents):
+class OccStore(Drafts, Escalations, Reminders, Outbox, DecisionLogRows, JobRuns, Incidents):
     """The `bot.store.protocols.Store` the bot uses, on whichever database is configured."""
 
     def __init__(self, db: Database) -> None:
