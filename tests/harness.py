@@ -111,6 +111,16 @@ def text_value(input_id: str, value: str) -> dict[str, Any]:
     return {input_id: {input_id: {"type": "plain_text_input", "value": value}}}
 
 
+def optional_text(input_id: str, value: str | None) -> dict[str, Any]:
+    """An optional plain_text_input: Slack sends null when it was left empty."""
+    return {input_id: {input_id: {"type": "plain_text_input", "value": value}}}
+
+
+def number_value(input_id: str, value: str | None) -> dict[str, Any]:
+    """view.state.values for one number_input (Slack sends the typed text, or null)."""
+    return {input_id: {input_id: {"type": "number_input", "value": value}}}
+
+
 def select_value(input_id: str, value: str, label: str = "") -> dict[str, Any]:
     """view.state.values for one static_select, shaped as Slack sends a selected option."""
     option = {"text": {"type": "plain_text", "text": label or value, "emoji": True}, "value": value}
@@ -337,6 +347,26 @@ class BotUnderTest:
             | text_value(InputId.ESCALATION_NOTES, notes)
         )
         return await self.submit(CallbackId.ESCALATE, draft_id, user, values)
+
+    async def submit_resolution(
+        self,
+        escalation_id: str,
+        user: str,
+        *,
+        outcome: str,
+        summary: str,
+        amount: str | None = None,
+        reply: str | None = None,
+        notes: str | None = None,
+    ) -> httpx.Response:
+        values = (
+            text_value(InputId.RESOLUTION_SUMMARY, summary)
+            | select_value(InputId.RESOLUTION_OUTCOME, outcome)
+            | number_value(InputId.RESOLUTION_AMOUNT, amount)
+            | optional_text(InputId.RESOLUTION_REPLY, reply)
+            | optional_text(InputId.RESOLUTION_NOTES, notes)
+        )
+        return await self.submit(CallbackId.RESOLVE, escalation_id, user, values)
 
     async def actions(self, subject_id: str) -> list[str]:
         return [str(e.action) for e in await self.store.entries(subject_id=subject_id)]

@@ -145,6 +145,11 @@ async def test_claim_then_resolve_the_escalation(bot: BotUnderTest, slack, scena
 
     await bot.click_escalation(ActionId.RESOLVE, escalation, MANAGER)
     await bot.settle()
+    assert opened_view(slack)["private_metadata"] == escalation.id
+    await bot.submit_resolution(
+        escalation.id, MANAGER, outcome="refund", amount="59.98", summary="Refunded twice."
+    )
+    await bot.settle()
     final = await bot.store.get_escalation(escalation.id)
     assert final.state is EscalationState.RESOLVED and final.resolved_by == MANAGER
     [dm] = [c for c in slack.calls("chat.postMessage") if "was resolved" in c.args.get("text", "")]
@@ -154,6 +159,7 @@ async def test_claim_then_resolve_the_escalation(bot: BotUnderTest, slack, scena
         "escalation.noted",
         "escalation.claimed",
         "escalation.resolved",
+        "escalation.resolution_noted",
     ]
 
 

@@ -24,11 +24,12 @@ async def test_approve_edit_reject_and_escalate_with_claim_and_resolve(
     new_text = "Hi Alex, so sorry about the colour! A blue one ships today, overnight, on us."
 
     await bot.click(ActionId.APPROVE, approved, OPERATOR)
-    await bot.click(ActionId.EDIT, edited, OPERATOR)
-    await bot.submit_edit(edited.id, OPERATOR, new_text)
-    await bot.click(ActionId.REJECT, rejected, OPERATOR)
-    await bot.submit_reject(rejected.id, OPERATOR, "factual_error", "30 days, not 14.")
+    for clicked, action in ((edited, ActionId.EDIT), (rejected, ActionId.REJECT)):
+        await bot.click(action, clicked, OPERATOR)
     await bot.click(ActionId.ESCALATE, escalated, OPERATOR)
+    await bot.settle()  # the forms are open before anyone submits one, as in Slack
+    await bot.submit_edit(edited.id, OPERATOR, new_text)
+    await bot.submit_reject(rejected.id, OPERATOR, "factual_error", "30 days, not 14.")
     await bot.submit_escalation(
         escalated.id, OPERATOR, type="high_value", urgency="urgent", notes="Triple charge."
     )
@@ -74,6 +75,15 @@ async def test_approve_edit_reject_and_escalate_with_claim_and_resolve(
     assert (await bot.store.get_escalation(escalation.id)).claimed_by == MANAGER
     await bot.click_escalation(ActionId.RESOLVE, escalation, MANAGER)
     await bot.settle()
+    await bot.submit_resolution(
+        escalation.id,
+        MANAGER,
+        outcome="refund",
+        amount="59.98",
+        summary="Refunded the duplicate charges.",
+        reply="We've refunded the two duplicate charges.",
+    )
+    await bot.settle()
     final = await bot.store.get_escalation(escalation.id)
     assert final.state is EscalationState.RESOLVED and final.resolved_by == MANAGER
     assert await bot.actions(escalation.id) == [
@@ -81,4 +91,6 @@ async def test_approve_edit_reject_and_escalate_with_claim_and_resolve(
         "escalation.noted",
         "escalation.claimed",
         "escalation.resolved",
+        "escalation.replied",
+        "escalation.resolution_noted",
     ]

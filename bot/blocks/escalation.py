@@ -20,6 +20,7 @@ from bot.blocks.labels import (
     URGENCY_EMOJI,
     URGENCY_LABEL,
 )
+from bot.blocks.resolution import resolution_status
 from bot.domain import Draft, Escalation, EscalationState, Urgency
 from bot.rules.risk import ALWAYS_ESCALATE, confidence_band, overall_risk
 from bot.rules.sla import DEFAULT_SLA_MINUTES, minutes_between, sla_verdict
@@ -57,7 +58,7 @@ def escalation_message(
     blocks = [
         kit.header(f"{URGENCY_BADGE[esc.urgency]} escalation · {ESCALATION_TYPE_LABEL[esc.type]}"),
     ]
-    if mentions:
+    if mentions and esc.state is EscalationState.OPEN:
         blocks.append(kit.section(f"📣 {mentions}: please claim this within its SLA."))
     blocks += [
         kit.fields(_facts(esc, draft, conversation_url, sla_minutes)),
@@ -149,7 +150,11 @@ def _status_text(esc: Escalation, now: datetime | None, with_level: str) -> str:
         when = f" {t.slack_date(esc.resolved_at)}" if esc.resolved_at else ""
         who = t.mention(esc.resolved_by) if esc.resolved_by else "a manager"
         resolved = f"✅ *Resolved* by {who}{when}"
-        return f"{resolved}\nClaimed {claimed_by}." if claimed_by else resolved
+        if claimed_by:
+            resolved += f"\nClaimed {claimed_by}."
+        if esc.resolution is not None:
+            resolved += f"\n{resolution_status(esc.resolution)}"
+        return resolved
     if esc.state is EscalationState.CLAIMED:
         return f"🙋 *Claimed* {claimed_by}".rstrip()
     reminded = ""

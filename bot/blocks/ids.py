@@ -24,6 +24,7 @@ class CallbackId(StrEnum):
     EDIT = "draft_edit_modal"
     REJECT = "draft_reject_modal"
     ESCALATE = "draft_escalate_modal"
+    RESOLVE = "escalation_resolve_modal"
 
 
 class InputId(StrEnum):
@@ -33,6 +34,11 @@ class InputId(StrEnum):
     ESCALATION_TYPE = "escalation_type"
     ESCALATION_URGENCY = "escalation_urgency"
     ESCALATION_NOTES = "escalation_notes"
+    RESOLUTION_SUMMARY = "resolution_summary"
+    RESOLUTION_OUTCOME = "resolution_outcome"
+    RESOLUTION_AMOUNT = "resolution_amount"
+    RESOLUTION_REPLY = "resolution_reply"
+    RESOLUTION_NOTES = "resolution_notes"
 
 
 DECISION_ACTIONS: frozenset[ActionId] = frozenset(

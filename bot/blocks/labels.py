@@ -5,7 +5,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from bot.domain import Band, EscalationType, RejectReason, Risk, RiskKind, Urgency
+from bot.domain import (
+    Band,
+    EscalationType,
+    RejectReason,
+    ResolutionOutcome,
+    Risk,
+    RiskKind,
+    Urgency,
+)
 
 BAND_BADGE: Mapping[Band, str] = MappingProxyType(
     {Band.HIGH: "🟢 High", Band.MEDIUM: "🟡 Medium", Band.LOW: "🔴 Low"}
@@ -35,6 +43,16 @@ REJECT_REASON_LABEL: Mapping[RejectReason, str] = MappingProxyType(
         RejectReason.INCOMPLETE: "Incomplete",
         RejectReason.HANDLE_MANUALLY: "Handle manually in Chatwoot",
         RejectReason.OTHER: "Other",
+    }
+)
+
+RESOLUTION_OUTCOME_LABEL: Mapping[ResolutionOutcome, str] = MappingProxyType(
+    {
+        ResolutionOutcome.REFUND: "Refund",
+        ResolutionOutcome.CREDIT: "Store credit",
+        ResolutionOutcome.REPLACEMENT: "Replacement sent",
+        ResolutionOutcome.POLICY_EXCEPTION: "Policy exception granted",
+        ResolutionOutcome.NO_ACTION: "No action needed",
     }
 )
 

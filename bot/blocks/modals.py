@@ -1,4 +1,5 @@
-"""The Edit, Reject and Escalate modals opened from a draft card.
+"""The Edit, Reject and Escalate modals opened from a draft card, and the Resolve modal
+opened from an escalation.
 
 Each modal carries the draft id in ``private_metadata`` and starts with a short read-only
 summary of the conversation, so the operator knows which customer they are acting for.
@@ -16,10 +17,11 @@ from bot.blocks.ids import CallbackId, InputId
 from bot.blocks.labels import (
     ESCALATION_TYPE_LABEL,
     REJECT_REASON_LABEL,
+    RESOLUTION_OUTCOME_LABEL,
     URGENCY_EMOJI,
     URGENCY_LABEL,
 )
-from bot.domain import Draft, EscalationType, RejectReason, Urgency
+from bot.domain import Draft, Escalation, EscalationType, RejectReason, ResolutionOutcome, Urgency
 from bot.rules.sla import DEFAULT_SLA_MINUTES
 
 SUMMARY_EXCERPT = 500
@@ -191,6 +193,69 @@ def escalate_modal(
 
 
 # --- parts -----------------------------------------------------------------------------------
+
+
+def resolve_modal(
+    escalation: Escalation, draft: Draft, *, chatwoot_enabled: bool
+) -> dict[str, Any]:
+    """Modal a manager fills to resolve an escalation: what was done, the outcome (with the
+    amount for a refund or credit), an optional reply to the customer, notes for the operator."""
+    if len(escalation.id) > t.PRIVATE_METADATA_MAX:
+        raise ValueError("escalation id does not fit in private_metadata")
+    summary = _input(
+        InputId.RESOLUTION_SUMMARY,
+        "What was done",
+        _notes_element(InputId.RESOLUTION_SUMMARY, "", "e.g. Refunded the two duplicate charges"),
+    )
+    outcome = _input(
+        InputId.RESOLUTION_OUTCOME,
+        "Outcome",
+        {
+            "type": "static_select",
+            "action_id": InputId.RESOLUTION_OUTCOME,
+            "placeholder": kit.plain("Choose the outcome", t.PLACEHOLDER_MAX),
+            "options": [
+                kit.option(RESOLUTION_OUTCOME_LABEL[o], o.value) for o in ResolutionOutcome
+            ],
+        },
+    )
+    amount = _input(
+        InputId.RESOLUTION_AMOUNT,
+        "Amount (USD)",
+        {
+            "type": "number_input",
+            "action_id": InputId.RESOLUTION_AMOUNT,
+            "is_decimal_allowed": True,
+            "min_value": "0.01",
+            "placeholder": kit.plain("e.g. 59.98", t.PLACEHOLDER_MAX),
+        },
+        hint="Required for a refund or store credit.",
+        optional=True,
+    )
+    where = "sent to the customer through Chatwoot" if chatwoot_enabled else "recorded only"
+    reply = _input(
+        InputId.RESOLUTION_REPLY,
+        "Reply to the customer",
+        _notes_element(InputId.RESOLUTION_REPLY, "", "Leave empty to send nothing"),
+        hint=f"Optional; {where}, as from you.",
+        optional=True,
+    )
+    notes = _input(
+        InputId.RESOLUTION_NOTES,
+        "Notes for the operator",
+        _notes_element(InputId.RESOLUTION_NOTES, "", "What should they do next time?"),
+        hint=f"Sent to {t.mention(escalation.escalated_by)} with the outcome, for learning.",
+        optional=True,
+    )
+    return {
+        "type": "modal",
+        "callback_id": CallbackId.RESOLVE.value,
+        "title": kit.plain("Resolve escalation", t.MODAL_TITLE_MAX),
+        "submit": kit.plain("Resolve", t.MODAL_TITLE_MAX),
+        "close": kit.plain("Cancel", t.MODAL_TITLE_MAX),
+        "private_metadata": escalation.id,
+        "blocks": [_summary(draft), kit.divider(), summary, outcome, amount, reply, notes],
+    }
 
 
 def _urgency_option(urgency: Urgency, sla_minutes: Mapping[Urgency, float]) -> dict[str, Any]:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot import audit
+from bot import audit, slack
+from bot.blocks.modals import resolve_modal
+from bot.blocks.resolution import resolution_for_operator, resolution_note
 from bot.blocks.text import mention, slack_date
 from bot.domain import (
     Action,
@@ -14,13 +16,17 @@ from bot.domain import (
     EscalationState,
     EscalationType,
     LogEntry,
+    MessageKind,
+    OutboxMessage,
     Outcome,
     ReplyStatus,
+    Resolution,
     Urgency,
 )
-from bot.flows import decisions, escalation_view
+from bot.flows import decisions, escalation_view, outbox
 from bot.flows import notes as notes_flow
 from bot.flows.posting import Post, post_once
+from bot.flows.replies import attribution
 from bot.rules.sla import sla_due
 from bot.runtime.batch import Tally, each
 from bot.services import Services
@@ -134,34 +140,115 @@ async def claim(services: Services, escalation_id: str, user: str, channel: str 
     await escalation_view.redraw(services, claimed)
 
 
-async def resolve(services: Services, escalation_id: str, user: str, channel: str | None) -> None:
+async def open_resolve_form(
+    services: Services, escalation_id: str, user: str, *, trigger_id: str, channel: str | None
+) -> None:
     escalation = await _manager_only(services, escalation_id, user, channel, "resolve")
     if escalation is None:
         return
+    if escalation.state is EscalationState.RESOLVED:
+        await _lost(services, escalation, user, channel)
+        return
+    draft = await services.store.get_draft(escalation.draft_id)
+    if draft is None:
+        await tell(services, channel=channel, user=user, text="That escalation's draft is gone.")
+        return
+    view = resolve_modal(escalation, draft, chatwoot_enabled=services.chatwoot is not None)
+    try:
+        await slack.open_form(services, trigger_id, view)
+    except slack.SLACK_FAILURES as error:
+        await tell(
+            services,
+            channel=channel,
+            user=user,
+            text=f"Slack would not open the form ({slack.describe(error)}). Try again.",
+        )
+
+
+async def resolve(
+    services: Services, escalation_id: str, user: str, resolution: Resolution
+) -> Escalation | None:
+    """Resolve with the manager's outcome: the message shows it, the customer gets the reply
+    (if any) and the conversation a private note, both through the Chatwoot outbox, and the
+    operator who escalated a direct message with the outcome and the manager's notes."""
+    escalation = await _manager_only(services, escalation_id, user, None, "resolve")
+    if escalation is None:
+        return None
     now = services.clock()
+    manager = await slack.user_profile(services, user)
+    messages = _resolution_messages(services, escalation, resolution, user, manager)
     resolved = await services.store.resolve_escalation(
         escalation_id,
         actor=user,
         now=now,
+        resolution=resolution,
+        messages=messages,
         log=_entry(
             services,
             Action.ESCALATION_RESOLVED,
             escalation,
-            {"open_seconds": round((now - escalation.created_at).total_seconds(), 3)},
+            {
+                "open_seconds": round((now - escalation.created_at).total_seconds(), 3),
+                "outcome": resolution.outcome.value,
+                "amount_usd": resolution.amount_usd,
+                "summary": resolution.summary,
+                "customer_reply": resolution.customer_reply,
+                "notes": resolution.notes,
+                "outbox": [m.id for m in messages],
+            },
             actor=user,
         ),
     )
     if resolved is None:
         latest = await services.store.get_escalation(escalation_id) or escalation
-        await _lost(services, latest, user, channel)
-        return
+        await _lost(services, latest, user, None)
+        return None
+    for message in messages:
+        await outbox.send_leased(services, message)
     await escalation_view.redraw(services, resolved)
     await tell(
         services,
         channel=None,
         user=resolved.escalated_by,
-        text=f"Your escalation {resolved.id} was resolved by {mention(user)}.",
+        text=resolution_for_operator(resolved, resolution, user),
     )
+    return resolved
+
+
+def _resolution_messages(
+    services: Services,
+    escalation: Escalation,
+    resolution: Resolution,
+    user: str,
+    manager: dict[str, str | None],
+) -> list[OutboxMessage]:
+    if escalation.conversation_id is None:
+        return []
+    messages = []
+    if resolution.customer_reply:
+        messages.append(
+            outbox.new_message(
+                services,
+                subject_id=escalation.id,
+                conversation_id=escalation.conversation_id,
+                kind=MessageKind.REPLY,
+                content=resolution.customer_reply,
+                action=Action.ESCALATION_REPLIED.value,
+                actor=user,
+            )
+        )
+    messages.append(
+        outbox.new_message(
+            services,
+            subject_id=escalation.id,
+            conversation_id=escalation.conversation_id,
+            kind=MessageKind.NOTE,
+            content=resolution_note(resolution, attribution(manager, user)),
+            action=Action.ESCALATION_RESOLUTION_NOTED.value,
+            actor=user,
+        )
+    )
+    return messages
 
 
 async def _manager_only(

@@ -85,7 +85,9 @@ async def _send(services: Services, chatwoot: ChatwootClient, draft: Draft) -> D
             if found is not None:
                 payload["reconciled"] = True
                 return await _sent(services, draft, found, payload, started)
-        payload["assigned_to"] = await _assign(chatwoot, conversation, operator.get("email"))
+        payload["assigned_to"] = await assign_to_agent(
+            chatwoot, conversation, operator.get("email")
+        )
         _still_leased(services, draft)
         message = await chatwoot.send_reply(conversation, _text(draft))
     except ChatwootError as error:
@@ -101,8 +103,10 @@ def _still_leased(services: Services, draft: Draft) -> None:
         raise ChatwootUnavailable("this attempt ran out of lease time before sending")
 
 
-async def _assign(chatwoot: ChatwootClient, conversation: int, email: str | None) -> int | None:
-    """Assign the conversation to the operator's Chatwoot agent, when one has their email."""
+async def assign_to_agent(
+    chatwoot: ChatwootClient, conversation: int, email: str | None
+) -> int | None:
+    """Assign the conversation to the Chatwoot agent with this person's email, if any."""
     if not email:
         return None
     try:
@@ -118,13 +122,17 @@ async def _assign(chatwoot: ChatwootClient, conversation: int, email: str | None
     return int(agent["id"])
 
 
+def attribution(person: dict[str, str | None], user_id: str) -> str:
+    """ "Olivia Operator (olivia@example.com)": who did it, as Chatwoot agents read it."""
+    who = person.get("name") or user_id
+    return f"{who} ({person['email']})" if person.get("email") else who
+
+
 async def _note_who_approved(
     services: Services, chatwoot: ChatwootClient, draft: Draft, operator: dict[str, str | None]
 ) -> bool:
     assert draft.decision is not None
-    who = operator.get("name") or draft.decision.actor
-    if operator.get("email"):
-        who = f"{who} ({operator['email']})"
+    who = attribution(operator, draft.decision.actor)
     verb = "Edited and approved" if draft.decision.final_text != draft.input.draft else "Approved"
     try:
         await chatwoot.add_private_note(

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from bot.config import Settings
-from bot.jobs import notes, reminders, replies, reposts
+from bot.jobs import notes, outbox, reminders, replies, reposts
 from bot.services import Services
 
 
@@ -41,6 +41,12 @@ JOBS: dict[str, Job] = {
             "notes",
             notes.run,
             "add escalations' private notes to Chatwoot that are queued or due for a retry",
+            _tick,
+        ),
+        Job(
+            "outbox",
+            outbox.run,
+            "send managers' replies and resolution notes to Chatwoot that are due for a retry",
             _tick,
         ),
         Job(
