@@ -134,6 +134,38 @@ async def test_list_messages_returns_the_payload_and_pages_with_before() -> None
     assert line.requests[1].query == {"before": "1"}
 
 
+def conversations(*ids: int) -> Reply:
+    """The list as Chatwoot's conversations index.json.jbuilder renders it (trimmed)."""
+    payload = [{"id": i, "status": "open", "waiting_since": 1_700_000_000} for i in ids]
+    meta = {"mine_count": 0, "assigned_count": 0, "unassigned_count": len(ids), "all_count": 30}
+    return Reply.json(200, {"data": {"meta": meta, "payload": payload}})
+
+
+async def test_list_conversations_asks_for_one_page_of_open_conversations_of_everyone() -> None:
+    async with chatwoot(conversations(7, 8), conversations()) as line:
+        first = await line.client.list_conversations(page=2)
+        await line.client.list_conversations(status="pending")
+
+    assert [c["id"] for c in first] == [7, 8]
+    request = line.requests[0]
+    assert (request.method, request.path) == ("GET", "/api/v1/accounts/7/conversations")
+    assert request.query == {"status": "open", "assignee_type": "all", "page": "2"}
+    assert line.requests[1].query["status"] == "pending"
+
+
+async def test_list_conversations_refuses_an_answer_that_is_not_chatwoots() -> None:
+    async with chatwoot(Reply.json(200, {"payload": []})) as line:
+        with pytest.raises(ChatwootRejected, match=r"data\.payload"):
+            await line.client.list_conversations()
+
+
+async def test_rack_attacks_429_is_a_transient_failure_without_a_retry_after() -> None:
+    async with chatwoot(Reply.text(429, "Retry later\n")) as line:
+        with pytest.raises(ChatwootUnavailable) as caught:
+            await line.client.list_conversations()
+    assert caught.value.transient and caught.value.status == 429
+
+
 async def test_list_messages_refuses_an_answer_without_payload() -> None:
     async with chatwoot(Reply.json(200, {"meta": {}})) as line:
         with pytest.raises(ChatwootRejected):

@@ -1,4 +1,5 @@
-"""Chatwoot Application API client: send replies and notes, read messages, find and assign agents.
+"""Chatwoot Application API client: send replies and notes, read messages and conversations,
+find and assign agents.
 
 Every request carries ``api_access_token: <token>`` and goes under
 ``/api/v1/accounts/{account_id}/``. Failures surface as typed exceptions:
@@ -31,6 +32,7 @@ from typing import Any, Literal
 import aiohttp
 
 PAGE_SIZE = 20  # Chatwoot's MessageFinder returns the latest 20 messages, or 20 before an id
+CONVERSATIONS_PAGE = 25  # ConversationFinder's page size (CONVERSATION_RESULTS_PER_PAGE)
 MAX_PAGES = 10  # how far back find_sent_reply looks
 AGENTS_TTL = 300.0  # seconds the agents list is kept by find_agent_by_email
 OUTGOING = 1  # message_type integers: 0 incoming, 1 outgoing, 2 activity, 3 template
@@ -201,6 +203,25 @@ class ChatwootClient:
                 return None
             before = min(ids)
         return None
+
+    # -- conversations ----------------------------------------------------------------------
+
+    async def list_conversations(
+        self, *, status: str = "open", page: int = 1
+    ) -> list[dict[str, Any]]:
+        """One page (25, most recently active first) of the account's conversations with
+        this status, each with its last message, ``meta.sender`` and ``waiting_since``; a
+        page shorter than 25 is the last."""
+        body = await self._request(
+            "GET",
+            f"{self._account_path}/conversations",
+            params={"status": status, "assignee_type": "all", "page": page},
+        )
+        data = body.get("data") if isinstance(body, dict) else None
+        payload = data.get("payload") if isinstance(data, dict) else None
+        if not isinstance(payload, list):
+            raise ChatwootRejected("conversations answer has no data.payload list")
+        return [c for c in payload if isinstance(c, dict)]
 
     # -- agents -----------------------------------------------------------------------------
 

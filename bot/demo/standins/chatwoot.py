@@ -4,6 +4,10 @@ It answers what the bot uses, in Chatwoot's own shapes (its jbuilder views):
 
 - ``POST/GET /api/v1/accounts/{a}/conversations/{c}/messages``: create a message (the message
   object) / the latest 20 messages, or 20 ``before`` an id (``{"meta": ..., "payload": [...]}``)
+- ``GET /api/v1/accounts/{a}/conversations?status=&page=``: 25 conversations a page, most
+  recently active first, each with its last message, ``meta.sender`` and ``waiting_since``
+  (set by a customer's message, cleared by an agent's public reply), under
+  ``{"data": {"meta": {…_count}, "payload": [...]}}``
 - ``GET /api/v1/accounts/{a}/agents``: the agents list
 - ``POST /api/v1/accounts/{a}/conversations/{c}/assignments``: the assigned agent, or ``null``
   when the id is no agent of the account (Chatwoot then leaves the conversation unassigned)
@@ -15,7 +19,8 @@ first use unless ``auto_create=False`` (then unknown ones get 404).
 
 Outages: :meth:`down` answers every request with one status, :meth:`hang` holds requests (a
 held POST still lands once released, like a slow server), :meth:`fail_after_commit` stores the
-next message and then answers 500. :meth:`up` ends them all.
+next message and then answers 500, :meth:`rate_limit` answers the next requests 429 as
+Chatwoot's Rack::Attack does (``Retry later``, no Retry-After). :meth:`up` ends them all.
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ from bot.demo.standins.server import Standin
 
 DEFAULT_TOKEN = "cw-occ-standin"
 PAGE_SIZE = 20
+CONVERSATIONS_PAGE = 25
 INCOMING, OUTGOING = 0, 1
 MESSAGE_TYPES = {"incoming": INCOMING, "outgoing": OUTGOING}
 
@@ -72,6 +78,9 @@ class _Conversation:
     messages: list[dict[str, Any]] = field(default_factory=list)
     assignee_id: int | None = None
     assignments: list[int | None] = field(default_factory=list)
+    status: str = "open"
+    created_at: int = 0
+    waiting_since: int = 0  # 0 when no customer message waits for an agent (Chatwoot's to_i)
 
 
 class _NotFound(Exception):
@@ -125,6 +134,7 @@ class ChatwootStandin(Standin):
         self._hang_seconds = 0.0
         self._release = asyncio.Event()
         self._fail_after_commit = 0
+        self._rate_limited = 0
         self.held = 0
         """Requests being held by :meth:`hang` right now."""
 
@@ -144,11 +154,16 @@ class ChatwootStandin(Standin):
         """Store the next ``times`` created messages, then answer 500 for each."""
         self._fail_after_commit = times
 
+    def rate_limit(self, requests: int = 1) -> None:
+        """Answer the next ``requests`` requests 429 ``Retry later``, as Rack::Attack does."""
+        self._rate_limited = requests
+
     def up(self) -> None:
         """Back to normal; held requests go on at once."""
         self._down = None
         self._hang_seconds = 0.0
         self._fail_after_commit = 0
+        self._rate_limited = 0
         self._release.set()
 
     async def stop(self) -> None:
@@ -173,6 +188,11 @@ class ChatwootStandin(Standin):
         return self._store_message(
             conversation, content, INCOMING, private=False, sender=sender, created_at=created_at
         )
+
+    def resolve(self, conversation_id: int) -> None:
+        """An agent resolved the conversation in Chatwoot: it no longer waits."""
+        conversation = self._conversation(conversation_id, create=False)
+        conversation.status, conversation.waiting_since = "resolved", 0
 
     def messages(self, conversation_id: int) -> list[dict[str, Any]]:
         conversation = self._conversations.get(conversation_id)
@@ -247,6 +267,7 @@ class ChatwootStandin(Standin):
             routes=[
                 Route("/api/v1/profile", self._wrap(self._profile, account=False)),
                 Route(account + "/agents", self._wrap(self._agents)),
+                Route(account + "/conversations", self._wrap(self._conversation_list)),
                 Route(
                     conversation + "/messages",
                     self._wrap(self._messages_endpoint),
@@ -284,6 +305,9 @@ class ChatwootStandin(Standin):
                     await asyncio.wait_for(self._release.wait(), timeout=self._hang_seconds)
             finally:
                 self.held -= 1
+        if self._rate_limited > 0:
+            self._rate_limited -= 1
+            return PlainTextResponse("Retry later\n", status_code=429)
         if self._down is not None:
             status, retry_after = self._down
             headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
@@ -327,6 +351,29 @@ class ChatwootStandin(Standin):
 
     async def _agents(self, request: Request, body: Any) -> Response:
         return JSONResponse([self._agent_json(agent) for agent in self.agents])
+
+    async def _conversation_list(self, request: Request, body: Any) -> Response:
+        status = request.query_params.get("status", "open")
+        page = request.query_params.get("page", "1")
+        number = int(page) if page.isdigit() and int(page) > 0 else 1
+        listed = [c for c in self._conversations.values() if status == "all" or c.status == status]
+        listed.sort(key=lambda c: (-self._last_activity(c), -c.id))
+        start = (number - 1) * CONVERSATIONS_PAGE
+        counts = {"mine_count": 0, "assigned_count": 0, "unassigned_count": 0}
+        for conversation in listed:
+            key = "assigned_count" if conversation.assignee_id else "unassigned_count"
+            counts[key] += 1
+        return JSONResponse(
+            {
+                "data": {
+                    "meta": {**counts, "all_count": len(listed)},
+                    "payload": [
+                        self._conversation_json(c)
+                        for c in listed[start : start + CONVERSATIONS_PAGE]
+                    ],
+                }
+            }
+        )
 
     async def _messages_endpoint(self, request: Request, body: Any) -> Response:
         conversation = self._conversation(
@@ -385,6 +432,7 @@ class ChatwootStandin(Standin):
             conversation = _Conversation(
                 id=conversation_id,
                 contact={"id": 500 + conversation_id, "name": "Customer", "email": None},
+                created_at=int(self._clock()),
             )
             self._conversations[conversation_id] = conversation
         return conversation
@@ -416,6 +464,11 @@ class ChatwootStandin(Standin):
             "sender": sender,
         }
         conversation.messages.append(message)
+        if message_type == INCOMING and not conversation.waiting_since:
+            conversation.waiting_since = message["created_at"]
+            conversation.status = "open"
+        elif message_type == OUTGOING and not private and sender.get("type") == "user":
+            conversation.waiting_since = 0  # a human reply: nobody waits any more
         return dict(message)
 
     def _message_list(self, conversation: _Conversation, before: str | None) -> dict[str, Any]:
@@ -432,6 +485,56 @@ class ChatwootStandin(Standin):
                 "assignee_last_seen_at": None,
             },
             "payload": messages[-PAGE_SIZE:],
+        }
+
+    def _last_activity(self, conversation: _Conversation) -> int:
+        if conversation.messages:
+            return int(conversation.messages[-1]["created_at"])
+        return conversation.created_at
+
+    def _conversation_json(self, conversation: _Conversation) -> dict[str, Any]:
+        """One conversation as Chatwoot's conversation partial renders it in the list."""
+        last = conversation.messages[-1] if conversation.messages else None
+        non_activity = [m for m in conversation.messages if m["message_type"] != 2]
+        replies = [
+            m for m in conversation.messages if m["message_type"] == OUTGOING and not m["private"]
+        ]
+        meta: dict[str, Any] = {
+            "sender": {**conversation.contact, "type": "contact"},
+            "channel": "Channel::Api",
+            "hmac_verified": False,
+        }
+        assignee = self._assignee_json(conversation)
+        if assignee is not None:
+            meta["assignee"] = assignee
+        activity = self._last_activity(conversation)
+        return {
+            "meta": meta,
+            "id": conversation.id,
+            "messages": [last] if last else [],
+            "account_id": self.account_id,
+            "uuid": f"00000000-0000-4000-8000-{conversation.id:012d}",
+            "additional_attributes": {},
+            "agent_last_seen_at": 0,
+            "assignee_last_seen_at": 0,
+            "can_reply": True,
+            "contact_last_seen_at": 0,
+            "custom_attributes": {},
+            "inbox_id": self.inbox_id,
+            "labels": [],
+            "muted": False,
+            "snoozed_until": None,
+            "status": conversation.status,
+            "created_at": conversation.created_at,
+            "updated_at": float(activity),
+            "timestamp": activity,
+            "first_reply_created_at": int(replies[0]["created_at"]) if replies else 0,
+            "unread_count": 0,
+            "last_non_activity_message": non_activity[-1] if non_activity else None,
+            "last_activity_at": activity,
+            "priority": None,
+            "waiting_since": conversation.waiting_since,
+            "sla_policy_id": None,
         }
 
     def _assignee_json(self, conversation: _Conversation) -> dict[str, Any] | None:
