@@ -88,6 +88,12 @@ class RejectReason(StrEnum):
     INCOMPLETE = "incomplete"
     HANDLE_MANUALLY = "handle_manually"
     OTHER = "other"
+    # Mark Resolved on a CX breach card: nothing is sent, for one of these reasons
+    CUSTOMER_CONFIRMED = "customer_confirmed"
+    DOCUMENTED_ELSEWHERE = "documented_elsewhere"
+
+
+RESOLVED_REASONS = frozenset({RejectReason.CUSTOMER_CONFIRMED, RejectReason.DOCUMENTED_ELSEWHERE})
 
 
 class EscalationType(StrEnum):
@@ -212,6 +218,24 @@ class CustomerContext:
 
 
 @dataclass(frozen=True)
+class ConversationLine:
+    """One message of a Chatwoot conversation, as a CX breach card shows it."""
+
+    from_customer: bool
+    author: str | None
+    text: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class CxBreach:
+    """A conversation whose customer has waited past the CX SLA with no agent reply."""
+
+    waiting_since: datetime
+    lines: tuple[ConversationLine, ...] = ()  # the last few messages, oldest first
+
+
+@dataclass(frozen=True)
 class DraftInput:
     """A draft as it arrives (CONTRACT.md "A draft"), already validated."""
 
@@ -227,6 +251,7 @@ class DraftInput:
     amount_usd: float | None = None
     customer_context: CustomerContext | None = None
     external_id: str | None = None
+    breach: CxBreach | None = None  # set on a CX SLA breach card
 
 
 @dataclass(frozen=True)

@@ -28,8 +28,10 @@ from bot.blocks.escalation_notes import escalation_notes_template
 from bot.blocks.ids import DECISION_ACTIONS
 from bot.blocks.modals import join_parts, read_edit_metadata
 from bot.domain import (
+    ConversationLine,
     Customer,
     CustomerContext,
+    CxBreach,
     Decision,
     DecisionKind,
     Draft,
@@ -295,7 +297,7 @@ def test_every_card_state_is_accepted_by_slack_models(base: DraftInput, state: s
 def test_pending_card_offers_the_four_decisions_carrying_the_draft_id() -> None:
     blocks = card(make_draft())
     found = {b["action_id"]: b for b in buttons(blocks)}
-    assert set(found) == set(DECISION_ACTIONS)
+    assert set(found) == DECISION_ACTIONS - {ActionId.MARK_RESOLVED}  # a breach card swaps Reject
     for action, word in [
         (ActionId.APPROVE, "Approve"),
         (ActionId.EDIT, "Edit"),
@@ -580,6 +582,38 @@ def test_many_long_lines_and_kb_sources_still_fit() -> None:
         blocks = card(draft, esc=esc)
         assert_valid_message(blocks)
         assert "…and 32 more" in visible_text(blocks)
+
+
+def breach_input(text: str) -> DraftInput:
+    lines = tuple(
+        ConversationLine(from_customer=n % 2 == 0, author=text, text=text, at=NOW) for n in range(9)
+    )
+    breach = CxBreach(waiting_since=NOW - timedelta(minutes=75), lines=lines)
+    return replace(SUSAN, customer_message=text, draft=text, breach=breach)
+
+
+@pytest.mark.parametrize("state", STATE_NAMES)
+def test_a_breach_card_fits_slacks_budget_and_escapes_the_conversation(state: str) -> None:
+    huge_and_hostile = (HOSTILE + " ") * 600
+    draft, esc = all_states(make_draft(breach_input(huge_and_hostile)))[state]
+
+    blocks = card(draft, esc=esc)
+
+    assert_valid_message(blocks)
+    assert text_total(blocks) <= 12_000
+    shown = all_text(blocks)
+    for raw in HOSTILE_RAW:
+        assert raw not in shown
+    assert "Last messages" in shown and "Waiting for a reply since" in shown
+
+
+def test_a_breach_card_offers_mark_resolved_instead_of_reject() -> None:
+    blocks = card(make_draft(breach_input("Where is my parcel?")))
+    [actions] = [b for b in blocks if b["type"] == "actions"]
+    ids = [e["action_id"] for e in actions["elements"]]
+    assert ids == ["draft_approve", "draft_edit", "draft_escalate", "cx_mark_resolved"]
+    shown = all_text(blocks)  # the last five of nine messages: customer, agent, … customer
+    assert shown.count("*Customer (") == 3 and shown.count("*Agent (") == 2
 
 
 # --- modals ----------------------------------------------------------------------------------

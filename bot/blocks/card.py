@@ -23,7 +23,9 @@ from bot.blocks.labels import (
     URGENCY_BADGE,
 )
 from bot.domain import (
+    RESOLVED_REASONS,
     CustomerContext,
+    CxBreach,
     Decision,
     DecisionKind,
     Draft,
@@ -33,6 +35,7 @@ from bot.domain import (
     ReplyStatus,
 )
 from bot.rules.risk import ALWAYS_ESCALATE, confidence_band, overall_risk
+from bot.rules.sla import minutes_between
 
 NAME_MAX = 100
 EMAIL_MAX = 120
@@ -42,6 +45,8 @@ KB_TITLE_MAX = 80
 KB_VERSION_MAX = 20
 KB_SOURCES_SHOWN = 8
 FLAG_REASON_MAX = 240
+BREACH_LINES = 5  # the last messages a CX breach card shows
+LINE_MAX = 400
 ERROR_MAX = 300
 CARD_NOTES_MAX = 1000
 NOTIFICATION_EXCERPT = 120
@@ -117,6 +122,8 @@ def _blocks(
         kit.header(f"{_headline(draft)} · conversation #{draft.input.conversation_id}"),
         kit.fields(_facts(draft, conversation_url)),
     ]
+    if draft.input.breach is not None:
+        blocks += _breach_blocks(draft, draft.input.breach)
     flags = _flags_text(draft)
     if flags:
         blocks.append(kit.section(flags))
@@ -191,8 +198,12 @@ def _long_section(key: str, label_and_text: tuple[str, str], limit: int) -> list
 
 def _headline(draft: Draft) -> str:
     if draft.state is DraftState.PENDING:
+        if draft.input.breach is not None:
+            return "⏰ CX SLA breach: a customer is waiting"
         return "📨 Draft reply to review"
     if draft.state is DraftState.REJECTED:
+        if _marked_resolved(draft):
+            return "✅ Marked resolved"
         return "🚫 Draft rejected"
     if draft.state is DraftState.ESCALATED:
         return "🚨 Draft escalated"
@@ -270,13 +281,40 @@ def _kb_text(sources: tuple[KbSource, ...]) -> str:
 
 def _decision_buttons(draft: Draft, chatwoot_enabled: bool) -> dict:
     approve = "✅ Approve & Send" if chatwoot_enabled else "✅ Approve & Record"
-    return kit.actions(
+    buttons = [
         kit.button(approve, ActionId.APPROVE, draft.id, style="primary"),
         kit.button("✏️ Edit", ActionId.EDIT, draft.id),
-        kit.button("🚫 Reject", ActionId.REJECT, draft.id),
-        kit.button("🚨 Escalate", ActionId.ESCALATE, draft.id, style="danger"),
-        block_id="draft_actions",
+    ]
+    if draft.input.breach is None:
+        buttons.append(kit.button("🚫 Reject", ActionId.REJECT, draft.id))
+    buttons.append(kit.button("🚨 Escalate", ActionId.ESCALATE, draft.id, style="danger"))
+    if draft.input.breach is not None:
+        buttons.append(kit.button("☑️ Mark Resolved", ActionId.MARK_RESOLVED, draft.id))
+    return kit.actions(*buttons, block_id="draft_actions")
+
+
+def _breach_blocks(draft: Draft, breach: CxBreach) -> list[dict]:
+    """How long the customer had waited when the scan found it, and the last messages."""
+    waited = minutes_between(breach.waiting_since, draft.received_at)
+    head = (
+        f"*Waiting for a reply since* {t.slack_date(breach.waiting_since)} "
+        f"({t.format_minutes(waited)} when found), with no agent reply."
     )
+    lines = []
+    for line in breach.lines[-BREACH_LINES:]:
+        who = "Customer" if line.from_customer else "Agent"
+        if line.author:
+            who = f"{who} ({t.inline(line.author, NAME_MAX)})"
+        lines.append(f"*{who}* {t.slack_date(line.at, '{time}')}\n{t.quote(line.text, LINE_MAX)}")
+    blocks = [kit.section(head)]
+    if lines:
+        blocks.append(kit.section("*Last messages*\n" + "\n".join(lines)))
+    return blocks
+
+
+def _marked_resolved(draft: Draft) -> bool:
+    decision = draft.decision
+    return decision is not None and decision.reason in RESOLVED_REASONS
 
 
 def _retry_button(draft: Draft) -> dict | None:
@@ -319,6 +357,8 @@ def _status_text(draft: Draft, escalation: Escalation | None) -> str:
         reason = ""
         if decision is not None and decision.reason is not None:
             reason = f" — reason: {REJECT_REASON_LABEL[decision.reason]}"
+        if _marked_resolved(draft):
+            return f"✅ *Marked resolved* {by}{reason}: nothing was sent"
         return f"🚫 *Rejected* {by}{reason}"
     if draft.state is DraftState.ESCALATED:
         detail = ""

@@ -18,6 +18,7 @@ class ActionId(StrEnum):
     RETRY = "reply_retry"
     CLAIM = "escalation_claim"
     RESOLVE = "escalation_resolve"
+    MARK_RESOLVED = "cx_mark_resolved"
 
 
 class CallbackId(StrEnum):
@@ -42,5 +43,5 @@ class InputId(StrEnum):
 
 
 DECISION_ACTIONS: frozenset[ActionId] = frozenset(
-    {ActionId.APPROVE, ActionId.EDIT, ActionId.REJECT, ActionId.ESCALATE}
+    {ActionId.APPROVE, ActionId.EDIT, ActionId.REJECT, ActionId.ESCALATE, ActionId.MARK_RESOLVED}
 )

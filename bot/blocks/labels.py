@@ -43,6 +43,8 @@ REJECT_REASON_LABEL: Mapping[RejectReason, str] = MappingProxyType(
         RejectReason.INCOMPLETE: "Incomplete",
         RejectReason.HANDLE_MANUALLY: "Handle manually in Chatwoot",
         RejectReason.OTHER: "Other",
+        RejectReason.CUSTOMER_CONFIRMED: "Customer confirmed it is resolved",
+        RejectReason.DOCUMENTED_ELSEWHERE: "Follow-up documented elsewhere",
     }
 )
 

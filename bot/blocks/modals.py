@@ -21,7 +21,15 @@ from bot.blocks.labels import (
     URGENCY_EMOJI,
     URGENCY_LABEL,
 )
-from bot.domain import Draft, Escalation, EscalationType, RejectReason, ResolutionOutcome, Urgency
+from bot.domain import (
+    RESOLVED_REASONS,
+    Draft,
+    Escalation,
+    EscalationType,
+    RejectReason,
+    ResolutionOutcome,
+    Urgency,
+)
 from bot.rules.sla import DEFAULT_SLA_MINUTES
 
 SUMMARY_EXCERPT = 500
@@ -117,23 +125,30 @@ def read_edit_metadata(metadata: str) -> tuple[str, str]:
 
 
 def reject_modal(draft: Draft) -> dict[str, Any]:
-    """Modal asking why the draft is rejected (a reason, and optional notes)."""
+    """Modal asking why the draft is rejected (a reason, and optional notes); on a CX breach
+    card, why it is marked resolved without a reply (customer confirmed, documented
+    elsewhere)."""
+    resolving = draft.input.breach is not None
+    reasons = [r for r in RejectReason if (r in RESOLVED_REASONS) == resolving]
     reason = _input(
         InputId.REJECT_REASON,
-        "Reason",
+        "Why is it resolved?" if resolving else "Reason",
         {
             "type": "static_select",
             "action_id": InputId.REJECT_REASON,
             "placeholder": kit.plain("Choose a reason", t.PLACEHOLDER_MAX),
-            "options": [kit.option(REJECT_REASON_LABEL[r], r.value) for r in RejectReason],
+            "options": [kit.option(REJECT_REASON_LABEL[r], r.value) for r in reasons],
         },
     )
+    hint = "Where is the follow-up?" if resolving else "What was wrong? Notes help the agent."
     notes = _input(
         InputId.REJECT_NOTES,
         "Notes",
-        _notes_element(InputId.REJECT_NOTES, "", "What was wrong? Notes help the drafting agent."),
+        _notes_element(InputId.REJECT_NOTES, "", hint),
         optional=True,
     )
+    if resolving:
+        return _modal(CallbackId.REJECT, "Mark resolved", "Mark resolved", draft, [reason, notes])
     return _modal(CallbackId.REJECT, "Reject draft", "Reject", draft, [reason, notes])
 
 

@@ -42,7 +42,7 @@ async def draft_from_chatwoot(services: Services, incoming: IncomingMessage) -> 
     known = await services.store.draft_for_external_id(external_id(incoming))
     if known is not None:
         return known, False
-    proposal = await _propose(services, incoming)
+    proposal = await propose(services, incoming.customer_name, incoming.content)
     data = DraftInput(
         conversation_id=incoming.conversation_id,
         customer_message=incoming.content,
@@ -56,17 +56,19 @@ async def draft_from_chatwoot(services: Services, incoming: IncomingMessage) -> 
     return await receive(services, data)
 
 
-async def _propose(services: Services, incoming: IncomingMessage) -> Proposal:
+async def propose(services: Services, customer_name: str | None, message: str) -> Proposal:
+    """A drafted reply within the drafting budget; offline from the knowledge base when the
+    configured drafter fails or is too slow."""
     try:
         return await asyncio.wait_for(
-            services.drafter.draft(customer_name=incoming.customer_name, message=incoming.content),
+            services.drafter.draft(customer_name=customer_name, message=message),
             DRAFTING_BUDGET,
         )
     except (DraftingError, TimeoutError) as error:
         error = error if isinstance(error, DraftingError) else DraftingError("drafting timed out")
         log.warning("drafter failed (%s); drafting offline instead", error)
         proposal = await services.fallback_drafter.draft(
-            customer_name=incoming.customer_name, message=incoming.content
+            customer_name=customer_name, message=message
         )
         return Proposal(
             text=proposal.text,
@@ -76,8 +78,13 @@ async def _propose(services: Services, incoming: IncomingMessage) -> Proposal:
         )
 
 
-async def receive(services: Services, data: DraftInput) -> tuple[Draft, bool]:
-    """Store a new draft (idempotent on external_id) and post its card in the background."""
+async def receive(
+    services: Services, data: DraftInput, *, why: tuple[Action, dict] | None = None
+) -> tuple[Draft, bool]:
+    """Store a new draft (idempotent on external_id) and post its card in the background.
+
+    ``why``: a log row that belongs with the draft (a CX breach), written in its transaction.
+    """
     draft = Draft(
         id=services.new_id("d"),
         input=data,
@@ -85,9 +92,10 @@ async def receive(services: Services, data: DraftInput) -> tuple[Draft, bool]:
         flags=risk_flags(data, high_value_usd=services.settings.high_value_usd),
     )
     payload = {"external_id": data.external_id, "agent": data.agent, **audit.assessment(draft)}
-    stored, created = await services.store.add_draft(
-        draft, audit.draft_entry(services, Action.DRAFT_RECEIVED, draft, payload)
-    )
+    logs = [audit.draft_entry(services, Action.DRAFT_RECEIVED, draft, payload)]
+    if why is not None:
+        logs.insert(0, audit.draft_entry(services, why[0], draft, why[1]))
+    stored, created = await services.store.add_draft(draft, *logs)
     if created:
         services.background.spawn(post_card(services, stored), name=f"post-card-{stored.id}")
     return stored, created

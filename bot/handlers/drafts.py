@@ -30,6 +30,7 @@ MODAL_FOR = {
     ActionId.EDIT: DecisionKind.EDIT,
     ActionId.REJECT: DecisionKind.REJECT,
     ActionId.ESCALATE: DecisionKind.ESCALATE,
+    ActionId.MARK_RESOLVED: DecisionKind.REJECT,  # a CX breach card: resolved, nothing sent
 }
 
 

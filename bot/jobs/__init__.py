@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from bot.config import Settings
-from bot.jobs import notes, outbox, reminders, replies, reposts
+from bot.jobs import cx_scan, notes, outbox, reminders, replies, reposts
 from bot.services import Services
 
 
@@ -28,6 +28,10 @@ def _tick(settings: Settings) -> float:
     return settings.job_tick_seconds
 
 
+def _cx_scan_period(settings: Settings) -> float:
+    return settings.cx_scan_minutes * 60
+
+
 JOBS: dict[str, Job] = {
     job.name: job
     for job in (
@@ -36,6 +40,12 @@ JOBS: dict[str, Job] = {
             replies.run,
             "send approved replies that are queued or due for a retry",
             _tick,
+        ),
+        Job(
+            "cx-scan",
+            cx_scan.run,
+            "card Chatwoot conversations whose customer has waited past the CX SLA, once each",
+            _cx_scan_period,
         ),
         Job(
             "notes",

@@ -20,8 +20,10 @@ from typing import Any
 
 from bot.domain import (
     Action,
+    ConversationLine,
     Customer,
     CustomerContext,
+    CxBreach,
     Decision,
     DecisionKind,
     Draft,
@@ -123,7 +125,42 @@ def _input_json(data: DraftInput) -> dict[str, Any]:
         "order": asdict(data.order) if data.order else None,
         "amount_usd": data.amount_usd,
         "customer_context": asdict(data.customer_context) if data.customer_context else None,
+        "breach": _breach_json(data.breach),
     }
+
+
+def _breach_json(breach: CxBreach | None) -> dict[str, Any] | None:
+    if breach is None:
+        return None
+    return {
+        "waiting_since": utc(breach.waiting_since).isoformat(),
+        "lines": [
+            {
+                "from_customer": line.from_customer,
+                "author": line.author,
+                "text": line.text,
+                "at": utc(line.at).isoformat(),
+            }
+            for line in breach.lines
+        ],
+    }
+
+
+def _breach_from(doc: Mapping[str, Any] | None) -> CxBreach | None:
+    if not doc:
+        return None
+    return CxBreach(
+        waiting_since=_required_ts(doc["waiting_since"]),
+        lines=tuple(
+            ConversationLine(
+                from_customer=bool(line["from_customer"]),
+                author=line.get("author"),
+                text=line["text"],
+                at=_required_ts(line["at"]),
+            )
+            for line in doc.get("lines") or ()
+        ),
+    )
 
 
 def _input_from(
@@ -144,6 +181,7 @@ def _input_from(
         amount_usd=doc.get("amount_usd"),
         customer_context=CustomerContext(**context) if context else None,
         external_id=external_id,
+        breach=_breach_from(doc.get("breach")),
     )
 
 

@@ -33,9 +33,10 @@ from bot.store.ops import (
 class Drafts:
     db: Database
 
-    async def add_draft(self, draft: Draft, log: LogEntry) -> tuple[Draft, bool]:
+    async def add_draft(self, draft: Draft, *logs: LogEntry) -> tuple[Draft, bool]:
         change = Change(
-            Insert("drafts", codec.draft_row(draft), ignore_conflict=True), (log_insert(log),)
+            Insert("drafts", codec.draft_row(draft), ignore_conflict=True),
+            tuple(log_insert(log) for log in logs),
         )
         row = await self.db.apply(change)
         if row is not None:

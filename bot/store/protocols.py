@@ -34,9 +34,9 @@ from bot.domain import (
 class DraftStore(Protocol):
     """Drafts, their cards and the replies sent for them."""
 
-    async def add_draft(self, draft: Draft, log: LogEntry) -> tuple[Draft, bool]:
-        """Store a draft and its draft.received row; a repeated external_id returns the
-        first draft and False, writing nothing."""
+    async def add_draft(self, draft: Draft, *logs: LogEntry) -> tuple[Draft, bool]:
+        """Store a draft and its log rows (draft.received, and a CX breach's); a repeated
+        external_id returns the first draft and False, writing nothing."""
         ...
 
     async def get_draft(self, draft_id: str) -> Draft | None: ...

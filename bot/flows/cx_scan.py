@@ -1,0 +1,140 @@
+"""The CX SLA scan: every open Chatwoot conversation whose customer has waited past
+`OCC_CX_SLA_MINUTES` without an agent's reply gets one card in the approvals channel, with the
+last messages and a reply drafted from the knowledge base.
+
+The scan runs once per window across replicas (the `cx-scan` job's run lease), and each
+breach's card is a draft whose external id names the breach, so a breach is carded once
+however many scans see it; the knowledge base is not asked again for a breach already carded.
+Chatwoot failing makes the scan fail visibly (one reliability incident), and the next window
+catches up, since breaches are read from Chatwoot's state, not from events.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from bot.domain import Action, ConversationLine, Customer, CxBreach, DraftInput
+from bot.flows.alerts import dependency_failed, dependency_ok
+from bot.flows.intake import propose, receive
+from bot.integrations.chatwoot import CONVERSATIONS_PAGE, ChatwootClient, ChatwootError
+from bot.rules.cx import breach_id, breached, waiting_since
+from bot.runtime.batch import each
+from bot.services import Services
+from bot.web.draft_body import MAX_DRAFT_CHARS
+
+log = logging.getLogger("occ.cx_scan")
+
+MAX_PAGES = 40  # 1,000 open conversations a scan: a bounded read, well inside rate limits
+LAST_LINES = 5
+INCOMING, OUTGOING = 0, 1
+
+
+class ScanFailed(Exception):
+    """Chatwoot could not be read; nothing was carded from a partial read."""
+
+
+async def scan(services: Services) -> str:
+    chatwoot = services.chatwoot
+    if chatwoot is None:
+        return "Chatwoot is not configured: nothing to scan"
+    now = services.clock()
+    try:
+        waiting = await _breached_conversations(chatwoot, now, services.settings.cx_sla_minutes)
+    except ChatwootError as error:
+        await dependency_failed(services, "chatwoot", f"CX SLA scan: {error}"[:200])
+        raise ScanFailed(f"could not read Chatwoot's open conversations: {error}") from error
+    await dependency_ok(services, "chatwoot")
+    by_id = {str(c["id"]): c for c in waiting}
+    tally = await each(
+        list(by_id), lambda key: card_breach(services, chatwoot, by_id[key]), what="CX breach in"
+    )
+    return f"{len(waiting)} breached conversations; {tally.describe('cards')}"
+
+
+async def _breached_conversations(
+    chatwoot: ChatwootClient, now: datetime, sla_minutes: float
+) -> list[Mapping[str, Any]]:
+    found: list[Mapping[str, Any]] = []
+    for page in range(1, MAX_PAGES + 1):
+        conversations = await chatwoot.list_conversations(status="open", page=page)
+        found += [
+            c
+            for c in conversations
+            if isinstance(c.get("id"), int) and breached(c, now, sla_minutes)
+        ]
+        if len(conversations) < CONVERSATIONS_PAGE:
+            return found
+    log.warning("CX scan stopped after %s pages of open conversations", MAX_PAGES)
+    return found
+
+
+async def card_breach(
+    services: Services, chatwoot: ChatwootClient, conversation: Mapping[str, Any]
+) -> bool:
+    """Card one breach unless it is carded already; True if this call carded it."""
+    conversation_id = int(conversation["id"])
+    since = waiting_since(conversation)
+    assert since is not None  # only breached conversations come here
+    key = breach_id(conversation_id, since)
+    if await services.store.draft_for_external_id(key) is not None:
+        return False
+    messages = await chatwoot.list_messages(conversation_id)
+    lines = _lines(messages)
+    waiting = [line.text for line in lines if line.from_customer and line.at >= since]
+    customer_message = "\n".join(waiting) or (lines[-1].text if lines else "")
+    sender = (conversation.get("meta") or {}).get("sender") or {}
+    name = sender.get("name") if isinstance(sender.get("name"), str) else None
+    email = sender.get("email") if isinstance(sender.get("email"), str) else None
+    proposal = await propose(services, name, customer_message or "(no text)")
+    data = DraftInput(
+        conversation_id=conversation_id,
+        customer_message=customer_message or "(the customer's message has no text)",
+        draft=proposal.text[:MAX_DRAFT_CHARS],
+        confidence=proposal.confidence,
+        customer=Customer(name=name, email=email),
+        kb_sources=proposal.kb_sources,
+        agent=proposal.agent,
+        external_id=key,
+        breach=CxBreach(waiting_since=since, lines=tuple(lines[-LAST_LINES:])),
+    )
+    waited = round((services.clock() - since).total_seconds())
+    why = (
+        Action.CX_SLA_BREACHED,
+        {
+            "breach": key,
+            "waiting_since": since.isoformat(),
+            "waited_seconds": waited,
+            "sla_minutes": services.settings.cx_sla_minutes,
+        },
+    )
+    _, created = await receive(services, data, why=why)
+    return created
+
+
+def _lines(messages: list[dict[str, Any]]) -> list[ConversationLine]:
+    """The conversation as the customer saw it: incoming and public outgoing messages."""
+    lines = []
+    for message in messages:
+        kind, text, at = (
+            message.get("message_type"),
+            message.get("content"),
+            message.get("created_at"),
+        )
+        if kind not in (INCOMING, OUTGOING) or message.get("private") is True:
+            continue
+        if not isinstance(text, str) or not text.strip() or not isinstance(at, int):
+            continue
+        sender = message.get("sender") if isinstance(message.get("sender"), dict) else {}
+        author = sender.get("name") if isinstance(sender.get("name"), str) else None
+        lines.append(
+            ConversationLine(
+                from_customer=kind == INCOMING,
+                author=author,
+                text=text,
+                at=datetime.fromtimestamp(at, UTC),
+            )
+        )
+    return lines

@@ -1,0 +1,32 @@
+"""The CX SLA: a customer message left without an agent's reply for too long is a breach.
+
+Chatwoot keeps ``waiting_since`` on each conversation: set by the customer's message, cleared
+by an agent's public reply (and by resolving it). So one wait is one breach, named by its
+conversation and when the wait began; a new message after a reply starts a new one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+
+def waiting_since(conversation: Mapping[str, Any]) -> datetime | None:
+    """When the customer started waiting on this open conversation; None if nobody waits."""
+    if conversation.get("status") != "open":
+        return None
+    since = conversation.get("waiting_since")
+    if isinstance(since, bool) or not isinstance(since, int | float) or since <= 0:
+        return None
+    return datetime.fromtimestamp(since, UTC)
+
+
+def breached(conversation: Mapping[str, Any], now: datetime, sla_minutes: float) -> bool:
+    since = waiting_since(conversation)
+    return since is not None and now - since >= timedelta(minutes=sla_minutes)
+
+
+def breach_id(conversation_id: int, since: datetime) -> str:
+    """The breach's name, the external id of its card: one card per wait."""
+    return f"cx-breach-{conversation_id}-{int(since.timestamp())}"
