@@ -350,6 +350,7 @@ class Reminder:
     due_at: datetime  # the due time it is for
     created_at: datetime
     message: SlackRef | None = None
+    attempts: int = 0  # posts begun; after the first, Slack is searched before posting again
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import aiohttp
@@ -40,13 +42,72 @@ async def post(
     text: str,
     blocks: Blocks | None = None,
     thread_ts: str | None = None,
+    metadata: Metadata | None = None,
 ) -> SlackRef:
-    """Post a message (in a thread, with ``thread_ts``); raises one of SLACK_FAILURES when
-    Slack does not take it."""
+    """Post a message (in a thread, with ``thread_ts``; carrying our ``metadata``, which
+    `find_posted` looks for); raises one of SLACK_FAILURES when Slack does not take it."""
     response = await services.slack.chat_postMessage(
-        channel=channel, text=text, blocks=blocks, thread_ts=thread_ts
+        channel=channel,
+        text=text,
+        blocks=blocks,
+        thread_ts=thread_ts,
+        metadata=None if metadata is None else metadata.as_slack(),
     )
     return SlackRef(channel=response["channel"], ts=response["ts"])
+
+
+@dataclass(frozen=True)
+class Metadata:
+    """Message metadata naming what a message is for, e.g. ("occ_reminder", "rem_…")."""
+
+    event_type: str
+    key: str
+
+    def as_slack(self) -> dict[str, Any]:
+        return {"event_type": self.event_type, "event_payload": {"id": self.key}}
+
+    def marks(self, message: Mapping[str, Any]) -> bool:
+        found = message.get("metadata")
+        return (
+            isinstance(found, Mapping)
+            and found.get("event_type") == self.event_type
+            and isinstance(found.get("event_payload"), Mapping)
+            and found["event_payload"].get("id") == self.key
+        )
+
+
+FIND_PAGES = 5  # pages of 200 messages searched before posting again
+
+
+async def find_posted(
+    services: Services,
+    channel: str,
+    metadata: Metadata,
+    *,
+    thread_ts: str | None = None,
+    since: datetime | None = None,
+) -> SlackRef | None:
+    """Our message marked with ``metadata``: in a thread, or among a channel's messages since
+    ``since``. A post whose outcome is unknown (its worker died) is looked for here before
+    it is posted again. Raises one of SLACK_FAILURES when Slack cannot be read."""
+    cursor = None
+    for _ in range(FIND_PAGES):
+        if thread_ts is not None:
+            response = await services.slack.conversations_replies(
+                channel=channel, ts=thread_ts, include_all_metadata=True, limit=200, cursor=cursor
+            )
+        else:
+            oldest = f"{since.timestamp() - 60:.6f}" if since is not None else None
+            response = await services.slack.conversations_history(
+                channel=channel, oldest=oldest, include_all_metadata=True, limit=200, cursor=cursor
+            )
+        for message in response.get("messages") or []:
+            if isinstance(message, Mapping) and metadata.marks(message):
+                return SlackRef(channel=response.get("channel") or channel, ts=message["ts"])
+        cursor = (response.get("response_metadata") or {}).get("next_cursor")
+        if not response.get("has_more") or not cursor:
+            return None
+    return None
 
 
 async def permalink(services: Services, ref: SlackRef) -> str | None:

@@ -9,15 +9,17 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import pytest
 
 from bot.blocks.ids import ActionId
-from bot.domain import Escalation
+from bot.domain import Escalation, Reminder
 from bot.jobs import JOBS
 from tests.harness import MANAGER, OPERATOR, BotUnderTest, settings_for
 
 LEAD = "U0LEAD0001"
+HALF_HOUR, FIVE_MINUTES = timedelta(minutes=30), timedelta(minutes=5)
 SECOND_MANAGER = "U0MANAGER2"
 
 
@@ -233,3 +235,46 @@ async def test_three_replicas_ticking_together_post_each_reminder_once(
     finally:
         for replica in replicas:
             await replica.stop()
+
+
+async def test_a_reminder_posted_by_a_replica_that_died_before_recording_it_is_not_posted_again(
+    bot: BotUnderTest, slack, scenarios, clock
+):
+    escalation = await escalate(bot, scenarios, "urgent")
+    clock.advance(minutes=15)
+    store = bot.store
+    # What a replica killed mid-post leaves: the reminder taken, its post leased, the message
+    # in Slack (with its metadata), and nothing recorded.
+    reminder = Reminder(
+        id="rem_died",
+        escalation_id=escalation.id,
+        number=1,
+        level=0,
+        notify="managers",
+        due_at=escalation.due_at,
+        created_at=clock(),
+    )
+    await store.take_reminder(reminder, expected_count=0, next_reminder_at=clock() + HALF_HOUR)
+    await store.claim_reminder_post(reminder.id, now=clock(), lease_until=clock() + FIVE_MINUTES)
+    posted = await bot.services.slack.chat_postMessage(
+        channel=escalation.message.channel,
+        thread_ts=escalation.message.ts,
+        text="⏰ Reminder 1 (posted by the replica that died)",
+        metadata={"event_type": "occ_reminder", "event_payload": {"id": reminder.id}},
+    )
+
+    clock.advance(minutes=6)  # its post lease has run out
+    await tick(bot)
+
+    [only] = thread(slack, escalation)
+    assert only["ts"] == posted["ts"]
+    recorded = await store.get_reminder(reminder.id)
+    assert recorded.message.ts == posted["ts"]
+    [reminded] = [
+        e
+        for e in await store.entries(subject_id=escalation.id)
+        if e.action == "escalation.reminded"
+    ]
+    assert reminded.payload["reconciled"] is True and reminded.payload["ts"] == posted["ts"]
+    [search] = slack.calls("conversations.replies")
+    assert search.args["include_all_metadata"] in (True, "true", "1")

@@ -671,7 +671,8 @@ async def test_a_taken_reminder_is_posted_once_then_no_longer_offered(store: Sto
     claims = await asyncio.gather(
         *(store.claim_reminder_post(taken.id, now=T0, lease_until=T0 + LEASE) for _ in range(8))
     )
-    assert len([c for c in claims if c is not None]) == 1
+    [claim] = [c for c in claims if c is not None]
+    assert claim.attempts == 1  # the first post: nothing to look for in Slack
     assert await store.unposted_reminders(T0) == []  # being posted
     message = SlackRef(channel="C0ESC", ts="1700000000.000200")
     late = await store.record_reminder(
@@ -713,6 +714,11 @@ async def test_an_unposted_reminder_comes_back_after_its_lease_unless_skipped(
     assert await store.unposted_reminders(T0 + 2 * LEASE) == [second.id]
     later = T0 + 2 * LEASE
     assert await store.claim_reminder_post(first.id, now=later, lease_until=later + LEASE) is None
+    again = await store.claim_reminder_post(second.id, now=later, lease_until=later + LEASE)
+    assert again is not None and again.attempts == 1
+    after = later + 2 * LEASE
+    retried = await store.claim_reminder_post(second.id, now=after, lease_until=after + LEASE)
+    assert retried is not None and retried.attempts == 2  # an earlier attempt may have posted
 
 
 def outbox_message(escalation: Escalation, kind: MessageKind, delivery: Reply) -> OutboxMessage:

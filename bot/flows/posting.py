@@ -10,6 +10,10 @@ message to the managers.
    channel that works again closes the alert and offers every parked message again.
 3. Record where it went, fenced by the lease. A worker whose lease ran out while it posted
    (so another may have posted too) deletes its own copy instead of leaving it orphaned.
+
+A worker that dies between posting and recording leaves a posted message the database does
+not know. Messages that carry `metadata` (reminders) are therefore looked for in Slack before
+a later attempt posts them again (`posted_before`).
 """
 
 from __future__ import annotations
@@ -52,6 +56,10 @@ class Post(Generic[T]):
     refused: Callable[[datetime, LogEntry], Awaitable[int | None]]
     unpark: Callable[[], Awaitable[None]]
     thread_ts: str | None = None  # a reply in that message's thread
+    metadata: slack.Metadata | None = None  # marks the message, so it can be found again
+    # Given what the claim returned: where an earlier attempt, whose worker died before it
+    # recorded anything, posted the message (None: it did not, or this is the first attempt).
+    posted_before: Callable[[Any], Awaitable[SlackRef | None]] | None = None
 
 
 def refusal_incident(channel: str) -> str:
@@ -62,23 +70,34 @@ async def post_once(services: Services, post: Post[T]) -> T | None:
     """Post and record the message, unless it is posted or being posted already."""
     now = services.clock()
     lease_until = now + POST_LEASE
-    if await post.claim(now, lease_until) is None:
+    claimed = await post.claim(now, lease_until)
+    if claimed is None:
         return None
     blocks, text = post.render()
     started = time.perf_counter()
+    found = None
     try:
-        ref = await slack.post(
-            services, post.channel, text=text, blocks=blocks, thread_ts=post.thread_ts
+        if post.posted_before is not None:
+            found = await post.posted_before(claimed)
+        ref = found or await slack.post(
+            services,
+            post.channel,
+            text=text,
+            blocks=blocks,
+            thread_ts=post.thread_ts,
+            metadata=post.metadata,
         )
     except slack.SLACK_FAILURES as error:
         await _not_posted(services, post, error, lease_until)
         return None
     await dependency_ok(services, "slack")
-    payload = {
+    payload: dict[str, Any] = {
         "channel": ref.channel,
         "ts": ref.ts,
         "latency_ms": round((time.perf_counter() - started) * 1000, 1),
     }
+    if found is not None:
+        payload["reconciled"] = True  # an earlier attempt had posted it: not posted again
     recorded = await post.record(
         ref, services.clock(), post.entry(payload, Outcome.SUCCESS), lease_until
     )

@@ -23,6 +23,7 @@ from bot.domain import (
     LogEntry,
     Outcome,
     Reminder,
+    SlackRef,
 )
 from bot.flows.escalation_view import redraw
 from bot.flows.posting import Post, post_once
@@ -31,6 +32,7 @@ from bot.runtime.batch import Tally, each
 from bot.services import Services
 
 PAGE = 100
+REMINDER_EVENT = "occ_reminder"  # Slack message metadata on every reminder
 MAX_PAGES = 50  # a bounded run; whatever is left is due again on the next tick
 
 
@@ -129,6 +131,7 @@ async def post_reminder(
         reminder.number - 1, settings.reminders_per_level, len(settings.escalation_chain)
     )
     late = round((now - escalation.due_at).total_seconds())
+    marker = slack.Metadata(REMINDER_EVENT, reminder.id)
 
     def render() -> tuple[list[dict[str, Any]], str]:
         return reminder_blocks(
@@ -174,11 +177,32 @@ async def post_reminder(
             ),
             unpark=store.unpark_reminders,
             thread_ts=thread_ts,
+            metadata=marker,
+            posted_before=lambda claimed: _posted_before(
+                services, claimed, channel, marker, thread_ts
+            ),
         ),
     )
     if posted is not None:
         await redraw(services, escalation)  # it shows how late it is and who has it now
     return posted
+
+
+async def _posted_before(
+    services: Services,
+    claimed: Reminder,
+    channel: str,
+    marker: slack.Metadata,
+    thread_ts: str | None,
+) -> SlackRef | None:
+    """An earlier attempt's copy of this reminder, if its worker posted it and died."""
+    if claimed.attempts <= 1:
+        return None
+    if thread_ts is None and channel.startswith("#"):
+        return None  # conversations.history needs the channel's ID; give chains C… IDs
+    return await slack.find_posted(
+        services, channel, marker, thread_ts=thread_ts, since=claimed.created_at
+    )
 
 
 def _entry(

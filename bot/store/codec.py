@@ -446,6 +446,7 @@ def reminder_from_row(row: Mapping[str, Any]) -> Reminder:
         due_at=_required_ts(row["due_at"]),
         created_at=_required_ts(row["created_at"]),
         message=message,
+        attempts=int(row.get("message_attempts") or 0),
     )
 
 

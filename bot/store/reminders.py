@@ -68,7 +68,12 @@ class Reminders:
         update = posts.claim(
             TABLE, "message", eq("id", reminder_id), now=now, lease_until=lease_until
         )
-        update = Update(update.table, (*update.where, is_null("skipped_at")), update.values)
+        update = Update(
+            update.table,
+            (*update.where, is_null("skipped_at")),
+            update.values,
+            increments={"message_attempts": 1},
+        )
         return _reminder(await self.db.apply(Change(update)))
 
     async def record_reminder(

@@ -241,6 +241,7 @@ escalation_reminders = Table(
     Column("message_ts", Text),
     Column("message_lease_until", UtcDateTime),
     Column("message_refusals", Integer, nullable=False, server_default="0"),
+    Column("message_attempts", Integer, nullable=False, server_default="0"),
     Column("skipped_at", UtcDateTime),
     UniqueConstraint("escalation_id", "number", name="escalation_reminders_number_key"),
     Index(

@@ -159,6 +159,8 @@ class SlackStandin(Standin):
             "views.publish": self._views_publish,
             "users.info": self._users_info,
             "conversations.open": self._conversations_open,
+            "conversations.replies": self._conversations_replies,
+            "conversations.history": self._conversations_history,
         }
 
     # -- setup and failure injection ----------------------------------------------------------
@@ -325,6 +327,9 @@ class SlackStandin(Standin):
         }
         if args.get("thread_ts"):
             message["thread_ts"] = str(args["thread_ts"])
+        metadata = _metadata(args.get("metadata"))
+        if metadata is not None:
+            message["metadata"] = metadata
         self._messages[(channel, ts)] = message
         return {"channel": channel, "ts": ts, "message": dict(message)}
 
@@ -417,6 +422,45 @@ class SlackStandin(Standin):
                     "team": self.team_id,
                 },
             }
+        }
+
+    def _conversations_replies(self, args: dict[str, Any]) -> dict[str, Any]:
+        """The parent and its replies, oldest first (metadata only with include_all_metadata)."""
+        channel = self._resolve_channel(_required(args, "channel", "channel_not_found"))
+        ts = str(_required(args, "ts", "thread_not_found"))
+        parent = self._messages.get((channel, ts))
+        if parent is None:
+            raise SlackError("thread_not_found")
+        replies = [
+            m for (c, _), m in self._messages.items() if c == channel and m.get("thread_ts") == ts
+        ]
+        return self._page([parent, *replies], args)
+
+    def _conversations_history(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Top-level messages, newest first, after ``oldest`` if given."""
+        channel = self._resolve_channel(_required(args, "channel", "channel_not_found"))
+        oldest = float(args.get("oldest") or 0)
+        found = [
+            m
+            for (c, ts), m in self._messages.items()
+            if c == channel and not m.get("thread_ts") and float(ts) > oldest
+        ]
+        return self._page(sorted(found, key=lambda m: float(m["ts"]), reverse=True), args)
+
+    def _page(self, messages: list[dict[str, Any]], args: dict[str, Any]) -> dict[str, Any]:
+        """One page (``limit``, default 100) and the cursor to the next, as Slack pages."""
+        limit = int(args.get("limit") or 100)
+        start = int(args.get("cursor") or 0)
+        with_metadata = str(args.get("include_all_metadata")).lower() in ("true", "1")
+        page = [
+            m if with_metadata else {k: v for k, v in m.items() if k != "metadata"}
+            for m in messages[start : start + limit]
+        ]
+        more = start + limit < len(messages)
+        return {
+            "messages": page,
+            "has_more": more,
+            "response_metadata": {"next_cursor": str(start + limit) if more else ""},
         }
 
     def _conversations_open(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -569,6 +613,25 @@ def _invalid_blocks(errors: list[str]) -> SlackError:
             "response_metadata": {"messages": [f"[ERROR] {e}" for e in errors]},
         },
     )
+
+
+def _metadata(value: Any) -> dict[str, Any] | None:
+    """``metadata`` as chat.postMessage takes it: a JSON object (or its text) with an
+    ``event_type`` and an ``event_payload`` object."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise SlackError("invalid_metadata_format") from None
+    if (
+        not isinstance(value, dict)
+        or not isinstance(value.get("event_type"), str)
+        or not isinstance(value.get("event_payload"), dict)
+    ):
+        raise SlackError("invalid_metadata_schema")
+    return {"event_type": value["event_type"], "event_payload": value["event_payload"]}
 
 
 def _message_content(args: dict[str, Any]) -> dict[str, Any]:

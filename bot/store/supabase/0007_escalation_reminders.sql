@@ -34,6 +34,7 @@ CREATE TABLE escalation_reminders (
     message_ts TEXT, 
     message_lease_until TIMESTAMP WITH TIME ZONE, 
     message_refusals INTEGER DEFAULT '0' NOT NULL, 
+    message_attempts INTEGER DEFAULT '0' NOT NULL, 
     skipped_at TIMESTAMP WITH TIME ZONE, 
     CONSTRAINT escalation_reminders_pkey PRIMARY KEY (id), 
     CONSTRAINT escalation_reminders_number_key UNIQUE (escalation_id, number), 

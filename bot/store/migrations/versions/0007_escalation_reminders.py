@@ -54,6 +54,7 @@ def upgrade() -> None:
         sa.Column("message_ts", sa.Text),
         sa.Column("message_lease_until", UtcDateTime),
         sa.Column("message_refusals", sa.Integer, nullable=False, server_default="0"),
+        sa.Column("message_attempts", sa.Integer, nullable=False, server_default="0"),
         sa.Column("skipped_at", UtcDateTime),
         sa.UniqueConstraint("escalation_id", "number", name="escalation_reminders_number_key"),
     )
