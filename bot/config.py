@@ -55,6 +55,10 @@ class Settings(BaseSettings):
     sla_minutes_high: float = Field(60.0, alias="OCC_SLA_MINUTES_HIGH", gt=0)
     sla_minutes_normal: float = Field(240.0, alias="OCC_SLA_MINUTES_NORMAL", gt=0)
     job_tick_seconds: float = Field(30.0, alias="OCC_JOB_TICK_SECONDS", gt=0)
+    # How long one worker holds a Slack post before another may try it (it must outlast
+    # slack_sdk's retries of a rate-limited post); a replica that dies mid-post delays the
+    # message by this much.
+    slack_post_lease_seconds: float = Field(300.0, alias="OCC_SLACK_POST_LEASE_SECONDS", ge=1)
     cx_sla_minutes: float = Field(60.0, alias="OCC_CX_SLA_MINUTES", gt=0)
     cx_scan_minutes: float = Field(5.0, alias="OCC_CX_SCAN_MINUTES", gt=0)
     sales_pulse_minutes: float = Field(15.0, alias="OCC_SALES_PULSE_MINUTES", gt=0)

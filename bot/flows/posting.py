@@ -38,7 +38,6 @@ log = logging.getLogger("occ.posting")
 
 T = TypeVar("T")
 
-POST_LEASE = timedelta(minutes=5)  # outlasts slack_sdk's retries of a rate-limited post
 PERMANENT_REFUSALS = frozenset({"channel_not_found", "not_in_channel", "is_archived"})
 
 
@@ -69,7 +68,7 @@ def refusal_incident(channel: str) -> str:
 async def post_once(services: Services, post: Post[T]) -> T | None:
     """Post and record the message, unless it is posted or being posted already."""
     now = services.clock()
-    lease_until = now + POST_LEASE
+    lease_until = now + timedelta(seconds=services.settings.slack_post_lease_seconds)
     claimed = await post.claim(now, lease_until)
     if claimed is None:
         return None

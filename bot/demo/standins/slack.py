@@ -145,6 +145,7 @@ class SlackStandin(Standin):
         self._views: dict[str, dict[str, Any]] = {}
         self._failures: dict[str, list[_Failure]] = {}
         self._holds: dict[str, asyncio.Event] = {}
+        self._delays: dict[str, float] = {}
         self._last_micros = 0
         self._counter = 0
         self._handlers: dict[str, Handler] = {
@@ -193,6 +194,10 @@ class SlackStandin(Standin):
         for tests of what happens meanwhile."""
         gate = self._holds[method] = asyncio.Event()
         return gate
+
+    def slow(self, method: str, seconds: float) -> None:
+        """Answer every call of ``method`` ``seconds`` late: Slack under load."""
+        self._delays[method] = seconds
 
     # -- what happened -------------------------------------------------------------------------
 
@@ -264,6 +269,8 @@ class SlackStandin(Standin):
             gate = self._holds.get(method)
             if gate is not None:
                 await gate.wait()
+            if method in self._delays:
+                await asyncio.sleep(self._delays[method])
             self._take_failure(method)
             result = handler(args)
         except SlackError as err:
