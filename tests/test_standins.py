@@ -101,6 +101,55 @@ async def test_thread_replies_are_kept_under_their_parent(
     assert [m["text"] for m in slack.thread("#occ-escalations", parent["ts"])] == ["Reminder"]
 
 
+async def test_metadata_is_kept_and_returned_only_when_asked_for(
+    slack: SlackStandin, web: AsyncWebClient
+) -> None:
+    parent = await web.chat_postMessage(channel="#occ-escalations", text="Escalation")
+    marker = {"event_type": "occ_reminder", "event_payload": {"id": "rem_1"}}
+    for n in range(3):
+        await web.chat_postMessage(
+            channel="#occ-escalations", text=f"R{n}", thread_ts=parent["ts"], metadata=marker
+        )
+
+    plain = await web.conversations_replies(channel=parent["channel"], ts=parent["ts"])
+    first = await web.conversations_replies(
+        channel=parent["channel"], ts=parent["ts"], include_all_metadata=True, limit=2
+    )
+    rest = await web.conversations_replies(
+        channel=parent["channel"],
+        ts=parent["ts"],
+        include_all_metadata=True,
+        cursor=first["response_metadata"]["next_cursor"],
+    )
+
+    assert [m["text"] for m in plain["messages"]] == ["Escalation", "R0", "R1", "R2"]
+    assert all("metadata" not in m for m in plain["messages"])
+    assert first["has_more"] is True and [m["text"] for m in first["messages"]] == [
+        "Escalation",
+        "R0",
+    ]
+    assert [m["metadata"] for m in rest["messages"]] == [marker, marker]
+    history = await web.conversations_history(channel=parent["channel"])
+    assert [m["text"] for m in history["messages"]] == ["Escalation"]  # replies stay in threads
+
+
+async def test_a_per_channel_posting_limit_answers_429_with_retry_after(
+    slack: SlackStandin, web: AsyncWebClient
+) -> None:
+    slack.limit_posts(per_second=1, burst=2)
+    await web.chat_postMessage(channel="#occ-escalations", text="1")
+    await web.chat_postMessage(channel="#occ-escalations", text="2")
+    await web.chat_postMessage(channel="#occ-approvals", text="another channel, its own limit")
+
+    with pytest.raises(SlackApiError) as refused:
+        await web.chat_postMessage(channel="#occ-escalations", text="3")
+
+    assert refused.value.response.status_code == 429
+    assert refused.value.response["error"] == "ratelimited"
+    assert refused.value.response.headers["Retry-After"] == "1"
+    assert len(slack.messages_in("#occ-escalations")) == 2
+
+
 async def test_chat_update_changes_the_stored_message(
     slack: SlackStandin, web: AsyncWebClient
 ) -> None:

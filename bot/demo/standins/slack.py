@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import math
 import re
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -146,6 +147,8 @@ class SlackStandin(Standin):
         self._failures: dict[str, list[_Failure]] = {}
         self._holds: dict[str, asyncio.Event] = {}
         self._delays: dict[str, float] = {}
+        self._post_limit: tuple[float, float] | None = None  # (per second, burst) per channel
+        self._buckets: dict[str, tuple[float, float]] = {}  # channel -> (tokens, at)
         self._last_micros = 0
         self._counter = 0
         self._handlers: dict[str, Handler] = {
@@ -194,6 +197,13 @@ class SlackStandin(Standin):
         for tests of what happens meanwhile."""
         gate = self._holds[method] = asyncio.Event()
         return gate
+
+    def limit_posts(self, per_second: float, burst: int = 1) -> None:
+        """Enforce a per-channel posting limit on chat.postMessage, as Slack does ("about one
+        message per second per channel", short bursts allowed): a post over it is answered
+        429 ``ratelimited`` with ``Retry-After`` in whole seconds."""
+        self._post_limit = (per_second, float(burst))
+        self._buckets.clear()
 
     def slow(self, method: str, seconds: float) -> None:
         """Answer every call of ``method`` ``seconds`` late: Slack under load."""
@@ -272,6 +282,8 @@ class SlackStandin(Standin):
             if method in self._delays:
                 await asyncio.sleep(self._delays[method])
             self._take_failure(method)
+            if method == "chat.postMessage" and self._post_limit is not None:
+                self._take_post_token(args)
             result = handler(args)
         except SlackError as err:
             self._calls.append(Call(method, args, at, ok=False, error=err.error))
@@ -290,6 +302,19 @@ class SlackStandin(Standin):
             Call("response_url", {**args, "hook": request.path_params["name"]}, self._clock())
         )
         return PlainTextResponse("ok")
+
+    def _take_post_token(self, args: dict[str, Any]) -> None:
+        assert self._post_limit is not None
+        rate, burst = self._post_limit
+        channel = self._resolve_channel(args.get("channel"))
+        now = self._clock()
+        tokens, at = self._buckets.get(channel, (burst, now))
+        tokens = min(burst, tokens + (now - at) * rate)
+        if tokens < 1:
+            self._buckets[channel] = (tokens, now)
+            wait = max(1, math.ceil((1 - tokens) / rate))
+            raise SlackError("ratelimited", status=429, headers={"Retry-After": str(wait)})
+        self._buckets[channel] = (tokens - 1, now)
 
     def _take_failure(self, method: str) -> None:
         queue = self._failures.get(method)
