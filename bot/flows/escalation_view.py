@@ -33,16 +33,28 @@ def render(
     return blocks, escalation_text(escalation, draft, called)
 
 
+REDRAWS = 3
+
+
 async def redraw(services: Services, escalation: Escalation) -> None:
+    """Draw the escalation as it stands now. Two workers may redraw at once (a reminder and a
+    claim) and Slack may apply their updates in either order, so after each update the
+    escalation is read again and drawn again if it changed meanwhile: the last update drawn
+    is never older than the last change."""
     if escalation.message is None:
         return
-    latest = await services.store.get_escalation(escalation.id) or escalation
-    draft = await services.store.get_draft(latest.draft_id)
-    if draft is None or latest.message is None:
-        return
-    blocks, text = render(services, latest, draft)
-    what = f"escalation {latest.id}"
-    await slack.update(services, latest.message, text=text, blocks=blocks, what=what)
+    latest = await services.store.get_escalation(escalation.id)
+    draft = await services.store.get_draft(escalation.draft_id)
+    for _ in range(REDRAWS):
+        if latest is None or draft is None or latest.message is None:
+            return
+        blocks, text = render(services, latest, draft)
+        what = f"escalation {latest.id}"
+        await slack.update(services, latest.message, text=text, blocks=blocks, what=what)
+        now = await services.store.get_escalation(escalation.id)
+        if now == latest:
+            return
+        latest = now
 
 
 def urgent_mentions(services: Services, escalation: Escalation) -> str:

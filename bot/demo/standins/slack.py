@@ -81,6 +81,39 @@ class _Failure:
     remaining: int
 
 
+class Hold:
+    """Calls of one method kept waiting; ``set()`` lets them (and later calls) through in
+    arrival order, ``set_newest_first()`` in reverse, as a congested Slack may answer them."""
+
+    def __init__(self, *, answered: bool = False) -> None:
+        self.answered = answered  # the call takes effect first; only its answer waits
+        self._waiting: list[asyncio.Event] = []
+        self._open = False
+
+    @property
+    def held(self) -> int:
+        return len(self._waiting)
+
+    async def wait(self) -> None:
+        if self._open:
+            return
+        event = asyncio.Event()
+        self._waiting.append(event)
+        await event.wait()
+
+    def set(self) -> None:
+        self._release(self._waiting)
+
+    def set_newest_first(self) -> None:
+        self._release(list(reversed(self._waiting)))
+
+    def _release(self, order: list[asyncio.Event]) -> None:
+        self._open = True
+        for event in order:
+            event.set()
+        self._waiting.clear()
+
+
 class SlackError(Exception):
     """An ``ok: false`` answer."""
 
@@ -145,8 +178,8 @@ class SlackStandin(Standin):
         self._ephemerals: list[dict[str, Any]] = []
         self._views: dict[str, dict[str, Any]] = {}
         self._failures: dict[str, list[_Failure]] = {}
-        self._holds: dict[str, asyncio.Event] = {}
-        self._delays: dict[str, float] = {}
+        self._holds: dict[str, Hold] = {}
+        self._delays: dict[str, tuple[float, bool]] = {}  # method -> (seconds, after effect)
         self._post_limit: tuple[float, float] | None = None  # (per second, burst) per channel
         self._buckets: dict[str, tuple[float, float]] = {}  # channel -> (tokens, at)
         self._last_micros = 0
@@ -192,10 +225,11 @@ class SlackStandin(Standin):
         wait = retry_after if code == 429 else None
         self._failures.setdefault(method, []).append(_Failure(error, code, wait, times))
 
-    def hold(self, method: str) -> asyncio.Event:
-        """Keep every call of ``method`` waiting until the returned event is set: a slow Slack,
-        for tests of what happens meanwhile."""
-        gate = self._holds[method] = asyncio.Event()
+    def hold(self, method: str, *, after_effect: bool = False) -> Hold:
+        """Keep every call of ``method`` waiting until the returned hold is released: a slow
+        Slack, for tests of what happens meanwhile. With ``after_effect`` the call takes
+        effect at once (the message is posted) and only its answer is held back."""
+        gate = self._holds[method] = Hold(answered=after_effect)
         return gate
 
     def limit_posts(self, per_second: float, burst: int = 1) -> None:
@@ -205,9 +239,10 @@ class SlackStandin(Standin):
         self._post_limit = (per_second, float(burst))
         self._buckets.clear()
 
-    def slow(self, method: str, seconds: float) -> None:
-        """Answer every call of ``method`` ``seconds`` late: Slack under load."""
-        self._delays[method] = seconds
+    def slow(self, method: str, seconds: float, *, after_effect: bool = False) -> None:
+        """Answer every call of ``method`` ``seconds`` late: Slack under load. With
+        ``after_effect`` the call takes effect first and only its answer is late."""
+        self._delays[method] = (seconds, after_effect)
 
     # -- what happened -------------------------------------------------------------------------
 
@@ -277,14 +312,19 @@ class SlackStandin(Standin):
             if token not in self.tokens:
                 raise SlackError("invalid_auth")
             gate = self._holds.get(method)
-            if gate is not None:
+            if gate is not None and not gate.answered:
                 await gate.wait()
-            if method in self._delays:
-                await asyncio.sleep(self._delays[method])
+            delay, after_effect = self._delays.get(method, (0.0, False))
+            if delay and not after_effect:
+                await asyncio.sleep(delay)
             self._take_failure(method)
             if method == "chat.postMessage" and self._post_limit is not None:
                 self._take_post_token(args)
             result = handler(args)
+            if gate is not None and gate.answered:
+                await gate.wait()
+            if delay and after_effect:
+                await asyncio.sleep(delay)
         except SlackError as err:
             self._calls.append(Call(method, args, at, ok=False, error=err.error))
             body = {"ok": False, "error": err.error, **err.extra}
