@@ -59,6 +59,9 @@ class Post(Generic[T]):
     # Given what the claim returned: where an earlier attempt, whose worker died before it
     # recorded anything, posted the message (None: it did not, or this is the first attempt).
     posted_before: Callable[[Any], Awaitable[SlackRef | None]] | None = None
+    # Where the message is recorded now: a late worker must not delete the copy that a
+    # later attempt found and recorded (see posted_before).
+    recorded: Callable[[], Awaitable[SlackRef | None]] | None = None
 
 
 def refusal_incident(channel: str) -> str:
@@ -101,7 +104,8 @@ async def post_once(services: Services, post: Post[T]) -> T | None:
         ref, services.clock(), post.entry(payload, Outcome.SUCCESS), lease_until
     )
     if recorded is None:
-        await _delete_copy(services, post, ref)
+        if found is None and not await _recorded_elsewhere(post, ref):
+            await _delete_copy(services, post, ref)
         return None
     await _channel_works(services, post)
     return recorded
@@ -144,6 +148,13 @@ async def _channel_works(services: Services, post: Post[T]) -> None:
     )
     if cleared:
         await post.unpark()
+
+
+async def _recorded_elsewhere(post: Post[T], ref: SlackRef) -> bool:
+    """True if this very message is the one recorded (another attempt found it)."""
+    if post.recorded is None:
+        return False
+    return await post.recorded() == ref
 
 
 async def _delete_copy(services: Services, post: Post[T], ref: SlackRef) -> None:
