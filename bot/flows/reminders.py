@@ -11,6 +11,7 @@ a later tick; one whose escalation was claimed meanwhile is dropped.
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 from bot import audit, slack
@@ -166,9 +167,7 @@ async def post_reminder(
             else "OCC_ESCALATIONS_CHANNEL",
             render=render,
             entry=entry,
-            claim=lambda at, until: store.claim_reminder_post(
-                reminder.id, now=at, lease_until=until
-            ),
+            claim=lambda at, until: _claim_while_open(services, reminder, at, until),
             record=lambda ref, at, log, until: store.record_reminder(
                 reminder.id, ref, (log,), lease_until=until
             ),
@@ -181,6 +180,7 @@ async def post_reminder(
             posted_before=lambda claimed: _posted_before(
                 services, claimed, channel, marker, thread_ts
             ),
+            recorded=lambda: _recorded(services, reminder.id),
         ),
     )
     if posted is not None:
@@ -203,6 +203,27 @@ async def _posted_before(
     return await slack.find_posted(
         services, channel, marker, thread_ts=thread_ts, since=claimed.created_at
     )
+
+
+async def _claim_while_open(
+    services: Services, reminder: Reminder, now: datetime, lease_until: datetime
+) -> Reminder | None:
+    """Take the post lease, then look again: a claim that came since the reminder was taken
+    means nobody needs it any more."""
+    store = services.store
+    claimed = await store.claim_reminder_post(reminder.id, now=now, lease_until=lease_until)
+    if claimed is None:
+        return None
+    escalation = await store.get_escalation(reminder.escalation_id)
+    if escalation is None or escalation.state is not EscalationState.OPEN:
+        await store.skip_reminder(reminder.id, now=now)
+        return None
+    return claimed
+
+
+async def _recorded(services: Services, reminder_id: str) -> SlackRef | None:
+    stored = await services.store.get_reminder(reminder_id)
+    return None if stored is None else stored.message
 
 
 def _entry(
