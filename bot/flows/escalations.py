@@ -203,8 +203,6 @@ async def resolve(
         latest = await services.store.get_escalation(escalation_id) or escalation
         await _lost(services, latest, user, None)
         return None
-    for message in messages:
-        await outbox.send_leased(services, message)
     await escalation_view.redraw(services, resolved)
     await tell(
         services,
@@ -212,6 +210,8 @@ async def resolve(
         user=resolved.escalated_by,
         text=resolution_for_operator(resolved, resolution, user),
     )
+    for message in messages:  # Chatwoot last: when it is slow, Slack already shows the outcome
+        await outbox.send_leased(services, message)
     return resolved
 
 
