@@ -138,14 +138,20 @@ class OccBot:
 
 
 async def start_occ_bot(
-    standins: Standins, database_url: str, *, name: str, log_dir: Path, cwd: Path
+    standins: Standins,
+    database_url: str,
+    *,
+    name: str,
+    log_dir: Path,
+    cwd: Path,
+    extra_env: dict[str, str] | None = None,
 ) -> tuple[OccBot, float]:
     """Start `occ-bot serve` on a free loopback port; (bot, seconds to first /healthz 200)."""
     port = free_port()
     child = spawn(
         name,
         [OCC_BOT, "serve", "--host", HOST, "--port", str(port)],
-        occ_env(standins, database_url),
+        occ_env(standins, database_url) | (extra_env or {}),
         log_dir=log_dir,
         cwd=cwd,
     )

@@ -80,6 +80,7 @@ def markdown(results: dict[str, Any]) -> str:
     out += _ack_section(results)
     out += _e2e_section(results)
     out += _latency_section(results)
+    out += _reminders_section(results)
     start = results.get("startup", {})
     if "error" in start:
         out += ["", f"### 4. Start-up and idle memory: not measured ({start['error']})"]
@@ -95,6 +96,35 @@ def markdown(results: dict[str, Any]) -> str:
             row = start[key]
             out.append(f"| {name} | {row['healthz_seconds']:.2f} s | {row['idle_rss_mb']:.0f} MB |")
     return "\n".join(out) + "\n"
+
+
+def _reminders_section(results: dict[str, Any]) -> list[str]:
+    found = results.get("reminders")
+    if not found:
+        return []
+    if "error" in found:
+        return ["", f"### 5. Reminders falling due at once: not measured ({found['error']})"]
+    first = next(iter(found.values()))
+    out = [
+        "",
+        f"### 5. {first['reminders']} reminders falling due within 2 s, all in one channel "
+        f"(PostgreSQL; Slack stand-in limit {first['limit_per_second']:g} posts/s per channel, "
+        f"burst {first['burst']})",
+        "",
+        "| replicas | posted (duplicates) | took | bound | took / bound | lateness p50 / p99 / max "
+        "| pairs out of due order | 429s | retry rows | reliability alerts |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for row in found.values():
+        out.append(
+            f"| {row['replicas']} | {row['posted']} ({row['duplicates']}) "
+            f"| {row['took_seconds']:.1f} s | {row['bound_seconds']:.1f} s "
+            f"| {row['took_vs_bound']} | {row['lateness_p50_s']:.1f} / "
+            f"{row['lateness_p99_s']:.1f} / {row['lateness_max_s']:.1f} s "
+            f"| {row['out_of_due_order'] * 100:.1f} % | {row['slack_429s']} "
+            f"| {row['retry_rows']} | {row['reliability_alerts']} |"
+        )
+    return out
 
 
 def _profile(row: dict[str, Any]) -> list[str]:

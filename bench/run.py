@@ -28,7 +28,7 @@ import psycopg
 import uvicorn
 from slack_bolt.version import __version__ as bolt_version
 
-from bench import ack, e2e, latency, profile, startup
+from bench import ack, e2e, latency, profile, reminders, startup
 from bench.ack import Target
 from bench.bare_bolt import start_bare_bolt
 from bench.occ import OccBot, start_occ_bot
@@ -40,6 +40,7 @@ from bot.scenarios import load_packet
 
 RESULTS = Path(__file__).with_name("results")
 TEMPLATE_SCENARIO = "demo-1-order-status"  # low risk: any operator may approve it
+REMINDER_BURST = 10  # messages Slack lets a channel take at once before its rate applies
 
 
 def _serving() -> str:
@@ -68,8 +69,21 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
         "--skip",
         action="append",
         default=[],
-        choices=["startup", "ack", "e2e", "latency", "postgres", "sqlite"],
+        choices=["startup", "ack", "e2e", "latency", "reminders", "postgres", "sqlite"],
         help="leave a phase out (postgres, sqlite: every measurement on that database)",
+    )
+    parser.add_argument(
+        "--reminders",
+        type=int,
+        default=1000,
+        help="reminders falling due at once, posted by 1 and by 3 replicas (PostgreSQL)",
+    )
+    parser.add_argument(
+        "--slack-posts-per-second",
+        type=float,
+        default=20.0,
+        help="the stand-in's per-channel posting limit during the reminders phase (Slack's "
+        "is about 1 a second; scaled so a run takes about a minute)",
     )
     parser.add_argument(
         "--profile",
@@ -80,6 +94,8 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if not (1 <= args.runs <= 9 and 1 <= args.seconds <= 10 and 1 <= args.drafts <= 2000):
         parser.error("keep it bounded: --runs 1..9, --seconds 1..10, --drafts 1..2000")
+    if not (1 <= args.reminders <= 5000 and 1 <= args.slack_posts_per_second <= 1000):
+        parser.error("keep it bounded: --reminders 1..5000, --slack-posts-per-second 1..1000")
     if not (1 <= args.in_flight <= 200 and 1 <= args.latency_clicks <= 1000):
         parser.error("keep it bounded: --in-flight 1..200, --latency-clicks 1..1000")
     if args.profile:
@@ -317,6 +333,19 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 _phase("click → card updated latency (PostgreSQL)")
                 results["latency"] = await _guarded(
                     _latency_phase(args, standins, work, logs, template)
+                )
+            if "reminders" not in args.skip and "postgres" not in args.skip:
+                _phase("reminders falling due at once (PostgreSQL, 1 and 3 replicas)")
+                results["reminders"] = await _guarded(
+                    reminders.measure(
+                        standins,
+                        count=args.reminders,
+                        per_second=args.slack_posts_per_second,
+                        burst=REMINDER_BURST,
+                        postgres=args.postgres,
+                        logs=logs,
+                        work=work,
+                    )
                 )
     results["elapsed_seconds"] = round(time.perf_counter() - started, 1)
     results["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")

@@ -60,6 +60,19 @@ class Standins:
         response.raise_for_status()
         return [(str(c), str(t)) for c, t in response.json()["missing"]]
 
+    async def limit_slack_posts(self, per_second: float, burst: int) -> None:
+        response = await self.http.post(
+            f"{self.control_url}/slack-post-limit", json={"per_second": per_second, "burst": burst}
+        )
+        response.raise_for_status()
+
+    async def marked_posts(self, event_type: str) -> dict[str, Any]:
+        response = await self.http.post(
+            f"{self.control_url}/marked-posts", json={"event_type": event_type}
+        )
+        response.raise_for_status()
+        return dict(response.json())
+
     async def counts(self) -> dict[str, Any]:
         response = await self.http.get(f"{self.control_url}/counts")
         response.raise_for_status()

@@ -18,6 +18,11 @@ Control API (loopback only):
   those still missing: ``{"missing": [[channel, ts]]}``. Woken by each ``chat.update``, so the
   parent can click again the moment a card is done without polling.
 - ``GET /counts`` → totals of what the stand-ins received.
+- ``POST /slack-post-limit`` ``{"per_second": r, "burst": b}`` → Slack's per-channel posting
+  limit on chat.postMessage from now on (429 ``ratelimited`` with ``Retry-After`` over it).
+- ``POST /marked-posts`` ``{"event_type": str}`` → every message posted with metadata of that
+  type: ``[{"id": event_payload.id, "posted_at": epoch seconds, "channel": id}]``, and how
+  many chat.postMessage calls were answered 429.
 """
 
 from __future__ import annotations
@@ -127,14 +132,40 @@ def control_app(slack: BenchSlack, chatwoot: ChatwootStandin) -> Starlette:
             }
         )
 
+    async def post_limit(request: Request) -> JSONResponse:
+        body = await request.json()
+        slack.limit_posts(float(body["per_second"]), int(body.get("burst", 1)))
+        return JSONResponse({"ok": True})
+
+    async def marked_posts(request: Request) -> JSONResponse:
+        event_type = (await request.json())["event_type"]
+        posts = []
+        for call in slack.calls("chat.postMessage"):
+            metadata = _metadata(call.args.get("metadata"))
+            if call.ok and metadata is not None and metadata.get("event_type") == event_type:
+                posts.append({"id": metadata["event_payload"]["id"], "posted_at": call.at})
+        limited = sum(1 for c in slack.calls("chat.postMessage") if c.error == "ratelimited")
+        return JSONResponse({"posts": posts, "rate_limited": limited})
+
     return Starlette(
         routes=[
+            Route("/slack-post-limit", post_limit, methods=["POST"]),
+            Route("/marked-posts", marked_posts, methods=["POST"]),
             Route("/status", status, methods=["POST"]),
             Route("/card-times", card_times, methods=["POST"]),
             Route("/wait-cards-sent", wait_cards_sent, methods=["POST"]),
             Route("/counts", counts, methods=["GET"]),
         ]
     )
+
+
+def _metadata(metadata: Any) -> dict[str, Any] | None:
+    if isinstance(metadata, str):
+        try:
+            metadata = json.loads(metadata)
+        except ValueError:
+            return None
+    return metadata if isinstance(metadata, dict) else None
 
 
 async def main() -> None:

@@ -280,6 +280,11 @@ class BotUnderTest:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         return await self._http.post(f"{self.url}/drafts", json=payload, headers=headers)
 
+    async def chatwoot_event(self, payload: dict[str, Any]) -> httpx.Response:
+        """Deliver a Chatwoot webhook event, as Chatwoot does (with the intake token)."""
+        url = f"{self.url}/webhooks/chatwoot?token={INTAKE_TOKEN}"
+        return await self._http.post(url, json=payload)
+
     async def posted_draft(self, payload: dict[str, Any]) -> Draft:
         """POST a draft and wait until its card is in Slack."""
         response = await self.post_draft(payload)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from datetime import timedelta
 
 import pytest
 
@@ -36,12 +37,11 @@ async def scan(bot: BotUnderTest) -> str:
 
 
 async def breach_cards(bot: BotUnderTest, slack) -> list[Draft]:
-    cards = []
-    for message in slack.messages_in("#occ-approvals"):
-        for block in message.get("blocks", []):
-            for element in block.get("elements", []):
-                if element.get("action_id") == ActionId.MARK_RESOLVED:
-                    cards.append(await bot.store.get_draft(element["value"]))
+    """The drafts carded for CX breaches, oldest first, each with its card in Slack."""
+    breached = [e for e in await bot.store.entries() if e.action == "cx.sla_breached"]
+    cards = [await bot.store.get_draft(e.subject_id) for e in breached]
+    for card in cards:
+        assert card.card is not None and slack.message(card.card.channel, card.card.ts)
     return cards
 
 
@@ -91,14 +91,17 @@ async def test_a_conversation_past_the_sla_gets_one_card_with_its_last_messages(
 
 
 async def test_a_new_customer_message_after_a_reply_is_a_new_breach(
-    bot: BotUnderTest, slack, chatwoot
+    bot: BotUnderTest, slack, chatwoot, clock
 ):
-    waiting(chatwoot, 310, 90)
+    now = clock()
+    waiting(chatwoot, 310, 200)
+    clock.now = now - timedelta(minutes=130)  # the first scan, long ago
     await scan(bot)
-    await bot.services.chatwoot.send_reply(310, "On it!")
+    await bot.services.chatwoot.send_reply(310, "On it!")  # an agent answered in Chatwoot
     waiting(chatwoot, 310, 65, "Any news?")
+    clock.now = now
 
-    await scan(bot)
+    await scan(bot)  # the first card is still pending, but it is about the earlier wait
 
     cards = await breach_cards(bot, slack)
     assert [c.input.customer_message for c in cards] == ["Where is my order?", "Any news?"]
@@ -207,3 +210,39 @@ async def test_chatwoot_down_fails_the_scan_with_one_alert_then_it_catches_up(
     [card] = await breach_cards(bot, slack)
     assert card.input.conversation_id == 370
     assert len(slack.messages_in("#occ-reliability")) == 2  # and the recovery
+
+
+async def test_a_conversation_whose_card_still_waits_gets_no_second_card(
+    bot: BotUnderTest, slack, chatwoot
+):
+    message = waiting(chatwoot, 380, 90)
+    response = await bot.chatwoot_event(chatwoot.message_created_event(message))
+    assert response.status_code == 202
+    await bot.settle()
+
+    await scan(bot)
+
+    drafts = [m for m in slack.messages_in("#occ-approvals") if m.get("blocks")]
+    assert len(drafts) == 1  # the webhook's card, still pending: the operators already have it
+    assert await breach_cards(bot, slack) == []
+
+
+async def test_a_new_message_after_mark_resolved_is_carded_again(
+    bot: BotUnderTest, slack, chatwoot
+):
+    waiting(chatwoot, 390, 75)
+    await scan(bot)
+    [card] = await breach_cards(bot, slack)
+    await bot.submit_reject(card.id, OPERATOR, "customer_confirmed")
+    await bot.settle()
+    await scan(bot)
+    assert len(await breach_cards(bot, slack)) == 1  # resolved: the same wait is not carded again
+
+    waiting(chatwoot, 390, 70, "Actually it never arrived.")  # no agent reply: same wait
+    await scan(bot)
+
+    cards = await breach_cards(bot, slack)
+    assert [c.input.customer_message.splitlines()[-1] for c in cards] == [
+        "Where is my order?",
+        "Actually it never arrived.",
+    ]

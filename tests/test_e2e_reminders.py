@@ -16,7 +16,7 @@ import pytest
 from bot.blocks.ids import ActionId
 from bot.domain import Escalation, Reminder
 from bot.jobs import JOBS
-from tests.harness import MANAGER, OPERATOR, BotUnderTest, settings_for
+from tests.harness import MANAGER, OPERATOR, BotUnderTest, eventually, settings_for
 
 LEAD = "U0LEAD0001"
 HALF_HOUR, FIVE_MINUTES = timedelta(minutes=30), timedelta(minutes=5)
@@ -278,3 +278,71 @@ async def test_a_reminder_posted_by_a_replica_that_died_before_recording_it_is_n
     assert reminded.payload["reconciled"] is True and reminded.payload["ts"] == posted["ts"]
     [search] = slack.calls("conversations.replies")
     assert search.args["include_all_metadata"] in (True, "true", "1")
+
+
+async def test_a_reminders_redraw_that_slack_applies_after_a_claims_never_hides_the_claim(
+    bot: BotUnderTest, slack, scenarios, clock
+):
+    escalation = await escalate(bot, scenarios, "urgent")
+    clock.advance(minutes=15)
+    updates = slack.hold("chat.update")
+    reminding = asyncio.create_task(tick(bot))
+    await eventually(lambda: updates.held == 1)  # the reminder's redraw: drawn while open
+
+    await bot.click_escalation(ActionId.CLAIM, escalation, MANAGER)
+    await eventually(lambda: updates.held == 2)  # the claim's redraw
+    updates.set_newest_first()  # Slack applies the claim's update, then the reminder's
+    await reminding
+    await bot.settle()
+
+    message = slack.message(escalation.message.channel, escalation.message.ts)
+    buttons = [
+        e["action_id"] for b in message["blocks"] if b["type"] == "actions" for e in b["elements"]
+    ]
+    assert buttons == [ActionId.RESOLVE]  # the claimed state, so the manager can resolve
+    assert "Claimed" in shown(slack, escalation)
+
+
+async def test_a_late_worker_keeps_the_copy_a_later_attempt_found_and_recorded(
+    bot: BotUnderTest, slack, scenarios, clock
+):
+    escalation = await escalate(bot, scenarios, "urgent")
+    clock.advance(minutes=15)
+    answers = slack.hold("chat.postMessage", after_effect=True)
+    first = asyncio.create_task(tick(bot))  # posts, then waits for Slack's answer
+    await eventually(lambda: answers.held == 1)
+
+    clock.advance(minutes=6)  # past the first worker's post lease
+    await JOBS["reminders"].run(bot.services)  # a second worker: finds the copy, records it
+    answers.set()
+    await first  # the first worker's record fails: its lease is gone
+    await bot.settle()
+
+    [reminder] = thread(slack, escalation)
+    [stored] = await bot.store.reminders_of(escalation.id)
+    assert stored.message.ts == reminder["ts"]
+    assert slack.calls("chat.delete") == []
+
+
+async def test_a_reminder_taken_just_before_a_claim_is_not_posted_after_it(
+    chain_bot: BotUnderTest, slack, scenarios, clock
+):
+    bot = chain_bot
+    escalation = await escalate(bot, scenarios, "urgent")
+    for _ in range(2):
+        clock.advance(minutes=15)
+        await tick(bot)
+    clock.advance(minutes=15)  # the third reminder goes to #occ-leadership, with a link
+    links = slack.hold("chat.getPermalink")
+    reminding = asyncio.create_task(tick(bot))
+    await eventually(lambda: links.held == 1)  # taken, not yet posted
+
+    await bot.click_escalation(ActionId.CLAIM, escalation, MANAGER)
+    await bot.settle()
+    links.set()
+    await reminding
+
+    assert slack.messages_in("#occ-leadership") == []
+    [third] = [r for r in await bot.store.reminders_of(escalation.id) if r.number == 3]
+    assert third.message is None
+    assert await bot.store.unposted_reminders(clock() + timedelta(hours=1)) == []  # dropped

@@ -185,6 +185,17 @@ async def actions(store: Store, subject_id: str) -> list[str]:
 # --- drafts ---------------------------------------------------------------------------------
 
 
+async def test_a_pending_draft_of_a_conversation_is_found_from_a_time_on(store: Store) -> None:
+    await stored_draft(store, "d-old", at=T0)
+    await approved_draft(store, "d-decided", at=T0 + timedelta(minutes=5))
+    await stored_draft(store, "d-new", at=T0 + timedelta(minutes=10))
+
+    found = await store.pending_draft_for_conversation(101, since=T0 + timedelta(minutes=1))
+    assert found is not None and found.id == "d-new"
+    assert await store.pending_draft_for_conversation(101, since=T0 + timedelta(hours=1)) is None
+    assert await store.pending_draft_for_conversation(999, since=T0) is None
+
+
 async def test_stored_draft_reads_back_field_for_field(store: Store) -> None:
     draft = make_draft("d-1", external_id="chatwoot-msg-8812")
 

@@ -5,6 +5,8 @@ last messages and a reply drafted from the knowledge base.
 The scan runs once per window across replicas (the `cx-scan` job's run lease), and each
 breach's card is a draft whose external id names the breach, so a breach is carded once
 however many scans see it; the knowledge base is not asked again for a breach already carded.
+A conversation with a card about the same wait (from the webhook or an earlier scan) still
+waiting for a decision gets no second card.
 Chatwoot failing makes the scan fail visibly (one reliability incident), and the next window
 catches up, since breaches are read from Chatwoot's state, not from events.
 """
@@ -78,10 +80,17 @@ async def card_breach(
     conversation_id = int(conversation["id"])
     since = waiting_since(conversation)
     assert since is not None  # only breached conversations come here
-    key = breach_id(conversation_id, since)
+    if await services.store.pending_draft_for_conversation(conversation_id, since=since):
+        return False  # a card about this very wait is already in front of the operators
+    messages = await chatwoot.list_messages(conversation_id)
+    incoming = [
+        m["id"]
+        for m in messages
+        if m.get("message_type") == INCOMING and isinstance(m.get("id"), int)
+    ]
+    key = breach_id(conversation_id, since, max(incoming, default=None))
     if await services.store.draft_for_external_id(key) is not None:
         return False
-    messages = await chatwoot.list_messages(conversation_id)
     lines = _lines(messages)
     waiting = [line.text for line in lines if line.from_customer and line.at >= since]
     customer_message = "\n".join(waiting) or (lines[-1].text if lines else "")

@@ -1,8 +1,10 @@
 """The CX SLA: a customer message left without an agent's reply for too long is a breach.
 
 Chatwoot keeps ``waiting_since`` on each conversation: set by the customer's message, cleared
-by an agent's public reply (and by resolving it). So one wait is one breach, named by its
-conversation and when the wait began; a new message after a reply starts a new one.
+by an agent's public reply (and by resolving it). A breach is named by its conversation, when
+the wait began and the customer's latest message: a new message after a reply starts a new
+wait, and a new message after a card was marked resolved (which sends nothing, so the wait
+goes on) is a new breach too.
 """
 
 from __future__ import annotations
@@ -27,6 +29,6 @@ def breached(conversation: Mapping[str, Any], now: datetime, sla_minutes: float)
     return since is not None and now - since >= timedelta(minutes=sla_minutes)
 
 
-def breach_id(conversation_id: int, since: datetime) -> str:
-    """The breach's name, the external id of its card: one card per wait."""
-    return f"cx-breach-{conversation_id}-{int(since.timestamp())}"
+def breach_id(conversation_id: int, since: datetime, last_message_id: int | None) -> str:
+    """The breach's name, the external id of its card: one card per breach."""
+    return f"cx-breach-{conversation_id}-{int(since.timestamp())}-{last_message_id or 0}"

@@ -22,6 +22,7 @@ from bot.store.decision_log import log_insert
 from bot.store.errors import NotFound, StoreError
 from bot.store.ops import (
     Change,
+    Cond,
     Condition,
     Insert,
     Query,
@@ -54,14 +55,23 @@ class Drafts:
             raise StoreError(f"draft id {draft.id!r} is already used by another draft")
         return found
 
+    async def pending_draft_for_conversation(
+        self, conversation_id: int, *, since: datetime
+    ) -> Draft | None:
+        return await self._draft_where(
+            eq("conversation_id", conversation_id),
+            eq("state", DraftState.PENDING.value),
+            Cond("received_at", "gte", codec.utc(since)),
+        )
+
     async def get_draft(self, draft_id: str) -> Draft | None:
         return await self._draft_where(eq("id", draft_id))
 
     async def draft_for_external_id(self, external_id: str) -> Draft | None:
         return await self._draft_where(eq("external_id", external_id))
 
-    async def _draft_where(self, cond: Condition) -> Draft | None:
-        rows = await self.db.select(Query("drafts", (cond,), limit=1))
+    async def _draft_where(self, *where: Condition) -> Draft | None:
+        rows = await self.db.select(Query("drafts", where, limit=1))
         return codec.draft_from_row(rows[0]) if rows else None
 
     async def set_card(

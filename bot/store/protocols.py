@@ -43,6 +43,13 @@ class DraftStore(Protocol):
 
     async def draft_for_external_id(self, external_id: str) -> Draft | None: ...
 
+    async def pending_draft_for_conversation(
+        self, conversation_id: int, *, since: datetime
+    ) -> Draft | None:
+        """A draft of this conversation received at or after ``since`` and still waiting
+        for a decision, if any."""
+        ...
+
     async def set_card(
         self,
         draft_id: str,
