@@ -246,3 +246,18 @@ async def test_a_new_message_after_mark_resolved_is_carded_again(
         "Where is my order?",
         "Actually it never arrived.",
     ]
+
+
+async def test_edit_on_a_breach_card_sends_the_operators_text(bot: BotUnderTest, slack, chatwoot):
+    waiting(chatwoot, 395, 75)
+    await scan(bot)
+    [card] = await breach_cards(bot, slack)
+
+    await bot.click(ActionId.EDIT, card, OPERATOR)
+    await bot.settle()
+    await bot.submit_edit(card.id, OPERATOR, "Hi Dana, a new mug ships today. Sorry!")
+    await bot.settle()
+
+    assert [m["content"] for m in chatwoot.sent_replies(395)] == [
+        "Hi Dana, a new mug ships today. Sorry!"
+    ]
