@@ -77,6 +77,27 @@ class Metadata:
 
 
 FIND_PAGES = 5  # pages of 200 messages searched before posting again
+LIST_PAGES = 20  # pages of 1,000 channels searched for a channel's name
+
+
+async def channel_id(services: Services, channel: str) -> str | None:
+    """The ID of a channel given as ``#name`` (an ID is returned as is); None if the bot
+    cannot see a channel of that name. Raises one of SLACK_FAILURES."""
+    if not channel.startswith("#"):
+        return channel
+    name = channel[1:].lower()
+    cursor = None
+    for _ in range(LIST_PAGES):
+        response = await services.slack.conversations_list(
+            types="public_channel,private_channel", exclude_archived=True, limit=1000, cursor=cursor
+        )
+        for found in response.get("channels") or []:
+            if isinstance(found, Mapping) and str(found.get("name", "")).lower() == name:
+                return str(found["id"])
+        cursor = (response.get("response_metadata") or {}).get("next_cursor")
+        if not cursor:
+            return None
+    return None
 
 
 async def find_posted(

@@ -14,8 +14,10 @@ from datetime import timedelta
 import pytest
 
 from bot.blocks.ids import ActionId
+from bot.demo.standins.slack import SlackStandin
 from bot.domain import Escalation, Reminder
 from bot.jobs import JOBS
+from tests.conftest import PEOPLE
 from tests.harness import MANAGER, OPERATOR, BotUnderTest, eventually, settings_for
 
 LEAD = "U0LEAD0001"
@@ -50,6 +52,14 @@ def shown(slack, escalation: Escalation) -> str:
     assert escalation.message is not None
     message = slack.message(escalation.message.channel, escalation.message.ts)
     return message["text"] + json.dumps(message["blocks"])
+
+
+@pytest.fixture
+async def slack(clock) -> AsyncIterator[SlackStandin]:
+    """The Slack stand-in on the injected clock, so message timestamps and the bot's own times
+    agree as they do in production (a channel's history is searched from a time on)."""
+    async with SlackStandin(users=PEOPLE, clock=lambda: clock().timestamp()) as standin:
+        yield standin
 
 
 @pytest.fixture
@@ -346,3 +356,28 @@ async def test_a_reminder_taken_just_before_a_claim_is_not_posted_after_it(
     [third] = [r for r in await bot.store.reminders_of(escalation.id) if r.number == 3]
     assert third.message is None
     assert await bot.store.unposted_reminders(clock() + timedelta(hours=1)) == []  # dropped
+
+
+async def test_a_reminder_a_dead_replica_posted_in_a_chain_channel_named_by_hash_is_found(
+    chain_bot: BotUnderTest, slack, scenarios, clock
+):
+    bot = chain_bot
+    await escalate(bot, scenarios, "urgent")
+    for _ in range(2):
+        clock.advance(minutes=15)
+        await tick(bot)
+    clock.advance(minutes=15)  # the third reminder goes to #occ-leadership
+    answers = slack.hold("chat.postMessage", after_effect=True)
+    dying = asyncio.create_task(tick(bot))  # posts, then waits for Slack's answer: "dies"
+    await eventually(lambda: answers.held == 1)
+
+    clock.advance(minutes=6)
+    # another worker: looks in #occ-leadership first (were it to post, its post would be held)
+    await asyncio.wait_for(JOBS["reminders"].run(bot.services), timeout=10)
+    answers.set()
+    await dying
+    await bot.settle()
+
+    [posted] = slack.messages_in("#occ-leadership")
+    assert "Reminder 3" in posted["text"]
+    assert slack.calls("conversations.list") and slack.calls("conversations.history")

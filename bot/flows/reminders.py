@@ -10,6 +10,7 @@ a later tick; one whose escalation was claimed meanwhile is dropped.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -31,6 +32,8 @@ from bot.flows.posting import Post, post_once
 from bot.rules.chain import LevelKind, level_index, next_reminder_at, parse_level
 from bot.runtime.batch import Tally, each
 from bot.services import Services
+
+log = logging.getLogger("occ.reminders")
 
 PAGE = 100
 REMINDER_EVENT = "occ_reminder"  # Slack message metadata on every reminder
@@ -198,10 +201,12 @@ async def _posted_before(
     """An earlier attempt's copy of this reminder, if its worker posted it and died."""
     if claimed.attempts <= 1:
         return None
-    if thread_ts is None and channel.startswith("#"):
-        return None  # conversations.history needs the channel's ID; give chains C… IDs
+    found_in = await slack.channel_id(services, channel)  # history needs an ID, not a #name
+    if found_in is None:
+        log.warning("cannot look for reminder %s: no channel %s visible", claimed.id, channel)
+        return None
     return await slack.find_posted(
-        services, channel, marker, thread_ts=thread_ts, since=claimed.created_at
+        services, found_in, marker, thread_ts=thread_ts, since=claimed.created_at
     )
 
 

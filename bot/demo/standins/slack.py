@@ -197,6 +197,7 @@ class SlackStandin(Standin):
             "users.info": self._users_info,
             "conversations.open": self._conversations_open,
             "conversations.replies": self._conversations_replies,
+            "conversations.list": self._conversations_list,
             "conversations.history": self._conversations_history,
         }
 
@@ -532,6 +533,20 @@ class SlackStandin(Standin):
         return {
             "messages": page,
             "has_more": more,
+            "response_metadata": {"next_cursor": str(start + limit) if more else ""},
+        }
+
+    def _conversations_list(self, args: dict[str, Any]) -> dict[str, Any]:
+        """The channels the stand-in knows (named in setup or posted to), as Slack lists them."""
+        channels = [
+            {"id": channel_id, "name": name, "is_channel": True, "is_archived": False}
+            for name, channel_id in sorted(self._channels.items())
+        ]
+        limit = int(args.get("limit") or 100)
+        start = int(args.get("cursor") or 0)
+        more = start + limit < len(channels)
+        return {
+            "channels": channels[start : start + limit],
             "response_metadata": {"next_cursor": str(start + limit) if more else ""},
         }
 
