@@ -18,7 +18,14 @@ from bot.demo.standins.slack import SlackStandin
 from bot.domain import Escalation, Reminder
 from bot.jobs import JOBS
 from tests.conftest import PEOPLE
-from tests.harness import MANAGER, OPERATOR, BotUnderTest, eventually, settings_for
+from tests.harness import (
+    MANAGER,
+    OPERATOR,
+    BotUnderTest,
+    FakeClock,
+    eventually,
+    settings_for,
+)
 
 LEAD = "U0LEAD0001"
 HALF_HOUR, FIVE_MINUTES = timedelta(minutes=30), timedelta(minutes=5)
@@ -381,3 +388,23 @@ async def test_a_reminder_a_dead_replica_posted_in_a_chain_channel_named_by_hash
     [posted] = slack.messages_in("#occ-leadership")
     assert "Reminder 3" in posted["text"]
     assert slack.calls("conversations.list") and slack.calls("conversations.history")
+
+
+async def test_replicas_whose_clocks_differ_post_each_due_time_once(
+    sqlite_url, slack, chatwoot, clock, scenarios
+):
+    ahead = FakeClock(clock() + timedelta(minutes=3))  # this replica's clock runs 3 min fast
+    first = await BotUnderTest(settings_for(sqlite_url, slack, chatwoot), clock).start()
+    second = await BotUnderTest(settings_for(sqlite_url, slack, chatwoot), ahead).start()
+    try:
+        escalation = await escalate(first, scenarios, "urgent")
+        for minutes in (13, 2, 12, 3, 15):  # 13, 15, 27, 30 and 45 min on the slow clock
+            clock.advance(minutes=minutes)
+            ahead.advance(minutes=minutes)
+            for replica in (first, second, first):
+                await tick(replica)
+        numbers = [m["text"].split("Reminder ")[1].split(":")[0] for m in thread(slack, escalation)]
+        assert numbers == ["1", "2", "3"]
+    finally:
+        await first.stop()
+        await second.stop()
