@@ -15,10 +15,10 @@ from typing import Any
 
 from bot import audit
 from bot.domain import Action, Escalation, LogEntry, Outcome, Reply, ReplyStatus
+from bot.flows import attempts
 from bot.flows.alerts import dependency_failed, dependency_ok
-from bot.flows.replies import failure_outcome
-from bot.integrations.chatwoot import ChatwootClient, ChatwootError, ChatwootUnavailable
-from bot.rules.retries import LEASE, SEND_MARGIN, after_failure
+from bot.integrations.chatwoot import ChatwootClient, ChatwootError
+from bot.rules.retries import LEASE
 from bot.runtime.batch import Tally, each
 from bot.services import Services
 from bot.slack import user_profile
@@ -73,7 +73,7 @@ async def send_leased_note(services: Services, escalation: Escalation) -> Escala
                 payload["reconciled"] = True
                 return await _sent(services, escalation, found, payload, started)
         text = await _text(services, escalation)
-        _still_leased(services, escalation)
+        attempts.still_leased(escalation.note, services.clock())
         note = await chatwoot.add_private_note(escalation.conversation_id, text)
     except ChatwootError as error:
         return await _failed(services, chatwoot, escalation, error, payload, started)
@@ -93,12 +93,6 @@ async def _text(services: Services, escalation: Escalation) -> str:
     )
 
 
-def _still_leased(services: Services, escalation: Escalation) -> None:
-    lease_until = escalation.note.lease_until
-    if lease_until is not None and services.clock() > lease_until - SEND_MARGIN:
-        raise ChatwootUnavailable("this attempt ran out of lease time before sending")
-
-
 async def _sent(
     services: Services,
     escalation: Escalation,
@@ -107,17 +101,7 @@ async def _sent(
     started: float,
 ) -> Escalation:
     await dependency_ok(services, "chatwoot")
-    message_id = note.get("id")
-    payload |= {
-        "message_id": message_id,
-        "latency_ms": round((time.perf_counter() - started) * 1000, 1),
-    }
-    sent = Reply(
-        status=ReplyStatus.SENT,
-        attempts=escalation.note.attempts,
-        message_id=None if message_id is None else str(message_id),
-        sent_at=services.clock(),
-    )
+    sent = attempts.sent(escalation.note, note, payload, started, services.clock())
     return await _finish(services, escalation, sent, payload)
 
 
@@ -129,19 +113,8 @@ async def _failed(
     payload: dict[str, Any],
     started: float,
 ) -> Escalation:
-    after = after_failure(
-        escalation.note.attempts,
-        transient=error.transient,
-        retry_after=getattr(error, "retry_after", None),
-        error=str(error),
-        now=services.clock(),
-    )
-    payload |= {
-        "error": str(error),
-        "next_attempt_at": after.next_attempt_at.isoformat() if after.next_attempt_at else None,
-        "latency_ms": round((time.perf_counter() - started) * 1000, 1),
-    }
-    done = await _finish(services, escalation, after, payload, failure_outcome(after, error))
+    after, outcome = attempts.failed(escalation.note, error, payload, started, services.clock())
+    done = await _finish(services, escalation, after, payload, outcome)
     await dependency_failed(services, "chatwoot", str(error)[:200])
     return done
 

@@ -16,10 +16,11 @@ from typing import Any
 
 from bot import audit
 from bot.domain import Action, MessageKind, OutboxMessage, Outcome, Reply, ReplyStatus
+from bot.flows import attempts
 from bot.flows.alerts import dependency_failed, dependency_ok
-from bot.flows.replies import assign_to_agent, attribution, failure_outcome
-from bot.integrations.chatwoot import ChatwootClient, ChatwootError, ChatwootUnavailable
-from bot.rules.retries import LEASE, SEND_MARGIN, after_failure
+from bot.flows.replies import assign_to_agent, attribution
+from bot.integrations.chatwoot import ChatwootClient, ChatwootError
+from bot.rules.retries import LEASE
 from bot.runtime.batch import Tally, each
 from bot.services import Services
 from bot.slack import user_profile
@@ -119,11 +120,11 @@ async def _send(
 ) -> dict[str, Any]:
     conversation = message.conversation_id
     if message.kind is MessageKind.NOTE:
-        _still_leased(services, message)
+        attempts.still_leased(message.delivery, services.clock())
         return await chatwoot.add_private_note(conversation, message.content)
     person = await user_profile(services, message.actor)
     payload["assigned_to"] = await assign_to_agent(chatwoot, conversation, person.get("email"))
-    _still_leased(services, message)
+    attempts.still_leased(message.delivery, services.clock())
     sent = await chatwoot.send_reply(conversation, message.content)
     note = f"Sent from Slack by {attribution(person, message.actor)} — occ-bot {message.id}."
     try:
@@ -135,13 +136,6 @@ async def _send(
     return sent
 
 
-def _still_leased(services: Services, message: OutboxMessage) -> None:
-    """Never start the send once the lease is nearly over: another worker may take it then."""
-    lease_until = message.delivery.lease_until
-    if lease_until is not None and services.clock() > lease_until - SEND_MARGIN:
-        raise ChatwootUnavailable("this attempt ran out of lease time before sending")
-
-
 async def _sent(
     services: Services,
     message: OutboxMessage,
@@ -150,17 +144,7 @@ async def _sent(
     started: float,
 ) -> OutboxMessage:
     await dependency_ok(services, "chatwoot")
-    message_id = sent.get("id")
-    payload |= {
-        "message_id": message_id,
-        "latency_ms": round((time.perf_counter() - started) * 1000, 1),
-    }
-    delivery = Reply(
-        status=ReplyStatus.SENT,
-        attempts=message.delivery.attempts,
-        message_id=None if message_id is None else str(message_id),
-        sent_at=services.clock(),
-    )
+    delivery = attempts.sent(message.delivery, sent, payload, started, services.clock())
     return await _finish(services, message, delivery, payload)
 
 
@@ -171,19 +155,8 @@ async def _failed(
     payload: dict[str, Any],
     started: float,
 ) -> OutboxMessage:
-    after = after_failure(
-        message.delivery.attempts,
-        transient=error.transient,
-        retry_after=getattr(error, "retry_after", None),
-        error=str(error),
-        now=services.clock(),
-    )
-    payload |= {
-        "error": str(error),
-        "next_attempt_at": after.next_attempt_at.isoformat() if after.next_attempt_at else None,
-        "latency_ms": round((time.perf_counter() - started) * 1000, 1),
-    }
-    done = await _finish(services, message, after, payload, failure_outcome(after, error))
+    after, outcome = attempts.failed(message.delivery, error, payload, started, services.clock())
+    done = await _finish(services, message, after, payload, outcome)
     await dependency_failed(services, "chatwoot", str(error)[:200])
     return done
 

@@ -17,15 +17,14 @@ from typing import Any
 
 from bot import audit
 from bot.domain import Action, Draft, Outcome, Reply, ReplyStatus
+from bot.flows import attempts
 from bot.flows.alerts import dependency_failed, dependency_ok
 from bot.flows.cards import refresh_card
 from bot.integrations.chatwoot import (
     ChatwootClient,
     ChatwootError,
-    ChatwootTimeout,
-    ChatwootUnavailable,
 )
-from bot.rules.retries import LEASE, SEND_MARGIN, after_failure
+from bot.rules.retries import LEASE
 from bot.runtime.batch import Tally, each
 from bot.services import Services
 from bot.slack import user_profile
@@ -88,19 +87,12 @@ async def _send(services: Services, chatwoot: ChatwootClient, draft: Draft) -> D
         payload["assigned_to"] = await assign_to_agent(
             chatwoot, conversation, operator.get("email")
         )
-        _still_leased(services, draft)
+        attempts.still_leased(draft.reply, services.clock())
         message = await chatwoot.send_reply(conversation, _text(draft))
     except ChatwootError as error:
         return await _failed(services, draft, error, payload, started)
     payload["private_note"] = await _note_who_approved(services, chatwoot, draft, operator)
     return await _sent(services, draft, message, payload, started)
-
-
-def _still_leased(services: Services, draft: Draft) -> None:
-    """Never start the send once the lease is nearly over: another worker may take it then."""
-    lease_until = draft.reply.lease_until
-    if lease_until is not None and services.clock() > lease_until - SEND_MARGIN:
-        raise ChatwootUnavailable("this attempt ran out of lease time before sending")
 
 
 async def assign_to_agent(
@@ -152,15 +144,8 @@ async def _sent(
     payload: dict[str, Any],
     started: float,
 ) -> Draft:
-    payload["message_id"] = message.get("id")
-    payload["latency_ms"] = round((time.perf_counter() - started) * 1000, 1)
     await dependency_ok(services, "chatwoot")
-    reply = Reply(
-        status=ReplyStatus.SENT,
-        attempts=draft.reply.attempts,
-        message_id=str(message.get("id")) if message.get("id") is not None else None,
-        sent_at=services.clock(),
-    )
+    reply = attempts.sent(draft.reply, message, payload, started, services.clock())
     return await _finish(services, draft, reply, Action.REPLY_SENT, payload)
 
 
@@ -171,32 +156,11 @@ async def _failed(
     payload: dict[str, Any],
     started: float,
 ) -> Draft:
-    reply = after_failure(
-        draft.reply.attempts,
-        transient=error.transient,
-        retry_after=getattr(error, "retry_after", None),
-        error=str(error),
-        now=services.clock(),
-    )
-    next_at = reply.next_attempt_at
-    payload.update(
-        error=str(error),
-        transient=error.transient,
-        next_attempt_at=next_at.isoformat() if next_at else None,
-        latency_ms=round((time.perf_counter() - started) * 1000, 1),
-    )
-    done = await _finish(
-        services, draft, reply, Action.REPLY_FAILED, payload, failure_outcome(reply, error)
-    )
+    payload["transient"] = error.transient
+    reply, outcome = attempts.failed(draft.reply, error, payload, started, services.clock())
+    done = await _finish(services, draft, reply, Action.REPLY_FAILED, payload, outcome)
     await dependency_failed(services, "chatwoot", str(error)[:200])
     return done
-
-
-def failure_outcome(after: Reply, error: ChatwootError) -> Outcome:
-    """How a failed attempt is logged: retry (or timeout) while it will be tried again."""
-    if after.status is ReplyStatus.GAVE_UP:
-        return Outcome.FAILED
-    return Outcome.TIMEOUT if isinstance(error, ChatwootTimeout) else Outcome.RETRY
 
 
 async def _finish(
