@@ -29,7 +29,7 @@ from bot.domain import (
 )
 from bot.flows.escalation_view import redraw
 from bot.flows.posting import Post, post_once
-from bot.rules.chain import LevelKind, level_index, next_reminder_at, parse_level
+from bot.rules.chain import LevelKind, level_index, next_reminder_at, parse_level, steps_up
 from bot.runtime.batch import Tally, each
 from bot.services import Services
 
@@ -92,7 +92,7 @@ async def remind(services: Services, escalation_id: str) -> Reminder | None:
         created_at=now,
     )
     logs = []
-    if number > 1 and level != level_index(number - 1, per_level, len(chain)):
+    if steps_up(number, per_level, len(chain)):
         logs.append(
             _entry(
                 services,
@@ -131,8 +131,8 @@ async def post_reminder(
     if in_channel and escalation.message is not None:
         link = await slack.permalink(services, escalation.message)
     draft = await store.get_draft(escalation.draft_id)
-    stepped_up = reminder.number > 1 and reminder.level != level_index(
-        reminder.number - 1, settings.reminders_per_level, len(settings.escalation_chain)
+    stepped_up = steps_up(
+        reminder.number, settings.reminders_per_level, len(settings.escalation_chain)
     )
     late = round((now - escalation.due_at).total_seconds())
     marker = slack.Metadata(REMINDER_EVENT, reminder.id)

@@ -66,6 +66,14 @@ def level_index(reminder_number: int, per_level: int, levels: int) -> int:
     return min((reminder_number - 1) // per_level, levels - 1)
 
 
+def steps_up(reminder_number: int, per_level: int, levels: int) -> bool:
+    """Whether this reminder is the first at a higher level than the one before it."""
+    if reminder_number < 2:
+        return False
+    previous = level_index(reminder_number - 1, per_level, levels)
+    return level_index(reminder_number, per_level, levels) != previous
+
+
 def next_reminder_at(scheduled: datetime, period_minutes: float, now: datetime) -> datetime:
     """When the reminder after the one scheduled at ``scheduled`` falls due: one SLA period
     later. Due times a stopped bot missed are not all made up at once: one reminder says how
