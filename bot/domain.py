@@ -412,3 +412,91 @@ class Incident:
     opened_at: datetime
     detail: str = ""
     closed_at: datetime | None = None
+
+
+# --- Sales Pulse -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ShopOrder:
+    """What Sales Pulse reads of a Shopify order."""
+
+    id: str  # gid://shopify/Order/…
+    name: str  # "#1001"
+    created_at: datetime
+    total: float  # in the shop's currency
+    financial: str  # displayFinancialStatus: PAID, PENDING, …
+    fulfillment: str  # displayFulfillmentStatus: UNFULFILLED, FULFILLED, …
+    email: str | None = None
+    cancelled: bool = False
+    items: tuple[tuple[str, int], ...] = ()  # (sku, quantity) per line item
+
+
+@dataclass(frozen=True)
+class SkuStock:
+    """A top-selling SKU's stock: what is available across locations, and its reorder point
+    where the merchant keeps one (variant metafield ``occ.reorder_point``)."""
+
+    sku: str
+    title: str
+    available: int
+    variant_id: str
+    product_id: str
+    reorder_point: int | None = None
+
+
+class Trigger(StrEnum):
+    """The source documents' Sales Pulse decision triggers."""
+
+    REVENUE_DROP = "revenue_drop"
+    ORDER_SPIKE = "order_spike"
+    FULFILLMENT_DELAY = "fulfillment_delay"
+    LOW_STOCK = "low_stock"
+
+
+@dataclass(frozen=True)
+class Affected:
+    """An order or SKU an alert is about, with its Shopify Admin link."""
+
+    label: str  # "#1001" or the SKU
+    detail: str  # "$84.00, paid 31 h ago, customer@example.com" / "3 left, 1.5 days of cover"
+    url: str
+    email: str | None = None  # the customer's, for finding their Chatwoot conversations
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A trigger crossed: what Sales Pulse alerts about. ``condition`` names the ongoing
+    condition (``fulfillment_delay``, ``low_stock:SKU-1``), so it is alerted once."""
+
+    trigger: Trigger
+    condition: str
+    metric: str  # "Revenue today so far"
+    value: float
+    baseline: float | None  # None where there is no baseline (delays, stock)
+    threshold: str  # "more than 15% below the 7-day average"
+    severity: float  # how bad, in the trigger's own unit; compared to re-alert when worse
+    unit: str  # "money", "orders", "units"
+    trend: tuple[float, ...] = ()  # oldest first; the last value is now
+    trend_label: str = ""  # what the trend's points are
+    affected: tuple[Affected, ...] = ()
+    affected_total: int = 0  # how many there are in all (affected lists the first ones)
+    currency: str = "USD"
+
+
+@dataclass(frozen=True)
+class SalesAlert:
+    """One alert message about a `Finding`; a worse finding of the same condition is a new
+    alert that supersedes this one."""
+
+    id: str
+    condition: str
+    finding: Finding
+    opened_at: datetime
+    message: SlackRef | None = None
+    acknowledged_by: str | None = None
+    acknowledged_at: datetime | None = None
+    superseded_by: str | None = None
+    cleared_at: datetime | None = None
+    clear_message: SlackRef | None = None
+    responses: tuple[str, ...] = ()  # the response buttons used: "lead_notified", …

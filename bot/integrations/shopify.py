@@ -149,6 +149,27 @@ class ShopifyClient:
                 return
             after = info["endCursor"]
 
+    async def lines(self, url: str) -> AsyncIterator[str]:
+        """The lines of a bulk operation's result file. Its URL is signed and on another host,
+        so the request carries no access token."""
+        self.requests += 1
+        try:
+            async with (
+                httpx.AsyncClient(timeout=self._http.timeout) as files,
+                files.stream("GET", url) as response,
+            ):
+                if response.status_code >= 300:
+                    raise ShopifyUnavailable(
+                        f"bulk result file answered {response.status_code}",
+                        status=response.status_code,
+                    )
+                async for line in response.aiter_lines():
+                    yield line
+        except httpx.TimeoutException as error:
+            raise ShopifyTimeout(f"bulk result file: no answer in time: {error!r}") from error
+        except httpx.TransportError as error:
+            raise ShopifyUnavailable(f"cannot fetch the bulk result file: {error!r}") from error
+
     async def _wait_for_points(self, cost: float) -> None:
         if self.bucket is None:
             return

@@ -1,0 +1,280 @@
+"""What Sales Pulse reads from Shopify: the shop, a window of orders, the delayed orders and
+the stock of a few SKUs, as `bot.domain` values.
+
+A window of up to `PAGING_LIMIT` orders is paged (`ORDERS_PAGE` a page, within the single
+query cost limit of 1,000). A larger one is read with a bulk operation: one mutation, a few
+polls, and a JSONL file that costs no points, since paging 100,000 orders would take
+Shopify's throttle over an hour (and Shopify stops paging at 25,000 objects anyway).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.domain import ShopOrder, SkuStock
+from bot.integrations.shopify import ShopifyClient, ShopifyRejected, ShopifyUnavailable
+
+PAGING_LIMIT = 1000
+ORDERS_PAGE = 60  # 2 + 60 × (order, money bag, money, 10 line items) stays under 1,000
+LINE_ITEMS = 10  # per order when paging; a bulk read has them all
+DELAYED_LISTED = 250  # delayed orders read (and listed, and looked for in Chatwoot)
+STOCK_BATCH = 25  # SKUs a query: 25 × (variant, inventory, 10 locations) < 1,000 points
+BULK_POLL_SECONDS = 2.0
+BULK_MAX_POLLS = 900  # half an hour at 2 s
+
+ORDER_FIELDS = """
+id name createdAt cancelledAt email displayFinancialStatus displayFulfillmentStatus
+totalPriceSet { shopMoney { amount } }
+"""
+
+SHOP = "query ShopFacts { shop { ianaTimezone currencyCode myshopifyDomain } }"
+
+COUNT = "query OrdersCount($query: String!) { ordersCount(query: $query, limit: null) { count } }"
+
+ORDERS = f"""
+query Orders($query: String!, $after: String) {{
+  orders(first: {ORDERS_PAGE}, after: $after, query: $query, sortKey: CREATED_AT) {{
+    edges {{ node {{ {ORDER_FIELDS}
+      lineItems(first: {LINE_ITEMS}) {{ edges {{ node {{ sku quantity }} }} }}
+    }} }}
+    pageInfo {{ hasNextPage endCursor }}
+  }}
+}}
+"""
+
+DELAYED = f"""
+query DelayedOrders($query: String!, $after: String) {{
+  orders(first: 50, after: $after, query: $query, sortKey: CREATED_AT) {{
+    edges {{ node {{ {ORDER_FIELDS} }} }}
+    pageInfo {{ hasNextPage endCursor }}
+  }}
+}}
+"""
+
+BULK_ORDERS = f"""
+{{
+  orders(query: "QUERY", sortKey: CREATED_AT) {{
+    edges {{ node {{ {ORDER_FIELDS}
+      lineItems {{ edges {{ node {{ sku quantity }} }} }}
+    }} }}
+  }}
+}}
+"""
+
+RUN_BULK = """
+mutation RunBulk($query: String!) {
+  bulkOperationRunQuery(query: $query) {
+    bulkOperation { id status }
+    userErrors { field message }
+  }
+}
+"""
+
+POLL_BULK = """
+query PollBulk($id: ID!) {
+  node(id: $id) { ... on BulkOperation { id status errorCode objectCount url } }
+}
+"""
+
+STOCK = """
+query Stock($query: String!) {
+  productVariants(first: 25, query: $query) {
+    edges { node {
+      id sku displayName
+      product { id }
+      metafield(namespace: "occ", key: "reorder_point") { value }
+      inventoryItem { inventoryLevels(first: 10) { edges { node {
+        quantities(names: ["available"]) { name quantity }
+      } } } }
+    } }
+  }
+}
+"""
+
+
+@dataclass(frozen=True)
+class ShopFacts:
+    timezone: ZoneInfo
+    currency: str
+    domain: str  # store.myshopify.com
+
+
+@dataclass
+class ReadStats:
+    bulk: bool = False
+    orders: int = 0
+
+
+async def shop_facts(client: ShopifyClient) -> ShopFacts:
+    shop = (await client.query(SHOP)).get("shop") or {}
+    try:
+        timezone = ZoneInfo(str(shop.get("ianaTimezone") or "UTC"))
+    except (ZoneInfoNotFoundError, ValueError) as error:
+        raise ShopifyRejected(f"unknown shop time zone {shop.get('ianaTimezone')!r}") from error
+    return ShopFacts(
+        timezone, str(shop.get("currencyCode") or "USD"), str(shop.get("myshopifyDomain") or "")
+    )
+
+
+def created_since(since: datetime) -> str:
+    return f"created_at:>='{_iso(since)}'"
+
+
+async def count_orders(client: ShopifyClient, query: str) -> int:
+    data = await client.query(COUNT, {"query": query})
+    return int((data.get("ordersCount") or {}).get("count") or 0)
+
+
+async def orders_since(
+    client: ShopifyClient,
+    since: datetime,
+    *,
+    stats: ReadStats | None = None,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+) -> list[ShopOrder]:
+    """Every order created since ``since``, oldest first."""
+    query = created_since(since)
+    stats = stats or ReadStats()
+    if await count_orders(client, query) <= PAGING_LIMIT:
+        orders = [_order(node) async for node in client.nodes(ORDERS, "orders", {"query": query})]
+    else:
+        stats.bulk = True
+        orders = await _bulk_orders(client, query, sleep)
+    stats.orders = len(orders)
+    orders.sort(key=lambda o: (o.created_at, o.id))
+    return orders
+
+
+async def delayed_orders(client: ShopifyClient, cutoff: datetime) -> tuple[list[ShopOrder], int]:
+    """Paid, unfulfilled (or partly fulfilled) orders created before ``cutoff``: the oldest
+    `DELAYED_LISTED` of them, and how many there are."""
+    found: list[ShopOrder] = []
+    total = 0
+    for status in ("unfulfilled", "partial"):
+        query = (
+            f"financial_status:paid fulfillment_status:{status} status:open "
+            f"created_at:<'{_iso(cutoff)}'"
+        )
+        total += await count_orders(client, query)
+        async for node in client.nodes(DELAYED, "orders", {"query": query}):
+            if len(found) >= DELAYED_LISTED:
+                break
+            found.append(_order(node))
+    found.sort(key=lambda o: (o.created_at, o.id))
+    return found[:DELAYED_LISTED], total
+
+
+async def stock(client: ShopifyClient, skus: Iterable[str]) -> list[SkuStock]:
+    """Available stock (over all locations) of each SKU that Shopify knows."""
+    wanted = sorted(set(skus))
+    found: list[SkuStock] = []
+    for start in range(0, len(wanted), 50):
+        terms = " OR ".join(
+            f'sku:"{sku.replace(chr(34), "")}"' for sku in wanted[start : start + 50]
+        )
+        data = await client.query(STOCK, {"query": terms})
+        for edge in (data.get("productVariants") or {}).get("edges") or []:
+            node = edge.get("node") or {}
+            if node.get("sku") in wanted:
+                found.append(_stock(node))
+    return found
+
+
+async def _bulk_orders(
+    client: ShopifyClient, query: str, sleep: Callable[[float], Awaitable[None]]
+) -> list[ShopOrder]:
+    document = BULK_ORDERS.replace("QUERY", query.replace('"', '\\"'))
+    started = (await client.query(RUN_BULK, {"query": document}))["bulkOperationRunQuery"]
+    errors = started.get("userErrors") or []
+    if errors:
+        message = "; ".join(str(e.get("message")) for e in errors)
+        if "in progress" in message:
+            raise ShopifyUnavailable(f"bulk operation refused: {message}")
+        raise ShopifyRejected(f"bulk operation refused: {message}")
+    operation_id = started["bulkOperation"]["id"]
+    for _ in range(BULK_MAX_POLLS):
+        operation = (await client.query(POLL_BULK, {"id": operation_id})).get("node") or {}
+        status = operation.get("status")
+        if status == "COMPLETED":
+            return await _collect(client.lines(operation["url"])) if operation.get("url") else []
+        if status in ("FAILED", "CANCELED", "EXPIRED"):
+            reason = operation.get("errorCode") or "no reason given"
+            raise ShopifyUnavailable(f"bulk operation {status.lower()}: {reason}")
+        await sleep(BULK_POLL_SECONDS)
+    raise ShopifyUnavailable("bulk operation still running after the last poll")
+
+
+async def _collect(lines: AsyncIterator[str]) -> list[ShopOrder]:
+    """Orders from a bulk JSONL file: each line item is its own line, naming its order in
+    ``__parentId``."""
+    nodes: dict[str, dict[str, Any]] = {}
+    items: dict[str, list[tuple[str, int]]] = {}
+    async for line in lines:
+        if not line.strip():
+            continue
+        row = json.loads(line)
+        parent = row.get("__parentId")
+        if parent is None:
+            nodes[row["id"]] = row
+        elif row.get("sku"):
+            items.setdefault(parent, []).append((row["sku"], int(row.get("quantity") or 0)))
+    return [_order(node, items.get(gid, [])) for gid, node in nodes.items()]
+
+
+def _order(node: dict[str, Any], items: list[tuple[str, int]] | None = None) -> ShopOrder:
+    if items is None:
+        edges = (node.get("lineItems") or {}).get("edges") or []
+        items = [
+            (e["node"]["sku"], int(e["node"].get("quantity") or 0))
+            for e in edges
+            if e.get("node", {}).get("sku")
+        ]
+    money = ((node.get("totalPriceSet") or {}).get("shopMoney") or {}).get("amount")
+    return ShopOrder(
+        id=node["id"],
+        name=node.get("name") or node["id"],
+        created_at=_parse(node["createdAt"]),
+        total=float(money or 0),
+        financial=node.get("displayFinancialStatus") or "",
+        fulfillment=node.get("displayFulfillmentStatus") or "",
+        email=node.get("email"),
+        cancelled=node.get("cancelledAt") is not None,
+        items=tuple(items),
+    )
+
+
+def _stock(node: dict[str, Any]) -> SkuStock:
+    levels = ((node.get("inventoryItem") or {}).get("inventoryLevels") or {}).get("edges") or []
+    available = sum(
+        q.get("quantity") or 0
+        for level in levels
+        for q in (level.get("node") or {}).get("quantities") or []
+        if q.get("name") == "available"
+    )
+    point = (node.get("metafield") or {}).get("value")
+    try:
+        reorder_point = int(float(point)) if point is not None else None
+    except ValueError:
+        reorder_point = None
+    return SkuStock(
+        sku=node["sku"],
+        title=node.get("displayName") or node["sku"],
+        available=int(available),
+        variant_id=node["id"],
+        product_id=(node.get("product") or {}).get("id") or "",
+        reorder_point=reorder_point,
+    )
+
+
+def _parse(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
+
+
+def _iso(when: datetime) -> str:
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

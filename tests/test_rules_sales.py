@@ -1,0 +1,156 @@
+"""Sales Pulse's triggers: each fires on data that crosses it and stays quiet on data that
+does not, in the shop's own day, and a quiet shop is not "down 100 %"."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.domain import ShopOrder, SkuStock, Trigger
+from bot.rules.sales import (
+    SalesThresholds,
+    Shop,
+    Status,
+    evaluate_delays,
+    evaluate_stock,
+    evaluate_today,
+    markedly_worse,
+    same_hours,
+    top_skus,
+)
+
+NEW_YORK = ZoneInfo("America/New_York")
+SHOP = Shop(NEW_YORK, "https://occ.myshopify.com/admin")
+# 15:00 in New York (20:00 UTC): "today" began at 05:00 UTC.
+NOW = datetime(2026, 12, 3, 20, 0, tzinfo=UTC)
+RULES = SalesThresholds()
+
+
+def order(n: int, at: datetime, total: float = 50.0, **kw: object) -> ShopOrder:
+    return ShopOrder(
+        id=f"gid://shopify/Order/{n}",
+        name=f"#{n}",
+        created_at=at,
+        total=total,
+        financial=str(kw.get("financial", "PAID")),
+        fulfillment=str(kw.get("fulfillment", "FULFILLED")),
+        email=kw.get("email"),  # type: ignore[arg-type]
+        cancelled=bool(kw.get("cancelled", False)),
+        items=kw.get("items", (("SKU-1", 1),)),  # type: ignore[arg-type]
+    )
+
+
+def week(per_day: int, today: int, total: float = 50.0, today_total: float | None = None):
+    """``per_day`` orders in the same hours on each past day, ``today`` orders today so far."""
+    orders, n = [], 0
+    for back in range(1, 8):
+        start, _ = same_hours(NOW, NEW_YORK, back)
+        for i in range(per_day):
+            n += 1
+            orders.append(order(n, start + timedelta(hours=1, minutes=i), total))
+    start, _ = same_hours(NOW, NEW_YORK, 0)
+    for i in range(today):
+        n += 1
+        orders.append(order(n, start + timedelta(hours=1, minutes=i), today_total or total))
+    return orders
+
+
+def statuses(orders: list[ShopOrder]) -> dict[str, Status]:
+    return {e.condition: e.status for e in evaluate_today(orders, NOW, SHOP, RULES)}
+
+
+def test_revenue_drop_fires_beyond_15_percent_and_not_at_it():
+    assert statuses(week(20, 20, today_total=42.0))["revenue_drop"] == Status.CROSSED  # -16%
+    assert statuses(week(20, 20, today_total=42.5))["revenue_drop"] == Status.HOLD  # -15%
+    assert statuses(week(20, 20))["revenue_drop"] == Status.CLEAR
+    finding = next(e.finding for e in evaluate_today(week(20, 10), NOW, SHOP, RULES) if e.finding)
+    assert finding.trigger == Trigger.REVENUE_DROP
+    assert (finding.value, finding.baseline, finding.severity) == (500.0, 1000.0, 50.0)
+    assert finding.trend == (1000.0,) * 7 + (500.0,)
+
+
+def test_order_spike_fires_beyond_25_percent():
+    assert statuses(week(20, 26))["order_spike"] == Status.CROSSED  # +30%
+    assert statuses(week(20, 25))["order_spike"] == Status.HOLD  # +25%: not more than
+    assert statuses(week(20, 21))["order_spike"] == Status.CLEAR
+
+
+def test_a_quiet_shop_is_not_down_100_percent():
+    """Below the minimum baseline (10 orders by this hour) nothing is judged."""
+    assert statuses(week(5, 0)) == {"revenue_drop": Status.HOLD, "order_spike": Status.HOLD}
+    assert statuses([]) == {"revenue_drop": Status.HOLD, "order_spike": Status.HOLD}
+
+
+def test_today_is_the_shops_day_not_utc():
+    """Orders at 03:00 UTC belong to yesterday in New York: they are not today's revenue."""
+    orders = week(20, 0)
+    yesterday_evening = datetime(2026, 12, 3, 3, 0, tzinfo=UTC)  # 22:00 on Dec 2 in New York
+    orders += [order(900 + i, yesterday_evening, 50.0) for i in range(20)]
+    assert statuses(orders)["revenue_drop"] == Status.CROSSED
+    # The same hour in UTC terms would have counted them; in Tokyo they are "today" too.
+    tokyo = Shop(ZoneInfo("Asia/Tokyo"), SHOP.admin_url)
+    now_tokyo = datetime(2026, 12, 3, 14, 0, tzinfo=UTC)  # 23:00 Dec 3 in Tokyo
+    in_tokyo_today = [order(i, datetime(2026, 12, 3, 3, 0, tzinfo=UTC)) for i in range(30)]
+    verdicts = {
+        e.condition: e.status for e in evaluate_today(in_tokyo_today, now_tokyo, tokyo, RULES)
+    }
+    assert verdicts["revenue_drop"] == Status.HOLD  # no baseline days: too quiet to judge
+
+
+def test_cancelled_and_voided_orders_are_not_sales():
+    orders = week(20, 20)
+    today = [o for o in orders if o.created_at >= same_hours(NOW, NEW_YORK, 0)[0]]
+    for o in today[:10]:
+        orders.remove(o)
+        orders.append(order(int(o.name[1:]), o.created_at, cancelled=True))
+    assert statuses(orders)["revenue_drop"] == Status.CROSSED
+
+
+def test_fulfillment_delay_counts_paid_orders_unfulfilled_past_24_hours():
+    late = order(1, NOW - timedelta(hours=25), fulfillment="UNFULFILLED", email="a@example.com")
+    partial = order(2, NOW - timedelta(hours=30), fulfillment="PARTIALLY_FULFILLED")
+    fresh = order(3, NOW - timedelta(hours=23), fulfillment="UNFULFILLED")
+    unpaid = order(4, NOW - timedelta(hours=48), fulfillment="UNFULFILLED", financial="PENDING")
+    evaluation = evaluate_delays([late, partial, fresh, unpaid], 0, NOW, SHOP, RULES)
+    assert evaluation.status == Status.CROSSED
+    assert evaluation.finding is not None
+    assert [a.label for a in evaluation.finding.affected] == ["#2", "#1"]  # oldest first
+    assert evaluation.finding.affected[1].url == "https://occ.myshopify.com/admin/orders/1"
+    assert evaluation.finding.affected[1].email == "a@example.com"
+    assert evaluate_delays([fresh, unpaid], 0, NOW, SHOP, RULES).status == Status.CLEAR
+
+
+def test_low_stock_by_days_of_cover_and_reorder_point():
+    # SKU-1 sells 2 a day: 10 left is 5 days of cover (< 7); SKU-2 sells 1 a day, 30 left.
+    orders = [
+        order(i, NOW - timedelta(days=day, hours=1), items=(("SKU-1", 2), ("SKU-2", 1)))
+        for i, day in enumerate(range(7))
+    ]
+    stocks = [
+        SkuStock(
+            "SKU-1", "Hoodie", 10, "gid://shopify/ProductVariant/11", "gid://shopify/Product/1"
+        ),
+        SkuStock("SKU-2", "Cap", 30, "gid://shopify/ProductVariant/12", "gid://shopify/Product/2"),
+        SkuStock(
+            "SKU-3", "Mug", 4, "gid://shopify/ProductVariant/13", "gid://shopify/Product/3", 5
+        ),
+    ]
+    verdicts = {e.condition: e for e in evaluate_stock(orders, stocks, NOW, SHOP, RULES)}
+    assert verdicts["low_stock:SKU-1"].status == Status.CROSSED
+    assert verdicts["low_stock:SKU-2"].status == Status.CLEAR
+    assert verdicts["low_stock:SKU-3"].status == Status.CROSSED  # at or below its reorder point
+    finding = verdicts["low_stock:SKU-1"].finding
+    assert finding is not None and "5.0 days of cover" in finding.affected[0].detail
+    assert finding.affected[0].url.endswith("/products/1/variants/11")
+    assert top_skus(orders, NOW - timedelta(days=7), 1) == ["SKU-1"]
+
+
+def test_worse_means_half_as_bad_again_or_the_worst():
+    findings = {e.condition: e.finding for e in evaluate_today(week(20, 16), NOW, SHOP, RULES)}
+    first = findings["revenue_drop"]  # -20%
+    assert first is not None
+    slightly = next(e.finding for e in evaluate_today(week(20, 15), NOW, SHOP, RULES) if e.finding)
+    much = next(e.finding for e in evaluate_today(week(20, 10), NOW, SHOP, RULES) if e.finding)
+    assert slightly is not None and much is not None
+    assert not markedly_worse(first, slightly)
+    assert markedly_worse(first, much)

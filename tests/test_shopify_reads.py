@@ -1,0 +1,90 @@
+"""Reading a shop for Sales Pulse from the Shopify stand-in: paged within the throttle for a
+small window, a bulk operation for a large one, the delayed orders and the stock."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.integrations import shopify_reads as reads
+from bot.integrations.shopify import ShopifyClient
+from tests.shopify_standin import DEFAULT_TOKEN, ShopifyStandin
+
+NOW = datetime(2026, 12, 3, 20, 0, tzinfo=UTC)
+
+
+def seed(shop: ShopifyStandin, count: int) -> None:
+    for i in range(count):
+        shop.add_order(
+            NOW - timedelta(minutes=10 * i),
+            20.0 + i % 7,
+            fulfillment="UNFULFILLED" if i % 50 == 0 else "FULFILLED",
+            email=f"c{i}@example.com",
+            line_items=[("SKU-1", 1), ("SKU-2", 1 + i % 3)],
+        )
+    shop.sort_orders()
+
+
+async def test_a_small_window_is_paged_and_never_throttled():
+    """A small bucket (100 points, 50 a second) cannot hold more than one page: the client
+    waits for the restore rate instead of being refused."""
+    async with ShopifyStandin(maximum=1000, restore_rate=500) as shop:
+        seed(shop, 300)
+        shop.drain(1000)  # another app of the shop has just emptied the bucket
+        client = ShopifyClient(shop.url, DEFAULT_TOKEN)
+        stats = reads.ReadStats()
+        try:
+            orders = await reads.orders_since(client, NOW - timedelta(days=8), stats=stats)
+        finally:
+            await client.aclose()
+    assert len(orders) == 300 and not stats.bulk
+    assert orders == sorted(orders, key=lambda o: o.created_at)
+    assert orders[-1].items == (("SKU-1", 1), ("SKU-2", 1))
+    assert orders[-1].total == 20.0 and orders[-1].email == "c0@example.com"
+    assert shop.throttled <= 1  # at most the first query, before the client saw the bucket
+    assert shop.spent == pytest.approx(client.points_spent)
+    assert shop.spent > 1000  # more than the bucket holds: the client had to wait
+
+
+async def test_a_large_window_is_read_with_a_bulk_operation():
+    async with ShopifyStandin(bulk_polls=2) as shop:
+        seed(shop, reads.PAGING_LIMIT + 200)
+        client = ShopifyClient(shop.url, DEFAULT_TOKEN)
+        stats = reads.ReadStats()
+        naps: list[float] = []
+
+        async def nap(seconds: float) -> None:
+            naps.append(seconds)
+
+        try:
+            orders = await reads.orders_since(
+                client, NOW - timedelta(days=30), stats=stats, sleep=nap
+            )
+        finally:
+            await client.aclose()
+    assert stats.bulk and len(orders) == reads.PAGING_LIMIT + 200
+    assert naps == [reads.BULK_POLL_SECONDS] * 2  # polled until it completed
+    assert orders[-1].items == (("SKU-1", 1), ("SKU-2", 1))
+    assert shop.spent < 100  # a count, a mutation and three polls: the file costs nothing
+
+
+async def test_delayed_orders_and_stock():
+    async with ShopifyStandin() as shop:
+        seed(shop, 300)  # every 50th is unfulfilled, one per 500 minutes
+        shop.add_variant("SKU-1", {"East": 3, "West": 4}, product_title="Hoodie", reorder_point=10)
+        shop.add_variant("SKU-2", 50)
+        client = ShopifyClient(shop.url, DEFAULT_TOKEN)
+        try:
+            delayed, total = await reads.delayed_orders(client, NOW - timedelta(hours=24))
+            stocks = await reads.stock(client, ["SKU-1", "SKU-2", "SKU-404"])
+            facts = await reads.shop_facts(client)
+        finally:
+            await client.aclose()
+    # Orders every 10 min; unfulfilled ones at 0, 500, 1000… min ago: 1500 min and older.
+    assert total == 3 and [o.name for o in delayed] == ["#1251", "#1201", "#1151"]
+    assert {s.sku: (s.available, s.reorder_point) for s in stocks} == {
+        "SKU-1": (7, 10),
+        "SKU-2": (50, None),
+    }
+    assert facts.timezone.key == "UTC"
