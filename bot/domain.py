@@ -485,18 +485,53 @@ class Finding:
 
 
 @dataclass(frozen=True)
+class SalesResponse:
+    """Someone acting on an alert: ``kind`` is `SalesResponseKind`'s value."""
+
+    kind: str
+    actor: str
+    at: datetime
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+class SalesResponseKind(StrEnum):
+    ACKNOWLEDGED = "acknowledged"
+    LEAD_NOTIFIED = "lead_notified"
+    MANAGER_PAGED = "manager_paged"
+    REORDER_STARTED = "reorder_started"
+
+
+@dataclass(frozen=True)
 class SalesAlert:
-    """One alert message about a `Finding`; a worse finding of the same condition is a new
-    alert that supersedes this one."""
+    """One alert message about a `Finding`. A markedly worse finding of the same condition
+    is a new alert that supersedes this one; a cleared condition closes it."""
 
     id: str
-    condition: str
     finding: Finding
     opened_at: datetime
     message: SlackRef | None = None
-    acknowledged_by: str | None = None
-    acknowledged_at: datetime | None = None
     superseded_by: str | None = None
     cleared_at: datetime | None = None
     clear_message: SlackRef | None = None
-    responses: tuple[str, ...] = ()  # the response buttons used: "lead_notified", …
+    responses: tuple[SalesResponse, ...] = ()
+
+    @property
+    def condition(self) -> str:
+        return self.finding.condition
+
+    def response(self, kind: str) -> SalesResponse | None:
+        return next((r for r in self.responses if r.kind == kind), None)
+
+
+@dataclass(frozen=True)
+class SalesFollowup:
+    """A follow-up created from an alert; its owner is reminded once it is due."""
+
+    id: str
+    alert_id: str
+    owner: str
+    due_at: datetime
+    note: str
+    created_by: str
+    created_at: datetime
+    reminded_at: datetime | None = None

@@ -11,7 +11,7 @@ decoding ignores them.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -20,6 +20,7 @@ from typing import Any
 
 from bot.domain import (
     Action,
+    Affected,
     ConversationLine,
     Customer,
     CustomerContext,
@@ -32,6 +33,7 @@ from bot.domain import (
     Escalation,
     EscalationState,
     EscalationType,
+    Finding,
     Incident,
     JobRun,
     KbSource,
@@ -50,8 +52,12 @@ from bot.domain import (
     RiskFlag,
     RiskKind,
     RunOutcome,
+    SalesAlert,
+    SalesFollowup,
+    SalesResponse,
     Scope,
     SlackRef,
+    Trigger,
     Urgency,
 )
 
@@ -563,4 +569,101 @@ def incident_from_row(row: Mapping[str, Any]) -> Incident:
         opened_at=_required_ts(row["opened_at"]),
         detail=row["detail"],
         closed_at=parse_ts(row["closed_at"]),
+    )
+
+
+# --- Sales Pulse --------------------------------------------------------------------------
+
+
+def finding_json(finding: Finding) -> dict[str, Any]:
+    return jsonable(asdict(finding))
+
+
+def finding_from(doc: Any) -> Finding:
+    doc = dict(_json_column(doc))
+    doc["trigger"] = Trigger(doc["trigger"])
+    doc["trend"] = tuple(float(v) for v in doc.get("trend") or ())
+    doc["affected"] = tuple(Affected(**a) for a in doc.get("affected") or ())
+    return Finding(**doc)
+
+
+def sales_alert_row(alert: SalesAlert) -> Row:
+    return {
+        "id": alert.id,
+        "condition": alert.finding.condition,
+        "trigger": alert.finding.trigger.value,
+        "finding": finding_json(alert.finding),
+        "opened_at": utc(alert.opened_at),
+    }
+
+
+def sales_alert_from_row(
+    row: Mapping[str, Any], responses: Sequence[SalesResponse] = ()
+) -> SalesAlert:
+    return SalesAlert(
+        id=row["id"],
+        finding=finding_from(row["finding"]),
+        opened_at=_required_ts(row["opened_at"]),
+        message=_slack_ref(row, "message"),
+        superseded_by=row["superseded_by"],
+        cleared_at=parse_ts(row["cleared_at"]),
+        clear_message=_slack_ref(row, "clear"),
+        responses=tuple(responses),
+    )
+
+
+def _slack_ref(row: Mapping[str, Any], prefix: str) -> SlackRef | None:
+    channel = row.get(f"{prefix}_channel")
+    return None if channel is None else SlackRef(channel=channel, ts=row[f"{prefix}_ts"])
+
+
+def posted_row(prefix: str, message: SlackRef) -> Row:
+    return {
+        f"{prefix}_channel": message.channel,
+        f"{prefix}_ts": message.ts,
+        f"{prefix}_lease_until": None,
+    }
+
+
+def sales_response_row(alert_id: str, response: SalesResponse) -> Row:
+    return {
+        "alert_id": alert_id,
+        "response": response.kind,
+        "actor": response.actor,
+        "at": utc(response.at),
+        "detail": jsonable(response.detail),
+    }
+
+
+def sales_response_from_row(row: Mapping[str, Any]) -> SalesResponse:
+    return SalesResponse(
+        kind=row["response"],
+        actor=row["actor"],
+        at=_required_ts(row["at"]),
+        detail=dict(_json_column(row["detail"]) or {}),
+    )
+
+
+def followup_row(followup: SalesFollowup) -> Row:
+    return {
+        "id": followup.id,
+        "alert_id": followup.alert_id,
+        "owner": followup.owner,
+        "due_at": utc(followup.due_at),
+        "note": followup.note,
+        "created_by": followup.created_by,
+        "created_at": utc(followup.created_at),
+    }
+
+
+def followup_from_row(row: Mapping[str, Any]) -> SalesFollowup:
+    return SalesFollowup(
+        id=row["id"],
+        alert_id=row["alert_id"],
+        owner=row["owner"],
+        due_at=_required_ts(row["due_at"]),
+        note=row["note"],
+        created_by=row["created_by"],
+        created_at=_required_ts(row["created_at"]),
+        reminded_at=parse_ts(row["reminded_at"]),
     )

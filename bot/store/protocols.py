@@ -27,6 +27,9 @@ from bot.domain import (
     ReplyStatus,
     Resolution,
     RunOutcome,
+    SalesAlert,
+    SalesFollowup,
+    SalesResponse,
     SlackRef,
 )
 
@@ -336,11 +339,78 @@ class IncidentStore(Protocol):
     async def open_incidents(self) -> list[Incident]: ...
 
 
+class SalesAlertStore(Protocol):
+    """Sales Pulse alerts (at most one open per condition), responses and follow-ups."""
+
+    async def open_sales_alerts(self) -> list[SalesAlert]: ...
+
+    async def get_sales_alert(self, alert_id: str) -> SalesAlert | None: ...
+
+    async def open_sales_alert(self, alert: SalesAlert, log: LogEntry) -> SalesAlert | None:
+        """Store the alert with its log row; None if its condition has an open alert."""
+        ...
+
+    async def supersede_sales_alert(
+        self, alert_id: str, worse: SalesAlert, log: LogEntry
+    ) -> SalesAlert | None:
+        """Close the open alert ``alert_id`` in favour of ``worse``; None if not open."""
+        ...
+
+    async def clear_sales_alert(
+        self, alert_id: str, *, now: datetime, log: LogEntry
+    ) -> SalesAlert | None:
+        """Close the open alert as cleared; None if it is not open."""
+        ...
+
+    async def claim_sales_post(
+        self, alert_id: str, prefix: str, *, now: datetime, lease_until: datetime
+    ) -> SalesAlert | None:
+        """Take the lease to post the alert (``message``) or its clearing note (``clear``)."""
+        ...
+
+    async def record_sales_post(
+        self,
+        alert_id: str,
+        prefix: str,
+        message: SlackRef,
+        logs: Sequence[LogEntry],
+        *,
+        lease_until: datetime,
+    ) -> SalesAlert | None: ...
+
+    async def refuse_sales_post(
+        self, alert_id: str, prefix: str, *, lease_until: datetime, log: LogEntry
+    ) -> int | None: ...
+
+    async def unpark_sales_posts(self, prefix: str) -> None: ...
+
+    async def unposted_sales_alerts(self, now: datetime, limit: int = 100) -> list[str]: ...
+
+    async def respond_to_sales_alert(
+        self, alert_id: str, response: SalesResponse, log: LogEntry
+    ) -> SalesResponse | None:
+        """Record a response once per alert and kind; None if it was already given."""
+        ...
+
+    async def add_followup(self, followup: SalesFollowup, log: LogEntry) -> SalesFollowup: ...
+
+    async def followups_of(self, alert_id: str) -> list[SalesFollowup]: ...
+
+    async def due_followups(self, now: datetime, limit: int = 100) -> list[SalesFollowup]: ...
+
+    async def take_followup_reminder(
+        self, followup_id: str, *, now: datetime, log: LogEntry
+    ) -> SalesFollowup | None:
+        """Mark the follow-up reminded; None if it already was."""
+        ...
+
+
 class Store(
     DraftStore,
     EscalationStore,
     ReminderStore,
     OutboxStore,
+    SalesAlertStore,
     DecisionLog,
     JobRunStore,
     IncidentStore,

@@ -82,6 +82,16 @@ def _delivery_columns(prefix: str) -> list[Column[Any]]:
     ]
 
 
+def _post_columns(prefix: str) -> list[Column[Any]]:
+    """A Slack message posted once for the row (see bot.store.posts)."""
+    return [
+        Column(f"{prefix}_channel", Text),
+        Column(f"{prefix}_ts", Text),
+        Column(f"{prefix}_lease_until", UtcDateTime),
+        Column(f"{prefix}_refusals", Integer, nullable=False, server_default="0"),
+    ]
+
+
 DRAFT_STATES = ("pending", "approved", "rejected", "escalated")
 DECISION_KINDS = ("approve", "edit", "reject", "escalate")
 REPLY_STATUSES = ("none", "queued", "sending", "sent", "recorded", "failed", "gave_up")
@@ -249,6 +259,66 @@ escalation_reminders = Table(
         "created_at",
         postgresql_where=text("message_channel is null and skipped_at is null"),
         sqlite_where=text("message_channel is null and skipped_at is null"),
+    ),
+)
+
+OPEN_ALERT = "superseded_by is null and cleared_at is null"
+
+# One row per Sales Pulse alert message. At most one alert per condition is open (neither
+# superseded by a worse one nor cleared): opening one is an insert that a unique partial
+# index lets through once, so a condition is alerted once however many replicas see it.
+# The alert and, once it clears, its clearing note are each posted once (`message_` and
+# `clear_` post columns).
+sales_alerts = Table(
+    "sales_alerts",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("condition", Text, nullable=False),
+    Column("trigger", Text, nullable=False),
+    Column("finding", Json, nullable=False),
+    Column("opened_at", UtcDateTime, nullable=False),
+    Column("superseded_by", Text),
+    Column("cleared_at", UtcDateTime),
+    *_post_columns("message"),
+    *_post_columns("clear"),
+    Index(
+        "sales_alerts_open_condition_idx",
+        "condition",
+        unique=True,
+        postgresql_where=text(OPEN_ALERT),
+        sqlite_where=text(OPEN_ALERT),
+    ),
+)
+
+# What people did about an alert: Acknowledge and each response button, once per alert
+# (a double click or a second person meets the unique key and is told who was first).
+sales_responses = Table(
+    "sales_responses",
+    metadata,
+    Column("alert_id", Text, ForeignKey("sales_alerts.id"), primary_key=True),
+    Column("response", Text, primary_key=True),
+    Column("actor", Text, nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("detail", Json, nullable=False, server_default=text("'{}'")),
+)
+
+# Follow-ups created from an alert: the owner is reminded once when the due time passes.
+sales_followups = Table(
+    "sales_followups",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("alert_id", Text, ForeignKey("sales_alerts.id"), nullable=False),
+    Column("owner", Text, nullable=False),
+    Column("due_at", UtcDateTime, nullable=False),
+    Column("note", Text, nullable=False, server_default=""),
+    Column("created_by", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("reminded_at", UtcDateTime),
+    Index(
+        "sales_followups_due_idx",
+        "due_at",
+        postgresql_where=text("reminded_at is null"),
+        sqlite_where=text("reminded_at is null"),
     ),
 )
 

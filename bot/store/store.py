@@ -15,6 +15,7 @@ from bot.store.job_runs import JobRuns
 from bot.store.ops import Query, before, eq, one_of
 from bot.store.outbox import Outbox
 from bot.store.reminders import Reminders
+from bot.store.sales import SalesAlerts
 
 # What `QueueSummary` counts.
 REPLIES_IN_FLIGHT = (ReplyStatus.QUEUED.value, ReplyStatus.SENDING.value)
@@ -22,7 +23,9 @@ REPLIES_FAILING = (ReplyStatus.FAILED.value, ReplyStatus.GAVE_UP.value)
 ESCALATIONS_OPEN = (EscalationState.OPEN.value, EscalationState.CLAIMED.value)
 
 
-class OccStore(Drafts, Escalations, Reminders, Outbox, DecisionLogRows, JobRuns, Incidents):
+class OccStore(
+    Drafts, Escalations, Reminders, Outbox, SalesAlerts, DecisionLogRows, JobRuns, Incidents
+):
     """The `bot.store.protocols.Store` the bot uses, on whichever database is configured."""
 
     def __init__(self, db: Database) -> None:
