@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.domain import Urgency
 from bot.rules.chain import Level, LevelKind, parse_chain
+from bot.rules.sales import SalesThresholds
 
 
 def _split_ids(value: object) -> object:
@@ -62,6 +64,20 @@ class Settings(BaseSettings):
     cx_sla_minutes: float = Field(60.0, alias="OCC_CX_SLA_MINUTES", gt=0)
     cx_scan_minutes: float = Field(5.0, alias="OCC_CX_SCAN_MINUTES", gt=0)
     sales_pulse_minutes: float = Field(15.0, alias="OCC_SALES_PULSE_MINUTES", gt=0)
+    sales_revenue_drop_pct: float = Field(15.0, alias="OCC_SALES_REVENUE_DROP_PCT", gt=0, le=100)
+    sales_order_spike_pct: float = Field(25.0, alias="OCC_SALES_ORDER_SPIKE_PCT", gt=0)
+    sales_fulfillment_hours: float = Field(24.0, alias="OCC_SALES_FULFILLMENT_HOURS", gt=0)
+    sales_min_baseline_orders: float = Field(10.0, alias="OCC_SALES_MIN_BASELINE_ORDERS", ge=1)
+    sales_days_of_cover: float = Field(7.0, alias="OCC_SALES_DAYS_OF_COVER", gt=0)
+    sales_top_skus: int = Field(10, alias="OCC_SALES_TOP_SKUS", ge=1, le=250)
+    fulfillment_lead: str | None = Field(
+        None, alias="OCC_FULFILLMENT_LEAD", pattern=r"^[UW][A-Z0-9]{2,31}$"
+    )
+    fulfillment_manager: str | None = Field(
+        None, alias="OCC_FULFILLMENT_MANAGER", pattern=r"^[UW][A-Z0-9]{2,31}$"
+    )
+    timezone: str = Field("UTC", alias="OCC_TIMEZONE")
+    data_stale_minutes: float = Field(30.0, alias="OCC_DATA_STALE_MINUTES", gt=0)
     managers_group: str | None = Field(
         None, alias="OCC_MANAGERS_GROUP", pattern=r"^S[A-Z0-9]{2,31}$"
     )
@@ -73,6 +89,19 @@ class Settings(BaseSettings):
     port: int = 3000
 
     _split_managers = field_validator("managers", "operators", mode="before")(_split_ids)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name)") from error
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
 
     @field_validator("escalation_chain", mode="before")
     @classmethod
@@ -120,6 +149,20 @@ class Settings(BaseSettings):
     def may_act_on_drafts(self, user_id: str) -> bool:
         return not self.operators or user_id in self.operators or user_id in self.managers
 
+    def sales_thresholds(self) -> SalesThresholds:
+        return SalesThresholds(
+            revenue_drop_pct=self.sales_revenue_drop_pct,
+            order_spike_pct=self.sales_order_spike_pct,
+            fulfillment_hours=self.sales_fulfillment_hours,
+            min_baseline_orders=self.sales_min_baseline_orders,
+            days_of_cover=self.sales_days_of_cover,
+            top_skus=self.sales_top_skus,
+        )
+
+    @property
+    def shopify_enabled(self) -> bool:
+        return bool(self.shopify_shop and self.shopify_admin_token)
+
     def is_manager(self, user_id: str) -> bool:
         return user_id in self.managers
 
@@ -132,7 +175,7 @@ class Settings(BaseSettings):
             notes.append("Chatwoot not configured: approved replies are recorded, not sent")
         if not self.openai_api_key:
             notes.append("OPENAI_API_KEY unset: drafting offline from the knowledge base")
-        if not (self.shopify_shop and self.shopify_admin_token):
+        if not self.shopify_enabled:
             notes.append("Shopify not configured: Sales Pulse off")
         if not self.intake_token:
             notes.append("OCC_INTAKE_TOKEN unset: POST /drafts and the Chatwoot webhook refuse all")

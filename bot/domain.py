@@ -179,6 +179,15 @@ class Action(StrEnum):
     SALES_ALERT = "sales.alert"
     SALES_ACKNOWLEDGED = "sales.acknowledged"
     SALES_FOLLOWUP = "sales.followup"
+    SALES_POSTED = "sales.posted"
+    SALES_CLEARED = "sales.cleared"
+    SALES_LEAD_NOTIFIED = "sales.lead_notified"
+    SALES_MANAGER_PAGED = "sales.manager_paged"
+    SALES_REORDER_STARTED = "sales.reorder_started"
+    SALES_FOLLOWUP_DUE = "sales.followup_due"
+    SALES_REFUSED = "sales.refused"
+    SALES_CUSTOMER_NOTED = "sales.customer_noted"
+    SALES_PROACTIVE_OFFERED = "sales.proactive_offered"
     RELIABILITY_ALERT = "reliability.alert"
     RELIABILITY_RECOVERED = "reliability.recovered"
 
@@ -510,6 +519,7 @@ class SalesAlert:
     finding: Finding
     opened_at: datetime
     message: SlackRef | None = None
+    supersedes: str | None = None  # the alert this one replaced, being worse
     superseded_by: str | None = None
     cleared_at: datetime | None = None
     clear_message: SlackRef | None = None

@@ -22,6 +22,7 @@ from bot.config import Settings
 from bot.drafting.base import Drafter
 from bot.drafting.factory import build_drafters
 from bot.integrations.chatwoot import ChatwootClient
+from bot.integrations.shopify import ShopifyClient
 from bot.runtime.background import Background
 from bot.runtime.reliability import OpenIncidents
 from bot.store import Store, open_store
@@ -48,6 +49,7 @@ class Services:
     chatwoot: ChatwootClient | None
     drafter: Drafter
     fallback_drafter: Drafter  # offline, for when the drafter fails or is too slow
+    shopify: ShopifyClient | None = None
     clock: Clock = utc_now
     new_id: IdFactory = random_id
     background: Background = field(default_factory=Background)
@@ -62,6 +64,8 @@ class Services:
         await self.background.aclose()
         if self.chatwoot is not None:
             await self.chatwoot.aclose()
+        if self.shopify is not None:
+            await self.shopify.aclose()
         if self.slack.session is not None:
             await self.slack.session.close()
         close_drafter = getattr(self.drafter, "aclose", None)
@@ -110,12 +114,19 @@ async def build_services(
             settings.chatwoot_api_token.get_secret_value(),
             settings.chatwoot_account_id or "",
         )
+    shopify = None
+    if settings.shopify_enabled:
+        assert settings.shopify_shop and settings.shopify_admin_token
+        shopify = ShopifyClient(
+            settings.shopify_shop, settings.shopify_admin_token.get_secret_value()
+        )
     drafter, fallback = build_drafters(settings)
     return Services(
         settings=settings,
         store=store,
         slack=slack_client(settings, aiohttp.ClientSession()),
         chatwoot=chatwoot,
+        shopify=shopify,
         drafter=drafter,
         fallback_drafter=fallback,
         clock=clock,

@@ -161,6 +161,33 @@ async def delete(services: Services, ref: SlackRef, *, what: str) -> None:
         log.warning("could not delete %s: %s", what, describe(error))
 
 
+async def upload(
+    services: Services,
+    ref: SlackRef,
+    content: bytes,
+    *,
+    filename: str,
+    title: str,
+    comment: str | None = None,
+) -> bool:
+    """Share a file in the thread of the message at ``ref`` (Slack's upload flow:
+    files.getUploadURLExternal, the bytes, files.completeUploadExternal); False, with a
+    warning, if Slack did not take it."""
+    try:
+        await services.slack.files_upload_v2(
+            channel=ref.channel,
+            thread_ts=ref.ts,
+            content=content,
+            filename=filename,
+            title=title,
+            initial_comment=comment,
+        )
+    except SLACK_FAILURES as error:
+        log.warning("could not upload %s: %s", filename, describe(error))
+        return False
+    return True
+
+
 async def open_form(services: Services, trigger_id: str, view: dict[str, Any]) -> None:
     """Open a modal; raises one of SLACK_FAILURES (the trigger expires 3 s after a click)."""
     await services.slack.views_open(trigger_id=trigger_id, view=view)

@@ -19,6 +19,11 @@ class ActionId(StrEnum):
     CLAIM = "escalation_claim"
     RESOLVE = "escalation_resolve"
     MARK_RESOLVED = "cx_mark_resolved"
+    SALES_ACKNOWLEDGE = "sales_acknowledge"
+    SALES_FOLLOWUP = "sales_followup"
+    SALES_NOTIFY_LEAD = "sales_notify_lead"
+    SALES_PAGE_MANAGER = "sales_page_manager"
+    SALES_REORDER = "sales_reorder"
 
 
 class CallbackId(StrEnum):
@@ -26,6 +31,7 @@ class CallbackId(StrEnum):
     REJECT = "draft_reject_modal"
     ESCALATE = "draft_escalate_modal"
     RESOLVE = "escalation_resolve_modal"
+    SALES_FOLLOWUP = "sales_followup_modal"
 
 
 class InputId(StrEnum):
@@ -40,6 +46,9 @@ class InputId(StrEnum):
     RESOLUTION_AMOUNT = "resolution_amount"
     RESOLUTION_REPLY = "resolution_reply"
     RESOLUTION_NOTES = "resolution_notes"
+    FOLLOWUP_OWNER = "followup_owner"
+    FOLLOWUP_DUE = "followup_due"
+    FOLLOWUP_NOTE = "followup_note"
 
 
 DECISION_ACTIONS: frozenset[ActionId] = frozenset(

@@ -9,6 +9,7 @@ Inputs use :class:`InputId` as both block_id and action_id.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date
 from typing import Any
 
 from bot.blocks import kit
@@ -341,4 +342,35 @@ def _modal(
         "close": kit.plain("Cancel", t.MODAL_TITLE_MAX),
         "private_metadata": draft.id,
         "blocks": [_summary(draft), kit.divider(), *inputs],
+    }
+
+
+def followup_modal(alert_id: str, summary: str, *, owner: str, due: date) -> dict[str, Any]:
+    """Create follow-up on a Sales Pulse alert: who owns it, by when, and what to do."""
+    if len(alert_id) > t.PRIVATE_METADATA_MAX:
+        raise ValueError("alert id does not fit in private_metadata")
+    owner_input = _input(
+        InputId.FOLLOWUP_OWNER,
+        "Owner",
+        {"type": "users_select", "action_id": InputId.FOLLOWUP_OWNER, "initial_user": owner},
+    )
+    due_input = _input(
+        InputId.FOLLOWUP_DUE,
+        "Due",
+        {"type": "datepicker", "action_id": InputId.FOLLOWUP_DUE, "initial_date": due.isoformat()},
+        hint="The owner is reminded by direct message once this day has passed.",
+    )
+    note = _input(
+        InputId.FOLLOWUP_NOTE,
+        "What to do",
+        _notes_element(InputId.FOLLOWUP_NOTE, "", "e.g. Check the promo calendar with marketing"),
+    )
+    return {
+        "type": "modal",
+        "callback_id": CallbackId.SALES_FOLLOWUP.value,
+        "title": kit.plain("Create follow-up", t.MODAL_TITLE_MAX),
+        "submit": kit.plain("Create", t.MODAL_TITLE_MAX),
+        "close": kit.plain("Cancel", t.MODAL_TITLE_MAX),
+        "private_metadata": alert_id,
+        "blocks": [kit.section(t.safe(summary, 500)), kit.divider(), owner_input, due_input, note],
     }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.handlers import commands, drafts, escalations, home
+from bot.handlers import commands, drafts, escalations, home, sales
 from bot.services import Services
 
 
@@ -13,3 +13,4 @@ def register(app: AsyncApp, services: Services) -> None:
     commands.register(app, services)
     home.register(app, services)
     escalations.register(app, services)
+    sales.register(app, services)

@@ -196,8 +196,11 @@ def _element_value(element: object, field: str) -> str | None:
             raise InvalidPayload(f"{field}.selected_option", "must be an object")
         value = option.get("value")
         return value if isinstance(value, str) else None
-    value = element.get("value")
-    return value if isinstance(value, str) else None
+    for key in ("value", "selected_user", "selected_date"):  # text, users_select, datepicker
+        value = element.get(key)
+        if value is not None:
+            return value if isinstance(value, str) else None
+    return None
 
 
 def _list_of_objects(value: object, field: str) -> list[Mapping[str, Any]]:

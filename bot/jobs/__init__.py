@@ -12,7 +12,16 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from bot.config import Settings
-from bot.jobs import cx_scan, notes, outbox, reminders, replies, reposts
+from bot.jobs import (
+    cx_scan,
+    notes,
+    outbox,
+    reminders,
+    replies,
+    reposts,
+    sales_followups,
+    sales_pulse,
+)
 from bot.services import Services
 
 
@@ -30,6 +39,10 @@ def _tick(settings: Settings) -> float:
 
 def _cx_scan_period(settings: Settings) -> float:
     return settings.cx_scan_minutes * 60
+
+
+def _sales_pulse_period(settings: Settings) -> float:
+    return settings.sales_pulse_minutes * 60
 
 
 JOBS: dict[str, Job] = {
@@ -66,9 +79,21 @@ JOBS: dict[str, Job] = {
             _tick,
         ),
         Job(
+            "sales-pulse",
+            sales_pulse.run,
+            "read Shopify and alert the sales channel when a Sales Pulse trigger is crossed",
+            _sales_pulse_period,
+        ),
+        Job(
+            "sales-followups",
+            sales_followups.run,
+            "remind owners of Sales Pulse follow-ups that are past their due date",
+            _tick,
+        ),
+        Job(
             "reposts",
             reposts.run,
-            "post cards and escalation messages that Slack refused earlier",
+            "post cards, escalation messages and sales alerts that Slack refused earlier",
             _tick,
         ),
     )

@@ -1,4 +1,5 @@
-"""The `reposts` job: cards and escalation messages that Slack refused earlier."""
+"""The `reposts` job: cards, escalation messages and Sales Pulse alerts that Slack refused
+earlier."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import logging
 
 from bot.flows.escalations import repost_escalations
 from bot.flows.intake import repost_cards
+from bot.flows.sales_alerts import repost_alerts
 from bot.services import Services
 
 log = logging.getLogger("occ.jobs")
@@ -18,7 +20,12 @@ class RepostsFailed(Exception):
 async def run(services: Services) -> str:
     said: list[str] = []
     failed = False
-    for noun, batch in (("cards", repost_cards), ("escalations", repost_escalations)):
+    batches = (
+        ("cards", repost_cards),
+        ("escalations", repost_escalations),
+        ("sales alerts", repost_alerts),
+    )
+    for noun, batch in batches:
         try:
             said.append((await batch(services)).describe(noun))
         except Exception:  # the other batch must still run

@@ -594,6 +594,7 @@ def sales_alert_row(alert: SalesAlert) -> Row:
         "trigger": alert.finding.trigger.value,
         "finding": finding_json(alert.finding),
         "opened_at": utc(alert.opened_at),
+        "supersedes": alert.supersedes,
     }
 
 
@@ -605,6 +606,7 @@ def sales_alert_from_row(
         finding=finding_from(row["finding"]),
         opened_at=_required_ts(row["opened_at"]),
         message=_slack_ref(row, "message"),
+        supersedes=row["supersedes"],
         superseded_by=row["superseded_by"],
         cleared_at=parse_ts(row["cleared_at"]),
         clear_message=_slack_ref(row, "clear"),

@@ -30,6 +30,13 @@ class Outbox:
         query = Query(TABLE, (eq("subject_id", subject_id),), order_by=("created_at", "id"))
         return [codec.outbox_from_row(row) for row in await self.db.select(query)]
 
+    async def queue_outbox_message(self, message: OutboxMessage) -> OutboxMessage | None:
+        """Queue a message on its own, once: None if one with its id is queued already."""
+        row = await self.db.apply(
+            Change(Insert(TABLE, codec.outbox_row(message), ignore_conflict=True))
+        )
+        return None if row is None else message
+
     async def claim_outbox_message(
         self, message_id: str, *, now: datetime, lease_until: datetime, force: bool = False
     ) -> OutboxMessage | None:

@@ -264,6 +264,10 @@ class OutboxStore(Protocol):
 
     async def outbox_for(self, subject_id: str) -> list[OutboxMessage]: ...
 
+    async def queue_outbox_message(self, message: OutboxMessage) -> OutboxMessage | None:
+        """Queue a message on its own, once per id; None if it was queued already."""
+        ...
+
     async def claim_outbox_message(
         self, message_id: str, *, now: datetime, lease_until: datetime, force: bool = False
     ) -> OutboxMessage | None:

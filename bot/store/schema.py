@@ -277,6 +277,7 @@ sales_alerts = Table(
     Column("trigger", Text, nullable=False),
     Column("finding", Json, nullable=False),
     Column("opened_at", UtcDateTime, nullable=False),
+    Column("supersedes", Text),
     Column("superseded_by", Text),
     Column("cleared_at", UtcDateTime),
     *_post_columns("message"),

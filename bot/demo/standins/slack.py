@@ -44,7 +44,7 @@ MESSAGE_BLOCKS_MAX = 50
 VIEW_BLOCKS_MAX = 100
 MESSAGE_BLOCKS_TEXT_MAX = 12_000
 MESSAGE_TEXT_MAX = 40_000  # Slack truncates longer text
-JSON_ARGS = ("blocks", "attachments", "view", "metadata")
+JSON_ARGS = ("blocks", "attachments", "view", "metadata", "files")
 
 Handler = Callable[[dict[str, Any]], dict[str, Any]]
 
@@ -199,7 +199,10 @@ class SlackStandin(Standin):
             "conversations.replies": self._conversations_replies,
             "conversations.list": self._conversations_list,
             "conversations.history": self._conversations_history,
+            "files.getUploadURLExternal": self._get_upload_url,
+            "files.completeUploadExternal": self._complete_upload,
         }
+        self._files: dict[str, dict[str, Any]] = {}
 
     # -- setup and failure injection ----------------------------------------------------------
 
@@ -296,6 +299,7 @@ class SlackStandin(Standin):
             routes=[
                 Route("/api/{method}", self._api, methods=["GET", "POST"]),
                 Route("/hooks/{name:path}", self._hook, methods=["POST"]),
+                Route("/upload/v1/{file_id}", self._upload, methods=["POST"]),
             ]
         )
 
@@ -405,6 +409,62 @@ class SlackStandin(Standin):
             message["metadata"] = metadata
         self._messages[(channel, ts)] = message
         return {"channel": channel, "ts": ts, "message": dict(message)}
+
+    # -- files: Slack's upload flow (getUploadURLExternal, POST the bytes, complete) ---------
+
+    def files(self) -> list[dict[str, Any]]:
+        """Uploaded files: ``filename``, ``title``, ``content`` (bytes), and where they were
+        shared (``channel``, ``thread_ts``), oldest first."""
+        return [dict(f) for f in self._files.values() if f.get("completed")]
+
+    def _get_upload_url(self, args: dict[str, Any]) -> dict[str, Any]:
+        filename = _required(args, "filename", "invalid_arguments")
+        length = int(_required(args, "length", "invalid_arguments"))
+        file_id = self._new_id("F")
+        self._files[file_id] = {"id": file_id, "filename": filename, "length": length}
+        return {"upload_url": f"{self.url}/upload/v1/{file_id}", "file_id": file_id}
+
+    async def _upload(self, request: Request) -> Response:
+        found = self._files.get(request.path_params["file_id"])
+        if found is None:
+            return PlainTextResponse("not found", status_code=404)
+        content = await request.body()
+        if len(content) != found["length"]:
+            return PlainTextResponse("length mismatch", status_code=400)
+        found["content"] = content
+        return PlainTextResponse(f"OK - {len(content)}")
+
+    def _complete_upload(self, args: dict[str, Any]) -> dict[str, Any]:
+        files = args.get("files")
+        if not isinstance(files, list) or not files:
+            raise _invalid_arguments(["missing required field: files"])
+        done = []
+        for item in files:
+            found = self._files.get(str(item.get("id")))
+            if found is None or "content" not in found:
+                raise SlackError("file_not_found")
+            channel = args.get("channel_id")
+            found.update(
+                completed=True,
+                title=item.get("title") or found["filename"],
+                channel=self._resolve_channel(channel) if channel else None,
+                thread_ts=args.get("thread_ts"),
+            )
+            done.append({"id": found["id"], "title": found["title"], "name": found["filename"]})
+        channel = args.get("channel_id")
+        if channel:  # Slack shares the files in a message of their own
+            message = {
+                "type": "message",
+                "text": args.get("initial_comment") or "",
+                "ts": self._next_ts(),
+                "user": self.bot_user_id,
+                "files": done,
+                "upload": True,
+            }
+            if args.get("thread_ts"):
+                message["thread_ts"] = str(args["thread_ts"])
+            self._messages[(self._resolve_channel(channel), message["ts"])] = message
+        return {"files": done}
 
     def _delete(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = self._resolve_channel(_required(args, "channel", "channel_not_found"))

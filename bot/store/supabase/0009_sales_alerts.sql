@@ -28,6 +28,7 @@ CREATE TABLE sales_alerts (
     trigger TEXT NOT NULL, 
     finding JSONB NOT NULL, 
     opened_at TIMESTAMP WITH TIME ZONE NOT NULL, 
+    supersedes TEXT, 
     superseded_by TEXT, 
     cleared_at TIMESTAMP WITH TIME ZONE, 
     message_channel TEXT, 

@@ -42,6 +42,7 @@ def upgrade() -> None:
         sa.Column("trigger", sa.Text, nullable=False),
         sa.Column("finding", Json, nullable=False),
         sa.Column("opened_at", UtcDateTime, nullable=False),
+        sa.Column("supersedes", sa.Text),
         sa.Column("superseded_by", sa.Text),
         sa.Column("cleared_at", UtcDateTime),
         *_post_columns("message"),

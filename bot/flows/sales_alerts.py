@@ -1,0 +1,454 @@
+"""A Sales Pulse alert's life: opened once per condition, alerted again only when markedly
+worse (a new alert that supersedes the open one), cleared in its thread; and what people do
+about it (Acknowledge, the trigger's response button, follow-ups).
+
+Every state change is one conditional write with its log row; only the writer that wins
+posts to Slack, so replicas and double clicks alert, page and notify once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime
+from typing import Any
+
+from bot import audit, slack
+from bot.blocks import charts
+from bot.blocks import sales as blocks
+from bot.blocks.text import mention
+from bot.domain import (
+    Action,
+    Finding,
+    LogEntry,
+    Outcome,
+    SalesAlert,
+    SalesFollowup,
+    SalesResponse,
+    SalesResponseKind,
+    Scope,
+    SlackRef,
+)
+from bot.flows.posting import Post, post_once
+from bot.rules.sales import Evaluation, Status, markedly_worse
+from bot.runtime.batch import Tally, each
+from bot.services import Services
+
+log = logging.getLogger("occ.sales")
+
+MESSAGE, CLEAR = "message", "clear"
+RESPONSE_ACTIONS = {
+    SalesResponseKind.ACKNOWLEDGED: Action.SALES_ACKNOWLEDGED,
+    SalesResponseKind.LEAD_NOTIFIED: Action.SALES_LEAD_NOTIFIED,
+    SalesResponseKind.MANAGER_PAGED: Action.SALES_MANAGER_PAGED,
+    SalesResponseKind.REORDER_STARTED: Action.SALES_REORDER_STARTED,
+}
+
+
+async def follow(
+    services: Services, evaluation: Evaluation, open_alert: SalesAlert | None
+) -> str | None:
+    """Act on one evaluation: "alerted", "worse", "cleared", or None (nothing to say)."""
+    if evaluation.status == Status.CROSSED:
+        assert evaluation.finding is not None
+        finding = evaluation.finding
+        if open_alert is None:
+            alert = _new_alert(services, finding)
+            opened = await services.store.open_sales_alert(alert, _alert_entry(services, alert))
+            if opened is None:
+                return None  # another replica opened it
+            await post_alert(services, opened)
+            return "alerted"
+        if not markedly_worse(open_alert.finding, finding):
+            return None
+        worse = _new_alert(services, finding, supersedes=open_alert.id)
+        entry = _alert_entry(services, worse, previous=open_alert)
+        if await services.store.supersede_sales_alert(open_alert.id, worse, entry) is None:
+            return None
+        await redraw(services, open_alert.id)  # it now says it was superseded
+        await post_alert(services, worse)
+        return "worse"
+    if evaluation.status == Status.CLEAR and open_alert is not None:
+        entry = _entry(
+            services, Action.SALES_CLEARED, open_alert.id, _finding_payload(open_alert.finding)
+        )
+        cleared = await services.store.clear_sales_alert(
+            open_alert.id, now=services.clock(), log=entry
+        )
+        if cleared is None:
+            return None
+        await post_clear(services, cleared)
+        await redraw(services, cleared.id)
+        return "cleared"
+    return None
+
+
+async def post_alert(services: Services, alert: SalesAlert) -> SalesAlert | None:
+    """Post the alert once, then its trend chart in its thread."""
+    previous = None
+    if alert.supersedes is not None:
+        earlier = await services.store.get_sales_alert(alert.supersedes)
+        previous = earlier.finding if earlier else None
+    posted = await post_once(services, _post(services, alert, MESSAGE, previous))
+    if posted is not None and posted.message is not None and len(posted.finding.trend) > 1:
+        png = await asyncio.to_thread(charts.trend_png, posted.finding)
+        await slack.upload(
+            services,
+            posted.message,
+            png,
+            filename=f"{posted.finding.trigger.value}-{posted.id}.png",
+            title=f"{posted.finding.metric}: {posted.finding.trend_label}",
+        )
+    return posted
+
+
+async def post_clear(services: Services, alert: SalesAlert) -> SalesAlert | None:
+    if alert.message is None:
+        return None  # never posted: nothing to clear in Slack (repost skips it too)
+    return await post_once(services, _post(services, alert, CLEAR, None))
+
+
+async def repost_alerts(services: Services) -> Tally:
+    """Post the alerts and clearing notes Slack refused earlier."""
+
+    async def repost(alert_id: str) -> None:
+        alert = await services.store.get_sales_alert(alert_id)
+        if alert is None:
+            return
+        if alert.cleared_at is not None:
+            await post_clear(services, alert)
+        elif alert.superseded_by is None:
+            await post_alert(services, alert)
+
+    ids = await services.store.unposted_sales_alerts(services.clock())
+    return await each(ids, repost, what="posting sales alert")
+
+
+async def redraw(services: Services, alert_id: str) -> None:
+    alert = await services.store.get_sales_alert(alert_id)
+    if alert is None or alert.message is None:
+        return
+    previous = None
+    if alert.supersedes is not None:
+        earlier = await services.store.get_sales_alert(alert.supersedes)
+        previous = earlier.finding if earlier else None
+    await slack.update(
+        services,
+        alert.message,
+        text=blocks.alert_text(alert, previous),
+        blocks=blocks.alert_blocks(alert, previous),
+        what=f"sales alert {alert.id}",
+    )
+
+
+async def respond(
+    services: Services,
+    alert_id: str,
+    kind: SalesResponseKind,
+    user: str,
+    channel: str | None,
+) -> SalesResponse | None:
+    """Acknowledge, notify the fulfillment lead, page the fulfillment manager or start the
+    reorder discussion: once per alert, whoever clicks first."""
+    alert = await services.store.get_sales_alert(alert_id)
+    if alert is None:
+        await slack.tell(services, channel=channel, user=user, text="That alert is unknown.")
+        return None
+    earlier = alert.response(kind)
+    if earlier is not None:
+        await _already(services, alert, earlier, channel, user)
+        return None
+    detail = _whom(services, alert, kind)
+    response = SalesResponse(kind.value, user, services.clock(), detail)
+    entry = _entry(
+        services,
+        RESPONSE_ACTIONS[kind],
+        alert.id,
+        {**detail, "condition": alert.condition, "trigger": alert.finding.trigger.value},
+        actor=user,
+    )
+    recorded = await services.store.respond_to_sales_alert(alert.id, response, entry)
+    if recorded is None:  # someone else was first, between the read and the write
+        latest = await services.store.get_sales_alert(alert.id)
+        first = latest.response(kind) if latest else None
+        if first is not None:
+            await _already(services, alert, first, channel, user)
+        return None
+    await _act(services, alert, kind, user)
+    await redraw(services, alert.id)
+    return recorded
+
+
+async def add_followup(
+    services: Services, alert_id: str, user: str, owner: str, due_at: datetime, note: str
+) -> SalesFollowup | None:
+    alert = await services.store.get_sales_alert(alert_id)
+    if alert is None:
+        await slack.tell(services, channel=None, user=user, text="That alert is unknown.")
+        return None
+    followup = SalesFollowup(
+        id=services.new_id("fu"),
+        alert_id=alert.id,
+        owner=owner,
+        due_at=due_at,
+        note=note,
+        created_by=user,
+        created_at=services.clock(),
+    )
+    payload = {
+        "followup_id": followup.id,
+        "owner": owner,
+        "due_at": due_at.isoformat(),
+        "note": note,
+        "condition": alert.condition,
+    }
+    entry = _entry(services, Action.SALES_FOLLOWUP, alert.id, payload, actor=user)
+    await services.store.add_followup(followup, entry)
+    if alert.message is not None:
+        text = (
+            f":memo: Follow-up for {mention(owner)}, due {slack_date(due_at)}, created by "
+            f"{mention(user)}: {blocks.t.inline(note, 1000) or '(no note)'}"
+        )
+        await _say(services, text, thread=alert.message)
+    return followup
+
+
+async def remind_followups(services: Services) -> int:
+    """DM each owner whose follow-up has passed its due date, once."""
+    now = services.clock()
+    reminded = 0
+    for followup in await services.store.due_followups(now):
+        entry = _entry(
+            services,
+            Action.SALES_FOLLOWUP_DUE,
+            followup.alert_id,
+            {"followup_id": followup.id, "owner": followup.owner, "note": followup.note},
+        )
+        taken = await services.store.take_followup_reminder(followup.id, now=now, log=entry)
+        if taken is None:
+            continue
+        alert = await services.store.get_sales_alert(followup.alert_id)
+        where = ""
+        if alert is not None and alert.message is not None:
+            link = await slack.permalink(services, alert.message)
+            where = f" (<{link}|the alert>)" if link else ""
+        await _say(
+            services,
+            f":alarm_clock: Your Sales Pulse follow-up was due {slack_date(followup.due_at)}"
+            f"{where}: {blocks.t.inline(followup.note, 1000) or '(no note)'}",
+            channel=followup.owner,
+        )
+        reminded += 1
+    return reminded
+
+
+def slack_date(when: datetime) -> str:
+    return blocks.t.slack_date(when)
+
+
+# -- the response buttons -----------------------------------------------------------------------
+
+
+def _whom(services: Services, alert: SalesAlert, kind: SalesResponseKind) -> dict[str, Any]:
+    """Who a response notifies, for its log row (written before anyone is told)."""
+    if kind == SalesResponseKind.LEAD_NOTIFIED:
+        return {"notified": services.settings.fulfillment_lead, "setting": "OCC_FULFILLMENT_LEAD"}
+    if kind == SalesResponseKind.MANAGER_PAGED:
+        return {
+            "notified": services.settings.fulfillment_manager,
+            "setting": "OCC_FULFILLMENT_MANAGER",
+            "orders": [a.label for a in alert.finding.affected[:50]],
+        }
+    if kind == SalesResponseKind.REORDER_STARTED:
+        return {"skus": [a.label for a in alert.finding.affected]}
+    return {}
+
+
+async def _act(services: Services, alert: SalesAlert, kind: SalesResponseKind, user: str) -> None:
+    """Do what the button promises, once its response is recorded."""
+    settings = services.settings
+    thread = alert.message
+    summary = f"{alert.finding.metric}: {blocks.amount(alert.finding, alert.finding.value)}"
+    if kind == SalesResponseKind.LEAD_NOTIFIED:
+        text = f":mega: Order spike, staffing needed: {summary}. Flagged by {mention(user)}."
+        await _notify(services, settings.fulfillment_lead, "OCC_FULFILLMENT_LEAD", text, thread)
+    elif kind == SalesResponseKind.MANAGER_PAGED:
+        orders = ", ".join(a.label for a in alert.finding.affected[:10])
+        text = (
+            f":rotating_light: Fulfillment delay: {summary} ({orders}). Paged by {mention(user)}."
+        )
+        await _notify(
+            services,
+            settings.fulfillment_manager,
+            "OCC_FULFILLMENT_MANAGER",
+            text,
+            thread,
+            urgent=True,
+        )
+    elif kind == SalesResponseKind.REORDER_STARTED:
+        facts = "\n".join(
+            f"• *{blocks.t.inline(a.label, 80)}*: {blocks.t.inline(a.detail, 300)} "
+            f"({blocks.t.link(a.url, 'Shopify Admin')})"
+            for a in alert.finding.affected
+        )
+        text = (
+            f":thread: Reorder discussion started by {mention(user)}.\n{facts}\n"
+            "How many to order, from whom, and by when? Reply in this thread."
+        )
+        await _say(services, text, thread=thread)
+
+
+async def _notify(
+    services: Services,
+    who: str | None,
+    setting: str,
+    text: str,
+    thread: SlackRef | None,
+    *,
+    urgent: bool = False,
+) -> None:
+    """Tell ``who`` by DM and in the alert's thread (the mention notifies them there too);
+    with nobody configured, the thread tells the channel and names the setting."""
+    if who is None:
+        here = "<!here> " if urgent else ""
+        await _say(
+            services,
+            f"{here}{text}\n_Nobody is set in `{setting}`, so this goes to the channel._",
+            thread=thread,
+        )
+        return
+    await _say(services, text, channel=who)
+    await _say(services, f"{mention(who)} {text}", thread=thread)
+
+
+async def _say(
+    services: Services,
+    text: str,
+    *,
+    thread: SlackRef | None = None,
+    channel: str | None = None,
+) -> None:
+    target = thread.channel if thread is not None else channel or services.settings.sales_channel
+    try:
+        await slack.post(services, target, text=text, thread_ts=thread.ts if thread else None)
+    except slack.SLACK_FAILURES as error:
+        log.error("could not post a Sales Pulse message: %s", slack.describe(error))
+
+
+async def _already(
+    services: Services,
+    alert: SalesAlert,
+    first: SalesResponse,
+    channel: str | None,
+    user: str,
+) -> None:
+    what = blocks.DONE.get(SalesResponseKind(first.kind), first.kind)
+    await services.store.log(
+        _entry(
+            services,
+            Action.SALES_REFUSED,
+            alert.id,
+            {"response": first.kind, "first_by": first.actor},
+            actor=user,
+            outcome=Outcome.REFUSED,
+        )
+    )
+    await slack.tell(
+        services,
+        channel=channel,
+        user=user,
+        text=f"{what} already, by {mention(first.actor)}: nothing was done twice.",
+    )
+
+
+# -- posting ------------------------------------------------------------------------------------
+
+
+def _post(
+    services: Services, alert: SalesAlert, prefix: str, previous: Finding | None
+) -> Post[SalesAlert]:
+    store = services.store
+    clearing = prefix == CLEAR
+
+    def render() -> tuple[list[dict[str, Any]], str]:
+        if clearing:
+            return blocks.clear_blocks(alert), blocks.clear_text(alert)
+        return blocks.alert_blocks(alert, previous), blocks.alert_text(alert, previous)
+
+    def entry(payload: dict[str, Any], outcome: Outcome) -> LogEntry:
+        what = {"what": "clearing note" if clearing else "alert"}
+        return _entry(services, Action.SALES_POSTED, alert.id, what | payload, outcome=outcome)
+
+    return Post(
+        what="Sales Pulse clearing note" if clearing else "Sales Pulse alert",
+        channel=alert.message.channel
+        if clearing and alert.message
+        else services.settings.sales_channel,
+        setting="OCC_SALES_CHANNEL",
+        render=render,
+        entry=entry,
+        claim=lambda now, lease: store.claim_sales_post(
+            alert.id, prefix, now=now, lease_until=lease
+        ),
+        record=lambda ref, _at, log_entry, lease: store.record_sales_post(
+            alert.id, prefix, ref, [log_entry], lease_until=lease
+        ),
+        refused=lambda lease, log_entry: store.refuse_sales_post(
+            alert.id, prefix, lease_until=lease, log=log_entry
+        ),
+        unpark=lambda: store.unpark_sales_posts(prefix),
+        thread_ts=alert.message.ts if clearing and alert.message else None,
+    )
+
+
+# -- log rows -------------------------------------------------------------------------------------
+
+
+def _new_alert(services: Services, finding: Finding, supersedes: str | None = None) -> SalesAlert:
+    return SalesAlert(
+        id=services.new_id("sa"), finding=finding, opened_at=services.clock(), supersedes=supersedes
+    )
+
+
+def _finding_payload(finding: Finding) -> dict[str, Any]:
+    return {
+        "trigger": finding.trigger.value,
+        "condition": finding.condition,
+        "metric": finding.metric,
+        "value": finding.value,
+        "baseline": finding.baseline,
+        "threshold": finding.threshold,
+        "severity": finding.severity,
+        "affected": [a.label for a in finding.affected[:50]],
+        "affected_total": max(finding.affected_total, len(finding.affected)),
+    }
+
+
+def _alert_entry(
+    services: Services, alert: SalesAlert, previous: SalesAlert | None = None
+) -> LogEntry:
+    payload = _finding_payload(alert.finding)
+    if previous is not None:
+        payload |= {"supersedes": previous.id, "previous_severity": previous.finding.severity}
+    return _entry(services, Action.SALES_ALERT, alert.id, payload)
+
+
+def _entry(
+    services: Services,
+    action: Action,
+    subject_id: str,
+    payload: dict[str, Any],
+    *,
+    actor: str = "system",
+    outcome: Outcome = Outcome.SUCCESS,
+) -> LogEntry:
+    return audit.entry(
+        services,
+        action,
+        subject_id=subject_id,
+        conversation_id=None,
+        payload=payload,
+        actor=actor,
+        outcome=outcome,
+        scope=Scope.SALES,
+    )

@@ -1,0 +1,421 @@
+"""Sales Pulse end to end: the `sales-pulse` job reads the Shopify stand-in (real GraphQL,
+metered), alerts #occ-sales once per condition, again only when markedly worse, clears in the
+alert's thread, and every button does what it says once, with its log row."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from bot.blocks.ids import ActionId, CallbackId, InputId
+from bot.domain import SalesAlert
+from bot.jobs import JOBS
+from bot.rules.sales import same_hours
+from tests.harness import (
+    MANAGER,
+    OPERATOR,
+    SECOND_OPERATOR,
+    BotUnderTest,
+    FakeClock,
+    real_block_action,
+    real_view_submission,
+    settings_for,
+    text_value,
+)
+from tests.shopify_standin import DEFAULT_TOKEN, ShopifyStandin
+
+# 15:00 in New York: the shop's "today" began at 05:00 UTC.
+NOW = datetime(2026, 12, 3, 20, 0, tzinfo=UTC)
+LEAD = SECOND_OPERATOR  # OCC_FULFILLMENT_LEAD
+FULFILLMENT_MANAGER = MANAGER  # OCC_FULFILLMENT_MANAGER
+SALES = "#occ-sales"
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(NOW)
+
+
+@pytest.fixture
+async def shop() -> AsyncIterator[ShopifyStandin]:
+    async with ShopifyStandin(timezone="America/New_York") as standin:
+        yield standin
+
+
+@pytest.fixture
+async def bot(sqlite_url, slack, chatwoot, clock, shop) -> AsyncIterator[BotUnderTest]:
+    settings = settings_for(
+        sqlite_url,
+        slack,
+        chatwoot,
+        shopify_shop=shop.url,
+        shopify_admin_token=DEFAULT_TOKEN,
+        OCC_FULFILLMENT_LEAD=LEAD,
+        OCC_FULFILLMENT_MANAGER=FULFILLMENT_MANAGER,
+    )
+    instance = await BotUnderTest(settings, clock).start()
+    try:
+        yield instance
+    finally:
+        await instance.stop()
+
+
+def usual_days(shop: ShopifyStandin, per_day: int, today: int, *, sku: str = "SKU-HOODIE"):
+    """``per_day`` $50 orders in the same hours on each of the past 7 days, ``today`` today."""
+    for back in range(7, -1, -1):
+        start, _ = same_hours(NOW, shop_zone(), back)
+        for i in range(today if back == 0 else per_day):
+            shop.add_order(start + timedelta(hours=2, minutes=i), 50.0, line_items=[(sku, 1)])
+    shop.sort_orders()
+
+
+def shop_zone():
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo("America/New_York")
+
+
+def delayed(shop: ShopifyStandin, hours: float, email: str = "dana@example.com"):
+    order = shop.add_order(
+        NOW - timedelta(hours=hours),
+        84.0,
+        fulfillment="UNFULFILLED",
+        email=email,
+        line_items=[("SKU-MUG", 1)],
+    )
+    shop.sort_orders()
+    return order
+
+
+async def pulse(bot: BotUnderTest) -> str:
+    said = await JOBS["sales-pulse"].run(bot.services)
+    await bot.settle()
+    return said
+
+
+async def alerts(bot: BotUnderTest) -> list[SalesAlert]:
+    """Every alert opened so far, oldest first."""
+    opened = [e.subject_id for e in await bot.store.entries() if e.action == "sales.alert"]
+    return [await bot.store.get_sales_alert(alert_id) for alert_id in opened]
+
+
+def said_in_thread(slack, alert_ts: str) -> list[dict[str, Any]]:
+    """Replies in an alert's thread, leaving out its trend chart."""
+    return [m for m in slack.thread(SALES, alert_ts) if not m.get("files")]
+
+
+def buttons(message: dict[str, Any]) -> list[str]:
+    return [
+        element["text"]["text"]
+        for block in message["blocks"]
+        if block["type"] == "actions"
+        for element in block["elements"]
+    ]
+
+
+async def click(bot: BotUnderTest, action: ActionId, alert: SalesAlert, user: str):
+    assert alert.message is not None
+    payload = real_block_action(
+        user=user,
+        action_id=action.value,
+        value=alert.id,
+        channel=alert.message.channel,
+        message_ts=alert.message.ts,
+    )
+    response = await bot.slack.send(payload)
+    assert response.status_code == 200
+    await bot.settle()
+    return await bot.store.get_sales_alert(alert.id)
+
+
+async def test_each_crossed_trigger_is_alerted_once_with_its_facts_and_buttons(bot, slack, shop):
+    usual_days(shop, per_day=20, today=10)  # revenue $500 against $1,000: down 50 %
+    delayed(shop, hours=40)  # before yesterday's same hours: not in the baseline
+    delayed(shop, hours=20)  # not yet 24 h
+    shop.add_variant("SKU-HOODIE", 12, product_title="Hoodie")  # 140 sold a week: < 1 day
+    shop.add_variant("SKU-MUG", 500, product_title="Mug")
+
+    said = await pulse(bot)
+    await pulse(bot)  # the next window: the same conditions, nothing new
+
+    opened = await alerts(bot)
+    assert sorted(a.condition for a in opened) == [
+        "fulfillment_delay",
+        "low_stock:SKU-HOODIE",
+        "revenue_drop",
+    ]
+    assert "3 alerted" in said and "paging" in said
+    by = {a.condition: a for a in opened}
+    revenue = slack.message(SALES, by["revenue_drop"].message.ts)
+    shown = json.dumps(revenue["blocks"])
+    assert "Revenue today so far" in shown and "$500.00" in shown and "$1,000.00" in shown
+    assert "more than 15% below the 7-day average" in shown
+    assert buttons(revenue) == ["Create follow-up", "Acknowledge"]
+    delay = slack.message(SALES, by["fulfillment_delay"].message.ts)
+    shown = json.dumps(delay["blocks"])
+    assert buttons(delay) == ["Page fulfillment manager", "Acknowledge"]
+    order_id = shop.orders[[o.email for o in shop.orders].index("dana@example.com")].gid
+    assert f"{shop.url}/admin/orders/{order_id.rsplit('/', 1)[1]}" in shown
+    assert "unfulfilled for 40 h" in shown and "1 orders" in shown
+    stock = slack.message(SALES, by["low_stock:SKU-HOODIE"].message.ts)
+    assert buttons(stock) == ["Start reorder discussion", "Acknowledge"]
+    assert "12 available" in json.dumps(stock["blocks"])
+    charts = {f["thread_ts"]: f for f in slack.files()}
+    chart = charts[by["revenue_drop"].message.ts]  # the trend, as an image in the thread
+    assert chart["content"].startswith(b"\x89PNG") and "Revenue today so far" in chart["title"]
+    assert by["fulfillment_delay"].message.ts not in charts  # no trend to draw
+    rows = [e for e in await bot.store.entries() if e.action == "sales.alert"]
+    assert {e.scope for e in rows} == {"sales"}
+    assert rows[0].payload["threshold"] and "severity" in rows[0].payload
+
+
+async def test_a_quiet_shop_and_a_healthy_one_stay_quiet(bot, slack, shop):
+    usual_days(shop, per_day=3, today=0)  # 3 orders by this hour: too few to judge
+    await pulse(bot)
+    usual_days(shop, per_day=20, today=0)  # now 23 a day, and none today: down 100 %?
+    shop.add_variant("SKU-HOODIE", 10_000)
+    await pulse(bot)
+    assert [a.condition for a in await alerts(bot)] == ["revenue_drop"]
+
+
+async def test_order_spike_notifies_the_fulfillment_lead_once(bot, slack, shop):
+    usual_days(shop, per_day=20, today=30)  # 30 orders against 20: up 50 %
+    shop.add_variant("SKU-HOODIE", 10_000)
+    await pulse(bot)
+    [spike] = await alerts(bot)
+    assert spike.condition == "order_spike"
+    assert buttons(slack.message(SALES, spike.message.ts)) == [
+        "Notify fulfillment lead",
+        "Acknowledge",
+    ]
+
+    after = await click(bot, ActionId.SALES_NOTIFY_LEAD, spike, OPERATOR)
+    await click(bot, ActionId.SALES_NOTIFY_LEAD, spike, MANAGER)  # too late: refused
+
+    [dm] = slack.messages_in(LEAD)
+    assert "Order spike" in dm["text"] and f"<@{OPERATOR}>" in dm["text"]
+    [in_thread] = said_in_thread(slack, spike.message.ts)
+    assert f"<@{LEAD}>" in in_thread["text"]
+    assert await bot.actions(spike.id) == [
+        "sales.alert",
+        "sales.posted",
+        "sales.lead_notified",
+        "sales.refused",
+    ]
+    [refusal] = slack.ephemerals(MANAGER)
+    assert "already" in refusal["text"] and f"<@{OPERATOR}>" in refusal["text"]
+    message = slack.message(SALES, spike.message.ts)
+    assert buttons(message) == ["Acknowledge"]
+    assert f"Fulfillment lead notified by <@{OPERATOR}>" in json.dumps(message["blocks"])
+    assert after.response("lead_notified").detail["notified"] == LEAD
+
+
+async def test_acknowledge_is_logged_once_and_shown_on_the_alert(bot, slack, shop):
+    delayed(shop, hours=26)
+    await pulse(bot)
+    [alert] = await alerts(bot)
+    await click(bot, ActionId.SALES_ACKNOWLEDGE, alert, OPERATOR)
+    await click(bot, ActionId.SALES_ACKNOWLEDGE, alert, OPERATOR)  # a double click
+    message = slack.message(SALES, alert.message.ts)
+    assert buttons(message) == ["Page fulfillment manager"]
+    assert f"Acknowledged by <@{OPERATOR}>" in json.dumps(message["blocks"])
+    logged = await bot.actions(alert.id)
+    assert logged.count("sales.acknowledged") == 1 and logged.count("sales.refused") == 1
+
+
+async def test_paging_the_fulfillment_manager_reaches_them_once(bot, slack, shop):
+    delayed(shop, hours=26)
+    await pulse(bot)
+    [alert] = await alerts(bot)
+    await click(bot, ActionId.SALES_PAGE_MANAGER, alert, OPERATOR)
+    await click(bot, ActionId.SALES_PAGE_MANAGER, alert, SECOND_OPERATOR)
+    [page] = slack.messages_in(FULFILLMENT_MANAGER)
+    assert "Fulfillment delay" in page["text"] and "#" in page["text"]
+    assert (await bot.actions(alert.id)).count("sales.manager_paged") == 1
+
+
+async def test_reorder_discussion_opens_a_thread_with_the_sku_facts(bot, slack, shop):
+    usual_days(shop, per_day=2, today=0, sku="SKU-CAP")  # 14 a week, 2 a day
+    shop.add_variant("SKU-CAP", 5, product_title="Cap", reorder_point=8)
+    await pulse(bot)
+    [alert] = await alerts(bot)
+    assert alert.condition == "low_stock:SKU-CAP"
+    await click(bot, ActionId.SALES_REORDER, alert, OPERATOR)
+    [thread] = said_in_thread(slack, alert.message.ts)
+    assert "Reorder discussion started" in thread["text"]
+    assert "SKU-CAP" in thread["text"] and "5 available" in thread["text"]
+    assert "reorder point 8" in thread["text"] and "/products/" in thread["text"]
+    assert "sales.reorder_started" in await bot.actions(alert.id)
+
+
+async def test_a_markedly_worse_condition_alerts_again_and_a_cleared_one_says_so(
+    bot, slack, shop, clock
+):
+    first = [delayed(shop, hours=30, email=f"c{i}@example.com") for i in range(2)]
+    await pulse(bot)
+    delayed(shop, hours=25)  # 3 delayed: worse, not markedly (2 × 2 = 4)
+    await pulse(bot)
+    assert len(await alerts(bot)) == 1
+    more = [delayed(shop, hours=28, email=f"d{i}@example.com") for i in range(2)]  # 5
+    await pulse(bot)
+    older, worse = await alerts(bot)
+    assert worse.supersedes == older.id and worse.finding.value == 5
+    assert "Superseded" in json.dumps(slack.message(SALES, older.message.ts)["blocks"])
+    assert "Markedly worse" in json.dumps(slack.message(SALES, worse.message.ts)["blocks"])
+    assert buttons(slack.message(SALES, older.message.ts)) == []
+
+    for order in [*first, *more, *shop.orders]:
+        order.fulfillment = "FULFILLED"
+    await pulse(bot)
+    await pulse(bot)
+    [cleared] = said_in_thread(slack, worse.message.ts)
+    assert "Cleared" in cleared["text"]
+    assert await bot.store.open_sales_alerts() == []
+    assert (await bot.actions(worse.id)).count("sales.cleared") == 1
+
+    delayed(shop, hours=40)  # it comes back: a new alert
+    await pulse(bot)
+    assert len(await alerts(bot)) == 3
+
+
+async def test_a_followup_is_created_in_a_modal_and_its_owner_reminded_when_due(
+    bot, slack, shop, clock
+):
+    usual_days(shop, per_day=20, today=5)
+    shop.add_variant("SKU-HOODIE", 10_000)
+    await pulse(bot)
+    [alert] = await alerts(bot)
+    await click(bot, ActionId.SALES_FOLLOWUP, alert, OPERATOR)
+    view = slack.last("views.open").args["view"]
+    assert view["callback_id"] == CallbackId.SALES_FOLLOWUP.value
+    elements = {b["block_id"]: b["element"] for b in view["blocks"] if b["type"] == "input"}
+    assert elements[InputId.FOLLOWUP_OWNER]["initial_user"] == OPERATOR
+    assert elements[InputId.FOLLOWUP_DUE]["initial_date"] == "2026-12-05"
+
+    values = (
+        {
+            InputId.FOLLOWUP_OWNER: {
+                InputId.FOLLOWUP_OWNER: {"type": "users_select", "selected_user": MANAGER}
+            }
+        }
+        | {
+            InputId.FOLLOWUP_DUE: {
+                InputId.FOLLOWUP_DUE: {"type": "datepicker", "selected_date": "2026-12-04"}
+            }
+        }
+        | text_value(InputId.FOLLOWUP_NOTE, "Check the promo calendar with marketing")
+    )
+    payload = real_view_submission(
+        user=OPERATOR,
+        callback_id=CallbackId.SALES_FOLLOWUP.value,
+        private_metadata=alert.id,
+        values=values,
+    )
+    assert (await bot.slack.send(payload)).status_code == 200
+    await bot.settle()
+    [note] = said_in_thread(slack, alert.message.ts)
+    assert f"<@{MANAGER}>" in note["text"] and "promo calendar" in note["text"]
+    [logged] = [
+        e for e in await bot.store.entries(subject_id=alert.id) if e.action == "sales.followup"
+    ]
+    assert logged.payload["owner"] == MANAGER and logged.actor == OPERATOR
+
+    await JOBS["sales-followups"].run(bot.services)
+    assert slack.messages_in(MANAGER) == []  # not due until the 4th has passed
+    clock.advance(days=1, hours=5)  # 2026-12-05 01:00 in the team's time zone (OCC_TIMEZONE: UTC)
+    await JOBS["sales-followups"].run(bot.services)
+    await JOBS["sales-followups"].run(bot.services)
+    [reminder] = slack.messages_in(MANAGER)
+    assert "follow-up was due" in reminder["text"] and "promo calendar" in reminder["text"]
+
+
+async def test_a_followup_due_in_the_past_is_refused_in_the_modal(bot, slack, shop):
+    usual_days(shop, per_day=20, today=5)
+    shop.add_variant("SKU-HOODIE", 10_000)
+    await pulse(bot)
+    [alert] = await alerts(bot)
+    values = (
+        {
+            InputId.FOLLOWUP_OWNER: {
+                InputId.FOLLOWUP_OWNER: {"type": "users_select", "selected_user": MANAGER}
+            }
+        }
+        | {
+            InputId.FOLLOWUP_DUE: {
+                InputId.FOLLOWUP_DUE: {"type": "datepicker", "selected_date": "2026-12-01"}
+            }
+        }
+        | text_value(InputId.FOLLOWUP_NOTE, "")
+    )
+    payload = real_view_submission(
+        user=OPERATOR,
+        callback_id=CallbackId.SALES_FOLLOWUP.value,
+        private_metadata=alert.id,
+        values=values,
+    )
+    response = await bot.slack.send(payload)
+    errors = response.json()["errors"]
+    assert set(errors) == {InputId.FOLLOWUP_DUE, InputId.FOLLOWUP_NOTE}
+    await bot.settle()
+    assert "sales.followup" not in await bot.actions(alert.id)
+
+
+async def test_the_run_spends_within_the_throttle_and_counts_it(bot, shop):
+    usual_days(shop, per_day=20, today=20)
+    said = await pulse(bot)
+    assert shop.throttled == 0
+    requests = len(shop.requests)
+    assert f"{requests} Shopify requests" in said
+    assert f"{shop.spent:g} cost points" in said
+
+
+async def test_delayed_customers_get_a_note_and_a_proactive_draft_once(bot, slack, chatwoot, shop):
+    chatwoot.add_incoming(
+        501, "Hi, any news?", contact_name="Dana", contact_email="DANA@example.com"
+    )
+    chatwoot.add_incoming(502, "Hello", contact_name="Eli", contact_email="eli@example.com")
+    late = delayed(shop, hours=30, email="dana@example.com")
+    delayed(shop, hours=2, email="eli@example.com")  # not late: Eli hears nothing
+
+    said = await pulse(bot)
+    await pulse(bot)  # the delay lasts: nobody is reached twice
+
+    assert "1 conversations noted, 1 proactive drafts offered" in said
+    [note] = chatwoot.private_notes(501)
+    assert late.gid.rsplit("/", 1)[1] in note["content"] and f"#{late.number}" in note["content"]
+    assert chatwoot.private_notes(502) == [] and chatwoot.sent_replies(501) == []
+    offered = [e for e in await bot.store.entries() if e.action == "sales.proactive_offered"]
+    [draft] = [await bot.store.get_draft(e.subject_id) for e in offered]
+    assert draft.input.conversation_id == 501 and draft.input.agent.startswith("Sales Pulse")
+    assert f"#{late.number}" in draft.input.customer_message
+    card = slack.message(draft.card.channel, draft.card.ts)
+    shown = " ".join(buttons(card))
+    assert all(word in shown for word in ("Approve", "Edit", "Reject", "Escalate"))
+    [alert] = await alerts(bot)
+    noted = [
+        e
+        for e in await bot.store.entries(subject_id=alert.id)
+        if e.action == "sales.customer_noted"
+    ]
+    assert [e.outcome for e in noted] == ["success"]
+
+
+async def test_chatwoot_down_delays_the_outreach_and_the_next_run_catches_up(
+    bot, slack, chatwoot, shop
+):
+    chatwoot.add_incoming(501, "Hi", contact_name="Dana", contact_email="dana@example.com")
+    delayed(shop, hours=30)
+    chatwoot.down(503)
+    said = await pulse(bot)
+    assert "customers not reached yet" in said
+    assert len(await alerts(bot)) == 1  # the alert itself went out
+    chatwoot.up()
+    said = await pulse(bot)
+    assert "1 conversations noted, 1 proactive drafts offered" in said
+    assert len(chatwoot.private_notes(501)) == 1
+    alarm, recovery = [m["text"] for m in slack.messages_in("#occ-reliability")]
+    assert "chatwoot" in alarm and "failing" in alarm and "recovered" in recovery
