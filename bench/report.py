@@ -5,6 +5,8 @@ from __future__ import annotations
 import statistics
 from typing import Any
 
+from bench.sales_pulse import markdown as sales_markdown
+
 OCC = "occ-bot"
 BOLT_PBR = "bare Bolt (process_before_response=True)"
 BOLT_DEFAULT = "bare Bolt (default)"
@@ -81,6 +83,7 @@ def markdown(results: dict[str, Any]) -> str:
     out += _e2e_section(results)
     out += _latency_section(results)
     out += _reminders_section(results)
+    out += _sales_section(results)
     start = results.get("startup", {})
     if "error" in start:
         out += ["", f"### 4. Start-up and idle memory: not measured ({start['error']})"]
@@ -96,6 +99,15 @@ def markdown(results: dict[str, Any]) -> str:
             row = start[key]
             out.append(f"| {name} | {row['healthz_seconds']:.2f} s | {row['idle_rss_mb']:.0f} MB |")
     return "\n".join(out) + "\n"
+
+
+def _sales_section(results: dict[str, Any]) -> list[str]:
+    found = results.get("sales_pulse")
+    if not found:
+        return []
+    if "error" in found:
+        return ["", f"### 6. Sales Pulse: not measured ({found['error']})"]
+    return ["", *sales_markdown(found)]
 
 
 def _reminders_section(results: dict[str, Any]) -> list[str]:

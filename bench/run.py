@@ -28,7 +28,7 @@ import psycopg
 import uvicorn
 from slack_bolt.version import __version__ as bolt_version
 
-from bench import ack, e2e, latency, profile, reminders, startup
+from bench import ack, e2e, latency, profile, reminders, sales_pulse, startup
 from bench.ack import Target
 from bench.bare_bolt import start_bare_bolt
 from bench.occ import OccBot, start_occ_bot
@@ -69,8 +69,14 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
         "--skip",
         action="append",
         default=[],
-        choices=["startup", "ack", "e2e", "latency", "reminders", "postgres", "sqlite"],
+        choices=["startup", "ack", "e2e", "latency", "reminders", "sales", "postgres", "sqlite"],
         help="leave a phase out (postgres, sqlite: every measurement on that database)",
+    )
+    parser.add_argument(
+        "--sales-orders",
+        type=int,
+        default=100_000,
+        help="orders in the Sales Pulse window (read with a bulk operation)",
     )
     parser.add_argument(
         "--reminders",
@@ -94,6 +100,8 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if not (1 <= args.runs <= 9 and 1 <= args.seconds <= 10 and 1 <= args.drafts <= 2000):
         parser.error("keep it bounded: --runs 1..9, --seconds 1..10, --drafts 1..2000")
+    if not 1 <= args.sales_orders <= 500_000:
+        parser.error("keep it bounded: --sales-orders 1..500000")
     if not (1 <= args.reminders <= 5000 and 1 <= args.slack_posts_per_second <= 1000):
         parser.error("keep it bounded: --reminders 1..5000, --slack-posts-per-second 1..1000")
     if not (1 <= args.in_flight <= 200 and 1 <= args.latency_clicks <= 1000):
@@ -347,6 +355,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                         work=work,
                     )
                 )
+    if "sales" not in args.skip:
+        _phase(f"Sales Pulse over {args.sales_orders:,} orders")
+        results["sales_pulse"] = await _guarded(sales_pulse.measure(args.sales_orders, args.runs))
     results["elapsed_seconds"] = round(time.perf_counter() - started, 1)
     results["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
     return results

@@ -409,6 +409,17 @@ class JobRun:
 
 
 @dataclass(frozen=True)
+class SourceStatus:
+    """How fresh a data source is: its last successful read and its last error."""
+
+    name: str  # "shopify", "chatwoot"
+    first_tried_at: datetime
+    last_ok_at: datetime | None = None
+    last_error: str | None = None
+    last_error_at: datetime | None = None
+
+
+@dataclass(frozen=True)
 class Incident:
     """Something failing that on-call must hear about once, and once more when it recovers.
 

@@ -27,6 +27,7 @@ import base64
 import contextlib
 import json
 import re
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -254,11 +255,13 @@ class _BulkOperation:
     number: int
     query: str
     created_at: datetime
-    lines: list[str]
-    root_count: int
     polls_left: int
+    lines: list[str] = field(default_factory=list)
+    root_count: int = 0
     status: str = "CREATED"
     completed_at: datetime | None = None
+    ready: threading.Event = field(default_factory=threading.Event)
+    failed: bool = False
 
     @property
     def gid(self) -> str:
@@ -338,6 +341,8 @@ class ShopifyStandin(Standin):
         """Cost points taken from the bucket (actual costs), over all answered queries."""
         self.throttled = 0
         """Queries answered THROTTLED."""
+        self.served_version: str | None = None
+        """Answer as this API version whatever was asked (a retired version, say)."""
         self._down: int | None = None
         self._hang_seconds = 0.0
         self._release = asyncio.Event()
@@ -436,6 +441,7 @@ class ShopifyStandin(Standin):
         )
 
     async def _graphql(self, request: Request) -> Response:
+        raw = await request.body()  # read first: a held request is one the server has
         if self._hang_seconds > 0:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._release.wait(), timeout=self._hang_seconds)
@@ -453,7 +459,7 @@ class ShopifyStandin(Standin):
         if not re.fullmatch(r"\d{4}-\d{2}|unstable", version):
             return PlainTextResponse("Not Found", status_code=404)
         try:
-            body = json.loads(await request.body())
+            body = json.loads(raw)
             document, variables = body["query"], body.get("variables") or {}
         except (ValueError, KeyError, TypeError):
             return JSONResponse(
@@ -461,7 +467,8 @@ class ShopifyStandin(Standin):
             )
         answer, recorded = self._answer(request.url.path, document, variables)
         self.requests.append(recorded)
-        return JSONResponse(answer, headers={"X-Shopify-API-Version": version})
+        served = self.served_version or version  # Shopify falls forward from a retired one
+        return JSONResponse(answer, headers={"X-Shopify-API-Version": served})
 
     async def _bulk_file(self, request: Request) -> Response:
         number = request.path_params["number"]
@@ -663,37 +670,45 @@ class ShopifyStandin(Standin):
                 ],
             }
         try:
-            lines, roots = self._bulk_lines(query)
-        except _BulkInvalid as error:
-            return {
-                "bulkOperation": None,
-                "userErrors": [{"code": "INVALID", "field": ["query"], "message": str(error)}],
-            }
+            ast = parse(query)
+        except GraphQLError as error:
+            return _invalid(f"Invalid bulk query: {error.message}")
+        problems = validate(self._schema, ast)
+        if problems:
+            return _invalid(f"Invalid bulk query: {problems[0].message}")
         operation = _BulkOperation(
             number=len(self._bulk) + 1,
             query=query,
             created_at=datetime.fromtimestamp(self._clock(), UTC),
-            lines=lines,
-            root_count=roots,
             polls_left=self.bulk_polls,
         )
         self._bulk.append(operation)
+        # Shopify runs the query in the background; polls see it RUNNING until it is done.
+        threading.Thread(target=self._run_bulk, args=(operation,), daemon=True).start()
         return {"bulkOperation": self._bulk_json(operation, poll=False), "userErrors": []}
+
+    def _run_bulk(self, operation: _BulkOperation) -> None:
+        try:
+            operation.lines, operation.root_count = self._bulk_lines(operation.query)
+        except _BulkInvalid:
+            operation.failed = True
+        finally:
+            operation.ready.set()
 
     def _bulk_json(self, operation: _BulkOperation, *, poll: bool) -> dict[str, Any]:
         if poll and operation.status in ("CREATED", "RUNNING"):
-            if operation.polls_left > 0:
-                operation.polls_left -= 1
+            if operation.polls_left > 0 or not operation.ready.is_set():
+                operation.polls_left = max(0, operation.polls_left - 1)
                 operation.status = "RUNNING"
             else:
-                operation.status = "COMPLETED"
+                operation.status = "FAILED" if operation.failed else "COMPLETED"
                 operation.completed_at = datetime.fromtimestamp(self._clock(), UTC)
         done = operation.status == "COMPLETED"
         return {
             "__typename": "BulkOperation",
             "id": operation.gid,
             "status": operation.status,
-            "errorCode": None,
+            "errorCode": "INTERNAL_SERVER_ERROR" if operation.status == "FAILED" else None,
             "createdAt": _iso(operation.created_at),
             "completedAt": _iso(operation.completed_at) if operation.completed_at else None,
             "objectCount": str(len(operation.lines)) if done else "0",
@@ -706,13 +721,6 @@ class ShopifyStandin(Standin):
         }
 
     def _bulk_lines(self, query: str) -> tuple[list[str], int]:
-        try:
-            ast = parse(query)
-        except GraphQLError as error:
-            raise _BulkInvalid(f"Invalid bulk query: {error.message}") from error
-        problems = validate(self._schema, ast)
-        if problems:
-            raise _BulkInvalid(f"Invalid bulk query: {problems[0].message}")
         result = graphql_sync(self._schema, query, context_value=_Run(bulk=True))
         if result.errors or not result.data:
             raise _BulkInvalid(f"Invalid bulk query: {result.errors}")
@@ -732,6 +740,13 @@ ORDER_FIELDS = {"created_at", "financial_status", "fulfillment_status", "status"
 
 class _BulkInvalid(Exception):
     pass
+
+
+def _invalid(message: str) -> dict[str, Any]:
+    return {
+        "bulkOperation": None,
+        "userErrors": [{"code": "INVALID", "field": ["query"], "message": message}],
+    }
 
 
 def _flatten(node: dict[str, Any], parent: str | None) -> Iterator[str]:

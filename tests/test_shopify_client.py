@@ -16,6 +16,7 @@ from bot.integrations.shopify import (
     THROTTLE_RETRIES,
     ShopifyClient,
     ShopifyRejected,
+    ShopifyThrottled,
     ShopifyUnavailable,
 )
 from tests.harness import real_fixture
@@ -133,7 +134,7 @@ async def test_still_throttled_after_the_last_wait_is_a_transient_failure() -> N
     throttled = real_fixture("shopify_graphql_throttled_error.json")
     answers = [Reply.json(200, throttled) for _ in range(THROTTLE_RETRIES + 1)]
     async with shopify(*answers) as (client, server, _):
-        with pytest.raises(ShopifyUnavailable, match="still throttled"):
+        with pytest.raises(ShopifyThrottled, match="still throttled"):
             await client.query(PRODUCT)
     assert len(server.requests) == THROTTLE_RETRIES + 1
 

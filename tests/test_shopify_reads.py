@@ -3,6 +3,7 @@ small window, a bulk operation for a large one, the delayed orders and the stock
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -56,6 +57,7 @@ async def test_a_large_window_is_read_with_a_bulk_operation():
 
         async def nap(seconds: float) -> None:
             naps.append(seconds)
+            await asyncio.sleep(0.01)  # the stand-in runs the query in a thread meanwhile
 
         try:
             orders = await reads.orders_since(
@@ -64,9 +66,10 @@ async def test_a_large_window_is_read_with_a_bulk_operation():
         finally:
             await client.aclose()
     assert stats.bulk and len(orders) == reads.PAGING_LIMIT + 200
-    assert naps == [reads.BULK_POLL_SECONDS] * 2  # polled until it completed
+    # Polled, every BULK_POLL_SECONDS, until it completed (at least the stand-in's 2 polls).
+    assert len(naps) >= 2 and set(naps) == {reads.BULK_POLL_SECONDS}
     assert orders[-1].items == (("SKU-1", 1), ("SKU-2", 1))
-    assert shop.spent < 100  # a count, a mutation and three polls: the file costs nothing
+    assert shop.spent < 10 + 2 * (len(naps) + 1)  # a count, a mutation, the polls: the file is free
 
 
 async def test_delayed_orders_and_stock():

@@ -76,6 +76,7 @@ SHIPPED = [
     "0007_escalation_reminders",
     "0008_resolutions_outbox",
     "0009_sales_alerts",
+    "0010_data_sources",
 ]
 LEGACY_SQL = Path(__file__).parent / "fixtures" / "legacy_schema"
 
@@ -1802,3 +1803,15 @@ async def test_a_due_followup_is_reminded_once(store: Store) -> None:
     assert sum(t is not None for t in taken) == 1
     assert await store.due_followups(due + timedelta(days=1)) == []
     assert [f.reminded_at for f in await store.followups_of("sa-1")] == [due]
+
+
+async def test_a_data_source_keeps_its_last_good_read_and_its_last_error(store: Store) -> None:
+    assert await store.data_sources() == []
+    await store.record_read("shopify", at=T0, error="HTTP 503")
+    await store.record_read("shopify", at=T0 + timedelta(minutes=5))
+    await store.record_read("shopify", at=T0 + timedelta(minutes=10), error="timed out")
+    await store.record_read("chatwoot", at=T0)
+    chatwoot, shopify = await store.data_sources()
+    assert (shopify.first_tried_at, shopify.last_ok_at) == (T0, T0 + timedelta(minutes=5))
+    assert (shopify.last_error, shopify.last_error_at) == ("timed out", T0 + timedelta(minutes=10))
+    assert (chatwoot.last_ok_at, chatwoot.last_error) == (T0, None)

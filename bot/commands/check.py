@@ -6,13 +6,14 @@ import asyncio
 import json
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
+from datetime import UTC, datetime
 from typing import TextIO
 
-import httpx
 from pydantic import ValidationError
 
 from bot.config import Settings, describe_error
+from bot.domain import JobRun, SourceStatus
 
 TIMEOUT = 10.0
 
@@ -75,20 +76,30 @@ async def _chatwoot(settings: Settings) -> str:
 
 
 async def _shopify(settings: Settings) -> str:
+    """Auth, the API version Shopify serves against the pinned one, and throttle headroom."""
+    from bot.integrations.shopify import API_VERSION, ShopifyClient
+
     assert settings.shopify_shop and settings.shopify_admin_token
-    shop = settings.shopify_shop
-    base = shop if shop.startswith(("http://", "https://")) else f"https://{shop}"
-    async with httpx.AsyncClient(timeout=TIMEOUT) as http:
-        response = await http.post(
-            f"{base.rstrip('/')}/admin/api/2025-01/graphql.json",
-            json={"query": "{ shop { name } }"},
-            headers={"X-Shopify-Access-Token": settings.shopify_admin_token.get_secret_value()},
+    client = ShopifyClient(
+        settings.shopify_shop, settings.shopify_admin_token.get_secret_value(), timeout=TIMEOUT
+    )
+    try:
+        shop = (await client.query("{ shop { name myshopifyDomain } }"))["shop"]
+    finally:
+        await client.aclose()
+    if client.served_version and client.served_version != API_VERSION:
+        raise RuntimeError(
+            f"Shopify serves API {client.served_version}, not the pinned {API_VERSION}: "
+            "the pinned version is no longer supported; upgrade occ-bot"
         )
-    response.raise_for_status()
-    body = response.json()
-    if body.get("errors"):
-        raise RuntimeError(str(body["errors"])[:200])
-    return f"shop {body['data']['shop']['name']}"
+    bucket = client.bucket
+    headroom = (
+        f"throttle headroom {bucket.available:g}/{bucket.maximum:g} points "
+        f"(+{bucket.restore_rate:g}/s)"
+        if bucket
+        else "no throttle report"
+    )
+    return f"shop {shop['name']} ({shop['myshopifyDomain']}), API {API_VERSION}, {headroom}"
 
 
 async def _openai(settings: Settings) -> str:
@@ -115,7 +126,7 @@ def configured_probes(settings: Settings) -> dict[str, Callable[[], Awaitable[st
     probes["database"] = lambda: _database(settings)
     if settings.chatwoot_enabled:
         probes["chatwoot"] = lambda: _chatwoot(settings)
-    if settings.shopify_shop and settings.shopify_admin_token:
+    if settings.shopify_enabled:
         probes["shopify"] = lambda: _shopify(settings)
     if settings.openai_api_key:
         probes["openai"] = lambda: _openai(settings)
@@ -130,7 +141,63 @@ async def run_check(settings: Settings | None, *, as_json: bool, out: TextIO) ->
         return _report([Check("config", False, 0.0, problem)], as_json, out, settings=None)
     probes = configured_probes(settings)
     checks = await asyncio.gather(*(_timed(name, probe) for name, probe in probes.items()))
+    database = next(c for c in checks if c.name == "database")
+    if database.ok:
+        checks = await _with_history(settings, list(checks))
     return _report(list(checks), as_json, out, settings=settings)
+
+
+async def _with_history(settings: Settings, checks: list[Check]) -> list[Check]:
+    """Add what the bot itself recorded: each data source's freshness (on its check) and
+    each job's last run (on the database's)."""
+    from bot.jobs import JOBS
+    from bot.services import store_for
+
+    store = store_for(settings)
+    try:
+        sources = {s.name: s for s in await store.data_sources()}
+        runs = {name: await store.last_run(name) for name in JOBS}
+    except Exception:  # e.g. the schema is not migrated yet: the probes still stand
+        return checks
+    finally:
+        await store.close()
+    now = datetime.now(UTC)
+    found = []
+    for check in checks:
+        source = sources.get(check.name)
+        if source is not None:
+            check = replace(check, detail=f"{check.detail}; {_freshness(source, now, settings)}")
+        if check.name == "database":
+            check = replace(check, detail=f"{check.detail}; jobs: {_jobs(runs, now)}")
+        found.append(check)
+    return found
+
+
+def _freshness(source: SourceStatus, now: datetime, settings: Settings) -> str:
+    if source.last_ok_at is None:
+        said = "never read successfully"
+    else:
+        minutes = (now - source.last_ok_at).total_seconds() / 60
+        stale = "STALE: " if minutes > settings.data_stale_minutes else ""
+        said = f"{stale}last good read {minutes:.0f} min ago"
+    if (
+        source.last_error
+        and source.last_error_at
+        and (source.last_ok_at is None or source.last_error_at > source.last_ok_at)
+    ):
+        said += f" (since then: {source.last_error[:120]})"
+    return said
+
+
+def _jobs(runs: dict[str, JobRun | None], now: datetime) -> str:
+    said = []
+    for name, run in runs.items():
+        if run is None:
+            said.append(f"{name} never")
+        else:
+            minutes = (now - run.started_at).total_seconds() / 60
+            said.append(f"{name} {minutes:.0f} min ago ({run.outcome.value})")
+    return ", ".join(said)
 
 
 def _report(checks: list[Check], as_json: bool, out: TextIO, *, settings: Settings | None) -> int:

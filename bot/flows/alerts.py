@@ -8,36 +8,61 @@ replica whose write wins posts to Slack.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from bot import audit, slack
-from bot.blocks.text import escape
+from bot.blocks.text import escape, slack_date
 from bot.domain import Action, Incident, LogEntry, Outcome, Scope
-from bot.runtime.reliability import dependency_incident
+from bot.integrations.chatwoot import ChatwootError
+from bot.runtime.reliability import dependency_incident, rate_limit_incident
 from bot.services import Services
 
 log = logging.getLogger("occ.alerts")
 
 
-async def dependency_failed(services: Services, dependency: str, detail: str) -> None:
-    """First failure of a streak: alert reliability on-call once."""
+FIRST_STEP = "First step: run `occ-bot check` on a replica."
+
+
+async def dependency_failed(
+    services: Services, dependency: str, detail: str, *, rate_limited: bool = False
+) -> None:
+    """A failure past the client's retries: alert reliability on-call once per streak. A
+    rate limit that outlasts the retries is its own incident: the fix differs."""
+    name = escape(dependency)
+    since = slack_date(services.clock())
+    if rate_limited:
+        incident, what = rate_limit_incident(dependency), f"keeps rate-limiting us since {since}"
+    else:
+        incident, what = dependency_incident(dependency), f"is failing since {since}"
     await raise_incident(
         services,
-        dependency_incident(dependency),
+        incident,
         subject=dependency,
         detail=detail,
-        text=f":rotating_light: *{escape(dependency)}* is failing: {escape(detail)}. "
-        "Affected work is kept and retried automatically.",
+        text=f":rotating_light: *{name}* {what}. Last error: {escape(detail)}. "
+        f"Affected work is kept and retried automatically. {FIRST_STEP}",
     )
+
+
+async def chatwoot_failed(services: Services, error: ChatwootError, context: str = "") -> None:
+    """Chatwoot failing past the client's retries; a 429 is a persisting rate limit."""
+    detail = f"{context}: {error}" if context else str(error)
+    await dependency_failed(services, "chatwoot", detail[:200], rate_limited=error.status == 429)
 
 
 async def dependency_ok(services: Services, dependency: str) -> None:
-    """A success: if an incident is open for the dependency, close it and say so once."""
-    await clear_incident(
-        services,
-        dependency_incident(dependency),
-        subject=dependency,
-        text=f":white_check_mark: *{escape(dependency)}* has recovered; queued work is going out.",
-    )
+    """A success: close the dependency's open incidents (failing, rate-limited) and say so
+    once each."""
+    for incident in (dependency_incident(dependency), rate_limit_incident(dependency)):
+        await clear_incident(
+            services,
+            incident,
+            subject=dependency,
+            text=lambda closed: (
+                f":white_check_mark: *{escape(dependency)}* has recovered "
+                f"(trouble since {slack_date(closed.opened_at)}); queued work is going out."
+            ),
+        )
 
 
 async def raise_incident(
@@ -58,7 +83,13 @@ async def raise_incident(
     return opened is not None
 
 
-async def clear_incident(services: Services, incident_id: str, *, subject: str, text: str) -> bool:
+async def clear_incident(
+    services: Services,
+    incident_id: str,
+    *,
+    subject: str,
+    text: str | Callable[[Incident], str],
+) -> bool:
     """Close the incident if it is open; True if this call closed it (and posted ``text``).
     Cheap when nothing is open: it reads this replica's view of the open incidents."""
     if incident_id not in await services.incidents.current(services.store):
@@ -67,7 +98,7 @@ async def clear_incident(services: Services, incident_id: str, *, subject: str, 
     closed = await services.store.close_incident(incident_id, now=services.clock(), log=entry)
     services.incidents.closed(incident_id)
     if closed is not None:
-        await _post(services, text)
+        await _post(services, text(closed) if callable(text) else text)
     return closed is not None
 
 

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.domain import Action, ConversationLine, Customer, CxBreach, DraftInput
-from bot.flows.alerts import dependency_failed, dependency_ok
+from bot.flows.alerts import chatwoot_failed, dependency_ok
 from bot.flows.intake import propose, receive
 from bot.integrations.chatwoot import CONVERSATIONS_PAGE, ChatwootClient, ChatwootError
 from bot.rules.cx import breach_id, breached, waiting_since
@@ -46,8 +46,10 @@ async def scan(services: Services) -> str:
     try:
         waiting = await _breached_conversations(chatwoot, now, services.settings.cx_sla_minutes)
     except ChatwootError as error:
-        await dependency_failed(services, "chatwoot", f"CX SLA scan: {error}"[:200])
+        await services.store.record_read("chatwoot", at=services.clock(), error=str(error))
+        await chatwoot_failed(services, error, "CX SLA scan")
         raise ScanFailed(f"could not read Chatwoot's open conversations: {error}") from error
+    await services.store.record_read("chatwoot", at=services.clock())
     await dependency_ok(services, "chatwoot")
     by_id = {str(c["id"]): c for c in waiting}
     tally = await each(

@@ -14,6 +14,7 @@ from bot import audit
 from bot.blocks.card import draft_card_text
 from bot.domain import Action, Customer, Draft, DraftInput
 from bot.drafting.base import DraftingError, Proposal
+from bot.flows.alerts import dependency_failed, dependency_ok
 from bot.flows.cards import card_blocks
 from bot.flows.posting import Post, post_once
 from bot.integrations.chatwoot_webhook import IncomingMessage
@@ -59,14 +60,17 @@ async def draft_from_chatwoot(services: Services, incoming: IncomingMessage) -> 
 async def propose(services: Services, customer_name: str | None, message: str) -> Proposal:
     """A drafted reply within the drafting budget; offline from the knowledge base when the
     configured drafter fails or is too slow."""
+    online = services.drafter is not services.fallback_drafter
     try:
-        return await asyncio.wait_for(
+        proposal = await asyncio.wait_for(
             services.drafter.draft(customer_name=customer_name, message=message),
             DRAFTING_BUDGET,
         )
     except (DraftingError, TimeoutError) as error:
         error = error if isinstance(error, DraftingError) else DraftingError("drafting timed out")
         log.warning("drafter failed (%s); drafting offline instead", error)
+        if online:
+            await dependency_failed(services, "openai", f"{error}; drafting offline meanwhile")
         proposal = await services.fallback_drafter.draft(
             customer_name=customer_name, message=message
         )
@@ -76,6 +80,9 @@ async def propose(services: Services, customer_name: str | None, message: str) -
             kb_sources=proposal.kb_sources,
             agent=f"{proposal.agent} (fallback: {error})"[:200],
         )
+    if online:
+        await dependency_ok(services, "openai")
+    return proposal
 
 
 async def receive(

@@ -16,7 +16,7 @@ from typing import Any
 from bot import audit
 from bot.domain import Action, Escalation, LogEntry, Outcome, Reply, ReplyStatus
 from bot.flows import attempts
-from bot.flows.alerts import dependency_failed, dependency_ok
+from bot.flows.alerts import chatwoot_failed, dependency_ok
 from bot.integrations.chatwoot import ChatwootClient, ChatwootError
 from bot.rules.retries import LEASE
 from bot.runtime.batch import Tally, each
@@ -115,7 +115,7 @@ async def _failed(
 ) -> Escalation:
     after, outcome = attempts.failed(escalation.note, error, payload, started, services.clock())
     done = await _finish(services, escalation, after, payload, outcome)
-    await dependency_failed(services, "chatwoot", str(error)[:200])
+    await chatwoot_failed(services, error)
     return done
 
 

@@ -17,7 +17,7 @@ from typing import Any
 from bot import audit
 from bot.domain import Action, MessageKind, OutboxMessage, Outcome, Reply, ReplyStatus
 from bot.flows import attempts
-from bot.flows.alerts import dependency_failed, dependency_ok
+from bot.flows.alerts import chatwoot_failed, dependency_ok
 from bot.flows.replies import assign_to_agent, attribution
 from bot.integrations.chatwoot import ChatwootClient, ChatwootError
 from bot.rules.retries import LEASE
@@ -157,7 +157,7 @@ async def _failed(
 ) -> OutboxMessage:
     after, outcome = attempts.failed(message.delivery, error, payload, started, services.clock())
     done = await _finish(services, message, after, payload, outcome)
-    await dependency_failed(services, "chatwoot", str(error)[:200])
+    await chatwoot_failed(services, error)
     return done
 
 

@@ -119,7 +119,12 @@ async def _not_posted(
     payload = {"error": detail, "channel": post.channel}
     if code not in PERMANENT_REFUSALS:
         await services.store.log(post.entry(payload, Outcome.RETRY))
-        await dependency_failed(services, "slack", f"posting a {post.what}: {detail}")
+        await dependency_failed(
+            services,
+            "slack",
+            f"posting a {post.what}: {detail}",
+            rate_limited=code == "ratelimited",
+        )
         return
     refusals = await post.refused(lease_until, post.entry(payload, Outcome.RETRY))
     if refusals is None or refusals < PARK_AFTER_REFUSALS:

@@ -18,7 +18,7 @@ from typing import Any
 from bot import audit
 from bot.domain import Action, Draft, Outcome, Reply, ReplyStatus
 from bot.flows import attempts
-from bot.flows.alerts import dependency_failed, dependency_ok
+from bot.flows.alerts import chatwoot_failed, dependency_ok
 from bot.flows.cards import refresh_card
 from bot.integrations.chatwoot import (
     ChatwootClient,
@@ -159,7 +159,7 @@ async def _failed(
     payload["transient"] = error.transient
     reply, outcome = attempts.failed(draft.reply, error, payload, started, services.clock())
     done = await _finish(services, draft, reply, Action.REPLY_FAILED, payload, outcome)
-    await dependency_failed(services, "chatwoot", str(error)[:200])
+    await chatwoot_failed(services, error)
     return done
 
 

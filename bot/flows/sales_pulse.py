@@ -13,10 +13,10 @@ from datetime import timedelta
 
 from bot.domain import Trigger
 from bot.flows import sales_alerts, sales_outreach
-from bot.flows.alerts import dependency_failed, dependency_ok
+from bot.flows.alerts import chatwoot_failed, dependency_failed, dependency_ok
 from bot.integrations import shopify_reads as reads
 from bot.integrations.chatwoot import ChatwootError
-from bot.integrations.shopify import ShopifyClient, ShopifyError, base_url
+from bot.integrations.shopify import ShopifyClient, ShopifyError, ShopifyThrottled, base_url
 from bot.rules.sales import (
     Evaluation,
     Shop,
@@ -40,9 +40,12 @@ async def pulse(services: Services) -> str:
     try:
         evaluations, read = await _evaluate(services, client)
     except ShopifyError as error:
+        await services.store.record_read("shopify", at=services.clock(), error=error.detail)
         if error.transient:
-            await dependency_failed(services, "shopify", error.detail)
+            throttled = isinstance(error, ShopifyThrottled)
+            await dependency_failed(services, "shopify", error.detail, rate_limited=throttled)
         raise
+    await services.store.record_read("shopify", at=services.clock())
     await dependency_ok(services, "shopify")
     open_alerts = {alert.condition: alert for alert in await services.store.open_sales_alerts()}
     outcomes: Counter[str] = Counter()
@@ -75,7 +78,7 @@ async def _reach_delayed_customers(services: Services, evaluations: list[Evaluat
     try:
         notes, cards = await sales_outreach.reach_out(services, alert.id, delay.finding)
     except ChatwootError as error:
-        await dependency_failed(services, "chatwoot", f"reaching delayed customers: {error}"[:200])
+        await chatwoot_failed(services, error, "reaching delayed customers")
         return f"customers not reached yet (Chatwoot: {error})"
     await dependency_ok(services, "chatwoot")
     return f"{notes} conversations noted, {cards} proactive drafts offered"

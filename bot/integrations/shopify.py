@@ -10,7 +10,8 @@ restore rate. A ``THROTTLED`` answer (found by ``errors[].extensions.code`` or t
 times. Failures surface as typed exceptions:
 
     ShopifyError                  base: .transient, .status
-    ├── ShopifyUnavailable        transient: cannot connect, HTTP 5xx, still throttled
+    ├── ShopifyUnavailable        transient: cannot connect, HTTP 5xx
+    │   └── ShopifyThrottled      still THROTTLED after waiting as told
     ├── ShopifyTimeout            transient: no answer in time
     └── ShopifyRejected           permanent: HTTP 4xx (401 token, 404 shop), GraphQL errors,
                                   an answer that is not Shopify's
@@ -28,6 +29,7 @@ import httpx
 
 API_VERSION = "2026-10"  # a stable quarterly version, supported for a year after release
 THROTTLE_RETRIES = 5
+MAX_WAIT_SECONDS = 60.0  # longest wait for the bucket before calling it a persisting limit
 DEFAULT_COST = 50.0  # expected cost before a query has been seen once
 MAX_PAGES = 1000  # 250 per page: Shopify stops paging at 25,000 objects anyway
 
@@ -43,6 +45,10 @@ class ShopifyError(Exception):
 
 class ShopifyUnavailable(ShopifyError):
     transient = True
+
+
+class ShopifyThrottled(ShopifyUnavailable):
+    """Still THROTTLED after waiting for the bucket as told: the rate limit persists."""
 
 
 class ShopifyTimeout(ShopifyError):
@@ -101,6 +107,7 @@ class ShopifyClient:
         self.costs: dict[str, float] = {}  # a query's last actual cost, by its text
         self.points_spent = 0.0
         self.requests = 0
+        self.served_version: str | None = None  # X-Shopify-API-Version of the last answer
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -125,7 +132,7 @@ class ShopifyClient:
             if "data" not in body:
                 raise ShopifyRejected("the answer has no data")
             return body["data"]
-        raise ShopifyUnavailable(f"still throttled after {THROTTLE_RETRIES} waits")
+        raise ShopifyThrottled(f"still throttled after {THROTTLE_RETRIES} waits")
 
     async def nodes(
         self,
@@ -174,6 +181,11 @@ class ShopifyClient:
         if self.bucket is None:
             return
         wait = self.bucket.wait_for(cost, self._clock())
+        if wait > MAX_WAIT_SECONDS:  # a bucket this slow is a rate limit that persists
+            raise ShopifyThrottled(
+                f"the cost bucket needs {wait:.0f} s to hold {cost:g} points "
+                f"(restore rate {self.bucket.restore_rate:g}/s)"
+            )
         if wait > 0:
             await self._sleep(wait)
 
@@ -201,6 +213,7 @@ class ShopifyClient:
             raise ShopifyTimeout(f"no answer from Shopify in time: {error!r}") from error
         except httpx.TransportError as error:
             raise ShopifyUnavailable(f"cannot reach Shopify: {error!r}") from error
+        self.served_version = response.headers.get("X-Shopify-API-Version", self.served_version)
         try:
             body = response.json()
         except ValueError:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -212,8 +212,8 @@ async def _bulk_orders(
 
 async def _collect(lines: AsyncIterator[str]) -> list[ShopOrder]:
     """Orders from a bulk JSONL file: each line item is its own line, naming its order in
-    ``__parentId``."""
-    nodes: dict[str, dict[str, Any]] = {}
+    ``__parentId``. Each order is kept in its compact form as soon as it is read."""
+    orders: dict[str, ShopOrder] = {}
     items: dict[str, list[tuple[str, int]]] = {}
     async for line in lines:
         if not line.strip():
@@ -221,10 +221,13 @@ async def _collect(lines: AsyncIterator[str]) -> list[ShopOrder]:
         row = json.loads(line)
         parent = row.get("__parentId")
         if parent is None:
-            nodes[row["id"]] = row
+            orders[row["id"]] = _order(row, [])
         elif row.get("sku"):
             items.setdefault(parent, []).append((row["sku"], int(row.get("quantity") or 0)))
-    return [_order(node, items.get(gid, [])) for gid, node in nodes.items()]
+    return [
+        replace(order, items=tuple(items[gid])) if gid in items else order
+        for gid, order in orders.items()
+    ]
 
 
 def _order(node: dict[str, Any], items: list[tuple[str, int]] | None = None) -> ShopOrder:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from bot.config import Settings
 from bot.jobs import (
     cx_scan,
+    health,
     notes,
     outbox,
     reminders,
@@ -88,6 +89,12 @@ JOBS: dict[str, Job] = {
             "sales-followups",
             sales_followups.run,
             "remind owners of Sales Pulse follow-ups that are past their due date",
+            _tick,
+        ),
+        Job(
+            "health",
+            health.run,
+            "alert #occ-reliability on stale Shopify or Chatwoot data and on jobs that fell behind",
             _tick,
         ),
         Job(

@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
@@ -112,14 +112,10 @@ def evaluate_today(
 ) -> list[Evaluation]:
     """Revenue drop and order spike: today so far against the same hours of past days."""
     days = thresholds.baseline_days
-    sales = [o for o in orders if _counts_as_sale(o)]
-    revenue, counts, units = [], [], []
-    for back in range(days, -1, -1):
-        start, end = same_hours(now, shop.timezone, back)
-        in_window = [o for o in sales if start <= o.created_at < end]
-        revenue.append(round(sum(o.total for o in in_window), 2))
-        counts.append(float(len(in_window)))
-        units.append(_units(in_window))
+    by_day = _by_day(orders, now, shop.timezone, days)[::-1]  # oldest first, today last
+    revenue = [round(day.revenue, 2) for day in by_day]
+    counts = [float(day.orders) for day in by_day]
+    units = [day.units for day in by_day]
     base_revenue = sum(revenue[:-1]) / days
     base_orders = sum(counts[:-1]) / days
     base_units: Counter[str] = Counter()
@@ -230,6 +226,7 @@ def evaluate_stock(
     days = thresholds.baseline_days
     since = now - timedelta(days=days)
     sold = _units(o for o in orders if o.created_at >= since and _counts_as_sale(o))
+    by_day = _by_day(orders, now, shop.timezone, days)[::-1]
     evaluations = []
     for stock in stocks:
         per_day = sold[stock.sku] / days
@@ -256,7 +253,7 @@ def evaluate_stock(
             + (f" or its reorder point ({stock.reorder_point})" if below_point else ""),
             severity=round(severity, 1),
             unit="units",
-            trend=tuple(float(n) for n in _daily_units(orders, stock.sku, now, shop, days)),
+            trend=tuple(float(day.all_units[stock.sku]) for day in by_day),
             trend_label=f"units sold on each of the past {days} days, then today",
             affected=(Affected(stock.sku, detail, shop.variant_url(stock)),),
             affected_total=1,
@@ -303,16 +300,43 @@ def _units(orders: Iterable[ShopOrder]) -> Counter[str]:
     return units
 
 
-def _daily_units(
-    orders: Sequence[ShopOrder], sku: str, now: datetime, shop: Shop, days: int
-) -> list[int]:
-    totals = []
-    for back in range(days, -1, -1):
-        start = day_start(now, shop.timezone, back)
-        end = day_start(now, shop.timezone, back - 1) if back else now
-        in_day = (o for o in orders if start <= o.created_at < end and _counts_as_sale(o))
-        totals.append(_units(in_day)[sku])
-    return totals
+@dataclass
+class _Day:
+    """One day of the shop's sales: up to the current wall-clock time ("the same hours"),
+    and units sold in the whole day (up to now, today)."""
+
+    revenue: float = 0.0
+    orders: int = 0
+    units: Counter[str] = field(default_factory=Counter)
+    all_units: Counter[str] = field(default_factory=Counter)
+
+
+def _by_day(
+    orders: Iterable[ShopOrder], now: datetime, timezone: ZoneInfo, days: int
+) -> list[_Day]:
+    """Today and the ``days`` days before it, in the shop's time zone: index 0 is today.
+    One pass over the orders, however many days and SKUs are asked about."""
+    local_now = now.astimezone(timezone)
+    today, clock = local_now.date(), local_now.time()
+    found = [_Day() for _ in range(days + 1)]
+    for order in orders:
+        if order.created_at >= now or not _counts_as_sale(order):
+            continue
+        local = order.created_at.astimezone(timezone)
+        back = (today - local.date()).days
+        if not 0 <= back <= days:
+            continue
+        day = found[back]
+        same_hours = local.time() < clock
+        if same_hours:
+            day.revenue += order.total
+            day.orders += 1
+        for sku, quantity in order.items:
+            if sku:
+                day.all_units[sku] += quantity
+                if same_hours:
+                    day.units[sku] += quantity
+    return found
 
 
 def _sku_changes(

@@ -20,8 +20,15 @@ REFRESH_SECONDS = 10.0
 DEPENDENCY = "dependency:"
 
 
+RATE_LIMIT = "rate-limit:"
+
+
 def dependency_incident(dependency: str) -> str:
     return f"{DEPENDENCY}{dependency}"
+
+
+def rate_limit_incident(dependency: str) -> str:
+    return f"{RATE_LIMIT}{dependency}"
 
 
 class OpenIncidents:

@@ -57,6 +57,7 @@ from bot.domain import (
     SalesResponse,
     Scope,
     SlackRef,
+    SourceStatus,
     Trigger,
     Urgency,
 )
@@ -668,4 +669,14 @@ def followup_from_row(row: Mapping[str, Any]) -> SalesFollowup:
         created_by=row["created_by"],
         created_at=_required_ts(row["created_at"]),
         reminded_at=parse_ts(row["reminded_at"]),
+    )
+
+
+def source_status_from_row(row: Mapping[str, Any]) -> SourceStatus:
+    return SourceStatus(
+        name=row["name"],
+        first_tried_at=_required_ts(row["first_tried_at"]),
+        last_ok_at=parse_ts(row["last_ok_at"]),
+        last_error=row["last_error"],
+        last_error_at=parse_ts(row["last_error_at"]),
     )

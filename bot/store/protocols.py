@@ -31,6 +31,7 @@ from bot.domain import (
     SalesFollowup,
     SalesResponse,
     SlackRef,
+    SourceStatus,
 )
 
 
@@ -409,6 +410,14 @@ class SalesAlertStore(Protocol):
         ...
 
 
+class DataSourceStore(Protocol):
+    """When each data source was last read successfully, and its last error."""
+
+    async def record_read(self, name: str, *, at: datetime, error: str | None = None) -> None: ...
+
+    async def data_sources(self) -> list[SourceStatus]: ...
+
+
 class Store(
     DraftStore,
     EscalationStore,
@@ -418,6 +427,7 @@ class Store(
     DecisionLog,
     JobRunStore,
     IncidentStore,
+    DataSourceStore,
     Protocol,
 ):
     """Everything, on one database."""

@@ -323,6 +323,18 @@ sales_followups = Table(
     ),
 )
 
+# When each data source (Shopify, Chatwoot) was last read successfully, and its last error:
+# data older than OCC_DATA_STALE_MINUTES is a reliability incident.
+data_sources = Table(
+    "data_sources",
+    metadata,
+    Column("name", Text, primary_key=True),
+    Column("first_tried_at", UtcDateTime, nullable=False),
+    Column("last_ok_at", UtcDateTime),
+    Column("last_error", Text),
+    Column("last_error_at", UtcDateTime),
+)
+
 # `seq` numbers rows as they arrive: the tie-break for rows with the same created_at.
 decision_log = Table(
     "decision_log",

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from bot.domain import DraftState, EscalationState, QueueSummary, ReplyStatus
 from bot.store import codec
+from bot.store.data_sources import DataSources
 from bot.store.database import Database
 from bot.store.decision_log import DecisionLogRows
 from bot.store.drafts import Drafts
@@ -24,7 +25,15 @@ ESCALATIONS_OPEN = (EscalationState.OPEN.value, EscalationState.CLAIMED.value)
 
 
 class OccStore(
-    Drafts, Escalations, Reminders, Outbox, SalesAlerts, DecisionLogRows, JobRuns, Incidents
+    Drafts,
+    Escalations,
+    Reminders,
+    Outbox,
+    SalesAlerts,
+    DecisionLogRows,
+    JobRuns,
+    Incidents,
+    DataSources,
 ):
     """The `bot.store.protocols.Store` the bot uses, on whichever database is configured."""
 

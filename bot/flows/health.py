@@ -1,0 +1,104 @@
+"""The `health` job: stale data and jobs that fell behind, each one incident for on-call.
+
+Run once per tick across replicas, it reads what every replica recorded (each data source's
+last good read, each job's last run) and opens or closes incidents; like a failing
+dependency, each incident is one alert and one recovery in `OCC_RELIABILITY_CHANNEL`, saying
+what is wrong, since when, the last error, and what to run first.
+"""
+
+from __future__ import annotations
+
+from bot.blocks.text import escape, slack_date
+from bot.domain import SourceStatus
+from bot.flows.alerts import FIRST_STEP, clear_incident, raise_incident
+from bot.jobs import JOBS
+from bot.rules.health import behind, stale_since
+from bot.services import Services
+
+SOURCE_LABELS = {"shopify": "Shopify", "chatwoot": "Chatwoot"}
+
+
+def stale_incident(source: str) -> str:
+    return f"stale:{source}"
+
+
+def behind_incident(job: str) -> str:
+    return f"scheduler:{job}"
+
+
+async def check_health(services: Services) -> str:
+    stale = await _freshness(services)
+    late = await _scheduler(services)
+    return f"stale: {', '.join(stale) or 'none'}; behind: {', '.join(late) or 'none'}"
+
+
+async def _freshness(services: Services) -> list[str]:
+    settings = services.settings
+    watched = {"shopify": settings.shopify_enabled, "chatwoot": settings.chatwoot_enabled}
+    now = services.clock()
+    stale = []
+    for source in await services.store.data_sources():
+        if not watched.get(source.name):
+            continue
+        since = stale_since(source, now, settings.data_stale_minutes)
+        label = SOURCE_LABELS.get(source.name, source.name)
+        if since is None:
+            await clear_incident(
+                services,
+                stale_incident(source.name),
+                subject=source.name,
+                text=f":white_check_mark: *{label}* data is fresh again (read "
+                f"{slack_date(source.last_ok_at or now)}).",
+            )
+            continue
+        stale.append(source.name)
+        await raise_incident(
+            services,
+            stale_incident(source.name),
+            subject=source.name,
+            detail=_last_error(source),
+            text=f":hourglass: *{label}* data is stale: no successful read since "
+            f"{slack_date(since)} (more than {settings.data_stale_minutes:g} min, "
+            f"`OCC_DATA_STALE_MINUTES`). Last error: {escape(_last_error(source))}. "
+            f"{FIRST_STEP}",
+        )
+    return stale
+
+
+async def _scheduler(services: Services) -> list[str]:
+    now = services.clock()
+    late = []
+    for job in JOBS.values():
+        last = await services.store.last_run(job.name)
+        if last is None:
+            continue  # never run yet: nothing to compare with
+        every = job.every_seconds(services.settings)
+        incident = behind_incident(job.name)
+        if not behind(last.started_at, now, every):
+            await clear_incident(
+                services,
+                incident,
+                subject="scheduler",
+                text=f":white_check_mark: The *{job.name}* job is running on time again.",
+            )
+            continue
+        late.append(job.name)
+        outcome = f"{last.outcome.value}: {last.detail}" if last.detail else last.outcome.value
+        await raise_incident(
+            services,
+            incident,
+            subject="scheduler",
+            detail=f"last run started {last.started_at.isoformat()}",
+            text=f":snail: The *{job.name}* job has fallen behind: its last run started "
+            f"{slack_date(last.started_at)}, and it should run every {every:g} s. Last run: "
+            f"{escape(outcome[:300])}. {FIRST_STEP} Then `occ-bot jobs list`.",
+        )
+    return late
+
+
+def _last_error(source: SourceStatus) -> str:
+    if source.last_error is None:
+        return "none recorded (no read was attempted)"
+    return (
+        f"{source.last_error} ({source.last_error_at.isoformat() if source.last_error_at else '?'})"
+    )

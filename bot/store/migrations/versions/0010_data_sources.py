@@ -1,0 +1,44 @@
+"""Data freshness: when each source (Shopify, Chatwoot) was last read, and its last error.
+
+Revision ID: 0010_data_sources
+Revises: 0009_sales_alerts
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import sqlalchemy as sa
+from alembic import op
+
+from bot.store.schema import UtcDateTime
+
+revision = "0010_data_sources"
+down_revision = "0009_sales_alerts"
+branch_labels = None
+depends_on = None
+
+_reminders = importlib.import_module("bot.store.migrations.versions.0007_escalation_reminders")
+_previous = importlib.import_module("bot.store.migrations.versions.0009_sales_alerts")
+BEFORE = _previous.AFTER
+AFTER = BEFORE + ", 'data_sources'"
+
+
+def upgrade() -> None:
+    op.create_table(
+        "data_sources",
+        sa.Column("name", sa.Text, primary_key=True),
+        sa.Column("first_tried_at", UtcDateTime, nullable=False),
+        sa.Column("last_ok_at", UtcDateTime),
+        sa.Column("last_error", sa.Text),
+        sa.Column("last_error_at", UtcDateTime),
+    )
+    if op.get_context().dialect.name == "postgresql":
+        op.execute("alter table data_sources enable row level security")
+        op.execute(_reminders._occ_table(AFTER))
+
+
+def downgrade() -> None:
+    if op.get_context().dialect.name == "postgresql":
+        op.execute(_reminders._occ_table(BEFORE))
+    op.drop_table("data_sources")

@@ -1,0 +1,175 @@
+"""Reliability on-call: one alert and one recovery per incident in #occ-reliability, for
+Shopify failing (500s, timeouts) with three replicas, stale data, and a job that fell behind;
+each alert says what is wrong, since when, the last error and what to run first."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import pytest
+
+from bot.jobs import JOBS
+from bot.jobs.runner import run_once
+from tests.harness import BotUnderTest, FakeClock, settings_for
+from tests.shopify_standin import DEFAULT_TOKEN, ShopifyStandin
+
+NOW = datetime(2026, 12, 3, 20, 0, tzinfo=UTC)
+RELIABILITY = "#occ-reliability"
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(NOW)
+
+
+@pytest.fixture
+async def shop() -> AsyncIterator[ShopifyStandin]:
+    async with ShopifyStandin() as standin:
+        yield standin
+
+
+def shop_settings(database_url, slack, chatwoot, shop):
+    return settings_for(
+        database_url, slack, chatwoot, shopify_shop=shop.url, shopify_admin_token=DEFAULT_TOKEN
+    )
+
+
+@pytest.fixture
+async def replicas(postgres_url, slack, chatwoot, clock, shop) -> AsyncIterator[list]:
+    started = []
+    try:
+        for _ in range(3):
+            settings = shop_settings(postgres_url, slack, chatwoot, shop)
+            started.append(await BotUnderTest(settings, clock).start())
+        yield started
+    finally:
+        for bot in started:
+            await bot.stop()
+
+
+async def pulse(bot: BotUnderTest) -> None:
+    with contextlib.suppress(Exception):  # the run fails visibly; on-call's view is tested
+        await JOBS["sales-pulse"].run(bot.services)
+    await bot.settle()
+
+
+async def test_shopify_failing_then_recovering_is_one_alert_and_one_recovery_across_replicas(
+    replicas, slack, shop
+):
+    shop.down(500)
+    for bot in replicas * 2:  # every replica fails, twice
+        await pulse(bot)
+    shop.up()
+    shop.hang(12)  # now too slow: the client's 10 s timeout
+    await pulse(replicas[0])
+    shop.up()
+    for bot in replicas:
+        await pulse(bot)
+
+    alert, recovery = [m["text"] for m in slack.messages_in(RELIABILITY)]
+    assert "*shopify* is failing since" in alert and "Last error: Shopify answered 500" in alert
+    assert "`occ-bot check`" in alert
+    assert "*shopify* has recovered" in recovery and "trouble since" in recovery
+    rows = [e for e in await replicas[0].store.entries() if e.scope == "reliability"]
+    assert [(e.action, e.subject_id) for e in rows] == [
+        ("reliability.alert", "shopify"),
+        ("reliability.recovered", "shopify"),
+    ]
+
+
+async def test_a_persisting_throttle_is_a_rate_limit_incident(bot_with_shop, slack, shop):
+    bot = bot_with_shop
+    shop._bucket.restore_rate = 0.001  # the bucket never refills in time
+    shop.drain(shop.maximum)
+    await pulse(bot)
+    [alert] = [m["text"] for m in slack.messages_in(RELIABILITY)]
+    assert "keeps rate-limiting us" in alert and "the cost bucket needs" in alert
+
+
+@pytest.fixture
+async def bot_with_shop(sqlite_url, slack, chatwoot, clock, shop) -> AsyncIterator[BotUnderTest]:
+    bot = await BotUnderTest(shop_settings(sqlite_url, slack, chatwoot, shop), clock).start()
+    try:
+        yield bot
+    finally:
+        await bot.stop()
+
+
+async def test_stale_shopify_data_alerts_once_with_the_last_error_and_recovers(
+    bot_with_shop, slack, shop, clock
+):
+    bot = bot_with_shop
+    await pulse(bot)  # a good read at 20:00
+    shop.down(503)
+    for minutes in (10, 20, 29):
+        clock.now = NOW.replace(minute=minutes)
+        await pulse(bot)
+        await JOBS["health"].run(bot.services)
+    assert slack.messages_in(RELIABILITY)[1:] == []  # failing, but not yet stale
+    for minutes in (31, 45):
+        clock.now = NOW.replace(minute=minutes)
+        await pulse(bot)
+        await JOBS["health"].run(bot.services)
+    shop.up()
+    clock.now = NOW.replace(minute=50)
+    await pulse(bot)
+    await JOBS["health"].run(bot.services)
+    await JOBS["health"].run(bot.services)
+
+    texts = [m["text"] for m in slack.messages_in(RELIABILITY)]
+    [stale] = [t for t in texts if "stale" in t]
+    assert "*Shopify* data is stale: no successful read since" in stale
+    assert "Last error: Shopify answered 503" in stale and "`occ-bot check`" in stale
+    [fresh] = [t for t in texts if "fresh again" in t]
+    assert "*Shopify*" in fresh
+    assert "stale:shopify" not in (await bot._http.get(f"{bot.url}/healthz")).json()["degraded"]
+
+
+async def test_a_job_that_falls_behind_alerts_once_and_recovers(bot, slack, clock):
+    await run_once(bot.services, JOBS["replies"])  # every 3600 s in these tests
+    clock.advance(seconds=2 * 3600 - 1)
+    await JOBS["health"].run(bot.services)
+    assert slack.messages_in(RELIABILITY) == []
+    clock.advance(seconds=2)
+    await JOBS["health"].run(bot.services)
+    await JOBS["health"].run(bot.services)
+    [behind] = [m["text"] for m in slack.messages_in(RELIABILITY)]
+    assert "*replies* job has fallen behind" in behind and "`occ-bot check`" in behind
+    await run_once(bot.services, JOBS["replies"])
+    await JOBS["health"].run(bot.services)
+    _, back = [m["text"] for m in slack.messages_in(RELIABILITY)]
+    assert "*replies* job is running on time again" in back
+    logged = [e.action for e in await bot.store.entries() if e.scope == "reliability"]
+    assert logged == ["reliability.alert", "reliability.recovered"]
+
+
+async def test_check_reports_shopify_auth_version_headroom_freshness_and_jobs(bot_with_shop, shop):
+    from bot.commands.check import run_check
+
+    bot = bot_with_shop
+    await pulse(bot)
+    await run_once(bot.services, JOBS["replies"])
+    out = io.StringIO()
+    code = await run_check(bot.settings, as_json=True, out=out)
+    report = {c["name"]: c for c in json.loads(out.getvalue())["checks"]}
+    assert code == 0 and report["shopify"]["ok"]
+    shopify = report["shopify"]["detail"]
+    assert "API 2026-10" in shopify and "throttle headroom" in shopify and "/2000 points" in shopify
+    assert "last good read" in shopify
+    assert "jobs:" in report["database"]["detail"] and "replies" in report["database"]["detail"]
+
+    shop.served_version = "2027-01"  # the pinned version was retired: Shopify serves another
+    out = io.StringIO()
+    assert await run_check(bot.settings, as_json=True, out=out) == 1
+    [failed] = [c for c in json.loads(out.getvalue())["checks"] if not c["ok"]]
+    assert failed["name"] == "shopify" and "not the pinned 2026-10" in failed["detail"]
+
+    shop.served_version = None
+    shop.token = "another"  # the token was revoked
+    out = io.StringIO()
+    assert await run_check(bot.settings, as_json=True, out=out) == 1
+    assert "401" in json.loads(out.getvalue())["checks"][-1]["detail"]
