@@ -77,6 +77,7 @@ class Settings(BaseSettings):
         None, alias="OCC_FULFILLMENT_MANAGER", pattern=r"^[UW][A-Z0-9]{2,31}$"
     )
     timezone: str = Field("UTC", alias="OCC_TIMEZONE")
+    spool_dir: str = Field("./occ-spool", alias="OCC_SPOOL_DIR")
     data_stale_minutes: float = Field(30.0, alias="OCC_DATA_STALE_MINUTES", gt=0)
     managers_group: str | None = Field(
         None, alias="OCC_MANAGERS_GROUP", pattern=r"^S[A-Z0-9]{2,31}$"

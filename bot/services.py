@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 
 import aiohttp
 from slack_sdk.http_retry.builtin_async_handlers import (
@@ -25,6 +26,7 @@ from bot.integrations.chatwoot import ChatwootClient
 from bot.integrations.shopify import ShopifyClient
 from bot.runtime.background import Background
 from bot.runtime.reliability import OpenIncidents
+from bot.runtime.spool import Spool
 from bot.store import Store, open_store
 
 log = logging.getLogger("occ")
@@ -50,6 +52,8 @@ class Services:
     drafter: Drafter
     fallback_drafter: Drafter  # offline, for when the drafter fails or is too slow
     shopify: ShopifyClient | None = None
+    spool: Spool | None = None  # decisions kept while the database is down (bot.flows.spooled)
+    database_down: tuple[datetime, str] | None = None  # since, last error: this replica's view
     clock: Clock = utc_now
     new_id: IdFactory = random_id
     background: Background = field(default_factory=Background)
@@ -72,6 +76,8 @@ class Services:
         if close_drafter is not None:
             await close_drafter()
         await self.store.close()
+        if self.spool is not None:
+            self.spool.close()
 
 
 def slack_client(
@@ -127,6 +133,7 @@ async def build_services(
         slack=slack_client(settings, aiohttp.ClientSession()),
         chatwoot=chatwoot,
         shopify=shopify,
+        spool=Spool(Path(settings.spool_dir)),
         drafter=drafter,
         fallback_drafter=fallback,
         clock=clock,

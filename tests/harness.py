@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import json
 import logging
+import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -202,6 +203,7 @@ def settings_for(
         "OCC_MANAGERS": MANAGER,
         "OCC_OPERATORS": "",
         "OCC_JOB_TICK_SECONDS": 3600,
+        "OCC_SPOOL_DIR": tempfile.mkdtemp(prefix="occ-spool-"),
     }
     if chatwoot is not None:
         values |= {

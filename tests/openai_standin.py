@@ -104,6 +104,11 @@ class OpenAIStandin:
         with self._lock:
             self._failures.append(_Failure(status, times, retry_after_ms))
 
+    def recover(self) -> None:
+        """Forget the failures still queued: answer normally from now on."""
+        with self._lock:
+            self._failures.clear()
+
     def start(self) -> OpenAIStandin:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self._server.daemon_threads = True

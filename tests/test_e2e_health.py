@@ -173,3 +173,53 @@ async def test_check_reports_shopify_auth_version_headroom_freshness_and_jobs(bo
     out = io.StringIO()
     assert await run_check(bot.settings, as_json=True, out=out) == 1
     assert "401" in json.loads(out.getvalue())["checks"][-1]["detail"]
+
+
+async def test_the_model_failing_is_alerted_once_and_its_recovery_too(
+    sqlite_url, slack, chatwoot, clock
+):
+    from tests.harness import INTAKE_TOKEN
+    from tests.openai_standin import OpenAIStandin
+
+    with OpenAIStandin(api_key="sk-test") as api:
+        settings = settings_for(
+            sqlite_url, slack, chatwoot, openai_api_key="sk-test", openai_base_url=api.base_url
+        )
+        bot = await BotUnderTest(settings, clock).start()
+        try:
+            api.fail_next(500, times=1000)  # past the client's retries, for two messages
+            for n, text in enumerate(("Where is my order?", "Can I return it?", "Thanks!")):
+                if n == 2:
+                    api.recover()
+                message = chatwoot.add_incoming(900 + n, text, contact_name="Jen")
+                url = f"{bot.url}/webhooks/chatwoot?token={INTAKE_TOKEN}"
+                await bot._http.post(url, json=chatwoot.message_created_event(message))
+                await bot.settle()
+        finally:
+            await bot.stop()
+    alert, recovery = [m["text"] for m in slack.messages_in(RELIABILITY)]
+    assert "*openai* is failing" in alert and "drafting offline meanwhile" in alert
+    assert "*openai* has recovered" in recovery
+
+
+async def test_chatwoot_failing_then_recovering_is_one_alert_and_one_recovery_across_replicas(
+    replicas, slack, chatwoot
+):
+    chatwoot.down(500)
+    for bot in replicas * 2:
+        with contextlib.suppress(Exception):  # the scan fails visibly
+            await JOBS["cx-scan"].run(bot.services)
+    chatwoot.up()
+    chatwoot.hang(12)  # too slow now: the client's 10 s timeout
+    with contextlib.suppress(Exception):
+        await JOBS["cx-scan"].run(replicas[1].services)
+    chatwoot.up()
+    for bot in replicas:
+        await JOBS["cx-scan"].run(bot.services)
+        await bot.settle()
+
+    alert, recovery = [m["text"] for m in slack.messages_in(RELIABILITY)]
+    assert "*chatwoot* is failing since" in alert and "500" in alert
+    assert "*chatwoot* has recovered" in recovery
+    rows = [e for e in await replicas[0].store.entries() if e.scope == "reliability"]
+    assert [e.action for e in rows] == ["reliability.alert", "reliability.recovered"]

@@ -9,6 +9,7 @@ who won.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from bot import audit, slack
@@ -65,16 +66,20 @@ def already_decided(draft: Draft) -> str:
     )
 
 
-async def approve(services: Services, draft_id: str, user: str) -> None:
+async def approve(
+    services: Services, draft_id: str, user: str, *, at: datetime | None = None
+) -> None:
     """Approve as-is: one decision, then the reply goes to Chatwoot."""
-    decided = await decide(services, draft_id, user, DecisionKind.APPROVE)
+    decided = await decide(services, draft_id, user, DecisionKind.APPROVE, at=at)
     if decided is not None:
         await replies.send_leased(services, decided)
 
 
-async def edit(services: Services, draft_id: str, user: str, text: str) -> None:
+async def edit(
+    services: Services, draft_id: str, user: str, text: str, *, at: datetime | None = None
+) -> None:
     """Send the operator's edited text (unchanged text counts as Approve)."""
-    decided = await decide(services, draft_id, user, DecisionKind.EDIT, final_text=text)
+    decided = await decide(services, draft_id, user, DecisionKind.EDIT, final_text=text, at=at)
     if decided is not None:
         await replies.send_leased(services, decided)
 
@@ -136,10 +141,16 @@ async def retry(services: Services, draft_id: str, user: str, channel: str | Non
 
 
 async def reject(
-    services: Services, draft_id: str, user: str, reason: RejectReason, notes: str | None
+    services: Services,
+    draft_id: str,
+    user: str,
+    reason: RejectReason,
+    notes: str | None,
+    *,
+    at: datetime | None = None,
 ) -> None:
     """Reject: nothing reaches the customer."""
-    await decide(services, draft_id, user, DecisionKind.REJECT, reason=reason, notes=notes)
+    await decide(services, draft_id, user, DecisionKind.REJECT, reason=reason, notes=notes, at=at)
 
 
 async def check(
@@ -184,8 +195,11 @@ async def decide(
     reason: RejectReason | None = None,
     notes: str | None = None,
     escalation: Escalation | None = None,
+    at: datetime | None = None,
 ) -> Draft | None:
-    """Record one decision with compare-and-set; the updated draft, or None if refused/lost."""
+    """Record one decision with compare-and-set; the updated draft, or None if refused/lost.
+    ``at``: when the operator decided, if earlier than now (a decision kept in the spool while
+    the database was down)."""
     draft = await check(services, draft_id, user, kind, channel=None)
     if draft is None:
         return None
@@ -197,7 +211,7 @@ async def decide(
     decision = Decision(
         kind=kind,
         actor=user,
-        at=now,
+        at=at or now,
         final_text=final_text,
         reason=reason,
         notes=notes,

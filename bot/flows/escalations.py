@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from bot import audit, slack
@@ -43,10 +44,13 @@ async def escalate(
     type: EscalationType,
     urgency: Urgency,
     notes: str,
+    at: datetime | None = None,
 ) -> Escalation | None:
     """Decide the draft as escalated, then tell the managers and annotate the conversation
-    (the escalating worker holds the note's first lease: see bot.flows.notes)."""
-    now = services.clock()
+    (the escalating worker holds the note's first lease: see bot.flows.notes). ``at``: when
+    the operator escalated, if earlier (kept in the spool while the database was down); the
+    SLA runs from then."""
+    now = at or services.clock()
     draft = await services.store.get_draft(draft_id)
     conversation_id = draft.input.conversation_id if draft else None
     escalation = Escalation(
@@ -62,7 +66,7 @@ async def escalate(
         note=notes_flow.first_lease(services, conversation_id is not None),
     )
     decided = await decisions.decide(
-        services, draft_id, user, DecisionKind.ESCALATE, notes=notes, escalation=escalation
+        services, draft_id, user, DecisionKind.ESCALATE, notes=notes, escalation=escalation, at=at
     )
     if decided is None:
         return None

@@ -14,7 +14,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from bot.blocks.ids import ActionId, CallbackId, InputId
 from bot.blocks.modals import edit_input_id, join_parts, read_edit_metadata
 from bot.domain import DecisionKind, EscalationType, RejectReason, Urgency
-from bot.flows import decisions, escalations
+from bot.flows import decisions, spooled
 from bot.handlers.payload import (
     InvalidPayload,
     action_value,
@@ -37,9 +37,10 @@ MODAL_FOR = {
 def register(app: AsyncApp, services: Services) -> None:
     async def on_approve(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
-        services.background.spawn(
-            decisions.approve(services, action_value(body), user_id(body)), name="approve"
+        decision = spooled.intent(
+            services, "approve", action_value(body), user_id(body), channel=channel_id(body)
         )
+        services.background.spawn(spooled.decide(services, decision), name="approve")
 
     async def on_open_modal(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
@@ -74,9 +75,8 @@ def register(app: AsyncApp, services: Services) -> None:
             await ack(response_action="errors", errors={InputId.EDIT_TEXT: "The reply is empty."})
             return
         await ack()
-        services.background.spawn(
-            decisions.edit(services, draft_id, user_id(body), text), name="edit"
-        )
+        decision = spooled.intent(services, "edit", draft_id, user_id(body), text=text)
+        services.background.spawn(spooled.decide(services, decision), name="edit")
 
     async def on_reject_submit(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
         reason = _enum(RejectReason, state_value(view, InputId.REJECT_REASON))
@@ -85,10 +85,15 @@ def register(app: AsyncApp, services: Services) -> None:
             return
         await ack()
         notes = (state_value(view, InputId.REJECT_NOTES) or "").strip() or None
-        services.background.spawn(
-            decisions.reject(services, view["private_metadata"], user_id(body), reason, notes),
-            name="reject",
+        decision = spooled.intent(
+            services,
+            "reject",
+            view["private_metadata"],
+            user_id(body),
+            reason=reason.value,
+            notes=notes,
         )
+        services.background.spawn(spooled.decide(services, decision), name="reject")
 
     async def on_escalate_submit(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
         type_ = _enum(EscalationType, state_value(view, InputId.ESCALATION_TYPE))
@@ -106,17 +111,16 @@ def register(app: AsyncApp, services: Services) -> None:
             return
         await ack()
         assert type_ is not None and urgency is not None
-        services.background.spawn(
-            escalations.escalate(
-                services,
-                view["private_metadata"],
-                user_id(body),
-                type=type_,
-                urgency=urgency,
-                notes=notes,
-            ),
-            name="escalate",
+        decision = spooled.intent(
+            services,
+            "escalate",
+            view["private_metadata"],
+            user_id(body),
+            escalation_type=type_.value,
+            urgency=urgency.value,
+            notes=notes,
         )
+        services.background.spawn(spooled.decide(services, decision), name="escalate")
 
     app.action(ActionId.APPROVE.value)(on_approve)
     for action in MODAL_FOR:

@@ -11,6 +11,7 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.domain import JobRun, RunOutcome
+from bot.flows import spooled
 from bot.jobs import JOBS, Job
 from bot.services import Services
 
@@ -92,7 +93,28 @@ class Scheduler:
                 max_instances=1,
                 coalesce=True,
             )
+        # Each replica replays its own spool: not a job (no run lease across replicas).
+        self._scheduler.add_job(
+            self._replay_spool,
+            "interval",
+            seconds=self._services.settings.job_tick_seconds,
+            id="spool-replay",
+            max_instances=1,
+            coalesce=True,
+        )
         self._scheduler.start()
+
+    async def _replay_spool(self) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._running.add(task)
+        try:
+            if self._services.spool is not None and len(self._services.spool):
+                await spooled.replay(self._services)
+        except Exception:
+            log.exception("replaying the spool failed; the next tick tries again")
+        finally:
+            self._running.discard(task)
 
     async def _tick(self, job: Job) -> None:
         task = asyncio.current_task()

@@ -1,0 +1,206 @@
+"""Operators' decisions survive the database being down: kept in the local spool, applied in
+order when it is back.
+
+Every Approve, Edit, Reject and Escalate goes through `decide`. When the database cannot be
+reached, the decision is appended to this replica's spool file (fsynced) before the
+operator is told it is queued, and this replica posts one alert. `replay` (run every tick
+by the scheduler, outside the run leases since each replica owns its spool) applies the
+records oldest first through the ordinary flows, with the time the operator decided: the
+usual compare-and-set decides between competing decisions (the later one is refused and
+its operator told), and the reply goes out under its lease as always, so replaying a
+record twice (a crash before its removal) cannot send a reply twice: a record whose
+decision is already stored is recognised and dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from bot import audit, slack
+from bot.blocks.text import escape, slack_date
+from bot.domain import Action, EscalationType, Outcome, RejectReason, Scope, Urgency
+from bot.flows import decisions, escalations
+from bot.flows.alerts import FIRST_STEP
+from bot.services import Services
+from bot.store.errors import unavailable
+
+log = logging.getLogger("occ.spool")
+
+SAME_DECISION = timedelta(seconds=1)
+
+
+@dataclass(frozen=True)
+class Intent:
+    """An operator's decision as clicked: enough to apply it later."""
+
+    kind: str  # approve, edit, reject, escalate
+    draft_id: str
+    user: str
+    at: str  # ISO 8601, when they decided
+    id: str = ""  # given when it is spooled
+    channel: str | None = None
+    text: str | None = None  # edit
+    reason: str | None = None  # reject
+    notes: str | None = None  # reject, escalate
+    escalation_type: str | None = None
+    urgency: str | None = None
+
+    @property
+    def decided_at(self) -> datetime:
+        return datetime.fromisoformat(self.at)
+
+
+def intent(services: Services, kind: str, draft_id: str, user: str, **fields: Any) -> Intent:
+    return Intent(
+        kind=kind,
+        draft_id=draft_id,
+        user=user,
+        at=services.clock().astimezone(UTC).isoformat(),
+        **fields,
+    )
+
+
+async def decide(services: Services, decision: Intent) -> None:
+    """Apply the decision now, or keep it in the spool if the database is down."""
+    try:
+        await _apply(services, decision)
+    except Exception as error:
+        if services.spool is None or not unavailable(error):
+            raise
+        decision = replace(decision, id=services.new_id("sp"))
+        services.spool.append(asdict(decision))
+        log.warning("database unreachable: decision %s kept in the spool", decision.id)
+        await _database_down(services, error)
+        await slack.tell(
+            services,
+            channel=decision.channel,
+            user=decision.user,
+            text=f":hourglass_flowing_sand: The database cannot be reached right now, so your "
+            f"decision ({decision.kind}) is *queued*: it is kept on this server and applied, "
+            "in the order decisions were made, as soon as the database is back. Nothing goes "
+            "to the customer until then.",
+        )
+
+
+async def replay(services: Services) -> int:
+    """Apply the spooled decisions, oldest first; stop at the first the database cannot take.
+    How many were applied (or found applied, or refused)."""
+    spool = services.spool
+    if spool is None:
+        return 0
+    spool.adopt_orphans()
+    done = 0
+    for record in spool.records():
+        decision = Intent(**record)
+        try:
+            if not await _applied_before(services, decision):
+                await _apply(services, decision)
+        except Exception as error:
+            if unavailable(error):
+                return done  # still down: the next tick tries again
+            log.exception("spooled decision %s could not be applied; dropped", decision.id)
+            await slack.tell(
+                services,
+                channel=None,
+                user=decision.user,
+                text=f"Your queued decision ({decision.kind}) could not be applied: "
+                f"{escape(str(error)[:200])}. Please decide that draft again.",
+            )
+        spool.remove(decision.id)
+        done += 1
+    if services.database_down is not None:
+        await _database_back(services, done)
+    return done
+
+
+async def _apply(services: Services, decision: Intent) -> None:
+    at = decision.decided_at
+    if decision.kind == "approve":
+        await decisions.approve(services, decision.draft_id, decision.user, at=at)
+    elif decision.kind == "edit":
+        await decisions.edit(services, decision.draft_id, decision.user, decision.text or "", at=at)
+    elif decision.kind == "reject":
+        await decisions.reject(
+            services,
+            decision.draft_id,
+            decision.user,
+            RejectReason(decision.reason),
+            decision.notes,
+            at=at,
+        )
+    elif decision.kind == "escalate":
+        await escalations.escalate(
+            services,
+            decision.draft_id,
+            decision.user,
+            type=EscalationType(decision.escalation_type),
+            urgency=Urgency(decision.urgency),
+            notes=decision.notes or "",
+            at=at,
+        )
+    else:
+        raise ValueError(f"unknown decision kind {decision.kind!r}")
+
+
+async def _applied_before(services: Services, decision: Intent) -> bool:
+    """This very decision is stored already (its record outlived its application)."""
+    draft = await services.store.get_draft(decision.draft_id)
+    stored = draft.decision if draft else None
+    return (
+        stored is not None
+        and stored.actor == decision.user
+        and abs(stored.at - decision.decided_at) < SAME_DECISION
+    )
+
+
+async def _database_down(services: Services, error: BaseException) -> None:
+    """This replica's alert: the incidents table is out of reach, so each replica that
+    cannot reach the database says so once (and once that it is back)."""
+    if services.database_down is not None:
+        return
+    now = services.clock()
+    detail = f"{type(error).__name__}: {error}"[:300]
+    services.database_down = (now, detail)
+    await _post(
+        services,
+        f":rotating_light: *database* is unreachable from `{services.runner}` since "
+        f"{slack_date(now)}. Last error: {escape(detail)}. Operators' decisions are kept "
+        f"in this replica's spool and applied in order when it is back. {FIRST_STEP}",
+    )
+
+
+async def _database_back(services: Services, applied: int) -> None:
+    assert services.database_down is not None
+    since, detail = services.database_down
+    services.database_down = None
+    for action, outcome, payload in (
+        (Action.RELIABILITY_ALERT, Outcome.FAILED, {"since": since.isoformat()}),
+        (Action.RELIABILITY_RECOVERED, Outcome.SUCCESS, {"replayed": applied}),
+    ):
+        await services.store.log(
+            audit.entry(
+                services,
+                action,
+                subject_id="database",
+                conversation_id=None,
+                payload={"dependency": "database", "detail": detail, "replica": services.runner}
+                | payload,
+                outcome=outcome,
+                scope=Scope.RELIABILITY,
+            )
+        )
+    await _post(
+        services,
+        f":white_check_mark: *database* is reachable again from `{services.runner}` (down since "
+        f"{slack_date(since)}); {applied} queued decision(s) applied in order.",
+    )
+
+
+async def _post(services: Services, text: str) -> None:
+    try:
+        await slack.post(services, services.settings.reliability_channel, text=text)
+    except slack.SLACK_FAILURES as error:
+        log.error("could not post the database alert: %s", slack.describe(error))

@@ -1,0 +1,129 @@
+"""The database goes down while operators click: every decision is kept in the replica's
+spool, the operator is told it is queued, on-call is told once, and when the database is
+back every decision lands once, in order, with the time it was made; no reply twice."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+
+import pytest
+
+from bot.blocks.ids import ActionId
+from bot.domain import DecisionKind, DraftState
+from bot.flows import spooled
+from tests.harness import OPERATOR, SECOND_OPERATOR, BotUnderTest, settings_for
+from tests.tcp_proxy import TcpProxy
+
+RELIABILITY = "#occ-reliability"
+
+
+@pytest.fixture
+async def proxy() -> AsyncIterator[TcpProxy]:
+    async with TcpProxy("127.0.0.1", 5432) as running:
+        yield running
+
+
+@pytest.fixture
+async def bot(postgres_url, proxy, slack, chatwoot, clock, tmp_path) -> AsyncIterator[BotUnderTest]:
+    host, name = postgres_url.rsplit("/", 1)
+    through_proxy = f"{host.rsplit(':', 1)[0]}:{proxy.port}/{name}"
+    settings = settings_for(through_proxy, slack, chatwoot, OCC_SPOOL_DIR=str(tmp_path / "spool"))
+    instance = await BotUnderTest(settings, clock).start()
+    try:
+        yield instance
+    finally:
+        proxy.restore()
+        await instance.stop()
+
+
+async def test_decisions_made_while_the_database_is_down_land_once_in_order(
+    bot, proxy, slack, chatwoot, clock, scenarios
+):
+    payload = scenarios["demo-1-order-status"].payload
+    first, second, third = [
+        await bot.posted_draft(payload | {"external_id": f"x{n}", "conversation_id": 600 + n})
+        for n in range(3)
+    ]
+    proxy.cut()
+    clicked_at = clock.now
+    await bot.click(ActionId.APPROVE, first, OPERATOR)
+    await bot.settle()
+    await bot.click(ActionId.APPROVE, first, SECOND_OPERATOR)  # too late, as it will turn out
+    await bot.settle()
+    await bot.submit_edit(second.id, OPERATOR, "Hi! Your order shipped today.")
+    await bot.settle()
+    await bot.submit_reject(third.id, OPERATOR, "wrong_tone", "too casual")
+    await bot.settle()
+
+    assert len(bot.services.spool) == 4
+    queued = [m["text"] for m in slack.ephemerals()] + [
+        m["text"] for m in slack.messages_in(OPERATOR)
+    ]
+    assert sum("is *queued*" in text for text in queued) == 4
+    [down] = [m["text"] for m in slack.messages_in(RELIABILITY)]
+    assert "*database* is unreachable" in down and "`occ-bot check`" in down
+    assert chatwoot.sent_replies(600) == [] and chatwoot.sent_replies(601) == []
+
+    clock.advance(minutes=10)
+    assert await spooled.replay(bot.services) == 0  # still down: kept, in order
+    assert len(bot.services.spool) == 4
+    proxy.restore()
+    kept = bot.services.spool.records()
+    assert await spooled.replay(bot.services) == 4
+    await bot.settle()
+
+    approved = await bot.store.get_draft(first.id)
+    assert approved.state is DraftState.APPROVED and approved.decision.actor == OPERATOR
+    assert approved.decision.at == clicked_at  # when the operator clicked, not the replay
+    edited = await bot.store.get_draft(second.id)
+    assert edited.decision.kind is DecisionKind.EDIT
+    assert (await bot.store.get_draft(third.id)).state is DraftState.REJECTED
+    assert [r["content"] for r in chatwoot.sent_replies(601)] == ["Hi! Your order shipped today."]
+    assert len(chatwoot.sent_replies(600)) == 1
+    [refused] = [
+        e for e in await bot.store.entries(subject_id=first.id) if e.actor == SECOND_OPERATOR
+    ]
+    assert refused.action == "draft.refused"
+    assert len(bot.services.spool) == 0
+    back = slack.messages_in(RELIABILITY)[-1]["text"]
+    assert "reachable again" in back and "4 queued decision(s)" in back
+    logged = [e.action for e in await bot.store.entries(subject_id="database")]
+    assert logged == ["reliability.alert", "reliability.recovered"]
+
+    # A crash between applying a record and removing it replays it: nothing happens twice.
+    for record in kept[:1] + kept[2:3]:
+        bot.services.spool.append(record)
+    assert await spooled.replay(bot.services) == 2
+    await bot.settle()
+    assert len(chatwoot.sent_replies(600)) == 1 and len(chatwoot.sent_replies(601)) == 1
+    decisions = [
+        e.action
+        for e in await bot.store.entries()
+        if e.action in ("draft.approved", "draft.edited")
+    ]
+    assert sorted(decisions) == ["draft.approved", "draft.edited"]
+
+
+async def test_the_spool_outlives_its_replica_and_the_next_one_applies_it(
+    bot, proxy, slack, chatwoot, clock, scenarios, tmp_path
+):
+    draft = await bot.posted_draft(scenarios["demo-1-order-status"].payload)
+    proxy.cut()
+    await bot.click(ActionId.APPROVE, draft, OPERATOR)
+    await bot.settle()
+    [spool_file] = (tmp_path / "spool").glob("*.jsonl")
+    [record] = [json.loads(line) for line in spool_file.read_text().splitlines()]
+    assert (record["kind"], record["draft_id"], record["user"]) == ("approve", draft.id, OPERATOR)
+
+    await bot.stop()  # the replica goes away with the decision still queued
+    proxy.restore()
+    successor = await BotUnderTest(bot.settings, clock).start()
+    try:
+        assert await spooled.replay(successor.services) == 1
+        await successor.settle()
+        assert (await successor.store.get_draft(draft.id)).state is DraftState.APPROVED
+        assert len(chatwoot.sent_replies(draft.input.conversation_id)) == 1
+        assert list((tmp_path / "spool").glob("*.jsonl")) == [successor.services.spool.path]
+    finally:
+        await successor.stop()
