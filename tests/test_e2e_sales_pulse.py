@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from bot.blocks.ids import ActionId, CallbackId, InputId
-from bot.domain import SalesAlert
+from bot.domain import LogEntry, Outcome, SalesAlert, Scope
 from bot.jobs import JOBS
 from bot.rules.sales import same_hours
 from tests.harness import (
@@ -419,3 +420,50 @@ async def test_chatwoot_down_delays_the_outreach_and_the_next_run_catches_up(
     assert len(chatwoot.private_notes(501)) == 1
     alarm, recovery = [m["text"] for m in slack.messages_in("#occ-reliability")]
     assert "chatwoot" in alarm and "failing" in alarm and "recovered" in recovery
+
+
+async def test_an_alert_posted_by_a_replica_that_died_before_recording_it_is_not_posted_again(
+    bot, slack, shop, clock
+):
+    delayed(shop, hours=30)
+    await pulse(bot)  # the alert, posted and recorded
+    [alert] = await alerts(bot)
+    clock.now = datetime.now(UTC)  # Slack's search goes by its own clock (ts): keep in step
+    # What a replica killed mid-post leaves when the condition worsens: the worse alert
+    # opened, its post leased, its message in Slack with its metadata, nothing recorded.
+    worse = SalesAlert(
+        id="sa_died",
+        finding=replace(alert.finding, value=9.0, severity=9.0),
+        opened_at=clock(),
+        supersedes=alert.id,
+    )
+    log = LogEntry(
+        "log_died",
+        clock(),
+        "system",
+        "sales.alert",
+        Scope.SALES,
+        worse.id,
+        None,
+        {},
+        Outcome.SUCCESS,
+    )
+    await bot.store.supersede_sales_alert(alert.id, worse, log)
+    lease = clock() + timedelta(minutes=5)
+    await bot.store.claim_sales_post(worse.id, "message", now=clock(), lease_until=lease)
+    posted = await bot.services.slack.chat_postMessage(
+        channel=SALES,
+        text="Fulfillment delay (posted by the replica that died)",
+        metadata={"event_type": "occ_sales_message", "event_payload": {"id": worse.id}},
+    )
+    clock.advance(minutes=6)  # its post lease has run out
+    await JOBS["reposts"].run(bot.services)
+    await bot.settle()
+
+    tops = [m["ts"] for m in slack.messages_in(SALES) if not m.get("thread_ts")]
+    assert tops == [alert.message.ts, posted["ts"]]  # not posted a second time
+    assert (await bot.store.get_sales_alert(worse.id)).message.ts == posted["ts"]
+    [logged] = [
+        e for e in await bot.store.entries(subject_id=worse.id) if e.action == "sales.posted"
+    ]
+    assert logged.payload["reconciled"] is True

@@ -83,13 +83,16 @@ async def follow(
     return None
 
 
-async def post_alert(services: Services, alert: SalesAlert) -> SalesAlert | None:
-    """Post the alert once, then its trend chart in its thread."""
+async def post_alert(
+    services: Services, alert: SalesAlert, *, again: bool = False
+) -> SalesAlert | None:
+    """Post the alert once, then its trend chart in its thread. ``again``: an earlier attempt
+    may have posted it before its worker died, so Slack is searched first."""
     previous = None
     if alert.supersedes is not None:
         earlier = await services.store.get_sales_alert(alert.supersedes)
         previous = earlier.finding if earlier else None
-    posted = await post_once(services, _post(services, alert, MESSAGE, previous))
+    posted = await post_once(services, _post(services, alert, MESSAGE, previous, again=again))
     if posted is not None and posted.message is not None and len(posted.finding.trend) > 1:
         png = await asyncio.to_thread(charts.trend_png, posted.finding)
         await slack.upload(
@@ -102,10 +105,12 @@ async def post_alert(services: Services, alert: SalesAlert) -> SalesAlert | None
     return posted
 
 
-async def post_clear(services: Services, alert: SalesAlert) -> SalesAlert | None:
+async def post_clear(
+    services: Services, alert: SalesAlert, *, again: bool = False
+) -> SalesAlert | None:
     if alert.message is None:
         return None  # never posted: nothing to clear in Slack (repost skips it too)
-    return await post_once(services, _post(services, alert, CLEAR, None))
+    return await post_once(services, _post(services, alert, CLEAR, None, again=again))
 
 
 async def repost_alerts(services: Services) -> Tally:
@@ -116,9 +121,9 @@ async def repost_alerts(services: Services) -> Tally:
         if alert is None:
             return
         if alert.cleared_at is not None:
-            await post_clear(services, alert)
+            await post_clear(services, alert, again=True)
         elif alert.superseded_by is None:
-            await post_alert(services, alert)
+            await post_alert(services, alert, again=True)
 
     ids = await services.store.unposted_sales_alerts(services.clock())
     return await each(ids, repost, what="posting sales alert")
@@ -365,10 +370,36 @@ async def _already(
 
 
 def _post(
-    services: Services, alert: SalesAlert, prefix: str, previous: Finding | None
+    services: Services,
+    alert: SalesAlert,
+    prefix: str,
+    previous: Finding | None,
+    *,
+    again: bool = False,
 ) -> Post[SalesAlert]:
     store = services.store
     clearing = prefix == CLEAR
+    channel = (
+        alert.message.channel if clearing and alert.message else services.settings.sales_channel
+    )
+    thread_ts = alert.message.ts if clearing and alert.message else None
+    marker = slack.Metadata(f"occ_sales_{prefix}", alert.id)
+
+    async def posted_before(_claimed: object) -> SlackRef | None:
+        if not again:
+            return None
+        found_in = await slack.channel_id(services, channel)  # history needs an ID
+        if found_in is None:
+            return None
+        return await slack.find_posted(
+            services, found_in, marker, thread_ts=thread_ts, since=alert.opened_at
+        )
+
+    async def recorded() -> SlackRef | None:
+        stored = await store.get_sales_alert(alert.id)
+        if stored is None:
+            return None
+        return stored.clear_message if clearing else stored.message
 
     def render() -> tuple[list[dict[str, Any]], str]:
         if clearing:
@@ -381,9 +412,7 @@ def _post(
 
     return Post(
         what="Sales Pulse clearing note" if clearing else "Sales Pulse alert",
-        channel=alert.message.channel
-        if clearing and alert.message
-        else services.settings.sales_channel,
+        channel=channel,
         setting="OCC_SALES_CHANNEL",
         render=render,
         entry=entry,
@@ -397,7 +426,10 @@ def _post(
             alert.id, prefix, lease_until=lease, log=log_entry
         ),
         unpark=lambda: store.unpark_sales_posts(prefix),
-        thread_ts=alert.message.ts if clearing and alert.message else None,
+        thread_ts=thread_ts,
+        metadata=marker,
+        posted_before=posted_before,
+        recorded=recorded,
     )
 
 
