@@ -127,3 +127,30 @@ async def test_the_spool_outlives_its_replica_and_the_next_one_applies_it(
         assert list((tmp_path / "spool").glob("*.jsonl")) == [successor.services.spool.path]
     finally:
         await successor.stop()
+
+
+async def test_a_log_row_written_while_the_database_is_down_lands_once_it_is_back(
+    bot, proxy, slack, clock
+):
+    from bot import audit
+    from bot.domain import Action, Outcome, Scope
+    from bot.flows import journal
+
+    entry = audit.entry(
+        bot.services,
+        Action.SALES_REFUSED,
+        subject_id="sa_x",
+        conversation_id=None,
+        payload={"response": "acknowledged"},
+        actor=OPERATOR,
+        outcome=Outcome.REFUSED,
+        scope=Scope.SALES,
+    )
+    proxy.cut()
+    await journal.keep(bot.services, entry)
+    assert [r["id"] for r in bot.services.spool.records()] == [entry.id]
+    proxy.restore()
+    assert await spooled.replay(bot.services) == 1
+    assert await spooled.replay(bot.services) == 0
+    [stored] = await bot.store.entries(subject_id="sa_x")
+    assert stored == entry

@@ -28,7 +28,7 @@ from bot.domain import (
     RejectReason,
     ReplyStatus,
 )
-from bot.flows import replies
+from bot.flows import journal, replies
 from bot.flows.cards import refresh_card
 from bot.rules.retries import LEASE as REPLY_LEASE
 from bot.rules.risk import (
@@ -172,7 +172,8 @@ async def check(
 
 async def refuse(services: Services, draft: Draft, user: str, attempted: str, why: str) -> None:
     """Log a refused action (`draft.refused`) and tell only the user why."""
-    await services.store.log(
+    await journal.keep(
+        services,
         audit.draft_entry(
             services,
             Action.DRAFT_REFUSED,
@@ -180,7 +181,7 @@ async def refuse(services: Services, draft: Draft, user: str, attempted: str, wh
             {"attempted": attempted, "reason": why, "state": draft.state.value},
             actor=user,
             outcome=Outcome.REFUSED,
-        )
+        ),
     )
     await tell(services, channel=draft.card.channel if draft.card else None, user=user, text=why)
 

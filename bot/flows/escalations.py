@@ -24,7 +24,7 @@ from bot.domain import (
     Resolution,
     Urgency,
 )
-from bot.flows import decisions, escalation_view, outbox
+from bot.flows import decisions, escalation_view, journal, outbox
 from bot.flows import notes as notes_flow
 from bot.flows.posting import Post, post_once
 from bot.flows.replies import attribution
@@ -264,7 +264,8 @@ async def _manager_only(
         return None
     if services.settings.managers and not services.settings.is_manager(user):
         why = f"Only managers (OCC_MANAGERS) can {verb} escalations."
-        await services.store.log(
+        await journal.keep(
+            services,
             _entry(
                 services,
                 Action.ESCALATION_REFUSED,
@@ -272,7 +273,7 @@ async def _manager_only(
                 {"attempted": verb, "reason": why},
                 Outcome.REFUSED,
                 user,
-            )
+            ),
         )
         await tell(services, channel=channel, user=user, text=why)
         return None

@@ -30,6 +30,7 @@ from slack_sdk.errors import SlackApiError
 from bot import slack
 from bot.blocks.text import escape
 from bot.domain import LogEntry, Outcome, SlackRef
+from bot.flows import journal
 from bot.flows.alerts import clear_incident, dependency_failed, dependency_ok, raise_incident
 from bot.services import Services
 from bot.store.posts import PARK_AFTER_REFUSALS
@@ -118,7 +119,7 @@ async def _not_posted(
     code = error.response.get("error") if isinstance(error, SlackApiError) else None
     payload = {"error": detail, "channel": post.channel}
     if code not in PERMANENT_REFUSALS:
-        await services.store.log(post.entry(payload, Outcome.RETRY))
+        await journal.keep(services, post.entry(payload, Outcome.RETRY))
         await dependency_failed(
             services,
             "slack",
@@ -129,7 +130,7 @@ async def _not_posted(
     refusals = await post.refused(lease_until, post.entry(payload, Outcome.RETRY))
     if refusals is None or refusals < PARK_AFTER_REFUSALS:
         return  # retried by the `reposts` job once the lease runs out
-    await services.store.log(post.entry(payload | {"parked": True}, Outcome.FAILED))
+    await journal.keep(services, post.entry(payload | {"parked": True}, Outcome.FAILED))
     await raise_incident(
         services,
         refusal_incident(post.channel),

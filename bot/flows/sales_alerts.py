@@ -29,6 +29,7 @@ from bot.domain import (
     Scope,
     SlackRef,
 )
+from bot.flows import journal
 from bot.flows.posting import Post, post_once
 from bot.rules.sales import Evaluation, Status, markedly_worse
 from bot.runtime.batch import Tally, each
@@ -348,7 +349,8 @@ async def _already(
     user: str,
 ) -> None:
     what = blocks.DONE.get(SalesResponseKind(first.kind), first.kind)
-    await services.store.log(
+    await journal.keep(
+        services,
         _entry(
             services,
             Action.SALES_REFUSED,
@@ -356,7 +358,7 @@ async def _already(
             {"response": first.kind, "first_by": first.actor},
             actor=user,
             outcome=Outcome.REFUSED,
-        )
+        ),
     )
     await slack.tell(
         services,

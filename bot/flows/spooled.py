@@ -19,11 +19,10 @@ from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bot import audit, slack
-from bot.blocks.text import escape, slack_date
-from bot.domain import Action, EscalationType, Outcome, RejectReason, Scope, Urgency
-from bot.flows import decisions, escalations
-from bot.flows.alerts import FIRST_STEP
+from bot import slack
+from bot.blocks.text import escape
+from bot.domain import EscalationType, RejectReason, Urgency
+from bot.flows import decisions, escalations, journal
 from bot.services import Services
 from bot.store.errors import unavailable
 
@@ -73,7 +72,7 @@ async def decide(services: Services, decision: Intent) -> None:
         decision = replace(decision, id=services.new_id("sp"))
         services.spool.append(asdict(decision))
         log.warning("database unreachable: decision %s kept in the spool", decision.id)
-        await _database_down(services, error)
+        await journal.database_down(services, error)
         await slack.tell(
             services,
             channel=decision.channel,
@@ -94,6 +93,16 @@ async def replay(services: Services) -> int:
     spool.adopt_orphans()
     done = 0
     for record in spool.records():
+        if "log" in record:  # a log row kept while the database was down
+            try:
+                await journal.replay_log(services, record["log"])
+            except Exception as error:
+                if unavailable(error):
+                    return done
+                raise
+            spool.remove(record["id"])
+            done += 1
+            continue
         decision = Intent(**record)
         try:
             if not await _applied_before(services, decision):
@@ -112,7 +121,7 @@ async def replay(services: Services) -> int:
         spool.remove(decision.id)
         done += 1
     if services.database_down is not None:
-        await _database_back(services, done)
+        await journal.database_back(services, done)
     return done
 
 
@@ -154,53 +163,3 @@ async def _applied_before(services: Services, decision: Intent) -> bool:
         and stored.actor == decision.user
         and abs(stored.at - decision.decided_at) < SAME_DECISION
     )
-
-
-async def _database_down(services: Services, error: BaseException) -> None:
-    """This replica's alert: the incidents table is out of reach, so each replica that
-    cannot reach the database says so once (and once that it is back)."""
-    if services.database_down is not None:
-        return
-    now = services.clock()
-    detail = f"{type(error).__name__}: {error}"[:300]
-    services.database_down = (now, detail)
-    await _post(
-        services,
-        f":rotating_light: *database* is unreachable from `{services.runner}` since "
-        f"{slack_date(now)}. Last error: {escape(detail)}. Operators' decisions are kept "
-        f"in this replica's spool and applied in order when it is back. {FIRST_STEP}",
-    )
-
-
-async def _database_back(services: Services, applied: int) -> None:
-    assert services.database_down is not None
-    since, detail = services.database_down
-    services.database_down = None
-    for action, outcome, payload in (
-        (Action.RELIABILITY_ALERT, Outcome.FAILED, {"since": since.isoformat()}),
-        (Action.RELIABILITY_RECOVERED, Outcome.SUCCESS, {"replayed": applied}),
-    ):
-        await services.store.log(
-            audit.entry(
-                services,
-                action,
-                subject_id="database",
-                conversation_id=None,
-                payload={"dependency": "database", "detail": detail, "replica": services.runner}
-                | payload,
-                outcome=outcome,
-                scope=Scope.RELIABILITY,
-            )
-        )
-    await _post(
-        services,
-        f":white_check_mark: *database* is reachable again from `{services.runner}` (down since "
-        f"{slack_date(since)}); {applied} queued decision(s) applied in order.",
-    )
-
-
-async def _post(services: Services, text: str) -> None:
-    try:
-        await slack.post(services, services.settings.reliability_channel, text=text)
-    except slack.SLACK_FAILURES as error:
-        log.error("could not post the database alert: %s", slack.describe(error))

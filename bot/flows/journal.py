@@ -1,0 +1,86 @@
+"""Writing a decision_log row that survives the database being down, and this replica's
+database alert.
+
+`keep` writes the row, or, when the database cannot be reached, appends it to the
+replica's spool (see `bot.flows.spooled`, which replays it: a log row's insert is
+idempotent by its id).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from bot import audit, slack
+from bot.blocks.text import escape, slack_date
+from bot.domain import Action, LogEntry, Outcome, Scope
+from bot.flows.alerts import FIRST_STEP
+from bot.services import Services
+from bot.store import codec
+from bot.store.errors import unavailable
+
+log = logging.getLogger("occ.spool")
+
+
+async def keep(services: Services, entry: LogEntry) -> None:
+    """Log ``entry``; while the database is down, keep it in the spool instead."""
+    try:
+        await services.store.log(entry)
+    except Exception as error:
+        if services.spool is None or not unavailable(error):
+            raise
+        services.spool.append({"id": entry.id, "log": codec.jsonable(codec.log_row(entry))})
+        await database_down(services, error)
+
+
+async def replay_log(services: Services, row: dict) -> None:
+    await services.store.log(codec.log_from_row(row))
+
+
+async def database_down(services: Services, error: BaseException) -> None:
+    """This replica's alert: the incidents table is out of reach, so each replica that
+    cannot reach the database says so once (and once that it is back)."""
+    if services.database_down is not None:
+        return
+    now = services.clock()
+    detail = f"{type(error).__name__}: {error}"[:300]
+    services.database_down = (now, detail)
+    await _post(
+        services,
+        f":rotating_light: *database* is unreachable from `{services.runner}` since "
+        f"{slack_date(now)}. Last error: {escape(detail)}. Operators' decisions are kept "
+        f"in this replica's spool and applied in order when it is back. {FIRST_STEP}",
+    )
+
+
+async def database_back(services: Services, applied: int) -> None:
+    assert services.database_down is not None
+    since, detail = services.database_down
+    services.database_down = None
+    for action, outcome, payload in (
+        (Action.RELIABILITY_ALERT, Outcome.FAILED, {"since": since.isoformat()}),
+        (Action.RELIABILITY_RECOVERED, Outcome.SUCCESS, {"replayed": applied}),
+    ):
+        await services.store.log(
+            audit.entry(
+                services,
+                action,
+                subject_id="database",
+                conversation_id=None,
+                payload={"dependency": "database", "detail": detail, "replica": services.runner}
+                | payload,
+                outcome=outcome,
+                scope=Scope.RELIABILITY,
+            )
+        )
+    await _post(
+        services,
+        f":white_check_mark: *database* is reachable again from `{services.runner}` (down since "
+        f"{slack_date(since)}); {applied} queued decision(s) applied in order.",
+    )
+
+
+async def _post(services: Services, text: str) -> None:
+    try:
+        await slack.post(services, services.settings.reliability_channel, text=text)
+    except slack.SLACK_FAILURES as error:
+        log.error("could not post the database alert: %s", slack.describe(error))
