@@ -154,3 +154,25 @@ async def test_a_log_row_written_while_the_database_is_down_lands_once_it_is_bac
     assert await spooled.replay(bot.services) == 0
     [stored] = await bot.store.entries(subject_id="sa_x")
     assert stored == entry
+
+
+async def test_a_claim_while_the_database_is_down_is_refused_and_said_so(
+    bot, proxy, slack, scenarios
+):
+    from tests.harness import MANAGER
+
+    draft = await bot.posted_draft(scenarios["demo-3-triple-charge"].payload)
+    await bot.submit_escalation(draft.id, OPERATOR, type="high_value", urgency="urgent", notes="x")
+    await bot.settle()
+    escalated = await bot.store.get_draft(draft.id)
+    escalation = await bot.store.get_escalation(escalated.decision.escalation_id)
+    proxy.cut()
+    await bot.click_escalation(ActionId.CLAIM, escalation, MANAGER)
+    await bot.settle()
+    [told] = slack.ephemerals(MANAGER)
+    assert "claim was not recorded" in told["text"]
+    assert "*database* is unreachable" in slack.messages_in(RELIABILITY)[-1]["text"]
+    proxy.restore()
+    await bot.click_escalation(ActionId.CLAIM, escalation, MANAGER)
+    await bot.settle()
+    assert (await bot.store.get_escalation(escalation.id)).claimed_by == MANAGER

@@ -118,6 +118,31 @@ def buttons(message: dict[str, Any]) -> list[str]:
     ]
 
 
+async def submit_followup(bot: BotUnderTest, alert: SalesAlert, owner: str, due: str, note: str):
+    """Submit the Create follow-up modal, shaped as Slack sends a users_select and a
+    datepicker."""
+    values = (
+        {
+            InputId.FOLLOWUP_OWNER: {
+                InputId.FOLLOWUP_OWNER: {"type": "users_select", "selected_user": owner}
+            }
+        }
+        | {
+            InputId.FOLLOWUP_DUE: {
+                InputId.FOLLOWUP_DUE: {"type": "datepicker", "selected_date": due}
+            }
+        }
+        | text_value(InputId.FOLLOWUP_NOTE, note)
+    )
+    payload = real_view_submission(
+        user=OPERATOR,
+        callback_id=CallbackId.SALES_FOLLOWUP.value,
+        private_metadata=alert.id,
+        values=values,
+    )
+    return await bot.slack.send(payload)
+
+
 async def click(bot: BotUnderTest, action: ActionId, alert: SalesAlert, user: str):
     assert alert.message is not None
     payload = real_block_action(
@@ -297,26 +322,10 @@ async def test_a_followup_is_created_in_a_modal_and_its_owner_reminded_when_due(
     assert elements[InputId.FOLLOWUP_OWNER]["initial_user"] == OPERATOR
     assert elements[InputId.FOLLOWUP_DUE]["initial_date"] == "2026-12-05"
 
-    values = (
-        {
-            InputId.FOLLOWUP_OWNER: {
-                InputId.FOLLOWUP_OWNER: {"type": "users_select", "selected_user": MANAGER}
-            }
-        }
-        | {
-            InputId.FOLLOWUP_DUE: {
-                InputId.FOLLOWUP_DUE: {"type": "datepicker", "selected_date": "2026-12-04"}
-            }
-        }
-        | text_value(InputId.FOLLOWUP_NOTE, "Check the promo calendar with marketing")
+    response = await submit_followup(
+        bot, alert, MANAGER, "2026-12-04", "Check the promo calendar with marketing"
     )
-    payload = real_view_submission(
-        user=OPERATOR,
-        callback_id=CallbackId.SALES_FOLLOWUP.value,
-        private_metadata=alert.id,
-        values=values,
-    )
-    assert (await bot.slack.send(payload)).status_code == 200
+    assert response.status_code == 200
     await bot.settle()
     [note] = said_in_thread(slack, alert.message.ts)
     assert f"<@{MANAGER}>" in note["text"] and "promo calendar" in note["text"]
@@ -339,26 +348,7 @@ async def test_a_followup_due_in_the_past_is_refused_in_the_modal(bot, slack, sh
     shop.add_variant("SKU-HOODIE", 10_000)
     await pulse(bot)
     [alert] = await alerts(bot)
-    values = (
-        {
-            InputId.FOLLOWUP_OWNER: {
-                InputId.FOLLOWUP_OWNER: {"type": "users_select", "selected_user": MANAGER}
-            }
-        }
-        | {
-            InputId.FOLLOWUP_DUE: {
-                InputId.FOLLOWUP_DUE: {"type": "datepicker", "selected_date": "2026-12-01"}
-            }
-        }
-        | text_value(InputId.FOLLOWUP_NOTE, "")
-    )
-    payload = real_view_submission(
-        user=OPERATOR,
-        callback_id=CallbackId.SALES_FOLLOWUP.value,
-        private_metadata=alert.id,
-        values=values,
-    )
-    response = await bot.slack.send(payload)
+    response = await submit_followup(bot, alert, MANAGER, "2026-12-01", "")
     errors = response.json()["errors"]
     assert set(errors) == {InputId.FOLLOWUP_DUE, InputId.FOLLOWUP_NOTE}
     await bot.settle()

@@ -67,6 +67,8 @@ def test_revenue_drop_fires_beyond_15_percent_and_not_at_it():
     assert finding.trigger == Trigger.REVENUE_DROP
     assert (finding.value, finding.baseline, finding.severity) == (500.0, 1000.0, 50.0)
     assert finding.trend == (1000.0,) * 7 + (500.0,)
+    [sku] = finding.affected  # the SKU that sold less, linked to Shopify Admin's search
+    assert sku.label == "SKU-1" and sku.url.endswith("/admin/products?query=sku%3ASKU-1")
 
 
 def test_order_spike_fires_beyond_25_percent():

@@ -9,6 +9,7 @@ idempotent by its id).
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable
 
 from bot import audit, slack
 from bot.blocks.text import escape, slack_date
@@ -30,6 +31,26 @@ async def keep(services: Services, entry: LogEntry) -> None:
             raise
         services.spool.append({"id": entry.id, "log": codec.jsonable(codec.log_row(entry))})
         await database_down(services, error)
+
+
+async def or_tell(
+    services: Services, work: Awaitable[object], *, user: str, channel: str | None, what: str
+) -> None:
+    """Run ``work``; if the database cannot be reached, tell ``user`` their ``what`` was not
+    recorded (only drafts' decisions are kept in the spool) and alert once."""
+    try:
+        await work
+    except Exception as error:
+        if not unavailable(error):
+            raise
+        await database_down(services, error)
+        await slack.tell(
+            services,
+            channel=channel,
+            user=user,
+            text=f"The database cannot be reached right now, so your {what} was not recorded. "
+            "Please try again in a minute.",
+        )
 
 
 async def replay_log(services: Services, row: dict) -> None:

@@ -8,7 +8,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from bot.blocks.ids import ActionId, CallbackId, InputId
 from bot.domain import MONEY_OUTCOMES, Resolution, ResolutionOutcome
-from bot.flows import escalations
+from bot.flows import escalations, journal
 from bot.handlers.payload import action_value, channel_id, state_value, user_id
 from bot.services import Services
 
@@ -18,8 +18,10 @@ AMOUNT_MAX = 1_000_000.0
 def register(app: AsyncApp, services: Services) -> None:
     async def on_claim(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
+        user, channel = user_id(body), channel_id(body)
+        claim = escalations.claim(services, action_value(body), user, channel)
         services.background.spawn(
-            escalations.claim(services, action_value(body), user_id(body), channel_id(body)),
+            journal.or_tell(services, claim, user=user, channel=channel, what="claim"),
             name="claim",
         )
 
@@ -43,8 +45,10 @@ def register(app: AsyncApp, services: Services) -> None:
             return
         await ack()
         assert resolution is not None
+        user = user_id(body)
+        resolve = escalations.resolve(services, view["private_metadata"], user, resolution)
         services.background.spawn(
-            escalations.resolve(services, view["private_metadata"], user_id(body), resolution),
+            journal.or_tell(services, resolve, user=user, channel=None, what="resolution"),
             name="resolve",
         )
 

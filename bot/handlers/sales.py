@@ -12,7 +12,7 @@ from bot import slack
 from bot.blocks.ids import ActionId, CallbackId, InputId
 from bot.blocks.modals import followup_modal
 from bot.domain import SalesResponseKind
-from bot.flows import sales_alerts
+from bot.flows import journal, sales_alerts
 from bot.handlers.payload import action_value, channel_id, state_value, user_id
 from bot.services import Services
 
@@ -29,10 +29,10 @@ def register(app: AsyncApp, services: Services) -> None:
     def on_response(kind: SalesResponseKind) -> Any:
         async def handler(ack: AsyncAck, body: dict[str, Any]) -> None:
             await ack()
+            user, channel = user_id(body), channel_id(body)
+            work = sales_alerts.respond(services, action_value(body), kind, user, channel)
             services.background.spawn(
-                sales_alerts.respond(
-                    services, action_value(body), kind, user_id(body), channel_id(body)
-                ),
+                journal.or_tell(services, work, user=user, channel=channel, what="click"),
                 name=f"sales-{kind.value}",
             )
 
@@ -55,10 +55,12 @@ def register(app: AsyncApp, services: Services) -> None:
         await ack()
         assert owner is not None and due is not None
         due_at = datetime.combine(due + timedelta(days=1), time(0), services.settings.zone)
+        user = user_id(body)
+        work = sales_alerts.add_followup(
+            services, view["private_metadata"], user, owner, due_at, note
+        )
         services.background.spawn(
-            sales_alerts.add_followup(
-                services, view["private_metadata"], user_id(body), owner, due_at, note
-            ),
+            journal.or_tell(services, work, user=user, channel=None, what="follow-up"),
             name="sales-followup",
         )
 

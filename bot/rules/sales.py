@@ -27,6 +27,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from enum import StrEnum
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from bot.domain import Affected, Finding, ShopOrder, SkuStock, Trigger
@@ -81,6 +82,10 @@ class Shop:
 
     def order_url(self, order_gid: str) -> str:
         return f"{self.admin_url}/orders/{_numeric(order_gid)}"
+
+    def sku_url(self, sku: str) -> str:
+        """Shopify Admin's product search for a SKU (line items name no product here)."""
+        return f"{self.admin_url}/products?{urlencode({'query': f'sku:{sku}'})}"
 
     def variant_url(self, stock: SkuStock) -> str:
         return (
@@ -139,7 +144,7 @@ def evaluate_today(
         unit="money",
         trend=tuple(revenue),
         trend_label=label,
-        affected=_sku_changes(units[-1], base_units, days, falling=True),
+        affected=_sku_changes(shop, units[-1], base_units, days, falling=True),
         currency=shop.currency,
     )
     spike_finding = Finding(
@@ -153,7 +158,7 @@ def evaluate_today(
         unit="orders",
         trend=tuple(counts),
         trend_label=label,
-        affected=_sku_changes(units[-1], base_units, days, falling=False),
+        affected=_sku_changes(shop, units[-1], base_units, days, falling=False),
         currency=shop.currency,
     )
     return [
@@ -340,7 +345,7 @@ def _by_day(
 
 
 def _sku_changes(
-    today: Counter[str], past: Counter[str], days: int, *, falling: bool
+    shop: Shop, today: Counter[str], past: Counter[str], days: int, *, falling: bool
 ) -> tuple[Affected, ...]:
     """The SKUs whose units moved most against their same-hours average, in that direction."""
     changes = []
@@ -351,7 +356,7 @@ def _sku_changes(
             changes.append((abs(change), sku, today[sku], usual))
     changes.sort(key=lambda c: (-c[0], c[1]))
     return tuple(
-        Affected(sku, f"{now} sold today so far, {usual:.1f} usual by this hour", "")
+        Affected(sku, f"{now} sold today so far, {usual:.1f} usual by this hour", shop.sku_url(sku))
         for _, sku, now, usual in changes[:LISTED]
     )
 
