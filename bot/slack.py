@@ -131,6 +131,34 @@ async def find_posted(
     return None
 
 
+async def latest_marked(
+    services: Services, channel: str, event_type: str, *, since: datetime
+) -> str | None:
+    """The id in the metadata of the newest message of ``event_type`` in the channel since
+    ``since`` (None if there is none). Raises one of SLACK_FAILURES."""
+    found_in = await channel_id(services, channel)
+    if found_in is None:
+        return None
+    cursor = None
+    for _ in range(FIND_PAGES):
+        response = await services.slack.conversations_history(
+            channel=found_in,
+            oldest=f"{since.timestamp():.6f}",
+            include_all_metadata=True,
+            limit=200,
+            cursor=cursor,
+        )
+        for message in response.get("messages") or []:  # newest first
+            found = message.get("metadata") if isinstance(message, Mapping) else None
+            if isinstance(found, Mapping) and found.get("event_type") == event_type:
+                payload = found.get("event_payload")
+                return str(payload.get("id")) if isinstance(payload, Mapping) else None
+        cursor = (response.get("response_metadata") or {}).get("next_cursor")
+        if not response.get("has_more") or not cursor:
+            return None
+    return None
+
+
 async def permalink(services: Services, ref: SlackRef) -> str | None:
     """A link to a posted message; None (and a warning) if Slack will not give one."""
     try:

@@ -176,3 +176,30 @@ async def test_a_claim_while_the_database_is_down_is_refused_and_said_so(
     await bot.click_escalation(ActionId.CLAIM, escalation, MANAGER)
     await bot.settle()
     assert (await bot.store.get_escalation(escalation.id)).claimed_by == MANAGER
+
+
+async def test_two_replicas_losing_the_database_alert_once_and_recover_once(
+    bot, proxy, slack, chatwoot, clock, scenarios, tmp_path
+):
+    settings = bot.settings.model_copy(update={"spool_dir": str(tmp_path / "other-spool")})
+    other = await BotUnderTest(settings, clock).start()
+    try:
+        payload = scenarios["demo-1-order-status"].payload
+        drafts = [
+            await bot.posted_draft(payload | {"external_id": f"r{n}", "conversation_id": 700 + n})
+            for n in range(2)
+        ]
+        proxy.cut()
+        for replica, draft in zip((bot, other), drafts, strict=True):
+            await replica.click(ActionId.APPROVE, draft, OPERATOR)
+            await replica.settle()
+        proxy.restore()
+        for replica in (bot, other):
+            assert await spooled.replay(replica.services) == 1
+            await replica.settle()
+        for draft in drafts:
+            assert len(chatwoot.sent_replies(draft.input.conversation_id)) == 1
+    finally:
+        await other.stop()
+    down, back = [m["text"] for m in slack.messages_in(RELIABILITY)]
+    assert "*database* is unreachable" in down and "reachable again" in back
