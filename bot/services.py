@@ -59,6 +59,9 @@ class Services:
     background: Background = field(default_factory=Background)
     incidents: OpenIncidents = field(default_factory=OpenIncidents)
     runner: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
+    # When this replica began running jobs (serve sets it): the health job gives a job two
+    # periods from then before calling it behind, so a restart does not alert on old runs.
+    started_at: datetime | None = None
     user_cache: dict[str, dict[str, str | None]] = field(default_factory=dict)
 
     def conversation_url(self, conversation_id: int) -> str | None:

@@ -223,3 +223,17 @@ async def test_chatwoot_failing_then_recovering_is_one_alert_and_one_recovery_ac
     assert "*chatwoot* has recovered" in recovery
     rows = [e for e in await replicas[0].store.entries() if e.scope == "reliability"]
     assert [e.action for e in rows] == ["reliability.alert", "reliability.recovered"]
+
+
+async def test_a_restarted_replica_gives_its_jobs_two_periods_before_calling_them_behind(
+    bot, slack, clock
+):
+    await run_once(bot.services, JOBS["replies"])  # every 3600 s in these tests
+    clock.advance(hours=5)  # the bot was stopped meanwhile
+    bot.services.started_at = clock()  # and starts again (the scheduler sets this)
+    await JOBS["health"].run(bot.services)
+    assert slack.messages_in(RELIABILITY) == []
+    clock.advance(seconds=2 * 3600 + 1)  # two periods on, and still no run: behind
+    await JOBS["health"].run(bot.services)
+    [behind] = [m["text"] for m in slack.messages_in(RELIABILITY)]
+    assert "*replies* job has fallen behind" in behind

@@ -91,3 +91,39 @@ async def test_delayed_orders_and_stock():
         "SKU-2": (50, None),
     }
     assert facts.timezone.key == "UTC"
+
+
+async def test_stock_of_more_skus_than_a_page_is_read_in_batches():
+    async with ShopifyStandin() as shop:
+        skus = [f"SKU-{n:02d}" for n in range(reads.STOCK_BATCH + 5)]
+        for n, sku in enumerate(skus):
+            shop.add_variant(sku, n)
+        client = ShopifyClient(shop.url, DEFAULT_TOKEN)
+        try:
+            stocks = await reads.stock(client, skus)
+        finally:
+            await client.aclose()
+    assert {s.sku: s.available for s in stocks} == {sku: n for n, sku in enumerate(skus)}
+
+
+async def test_a_bulk_read_still_running_from_an_earlier_run_is_used_not_refused():
+    async with ShopifyStandin(bulk_polls=2) as shop:
+        seed(shop, reads.PAGING_LIMIT + 10)
+        client = ShopifyClient(shop.url, DEFAULT_TOKEN)
+
+        async def nap(seconds: float) -> None:
+            await asyncio.sleep(0.01)
+
+        try:
+            since = NOW - timedelta(days=30)
+            document = reads.BULK_ORDERS.replace(
+                "QUERY", reads.created_since(since).replace('"', '\\\\"')
+            )
+            earlier = await client.query(reads.RUN_BULK, {"query": document})
+            assert earlier["bulkOperationRunQuery"]["bulkOperation"]["status"] == "CREATED"
+            orders = await reads.orders_since(client, since, sleep=nap)
+        finally:
+            await client.aclose()
+    assert len(orders) == reads.PAGING_LIMIT + 10
+    mutations = [r for r in shop.requests if "bulkOperationRunQuery" in r.query]
+    assert len(mutations) == 2  # the second was refused, and the first one's result used

@@ -74,7 +74,9 @@ async def _scheduler(services: Services) -> list[str]:
             continue  # never run yet: nothing to compare with
         every = job.every_seconds(services.settings)
         incident = behind_incident(job.name)
-        if not behind(last.started_at, now, every):
+        # A replica that has just started has not had two periods to run it yet.
+        since = max(last.started_at, services.started_at or last.started_at)
+        if not behind(since, now, every):
             await clear_incident(
                 services,
                 incident,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -24,6 +25,7 @@ PAGING_LIMIT = 1000
 ORDERS_PAGE = 60  # 2 + 60 × (order, money bag, money, 10 line items) stays under 1,000
 LINE_ITEMS = 10  # per order when paging; a bulk read has them all
 DELAYED_LISTED = 250  # delayed orders read (and listed, and looked for in Chatwoot)
+RUNNING_BULK = re.compile(r"gid://shopify/BulkOperation/\d+")
 STOCK_BATCH = 25  # SKUs a query: 25 × (variant, inventory, 10 locations) < 1,000 points
 BULK_POLL_SECONDS = 2.0
 BULK_MAX_POLLS = 900  # half an hour at 2 s
@@ -82,19 +84,19 @@ query PollBulk($id: ID!) {
 }
 """
 
-STOCK = """
-query Stock($query: String!) {
-  productVariants(first: 25, query: $query) {
-    edges { node {
+STOCK = f"""
+query Stock($query: String!) {{
+  productVariants(first: {STOCK_BATCH}, query: $query) {{
+    edges {{ node {{
       id sku displayName
-      product { id }
-      metafield(namespace: "occ", key: "reorder_point") { value }
-      inventoryItem { inventoryLevels(first: 10) { edges { node {
-        quantities(names: ["available"]) { name quantity }
-      } } } }
-    } }
-  }
-}
+      product {{ id }}
+      metafield(namespace: "occ", key: "reorder_point") {{ value }}
+      inventoryItem {{ inventoryLevels(first: 10) {{ edges {{ node {{
+        quantities(names: ["available"]) {{ name quantity }}
+      }} }} }} }}
+    }} }}
+  }}
+}}
 """
 
 
@@ -174,10 +176,9 @@ async def stock(client: ShopifyClient, skus: Iterable[str]) -> list[SkuStock]:
     """Available stock (over all locations) of each SKU that Shopify knows."""
     wanted = sorted(set(skus))
     found: list[SkuStock] = []
-    for start in range(0, len(wanted), 50):
-        terms = " OR ".join(
-            f'sku:"{sku.replace(chr(34), "")}"' for sku in wanted[start : start + 50]
-        )
+    for start in range(0, len(wanted), STOCK_BATCH):
+        batch = wanted[start : start + STOCK_BATCH]
+        terms = " OR ".join(f'sku:"{sku.replace(chr(34), "")}"' for sku in batch)
         data = await client.query(STOCK, {"query": terms})
         for edge in (data.get("productVariants") or {}).get("edges") or []:
             node = edge.get("node") or {}
@@ -192,12 +193,19 @@ async def _bulk_orders(
     document = BULK_ORDERS.replace("QUERY", query.replace('"', '\\"'))
     started = (await client.query(RUN_BULK, {"query": document}))["bulkOperationRunQuery"]
     errors = started.get("userErrors") or []
-    if errors:
-        message = "; ".join(str(e.get("message")) for e in errors)
-        if "in progress" in message:
-            raise ShopifyUnavailable(f"bulk operation refused: {message}")
+    if not errors:
+        return await _await_bulk(client, started["bulkOperation"]["id"], sleep)
+    message = "; ".join(str(e.get("message")) for e in errors)
+    running = RUNNING_BULK.search(message) if "in progress" in message else None
+    if running is None:
         raise ShopifyRejected(f"bulk operation refused: {message}")
-    operation_id = started["bulkOperation"]["id"]
+    # An earlier run's read of the orders (Shopify runs one bulk query at a time): use it.
+    return await _await_bulk(client, running.group(0), sleep)
+
+
+async def _await_bulk(
+    client: ShopifyClient, operation_id: str, sleep: Callable[[float], Awaitable[None]]
+) -> list[ShopOrder]:
     for _ in range(BULK_MAX_POLLS):
         operation = (await client.query(POLL_BULK, {"id": operation_id})).get("node") or {}
         status = operation.get("status")

@@ -83,6 +83,7 @@ class Scheduler:
         self._running: set[asyncio.Task[Any]] = set()
 
     def start(self) -> None:
+        self._services.started_at = self._services.clock()
         for job in JOBS.values():
             self._scheduler.add_job(
                 self._tick,
