@@ -131,14 +131,15 @@ async def find_posted(
     return None
 
 
-async def latest_marked(
+async def marked(
     services: Services, channel: str, event_type: str, *, since: datetime
-) -> str | None:
-    """The id in the metadata of the newest message of ``event_type`` in the channel since
-    ``since`` (None if there is none). Raises one of SLACK_FAILURES."""
+) -> list[tuple[str, str]]:
+    """The (metadata id, ts) of the channel's messages of ``event_type`` since ``since``,
+    newest first. Raises one of SLACK_FAILURES."""
     found_in = await channel_id(services, channel)
     if found_in is None:
-        return None
+        return []
+    found: list[tuple[str, str]] = []
     cursor = None
     for _ in range(FIND_PAGES):
         response = await services.slack.conversations_history(
@@ -149,14 +150,15 @@ async def latest_marked(
             cursor=cursor,
         )
         for message in response.get("messages") or []:  # newest first
-            found = message.get("metadata") if isinstance(message, Mapping) else None
-            if isinstance(found, Mapping) and found.get("event_type") == event_type:
-                payload = found.get("event_payload")
-                return str(payload.get("id")) if isinstance(payload, Mapping) else None
+            meta = message.get("metadata") if isinstance(message, Mapping) else None
+            if isinstance(meta, Mapping) and meta.get("event_type") == event_type:
+                payload = meta.get("event_payload")
+                if isinstance(payload, Mapping):
+                    found.append((str(payload.get("id")), str(message["ts"])))
         cursor = (response.get("response_metadata") or {}).get("next_cursor")
         if not response.get("has_more") or not cursor:
-            return None
-    return None
+            break
+    return found
 
 
 async def permalink(services: Services, ref: SlackRef) -> str | None:

@@ -173,6 +173,9 @@ async def test_a_claim_while_the_database_is_down_is_refused_and_said_so(
     assert "claim was not recorded" in told["text"]
     assert "*database* is unreachable" in slack.messages_in(RELIABILITY)[-1]["text"]
     proxy.restore()
+    assert await spooled.replay(bot.services) == 0  # nothing was queued, but it is back:
+    assert "reachable again" in slack.messages_in(RELIABILITY)[-1]["text"]
+    assert bot.services.database_down is None  # so a later outage is alerted again
     await bot.click_escalation(ActionId.CLAIM, escalation, MANAGER)
     await bot.settle()
     assert (await bot.store.get_escalation(escalation.id)).claimed_by == MANAGER

@@ -91,6 +91,13 @@ async def replay(services: Services) -> int:
     if spool is None:
         return 0
     spool.adopt_orphans()
+    if services.database_down is not None and not spool.records():
+        try:  # nothing queued here (a Claim was refused, say): is the database back?
+            await services.store.ping()
+        except Exception as error:
+            if unavailable(error):
+                return 0
+            raise
     done = 0
     for record in spool.records():
         if "log" in record:  # a log row kept while the database was down

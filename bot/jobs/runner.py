@@ -110,8 +110,7 @@ class Scheduler:
         assert task is not None
         self._running.add(task)
         try:
-            if self._services.spool is not None and len(self._services.spool):
-                await spooled.replay(self._services)
+            await spooled.replay(self._services)  # also adopts a dead replica's spool
         except Exception:
             log.exception("replaying the spool failed; the next tick tries again")
         finally:

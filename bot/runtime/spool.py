@@ -2,42 +2,44 @@
 
 Each record is one JSON line, flushed and fsynced before `append` returns, so a decision an
 operator was told is queued survives a crash. The file is this process's own
-(``<dir>/<host>-<pid>-<random>.jsonl``, held with an exclusive lock, removed when
-it is closed empty); records leave it, oldest first,
-once applied (the file is rewritten and renamed into place). A file whose process has died
-is unlocked and is taken over by the next process that looks (`orphans`).
+(``<dir>/<host>-<pid>-<random>.jsonl``); a lock file beside it (``.lock``) is held for the
+process's life, so the data file itself can be rewritten and renamed into place when records
+leave it, oldest first, once applied. A spool whose process has died has an unlocked lock
+file, and is adopted by the next process that looks (`adopt_orphans`). A line that cannot be
+read (torn by a crash mid-write) is skipped with a warning rather than blocking the rest.
 """
 
 from __future__ import annotations
 
-import contextlib
 import fcntl
 import json
+import logging
 import os
 import socket
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
+log = logging.getLogger("occ.spool")
+
 
 class Spool:
-    def __init__(self, folder: Path, name: str | None = None) -> None:
+    def __init__(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         self.folder = folder
-        own = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}.jsonl"
-        self.path = folder / (name or own)
-        self._file: IO[str] = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115
-        fcntl.flock(self._file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        self.path = folder / f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}.jsonl"
+        self._lock: IO[str] = open(self.path.with_suffix(".lock"), "w")  # noqa: SIM115
+        fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        self.path.touch()
 
     def append(self, record: dict[str, Any]) -> None:
-        self._file.write(json.dumps(record, separators=(",", ":")) + "\n")
-        self._file.flush()
-        os.fsync(self._file.fileno())
+        with open(self.path, "a", encoding="utf-8") as out:
+            out.write(json.dumps(record, separators=(",", ":")) + "\n")
+            out.flush()
+            os.fsync(out.fileno())
 
     def records(self) -> list[dict[str, Any]]:
-        self._file.seek(0)
-        return [json.loads(line) for line in self._file if line.strip()]
+        return _read(self.path)
 
     def __len__(self) -> int:
         return len(self.records())
@@ -52,42 +54,44 @@ class Spool:
             out.flush()
             os.fsync(out.fileno())
         os.replace(temporary, self.path)
-        old, self._file = self._file, open(self.path, "a+", encoding="utf-8")  # noqa: SIM115
-        fcntl.flock(self._file, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        old.close()
 
     def adopt_orphans(self) -> int:
-        """Move the records of spool files whose process died into this one; how many."""
+        """Move the records of spools whose process died into this one; how many."""
         moved = 0
-        for other in sorted(self.folder.glob("*.jsonl")):
-            if other == self.path:
+        for lock_path in sorted(self.folder.glob("*.lock")):
+            data = lock_path.with_suffix(".jsonl")
+            if data == self.path:
                 continue
-            with _locked(other) as handle:
-                if handle is None:
-                    continue  # its process is alive and will replay it
-                for line in handle:
-                    if line.strip():
-                        self.append(json.loads(line))
-                        moved += 1
-                other.unlink()
+            with open(lock_path, "a") as lock:
+                try:
+                    fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    continue  # its process is alive and replays it
+                for record in _read(data) if data.exists() else []:
+                    self.append(record)
+                    moved += 1
+                data.unlink(missing_ok=True)
+                lock_path.unlink(missing_ok=True)
         return moved
 
     def close(self) -> None:
-        """Close the file, and remove it if nothing is left in it."""
-        if self._file.closed:
+        """Release the spool; its file is removed if nothing is left in it."""
+        if self._lock.closed:
             return
-        empty = not self.records()
-        self._file.close()
-        if empty:
+        if not self.records():
             self.path.unlink(missing_ok=True)
+            self.path.with_suffix(".lock").unlink(missing_ok=True)
+        self._lock.close()
 
 
-@contextlib.contextmanager
-def _locked(path: Path) -> Iterator[IO[str] | None]:
+def _read(path: Path) -> list[dict[str, Any]]:
+    found = []
     with open(path, encoding="utf-8") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield None
-            return
-        yield handle
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                found.append(json.loads(line))
+            except ValueError:
+                log.warning("%s line %s is unreadable (torn by a crash?); skipped", path, number)
+    return found
