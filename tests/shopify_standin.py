@@ -334,7 +334,8 @@ class ShopifyStandin(Standin):
         self._bucket = _Bucket(maximum, restore_rate, maximum, monotonic())
         self._schema = _schema(self)
         self.orders: list[ShopOrder] = []
-        self.variants: dict[str, ShopVariant] = {}
+        self.variants: list[ShopVariant] = []
+        self._first_by_sku: dict[str, ShopVariant] = {}
         self._bulk: list[_BulkOperation] = []
         self.requests: list[Recorded] = []
         self.spent = 0.0
@@ -395,7 +396,8 @@ class ShopifyStandin(Standin):
         )
         if reorder_point is not None:
             variant.metafields["occ", "reorder_point"] = str(reorder_point)
-        self.variants[sku] = variant
+        self.variants.append(variant)
+        self._first_by_sku.setdefault(sku, variant)
         return variant
 
     # -- outages and inspection ----------------------------------------------------------------
@@ -581,7 +583,7 @@ class ShopifyStandin(Standin):
 
     def resolve_variants(self, run: _Run, args: dict[str, Any]) -> dict[str, Any]:
         matches = _Search(args.get("query"), {"sku"})
-        found = [v for v in self.variants.values() if matches(lambda f, v=v: v.sku)]
+        found = [v for v in self.variants if matches(lambda f, v=v: v.sku)]
         return _connection(run, found, args, self.variant_json)
 
     def order_json(self, order: ShopOrder) -> dict[str, Any]:
@@ -607,7 +609,7 @@ class ShopifyStandin(Standin):
 
     def line_item_json(self, order_number: int, index: int, item: tuple[str, int, str]) -> dict:
         sku, quantity, title = item
-        variant = self.variants.get(sku)
+        variant = self._first_by_sku.get(sku)
         return {
             "id": f"gid://shopify/LineItem/{order_number * 100 + index}",
             "name": title,

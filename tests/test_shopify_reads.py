@@ -127,3 +127,20 @@ async def test_a_bulk_read_still_running_from_an_earlier_run_is_used_not_refused
     assert len(orders) == reads.PAGING_LIMIT + 10
     mutations = [r for r in shop.requests if "bulkOperationRunQuery" in r.query]
     assert len(mutations) == 2  # the second was refused, and the first one's result used
+
+
+async def test_variants_sharing_a_sku_are_one_stock_and_a_full_page_is_followed():
+    async with ShopifyStandin() as shop:
+        shop.add_variant("SKU-SHARED", 0, title="Red")
+        shop.add_variant("SKU-SHARED", 500, title="Blue")
+        for n in range(reads.STOCK_BATCH + 3):  # one SKU, more variants than a page
+            shop.add_variant("SKU-MANY", 1, title=f"Size {n}")
+        client = ShopifyClient(shop.url, DEFAULT_TOKEN)
+        try:
+            stocks = await reads.stock(client, ["SKU-SHARED", "SKU-MANY"])
+        finally:
+            await client.aclose()
+    assert {s.sku: s.available for s in stocks} == {
+        "SKU-SHARED": 500,
+        "SKU-MANY": reads.STOCK_BATCH + 3,
+    }

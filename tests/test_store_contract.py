@@ -1815,3 +1815,10 @@ async def test_a_data_source_keeps_its_last_good_read_and_its_last_error(store: 
     assert (shopify.first_tried_at, shopify.last_ok_at) == (T0, T0 + timedelta(minutes=5))
     assert (shopify.last_error, shopify.last_error_at) == ("timed out", T0 + timedelta(minutes=10))
     assert (chatwoot.last_ok_at, chatwoot.last_error) == (T0, None)
+
+
+async def test_a_late_report_of_an_older_read_does_not_move_freshness_back(store: Store) -> None:
+    await store.record_read("shopify", at=T0 + timedelta(minutes=10))
+    await store.record_read("shopify", at=T0 + timedelta(minutes=5))  # a slow, older run
+    [shopify] = await store.data_sources()
+    assert shopify.last_ok_at == T0 + timedelta(minutes=10)

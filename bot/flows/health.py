@@ -74,9 +74,13 @@ async def _scheduler(services: Services) -> list[str]:
             continue  # never run yet: nothing to compare with
         every = job.every_seconds(services.settings)
         incident = behind_incident(job.name)
-        # A replica that has just started has not had two periods to run it yet.
-        since = max(last.started_at, services.started_at or last.started_at)
-        if not behind(since, now, every):
+        late_now = behind(last.started_at, now, every)
+        just_started = services.started_at is not None and not behind(
+            services.started_at, now, every
+        )
+        if late_now and just_started:
+            continue  # give a replica that has just started two periods: neither alert nor clear
+        if not late_now:
             await clear_incident(
                 services,
                 incident,

@@ -85,8 +85,8 @@ query PollBulk($id: ID!) {
 """
 
 STOCK = f"""
-query Stock($query: String!) {{
-  productVariants(first: {STOCK_BATCH}, query: $query) {{
+query Stock($query: String!, $after: String) {{
+  productVariants(first: {STOCK_BATCH}, after: $after, query: $query) {{
     edges {{ node {{
       id sku displayName
       product {{ id }}
@@ -95,6 +95,7 @@ query Stock($query: String!) {{
         quantities(names: ["available"]) {{ name quantity }}
       }} }} }} }}
     }} }}
+    pageInfo {{ hasNextPage endCursor }}
   }}
 }}
 """
@@ -173,18 +174,26 @@ async def delayed_orders(client: ShopifyClient, cutoff: datetime) -> tuple[list[
 
 
 async def stock(client: ShopifyClient, skus: Iterable[str]) -> list[SkuStock]:
-    """Available stock (over all locations) of each SKU that Shopify knows."""
+    """Available stock (over all locations, and over the variants that share a SKU) of each
+    SKU that Shopify knows."""
     wanted = sorted(set(skus))
-    found: list[SkuStock] = []
+    by_sku: dict[str, SkuStock] = {}
     for start in range(0, len(wanted), STOCK_BATCH):
         batch = wanted[start : start + STOCK_BATCH]
         terms = " OR ".join(f'sku:"{sku.replace(chr(34), "")}"' for sku in batch)
-        data = await client.query(STOCK, {"query": terms})
-        for edge in (data.get("productVariants") or {}).get("edges") or []:
-            node = edge.get("node") or {}
-            if node.get("sku") in wanted:
-                found.append(_stock(node))
-    return found
+        async for node in client.nodes(STOCK, "productVariants", {"query": terms}):
+            if node.get("sku") not in batch:
+                continue
+            found = _stock(node)
+            earlier = by_sku.get(found.sku)
+            if earlier is not None:  # several variants share the SKU: one stock, summed
+                found = replace(
+                    earlier,
+                    available=earlier.available + found.available,
+                    reorder_point=earlier.reorder_point or found.reorder_point,
+                )
+            by_sku[found.sku] = found
+    return list(by_sku.values())
 
 
 async def _bulk_orders(

@@ -7,7 +7,7 @@ from datetime import datetime
 from bot.domain import SourceStatus
 from bot.store import codec
 from bot.store.database import Database
-from bot.store.ops import Change, Insert, Query, Update, eq
+from bot.store.ops import AnyOf, Change, Insert, Query, Update, before, eq, is_null
 
 TABLE = "data_sources"
 
@@ -29,8 +29,10 @@ class DataSources:
         )
         row = {"name": name, "first_tried_at": when, **values}
         inserted = await self.db.apply(Change(Insert(TABLE, row, ignore_conflict=True)))
-        if inserted is None:
-            await self.db.apply(Change(Update(TABLE, (eq("name", name),), values)))
+        if inserted is None:  # only ever forward: a slow run finishing late changes nothing
+            column = "last_ok_at" if error is None else "last_error_at"
+            newer = AnyOf(((is_null(column),), (before(column, when),)))
+            await self.db.apply(Change(Update(TABLE, (eq("name", name), newer), values)))
 
     async def data_sources(self) -> list[SourceStatus]:
         rows = await self.db.select(Query(TABLE, (), order_by=("name",)))
