@@ -200,8 +200,13 @@ type Query {
   node(id: ID!): Node
   currentBulkOperation(type: BulkOperationType = QUERY): BulkOperation
 }
+type BulkOperationCancelPayload {
+  bulkOperation: BulkOperation
+  userErrors: [BulkOperationUserError!]!
+}
 type Mutation {
   bulkOperationRunQuery(query: String!, groupObjects: Boolean): BulkOperationRunQueryPayload
+  bulkOperationCancel(id: ID!): BulkOperationCancelPayload
 }
 """
 
@@ -689,6 +694,16 @@ class ShopifyStandin(Standin):
         threading.Thread(target=self._run_bulk, args=(operation,), daemon=True).start()
         return {"bulkOperation": self._bulk_json(operation, poll=False), "userErrors": []}
 
+    def cancel_bulk(self, gid: str) -> dict[str, Any]:
+        for operation in self._bulk:
+            if operation.gid == gid and operation.status in ("CREATED", "RUNNING"):
+                operation.status = "CANCELED"
+                return {"bulkOperation": self._bulk_json(operation, poll=False), "userErrors": []}
+        return {
+            "bulkOperation": None,
+            "userErrors": [{"code": None, "field": ["id"], "message": "Bulk operation not found"}],
+        }
+
     def _run_bulk(self, operation: _BulkOperation) -> None:
         try:
             operation.lines, operation.root_count = self._bulk_lines(operation.query)
@@ -1013,6 +1028,11 @@ def _schema(standin: ShopifyStandin) -> GraphQLSchema:
         "Query",
         "currentBulkOperation",
         lambda _root, _info, **_args: standin.resolve_current_bulk(),
+    )
+    resolver(
+        "Mutation",
+        "bulkOperationCancel",
+        lambda _root, _info, id: standin.cancel_bulk(id),
     )
     resolver(
         "Mutation",

@@ -329,6 +329,7 @@ async def test_a_followup_is_created_in_a_modal_and_its_owner_reminded_when_due(
     await bot.settle()
     [note] = said_in_thread(slack, alert.message.ts)
     assert f"<@{MANAGER}>" in note["text"] and "promo calendar" in note["text"]
+    assert "due Fri 4 Dec (end of day, UTC)" in note["text"]  # the day picked
     [logged] = [
         e for e in await bot.store.entries(subject_id=alert.id) if e.action == "sales.followup"
     ]
@@ -457,3 +458,15 @@ async def test_an_alert_posted_by_a_replica_that_died_before_recording_it_is_not
         e for e in await bot.store.entries(subject_id=worse.id) if e.action == "sales.posted"
     ]
     assert logged.payload["reconciled"] is True
+
+
+async def test_a_page_slack_does_not_deliver_is_alerted_not_lost_silently(bot, slack, shop):
+    delayed(shop, hours=26)
+    await pulse(bot)
+    [alert] = await alerts(bot)
+    slack.fail_next("chat.postMessage", "user_not_found", status=200, retry_after=None, times=1)
+    await click(bot, ActionId.SALES_PAGE_MANAGER, alert, OPERATOR)
+    [warning] = [m["text"] for m in slack.messages_in("#occ-reliability")]
+    assert (
+        "*slack* is failing" in warning and f"to {FULFILLMENT_MANAGER} was not delivered" in warning
+    )

@@ -113,13 +113,16 @@ def test_fulfillment_delay_counts_paid_orders_unfulfilled_past_24_hours():
     partial = order(2, NOW - timedelta(hours=30), fulfillment="PARTIALLY_FULFILLED")
     fresh = order(3, NOW - timedelta(hours=23), fulfillment="UNFULFILLED")
     unpaid = order(4, NOW - timedelta(hours=48), fulfillment="UNFULFILLED", financial="PENDING")
-    evaluation = evaluate_delays([late, partial, fresh, unpaid], 0, NOW, SHOP, RULES)
+    evaluation = evaluate_delays([late, partial, fresh, unpaid], None, NOW, SHOP, RULES)
     assert evaluation.status == Status.CROSSED
     assert evaluation.finding is not None
     assert [a.label for a in evaluation.finding.affected] == ["#2", "#1"]  # oldest first
     assert evaluation.finding.affected[1].url == "https://occ.myshopify.com/admin/orders/1"
     assert evaluation.finding.affected[1].email == "a@example.com"
-    assert evaluate_delays([fresh, unpaid], 0, NOW, SHOP, RULES).status == Status.CLEAR
+    assert evaluate_delays([fresh, unpaid], None, NOW, SHOP, RULES).status == Status.CLEAR
+    # More than could be listed: the count says how many there are in all.
+    many = evaluate_delays([late], 400, NOW, SHOP, RULES)
+    assert many.finding is not None and many.finding.value == 400
 
 
 def test_low_stock_by_days_of_cover_and_reorder_point():

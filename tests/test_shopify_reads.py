@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.integrations import shopify_reads as reads
-from bot.integrations.shopify import ShopifyClient
+from bot.integrations.shopify import ShopifyClient, ShopifyUnavailable
 from tests.shopify_standin import DEFAULT_TOKEN, ShopifyStandin
 
 NOW = datetime(2026, 12, 3, 20, 0, tzinfo=UTC)
@@ -85,7 +85,7 @@ async def test_delayed_orders_and_stock():
         finally:
             await client.aclose()
     # Orders every 10 min; unfulfilled ones at 0, 500, 1000… min ago: 1500 min and older.
-    assert total == 3 and [o.name for o in delayed] == ["#1251", "#1201", "#1151"]
+    assert total is None and [o.name for o in delayed] == ["#1251", "#1201", "#1151"]
     assert {s.sku: (s.available, s.reorder_point) for s in stocks} == {
         "SKU-1": (7, 10),
         "SKU-2": (50, None),
@@ -106,7 +106,7 @@ async def test_stock_of_more_skus_than_a_page_is_read_in_batches():
     assert {s.sku: s.available for s in stocks} == {sku: n for n, sku in enumerate(skus)}
 
 
-async def test_a_bulk_read_still_running_from_an_earlier_run_is_used_not_refused():
+async def test_a_bulk_read_still_running_from_an_earlier_run_is_awaited_then_ours_runs():
     async with ShopifyStandin(bulk_polls=2) as shop:
         seed(shop, reads.PAGING_LIMIT + 10)
         client = ShopifyClient(shop.url, DEFAULT_TOKEN)
@@ -126,7 +126,7 @@ async def test_a_bulk_read_still_running_from_an_earlier_run_is_used_not_refused
             await client.aclose()
     assert len(orders) == reads.PAGING_LIMIT + 10
     mutations = [r for r in shop.requests if "bulkOperationRunQuery" in r.query]
-    assert len(mutations) == 2  # the second was refused, and the first one's result used
+    assert len(mutations) == 3  # the earlier run's, ours refused meanwhile, ours again
 
 
 async def test_variants_sharing_a_sku_are_one_stock_and_a_full_page_is_followed():
@@ -144,3 +144,34 @@ async def test_variants_sharing_a_sku_are_one_stock_and_a_full_page_is_followed(
         "SKU-SHARED": 500,
         "SKU-MANY": reads.STOCK_BATCH + 3,
     }
+
+
+async def test_a_bulk_read_that_never_finishes_is_cancelled_and_reported():
+    async with ShopifyStandin(bulk_polls=10**6) as shop:
+        seed(shop, reads.PAGING_LIMIT + 10)
+        client = ShopifyClient(shop.url, DEFAULT_TOKEN)
+
+        async def nap(seconds: float) -> None:
+            await asyncio.sleep(0)
+
+        try:
+            with pytest.raises(ShopifyUnavailable, match="cancelled"):
+                await reads.orders_since(client, NOW - timedelta(days=30), sleep=nap, max_polls=3)
+            [cancelled] = (await client.query("{ currentBulkOperation { status } }")).values()
+        finally:
+            await client.aclose()
+    assert cancelled["status"] == "CANCELED"  # it no longer holds a bulk slot
+
+
+async def test_more_delayed_orders_than_are_listed_are_counted():
+    async with ShopifyStandin() as shop:
+        for i in range(reads.DELAYED_LISTED + 50):
+            shop.add_order(NOW - timedelta(hours=30 + i), 10.0, fulfillment="UNFULFILLED")
+        shop.sort_orders()
+        client = ShopifyClient(shop.url, DEFAULT_TOKEN)
+        try:
+            delayed, total = await reads.delayed_orders(client, NOW - timedelta(hours=24))
+        finally:
+            await client.aclose()
+    assert len(delayed) == reads.DELAYED_LISTED and total == reads.DELAYED_LISTED + 50
+    assert delayed[0].created_at == min(o.created_at for o in shop.orders)  # oldest first

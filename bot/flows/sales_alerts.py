@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot import audit, slack
@@ -30,6 +30,7 @@ from bot.domain import (
     SlackRef,
 )
 from bot.flows import journal
+from bot.flows.alerts import dependency_failed
 from bot.flows.posting import Post, post_once
 from bot.rules.sales import Evaluation, Status, markedly_worse
 from bot.runtime.batch import Tally, each
@@ -212,7 +213,7 @@ async def add_followup(
     await services.store.add_followup(followup, entry)
     if alert.message is not None:
         text = (
-            f":memo: Follow-up for {mention(owner)}, due {slack_date(due_at)}, created by "
+            f":memo: Follow-up for {mention(owner)}, due {due_day(services, due_at)}, created by "
             f"{mention(user)}: {blocks.t.inline(note, 1000) or '(no note)'}"
         )
         await _say(services, text, thread=alert.message)
@@ -240,7 +241,7 @@ async def remind_followups(services: Services) -> int:
             where = f" (<{link}|the alert>)" if link else ""
         await _say(
             services,
-            f":alarm_clock: Your Sales Pulse follow-up was due {slack_date(followup.due_at)}"
+            f":alarm_clock: Your Sales Pulse follow-up was due {due_day(services, followup.due_at)}"
             f"{where}: {blocks.t.inline(followup.note, 1000) or '(no note)'}",
             channel=followup.owner,
         )
@@ -248,8 +249,11 @@ async def remind_followups(services: Services) -> int:
     return reminded
 
 
-def slack_date(when: datetime) -> str:
-    return blocks.t.slack_date(when)
+def due_day(services: Services, due_at: datetime) -> str:
+    """The day the follow-up was set for: it falls due when that day ends, in the team's
+    time zone."""
+    day = (due_at - timedelta(seconds=1)).astimezone(services.settings.zone)
+    return f"{day:%a %-d %b} (end of day, {services.settings.timezone})"
 
 
 # -- the response buttons -----------------------------------------------------------------------
@@ -334,11 +338,16 @@ async def _say(
     thread: SlackRef | None = None,
     channel: str | None = None,
 ) -> None:
+    """Post a page, a notification, a reminder or a thread note. It is not retried (the
+    response is recorded already), so a failure is made visible: a reliability alert that
+    names who was not told."""
     target = thread.channel if thread is not None else channel or services.settings.sales_channel
     try:
         await slack.post(services, target, text=text, thread_ts=thread.ts if thread else None)
     except slack.SLACK_FAILURES as error:
-        log.error("could not post a Sales Pulse message: %s", slack.describe(error))
+        detail = f"a Sales Pulse message to {target} was not delivered: {slack.describe(error)}"
+        log.warning("%s", detail)
+        await dependency_failed(services, "slack", detail)
 
 
 async def _already(

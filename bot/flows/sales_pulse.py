@@ -108,7 +108,8 @@ async def _evaluate(services: Services, client: ShopifyClient) -> tuple[list[Eva
         *evaluate_stock(orders, stocks, now, shop, rules),
     ]
     how = "a bulk operation" if stats.bulk else "paging"
-    return evaluations, f"{stats.orders} orders read by {how}, {total} delayed, {len(stocks)} SKUs"
+    late = len(delayed) if total is None else total
+    return evaluations, f"{stats.orders} orders read by {how}, {late} delayed, {len(stocks)} SKUs"
 
 
 def admin_url(shop_setting: str, domain: str) -> str:

@@ -78,6 +78,12 @@ mutation RunBulk($query: String!) {
 }
 """
 
+CANCEL_BULK = """
+mutation CancelBulk($id: ID!) {
+  bulkOperationCancel(id: $id) { bulkOperation { id status } userErrors { field message } }
+}
+"""
+
 POLL_BULK = """
 query PollBulk($id: ID!) {
   node(id: $id) { ... on BulkOperation { id status errorCode objectCount url } }
@@ -140,6 +146,7 @@ async def orders_since(
     *,
     stats: ReadStats | None = None,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    max_polls: int = BULK_MAX_POLLS,
 ) -> list[ShopOrder]:
     """Every order created since ``since``, oldest first."""
     query = created_since(since)
@@ -148,29 +155,38 @@ async def orders_since(
         orders = [_order(node) async for node in client.nodes(ORDERS, "orders", {"query": query})]
     else:
         stats.bulk = True
-        orders = await _bulk_orders(client, query, sleep)
+        orders = await _bulk_orders(client, query, sleep, max_polls)
     stats.orders = len(orders)
     orders.sort(key=lambda o: (o.created_at, o.id))
     return orders
 
 
-async def delayed_orders(client: ShopifyClient, cutoff: datetime) -> tuple[list[ShopOrder], int]:
+async def delayed_orders(
+    client: ShopifyClient, cutoff: datetime
+) -> tuple[list[ShopOrder], int | None]:
     """Paid, unfulfilled (or partly fulfilled) orders created before ``cutoff``: the oldest
-    `DELAYED_LISTED` of them, and how many there are."""
+    `DELAYED_LISTED` of them, and how many there are in all when there are more than that
+    (None when the list holds every one of them)."""
+    queries = [
+        f"financial_status:paid fulfillment_status:{status} status:open "
+        f"created_at:<'{_iso(cutoff)}'"
+        for status in ("unfulfilled", "partial")
+    ]
     found: list[ShopOrder] = []
-    total = 0
-    for status in ("unfulfilled", "partial"):
-        query = (
-            f"financial_status:paid fulfillment_status:{status} status:open "
-            f"created_at:<'{_iso(cutoff)}'"
-        )
-        total += await count_orders(client, query)
+    cut_short = False
+    for query in queries:
+        read = 0
         async for node in client.nodes(DELAYED, "orders", {"query": query}):
-            if len(found) >= DELAYED_LISTED:
+            if read == DELAYED_LISTED:
+                cut_short = True
                 break
             found.append(_order(node))
+            read += 1
     found.sort(key=lambda o: (o.created_at, o.id))
-    return found[:DELAYED_LISTED], total
+    if not cut_short:
+        return found[:DELAYED_LISTED], len(found) if len(found) > DELAYED_LISTED else None
+    total = sum([await count_orders(client, query) for query in queries])
+    return found[:DELAYED_LISTED], max(total, len(found))
 
 
 async def stock(client: ShopifyClient, skus: Iterable[str]) -> list[SkuStock]:
@@ -197,34 +213,53 @@ async def stock(client: ShopifyClient, skus: Iterable[str]) -> list[SkuStock]:
 
 
 async def _bulk_orders(
-    client: ShopifyClient, query: str, sleep: Callable[[float], Awaitable[None]]
+    client: ShopifyClient,
+    query: str,
+    sleep: Callable[[float], Awaitable[None]],
+    max_polls: int,
 ) -> list[ShopOrder]:
     document = BULK_ORDERS.replace("QUERY", query.replace('"', '\\"'))
-    started = (await client.query(RUN_BULK, {"query": document}))["bulkOperationRunQuery"]
-    errors = started.get("userErrors") or []
-    if not errors:
-        return await _await_bulk(client, started["bulkOperation"]["id"], sleep)
-    message = "; ".join(str(e.get("message")) for e in errors)
-    running = RUNNING_BULK.search(message) if "in progress" in message else None
-    if running is None:
-        raise ShopifyRejected(f"bulk operation refused: {message}")
-    # An earlier run's read of the orders (Shopify runs one bulk query at a time): use it.
-    return await _await_bulk(client, running.group(0), sleep)
+    for _ in range(2):
+        started = (await client.query(RUN_BULK, {"query": document}))["bulkOperationRunQuery"]
+        errors = started.get("userErrors") or []
+        if not errors:
+            return await _await_bulk(client, started["bulkOperation"]["id"], sleep, max_polls)
+        message = "; ".join(str(e.get("message")) for e in errors)
+        running = RUNNING_BULK.search(message)
+        if running is None:
+            if "limit" in message.lower() or "in progress" in message.lower():
+                raise ShopifyUnavailable(f"bulk operation refused for now: {message}")
+            raise ShopifyRejected(f"bulk operation refused: {message}")
+        # Another run's read is under way (an older snapshot: its orders stop when it began).
+        # Let it finish, then take our own.
+        await _await_bulk(client, running.group(0), sleep, max_polls, collect=False)
+    raise ShopifyUnavailable("bulk operation refused twice: another read keeps running")
 
 
 async def _await_bulk(
-    client: ShopifyClient, operation_id: str, sleep: Callable[[float], Awaitable[None]]
+    client: ShopifyClient,
+    operation_id: str,
+    sleep: Callable[[float], Awaitable[None]],
+    max_polls: int,
+    *,
+    collect: bool = True,
 ) -> list[ShopOrder]:
-    for _ in range(BULK_MAX_POLLS):
+    for _ in range(max_polls):
         operation = (await client.query(POLL_BULK, {"id": operation_id})).get("node") or {}
         status = operation.get("status")
         if status == "COMPLETED":
-            return await _collect(client.lines(operation["url"])) if operation.get("url") else []
+            if not collect or not operation.get("url"):
+                return []
+            return await _collect(client.lines(operation["url"]))
         if status in ("FAILED", "CANCELED", "EXPIRED"):
+            if not collect:
+                return []
             reason = operation.get("errorCode") or "no reason given"
             raise ShopifyUnavailable(f"bulk operation {status.lower()}: {reason}")
         await sleep(BULK_POLL_SECONDS)
-    raise ShopifyUnavailable("bulk operation still running after the last poll")
+    # Cancel it, so it does not hold one of the shop's bulk operation slots for days.
+    await client.query(CANCEL_BULK, {"id": operation_id})
+    raise ShopifyUnavailable("bulk operation still running after the last poll; cancelled")
 
 
 async def _collect(lines: AsyncIterator[str]) -> list[ShopOrder]:

@@ -169,18 +169,19 @@ def evaluate_today(
 
 def evaluate_delays(
     delayed: Sequence[ShopOrder],
-    total: int,
+    total: int | None,
     now: datetime,
     shop: Shop,
     thresholds: SalesThresholds,
 ) -> Evaluation:
     """Paid orders unfulfilled for longer than the threshold: ``delayed`` lists the oldest
-    of them as read, ``total`` counts them all."""
+    of them as read; ``total`` counts them all when there were more than could be read
+    (None: the list is all of them)."""
     cutoff = delay_cutoff(now, thresholds)
     late = sorted(
         (o for o in delayed if _is_delayed(o, cutoff)), key=lambda o: (o.created_at, o.id)
     )
-    count = max(total, len(late))
+    count = len(late) if total is None else max(total, len(late))
     condition = Trigger.FULFILLMENT_DELAY.value
     if count == 0:
         return Evaluation(condition, Status.CLEAR)
