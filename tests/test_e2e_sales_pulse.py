@@ -15,7 +15,6 @@ import pytest
 from bot.blocks.ids import ActionId, CallbackId, InputId
 from bot.domain import LogEntry, Outcome, SalesAlert, Scope
 from bot.jobs import JOBS
-from bot.rules.sales import same_hours
 from tests.harness import (
     MANAGER,
     OPERATOR,
@@ -28,6 +27,7 @@ from tests.harness import (
     text_value,
 )
 from tests.shopify_standin import DEFAULT_TOKEN, ShopifyStandin
+from tests.test_rules_sales import NEW_YORK, same_hours
 
 # 15:00 in New York: the shop's "today" began at 05:00 UTC.
 NOW = datetime(2026, 12, 3, 20, 0, tzinfo=UTC)
@@ -68,16 +68,10 @@ async def bot(sqlite_url, slack, chatwoot, clock, shop) -> AsyncIterator[BotUnde
 def usual_days(shop: ShopifyStandin, per_day: int, today: int, *, sku: str = "SKU-HOODIE"):
     """``per_day`` $50 orders in the same hours on each of the past 7 days, ``today`` today."""
     for back in range(7, -1, -1):
-        start, _ = same_hours(NOW, shop_zone(), back)
+        start, _ = same_hours(NOW, NEW_YORK, back)
         for i in range(today if back == 0 else per_day):
             shop.add_order(start + timedelta(hours=2, minutes=i), 50.0, line_items=[(sku, 1)])
     shop.sort_orders()
-
-
-def shop_zone():
-    from zoneinfo import ZoneInfo
-
-    return ZoneInfo("America/New_York")
 
 
 def delayed(shop: ShopifyStandin, hours: float, email: str = "dana@example.com"):

@@ -3,7 +3,7 @@ does not, in the shop's own day, and a quiet shop is not "down 100 %"."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.domain import ShopOrder, SkuStock, Trigger
@@ -15,11 +15,19 @@ from bot.rules.sales import (
     evaluate_stock,
     evaluate_today,
     markedly_worse,
-    same_hours,
     top_skus,
 )
 
 NEW_YORK = ZoneInfo("America/New_York")
+
+
+def same_hours(now: datetime, timezone: ZoneInfo, days_back: int) -> tuple[datetime, datetime]:
+    """From midnight to the current wall-clock time, ``days_back`` days ago (shop time)."""
+    local = now.astimezone(timezone)
+    day = local.date() - timedelta(days=days_back)
+    return datetime.combine(day, time(0), timezone), datetime.combine(day, local.time(), timezone)
+
+
 SHOP = Shop(NEW_YORK, "https://occ.myshopify.com/admin")
 # 15:00 in New York (20:00 UTC): "today" began at 05:00 UTC.
 NOW = datetime(2026, 12, 3, 20, 0, tzinfo=UTC)

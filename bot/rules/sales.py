@@ -100,13 +100,6 @@ def day_start(now: datetime, timezone: ZoneInfo, days_back: int = 0) -> datetime
     return datetime.combine(day, time(0), timezone)
 
 
-def same_hours(now: datetime, timezone: ZoneInfo, days_back: int) -> tuple[datetime, datetime]:
-    """From midnight to the current wall-clock time, ``days_back`` days ago (shop time)."""
-    local = now.astimezone(timezone)
-    day = local.date() - timedelta(days=days_back)
-    return datetime.combine(day, time(0), timezone), datetime.combine(day, local.time(), timezone)
-
-
 def window_start(now: datetime, timezone: ZoneInfo, thresholds: SalesThresholds) -> datetime:
     """The oldest order the triggers need: midnight ``baseline_days`` days ago."""
     return day_start(now, timezone, thresholds.baseline_days)
@@ -333,14 +326,14 @@ def _by_day(
         if not 0 <= back <= days:
             continue
         day = found[back]
-        same_hours = local.time() < clock
-        if same_hours:
+        in_same_hours = local.time() < clock
+        if in_same_hours:
             day.revenue += order.total
             day.orders += 1
         for sku, quantity in order.items:
             if sku:
                 day.all_units[sku] += quantity
-                if same_hours:
+                if in_same_hours:
                     day.units[sku] += quantity
     return found
 
