@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 import subprocess
 import sys
@@ -463,3 +464,30 @@ def test_the_standin_answers_in_openai_chat_completion_shape() -> None:
     assert completion.object == "chat.completion"
     assert completion.choices[0].message.content == "hello"
     assert completion.usage is not None and completion.usage.total_tokens > 0
+
+
+def test_the_knowledge_base_follows_its_folder_without_a_restart(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    write(tmp_path, "shipping.md", "# Shipping\n\nOrders ship within two business days.\n")
+    write(tmp_path, "refunds.md", "# Refunds\n\nRefunds reach your bank within ten days.\n")
+    now = [0.0]
+    kb = KnowledgeBase.load(tmp_path, recheck_seconds=5.0, monotonic=lambda: now[0])
+    assert kb.search("gift card balance") == []
+
+    write(tmp_path, "gift-cards.md", "# Gift Cards\n\nCheck your gift card balance at checkout.\n")
+    assert kb.search("gift card balance") == []  # the folder is looked at every 5 s at most
+    now[0] = 6.0
+    assert [hit.article.title for hit in kb.search("gift card balance")] == ["Gift Cards"]
+
+    write(tmp_path, "gift-cards.md", "---\nversion: v2\n---\n\n")  # an edit that breaks it
+    now[0] = 12.0
+    with caplog.at_level(logging.WARNING, logger="occ.kb"):
+        hits = kb.search("gift card balance")
+    assert [hit.article.title for hit in hits] == ["Gift Cards"]  # the last good articles
+    assert "gift-cards.md" in caplog.text and "not reloaded" in caplog.text
+
+    (tmp_path / "gift-cards.md").unlink()
+    now[0] = 18.0
+    assert kb.search("gift card balance") == [] and len(kb.articles) == 2
+    assert kb.reloads == 2

@@ -16,7 +16,7 @@ Every paragraph is a passage. ``search`` ranks whole articles with llama-index's
 retriever, then ranks each found article's passages with a second BM25 index over passages
 (indexed text: article title, section heading, paragraph), so a drafter can answer from the
 best article's most relevant passage. llama-index is imported on first search (or
-``warm()``), never at import time; both indexes are built once per ``KnowledgeBase``.
+``warm()``), never at import time; both indexes are built once per version of the articles.
 Stopwords (bm25s' larger English list) are dropped and words are stemmed.
 
 Relevance (0..1) is the BM25 score passed through a saturation, ``score / (score + h)``:
@@ -35,7 +35,8 @@ import logging
 import math
 import re
 import threading
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -51,6 +52,8 @@ _TOKEN = re.compile(r"(?u)\b\w\w+\b")
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
 _HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
 _LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
+RECHECK_SECONDS = 5.0  # how often a search looks whether the folder changed
+log = logging.getLogger("occ.kb")
 
 
 class KnowledgeBaseError(ValueError):
@@ -197,41 +200,56 @@ def _passages(lines: Sequence[str], title: str) -> tuple[Passage, ...]:
 
 
 class KnowledgeBase:
-    """Articles plus a BM25 index over their passages, built on first use."""
+    """Articles plus a BM25 index over their passages, built on first use.
 
-    def __init__(self, articles: Sequence[Article], *, location: str) -> None:
+    Loaded from a folder, it is re-read when the folder changes (a file added, removed or
+    edited), checked at most every ``recheck_seconds`` when searched: operators keep their
+    policies as they always do, without a restart. An edit that does not parse changes
+    nothing: the articles before it stay in use and a warning names the file.
+    """
+
+    def __init__(
+        self,
+        articles: Sequence[Article],
+        *,
+        location: str,
+        directory: Path | None = None,
+        recheck_seconds: float = RECHECK_SECONDS,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         if not articles:
             raise KnowledgeBaseError(f"{location}: no articles")
         self.articles = tuple(articles)
         self.location = location
         self._lock = threading.Lock()
         self._index: _Index | None = None
+        self._directory = directory
+        self._recheck_seconds = recheck_seconds
+        self._monotonic = monotonic
+        self._checked_at = monotonic()
+        self._signature = _signature(directory) if directory is not None else ()
+        self.reloads = 0
 
     @classmethod
-    def load(cls, directory: Path | None) -> KnowledgeBase:
+    def load(cls, directory: Path | None, **options: Any) -> KnowledgeBase:
         """Reads every ``*.md`` in ``directory``; None: the sample KB shipped with the bot."""
         if directory is None:
             root = importlib.resources.files("bot") / "kb"
             files: list[_ArticleFile] = [f for f in root.iterdir() if f.name.endswith(".md")]
-            location = "bot/kb (packaged sample)"
-        else:
-            path = Path(directory).expanduser()
-            if not path.exists():
-                raise KnowledgeBaseError(f"knowledge base folder {path} does not exist")
-            if not path.is_dir():
-                raise KnowledgeBaseError(f"knowledge base path {path} is not a folder")
-            files = [f for f in path.iterdir() if f.suffix == ".md" and f.is_file()]
-            location = str(path)
-        if not files:
-            raise KnowledgeBaseError(f"no Markdown articles (*.md) in {location}")
-        articles = [_read(f, location) for f in sorted(files, key=lambda f: f.name)]
-        return cls(articles, location=location)
+            return cls(
+                _articles(files, "bot/kb (packaged sample)"), location="bot/kb (packaged sample)"
+            )
+        path = _folder(directory)
+        return cls(
+            _articles(_markdown(path), str(path)), location=str(path), directory=path, **options
+        )
 
     def search(self, query: str, k: int = 3) -> list[Hit]:
         """The ``k`` best-matching articles, best first; only articles that match at all."""
         if k < 1:
             raise ValueError("k must be at least 1")
         with self._lock:  # also serialises the stemmer, which is not thread-safe
+            self._reload_if_changed()
             return self._built().search(query, k)
 
     def warm(self) -> None:
@@ -243,6 +261,54 @@ class KnowledgeBase:
         if self._index is None:
             self._index = _Index(self.articles)
         return self._index
+
+    def _reload_if_changed(self) -> None:
+        if self._directory is None:
+            return
+        now = self._monotonic()
+        if now - self._checked_at < self._recheck_seconds:
+            return
+        self._checked_at = now
+        signature = _signature(self._directory)
+        if signature == self._signature:
+            return
+        try:
+            articles = _articles(_markdown(_folder(self._directory)), self.location)
+        except KnowledgeBaseError as error:
+            log.warning("knowledge base not reloaded, the articles before stay in use: %s", error)
+            self._signature = signature  # warn once per change, not on every search
+            return
+        self.articles, self._index, self._signature = articles, None, signature
+        self.reloads += 1
+        log.info("knowledge base reloaded from %s: %s articles", self.location, len(articles))
+
+
+def _folder(directory: Path) -> Path:
+    path = Path(directory).expanduser()
+    if not path.exists():
+        raise KnowledgeBaseError(f"knowledge base folder {path} does not exist")
+    if not path.is_dir():
+        raise KnowledgeBaseError(f"knowledge base path {path} is not a folder")
+    return path
+
+
+def _markdown(path: Path) -> list[_ArticleFile]:
+    return [f for f in path.iterdir() if f.suffix == ".md" and f.is_file()]
+
+
+def _articles(files: Sequence[_ArticleFile], location: str) -> tuple[Article, ...]:
+    if not files:
+        raise KnowledgeBaseError(f"no Markdown articles (*.md) in {location}")
+    return tuple(_read(f, location) for f in sorted(files, key=lambda f: f.name))
+
+
+def _signature(directory: Path) -> tuple[tuple[str, int, int], ...]:
+    """What changes when an article is added, removed or edited."""
+    try:
+        found = [(f, f.stat()) for f in Path(directory).expanduser().glob("*.md")]
+    except OSError:
+        return ()
+    return tuple(sorted((f.name, st.st_mtime_ns, st.st_size) for f, st in found))
 
 
 def _read(file: _ArticleFile, location: str) -> Article:
