@@ -1,4 +1,4 @@
-"""`occ-bot` commands (CONTRACT.md): serve, demo, check, jobs, migrate, export."""
+"""`occ-bot` commands (CONTRACT.md): serve, demo, check, jobs, migrate, export, eval."""
 
 from __future__ import annotations
 
@@ -69,6 +69,12 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--since", type=_iso, default=None)
     export.add_argument("--until", type=_iso, default=None)
     export.set_defaults(run=_export)
+
+    evaluate = sub.add_parser(
+        "eval", help="score the configured drafter on the scenario packet and past decisions"
+    )
+    evaluate.add_argument("--json", action="store_true", help="print only the JSON report")
+    evaluate.set_defaults(run=_eval)
     return parser
 
 
@@ -148,6 +154,30 @@ def _export(args: argparse.Namespace) -> int:
         return 0
 
     return asyncio.run(export())
+
+
+def _eval(args: argparse.Namespace) -> int:
+    async def evaluate() -> int:
+        from bot.commands.evaluate import evaluate as score
+        from bot.commands.evaluate import write_report
+        from bot.drafting.factory import build_drafters
+        from bot.services import store_for
+
+        settings = Settings()
+        drafter, _ = build_drafters(settings)
+        store = store_for(settings)
+        try:
+            await store.migrate()
+            report = await score(settings, drafter, store)
+        finally:
+            await store.close()
+            close = getattr(drafter, "aclose", None)
+            if close is not None:
+                await close()
+        write_report(report, sys.stdout, as_json=args.json)
+        return 0
+
+    return asyncio.run(evaluate())
 
 
 if __name__ == "__main__":

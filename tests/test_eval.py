@@ -1,0 +1,77 @@
+"""`occ-bot eval`: the offline drafter scored on the scenario packet, and operators' past
+decisions turned into a calibration table."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+from bot.commands.evaluate import evaluate
+from bot.config import Settings
+from bot.domain import Action, LogEntry, Outcome, Scope
+from bot.drafting.factory import build_drafters
+from bot.services import store_for
+from tests.test_cli import occ_bot
+
+AT = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+
+
+def decided(n: int, action: Action, band: str, scope: Scope = Scope.CX) -> LogEntry:
+    return LogEntry(
+        f"log-{n}",
+        AT,
+        "U0OPERATOR1",
+        action,
+        scope,
+        f"d-{n}",
+        100 + n,
+        {"band": band},
+        Outcome.SUCCESS,
+    )
+
+
+async def test_the_packet_and_past_decisions_give_the_numbers(tmp_path):
+    settings = Settings(_env_file=None, database_url=f"sqlite:///{tmp_path}/occ.db")
+    store = store_for(settings)
+    await store.migrate()
+    rows = [
+        decided(1, Action.DRAFT_APPROVED, "high"),
+        decided(2, Action.DRAFT_APPROVED, "high"),
+        decided(3, Action.DRAFT_APPROVED, "high"),
+        decided(4, Action.DRAFT_EDITED, "high"),
+        decided(5, Action.DRAFT_EDITED, "low"),
+        decided(6, Action.DRAFT_APPROVED, "low", Scope.TRAINING),  # training never counts
+        decided(7, Action.DRAFT_REJECTED, "medium"),  # nothing was sent
+    ]
+    for row in rows:
+        await store.log(row)
+    drafter, _ = build_drafters(settings)
+    try:
+        report = await evaluate(settings, drafter, store)
+    finally:
+        await store.close()
+
+    assert report["scenarios"] == len(report["rows"]) == 18
+    packet = report["rows"]
+    agreeing = sum(r["predicted"] == r["expected"] for r in packet)
+    assert report["agreement"] == round(agreeing / 18, 3)
+    judged = [r for r in packet if r["hit"] is not None]
+    assert report["retrieval_hit_rate"] == round(sum(r["hit"] for r in judged) / len(judged), 3)
+    assert report["abstention_rate"] == 0.0
+    by_key = {r["key"]: r for r in packet}
+    assert by_key["demo-3-triple-charge"]["predicted"] == "escalate"  # the rules require it
+    assert by_key["demo-1-order-status"]["hit"] is True  # the shipping/tracking article first
+    assert sum(row["drafts"] for row in report["calibration"].values()) == 18
+    assert report["past_decisions"] == {
+        "high": {"sent": 4, "unedited": 0.75},
+        "low": {"sent": 1, "unedited": 0.0},
+    }
+
+
+def test_eval_runs_as_a_command_and_prints_json(tmp_path):
+    result = occ_bot("eval", "--json", env={"DATABASE_URL": f"sqlite:///{tmp_path}/occ.db"})
+    assert result.returncode == 0, result.stderr[-2000:]
+    report = json.loads(result.stdout)
+    assert report["scenarios"] == 18 and set(report["calibration"]) == {"high", "medium", "low"}
+    table = occ_bot("eval", env={"DATABASE_URL": f"sqlite:///{tmp_path}/occ.db"})
+    assert "retrieval hit rate" in table.stdout and "expected approve" in table.stdout
