@@ -206,3 +206,17 @@ async def test_two_replicas_losing_the_database_alert_once_and_recover_once(
         await other.stop()
     down, back = [m["text"] for m in slack.messages_in(RELIABILITY)]
     assert "*database* is unreachable" in down and "reachable again" in back
+
+
+def test_a_command_that_never_spools_leaves_nothing_on_disk(tmp_path):
+    from tests.test_cli import occ_bot
+
+    ran = occ_bot(
+        "jobs",
+        "run",
+        "replies",
+        env={"DATABASE_URL": f"sqlite:///{tmp_path}/occ.db"},
+        cwd=tmp_path,
+    )
+    assert ran.returncode == 0, ran.stderr[-2000:]
+    assert not (tmp_path / "occ-spool").exists()

@@ -24,28 +24,38 @@ log = logging.getLogger("occ.spool")
 
 
 class Spool:
+    """Nothing is created on disk until the first record (or an adopted orphan) arrives."""
+
     def __init__(self, folder: Path) -> None:
-        folder.mkdir(parents=True, exist_ok=True)
         self.folder = folder
         self.path = folder / f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}.jsonl"
-        self._lock: IO[str] = open(self.path.with_suffix(".lock"), "w")  # noqa: SIM115
+        self._lock: IO[str] | None = None
+
+    def _own(self) -> None:
+        if self._lock is not None:
+            return
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self._lock = open(self.path.with_suffix(".lock"), "w")  # noqa: SIM115
         fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         self.path.touch()
 
     def append(self, record: dict[str, Any]) -> None:
+        self._own()
         with open(self.path, "a", encoding="utf-8") as out:
             out.write(json.dumps(record, separators=(",", ":")) + "\n")
             out.flush()
             os.fsync(out.fileno())
 
     def records(self) -> list[dict[str, Any]]:
-        return _read(self.path)
+        return _read(self.path) if self.path.exists() else []
 
     def __len__(self) -> int:
         return len(self.records())
 
     def remove(self, record_id: str) -> None:
         """Drop an applied record: rewrite the file without it, then rename it into place."""
+        if not self.path.exists():
+            return
         kept = [r for r in self.records() if r.get("id") != record_id]
         temporary = self.path.with_suffix(".tmp")
         with open(temporary, "w", encoding="utf-8") as out:
@@ -58,6 +68,8 @@ class Spool:
     def adopt_orphans(self) -> int:
         """Move the records of spools whose process died into this one; how many."""
         moved = 0
+        if not self.folder.is_dir():
+            return 0
         for lock_path in sorted(self.folder.glob("*.lock")):
             data = lock_path.with_suffix(".jsonl")
             if data == self.path:
@@ -76,7 +88,7 @@ class Spool:
 
     def close(self) -> None:
         """Release the spool; its file is removed if nothing is left in it."""
-        if self._lock.closed:
+        if self._lock is None or self._lock.closed:
             return
         if not self.records():
             self.path.unlink(missing_ok=True)
