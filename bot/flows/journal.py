@@ -1,5 +1,5 @@
-"""Writing a decision_log row that survives the database being down, and this replica's
-database alert.
+"""Writing a decision_log row that survives the database being down, and the database's own
+alert and recovery (once across replicas).
 
 `keep` writes the row, or, when the database cannot be reached, appends it to the
 replica's spool (see `bot.flows.spooled`, which replays it: a log row's insert is
