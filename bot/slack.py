@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import aiohttp
@@ -109,25 +109,13 @@ async def find_posted(
     since: datetime | None = None,
 ) -> SlackRef | None:
     """Our message marked with ``metadata``: in a thread, or among a channel's messages since
-    ``since``. A post whose outcome is unknown (its worker died) is looked for here before
-    it is posted again. Raises one of SLACK_FAILURES when Slack cannot be read."""
-    cursor = None
-    for _ in range(FIND_PAGES):
-        if thread_ts is not None:
-            response = await services.slack.conversations_replies(
-                channel=channel, ts=thread_ts, include_all_metadata=True, limit=200, cursor=cursor
-            )
-        else:
-            oldest = f"{since.timestamp() - 60:.6f}" if since is not None else None
-            response = await services.slack.conversations_history(
-                channel=channel, oldest=oldest, include_all_metadata=True, limit=200, cursor=cursor
-            )
-        for message in response.get("messages") or []:
-            if isinstance(message, Mapping) and metadata.marks(message):
-                return SlackRef(channel=response.get("channel") or channel, ts=message["ts"])
-        cursor = (response.get("response_metadata") or {}).get("next_cursor")
-        if not response.get("has_more") or not cursor:
-            return None
+    ``since`` (the channel by ID or ``#name``). A post whose outcome is unknown (its worker
+    died) is looked for here before it is posted again. Raises one of SLACK_FAILURES when
+    Slack cannot be read."""
+    oldest = since - timedelta(minutes=1) if since is not None else None
+    async for found_in, message in _messages(services, channel, thread_ts=thread_ts, oldest=oldest):
+        if metadata.marks(message):
+            return SlackRef(channel=found_in, ts=message["ts"])
     return None
 
 
@@ -136,29 +124,49 @@ async def marked(
 ) -> list[tuple[str, str]]:
     """The (metadata id, ts) of the channel's messages of ``event_type`` since ``since``,
     newest first. Raises one of SLACK_FAILURES."""
-    found_in = await channel_id(services, channel)
-    if found_in is None:
-        return []
     found: list[tuple[str, str]] = []
+    async for _, message in _messages(services, channel, oldest=since):
+        meta = message.get("metadata")
+        if isinstance(meta, Mapping) and meta.get("event_type") == event_type:
+            payload = meta.get("event_payload")
+            if isinstance(payload, Mapping):
+                found.append((str(payload.get("id")), str(message["ts"])))
+    return found
+
+
+async def _messages(
+    services: Services,
+    channel: str,
+    *,
+    thread_ts: str | None = None,
+    oldest: datetime | None = None,
+) -> AsyncIterator[tuple[str, Mapping[str, Any]]]:
+    """(channel ID, message) for a thread's replies, or a channel's messages since ``oldest``
+    (newest first), with their metadata; at most `FIND_PAGES` pages."""
+    found_in = await channel_id(services, channel)  # history needs an ID, not a #name
+    if found_in is None:
+        log.warning("cannot read %s: no channel of that name is visible to the bot", channel)
+        return
     cursor = None
     for _ in range(FIND_PAGES):
-        response = await services.slack.conversations_history(
-            channel=found_in,
-            oldest=f"{since.timestamp():.6f}",
-            include_all_metadata=True,
-            limit=200,
-            cursor=cursor,
-        )
-        for message in response.get("messages") or []:  # newest first
-            meta = message.get("metadata") if isinstance(message, Mapping) else None
-            if isinstance(meta, Mapping) and meta.get("event_type") == event_type:
-                payload = meta.get("event_payload")
-                if isinstance(payload, Mapping):
-                    found.append((str(payload.get("id")), str(message["ts"])))
+        if thread_ts is not None:
+            response = await services.slack.conversations_replies(
+                channel=found_in, ts=thread_ts, include_all_metadata=True, limit=200, cursor=cursor
+            )
+        else:
+            response = await services.slack.conversations_history(
+                channel=found_in,
+                oldest=f"{oldest.timestamp():.6f}" if oldest is not None else None,
+                include_all_metadata=True,
+                limit=200,
+                cursor=cursor,
+            )
+        for message in response.get("messages") or []:
+            if isinstance(message, Mapping):
+                yield str(response.get("channel") or found_in), message
         cursor = (response.get("response_metadata") or {}).get("next_cursor")
         if not response.get("has_more") or not cursor:
-            break
-    return found
+            return
 
 
 async def permalink(services: Services, ref: SlackRef) -> str | None:

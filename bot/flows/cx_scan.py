@@ -21,7 +21,7 @@ from typing import Any
 from bot.domain import Action, ConversationLine, Customer, CxBreach, DraftInput
 from bot.flows.alerts import chatwoot_failed, dependency_ok
 from bot.flows.intake import propose, receive
-from bot.integrations.chatwoot import CONVERSATIONS_PAGE, ChatwootClient, ChatwootError
+from bot.integrations.chatwoot import ChatwootClient, ChatwootError
 from bot.rules.cx import breach_id, breached, waiting_since
 from bot.runtime.batch import each
 from bot.services import Services
@@ -61,18 +61,11 @@ async def scan(services: Services) -> str:
 async def _breached_conversations(
     chatwoot: ChatwootClient, now: datetime, sla_minutes: float
 ) -> list[Mapping[str, Any]]:
-    found: list[Mapping[str, Any]] = []
-    for page in range(1, MAX_PAGES + 1):
-        conversations = await chatwoot.list_conversations(status="open", page=page)
-        found += [
-            c
-            for c in conversations
-            if isinstance(c.get("id"), int) and breached(c, now, sla_minutes)
-        ]
-        if len(conversations) < CONVERSATIONS_PAGE:
-            return found
-    log.warning("CX scan stopped after %s pages of open conversations", MAX_PAGES)
-    return found
+    return [
+        c
+        async for c in chatwoot.conversations(status="open", max_pages=MAX_PAGES)
+        if breached(c, now, sla_minutes)
+    ]
 
 
 async def card_breach(

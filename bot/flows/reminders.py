@@ -201,12 +201,8 @@ async def _posted_before(
     """An earlier attempt's copy of this reminder, if its worker posted it and died."""
     if claimed.attempts <= 1:
         return None
-    found_in = await slack.channel_id(services, channel)  # history needs an ID, not a #name
-    if found_in is None:
-        log.warning("cannot look for reminder %s: no channel %s visible", claimed.id, channel)
-        return None
     return await slack.find_posted(
-        services, found_in, marker, thread_ts=thread_ts, since=claimed.created_at
+        services, channel, marker, thread_ts=thread_ts, since=claimed.created_at
     )
 
 

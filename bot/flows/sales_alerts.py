@@ -90,10 +90,7 @@ async def post_alert(
 ) -> SalesAlert | None:
     """Post the alert once, then its trend chart in its thread. ``again``: an earlier attempt
     may have posted it before its worker died, so Slack is searched first."""
-    previous = None
-    if alert.supersedes is not None:
-        earlier = await services.store.get_sales_alert(alert.supersedes)
-        previous = earlier.finding if earlier else None
+    previous = await _previous(services, alert)
     posted = await post_once(services, _post(services, alert, MESSAGE, previous, again=again))
     if posted is not None and posted.message is not None and len(posted.finding.trend) > 1:
         png = await asyncio.to_thread(charts.trend_png, posted.finding)
@@ -135,10 +132,7 @@ async def redraw(services: Services, alert_id: str) -> None:
     alert = await services.store.get_sales_alert(alert_id)
     if alert is None or alert.message is None:
         return
-    previous = None
-    if alert.supersedes is not None:
-        earlier = await services.store.get_sales_alert(alert.supersedes)
-        previous = earlier.finding if earlier else None
+    previous = await _previous(services, alert)
     await slack.update(
         services,
         alert.message,
@@ -146,6 +140,14 @@ async def redraw(services: Services, alert_id: str) -> None:
         blocks=blocks.alert_blocks(alert, previous),
         what=f"sales alert {alert.id}",
     )
+
+
+async def _previous(services: Services, alert: SalesAlert) -> Finding | None:
+    """What the alert this one superseded found, for "markedly worse than…"."""
+    if alert.supersedes is None:
+        return None
+    earlier = await services.store.get_sales_alert(alert.supersedes)
+    return earlier.finding if earlier else None
 
 
 async def respond(
@@ -399,11 +401,8 @@ def _post(
     async def posted_before(_claimed: object) -> SlackRef | None:
         if not again:
             return None
-        found_in = await slack.channel_id(services, channel)  # history needs an ID
-        if found_in is None:
-            return None
         return await slack.find_posted(
-            services, found_in, marker, thread_ts=thread_ts, since=alert.opened_at
+            services, channel, marker, thread_ts=thread_ts, since=alert.opened_at
         )
 
     async def recorded() -> SlackRef | None:

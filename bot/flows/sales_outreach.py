@@ -23,7 +23,7 @@ from typing import Any
 from bot.domain import Action, Affected, Customer, DraftInput, Finding, MessageKind
 from bot.flows import outbox
 from bot.flows.intake import propose, receive
-from bot.integrations.chatwoot import CONVERSATIONS_PAGE, ChatwootClient
+from bot.integrations.chatwoot import ChatwootClient
 from bot.services import Services
 from bot.web.draft_body import MAX_DRAFT_CHARS
 
@@ -58,14 +58,11 @@ async def reach_out(services: Services, alert_id: str, finding: Finding) -> tupl
 
 
 async def _open_conversations(chatwoot: ChatwootClient) -> list[Mapping[str, Any]]:
-    found: list[Mapping[str, Any]] = []
-    for status in STATUSES:
-        for page in range(1, MAX_PAGES + 1):
-            conversations = await chatwoot.list_conversations(status=status, page=page)
-            found += [c for c in conversations if isinstance(c.get("id"), int)]
-            if len(conversations) < CONVERSATIONS_PAGE:
-                break
-    return found
+    return [
+        c
+        for status in STATUSES
+        async for c in chatwoot.conversations(status=status, max_pages=MAX_PAGES)
+    ]
 
 
 async def _note(services: Services, alert_id: str, order: Affected, conversation_id: int) -> bool:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import timedelta
 
-from bot.domain import Trigger
+from bot.domain import SalesAlert, Trigger
 from bot.flows import sales_alerts, sales_outreach
 from bot.flows.alerts import chatwoot_failed, dependency_failed, dependency_ok
 from bot.integrations import shopify_reads as reads
@@ -37,8 +37,9 @@ async def pulse(services: Services) -> str:
     if client is None:
         return "Shopify not configured: Sales Pulse off"
     requests, points = client.requests, client.points_spent
+    open_alerts = {alert.condition: alert for alert in await services.store.open_sales_alerts()}
     try:
-        evaluations, read = await _evaluate(services, client)
+        evaluations, read = await _evaluate(services, client, open_alerts)
     except ShopifyError as error:
         await services.store.record_read("shopify", at=services.clock(), error=error.detail)
         if error.transient:
@@ -47,7 +48,6 @@ async def pulse(services: Services) -> str:
         raise
     await services.store.record_read("shopify", at=services.clock())
     await dependency_ok(services, "shopify")
-    open_alerts = {alert.condition: alert for alert in await services.store.open_sales_alerts()}
     outcomes: Counter[str] = Counter()
     for evaluation in evaluations:
         outcome = await sales_alerts.follow(
@@ -84,7 +84,9 @@ async def _reach_delayed_customers(services: Services, evaluations: list[Evaluat
     return f"{notes} conversations noted, {cards} proactive drafts offered"
 
 
-async def _evaluate(services: Services, client: ShopifyClient) -> tuple[list[Evaluation], str]:
+async def _evaluate(
+    services: Services, client: ShopifyClient, open_alerts: dict[str, SalesAlert]
+) -> tuple[list[Evaluation], str]:
     settings = services.settings
     rules = settings.sales_thresholds()
     now = services.clock()
@@ -95,11 +97,7 @@ async def _evaluate(services: Services, client: ShopifyClient) -> tuple[list[Eva
     stats = reads.ReadStats()
     orders = await reads.orders_since(client, window_start(now, shop.timezone, rules), stats=stats)
     delayed, total = await reads.delayed_orders(client, delay_cutoff(now, rules))
-    watched = [
-        alert.condition.removeprefix(LOW_STOCK)
-        for alert in await services.store.open_sales_alerts()
-        if alert.condition.startswith(LOW_STOCK)
-    ]
+    watched = [c.removeprefix(LOW_STOCK) for c in open_alerts if c.startswith(LOW_STOCK)]
     best = top_skus(orders, now - timedelta(days=rules.baseline_days), rules.top_skus)
     stocks = await reads.stock(client, [*best, *watched]) if best or watched else []
     evaluations = [

@@ -91,7 +91,8 @@ async def replay(services: Services) -> int:
     if spool is None:
         return 0
     spool.adopt_orphans()
-    if services.database_down is not None and not spool.records():
+    records = spool.records()
+    if services.database_down is not None and not records:
         try:  # nothing queued here (a Claim was refused, say): is the database back?
             await services.store.ping()
         except Exception as error:
@@ -99,37 +100,34 @@ async def replay(services: Services) -> int:
                 return 0
             raise
     done = 0
-    for record in spool.records():
-        if "log" in record:  # a log row kept while the database was down
-            try:
-                await journal.replay_log(services, record["log"])
-            except Exception as error:
-                if unavailable(error):
-                    return done
-                raise
-            spool.remove(record["id"])
-            done += 1
-            continue
-        decision = Intent(**record)
+    for record in records:
         try:
-            if not await _applied_before(services, decision):
-                await _apply(services, decision)
+            if "log" in record:  # a log row kept while the database was down
+                await journal.replay_log(services, record["log"])
+            elif not await _applied_before(services, Intent(**record)):
+                await _apply(services, Intent(**record))
         except Exception as error:
             if unavailable(error):
                 return done  # still down: the next tick tries again
-            log.exception("spooled decision %s could not be applied; dropped", decision.id)
-            await slack.tell(
-                services,
-                channel=None,
-                user=decision.user,
-                text=f"Your queued decision ({decision.kind}) could not be applied: "
-                f"{escape(str(error)[:200])}. Please decide that draft again.",
-            )
-        spool.remove(decision.id)
+            if "log" in record:
+                raise
+            await _drop(services, Intent(**record), error)
+        spool.remove(record["id"])
         done += 1
     if services.database_down is not None:
         await journal.database_back(services, done)
     return done
+
+
+async def _drop(services: Services, decision: Intent, error: Exception) -> None:
+    log.error("spooled decision %s could not be applied; dropped", decision.id, exc_info=error)
+    await slack.tell(
+        services,
+        channel=None,
+        user=decision.user,
+        text=f"Your queued decision ({decision.kind}) could not be applied: "
+        f"{escape(str(error)[:200])}. Please decide that draft again.",
+    )
 
 
 async def _apply(services: Services, decision: Intent) -> None:

@@ -46,9 +46,7 @@ def register(app: AsyncApp, services: Services) -> None:
         )
 
     async def on_followup_submit(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
-        owner, due, note, errors = read_followup(
-            view, today=services.clock().astimezone(services.settings.zone).date()
-        )
+        owner, due, note, errors = read_followup(view, today=_today(services))
         if errors:
             await ack(response_action="errors", errors=errors)
             return
@@ -91,12 +89,17 @@ def read_followup(
     return owner, due, note, errors
 
 
+def _today(services: Services) -> date:
+    """Today in the team's time zone (`OCC_TIMEZONE`): follow-ups are due by the day."""
+    return services.clock().astimezone(services.settings.zone).date()
+
+
 async def _open_followup(services: Services, alert_id: str, user: str, trigger_id: str) -> None:
     alert = await services.store.get_sales_alert(alert_id)
     if alert is None:
         await slack.tell(services, channel=None, user=user, text="That alert is unknown.")
         return
-    today = services.clock().astimezone(services.settings.zone).date()
+    today = _today(services)
     summary = f"*{alert.finding.metric}*: {alert.finding.threshold}"
     view = followup_modal(
         alert.id, summary, owner=user, due=today + timedelta(days=DEFAULT_DUE_DAYS)

@@ -24,12 +24,15 @@ from __future__ import annotations
 
 import email.utils
 import json as jsonlib
+import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import aiohttp
+
+log = logging.getLogger("occ.chatwoot")
 
 PAGE_SIZE = 20  # Chatwoot's MessageFinder returns the latest 20 messages, or 20 before an id
 CONVERSATIONS_PAGE = 25  # ConversationFinder's page size (CONVERSATION_RESULTS_PER_PAGE)
@@ -222,6 +225,20 @@ class ChatwootClient:
         if not isinstance(payload, list):
             raise ChatwootRejected("conversations answer has no data.payload list")
         return [c for c in payload if isinstance(c, dict)]
+
+    async def conversations(
+        self, *, status: str = "open", max_pages: int
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Every conversation with this status, page after page, reading at most
+        ``max_pages`` pages (a bounded read: a warning says when the bound cut it short)."""
+        for page in range(1, max_pages + 1):
+            found = await self.list_conversations(status=status, page=page)
+            for conversation in found:
+                if isinstance(conversation.get("id"), int):
+                    yield conversation
+            if len(found) < CONVERSATIONS_PAGE:
+                return
+        log.warning("stopped after %s pages of %s conversations", max_pages, status)
 
     # -- agents -----------------------------------------------------------------------------
 

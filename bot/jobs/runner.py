@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -106,24 +107,21 @@ class Scheduler:
         self._scheduler.start()
 
     async def _replay_spool(self) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self._running.add(task)
-        try:
-            await spooled.replay(self._services)  # also adopts a dead replica's spool
-        except Exception:
-            log.exception("replaying the spool failed; the next tick tries again")
-        finally:
-            self._running.discard(task)
+        await self._tracked(spooled.replay(self._services), "replaying the spool")
 
     async def _tick(self, job: Job) -> None:
+        await self._tracked(run_once(self._services, job), f"running job {job.name}")
+
+    async def _tracked(self, work: Awaitable[object], what: str) -> None:
+        """Run ``work`` as a run `stop` waits for; a failure (the database down, say) is
+        logged, and the next tick tries again."""
         task = asyncio.current_task()
         assert task is not None
         self._running.add(task)
         try:
-            await run_once(self._services, job)
-        except Exception:  # the database is down: the next tick tries again
-            log.exception("job %s could not run", job.name)
+            await work
+        except Exception:
+            log.exception("%s failed; the next tick tries again", what)
         finally:
             self._running.discard(task)
 
