@@ -8,7 +8,7 @@ import contextlib
 import io
 import json
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -240,3 +240,59 @@ async def test_a_restarted_replica_gives_its_jobs_two_periods_before_calling_the
     bot.services.started_at = clock()  # a restart does not make the stuck job on time
     await JOBS["health"].run(bot.services)
     assert len(slack.messages_in(RELIABILITY)) == 1
+
+
+async def test_chatwoot_rate_limiting_past_the_retries_is_a_rate_limit_incident(
+    bot, slack, chatwoot
+):
+    chatwoot.rate_limit(requests=1000)
+    with contextlib.suppress(Exception):  # the scan fails visibly
+        await JOBS["cx-scan"].run(bot.services)
+    chatwoot.up()
+    await JOBS["cx-scan"].run(bot.services)
+    alert, recovery = [m["text"] for m in slack.messages_in(RELIABILITY)]
+    assert "*chatwoot* keeps rate-limiting us" in alert and "429" in alert
+    assert "*chatwoot* has recovered" in recovery
+
+
+async def test_the_sales_pulse_job_runs_by_hand_from_the_command_line(slack, shop, tmp_path):
+    import asyncio
+    import os
+    import sys
+
+    from tests.harness import DEFAULT_TOKEN as SLACK_TOKEN
+    from tests.harness import SIGNING_SECRET
+    from tests.test_cli import CLEAN_ENV_KEYS, ROOT
+
+    shop.add_order(
+        datetime.now(UTC).replace(microsecond=0) - timedelta(hours=30),
+        84.0,
+        fulfillment="UNFULFILLED",
+    )
+    env = {k: v for k, v in os.environ.items() if k in CLEAN_ENV_KEYS} | {
+        "PYTHONPATH": str(ROOT),
+        "DATABASE_URL": f"sqlite:///{tmp_path}/occ.db",
+        "SLACK_BOT_TOKEN": SLACK_TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": f"{slack.url}/api/",
+        "SHOPIFY_SHOP": shop.url,
+        "SHOPIFY_ADMIN_TOKEN": DEFAULT_TOKEN,
+        "OCC_SPOOL_DIR": str(tmp_path / "spool"),
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot.cli",
+        "jobs",
+        "run",
+        "sales-pulse",
+        env=env,
+        cwd=tmp_path,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), timeout=120)
+    assert process.returncode == 0, err.decode()[-2000:]
+    assert "1 alerted" in out.decode()
+    [alert] = [m for m in slack.messages_in("#occ-sales") if not m.get("thread_ts")]
+    assert "Fulfillment delay" in alert["text"]
