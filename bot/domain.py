@@ -54,6 +54,8 @@ class DraftState(StrEnum):
     APPROVED = "approved"
     REJECTED = "rejected"
     ESCALATED = "escalated"
+    # A newer customer message's draft replaced it before anyone decided it.
+    SUPERSEDED = "superseded"
 
 
 class DecisionKind(StrEnum):
@@ -162,6 +164,8 @@ class Action(StrEnum):
     DRAFT_REJECTED = "draft.rejected"
     DRAFT_ESCALATED = "draft.escalated"
     DRAFT_REFUSED = "draft.refused"
+    DRAFT_SUPERSEDED = "draft.superseded"
+    DRAFT_FAILED = "draft.failed"
     REPLY_SENT = "reply.sent"
     REPLY_FAILED = "reply.failed"
     REPLY_RECORDED = "reply.recorded"
@@ -296,6 +300,29 @@ class Draft:
     posted_at: datetime | None = None
     decision: Decision | None = None
     reply: Reply = field(default_factory=Reply)
+    superseded_by: str | None = None  # the draft that replaced it (state SUPERSEDED)
+
+
+class InboundState(StrEnum):
+    WAITING = "waiting"  # stored, not drafted yet
+    DRAFTED = "drafted"
+    FAILED = "failed"  # drafting gave up; said in the reliability channel
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    """A customer's Chatwoot message, stored before the webhook answers and drafted later."""
+
+    id: str  # "chatwoot-msg-<message id>", the external_id of a draft answering it last
+    conversation_id: int
+    message_id: int
+    content: str
+    customer_name: str | None
+    customer_email: str | None
+    received_at: datetime
+    state: InboundState = InboundState.WAITING
+    draft_id: str | None = None
+    error: str | None = None
 
 
 @dataclass(frozen=True)

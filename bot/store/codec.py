@@ -34,6 +34,8 @@ from bot.domain import (
     EscalationState,
     EscalationType,
     Finding,
+    InboundMessage,
+    InboundState,
     Incident,
     JobRun,
     KbSource,
@@ -320,11 +322,45 @@ def draft_from_row(row: Mapping[str, Any]) -> Draft:
             RiskFlag(kind=RiskKind(flag["kind"]), reason=flag["reason"])
             for flag in _json_column(row["flags"]) or ()
         ),
-        state=DraftState(row["state"]),
+        state=DraftState.SUPERSEDED if row["superseded_by"] else DraftState(row["state"]),
         card=card,
         posted_at=parse_ts(row["posted_at"]),
         decision=decision,
         reply=delivery_from_row("reply", row),
+        superseded_by=row["superseded_by"],
+    )
+
+
+# --- inbound messages -------------------------------------------------------------------
+
+
+def inbound_row(message: InboundMessage) -> Row:
+    return {
+        "id": message.id,
+        "conversation_id": message.conversation_id,
+        "message_id": message.message_id,
+        "content": message.content,
+        "customer_name": message.customer_name,
+        "customer_email": message.customer_email,
+        "received_at": utc(message.received_at),
+        "state": message.state.value,
+        "draft_id": message.draft_id,
+        "error": message.error,
+    }
+
+
+def inbound_from_row(row: Mapping[str, Any]) -> InboundMessage:
+    return InboundMessage(
+        id=row["id"],
+        conversation_id=int(row["conversation_id"]),
+        message_id=int(row["message_id"]),
+        content=row["content"],
+        customer_name=row["customer_name"],
+        customer_email=row["customer_email"],
+        received_at=_required_ts(row["received_at"]),
+        state=InboundState(row["state"]),
+        draft_id=row["draft_id"],
+        error=row["error"],
     )
 
 

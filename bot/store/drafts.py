@@ -28,7 +28,13 @@ from bot.store.ops import (
     Query,
     Update,
     eq,
+    is_null,
 )
+
+
+def awaiting_decision() -> tuple[Cond, ...]:
+    """A draft nobody has decided and no newer draft has replaced."""
+    return (eq("state", DraftState.PENDING.value), is_null("superseded_by"))
 
 
 class Drafts:
@@ -60,7 +66,7 @@ class Drafts:
     ) -> Draft | None:
         return await self._draft_where(
             eq("conversation_id", conversation_id),
-            eq("state", DraftState.PENDING.value),
+            *awaiting_decision(),
             Cond("received_at", "gte", codec.utc(since)),
         )
 
@@ -109,7 +115,7 @@ class Drafts:
     async def unposted_drafts(self, now: datetime, limit: int = 100) -> list[str]:
         query = Query(
             "drafts",
-            (eq("state", DraftState.PENDING.value), *posts.unposted("card", now)),
+            (*awaiting_decision(), *posts.unposted("card", now)),
             order_by=("received_at", "id"),
             limit=limit,
             columns=("id",),
@@ -129,9 +135,7 @@ class Drafts:
         values = codec.decision_row(
             decision, reply_status, escalation.id if escalation else None, reply_lease_until
         )
-        update = Update(
-            "drafts", (eq("id", draft_id), eq("state", DraftState.PENDING.value)), values
-        )
+        update = Update("drafts", (eq("id", draft_id), *awaiting_decision()), values)
         then = (Insert("escalations", codec.escalation_row(escalation)),) if escalation else ()
         return _draft(await self.db.apply(Change(update, (*then, log_insert(log)))))
 

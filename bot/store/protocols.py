@@ -17,6 +17,7 @@ from bot.domain import (
     Decision,
     Draft,
     Escalation,
+    InboundMessage,
     Incident,
     JobRun,
     LogEntry,
@@ -410,6 +411,51 @@ class SalesAlertStore(Protocol):
         ...
 
 
+class InboundStore(Protocol):
+    """Customers' messages waiting to be drafted, under a per-conversation drafting lease;
+    see `bot.store.inbound` for the steps."""
+
+    async def add_inbound(self, message: InboundMessage) -> bool:
+        """Store a customer's message; False (writing nothing) if it is already stored."""
+        ...
+
+    async def inbound_messages(self, conversation_id: int) -> list[InboundMessage]: ...
+
+    async def conversations_waiting(
+        self, received_before: datetime, limit: int = 100
+    ) -> list[int]: ...
+
+    async def claim_drafting(
+        self, conversation_id: int, *, now: datetime, lease_until: datetime
+    ) -> bool: ...
+
+    async def unanswered_messages(
+        self, conversation_id: int, pending_drafts: Sequence[str]
+    ) -> list[InboundMessage]: ...
+
+    async def drafts_awaiting_decision(self, conversation_id: int) -> list[Draft]: ...
+
+    async def store_conversation_draft(
+        self, draft: Draft, logs: Sequence[LogEntry], *, lease_until: datetime
+    ) -> bool: ...
+
+    async def supersede(
+        self, draft_id: str, *, by: str, at: datetime, log: LogEntry
+    ) -> Draft | None: ...
+
+    async def assign_messages(self, message_ids: Sequence[str], draft_id: str) -> None: ...
+
+    async def release_drafting(self, conversation_id: int, *, lease_until: datetime) -> None: ...
+
+    async def drafting_failed(
+        self, conversation_id: int, *, lease_until: datetime, error: str, retry_at: datetime
+    ) -> int | None: ...
+
+    async def give_up_drafting(
+        self, conversation_id: int, message_ids: Sequence[str], *, error: str, log: LogEntry
+    ) -> bool: ...
+
+
 class DataSourceStore(Protocol):
     """When each data source was last read successfully, and its last error."""
 
@@ -420,6 +466,7 @@ class DataSourceStore(Protocol):
 
 class Store(
     DraftStore,
+    InboundStore,
     EscalationStore,
     ReminderStore,
     OutboxStore,

@@ -102,6 +102,7 @@ OUTCOMES = ("success", "retry", "failed", "timeout", "refused")
 MESSAGE_KINDS = ("reply", "note")
 DELIVERY_DUE = "delivery_status in ('queued', 'failed', 'sending')"
 RUN_OUTCOMES = ("running", "success", "failed")
+INBOUND_STATES = ("waiting", "drafted", "failed")
 
 metadata = MetaData(
     naming_convention={
@@ -136,6 +137,11 @@ drafts = Table(
     *_delivery_columns("reply"),
     Column("card_lease_until", UtcDateTime),
     Column("card_refusals", Integer, nullable=False, server_default="0"),
+    # A newer customer message's draft replaced this one before anyone decided it. The state
+    # stays 'pending' (SQLite databases from the first release cannot widen the state check),
+    # so "awaiting a decision" is: pending and not superseded.
+    Column("superseded_by", Text),
+    Column("superseded_at", UtcDateTime),
     _one_of("state", DRAFT_STATES),
     _one_of("decision_kind", DECISION_KINDS),
     _one_of("reply_status", REPLY_STATUSES),
@@ -333,6 +339,44 @@ data_sources = Table(
     Column("last_ok_at", UtcDateTime),
     Column("last_error", Text),
     Column("last_error_at", UtcDateTime),
+)
+
+# Customers' Chatwoot messages, stored (once per message) before the webhook answers and
+# drafted afterwards. `draft_id` is the draft that answers the message: a newer draft of the
+# conversation takes over the messages of the one it supersedes.
+inbound_messages = Table(
+    "inbound_messages",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("conversation_id", BigInteger, nullable=False),
+    Column("message_id", BigInteger, nullable=False),
+    Column("content", Text, nullable=False),
+    Column("customer_name", Text),
+    Column("customer_email", Text),
+    Column("received_at", UtcDateTime, nullable=False),
+    Column("state", Text, nullable=False, server_default="waiting"),
+    Column("draft_id", Text),
+    Column("error", Text),
+    _one_of("state", INBOUND_STATES),
+    Index("inbound_messages_conversation_idx", "conversation_id", "message_id"),
+    Index(
+        "inbound_messages_waiting_idx",
+        "received_at",
+        postgresql_where=text("state = 'waiting'"),
+        sqlite_where=text("state = 'waiting'"),
+    ),
+)
+
+# One drafter per conversation at a time: the lease orders its drafts, so a newer draft
+# always answers every message an older one did. Failed tries back off, then give up.
+drafting_leases = Table(
+    "drafting_leases",
+    metadata,
+    Column("conversation_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("lease_until", UtcDateTime),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("retry_at", UtcDateTime),
+    Column("last_error", Text),
 )
 
 # `seq` numbers rows as they arrive: the tie-break for rows with the same created_at.

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.domain import DraftState, EscalationState, QueueSummary, ReplyStatus
+from bot.domain import EscalationState, QueueSummary, ReplyStatus
 from bot.store import codec
 from bot.store.data_sources import DataSources
 from bot.store.database import Database
 from bot.store.decision_log import DecisionLogRows
-from bot.store.drafts import Drafts
+from bot.store.drafts import Drafts, awaiting_decision
 from bot.store.escalations import Escalations
+from bot.store.inbound import InboundMessages
 from bot.store.incidents import Incidents
 from bot.store.job_runs import JobRuns
 from bot.store.ops import Query, before, eq, one_of
@@ -26,6 +27,7 @@ ESCALATIONS_OPEN = (EscalationState.OPEN.value, EscalationState.CLAIMED.value)
 
 class OccStore(
     Drafts,
+    InboundMessages,
     Escalations,
     Reminders,
     Outbox,
@@ -50,10 +52,10 @@ class OccStore(
         await self.db.close()
 
     async def queue_summary(self, now: datetime) -> QueueSummary:
-        pending = eq("state", DraftState.PENDING.value)
+        pending = awaiting_decision()
         counts = await self.db.counts(
             {
-                "pending": ("drafts", (pending,)),
+                "pending": ("drafts", pending),
                 "replies_in_flight": ("drafts", (one_of("reply_status", REPLIES_IN_FLIGHT),)),
                 "replies_failing": ("drafts", (one_of("reply_status", REPLIES_FAILING),)),
                 "open_escalations": ("escalations", (one_of("state", ESCALATIONS_OPEN),)),
@@ -64,9 +66,7 @@ class OccStore(
             }
         )
         oldest = await self.db.select(
-            Query(
-                "drafts", (pending,), order_by=("received_at",), limit=1, columns=("received_at",)
-            )
+            Query("drafts", pending, order_by=("received_at",), limit=1, columns=("received_at",))
         )
         return QueueSummary(
             oldest_pending_at=codec.parse_ts(oldest[0]["received_at"]) if oldest else None,

@@ -1,0 +1,160 @@
+"""Customers' messages waiting to be drafted, and the per-conversation drafting lease, on any
+`Database`.
+
+Drafting a conversation: take its lease (`claim_drafting`), read what is unanswered, draft,
+then store the draft fenced by that lease (`store_conversation_draft`), supersede older
+pending drafts and hand their messages to the new one (`assign_messages`). Each step is
+idempotent, so a replica that dies half-way leaves work the next lease-holder finishes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from bot.domain import Draft, InboundMessage, InboundState, LogEntry
+from bot.store import codec
+from bot.store.database import Database
+from bot.store.decision_log import log_insert
+from bot.store.drafts import awaiting_decision
+from bot.store.ops import (
+    AnyOf,
+    Change,
+    Insert,
+    Query,
+    Update,
+    at_or_before,
+    before,
+    eq,
+    free_lease,
+    is_null,
+    one_of,
+)
+
+MESSAGES = "inbound_messages"
+LEASES = "drafting_leases"
+
+
+class InboundMessages:
+    db: Database
+
+    async def add_inbound(self, message: InboundMessage) -> bool:
+        """Store a customer's message; False (writing nothing) if it is already stored."""
+        insert = Insert(MESSAGES, codec.inbound_row(message), ignore_conflict=True)
+        return await self.db.apply(Change(insert)) is not None
+
+    async def inbound_messages(self, conversation_id: int) -> list[InboundMessage]:
+        query = Query(MESSAGES, (eq("conversation_id", conversation_id),), order_by=("message_id",))
+        return [codec.inbound_from_row(row) for row in await self.db.select(query)]
+
+    async def conversations_waiting(self, received_before: datetime, limit: int = 100) -> list[int]:
+        """Conversations with a message stored before then and still waiting to be drafted."""
+        query = Query(
+            MESSAGES,
+            (
+                eq("state", InboundState.WAITING.value),
+                before("received_at", codec.utc(received_before)),
+            ),
+            order_by=("received_at",),
+            limit=limit,
+            columns=("conversation_id",),
+        )
+        return list(
+            dict.fromkeys(int(row["conversation_id"]) for row in await self.db.select(query))
+        )
+
+    async def claim_drafting(
+        self, conversation_id: int, *, now: datetime, lease_until: datetime
+    ) -> bool:
+        """Take the conversation's drafting lease: False while another drafter holds it, or
+        while a failed try waits for its retry."""
+        await self.db.apply(
+            Change(Insert(LEASES, {"conversation_id": conversation_id}, ignore_conflict=True))
+        )
+        when = codec.utc(now)
+        due = AnyOf(((is_null("retry_at"),), (at_or_before("retry_at", when),)))
+        update = Update(
+            LEASES,
+            (eq("conversation_id", conversation_id), free_lease("lease_until", when), due),
+            {"lease_until": codec.utc(lease_until)},
+        )
+        return await self.db.apply(Change(update)) is not None
+
+    async def unanswered_messages(
+        self, conversation_id: int, pending_drafts: Sequence[str]
+    ) -> list[InboundMessage]:
+        """The conversation's messages no decided draft answered: never drafted (waiting or
+        failed), or answered only by these still-pending drafts. Oldest first."""
+        answered_by = AnyOf(((is_null("draft_id"),), (one_of("draft_id", list(pending_drafts)),)))
+        query = Query(
+            MESSAGES,
+            (eq("conversation_id", conversation_id), answered_by),
+            order_by=("message_id",),
+        )
+        return [codec.inbound_from_row(row) for row in await self.db.select(query)]
+
+    async def drafts_awaiting_decision(self, conversation_id: int) -> list[Draft]:
+        query = Query(
+            "drafts",
+            (eq("conversation_id", conversation_id), *awaiting_decision()),
+            order_by=("received_at", "id"),
+        )
+        return [codec.draft_from_row(row) for row in await self.db.select(query)]
+
+    async def store_conversation_draft(
+        self, draft: Draft, logs: Sequence[LogEntry], *, lease_until: datetime
+    ) -> bool:
+        """Store the draft with its log rows, only while this drafter still holds the lease
+        (a try that outlived its lease writes nothing). A success clears past failures."""
+        held = (
+            eq("conversation_id", draft.input.conversation_id),
+            eq("lease_until", codec.utc(lease_until)),
+        )
+        reset = {"attempts": 0, "retry_at": None, "last_error": None}
+        inserts = (Insert("drafts", codec.draft_row(draft)), *(log_insert(log) for log in logs))
+        return await self.db.apply(Change(Update(LEASES, held, reset), inserts)) is not None
+
+    async def supersede(
+        self, draft_id: str, *, by: str, at: datetime, log: LogEntry
+    ) -> Draft | None:
+        """Mark a draft replaced by a newer one; None if it was decided (or replaced) first."""
+        update = Update(
+            "drafts",
+            (eq("id", draft_id), *awaiting_decision()),
+            {"superseded_by": by, "superseded_at": codec.utc(at)},
+        )
+        row = await self.db.apply(Change(update, (log_insert(log),)))
+        return None if row is None else codec.draft_from_row(row)
+
+    async def assign_messages(self, message_ids: Sequence[str], draft_id: str) -> None:
+        """These messages are answered by this draft now."""
+        values = {"state": InboundState.DRAFTED.value, "draft_id": draft_id, "error": None}
+        await self.db.apply(Change(Update(MESSAGES, (one_of("id", list(message_ids)),), values)))
+
+    async def release_drafting(self, conversation_id: int, *, lease_until: datetime) -> None:
+        held = (eq("conversation_id", conversation_id), eq("lease_until", codec.utc(lease_until)))
+        await self.db.apply(Change(Update(LEASES, held, {"lease_until": None})))
+
+    async def drafting_failed(
+        self, conversation_id: int, *, lease_until: datetime, error: str, retry_at: datetime
+    ) -> int | None:
+        """Count a failed try and release the lease until ``retry_at``: the failures in a row
+        so far, or None if the lease was no longer this drafter's."""
+        held = (eq("conversation_id", conversation_id), eq("lease_until", codec.utc(lease_until)))
+        values = {"lease_until": None, "retry_at": codec.utc(retry_at), "last_error": error[:500]}
+        row = await self.db.apply(Change(Update(LEASES, held, values, increments={"attempts": 1})))
+        return None if row is None else int(row["attempts"])
+
+    async def give_up_drafting(
+        self, conversation_id: int, message_ids: Sequence[str], *, error: str, log: LogEntry
+    ) -> bool:
+        """Mark the messages failed (with the log row that says so) and start the
+        conversation's count afresh; False if none of them was still waiting."""
+        waiting = (one_of("id", list(message_ids)), eq("state", InboundState.WAITING.value))
+        failed = {"state": InboundState.FAILED.value, "error": error[:500]}
+        row = await self.db.apply(Change(Update(MESSAGES, waiting, failed), (log_insert(log),)))
+        reset = {"attempts": 0, "retry_at": None}
+        await self.db.apply(
+            Change(Update(LEASES, (eq("conversation_id", conversation_id),), reset))
+        )
+        return row is not None
