@@ -79,6 +79,9 @@ class Settings(BaseSettings):
     timezone: str = Field("UTC", alias="OCC_TIMEZONE")
     spool_dir: str = Field("./occ-spool", alias="OCC_SPOOL_DIR")
     data_stale_minutes: float = Field(30.0, alias="OCC_DATA_STALE_MINUTES", gt=0)
+    # A customer often sends several short messages in a row: drafting waits this long after
+    # the latest one, so they become one draft that answers all of them.
+    draft_quiet_seconds: float = Field(5.0, alias="OCC_DRAFT_QUIET_SECONDS", ge=0, le=300)
     managers_group: str | None = Field(
         None, alias="OCC_MANAGERS_GROUP", pattern=r"^S[A-Z0-9]{2,31}$"
     )

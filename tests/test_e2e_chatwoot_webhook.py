@@ -47,19 +47,23 @@ async def test_the_real_whatsapp_capture_is_drafted_once_even_when_delivered_twi
     second = await webhook(bot, payload)
     await bot.settle()
     assert first.status_code == 202 and second.status_code == 200
-    assert second.json() == {"id": first.json()["id"], "duplicate": True}
+    assert first.json() == {"message": "chatwoot-msg-17547", "duplicate": False}
+    assert second.json() == {"message": "chatwoot-msg-17547", "duplicate": True}
     assert len(slack.calls("chat.postMessage")) == 1
     [entry] = [e for e in await bot.store.entries() if e.action == "draft.received"]
     assert entry.conversation_id == 25
 
 
-async def test_the_draft_is_stored_before_chatwoot_gets_its_answer(bot: BotUnderTest, chatwoot):
+async def test_the_message_is_stored_before_chatwoot_gets_its_answer(bot: BotUnderTest, chatwoot):
     message = chatwoot.add_incoming(78, "Where is my order #12345?", contact_name="Susan")
     response = await webhook(bot, chatwoot.message_created_event(message))
     # no settle(): the answer itself must mean the message is safe
-    stored = await bot.store.get_draft(response.json()["id"])
-    assert response.status_code == 202 and stored is not None
-    assert stored.input.external_id == f"chatwoot-msg-{message['id']}"
+    [stored] = await bot.store.inbound_messages(78)
+    assert response.status_code == 202 and response.json()["message"] == stored.id
+    assert (stored.message_id, stored.content) == (message["id"], "Where is my order #12345?")
+    await bot.settle()
+    [draft] = await bot.store.drafts_awaiting_decision(78)
+    assert draft.input.external_id == f"chatwoot-msg-{message['id']}"
 
 
 async def test_a_message_from_another_chatwoot_account_is_ignored(bot: BotUnderTest, slack):

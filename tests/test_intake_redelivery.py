@@ -27,6 +27,6 @@ async def test_a_redelivered_message_is_not_drafted_again(sqlite_url, slack, cha
         completions = [r for r in api.requests if r.path.endswith("/chat/completions")]
 
     assert first.status_code == 202 and again.status_code == 200
-    assert again.json() == {"id": first.json()["id"], "duplicate": True}
+    assert again.json() == {"message": first.json()["message"], "duplicate": True}
     assert len(completions) == 1
     assert len(slack.calls("chat.postMessage")) == 1

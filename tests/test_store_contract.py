@@ -1857,10 +1857,10 @@ async def test_one_drafter_at_a_time_holds_a_conversation(store: Store) -> None:
     claims = await asyncio.gather(
         *(store.claim_drafting(101, now=now, lease_until=now + LEASE) for _ in range(5))
     )
-    assert claims.count(True) == 1
-    assert await store.claim_drafting(202, now=now, lease_until=now + LEASE) is True
+    assert claims.count(0) == 1 and claims.count(None) == 4
+    assert await store.claim_drafting(202, now=now, lease_until=now + LEASE) == 0
     later = now + LEASE + timedelta(seconds=1)  # a lease that ran out is free again
-    assert await store.claim_drafting(101, now=later, lease_until=later + LEASE) is True
+    assert await store.claim_drafting(101, now=later, lease_until=later + LEASE) == 0
 
 
 async def test_a_draft_is_stored_only_while_its_drafter_holds_the_lease(store: Store) -> None:
@@ -1922,8 +1922,8 @@ async def test_failed_tries_back_off_and_then_give_up_visibly(store: Store) -> N
     retry_at = T0 + timedelta(minutes=1)
     failures = await store.drafting_failed(101, lease_until=lease, error="boom", retry_at=retry_at)
     assert failures == 1
-    assert await store.claim_drafting(101, now=T0, lease_until=lease) is False  # backing off
-    assert await store.claim_drafting(101, now=retry_at, lease_until=retry_at + LEASE) is True
+    assert await store.claim_drafting(101, now=T0, lease_until=lease) is None  # backing off
+    assert await store.claim_drafting(101, now=retry_at, lease_until=retry_at + LEASE) == 1
     again = await store.drafting_failed(
         101, lease_until=retry_at + LEASE, error="boom", retry_at=retry_at
     )

@@ -47,6 +47,10 @@ KB_SOURCES_SHOWN = 8
 FLAG_REASON_MAX = 240
 BREACH_LINES = 5  # the last messages a CX breach card shows
 LINE_MAX = 400
+SUPERSEDED_NOTE = (
+    "*Superseded:* the customer wrote again, and a newer draft that answers all their "
+    "messages replaced this one."
+)
 ERROR_MAX = 300
 CARD_NOTES_MAX = 1000
 NOTIFICATION_EXCERPT = 120
@@ -207,6 +211,8 @@ def _headline(draft: Draft) -> str:
         return "🚫 Draft rejected"
     if draft.state is DraftState.ESCALATED:
         return "🚨 Draft escalated"
+    if draft.state is DraftState.SUPERSEDED:
+        return "⏭️ Draft superseded"
     return {
         ReplyStatus.SENT: "✅ Reply sent",
         ReplyStatus.RECORDED: "📝 Reply recorded, not sent",
@@ -351,6 +357,8 @@ def _final_label(status: ReplyStatus) -> str:
 
 
 def _status_text(draft: Draft, escalation: Escalation | None) -> str:
+    if draft.state is DraftState.SUPERSEDED:
+        return f"⏭️ {SUPERSEDED_NOTE} Nothing was sent from this card."
     decision = draft.decision
     by = _by(decision)
     if draft.state is DraftState.REJECTED:
@@ -392,6 +400,8 @@ def _reply_status_text(draft: Draft, by: str) -> str:
 
 
 def _outcome_word(draft: Draft) -> str:
+    if draft.state is DraftState.SUPERSEDED:
+        return "superseded by a newer draft"
     if draft.state is DraftState.REJECTED:
         return "rejected"
     if draft.state is DraftState.ESCALATED:

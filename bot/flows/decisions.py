@@ -56,6 +56,11 @@ PAST_TENSE = {
 
 
 def already_decided(draft: Draft) -> str:
+    if draft.state is DraftState.SUPERSEDED:
+        return (
+            "Nothing changed: the customer wrote again, and a newer draft that answers all "
+            "their messages replaced this one. Decide that one instead."
+        )
     decision = draft.decision
     if decision is None:
         return "This draft has already been decided."

@@ -1,60 +1,32 @@
 """Drafts into the queue: stored (idempotent on external_id), then a card in Slack.
 
-A draft arrives over `POST /drafts`, or as a customer's Chatwoot message that is drafted here
-from the knowledge base first. The card is posted under a lease, so that a retrying job on
-another replica cannot post it too.
+A draft arrives over `POST /drafts`, or is drafted from customers' Chatwoot messages
+(`bot.flows.drafting`). The card is posted under a lease, so that a retrying job on another
+replica cannot post it too.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
 from bot import audit
 from bot.blocks.card import draft_card_text
-from bot.domain import Action, Customer, Draft, DraftInput
+from bot.domain import Action, Draft, DraftInput, LogEntry
 from bot.drafting.base import DraftingError, Proposal
 from bot.flows.alerts import dependency_failed, dependency_ok
 from bot.flows.cards import card_blocks
 from bot.flows.posting import Post, post_once
-from bot.integrations.chatwoot_webhook import IncomingMessage
 from bot.rules.risk import risk_flags
 from bot.runtime.batch import Tally, each
 from bot.services import Services
-from bot.web.draft_body import MAX_DRAFT_CHARS
 
 log = logging.getLogger("occ.intake")
 
-# Chatwoot waits a few seconds for a webhook's answer, and the draft must be stored before
-# we answer (so a restart cannot lose the message): past this, draft offline instead.
+# How long the configured drafter may take before the draft is written offline instead: the
+# customer's message waits, and so does the operator.
 DRAFTING_BUDGET = 4.0
-
-
-def external_id(incoming: IncomingMessage) -> str:
-    return f"chatwoot-msg-{incoming.message_id}"
-
-
-async def draft_from_chatwoot(services: Services, incoming: IncomingMessage) -> tuple[Draft, bool]:
-    """Draft a reply and store it (idempotent on the message id); the card follows.
-
-    A redelivery (Chatwoot resends when it got no answer in time) is recognised before any
-    drafting: the model is not asked twice for the same message.
-    """
-    known = await services.store.draft_for_external_id(external_id(incoming))
-    if known is not None:
-        return known, False
-    proposal = await propose(services, incoming.customer_name, incoming.content)
-    data = DraftInput(
-        conversation_id=incoming.conversation_id,
-        customer_message=incoming.content,
-        draft=proposal.text[:MAX_DRAFT_CHARS],
-        confidence=proposal.confidence,
-        customer=Customer(name=incoming.customer_name, email=incoming.customer_email),
-        kb_sources=proposal.kb_sources,
-        agent=proposal.agent,
-        external_id=external_id(incoming),
-    )
-    return await receive(services, data)
 
 
 async def propose(services: Services, customer_name: str | None, message: str) -> Proposal:
@@ -92,20 +64,37 @@ async def receive(
 
     ``why``: a log row that belongs with the draft (a CX breach), written in its transaction.
     """
+    draft, logs = new_draft(services, data)
+    if why is not None:
+        logs.insert(0, audit.draft_entry(services, why[0], draft, why[1]))
+    stored, created = await services.store.add_draft(draft, *logs)
+    if created:
+        spawn_card(services, stored)
+    return stored, created
+
+
+def new_draft(
+    services: Services, data: DraftInput, **received: Any
+) -> tuple[Draft, list[LogEntry]]:
+    """The draft for this input, with its risk flags, and its draft.received row (``received``
+    adds to that row's payload)."""
     draft = Draft(
         id=services.new_id("d"),
         input=data,
         received_at=services.clock(),
         flags=risk_flags(data, high_value_usd=services.settings.high_value_usd),
     )
-    payload = {"external_id": data.external_id, "agent": data.agent, **audit.assessment(draft)}
-    logs = [audit.draft_entry(services, Action.DRAFT_RECEIVED, draft, payload)]
-    if why is not None:
-        logs.insert(0, audit.draft_entry(services, why[0], draft, why[1]))
-    stored, created = await services.store.add_draft(draft, *logs)
-    if created:
-        services.background.spawn(post_card(services, stored), name=f"post-card-{stored.id}")
-    return stored, created
+    payload = {
+        "external_id": data.external_id,
+        "agent": data.agent,
+        **received,
+        **audit.assessment(draft),
+    }
+    return draft, [audit.draft_entry(services, Action.DRAFT_RECEIVED, draft, payload)]
+
+
+def spawn_card(services: Services, draft: Draft) -> None:
+    services.background.spawn(post_card(services, draft), name=f"post-card-{draft.id}")
 
 
 async def post_card(services: Services, draft: Draft) -> Draft | None:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from bot.config import Settings
 from bot.jobs import (
     cx_scan,
+    drafting,
     health,
     notes,
     outbox,
@@ -49,6 +50,12 @@ def _sales_pulse_period(settings: Settings) -> float:
 JOBS: dict[str, Job] = {
     job.name: job
     for job in (
+        Job(
+            "drafting",
+            drafting.run,
+            "draft customers' messages whose drafting was lost in a restart or is being retried",
+            _tick,
+        ),
         Job(
             "replies",
             replies.run,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 log = logging.getLogger("occ.background")
@@ -25,6 +25,7 @@ class Background:
         self._workers: list[asyncio.Task[None]] = []
         self._pending = 0
         self._urgent: set[asyncio.Task[Any]] = set()
+        self._later: dict[str, asyncio.Task[None]] = {}
 
     def spawn(self, work: Coroutine[Any, Any, Any], *, name: str) -> None:
         if not self._workers:
@@ -41,6 +42,30 @@ class Background:
         task = asyncio.get_running_loop().create_task(work, name=name)
         self._urgent.add(task)
         task.add_done_callback(self._urgent_done)
+
+    def spawn_after_quiet(
+        self,
+        key: str,
+        seconds: float,
+        make_work: Callable[[], Coroutine[Any, Any, Any]],
+        *,
+        name: str,
+    ) -> None:
+        """Queue the work once ``key`` has been quiet for ``seconds``: scheduling the same key
+        again before then starts the wait afresh, and only the last one runs (a debounce).
+        Shutdown drops work still waiting: keep what it is about in the database."""
+        earlier = self._later.pop(key, None)
+        if earlier is not None:
+            earlier.cancel()
+
+        async def after_quiet() -> None:
+            await asyncio.sleep(seconds)
+            if self._later.get(key) is task:
+                del self._later[key]
+                self.spawn(make_work(), name=name)
+
+        task = asyncio.get_running_loop().create_task(after_quiet(), name=f"quiet-{name}")
+        self._later[key] = task
 
     def _urgent_done(self, task: asyncio.Task[Any]) -> None:
         self._urgent.discard(task)
@@ -62,24 +87,29 @@ class Background:
 
     @property
     def pending(self) -> int:
-        """Items queued or running."""
-        return self._pending + len(self._urgent)
+        """Items queued, running or waiting for quiet."""
+        return self._pending + len(self._urgent) + len(self._later)
 
     async def drain(self, timeout: float = 30.0) -> None:
         """Wait (bounded) until all work, including work it queues, is done."""
         try:
             async with asyncio.timeout(timeout):
-                while self._urgent or self._pending:
-                    if self._urgent:
-                        await asyncio.wait(list(self._urgent))
+                while self._urgent or self._later or self._pending:
+                    if self._urgent or self._later:
+                        await asyncio.wait([*self._urgent, *self._later.values()])
                     if self._workers:
                         await self._queue.join()
         except TimeoutError:
             log.warning("background work still pending after %.0f s", timeout)
 
     async def aclose(self, timeout: float = 30.0) -> None:
-        """Finish what is queued (bounded), then stop the workers; unfinished work is dropped
-        with a warning (anything that matters is in the database and retried by a job)."""
+        """Finish what is queued (bounded), then stop the workers; unfinished work, and work
+        still waiting for quiet, is dropped with a warning (anything that matters is in the
+        database and retried by a job)."""
+        for key, task in self._later.items():
+            task.cancel()
+            log.warning("dropped background work %s at shutdown; a job will pick it up", key)
+        self._later = {}
         await self.drain(timeout)
         for task in [*self._workers, *self._urgent]:
             task.cancel()

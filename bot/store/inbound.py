@@ -65,9 +65,9 @@ class InboundMessages:
 
     async def claim_drafting(
         self, conversation_id: int, *, now: datetime, lease_until: datetime
-    ) -> bool:
-        """Take the conversation's drafting lease: False while another drafter holds it, or
-        while a failed try waits for its retry."""
+    ) -> int | None:
+        """Take the conversation's drafting lease: the failed tries before this one, or None
+        while another drafter holds it or a failed try waits for its retry."""
         await self.db.apply(
             Change(Insert(LEASES, {"conversation_id": conversation_id}, ignore_conflict=True))
         )
@@ -78,7 +78,8 @@ class InboundMessages:
             (eq("conversation_id", conversation_id), free_lease("lease_until", when), due),
             {"lease_until": codec.utc(lease_until)},
         )
-        return await self.db.apply(Change(update)) is not None
+        row = await self.db.apply(Change(update))
+        return None if row is None else int(row["attempts"])
 
     async def unanswered_messages(
         self, conversation_id: int, pending_drafts: Sequence[str]

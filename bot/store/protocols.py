@@ -427,7 +427,7 @@ class InboundStore(Protocol):
 
     async def claim_drafting(
         self, conversation_id: int, *, now: datetime, lease_until: datetime
-    ) -> bool: ...
+    ) -> int | None: ...
 
     async def unanswered_messages(
         self, conversation_id: int, pending_drafts: Sequence[str]

@@ -13,7 +13,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bot.flows.intake import draft_from_chatwoot, receive
+from bot.flows.drafting import accept, message_key
+from bot.flows.intake import receive
 from bot.integrations.chatwoot_webhook import IncomingMessage, parse_incoming, verify_signature
 from bot.services import Services
 from bot.web.body import BodyTooLarge, InvalidJson, loads, read_body
@@ -61,7 +62,8 @@ def routes(services: Services, bolt: AsyncApp | None) -> list[Route]:
         return JSONResponse({"id": draft.id}, 202)
 
     async def chatwoot_webhook(request: Request) -> Response:
-        """Answer only once the draft is stored: Chatwoot does not resend a 2xx."""
+        """Answer as soon as the message is stored (Chatwoot does not resend a 2xx); it is
+        drafted in the background."""
         if not _token_ok(request.query_params.get("token"), services):
             return JSONResponse({"error": "missing or wrong token"}, 401)
         try:
@@ -87,8 +89,9 @@ def routes(services: Services, bolt: AsyncApp | None) -> list[Route]:
             return JSONResponse(
                 {"ignored": f"account {incoming.account_id} is not CHATWOOT_ACCOUNT_ID"}, 200
             )
-        draft, created = await draft_from_chatwoot(services, incoming)
-        return JSONResponse({"id": draft.id, "duplicate": not created}, 202 if created else 200)
+        created = await accept(services, incoming)
+        body = {"message": message_key(incoming.message_id), "duplicate": not created}
+        return JSONResponse(body, 202 if created else 200)
 
     async def healthz(request: Request) -> Response:
         try:
