@@ -15,13 +15,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from bot.domain import Action, ConversationLine, Customer, CxBreach, DraftInput
+from bot.domain import Action, Customer, CxBreach, DraftInput
 from bot.flows.alerts import chatwoot_failed, dependency_ok
 from bot.flows.intake import propose, receive
-from bot.integrations.chatwoot import ChatwootClient, ChatwootError
+from bot.integrations.chatwoot import (
+    INCOMING,
+    ChatwootClient,
+    ChatwootError,
+    conversation_lines,
+)
 from bot.rules.cx import breach_id, breached, waiting_since
 from bot.runtime.batch import each
 from bot.services import Services
@@ -31,7 +36,6 @@ log = logging.getLogger("occ.cx_scan")
 
 MAX_PAGES = 40  # 1,000 open conversations a scan: a bounded read, well inside rate limits
 LAST_LINES = 5
-INCOMING, OUTGOING = 0, 1
 
 
 class ScanFailed(Exception):
@@ -86,7 +90,7 @@ async def card_breach(
     key = breach_id(conversation_id, since, max(incoming, default=None))
     if await services.store.draft_for_external_id(key) is not None:
         return False
-    lines = _lines(messages)
+    lines = conversation_lines(messages)
     waiting = [line.text for line in lines if line.from_customer and line.at >= since]
     customer_message = "\n".join(waiting) or (lines[-1].text if lines else "")
     sender = (conversation.get("meta") or {}).get("sender") or {}
@@ -116,29 +120,3 @@ async def card_breach(
     )
     _, created = await receive(services, data, why=why)
     return created
-
-
-def _lines(messages: list[dict[str, Any]]) -> list[ConversationLine]:
-    """The conversation as the customer saw it: incoming and public outgoing messages."""
-    lines = []
-    for message in messages:
-        kind, text, at = (
-            message.get("message_type"),
-            message.get("content"),
-            message.get("created_at"),
-        )
-        if kind not in (INCOMING, OUTGOING) or message.get("private") is True:
-            continue
-        if not isinstance(text, str) or not text.strip() or not isinstance(at, int):
-            continue
-        sender = message.get("sender") if isinstance(message.get("sender"), dict) else {}
-        author = sender.get("name") if isinstance(sender.get("name"), str) else None
-        lines.append(
-            ConversationLine(
-                from_customer=kind == INCOMING,
-                author=author,
-                text=text,
-                at=datetime.fromtimestamp(at, UTC),
-            )
-        )
-    return lines

@@ -28,9 +28,12 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 import aiohttp
+
+from bot.domain import ConversationLine
 
 log = logging.getLogger("occ.chatwoot")
 
@@ -38,7 +41,7 @@ PAGE_SIZE = 20  # Chatwoot's MessageFinder returns the latest 20 messages, or 20
 CONVERSATIONS_PAGE = 25  # ConversationFinder's page size (CONVERSATION_RESULTS_PER_PAGE)
 MAX_PAGES = 10  # how far back find_sent_reply looks
 AGENTS_TTL = 300.0  # seconds the agents list is kept by find_agent_by_email
-OUTGOING = 1  # message_type integers: 0 incoming, 1 outgoing, 2 activity, 3 template
+INCOMING, OUTGOING = 0, 1  # message_type integers: 2 is activity, 3 template
 
 HttpMethod = Literal["GET", "POST"]
 
@@ -430,3 +433,29 @@ def _retry_after(value: str | None) -> float | None:
 
 def _describe(exc: Exception) -> str:
     return str(exc) or type(exc).__name__
+
+
+def conversation_lines(messages: list[dict[str, Any]]) -> list[ConversationLine]:
+    """The conversation as the customer saw it: incoming and public outgoing messages."""
+    lines = []
+    for message in messages:
+        kind, text, at = (
+            message.get("message_type"),
+            message.get("content"),
+            message.get("created_at"),
+        )
+        if kind not in (INCOMING, OUTGOING) or message.get("private") is True:
+            continue
+        if not isinstance(text, str) or not text.strip() or not isinstance(at, int):
+            continue
+        sender = message.get("sender") if isinstance(message.get("sender"), dict) else {}
+        author = sender.get("name") if isinstance(sender.get("name"), str) else None
+        lines.append(
+            ConversationLine(
+                from_customer=kind == INCOMING,
+                author=author,
+                text=text,
+                at=datetime.fromtimestamp(at, UTC),
+            )
+        )
+    return lines
