@@ -225,6 +225,34 @@ class Order:
 
 
 @dataclass(frozen=True)
+class Shipment:
+    """One fulfillment of an order, with its tracking as Shopify has it."""
+
+    status: str  # Shopify's display status: IN_TRANSIT, DELIVERED, … (else its status)
+    shipped_at: datetime
+    carrier: str | None = None
+    tracking_number: str | None = None
+    tracking_url: str | None = None
+    estimated_delivery_at: datetime | None = None
+    delivered_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class OrderFacts:
+    """An order as Shopify has it: the only order details a draft may state."""
+
+    name: str  # "#1001"
+    placed_at: datetime
+    fulfillment_status: str  # UNFULFILLED, FULFILLED, …
+    financial_status: str | None  # PAID, REFUNDED, …
+    total: float
+    currency: str
+    items: tuple[tuple[str, int], ...] = ()  # (title, quantity)
+    shipments: tuple[Shipment, ...] = ()
+    cancelled_at: datetime | None = None
+
+
+@dataclass(frozen=True)
 class CustomerContext:
     orders: int | None = None
     lifetime_value_usd: float | None = None
@@ -265,6 +293,7 @@ class DraftInput:
     customer_context: CustomerContext | None = None
     external_id: str | None = None
     breach: CxBreach | None = None  # set on a CX SLA breach card
+    order_facts: OrderFacts | None = None  # the order the customer asks about, from Shopify
 
 
 @dataclass(frozen=True)

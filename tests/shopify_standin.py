@@ -2,7 +2,8 @@
 
 It executes real GraphQL (``graphql-core``) against a subset of the Admin schema
 (`SCHEMA`): ``shop``, ``orders`` / ``ordersCount`` with Shopify's search syntax (``created_at``,
-``financial_status``, ``fulfillment_status``, ``status``, ``email``), ``productVariants``
+``financial_status``, ``fulfillment_status``, ``status``, ``email``, ``name``) and orders'
+fulfillments with tracking, ``productVariants``
 (``sku``) with inventory levels, ``node``, and bulk query operations
 (``bulkOperationRunQuery``, polled through ``node``, results as JSONL with ``__parentId``).
 
@@ -116,6 +117,24 @@ type Order implements Node {
   displayFulfillmentStatus: OrderDisplayFulfillmentStatus!
   totalPriceSet: MoneyBag!
   lineItems(first: Int, after: String, last: Int, before: String): LineItemConnection!
+  fulfillments(first: Int): [Fulfillment!]!
+}
+enum FulfillmentStatus { CANCELLED ERROR FAILURE SUCCESS OPEN PENDING }
+enum FulfillmentDisplayStatus {
+  ATTEMPTED_DELIVERY CANCELED CONFIRMED DELIVERED FAILURE FULFILLED IN_TRANSIT LABEL_PRINTED
+  LABEL_PURCHASED LABEL_VOIDED MARKED_AS_FULFILLED NOT_DELIVERED OUT_FOR_DELIVERY PICKED_UP
+  READY_FOR_PICKUP SUBMITTED
+}
+type FulfillmentTrackingInfo { company: String number: String url: URL }
+type Fulfillment implements Node {
+  id: ID!
+  status: FulfillmentStatus!
+  displayStatus: FulfillmentDisplayStatus
+  createdAt: DateTime!
+  inTransitAt: DateTime
+  estimatedDeliveryAt: DateTime
+  deliveredAt: DateTime
+  trackingInfo(first: Int): [FulfillmentTrackingInfo!]!
 }
 type LineItem {
   id: ID!
@@ -235,10 +254,24 @@ class ShopOrder:
     customer_name: str
     line_items: list[tuple[str, int, str]]  # sku, quantity, title
     cancelled_at: datetime | None = None
+    shipments: list[ShopShipment] = field(default_factory=list)
 
     @property
     def gid(self) -> str:
         return f"gid://shopify/Order/{5_000_000 + self.number}"
+
+
+@dataclass
+class ShopShipment:
+    """A fulfillment of an order, with one tracking number; see :meth:`ShopifyStandin.ship`."""
+
+    shipped_at: datetime
+    display_status: str = "IN_TRANSIT"
+    carrier: str | None = None
+    tracking_number: str | None = None
+    tracking_url: str | None = None
+    estimated_delivery_at: datetime | None = None
+    delivered_at: datetime | None = None
 
 
 @dataclass
@@ -381,6 +414,11 @@ class ShopifyStandin(Standin):
         )
         self.orders.append(order)
         return order
+
+    def ship(self, order: ShopOrder, shipment: ShopShipment) -> None:
+        """Add a fulfillment to a seeded order (it becomes FULFILLED)."""
+        order.shipments.append(shipment)
+        order.fulfillment = "FULFILLED"
 
     def sort_orders(self) -> None:
         """Keep orders by creation time after seeding them out of order."""
@@ -608,8 +646,31 @@ class ShopifyStandin(Standin):
             "displayFinancialStatus": order.financial,
             "displayFulfillmentStatus": order.fulfillment,
             "totalPriceSet": {"shopMoney": money, "presentmentMoney": money},
+            "fulfillments": [
+                self.shipment_json(order.number, n, shipment)
+                for n, shipment in enumerate(order.shipments)
+            ],
             "_lineItems": order.line_items,
             "_number": order.number,
+        }
+
+    def shipment_json(self, order_number: int, index: int, shipment: ShopShipment) -> dict:
+        tracking = {
+            "company": shipment.carrier,
+            "number": shipment.tracking_number,
+            "url": shipment.tracking_url,
+        }
+        return {
+            "id": f"gid://shopify/Fulfillment/{order_number * 10 + index}",
+            "status": "SUCCESS",
+            "displayStatus": shipment.display_status,
+            "createdAt": _iso(shipment.shipped_at),
+            "inTransitAt": _iso(shipment.shipped_at),
+            "estimatedDeliveryAt": _iso(shipment.estimated_delivery_at)
+            if shipment.estimated_delivery_at
+            else None,
+            "deliveredAt": _iso(shipment.delivered_at) if shipment.delivered_at else None,
+            "trackingInfo": [tracking] if shipment.tracking_number else [],
         }
 
     def line_item_json(self, order_number: int, index: int, item: tuple[str, int, str]) -> dict:
@@ -752,7 +813,14 @@ class ShopifyStandin(Standin):
         return lines, roots
 
 
-ORDER_FIELDS = {"created_at", "financial_status", "fulfillment_status", "status", "email"}
+ORDER_FIELDS = {
+    "created_at",
+    "financial_status",
+    "fulfillment_status",
+    "status",
+    "email",
+    "name",
+}
 
 
 class _BulkInvalid(Exception):
@@ -789,6 +857,7 @@ def _order_field(order: ShopOrder, name: str) -> Any:
         "fulfillment_status": order.fulfillment,
         "status": "cancelled" if order.cancelled_at else "open",
         "email": order.email,
+        "name": f"#{order.number}",
     }[name]
 
 

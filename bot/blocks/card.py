@@ -32,8 +32,10 @@ from bot.domain import (
     DraftState,
     Escalation,
     KbSource,
+    OrderFacts,
     ReplyStatus,
 )
+from bot.drafting.context import order_summary
 from bot.rules.risk import ALWAYS_ESCALATE, confidence_band, overall_risk
 from bot.rules.sla import minutes_between
 
@@ -47,6 +49,8 @@ KB_SOURCES_SHOWN = 8
 FLAG_REASON_MAX = 240
 BREACH_LINES = 5  # the last messages a CX breach card shows
 LINE_MAX = 400
+ORDER_LINE_MAX = 300
+ORDER_LINES = 8
 SUPERSEDED_NOTE = (
     "*Superseded:* the customer wrote again, and a newer draft that answers all their "
     "messages replaced this one."
@@ -128,6 +132,8 @@ def _blocks(
     ]
     if draft.input.breach is not None:
         blocks += _breach_blocks(draft, draft.input.breach)
+    if draft.input.order_facts is not None:
+        blocks.append(kit.section(_order_text(draft.input.order_facts)))
     flags = _flags_text(draft)
     if flags:
         blocks.append(kit.section(flags))
@@ -254,6 +260,11 @@ def _facts(draft: Draft, conversation_url: str | None) -> list[str]:
     if context is not None:
         facts.append(context)
     return facts
+
+
+def _order_text(facts: OrderFacts) -> str:
+    lines = [t.inline(line, ORDER_LINE_MAX) for line in order_summary(facts)]
+    return "*Order context* (from Shopify)\n" + "\n".join(lines[:ORDER_LINES])
 
 
 def _flags_text(draft: Draft) -> str | None:

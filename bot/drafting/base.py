@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from bot.domain import KbSource
+from bot.drafting.context import NO_CONTEXT, DraftingContext
 
 
 @dataclass(frozen=True)
@@ -26,7 +27,13 @@ class Proposal:
 
 
 class Drafter(Protocol):
-    async def draft(self, *, customer_name: str | None, message: str) -> Proposal: ...
+    async def draft(
+        self,
+        *,
+        customer_name: str | None,
+        message: str,
+        context: DraftingContext = NO_CONTEXT,
+    ) -> Proposal: ...
 
 
 class DraftingError(Exception):

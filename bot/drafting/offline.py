@@ -13,9 +13,11 @@ extract from a policy article never reaches the "high" band without a person rea
 from __future__ import annotations
 
 import asyncio
+import re
 
-from bot.domain import KbSource
+from bot.domain import KbSource, OrderFacts
 from bot.drafting.base import Proposal
+from bot.drafting.context import NO_CONTEXT, DraftingContext, OrderLookup, day
 from bot.drafting.kb import Hit, KnowledgeBase
 
 AGENT = "Offline KB Drafter"
@@ -23,21 +25,34 @@ ANSWER_RELEVANCE = 0.35
 # A second passage, or another article as a source, must score this share of the best one.
 RELATED_SHARE = 0.4
 SECOND_PASSAGE_SHARE = 0.5
+# The customer is asking about an order of theirs (not, say, about a policy).
+ORDER_TALK = re.compile(
+    r"\b(order|package|parcel|tracking|shipped|delivered|arriv\w*|where is)\b", re.IGNORECASE
+)
 
 
 class OfflineDrafter:
     def __init__(self, kb: KnowledgeBase) -> None:
         self._kb = kb
 
-    async def draft(self, *, customer_name: str | None, message: str) -> Proposal:
+    async def draft(
+        self,
+        *,
+        customer_name: str | None,
+        message: str,
+        context: DraftingContext = NO_CONTEXT,
+    ) -> Proposal:
         # The first search imports llama-index (~2 s): keep it off the event loop.
         hits = await asyncio.to_thread(self._kb.search, message, 3)
-        return compose(hits, customer_name)
+        return compose(hits, customer_name, order=_order_part(message, context))
 
 
-def compose(hits: list[Hit], customer_name: str | None) -> Proposal:
-    """The offline reply for these search hits (best first)."""
+def compose(hits: list[Hit], customer_name: str | None, *, order: str | None = None) -> Proposal:
+    """The offline reply for these search hits (best first); ``order`` is what the store
+    says about the order the customer asks about, told first."""
     greeting = f"Hi {first_name(customer_name) or 'there'}!"
+    if order is not None:
+        greeting += f" {order}"
     if not hits or hits[0].relevance < ANSWER_RELEVANCE:
         relevance = hits[0].relevance if hits else 0.0
         return Proposal(
@@ -62,6 +77,44 @@ def compose(hits: list[Hit], customer_name: str | None) -> Proposal:
         kb_sources=_sources(hits),
         agent=AGENT,
     )
+
+
+def _order_part(message: str, context: DraftingContext) -> str | None:
+    """A sentence of order facts when the customer asks about their order: only what Shopify
+    says, or that the number they gave matches no order."""
+    if not ORDER_TALK.search(message):
+        return None
+    if context.order is not None:
+        return order_sentence(context.order)
+    if context.order_lookup is OrderLookup.NOT_FOUND and context.order_number:
+        return (
+            f"I couldn't find an order numbered #{context.order_number}: could you double-check "
+            "the number, or tell me the email address you ordered with?"
+        )
+    return None
+
+
+def order_sentence(order: OrderFacts) -> str:
+    """Where the order stands, for the customer, from Shopify's facts alone."""
+    placed = f"Your order {order.name} (placed {day(order.placed_at)})"
+    if order.cancelled_at is not None:
+        return f"{placed} was cancelled on {day(order.cancelled_at)}."
+    if not order.shipments:
+        return f"{placed} hasn't shipped yet."
+    latest = order.shipments[-1]
+    if latest.delivered_at is not None:
+        return f"{placed} was delivered on {day(latest.delivered_at)}."
+    sentence = f"{placed} shipped on {day(latest.shipped_at)}"
+    if latest.carrier:
+        sentence += f" with {latest.carrier}"
+    if latest.tracking_number:
+        sentence += f", tracking number {latest.tracking_number}"
+    sentence += "."
+    if latest.tracking_url:
+        sentence += f" Track it here: {latest.tracking_url}"
+    if latest.estimated_delivery_at is not None:
+        sentence += f" Estimated delivery: {day(latest.estimated_delivery_at)}."
+    return sentence
 
 
 def first_name(name: str | None) -> str | None:

@@ -27,10 +27,13 @@ from bot.domain import (
     DraftInput,
     InboundMessage,
     InboundState,
+    Order,
+    OrderFacts,
     Outcome,
 )
 from bot.flows.alerts import FIRST_STEP, clear_incident, raise_incident
 from bot.flows.cards import refresh_card
+from bot.flows.grounding import ground
 from bot.flows.intake import new_draft, propose, spawn_card
 from bot.integrations.chatwoot_webhook import IncomingMessage
 from bot.runtime.batch import Tally, each
@@ -151,7 +154,9 @@ async def _draft_input(
 ) -> DraftInput:
     newest = messages[-1]
     customer_message = "\n\n".join(m.content for m in messages)
-    proposal = await propose(services, newest.customer_name, customer_message)
+    context = await ground(services, messages)
+    proposal = await propose(services, newest.customer_name, customer_message, context)
+    facts = context.order
     return DraftInput(
         conversation_id=newest.conversation_id,
         customer_message=customer_message,
@@ -161,6 +166,8 @@ async def _draft_input(
         kb_sources=proposal.kb_sources,
         agent=proposal.agent,
         external_id=external_id,
+        order=Order(id=facts.name.lstrip("#"), value_usd=usd(facts)) if facts else None,
+        order_facts=facts,
     )
 
 
@@ -218,6 +225,11 @@ async def _failed(
             f"{len(messages)} message(s) are marked failed. {answer} {FIRST_STEP}"
         ),
     )
+
+
+def usd(facts: OrderFacts) -> float | None:
+    """The order's value for the risk rules, which judge US dollars."""
+    return facts.total if facts.currency == "USD" else None
 
 
 def _incident(conversation_id: int) -> str:

@@ -15,6 +15,7 @@ from bot import audit
 from bot.blocks.card import draft_card_text
 from bot.domain import Action, Draft, DraftInput, LogEntry
 from bot.drafting.base import DraftingError, Proposal
+from bot.drafting.context import NO_CONTEXT, DraftingContext
 from bot.flows.alerts import dependency_failed, dependency_ok
 from bot.flows.cards import card_blocks
 from bot.flows.posting import Post, post_once
@@ -29,13 +30,18 @@ log = logging.getLogger("occ.intake")
 DRAFTING_BUDGET = 4.0
 
 
-async def propose(services: Services, customer_name: str | None, message: str) -> Proposal:
+async def propose(
+    services: Services,
+    customer_name: str | None,
+    message: str,
+    context: DraftingContext = NO_CONTEXT,
+) -> Proposal:
     """A drafted reply within the drafting budget; offline from the knowledge base when the
     configured drafter fails or is too slow."""
     online = services.drafter is not services.fallback_drafter
     try:
         proposal = await asyncio.wait_for(
-            services.drafter.draft(customer_name=customer_name, message=message),
+            services.drafter.draft(customer_name=customer_name, message=message, context=context),
             DRAFTING_BUDGET,
         )
     except (DraftingError, TimeoutError) as error:
@@ -44,7 +50,7 @@ async def propose(services: Services, customer_name: str | None, message: str) -
         if online:
             await dependency_failed(services, "openai", f"{error}; drafting offline meanwhile")
         proposal = await services.fallback_drafter.draft(
-            customer_name=customer_name, message=message
+            customer_name=customer_name, message=message, context=context
         )
         return Proposal(
             text=proposal.text,

@@ -42,6 +42,7 @@ from bot.domain import (
     LogEntry,
     MessageKind,
     Order,
+    OrderFacts,
     OutboxMessage,
     Outcome,
     RejectReason,
@@ -58,6 +59,7 @@ from bot.domain import (
     SalesFollowup,
     SalesResponse,
     Scope,
+    Shipment,
     SlackRef,
     SourceStatus,
     Trigger,
@@ -135,7 +137,66 @@ def _input_json(data: DraftInput) -> dict[str, Any]:
         "amount_usd": data.amount_usd,
         "customer_context": asdict(data.customer_context) if data.customer_context else None,
         "breach": _breach_json(data.breach),
+        "order_facts": _order_facts_json(data.order_facts),
     }
+
+
+def _order_facts_json(facts: OrderFacts | None) -> dict[str, Any] | None:
+    if facts is None:
+        return None
+    return {
+        "name": facts.name,
+        "placed_at": utc(facts.placed_at).isoformat(),
+        "fulfillment_status": facts.fulfillment_status,
+        "financial_status": facts.financial_status,
+        "total": facts.total,
+        "currency": facts.currency,
+        "items": [list(item) for item in facts.items],
+        "shipments": [
+            {
+                "status": s.status,
+                "shipped_at": utc(s.shipped_at).isoformat(),
+                "carrier": s.carrier,
+                "tracking_number": s.tracking_number,
+                "tracking_url": s.tracking_url,
+                "estimated_delivery_at": _opt_iso(s.estimated_delivery_at),
+                "delivered_at": _opt_iso(s.delivered_at),
+            }
+            for s in facts.shipments
+        ],
+        "cancelled_at": _opt_iso(facts.cancelled_at),
+    }
+
+
+def _order_facts_from(doc: Mapping[str, Any] | None) -> OrderFacts | None:
+    if not doc:
+        return None
+    return OrderFacts(
+        name=doc["name"],
+        placed_at=_required_ts(doc["placed_at"]),
+        fulfillment_status=doc["fulfillment_status"],
+        financial_status=doc.get("financial_status"),
+        total=float(doc["total"]),
+        currency=doc["currency"],
+        items=tuple((str(title), int(quantity)) for title, quantity in doc.get("items") or ()),
+        shipments=tuple(
+            Shipment(
+                status=s["status"],
+                shipped_at=_required_ts(s["shipped_at"]),
+                carrier=s.get("carrier"),
+                tracking_number=s.get("tracking_number"),
+                tracking_url=s.get("tracking_url"),
+                estimated_delivery_at=parse_ts(s.get("estimated_delivery_at")),
+                delivered_at=parse_ts(s.get("delivered_at")),
+            )
+            for s in doc.get("shipments") or ()
+        ),
+        cancelled_at=parse_ts(doc.get("cancelled_at")),
+    )
+
+
+def _opt_iso(when: datetime | None) -> str | None:
+    return None if when is None else utc(when).isoformat()
 
 
 def _breach_json(breach: CxBreach | None) -> dict[str, Any] | None:
@@ -191,6 +252,7 @@ def _input_from(
         customer_context=CustomerContext(**context) if context else None,
         external_id=external_id,
         breach=_breach_from(doc.get("breach")),
+        order_facts=_order_facts_from(doc.get("order_facts")),
     )
 
 

@@ -1,0 +1,117 @@
+"""What a drafter is told besides the customer's message: the conversation so far, the order
+the customer asks about (or why there is none), and what operators did with similar messages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from bot.domain import ConversationLine, OrderFacts
+
+# The history a prompt carries: the last messages before the ones being answered, as many as
+# fit this budget (about 4 characters a token), newest kept first.
+HISTORY_MESSAGES = 10
+HISTORY_TOKENS = 1500
+CHARS_PER_TOKEN = 4
+
+
+class OrderLookup(StrEnum):
+    FOUND = "found"
+    NOT_NAMED = "not_named"  # no order number in the messages and no contact email
+    NOT_FOUND = "not_found"
+    UNAVAILABLE = "unavailable"  # Shopify is not configured, or failed just now
+
+
+@dataclass(frozen=True)
+class Example:
+    """How an operator answered a similar message: their final text, edited or as drafted."""
+
+    customer_message: str
+    reply: str
+    edited: bool
+
+
+@dataclass(frozen=True)
+class Avoid:
+    """A draft an operator rejected, and why."""
+
+    customer_message: str
+    draft: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class DraftingContext:
+    history: tuple[ConversationLine, ...] = ()
+    order: OrderFacts | None = None
+    order_lookup: OrderLookup = OrderLookup.UNAVAILABLE
+    order_number: str | None = None  # the number the customer named, if any
+    examples: tuple[Example, ...] = ()
+    avoid: tuple[Avoid, ...] = ()
+
+
+NO_CONTEXT = DraftingContext()
+
+
+def recent_history(
+    lines: Sequence[ConversationLine],
+    *,
+    messages: int = HISTORY_MESSAGES,
+    tokens: int = HISTORY_TOKENS,
+) -> tuple[ConversationLine, ...]:
+    """The last ``messages`` lines that fit ``tokens``, oldest first; the newest line alone
+    longer than the budget is cut to it."""
+    budget = tokens * CHARS_PER_TOKEN
+    kept: list[ConversationLine] = []
+    for line in reversed(lines[-messages:]):
+        if budget <= 0:
+            break
+        if len(line.text) > budget:
+            if kept:
+                break
+            text = line.text[:budget] + " …"
+            line = ConversationLine(line.from_customer, line.author, text, line.at)
+        kept.append(line)
+        budget -= len(line.text)
+    return tuple(reversed(kept))
+
+
+def order_summary(facts: OrderFacts) -> list[str]:
+    """The order's facts as short lines of plain text: what the prompt and the card show."""
+    status = facts.fulfillment_status.replace("_", " ").lower()
+    paid = f", {facts.financial_status.replace('_', ' ').lower()}" if facts.financial_status else ""
+    lines = [
+        f"Order {facts.name}, placed {day(facts.placed_at)}: {status}{paid}, "
+        f"total {facts.total:,.2f} {facts.currency}"
+    ]
+    if facts.cancelled_at is not None:
+        lines.append(f"Cancelled {day(facts.cancelled_at)}")
+    if facts.items:
+        lines.append(
+            "Items: " + ", ".join(f"{quantity} × {title}" for title, quantity in facts.items)
+        )
+    for shipment in facts.shipments:
+        parts = [
+            f"Shipped {day(shipment.shipped_at)} ({shipment.status.replace('_', ' ').lower()})"
+        ]
+        if shipment.carrier or shipment.tracking_number:
+            carrier = shipment.carrier or "carrier"
+            parts.append(f"{carrier} tracking {shipment.tracking_number or 'not given'}")
+        if shipment.tracking_url:
+            parts.append(shipment.tracking_url)
+        if shipment.delivered_at is not None:
+            parts.append(f"delivered {day(shipment.delivered_at)}")
+        elif shipment.estimated_delivery_at is not None:
+            parts.append(f"estimated delivery {day(shipment.estimated_delivery_at)}")
+        lines.append(", ".join(parts))
+    if not facts.shipments and facts.cancelled_at is None:
+        lines.append("Not shipped yet")
+    return lines
+
+
+def day(when: datetime) -> str:
+    """Nov 22, 2026"""
+    return f"{when:%b} {when.day}, {when.year}"

@@ -1,0 +1,84 @@
+"""One order for a draft: the customer's order by its number, else their latest by email."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from bot.domain import OrderFacts, Shipment
+from bot.integrations.shopify import ShopifyClient
+
+ITEMS = 10
+SHIPMENTS = 5
+ORDER = f"""
+query OrderFacts($query: String!) {{
+  orders(first: 1, query: $query, sortKey: CREATED_AT, reverse: true) {{
+    edges {{ node {{
+      name createdAt cancelledAt displayFinancialStatus displayFulfillmentStatus
+      totalPriceSet {{ shopMoney {{ amount currencyCode }} }}
+      lineItems(first: {ITEMS}) {{ edges {{ node {{ title quantity }} }} }}
+      fulfillments(first: {SHIPMENTS}) {{
+        status displayStatus createdAt estimatedDeliveryAt deliveredAt
+        trackingInfo(first: 1) {{ company number url }}
+      }}
+    }} }}
+  }}
+}}
+"""
+
+
+async def find_order(
+    client: ShopifyClient, *, number: str | None, email: str | None
+) -> OrderFacts | None:
+    """The order named ``number`` (digits), else the latest order of ``email``; None when
+    Shopify has no such order. Raises `ShopifyError` when Shopify cannot answer."""
+    if number is not None:
+        query = f"name:#{number}"
+    elif email:
+        query = f"email:'{email.replace(chr(39), '')}'"
+    else:
+        return None
+    data = await client.query(ORDER, {"query": query})
+    edges = (data.get("orders") or {}).get("edges") or []
+    return order_facts(edges[0]["node"]) if edges else None
+
+
+def order_facts(node: dict[str, Any]) -> OrderFacts:
+    money = (node.get("totalPriceSet") or {}).get("shopMoney") or {}
+    items = [
+        (str(e["node"].get("title") or "item"), int(e["node"].get("quantity") or 0))
+        for e in (node.get("lineItems") or {}).get("edges") or []
+        if e.get("node")
+    ]
+    return OrderFacts(
+        name=str(node.get("name") or ""),
+        placed_at=_parse(node["createdAt"]),
+        fulfillment_status=str(node.get("displayFulfillmentStatus") or "UNFULFILLED"),
+        financial_status=node.get("displayFinancialStatus"),
+        total=float(money.get("amount") or 0),
+        currency=str(money.get("currencyCode") or "USD"),
+        items=tuple(items),
+        shipments=tuple(_shipment(f) for f in node.get("fulfillments") or []),
+        cancelled_at=_parse(node["cancelledAt"]) if node.get("cancelledAt") else None,
+    )
+
+
+def _shipment(fulfillment: dict[str, Any]) -> Shipment:
+    tracking = (fulfillment.get("trackingInfo") or [{}])[0] or {}
+    return Shipment(
+        status=str(fulfillment.get("displayStatus") or fulfillment.get("status") or "SUCCESS"),
+        shipped_at=_parse(fulfillment["createdAt"]),
+        carrier=tracking.get("company"),
+        tracking_number=tracking.get("number"),
+        tracking_url=tracking.get("url"),
+        estimated_delivery_at=_optional(fulfillment.get("estimatedDeliveryAt")),
+        delivered_at=_optional(fulfillment.get("deliveredAt")),
+    )
+
+
+def _parse(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
+
+
+def _optional(value: str | None) -> datetime | None:
+    return _parse(value) if value else None

@@ -1,0 +1,183 @@
+"""Drafts grounded in the conversation and the order: what reaches the model's prompt (the
+OpenAI stand-in records it), what the offline drafter writes, and what the card shows."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, datetime, timedelta
+
+import httpx
+
+from tests.harness import BotUnderTest, settings_for
+from tests.openai_standin import OpenAIStandin
+from tests.shopify_standin import DEFAULT_TOKEN, ShopifyStandin, ShopShipment
+
+PLACED = datetime(2026, 11, 20, 15, 30, tzinfo=UTC)
+TRACKING = "1Z999AA10123456784"
+ANSWER = json.dumps({"reply": "Hi Sam! Your order is on its way.", "confidence": 0.9})
+
+
+def seed_shop(shop: ShopifyStandin) -> None:
+    order = shop.add_order(
+        PLACED,
+        89.5,
+        email="sam@example.com",
+        customer_name="Sam Rivera",
+        line_items=[("MUG-1", 2, "Stoneware mug")],
+    )
+    shop.ship(
+        order,
+        ShopShipment(
+            shipped_at=PLACED + timedelta(days=2),
+            carrier="UPS",
+            tracking_number=TRACKING,
+            tracking_url=f"https://www.ups.com/track?tracknum={TRACKING}",
+            estimated_delivery_at=PLACED + timedelta(days=5),
+        ),
+    )
+
+
+async def agent_says(chatwoot, conversation_id: int, content: str) -> None:
+    """An agent replies in Chatwoot, through Chatwoot's API."""
+    url = (
+        f"{chatwoot.url}/api/v1/accounts/{chatwoot.account_id}"
+        f"/conversations/{conversation_id}/messages"
+    )
+    async with httpx.AsyncClient() as http:
+        answer = await http.post(
+            url,
+            json={"content": content, "message_type": "outgoing"},
+            headers={"api_access_token": chatwoot.token},
+        )
+    answer.raise_for_status()
+
+
+def user_prompt(api: OpenAIStandin) -> str:
+    [completion] = api.completions()
+    return completion["messages"][1]["content"]
+
+
+def card_of(slack) -> str:
+    [card] = slack.messages_in("#occ-approvals")
+    return json.dumps(card["blocks"], ensure_ascii=False)
+
+
+async def test_the_prompt_carries_the_conversation_so_far_and_the_orders_facts(
+    sqlite_url, slack, chatwoot, clock
+):
+    async with ShopifyStandin() as shop:
+        seed_shop(shop)
+        with OpenAIStandin(reply=ANSWER, api_key="sk-test") as api:
+            settings = settings_for(
+                sqlite_url,
+                slack,
+                chatwoot,
+                openai_api_key="sk-test",
+                openai_base_url=api.base_url,
+                SHOPIFY_SHOP=shop.url,
+                SHOPIFY_ADMIN_TOKEN=DEFAULT_TOKEN,
+            )
+            bot = await BotUnderTest(settings, clock).start()
+            try:
+                chatwoot.add_incoming(
+                    41, "Hi, I bought two mugs last week", contact_name="Sam Rivera"
+                )
+                await agent_says(chatwoot, 41, "Thanks Sam! Mugs ship within 2 business days.")
+                latest = chatwoot.add_incoming(
+                    41,
+                    "Where is order #1001? And can I still add a third mug?",
+                    contact_name="Sam Rivera",
+                    contact_email="sam@example.com",
+                )
+                await bot.chatwoot_event(chatwoot.message_created_event(latest))
+                await bot.settle()
+            finally:
+                await bot.stop()
+            prompt = user_prompt(api)
+
+    history = prompt.index("Conversation so far")
+    assert "- Customer: Hi, I bought two mugs last week" in prompt[history:]
+    assert "- Agent: Thanks Sam! Mugs ship within 2 business days." in prompt[history:]
+    assert prompt.count("Where is order #1001?") == 1  # the latest message, not in the history
+    assert "Order #1001, placed Nov 20, 2026: fulfilled, paid, total 89.50 USD" in prompt
+    assert "2 × Stoneware mug" in prompt and f"UPS tracking {TRACKING}" in prompt
+    card = card_of(slack)
+    assert "Order context" in card and TRACKING in card
+
+
+async def test_the_offline_draft_states_the_orders_real_status_and_tracking(
+    sqlite_url, slack, chatwoot, clock
+):
+    async with ShopifyStandin() as shop:
+        seed_shop(shop)
+        settings = settings_for(
+            sqlite_url, slack, chatwoot, SHOPIFY_SHOP=shop.url, SHOPIFY_ADMIN_TOKEN=DEFAULT_TOKEN
+        )
+        bot = await BotUnderTest(settings, clock).start()
+        try:
+            for number, conversation in (("1001", 42), ("4321", 43)):
+                message = chatwoot.add_incoming(
+                    conversation, f"Where is my order #{number}?", contact_name="Sam Rivera"
+                )
+                await bot.chatwoot_event(chatwoot.message_created_event(message))
+            await bot.settle()
+            [found] = await bot.store.drafts_awaiting_decision(42)
+            [unknown] = await bot.store.drafts_awaiting_decision(43)
+        finally:
+            await bot.stop()
+
+    assert (
+        "Your order #1001 (placed Nov 20, 2026) shipped on Nov 22, 2026 with UPS, "
+        f"tracking number {TRACKING}." in found.input.draft
+    )
+    assert found.input.order is not None and found.input.order.value_usd == 89.5
+    assert found.input.order_facts is not None  # stored with the draft, for its card
+    assert found.input.order_facts.shipments[0].tracking_number == TRACKING
+    assert "couldn't find an order numbered #4321" in unknown.input.draft
+    assert unknown.input.order_facts is None
+
+
+async def test_without_shopify_the_model_is_told_to_ask_rather_than_state_order_details(
+    sqlite_url, slack, chatwoot, clock
+):
+    with OpenAIStandin(reply=ANSWER, api_key="sk-test") as api:
+        settings = settings_for(
+            sqlite_url, slack, chatwoot, openai_api_key="sk-test", openai_base_url=api.base_url
+        )
+        bot = await BotUnderTest(settings, clock).start()
+        try:
+            message = chatwoot.add_incoming(44, "Where is my order #1001?", contact_name="Sam")
+            await bot.chatwoot_event(chatwoot.message_created_event(message))
+            await bot.settle()
+        finally:
+            await bot.stop()
+        prompt = user_prompt(api)
+    assert "(none: Order data is not available. If the customer asks about an order" in prompt
+    assert "Order context" not in card_of(slack)
+
+
+async def test_a_model_that_times_out_is_replaced_by_the_offline_drafter(
+    sqlite_url, slack, chatwoot, clock
+):
+    def slow(_body: dict) -> str:
+        time.sleep(6)  # past the 4-second drafting budget
+        return ANSWER
+
+    with OpenAIStandin(reply=slow, api_key="sk-test") as api:
+        settings = settings_for(
+            sqlite_url, slack, chatwoot, openai_api_key="sk-test", openai_base_url=api.base_url
+        )
+        bot = await BotUnderTest(settings, clock).start()
+        try:
+            message = chatwoot.add_incoming(45, "Do you ship to Canada?", contact_name="Jen")
+            answer = await bot.chatwoot_event(chatwoot.message_created_event(message))
+            drafted_before_the_answer = await bot.store.drafts_awaiting_decision(45)
+            await bot.settle()
+            [draft] = await bot.store.drafts_awaiting_decision(45)
+        finally:
+            await bot.stop()
+    assert answer.status_code == 202 and drafted_before_the_answer == []  # it never waits
+    assert draft.input.agent.startswith("Offline KB Drafter (fallback: drafting timed out")
+    assert "International Shipping Policy" in card_of(slack)
+    assert [m["text"] for m in slack.messages_in("#occ-reliability") if "openai" in m["text"]]
