@@ -68,6 +68,11 @@ def _parser() -> argparse.ArgumentParser:
     export = sub.add_parser("export", help="write the decision log as NDJSON, oldest first")
     export.add_argument("--since", type=_iso, default=None)
     export.add_argument("--until", type=_iso, default=None)
+    export.add_argument(
+        "--examples",
+        action="store_true",
+        help="write operators' sent replies as chat fine-tuning JSONL instead",
+    )
     export.set_defaults(run=_export)
 
     evaluate = sub.add_parser(
@@ -141,16 +146,28 @@ def _migrate(args: argparse.Namespace) -> int:
 
 def _export(args: argparse.Namespace) -> int:
     async def export() -> int:
-        from bot.commands.export import write_ndjson
+        from bot.commands.export import write_examples, write_ndjson
+        from bot.drafting.factory import knowledge_base
         from bot.services import store_for
 
-        store = store_for(Settings())
+        if args.examples and (args.since or args.until):
+            print(
+                "export: --since and --until apply to the decision log, not --examples",
+                file=sys.stderr,
+            )
+            return 2
+        settings = Settings()
+        store = store_for(settings)
         try:
             await store.migrate()
-            count = await write_ndjson(store, sys.stdout, since=args.since, until=args.until)
+            if args.examples:
+                kb = knowledge_base(settings)
+                count = await write_examples(store, kb, sys.stdout)
+            else:
+                count = await write_ndjson(store, sys.stdout, since=args.since, until=args.until)
         finally:
             await store.close()
-        print(f"exported {count} rows", file=sys.stderr)
+        print(f"exported {count} {'examples' if args.examples else 'rows'}", file=sys.stderr)
         return 0
 
     return asyncio.run(export())

@@ -1,5 +1,6 @@
 """What a draft is grounded in besides the knowledge base: the conversation's recent messages
-(Chatwoot) and the order the customer asks about (Shopify).
+(Chatwoot), the order the customer asks about (Shopify), and what operators did with similar
+messages (the decision log).
 
 Either source may be missing or failing: drafting goes on without it, and the prompt says so
 (with no order facts, the model must ask for what it needs rather than invent).
@@ -14,6 +15,7 @@ from collections.abc import Sequence
 
 from bot.domain import ConversationLine, InboundMessage, OrderFacts
 from bot.drafting.context import DraftingContext, OrderLookup, recent_history
+from bot.drafting.examples import RECENT_DECISIONS, learned
 from bot.integrations.chatwoot import ChatwootError, conversation_lines
 from bot.integrations.shopify import ShopifyError
 from bot.integrations.shopify_orders import find_order
@@ -42,12 +44,19 @@ async def ground(services: Services, messages: Sequence[InboundMessage]) -> Draf
     """The context for drafting a reply to these messages (oldest first, one conversation)."""
     newest = messages[-1]
     texts = [m.content for m in messages]
-    history, (order, lookup) = await asyncio.gather(
+    history, (order, lookup), decided = await asyncio.gather(
         _history(services, newest.conversation_id, first=messages[0].message_id),
         _order(services, texts, newest.customer_email),
+        services.store.decided_drafts(RECENT_DECISIONS),
     )
+    examples, avoid = learned("\n".join(texts), decided)
     return DraftingContext(
-        history=history, order=order, order_lookup=lookup, order_number=order_number(texts)
+        history=history,
+        order=order,
+        order_lookup=lookup,
+        order_number=order_number(texts),
+        examples=examples,
+        avoid=avoid,
     )
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from bot.domain import (
     Decision,
+    DecisionKind,
     Draft,
     DraftState,
     Escalation,
@@ -29,6 +30,8 @@ from bot.store.ops import (
     Update,
     eq,
     is_null,
+    not_null,
+    one_of,
 )
 
 
@@ -79,6 +82,23 @@ class Drafts:
     async def _draft_where(self, *where: Condition) -> Draft | None:
         rows = await self.db.select(Query("drafts", where, limit=1))
         return codec.draft_from_row(rows[0]) if rows else None
+
+    async def decided_drafts(self, limit: int) -> list[Draft]:
+        """The most recently decided drafts, newest first."""
+        query = Query(
+            "drafts",
+            (not_null("decided_at"),),
+            order_by=("decided_at",),
+            descending=True,
+            limit=limit,
+        )
+        return [codec.draft_from_row(row) for row in await self.db.select(query)]
+
+    async def sent_drafts(self) -> list[Draft]:
+        """Every draft an operator approved (as drafted or edited), oldest decision first."""
+        sent = (one_of("decision_kind", [DecisionKind.APPROVE.value, DecisionKind.EDIT.value]),)
+        query = Query("drafts", sent, order_by=("decided_at", "id"))
+        return [codec.draft_from_row(row) for row in await self.db.select(query)]
 
     async def set_card(
         self,

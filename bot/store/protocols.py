@@ -48,6 +48,14 @@ class DraftStore(Protocol):
 
     async def draft_for_external_id(self, external_id: str) -> Draft | None: ...
 
+    async def decided_drafts(self, limit: int) -> list[Draft]:
+        """The most recently decided drafts, newest first."""
+        ...
+
+    async def sent_drafts(self) -> list[Draft]:
+        """Every draft an operator approved (as drafted or edited), oldest decision first."""
+        ...
+
     async def pending_draft_for_conversation(
         self, conversation_id: int, *, since: datetime
     ) -> Draft | None:
