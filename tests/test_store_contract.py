@@ -80,6 +80,7 @@ SHIPPED = [
     "0009_sales_alerts",
     "0010_data_sources",
     "0011_inbound_messages",
+    "0012_decided_index",
 ]
 LEGACY_SQL = Path(__file__).parent / "fixtures" / "legacy_schema"
 
@@ -1937,3 +1938,15 @@ async def test_failed_tries_back_off_and_then_give_up_visibly(store: Store) -> N
     assert [e.action for e in await store.entries()] == ["draft.failed"]
     assert await store.conversations_waiting(T0 + timedelta(days=1)) == []
     assert [m.message_id for m in await store.unanswered_messages(101, [])] == [7]
+
+
+async def test_recent_decisions_come_newest_first_and_sent_ones_oldest_first(store: Store) -> None:
+    for n in range(4):
+        await store.add_draft(make_draft(f"d-{n}", at=T0 + timedelta(minutes=n)))
+    kinds = [DecisionKind.EDIT, DecisionKind.REJECT, DecisionKind.APPROVE]
+    for n, kind in enumerate(kinds):
+        decision = Decision(kind=kind, actor="U0OP", at=T0 + timedelta(hours=n), final_text="Hi!")
+        status = ReplyStatus.NONE if kind is DecisionKind.REJECT else ReplyStatus.QUEUED
+        await store.decide(f"d-{n}", decision, reply_status=status, log=entry(f"d-{n}", "x.y"))
+    assert [d.id for d in await store.decided_drafts(2)] == ["d-2", "d-1"]
+    assert [d.id for d in await store.sent_drafts()] == ["d-0", "d-2"]  # never the rejected

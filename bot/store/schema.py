@@ -152,6 +152,13 @@ drafts = Table(
         sqlite_where=text("reply_status in ('queued', 'failed', 'sending')"),
     ),
     Index("drafts_conversation_idx", "conversation_id"),
+    # The recent decisions drafting learns from (newest first, a few hundred).
+    Index(
+        "drafts_decided_idx",
+        "decided_at",
+        postgresql_where=text("decided_at is not null"),
+        sqlite_where=text("decided_at is not null"),
+    ),
     Index(
         "drafts_unposted_idx",
         "received_at",
