@@ -294,6 +294,7 @@ class DraftInput:
     external_id: str | None = None
     breach: CxBreach | None = None  # set on a CX SLA breach card
     order_facts: OrderFacts | None = None  # the order the customer asks about, from Shopify
+    abstained: str | None = None  # why the drafter wrote nothing; then ``draft`` is empty
 
 
 @dataclass(frozen=True)

@@ -50,6 +50,7 @@ FLAG_REASON_MAX = 240
 BREACH_LINES = 5  # the last messages a CX breach card shows
 LINE_MAX = 400
 ORDER_LINE_MAX = 300
+ABSTAINED_MAX = 300
 ORDER_LINES = 8
 SUPERSEDED_NOTE = (
     "*Superseded:* the customer wrote again, and a newer draft that answers all their "
@@ -103,6 +104,8 @@ def draft_card_text(draft: Draft) -> str:
     """The message's notification/fallback text: who, the gist, and where the draft stands."""
     name = t.inline(draft.input.customer.name or "a customer", NAME_MAX)
     excerpt = t.inline(draft.input.customer_message, NOTIFICATION_EXCERPT)
+    if draft.state is DraftState.PENDING and draft.input.abstained:
+        return f"AI abstained on a reply for {name}: “{excerpt}”"
     if draft.state is DraftState.PENDING:
         band = confidence_band(draft.input.confidence)
         return (
@@ -144,11 +147,17 @@ def _blocks(
         notes.append("📝 Chatwoot not configured — replies will be recorded, not sent.")
     if notes:
         blocks.append(kit.context(*notes))
+    if draft.input.abstained:
+        why = t.inline(draft.input.abstained, ABSTAINED_MAX)
+        blocks.append(kit.section(f"🤖 *AI abstained:* {why}. Nothing was drafted."))
     for key in (MESSAGE, DRAFT):
         if key in long_texts:
             blocks += _long_section(key, long_texts[key], limits[key])
     blocks.append(kit.section(_kb_text(draft.input.kb_sources)))
     blocks.append(kit.divider())
+    if pending and draft.input.abstained:
+        blocks.append(_abstained_buttons(draft))
+        return blocks
     if pending:
         blocks.append(_decision_buttons(draft, chatwoot_enabled))
         return blocks
@@ -168,13 +177,14 @@ def _long_texts(draft: Draft, escalation: Escalation | None) -> dict[str, tuple[
     decision = draft.decision
     if draft.state is DraftState.APPROVED and decision is not None:
         final = decision.final_text if decision.final_text is not None else draft.input.draft
-        if _edited(draft, decision):
+        if _edited(draft, decision) and draft.input.draft:
             texts[DRAFT] = ("*Original draft*", draft.input.draft)
             texts[FINAL] = (f"*{_final_label(draft.reply.status)}* (edited by the operator)", final)
         else:
             texts[FINAL] = (f"*{_final_label(draft.reply.status)}*", final)
         return texts
-    texts[DRAFT] = ("*Draft reply*", draft.input.draft)
+    if draft.input.draft:
+        texts[DRAFT] = ("*Draft reply*", draft.input.draft)
     notes = decision.notes if decision is not None else None
     if draft.state is DraftState.ESCALATED and not notes and escalation is not None:
         notes = escalation.notes
@@ -210,6 +220,8 @@ def _headline(draft: Draft) -> str:
     if draft.state is DraftState.PENDING:
         if draft.input.breach is not None:
             return "⏰ CX SLA breach: a customer is waiting"
+        if draft.input.abstained:
+            return "🤖 AI abstained: write the reply"
         return "📨 Draft reply to review"
     if draft.state is DraftState.REJECTED:
         if _marked_resolved(draft):
@@ -305,6 +317,17 @@ def _decision_buttons(draft: Draft, chatwoot_enabled: bool) -> dict:
     if draft.input.breach is None:
         buttons.append(kit.button("🚫 Reject", ActionId.REJECT, draft.id))
     buttons.append(kit.button("🚨 Escalate", ActionId.ESCALATE, draft.id, style="danger"))
+    if draft.input.breach is not None:
+        buttons.append(kit.button("☑️ Mark Resolved", ActionId.MARK_RESOLVED, draft.id))
+    return kit.actions(*buttons, block_id="draft_actions")
+
+
+def _abstained_buttons(draft: Draft) -> dict:
+    """No draft to approve or reject: the operator writes the reply, or escalates."""
+    buttons = [
+        kit.button("✍️ Write reply", ActionId.EDIT, draft.id, style="primary"),
+        kit.button("🚨 Escalate", ActionId.ESCALATE, draft.id, style="danger"),
+    ]
     if draft.input.breach is not None:
         buttons.append(kit.button("☑️ Mark Resolved", ActionId.MARK_RESOLVED, draft.id))
     return kit.actions(*buttons, block_id="draft_actions")

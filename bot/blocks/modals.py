@@ -71,7 +71,8 @@ def edit_modal(draft: Draft, *, chatwoot_enabled: bool = True) -> dict[str, Any]
         hint = "The customer receives exactly this text." if number == len(parts) else None
         fields.append(_input(edit_input_id(number), label, element, hint=hint, optional=number > 1))
     submit = "Approve & Send" if chatwoot_enabled else "Approve & Record"
-    view = _modal(CallbackId.EDIT, "Edit reply", submit, draft, fields)
+    title = "Write reply" if draft.input.abstained else "Edit reply"
+    view = _modal(CallbackId.EDIT, title, submit, draft, fields)
     view["private_metadata"] = edit_metadata(draft.id, joins)
     return view
 

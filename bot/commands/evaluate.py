@@ -8,7 +8,8 @@ the training expects), each customer message is drafted as the bot would draft i
 - **agreement**: the decision the bot's own rules point to for the draft (escalate when the
   risk rules require a manager, approve as-is in the High confidence band, otherwise edit)
   is the one the training expects;
-- **abstention rate**: drafts the drafter declined to write;
+- **abstention rate**: drafts the drafter declined to write (for agreement, an abstention
+  is the operator writing the reply: "edit");
 - **calibration**, by confidence band: on the packet, how often the expected decision is
   "approve as-is"; over past decisions in the decision log (when there are any), how often
   operators sent the draft unedited (``draft.approved`` against ``draft.edited``).
@@ -24,7 +25,7 @@ from typing import Any, TextIO
 from bot.config import Settings
 from bot.domain import Band, DecisionKind
 from bot.drafting.base import Drafter
-from bot.rules.risk import confidence_band, requires_manager, risk_flags
+from bot.rules.risk import calibrated, confidence_band, requires_manager, risk_flags
 from bot.scenarios import Scenario, load_packet
 from bot.store import Store
 
@@ -73,21 +74,23 @@ async def _draft(settings: Settings, drafter: Drafter, scenario: Scenario) -> Dr
     proposal = await drafter.draft(customer_name=name, message=data.customer_message)
     drafted = replace(data, draft=proposal.text, confidence=proposal.confidence)
     flags = risk_flags(drafted, high_value_usd=settings.high_value_usd)
-    band = confidence_band(proposal.confidence)
+    confidence = calibrated(proposal.confidence, flags)  # as the bot stores it
+    band = confidence_band(confidence)
     if requires_manager(flags):
         predicted = DecisionKind.ESCALATE
-    elif band is Band.HIGH:
+    elif band is Band.HIGH and proposal.abstained is None:
         predicted = DecisionKind.APPROVE
-    else:
+    else:  # an abstention too: the operator writes the reply
         predicted = DecisionKind.EDIT
     return Drafted(
         key=scenario.key,
         expected=scenario.expected.decision.value,
         predicted=predicted.value,
         band=band.value,
-        confidence=proposal.confidence,
+        confidence=confidence,
         cited=proposal.kb_sources[0].title if proposal.kb_sources else None,
         expected_articles=tuple(source.title for source in data.kb_sources),
+        abstained=proposal.abstained is not None,
     )
 
 

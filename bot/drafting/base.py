@@ -18,12 +18,15 @@ class Proposal:
         confidence: 0..1, how sure the drafter is that the reply is right and complete.
         kb_sources: the knowledge-base articles the reply draws on, most relevant first.
         agent: who drafted it, shown on the card ("Offline KB Drafter", "OpenAI gpt-4o-mini").
+        abstained: why the drafter wrote nothing (no article fits, out of scope); then
+            ``text`` is empty and ``confidence`` 0.
     """
 
     text: str
     confidence: float
     kb_sources: tuple[KbSource, ...]
     agent: str
+    abstained: str | None = None
 
 
 class Drafter(Protocol):

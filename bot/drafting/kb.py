@@ -99,12 +99,19 @@ class Hit:
         score: its BM25 score for the query.
         relevance: 0..1, derived from ``score`` (module docstring).
         passages: its passages that match the query, best first (never empty).
+        matched: how many of the query's words (stemmed, stop words left out) the article
+            contains; ``coverage`` is their share of the query's words, and ``in_title``
+            whether one is in the article's title. One rare word in common scores well in
+            BM25 but is no answer, unless the article is about that word.
     """
 
     article: Article
     score: float
     relevance: float
     passages: tuple[ScoredPassage, ...]
+    matched: int = 1
+    coverage: float = 1.0
+    in_title: bool = True
 
     @property
     def passage(self) -> Passage:
@@ -320,6 +327,14 @@ def _read(file: _ArticleFile, location: str) -> Article:
     return parse_article(text, source)
 
 
+TITLE_WEIGHT = 3
+# Words every kind of support message uses: they say nothing about which article answers it
+# ("THIRD TIME asking!" must not match "ask your neighbors").
+SUPPORT_STOPWORDS = frozenset(
+    ("ask", "asking", "asked", "time", "times", "need", "want", "help", "now", "today", "again")
+)
+
+
 class _Index:
     def __init__(self, articles: Sequence[Article]) -> None:
         import Stemmer
@@ -331,11 +346,17 @@ class _Index:
             for position, article in enumerate(articles)
             for passage in article.passages
         ]
-        self._stopwords = frozenset(STOPWORDS_EN_PLUS)
+        self._stopwords = frozenset(STOPWORDS_EN_PLUS) | SUPPORT_STOPWORDS
         self._stemmer: Any = Stemmer.Stemmer("english")
+        # An article's title says what it is for: it counts as much as a few passages' words.
         self._by_article = self._retriever(
             [
-                " ".join([a.title, *(x for p in a.passages for x in (p.heading, p.text) if x)])
+                " ".join(
+                    [
+                        *[a.title] * TITLE_WEIGHT,
+                        *(x for p in a.passages for x in (p.heading, p.text) if x),
+                    ]
+                )
                 for a in articles
             ]
         )
@@ -345,6 +366,11 @@ class _Index:
                 for position, passage in self._entries
             ]
         )
+        self._vocabulary = [
+            frozenset(self._stems(" ".join([a.title, *(p.text for p in a.passages)])))
+            for a in articles
+        ]
+        self._title_words = [frozenset(self._stems(a.title)) for a in articles]
         n = len(articles)
         self._half_relevance = math.log(1 + (n - n / 3 + 0.5) / (n / 3 + 0.5))
 
@@ -367,6 +393,7 @@ class _Index:
         if not words:
             return []
         text = " ".join(words)
+        asked = frozenset(self._stems(text))
         articles = _positive(self._by_article.retrieve(text))[:k]
         passages: dict[int, list[ScoredPassage]] = {}
         for entry, score in _positive(self._by_passage.retrieve(text)):
@@ -381,9 +408,16 @@ class _Index:
                     passages.get(position)
                     or [ScoredPassage(self._articles[position].passages[0], 0.0)]
                 ),
+                matched=len(asked & self._vocabulary[position]),
+                coverage=len(asked & self._vocabulary[position]) / len(asked) if asked else 0.0,
+                in_title=bool(asked & self._title_words[position]),
             )
             for position, score in articles
         ]
+
+    def _stems(self, text: str) -> list[str]:
+        words = [w for w in _TOKEN.findall(text.lower()) if w not in self._stopwords]
+        return list(self._stemmer.stemWords(words))
 
 
 def _positive(results: Sequence[NodeWithScore]) -> list[tuple[int, float]]:

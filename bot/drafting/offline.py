@@ -1,13 +1,15 @@
 """The offline drafter: replies from the knowledge base alone; deterministic, no network.
 
-It greets the customer by first name, answers with the best article's most relevant passage
-(and the next one when it matches nearly as well), and offers further help. When no article
-is relevant enough (relevance under ``ANSWER_RELEVANCE``) it asks the customer for details
-instead, with a confidence under 0.4.
+It greets the customer by first name, tells them where their order stands when they ask and
+Shopify knows the order, answers with the best article's most relevant passage (and the next
+one when it matches nearly as well), and offers further help. When no article is relevant
+enough (relevance under ``ANSWER_RELEVANCE``) it asks a customer asking about an order for
+the details it needs, with a confidence under 0.4, and otherwise abstains: it writes nothing
+and says why.
 
 Confidence follows the retrieval: ``0.45 + 0.4 * relevance`` for an answer (0.59..0.85; an
 extract from a policy article never reaches the "high" band without a person reading it),
-``0.2 + 0.5 * relevance`` for a request for clarification.
+``0.2 + 0.5 * relevance`` for a request for details, 0 for an abstention.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ ANSWER_RELEVANCE = 0.35
 # A second passage, or another article as a source, must score this share of the best one.
 RELATED_SHARE = 0.4
 SECOND_PASSAGE_SHARE = 0.5
+# An answer from the order's facts alone, with no article: a person should still read it.
+ORDER_ONLY_CONFIDENCE = 0.75
 # The customer is asking about an order of theirs (not, say, about a policy).
 ORDER_TALK = re.compile(
     r"\b(order|package|parcel|tracking|shipped|delivered|arriv\w*|where is)\b", re.IGNORECASE
@@ -44,17 +48,39 @@ class OfflineDrafter:
     ) -> Proposal:
         # The first search imports llama-index (~2 s): keep it off the event loop.
         hits = await asyncio.to_thread(self._kb.search, message, 3)
-        return compose(hits, customer_name, order=_order_part(message, context))
+        return compose(
+            hits,
+            customer_name,
+            order=_order_part(message, context),
+            about_an_order=ORDER_TALK.search(message) is not None,
+        )
 
 
-def compose(hits: list[Hit], customer_name: str | None, *, order: str | None = None) -> Proposal:
+def compose(
+    hits: list[Hit],
+    customer_name: str | None,
+    *,
+    order: str | None = None,
+    about_an_order: bool = False,
+) -> Proposal:
     """The offline reply for these search hits (best first); ``order`` is what the store
-    says about the order the customer asks about, told first."""
+    says about the order the customer asks about, told first. With no article that fits,
+    it asks a customer asking about an order for the details it needs, and abstains
+    otherwise."""
     greeting = f"Hi {first_name(customer_name) or 'there'}!"
     if order is not None:
         greeting += f" {order}"
-    if not hits or hits[0].relevance < ANSWER_RELEVANCE:
+    if not hits or not fits(hits[0]):
         relevance = hits[0].relevance if hits else 0.0
+        if not about_an_order:
+            return abstain(hits, AGENT)
+        if order is not None:  # the store's facts are the answer
+            return Proposal(
+                text=f"{greeting}\n\nLet me know if there's anything else I can help with!",
+                confidence=ORDER_ONLY_CONFIDENCE,
+                kb_sources=(),
+                agent=AGENT,
+            )
         return Proposal(
             text=(
                 f"{greeting} Thanks for contacting us. To help you as quickly as possible, "
@@ -115,6 +141,26 @@ def order_sentence(order: OrderFacts) -> str:
     if latest.estimated_delivery_at is not None:
         sentence += f" Estimated delivery: {day(latest.estimated_delivery_at)}."
     return sentence
+
+
+def fits(hit: Hit) -> bool:
+    """The article answers the message: relevant enough, and sharing more with it than one
+    stray word (two words or half of them, or the word the article is about)."""
+    shares = hit.matched >= 2 or hit.coverage >= 0.5 or hit.in_title
+    return hit.relevance >= ANSWER_RELEVANCE and shares
+
+
+def abstain(hits: list[Hit], agent: str) -> Proposal:
+    """No draft: no knowledge-base article fits the message."""
+    if hits:
+        best = hits[0]
+        why = (
+            "no knowledge-base article fits this message, so it may be out of scope "
+            f"(closest: {best.article.title}, sharing {best.matched} of its words)"
+        )
+    else:
+        why = "no knowledge-base article shares a word with this message: it may be out of scope"
+    return Proposal(text="", confidence=0.0, kb_sources=(), agent=agent, abstained=why)
 
 
 def first_name(name: str | None) -> str | None:

@@ -24,11 +24,16 @@ from bot.drafting.context import (
     order_summary,
 )
 from bot.drafting.kb import Hit, KnowledgeBase
+from bot.drafting.offline import ORDER_TALK, abstain, fits
 
 if TYPE_CHECKING:
     from openai import AsyncOpenAI
 
 CONTEXT_ARTICLES = 3
+ABSTAIN_REASON_MAX = 300
+# What a reply grounded in an order's facts but no article, or in nothing, may claim.
+ORDER_ONLY_CEILING = 0.85
+NO_GROUNDS_CEILING = 0.5
 MAX_ARTICLE_CHARS = 4000
 
 RULES = """\
@@ -57,7 +62,10 @@ frustration; end by offering further help. Write in English.
 ANSWER_FORMAT = """\
 Respond with a JSON object and nothing else: {"reply": "<the message to the customer>", \
 "confidence": <number from 0 to 1: how sure you are that the reply is accurate, complete \
-and allowed by the articles>}"""
+and allowed by the articles>}. If the message is out of scope for the store's customer \
+support, or neither the articles nor the order facts let you answer it or ask a useful \
+question, abstain instead: {"reply": "", "confidence": 0, "abstain": "<why, for the operator, \
+in one sentence>"}."""
 
 SYSTEM_PROMPT = f"{RULES}\n\n{ANSWER_FORMAT}"
 
@@ -106,6 +114,9 @@ class OpenAIDrafter:
         import openai
 
         hits = await asyncio.to_thread(self._kb.search, message, CONTEXT_ARTICLES)
+        grounded = bool(hits) and fits(hits[0])
+        if not grounded and context.order is None and not ORDER_TALK.search(message):
+            return abstain(hits, self.agent)  # nothing to ground a reply in: ask no model
         try:
             completion = await self._client.chat.completions.create(
                 model=self.model,
@@ -128,13 +139,25 @@ class OpenAIDrafter:
         answer = completion.choices[0].message
         if answer.content is None:
             raise DraftingError(f"OpenAI returned no content (refusal: {answer.refusal!r})")
-        reply, confidence = parse_answer(answer.content)
+        reply, confidence, abstained = parse_answer(answer.content)
+        if abstained is not None:
+            return Proposal(
+                text="", confidence=0.0, kb_sources=(), agent=self.agent, abstained=abstained
+            )
         return Proposal(
             text=reply,
-            confidence=confidence,
+            confidence=min(confidence, grounding_ceiling(hits, context)),
             kb_sources=tuple(hit.as_source() for hit in hits),
             agent=self.agent,
         )
+
+
+def grounding_ceiling(hits: list[Hit], context: DraftingContext) -> float:
+    """The most the model's own estimate may claim, given what the reply stands on: the best
+    article's relevance, else the order's facts alone, else nothing but a question."""
+    if hits and fits(hits[0]):
+        return round(0.55 + 0.45 * hits[0].relevance, 2)
+    return ORDER_ONLY_CEILING if context.order is not None else NO_GROUNDS_CEILING
 
 
 def build_messages(
@@ -220,14 +243,18 @@ def _article_block(hit: Hit) -> str:
     return f"### {article.title}{version}\n{body}"
 
 
-def parse_answer(content: str) -> tuple[str, float]:
-    """``(reply, confidence)`` from the model's JSON; a percentage (1 < x <= 100) is scaled."""
+def parse_answer(content: str) -> tuple[str, float, str | None]:
+    """``(reply, confidence, abstained)`` from the model's JSON; a percentage (1 < x <= 100)
+    is scaled; ``abstained`` is the model's reason when it declined to draft."""
     try:
         data: Any = json.loads(content)
     except json.JSONDecodeError as exc:
         raise DraftingError(f"OpenAI answer is not JSON: {content[:200]!r}") from exc
     if not isinstance(data, dict):
         raise DraftingError("OpenAI answer is not a JSON object")
+    why = data.get("abstain")
+    if isinstance(why, str) and why.strip():
+        return "", 0.0, " ".join(why.split())[:ABSTAIN_REASON_MAX]
     reply = data.get("reply")
     if not isinstance(reply, str) or not reply.strip():
         raise DraftingError("OpenAI answer has no 'reply' text")
@@ -244,4 +271,4 @@ def parse_answer(content: str) -> tuple[str, float]:
         raise DraftingError("OpenAI answer has no numeric 'confidence'")
     if 1 < value <= 100:
         value /= 100
-    return reply.strip(), round(min(1.0, max(0.0, value)), 2)
+    return reply.strip(), round(min(1.0, max(0.0, value)), 2), None

@@ -107,6 +107,7 @@ async def card_breach(
         agent=proposal.agent,
         external_id=key,
         breach=CxBreach(waiting_since=since, lines=tuple(lines[-LAST_LINES:])),
+        abstained=proposal.abstained,
     )
     waited = round((services.clock() - since).total_seconds())
     why = (

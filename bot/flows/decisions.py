@@ -287,6 +287,11 @@ def refusal(settings: Settings, user_id: str, draft: Draft, kind: DecisionKind) 
         return NOT_AN_OPERATOR
     if draft.state is not DraftState.PENDING:
         return None  # the store's compare-and-set decides races; see already_decided()
+    if draft.input.abstained and kind is DecisionKind.APPROVE:
+        return (
+            "The AI abstained on this message, so there is no draft to send. "
+            "Use Write reply to answer the customer, or Escalate."
+        )
     sends = kind in (DecisionKind.APPROVE, DecisionKind.EDIT)
     if sends and requires_manager(draft.flags) and not settings.is_manager(user_id):
         # The reasons quote the customer's words: escaped like every other surface, so a

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from bot import audit
@@ -36,6 +37,7 @@ from bot.flows.cards import refresh_card
 from bot.flows.grounding import ground
 from bot.flows.intake import new_draft, propose, spawn_card
 from bot.integrations.chatwoot_webhook import IncomingMessage
+from bot.rules.risk import calibrated, risk_flags
 from bot.runtime.batch import Tally, each
 from bot.services import Services
 from bot.web.draft_body import MAX_DRAFT_CHARS
@@ -157,7 +159,7 @@ async def _draft_input(
     context = await ground(services, messages)
     proposal = await propose(services, newest.customer_name, customer_message, context)
     facts = context.order
-    return DraftInput(
+    data = DraftInput(
         conversation_id=newest.conversation_id,
         customer_message=customer_message,
         draft=proposal.text[:MAX_DRAFT_CHARS],
@@ -168,7 +170,10 @@ async def _draft_input(
         external_id=external_id,
         order=Order(id=facts.name.lstrip("#"), value_usd=usd(facts)) if facts else None,
         order_facts=facts,
+        abstained=proposal.abstained,
     )
+    flags = risk_flags(data, high_value_usd=services.settings.high_value_usd)
+    return replace(data, confidence=calibrated(data.confidence, flags))
 
 
 async def _supersede(services: Services, older: Draft, newer: Draft) -> None:

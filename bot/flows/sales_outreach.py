@@ -112,6 +112,7 @@ async def _offer(
         kb_sources=proposal.kb_sources,
         agent=AGENT,
         external_id=external_id,
+        abstained=proposal.abstained,
     )
     why = (
         Action.SALES_PROACTIVE_OFFERED,

@@ -225,6 +225,21 @@ def confidence_band(confidence: float) -> Band:
     return Band.LOW
 
 
+# A draft the rules send to a manager is never "approve as-is" material (Low band), and any
+# other risk flag means a person must read it closely (never the High band).
+MANAGER_CEILING = 0.69
+FLAGGED_CEILING = 0.89
+
+
+def calibrated(confidence: float, flags: tuple[RiskFlag, ...]) -> float:
+    """The drafter's confidence, capped by what the risk rules found in the message."""
+    if requires_manager(flags):
+        return min(confidence, MANAGER_CEILING)
+    if flags:
+        return min(confidence, FLAGGED_CEILING)
+    return confidence
+
+
 def money_amounts(text: str) -> list[float]:
     """Dollar amounts written in ``text`` ($1,350 / $450.00 / 500 dollars / USD 90), in order."""
     return [value for _, value in _money_matches(text)]

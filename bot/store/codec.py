@@ -138,6 +138,7 @@ def _input_json(data: DraftInput) -> dict[str, Any]:
         "customer_context": asdict(data.customer_context) if data.customer_context else None,
         "breach": _breach_json(data.breach),
         "order_facts": _order_facts_json(data.order_facts),
+        "abstained": data.abstained,
     }
 
 
@@ -253,6 +254,7 @@ def _input_from(
         external_id=external_id,
         breach=_breach_from(doc.get("breach")),
         order_facts=_order_facts_from(doc.get("order_facts")),
+        abstained=doc.get("abstained"),
     )
 
 
