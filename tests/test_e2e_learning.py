@@ -33,10 +33,12 @@ async def decide_past_messages(bot: BotUnderTest) -> None:
         draft_body(201, CANADA, "Hi Jen! We ship worldwide in 3-5 days.")
     )
     await bot.submit_edit(edited.id, OPERATOR, EDITED)
+    bot.clock.advance(minutes=1)
     rejected = await bot.posted_draft(
         draft_body(202, "Can you ship my order to Canada?", "Sorry, we don't ship to Canada.")
     )
     await bot.submit_reject(rejected.id, OPERATOR, "factual_error", "We do ship to Canada")
+    bot.clock.advance(minutes=1)
     other = await bot.posted_draft(
         draft_body(203, "What is your return window for shoes?", "Returns within 30 days.")
     )
