@@ -95,3 +95,47 @@ async def test_offline_confidence_is_higher_on_clear_questions_than_on_unclear_o
     out_of_scope = await drafter.draft(customer_name=None, message="Is it sunny in Paris today?")
     unclear = [confidence["exercise-4-ambiguous"], out_of_scope.confidence]
     assert min(clear) >= 0.7 and max(unclear) < 0.4 and min(clear) > max(unclear)
+
+
+async def test_held_out_past_decisions_are_drafted_again_and_compared_with_the_operator(
+    tmp_path,
+):
+    from datetime import timedelta
+
+    from bot.domain import Customer, Decision, DecisionKind, Draft, DraftInput, ReplyStatus
+
+    settings = Settings(_env_file=None, database_url=f"sqlite:///{tmp_path}/occ.db")
+    store = store_for(settings)
+    await store.migrate()
+    kinds = [DecisionKind.APPROVE, DecisionKind.EDIT, DecisionKind.ESCALATE] * 3 + [
+        DecisionKind.APPROVE
+    ]
+    message = "Do you ship to Canada? How long does it take?"
+    for n, kind in enumerate(kinds):
+        draft = Draft(
+            id=f"d-{n}",
+            input=DraftInput(
+                conversation_id=500 + n,
+                customer_message=message,
+                draft="We ship to Canada in 7-10 business days.",
+                confidence=0.8,
+                customer=Customer(name="Jen"),
+            ),
+            received_at=AT + timedelta(minutes=n),
+        )
+        await store.add_draft(draft)
+        decision = Decision(kind=kind, actor="U0OP", at=AT + timedelta(minutes=n, seconds=30))
+        status = ReplyStatus.NONE if kind is DecisionKind.ESCALATE else ReplyStatus.QUEUED
+        await store.decide(draft.id, decision, reply_status=status, log=decided(n, "x.y", "low"))
+    drafter, _ = build_drafters(settings)
+    try:
+        report = await evaluate(settings, drafter, store)
+    finally:
+        await store.close()
+
+    held = report["held_out"]
+    assert held["decisions"] == 2  # the newest fifth of 10: an approve and an escalate
+    # The offline drafter never claims High, so it points to "edit" for this question:
+    # neither the operator's approve nor their escalate.
+    assert held["agreement"] == 0.0 and held["abstention_rate"] == 0.0
+    assert list(held["calibration"].values()) == [{"sent": 1, "unedited": 1.0}]  # the approve

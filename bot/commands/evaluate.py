@@ -13,6 +13,11 @@ the training expects), each customer message is drafted as the bot would draft i
 - **calibration**, by confidence band: on the packet, how often the expected decision is
   "approve as-is"; over past decisions in the decision log (when there are any), how often
   operators sent the draft unedited (``draft.approved`` against ``draft.edited``).
+
+Over a **held-out set of past decisions** (the newest fifth of the decided drafts), each
+customer message is drafted again, learning only from the decisions before it, and scored
+the same way against what the operator did: agreement, abstention, and by the new draft's
+band, how often the operator sent the draft unedited.
 """
 
 from __future__ import annotations
@@ -23,13 +28,18 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any, TextIO
 
 from bot.config import Settings
-from bot.domain import Band, DecisionKind
-from bot.drafting.base import Drafter
+from bot.domain import Band, DecisionKind, DraftInput
+from bot.drafting.base import Drafter, Proposal
+from bot.drafting.context import NO_CONTEXT, DraftingContext, OrderLookup
+from bot.drafting.examples import learned
 from bot.rules.risk import calibrated, confidence_band, requires_manager, risk_flags
 from bot.scenarios import Scenario, load_packet
 from bot.store import Store
 
 BANDS = (Band.HIGH, Band.MEDIUM, Band.LOW)
+# The newest share of past decisions (of at most the pool) the drafter is scored on.
+HELD_OUT_SHARE = 0.2
+HELD_OUT_POOL = 1000
 SENT = {"draft.approved": "unedited", "draft.edited": "edited"}
 
 
@@ -63,6 +73,7 @@ async def evaluate(settings: Settings, drafter: Drafter, store: Store | None) ->
         "abstention_rate": _share(sum(r.abstained for r in rows), len(rows)),
         "calibration": _packet_calibration(rows),
         "past_decisions": await _past_calibration(store) if store is not None else {},
+        "held_out": await _held_out(settings, drafter, store) if store is not None else {},
         "rows": [asdict(r) | {"hit": r.hit} for r in rows],
     }
     return report
@@ -70,18 +81,7 @@ async def evaluate(settings: Settings, drafter: Drafter, store: Store | None) ->
 
 async def _draft(settings: Settings, drafter: Drafter, scenario: Scenario) -> Drafted:
     data = scenario.draft
-    name = data.customer.name if data.customer else None
-    proposal = await drafter.draft(customer_name=name, message=data.customer_message)
-    drafted = replace(data, draft=proposal.text, confidence=proposal.confidence)
-    flags = risk_flags(drafted, high_value_usd=settings.high_value_usd)
-    confidence = calibrated(proposal.confidence, flags)  # as the bot stores it
-    band = confidence_band(confidence)
-    if requires_manager(flags):
-        predicted = DecisionKind.ESCALATE
-    elif band is Band.HIGH and proposal.abstained is None:
-        predicted = DecisionKind.APPROVE
-    else:  # an abstention too: the operator writes the reply
-        predicted = DecisionKind.EDIT
+    predicted, band, confidence, proposal = await _predict(settings, drafter, data, NO_CONTEXT)
     return Drafted(
         key=scenario.key,
         expected=scenario.expected.decision.value,
@@ -92,6 +92,67 @@ async def _draft(settings: Settings, drafter: Drafter, scenario: Scenario) -> Dr
         expected_articles=tuple(source.title for source in data.kb_sources),
         abstained=proposal.abstained is not None,
     )
+
+
+async def _predict(
+    settings: Settings, drafter: Drafter, data: DraftInput, context: DraftingContext
+) -> tuple[DecisionKind, Band, float, Proposal]:
+    """Draft the message; the decision the bot's rules point to, the band and confidence."""
+    name = data.customer.name if data.customer else None
+    proposal = await drafter.draft(
+        customer_name=name, message=data.customer_message, context=context
+    )
+    drafted = replace(data, draft=proposal.text, confidence=proposal.confidence)
+    flags = risk_flags(drafted, high_value_usd=settings.high_value_usd)
+    confidence = calibrated(proposal.confidence, flags)  # as the bot stores it
+    band = confidence_band(confidence)
+    if requires_manager(flags):
+        predicted = DecisionKind.ESCALATE
+    elif band is Band.HIGH and proposal.abstained is None:
+        predicted = DecisionKind.APPROVE
+    else:  # an abstention too: the operator writes the reply
+        predicted = DecisionKind.EDIT
+    return predicted, band, confidence, proposal
+
+
+async def _held_out(settings: Settings, drafter: Drafter, store: Store) -> dict[str, Any]:
+    """The newest decisions, held out: each message drafted again, learning only from the
+    decisions before it, and compared with what the operator did."""
+    decided = await store.decided_drafts(HELD_OUT_POOL)  # newest first
+    if not decided:
+        return {}
+    held = decided[: max(1, round(len(decided) * HELD_OUT_SHARE))]
+    older = decided[len(held) :]
+    agree = abstained = 0
+    bands: dict[str, Counter[str]] = defaultdict(Counter)
+    for draft in held:
+        assert draft.decision is not None
+        examples, avoid = learned(draft.input.customer_message, older)
+        context = DraftingContext(
+            order=draft.input.order_facts,
+            order_lookup=OrderLookup.FOUND if draft.input.order_facts else OrderLookup.UNAVAILABLE,
+            examples=examples,
+            avoid=avoid,
+        )
+        predicted, band, _, proposal = await _predict(settings, drafter, draft.input, context)
+        agree += predicted is draft.decision.kind
+        abstained += proposal.abstained is not None
+        if draft.decision.kind in (DecisionKind.APPROVE, DecisionKind.EDIT):
+            bands[band.value]["sent"] += 1
+            bands[band.value]["unedited"] += draft.decision.kind is DecisionKind.APPROVE
+    return {
+        "decisions": len(held),
+        "agreement": _share(agree, len(held)),
+        "abstention_rate": _share(abstained, len(held)),
+        "calibration": {
+            band.value: {
+                "sent": bands[band.value]["sent"],
+                "unedited": _share(bands[band.value]["unedited"], bands[band.value]["sent"]),
+            }
+            for band in BANDS
+            if bands[band.value]["sent"]
+        },
+    }
 
 
 def _packet_calibration(rows: list[Drafted]) -> dict[str, dict[str, Any]]:
@@ -143,6 +204,14 @@ def write_report(report: dict[str, Any], out: TextIO, *, as_json: bool) -> None:
             seen = past.get(band, {"sent": 0, "unedited": None})
             out.write(f"{seen['sent']:>8}{_pct(seen['unedited']):>15}")
         out.write("\n")
+    held = report.get("held_out")
+    if held:
+        out.write(
+            f"\nheld-out past decisions: {held['decisions']}, agreement with the operator "
+            f"{_pct(held['agreement'])}, abstention rate {_pct(held['abstention_rate'])}\n"
+        )
+        for band, row in held["calibration"].items():
+            out.write(f"  {band:<8} sent {row['sent']:>5}, unedited {_pct(row['unedited'])}\n")
 
 
 def _same(title: str, expected: tuple[str, ...]) -> bool:
