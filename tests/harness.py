@@ -7,10 +7,12 @@ starts at the real time and only moves when a test moves it.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import logging
 import tempfile
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -29,6 +31,7 @@ from bot.demo.standins.server import StandinServer, wait_for
 from bot.demo.standins.slack import DEFAULT_TOKEN, SlackStandin
 from bot.domain import Draft, Escalation
 from bot.services import IdFactory, Services, build_services, random_id
+from tests.openai_standin import OpenAIStandin, Reply
 
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"  # Slack's published test vector secret
 INTAKE_TOKEN = "intake-secret-for-tests"
@@ -382,3 +385,29 @@ class BotUnderTest:
 
 async def eventually(predicate: Any, timeout: float = 10.0) -> Any:
     return await wait_for(predicate, timeout)
+
+
+@contextlib.asynccontextmanager
+async def bot_with_model(
+    database_url: str,
+    slack: SlackStandin,
+    chatwoot: ChatwootStandin | None,
+    clock: FakeClock,
+    reply: Reply,
+    **overrides: Any,
+) -> AsyncIterator[tuple[BotUnderTest, OpenAIStandin]]:
+    """A running bot that drafts with an OpenAI model: the stand-in, which records prompts."""
+    with OpenAIStandin(reply=reply, api_key="sk-test") as api:
+        settings = settings_for(
+            database_url,
+            slack,
+            chatwoot,
+            openai_api_key="sk-test",
+            openai_base_url=api.base_url,
+            **overrides,
+        )
+        bot = await BotUnderTest(settings, clock).start()
+        try:
+            yield bot, api
+        finally:
+            await bot.stop()

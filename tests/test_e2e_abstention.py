@@ -7,18 +7,10 @@ import json
 
 from bot.blocks.ids import ActionId, InputId
 from tests.harness import OPERATOR, BotUnderTest
+from tests.test_e2e_approve import button_texts
 from tests.test_e2e_decisions import input_element, opened_view
 
 OUT_OF_SCOPE = "Can you recommend a good plumber in Leeds?"
-
-
-def buttons(message: dict) -> list[str]:
-    return [
-        element["text"]["text"]
-        for block in message["blocks"]
-        if block["type"] == "actions"
-        for element in block["elements"]
-    ]
 
 
 async def test_an_out_of_scope_message_gets_an_abstention_card_the_operator_answers(
@@ -33,7 +25,7 @@ async def test_an_out_of_scope_message_gets_an_abstention_card_the_operator_answ
 
     assert "AI abstained" in blocks and "out of scope" in blocks
     assert "Draft reply" not in blocks and draft.input.draft == ""
-    assert ["Write reply" in b or "Escalate" in b for b in buttons(card)] == [True, True]
+    assert ["Write reply" in b or "Escalate" in b for b in button_texts(card)] == [True, True]
     assert draft.input.confidence == 0.0
 
     await bot.click(ActionId.APPROVE, draft, OPERATOR)  # a stale or crafted Approve

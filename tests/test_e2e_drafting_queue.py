@@ -8,19 +8,11 @@ import json
 from bot.blocks.ids import ActionId
 from bot.jobs import JOBS
 from tests.harness import MANAGER, BotUnderTest, settings_for
+from tests.test_e2e_approve import button_texts
 
 
 def card_text(message: dict) -> str:
     return json.dumps(message.get("blocks", []), ensure_ascii=False)
-
-
-def buttons(message: dict) -> list[str]:
-    return [
-        element["text"]["text"]
-        for block in message.get("blocks", [])
-        if block["type"] == "actions"
-        for element in block["elements"]
-    ]
 
 
 async def test_a_burst_of_three_messages_becomes_one_draft_that_answers_them_all(
@@ -67,9 +59,9 @@ async def test_a_newer_message_supersedes_the_pending_card(bot: BotUnderTest, sl
         "Where is my order #1001?\n\nAlso, can I change the address?"
     )
     old_card = slack.message(older.card.channel, older.card.ts)
-    assert "Superseded" in card_text(old_card) and buttons(old_card) == []
+    assert "Superseded" in card_text(old_card) and button_texts(old_card) == []
     new_card = slack.message(newer.card.channel, newer.card.ts)
-    assert [b for b in buttons(new_card) if "Approve" in b]
+    assert [b for b in button_texts(new_card) if "Approve" in b]
 
     await bot.click(ActionId.APPROVE, older, MANAGER)
     await bot.settle()

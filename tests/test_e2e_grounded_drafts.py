@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 
-from tests.harness import BotUnderTest, settings_for
+from tests.harness import BotUnderTest, bot_with_model, settings_for
 from tests.openai_standin import OpenAIStandin
 from tests.shopify_standin import DEFAULT_TOKEN, ShopifyStandin, ShopShipment
 
@@ -68,32 +68,21 @@ async def test_the_prompt_carries_the_conversation_so_far_and_the_orders_facts(
 ):
     async with ShopifyStandin() as shop:
         seed_shop(shop)
-        with OpenAIStandin(reply=ANSWER, api_key="sk-test") as api:
-            settings = settings_for(
-                sqlite_url,
-                slack,
-                chatwoot,
-                openai_api_key="sk-test",
-                openai_base_url=api.base_url,
-                SHOPIFY_SHOP=shop.url,
-                SHOPIFY_ADMIN_TOKEN=DEFAULT_TOKEN,
+        shopify = {"SHOPIFY_SHOP": shop.url, "SHOPIFY_ADMIN_TOKEN": DEFAULT_TOKEN}
+        async with bot_with_model(sqlite_url, slack, chatwoot, clock, ANSWER, **shopify) as (
+            bot,
+            api,
+        ):
+            chatwoot.add_incoming(41, "Hi, I bought two mugs last week", contact_name="Sam Rivera")
+            await agent_says(chatwoot, 41, "Thanks Sam! Mugs ship within 2 business days.")
+            latest = chatwoot.add_incoming(
+                41,
+                "Where is order #1001? And can I still add a third mug?",
+                contact_name="Sam Rivera",
+                contact_email="sam@example.com",
             )
-            bot = await BotUnderTest(settings, clock).start()
-            try:
-                chatwoot.add_incoming(
-                    41, "Hi, I bought two mugs last week", contact_name="Sam Rivera"
-                )
-                await agent_says(chatwoot, 41, "Thanks Sam! Mugs ship within 2 business days.")
-                latest = chatwoot.add_incoming(
-                    41,
-                    "Where is order #1001? And can I still add a third mug?",
-                    contact_name="Sam Rivera",
-                    contact_email="sam@example.com",
-                )
-                await bot.chatwoot_event(chatwoot.message_created_event(latest))
-                await bot.settle()
-            finally:
-                await bot.stop()
+            await bot.chatwoot_event(chatwoot.message_created_event(latest))
+            await bot.settle()
             prompt = user_prompt(api)
 
     history = prompt.index("Conversation so far")
@@ -141,17 +130,10 @@ async def test_the_offline_draft_states_the_orders_real_status_and_tracking(
 async def test_without_shopify_the_model_is_told_to_ask_rather_than_state_order_details(
     sqlite_url, slack, chatwoot, clock
 ):
-    with OpenAIStandin(reply=ANSWER, api_key="sk-test") as api:
-        settings = settings_for(
-            sqlite_url, slack, chatwoot, openai_api_key="sk-test", openai_base_url=api.base_url
-        )
-        bot = await BotUnderTest(settings, clock).start()
-        try:
-            message = chatwoot.add_incoming(44, "Where is my order #1001?", contact_name="Sam")
-            await bot.chatwoot_event(chatwoot.message_created_event(message))
-            await bot.settle()
-        finally:
-            await bot.stop()
+    async with bot_with_model(sqlite_url, slack, chatwoot, clock, ANSWER) as (bot, api):
+        message = chatwoot.add_incoming(44, "Where is my order #1001?", contact_name="Sam")
+        await bot.chatwoot_event(chatwoot.message_created_event(message))
+        await bot.settle()
         prompt = user_prompt(api)
     assert "(none: Order data is not available. If the customer asks about an order" in prompt
     assert "Order context" not in card_of(slack)
@@ -164,19 +146,12 @@ async def test_a_model_that_times_out_is_replaced_by_the_offline_drafter(
         time.sleep(6)  # past the 4-second drafting budget
         return ANSWER
 
-    with OpenAIStandin(reply=slow, api_key="sk-test") as api:
-        settings = settings_for(
-            sqlite_url, slack, chatwoot, openai_api_key="sk-test", openai_base_url=api.base_url
-        )
-        bot = await BotUnderTest(settings, clock).start()
-        try:
-            message = chatwoot.add_incoming(45, "Do you ship to Canada?", contact_name="Jen")
-            answer = await bot.chatwoot_event(chatwoot.message_created_event(message))
-            drafted_before_the_answer = await bot.store.drafts_awaiting_decision(45)
-            await bot.settle()
-            [draft] = await bot.store.drafts_awaiting_decision(45)
-        finally:
-            await bot.stop()
+    async with bot_with_model(sqlite_url, slack, chatwoot, clock, slow) as (bot, _):
+        message = chatwoot.add_incoming(45, "Do you ship to Canada?", contact_name="Jen")
+        answer = await bot.chatwoot_event(chatwoot.message_created_event(message))
+        drafted_before_the_answer = await bot.store.drafts_awaiting_decision(45)
+        await bot.settle()
+        [draft] = await bot.store.drafts_awaiting_decision(45)
     assert answer.status_code == 202 and drafted_before_the_answer == []  # it never waits
     assert draft.input.agent.startswith("Offline KB Drafter (fallback: drafting timed out")
     assert "International Shipping Policy" in card_of(slack)

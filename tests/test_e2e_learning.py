@@ -8,8 +8,7 @@ import json
 
 from bot.blocks.ids import ActionId
 from bot.drafting.openai_drafter import RULES
-from tests.harness import OPERATOR, BotUnderTest, settings_for
-from tests.openai_standin import OpenAIStandin
+from tests.harness import OPERATOR, BotUnderTest, bot_with_model
 from tests.test_cli import occ_bot
 
 ANSWER = json.dumps({"reply": "Hi! We ship to Canada.", "confidence": 0.9})
@@ -49,20 +48,13 @@ async def decide_past_messages(bot: BotUnderTest) -> None:
 async def test_operators_edits_and_rejection_reasons_reach_the_prompt(
     sqlite_url, slack, chatwoot, clock
 ):
-    with OpenAIStandin(reply=ANSWER, api_key="sk-test") as api:
-        settings = settings_for(
-            sqlite_url, slack, chatwoot, openai_api_key="sk-test", openai_base_url=api.base_url
+    async with bot_with_model(sqlite_url, slack, chatwoot, clock, ANSWER) as (bot, api):
+        await decide_past_messages(bot)
+        message = chatwoot.add_incoming(
+            204, "Hi! Do you ship to Canada, and how long does it take?", contact_name="Ana"
         )
-        bot = await BotUnderTest(settings, clock).start()
-        try:
-            await decide_past_messages(bot)
-            message = chatwoot.add_incoming(
-                204, "Hi! Do you ship to Canada, and how long does it take?", contact_name="Ana"
-            )
-            await bot.chatwoot_event(chatwoot.message_created_event(message))
-            await bot.settle()
-        finally:
-            await bot.stop()
+        await bot.chatwoot_event(chatwoot.message_created_event(message))
+        await bot.settle()
         [completion] = api.completions()
     prompt = completion["messages"][1]["content"]
 
