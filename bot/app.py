@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -69,6 +70,8 @@ def create_app(services: Services, *, bolt: AsyncApp | None, run_jobs: bool = Tr
         scheduler = Scheduler(services) if run_jobs else None
         if scheduler is not None:
             scheduler.start()
+            warm = asyncio.to_thread(services.fallback_drafter.warm)
+            services.background.spawn(warm, name="warm-knowledge-base")
         try:
             yield
         finally:

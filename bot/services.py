@@ -22,6 +22,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.config import Settings
 from bot.drafting.base import Drafter
 from bot.drafting.factory import build_drafters
+from bot.drafting.offline import OfflineDrafter
 from bot.integrations.chatwoot import ChatwootClient
 from bot.integrations.shopify import ShopifyClient
 from bot.runtime.background import Background
@@ -50,7 +51,7 @@ class Services:
     slack: AsyncWebClient
     chatwoot: ChatwootClient | None
     drafter: Drafter
-    fallback_drafter: Drafter  # offline, for when the drafter fails or is too slow
+    fallback_drafter: OfflineDrafter  # for when the drafter fails or is too slow
     shopify: ShopifyClient | None = None
     spool: Spool | None = None  # decisions kept while the database is down (bot.flows.spooled)
     database_down: tuple[datetime, str] | None = None  # since, last error: this replica's view

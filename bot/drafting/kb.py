@@ -253,8 +253,8 @@ class KnowledgeBase:
 
     def search(self, query: str, k: int = 3) -> list[Hit]:
         """The ``k`` best-matching articles, best first; only articles that match at all."""
-        if k < 1:
-            raise ValueError("k must be at least 1")
+        if not 1 <= k <= MAX_HITS:
+            raise ValueError(f"k must be 1..{MAX_HITS}")
         with self._lock:  # also serialises the stemmer, which is not thread-safe
             self._reload_if_changed()
             return self._built().search(query, k)
@@ -328,6 +328,10 @@ def _read(file: _ArticleFile, location: str) -> Article:
 
 
 TITLE_WEIGHT = 3
+# A search ranks this many articles at most, and this many passages across all articles (the
+# best hits' best passages are among them; ranking every passage of a large base is slow).
+MAX_HITS = 20
+PASSAGES_RANKED = 100
 # Words every kind of support message uses: they say nothing about which article answers it
 # ("THIRD TIME asking!" must not match "ask your neighbors").
 SUPPORT_STOPWORDS = frozenset(
@@ -350,6 +354,7 @@ class _Index:
         self._stemmer: Any = Stemmer.Stemmer("english")
         # An article's title says what it is for: it counts as much as a few passages' words.
         self._by_article = self._retriever(
+            MAX_HITS,
             [
                 " ".join(
                     [
@@ -358,13 +363,14 @@ class _Index:
                     ]
                 )
                 for a in articles
-            ]
+            ],
         )
         self._by_passage = self._retriever(
+            PASSAGES_RANKED,
             [
                 " ".join(filter(None, (articles[position].title, passage.heading, passage.text)))
                 for position, passage in self._entries
-            ]
+            ],
         )
         self._vocabulary = [
             frozenset(self._stems(" ".join([a.title, *(p.text for p in a.passages)])))
@@ -374,7 +380,7 @@ class _Index:
         n = len(articles)
         self._half_relevance = math.log(1 + (n - n / 3 + 0.5) / (n / 3 + 0.5))
 
-    def _retriever(self, texts: list[str]) -> BM25Retriever:
+    def _retriever(self, top: int, texts: list[str]) -> BM25Retriever:
         from llama_index.core.schema import TextNode
         from llama_index.retrievers.bm25 import BM25Retriever
 
@@ -385,7 +391,7 @@ class _Index:
             nodes=[TextNode(id_=str(i), text=text) for i, text in enumerate(texts)],
             stemmer=self._stemmer,
             language=sorted(self._stopwords),
-            similarity_top_k=len(texts),
+            similarity_top_k=min(top, len(texts)),
         )
 
     def search(self, query: str, k: int) -> list[Hit]:
