@@ -5,6 +5,7 @@ from __future__ import annotations
 import statistics
 from typing import Any
 
+from bench.drafting import markdown as drafting_markdown
 from bench.sales_pulse import markdown as sales_markdown
 
 OCC = "occ-bot"
@@ -84,6 +85,7 @@ def markdown(results: dict[str, Any]) -> str:
     out += _latency_section(results)
     out += _reminders_section(results)
     out += _sales_section(results)
+    out += _drafting_section(results)
     start = results.get("startup", {})
     if "error" in start:
         out += ["", f"### 4. Start-up and idle memory: not measured ({start['error']})"]
@@ -108,6 +110,15 @@ def _sales_section(results: dict[str, Any]) -> list[str]:
     if "error" in found:
         return ["", f"### 6. Sales Pulse: not measured ({found['error']})"]
     return ["", *sales_markdown(found)]
+
+
+def _drafting_section(results: dict[str, Any]) -> list[str]:
+    found = results.get("drafting")
+    if not found:
+        return []
+    if "error" in found:
+        return ["", f"### 7. Drafting off the webhook's path: not measured ({found['error']})"]
+    return ["", *drafting_markdown(found)]
 
 
 def _reminders_section(results: dict[str, Any]) -> list[str]:

@@ -2,7 +2,9 @@
 
 Phases: start-up and idle memory; acknowledgement latency under wrk (occ-bot beside bare Bolt
 apps); end-to-end approvals per second on SQLite and PostgreSQL; click → card updated latency
-as operators see it (1 and 20 operators, PostgreSQL). Progress goes to stderr, child logs to
+as operators see it (1 and 20 operators, PostgreSQL); reminders falling due at once; Sales
+Pulse over a large shop; drafting off the webhook's path (webhook answer, message → card,
+knowledge-base index for 1,000 articles). Progress goes to stderr, child logs to
 bench/results/logs/, results to bench/results/latest.json.
 """
 
@@ -28,7 +30,7 @@ import psycopg
 import uvicorn
 from slack_bolt.version import __version__ as bolt_version
 
-from bench import ack, e2e, latency, profile, reminders, sales_pulse, startup
+from bench import ack, drafting, e2e, latency, profile, reminders, sales_pulse, startup
 from bench.ack import Target
 from bench.bare_bolt import start_bare_bolt
 from bench.occ import OccBot, start_occ_bot
@@ -69,7 +71,17 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
         "--skip",
         action="append",
         default=[],
-        choices=["startup", "ack", "e2e", "latency", "reminders", "sales", "postgres", "sqlite"],
+        choices=[
+            "startup",
+            "ack",
+            "e2e",
+            "latency",
+            "reminders",
+            "sales",
+            "drafting",
+            "postgres",
+            "sqlite",
+        ],
         help="leave a phase out (postgres, sqlite: every measurement on that database)",
     )
     parser.add_argument(
@@ -77,6 +89,18 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
         type=int,
         default=100_000,
         help="orders in the Sales Pulse window (read with a bulk operation)",
+    )
+    parser.add_argument(
+        "--drafting-messages",
+        type=int,
+        default=200,
+        help="customer messages through the Chatwoot webhook in the drafting phase",
+    )
+    parser.add_argument(
+        "--kb-articles",
+        type=int,
+        default=1000,
+        help="articles in the knowledge base whose index build, refresh and search are timed",
     )
     parser.add_argument(
         "--reminders",
@@ -358,6 +382,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     if "sales" not in args.skip:
         _phase(f"Sales Pulse over {args.sales_orders:,} orders")
         results["sales_pulse"] = await _guarded(sales_pulse.measure(args.sales_orders, args.runs))
+    if "drafting" not in args.skip:
+        _phase(f"drafting off the webhook's path ({args.drafting_messages} messages)")
+        results["drafting"] = await _guarded(
+            drafting.measure(args.drafting_messages, args.kb_articles, args.runs)
+        )
     results["elapsed_seconds"] = round(time.perf_counter() - started, 1)
     results["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
     return results

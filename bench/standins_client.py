@@ -73,6 +73,15 @@ class Standins:
         response.raise_for_status()
         return dict(response.json())
 
+    async def customer_message(self, conversation_id: int, content: str, name: str) -> dict:
+        """Store a customer's message in the Chatwoot stand-in; its ``message_created`` event."""
+        response = await self.http.post(
+            f"{self.control_url}/customer-message",
+            json={"conversation_id": conversation_id, "content": content, "name": name},
+        )
+        response.raise_for_status()
+        return dict(response.json())
+
     async def counts(self) -> dict[str, Any]:
         response = await self.http.get(f"{self.control_url}/counts")
         response.raise_for_status()

@@ -75,6 +75,15 @@ class BenchSlack(SlackStandin):
 
 
 def control_app(slack: BenchSlack, chatwoot: ChatwootStandin) -> Starlette:
+    async def customer_message(request: Request) -> JSONResponse:
+        """A customer writes in Chatwoot: the message is stored, and its webhook event is
+        returned for the benchmark to deliver."""
+        body = await request.json()
+        message = chatwoot.add_incoming(
+            int(body["conversation_id"]), str(body["content"]), contact_name=str(body["name"])
+        )
+        return JSONResponse(chatwoot.message_created_event(message))
+
     async def status(request: Request) -> JSONResponse:
         body = await request.json()
         sent = [len(chatwoot.sent_replies(int(c))) for c in body.get("conversations", [])]
@@ -155,6 +164,7 @@ def control_app(slack: BenchSlack, chatwoot: ChatwootStandin) -> Starlette:
             Route("/card-times", card_times, methods=["POST"]),
             Route("/wait-cards-sent", wait_cards_sent, methods=["POST"]),
             Route("/counts", counts, methods=["GET"]),
+            Route("/customer-message", customer_message, methods=["POST"]),
         ]
     )
 
