@@ -59,6 +59,12 @@ def targets(results: dict[str, Any]) -> list[tuple[str, str, str, bool | None]]:
         rows.append((name_up, f"{seconds:.2f} s", goal_up, seconds <= 3))
     else:
         rows += [(name, missing, goal, None), (name_up, missing, goal_up, None)]
+    name, goal = "Chatwoot webhook answer p99 (the source documents' API budget)", "≤ 300 ms"
+    webhook = (results.get("drafting") or {}).get("webhook", {}).get("webhook_ms")
+    if webhook:
+        rows.append((name, f"{webhook['p99']:.1f} ms", goal, webhook["p99"] <= 300))
+    else:
+        rows.append((name, missing, goal, None))
     return rows
 
 
