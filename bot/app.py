@@ -13,6 +13,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from starlette.applications import Starlette
 
 from bot import handlers
+from bot.flows.help_center import keep_synced
 from bot.jobs.runner import Scheduler
 from bot.services import Services
 from bot.slack import bot_identity
@@ -72,9 +73,15 @@ def create_app(services: Services, *, bolt: AsyncApp | None, run_jobs: bool = Tr
             scheduler.start()
             warm = asyncio.to_thread(services.fallback_drafter.warm)
             services.background.spawn(warm, name="warm-knowledge-base")
+        syncing = None
+        if run_jobs and services.settings.kb_help_center_portal:
+            syncing = asyncio.create_task(keep_synced(services), name="help-center-sync")
         try:
             yield
         finally:
+            if syncing is not None:
+                syncing.cancel()
+                await asyncio.gather(syncing, return_exceptions=True)
             if scheduler is not None:
                 await scheduler.stop()  # before the clients its runs use are closed
             await services.aclose()

@@ -82,6 +82,12 @@ class Settings(BaseSettings):
     # A customer often sends several short messages in a row: drafting waits this long after
     # the latest one, so they become one draft that answers all of them.
     draft_quiet_seconds: float = Field(5.0, alias="OCC_DRAFT_QUIET_SECONDS", ge=0, le=300)
+    # A Chatwoot Help Center portal (its slug) whose published articles each replica copies
+    # into OCC_KB_DIR, every OCC_KB_SYNC_MINUTES.
+    kb_help_center_portal: str | None = Field(
+        None, alias="OCC_KB_HELP_CENTER_PORTAL", pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$"
+    )
+    kb_sync_minutes: float = Field(15.0, alias="OCC_KB_SYNC_MINUTES", gt=0)
     managers_group: str | None = Field(
         None, alias="OCC_MANAGERS_GROUP", pattern=r"^S[A-Z0-9]{2,31}$"
     )
@@ -122,6 +128,22 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"{missing} is unset: set SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY together "
                 "(or DATABASE_URL)"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _help_center_needs_a_folder(self) -> Settings:
+        """Synced articles are files in the knowledge-base folder: there must be one of the
+        user's own (the sample base ships inside the package), and a Chatwoot to read."""
+        if self.kb_help_center_portal and not self.kb_dir:
+            raise ValueError(
+                "OCC_KB_HELP_CENTER_PORTAL needs OCC_KB_DIR: the folder the Help Center's "
+                "articles are copied into"
+            )
+        if self.kb_help_center_portal and not self.chatwoot_enabled:
+            raise ValueError(
+                "OCC_KB_HELP_CENTER_PORTAL needs CHATWOOT_URL, CHATWOOT_API_TOKEN and "
+                "CHATWOOT_ACCOUNT_ID: the Chatwoot whose Help Center it is"
             )
         return self
 

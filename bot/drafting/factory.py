@@ -11,7 +11,10 @@ from bot.drafting.offline import OfflineDrafter
 
 
 def knowledge_base(settings: Settings) -> KnowledgeBase:
-    return KnowledgeBase.load(Path(settings.kb_dir) if settings.kb_dir else None)
+    return KnowledgeBase.load(
+        Path(settings.kb_dir) if settings.kb_dir else None,
+        allow_empty=settings.kb_help_center_portal is not None,  # the first sync fills it
+    )
 
 
 def build_drafters(settings: Settings) -> tuple[Drafter, OfflineDrafter]:

@@ -223,9 +223,11 @@ class KnowledgeBase:
         directory: Path | None = None,
         recheck_seconds: float = RECHECK_SECONDS,
         monotonic: Callable[[], float] = time.monotonic,
+        allow_empty: bool = False,
     ) -> None:
-        if not articles:
+        if not articles and not allow_empty:
             raise KnowledgeBaseError(f"{location}: no articles")
+        self._allow_empty = allow_empty
         self.articles = tuple(articles)
         self.location = location
         self._lock = threading.Lock()
@@ -238,8 +240,12 @@ class KnowledgeBase:
         self.reloads = 0
 
     @classmethod
-    def load(cls, directory: Path | None, **options: Any) -> KnowledgeBase:
-        """Reads every ``*.md`` in ``directory``; None: the sample KB shipped with the bot."""
+    def load(
+        cls, directory: Path | None, *, allow_empty: bool = False, **options: Any
+    ) -> KnowledgeBase:
+        """Reads every ``*.md`` in ``directory``; None: the sample KB shipped with the bot.
+        ``allow_empty``: a folder with no article yet is no error (a sync fills it); until
+        then every search finds nothing."""
         if directory is None:
             root = importlib.resources.files("bot") / "kb"
             files: list[_ArticleFile] = [f for f in root.iterdir() if f.name.endswith(".md")]
@@ -248,7 +254,11 @@ class KnowledgeBase:
             )
         path = _folder(directory)
         return cls(
-            _articles(_markdown(path), str(path)), location=str(path), directory=path, **options
+            _articles(_markdown(path), str(path), allow_empty),
+            location=str(path),
+            directory=path,
+            allow_empty=allow_empty,
+            **options,
         )
 
     def search(self, query: str, k: int = 3) -> list[Hit]:
@@ -257,12 +267,17 @@ class KnowledgeBase:
             raise ValueError(f"k must be 1..{MAX_HITS}")
         with self._lock:  # also serialises the stemmer, which is not thread-safe
             self._reload_if_changed()
-            return self._built().search(query, k)
+            return self._built().search(query, k) if self.articles else []
+
+    def recheck(self) -> None:
+        """Look at the folder again on the next search (its files were just rewritten)."""
+        self._checked_at = -math.inf
 
     def warm(self) -> None:
         """Builds the index now (imports llama-index), so the first search is quick."""
         with self._lock:
-            self._built()
+            if self.articles:
+                self._built()
 
     def _built(self) -> _Index:
         if self._index is None:
@@ -280,7 +295,8 @@ class KnowledgeBase:
         if signature == self._signature:
             return
         try:
-            articles = _articles(_markdown(_folder(self._directory)), self.location)
+            folder = _markdown(_folder(self._directory))
+            articles = _articles(folder, self.location, self._allow_empty)
         except KnowledgeBaseError as error:
             log.warning("knowledge base not reloaded, the articles before stay in use: %s", error)
             self._signature = signature  # warn once per change, not on every search
@@ -303,8 +319,10 @@ def _markdown(path: Path) -> list[_ArticleFile]:
     return [f for f in path.iterdir() if f.suffix == ".md" and f.is_file()]
 
 
-def _articles(files: Sequence[_ArticleFile], location: str) -> tuple[Article, ...]:
-    if not files:
+def _articles(
+    files: Sequence[_ArticleFile], location: str, allow_empty: bool = False
+) -> tuple[Article, ...]:
+    if not files and not allow_empty:
         raise KnowledgeBaseError(f"no Markdown articles (*.md) in {location}")
     return tuple(_read(f, location) for f in sorted(files, key=lambda f: f.name))
 

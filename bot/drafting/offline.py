@@ -39,6 +39,10 @@ class OfflineDrafter:
     def __init__(self, kb: KnowledgeBase) -> None:
         self._kb = kb
 
+    @property
+    def knowledge_base(self) -> KnowledgeBase:
+        return self._kb
+
     def warm(self) -> None:
         """Build the index now (llama-index's import takes about 2 s), not on the first draft."""
         self._kb.warm()

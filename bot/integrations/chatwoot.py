@@ -39,6 +39,7 @@ log = logging.getLogger("occ.chatwoot")
 
 PAGE_SIZE = 20  # Chatwoot's MessageFinder returns the latest 20 messages, or 20 before an id
 CONVERSATIONS_PAGE = 25  # ConversationFinder's page size (CONVERSATION_RESULTS_PER_PAGE)
+ARTICLES_PAGE = 25  # Article.search pages with Kaminari's default
 MAX_PAGES = 10  # how far back find_sent_reply looks
 AGENTS_TTL = 300.0  # seconds the agents list is kept by find_agent_by_email
 INCOMING, OUTGOING = 0, 1  # message_type integers: 2 is activity, 3 template
@@ -242,6 +243,27 @@ class ChatwootClient:
             if len(found) < CONVERSATIONS_PAGE:
                 return
         log.warning("stopped after %s pages of %s conversations", max_pages, status)
+
+    # -- help center ------------------------------------------------------------------------
+
+    async def published_articles(self, portal: str, *, max_pages: int) -> list[dict[str, Any]]:
+        """The published articles of a Help Center portal (by its slug), page after page
+        (25 a page), reading at most ``max_pages``; raises `ChatwootError` on any failure, so
+        that a half-read portal is never taken for the whole."""
+        articles: list[dict[str, Any]] = []
+        for page in range(1, max_pages + 1):
+            body = await self._request(
+                "GET",
+                f"{self._account_path}/portals/{portal}/articles",
+                params={"status": "published", "page": page},
+            )
+            payload = body.get("payload") if isinstance(body, dict) else None
+            if not isinstance(payload, list):
+                raise ChatwootRejected("articles answer has no payload list")
+            articles += [a for a in payload if isinstance(a, dict)]
+            if len(payload) < ARTICLES_PAGE:
+                return articles
+        raise ChatwootRejected(f"portal {portal} has more than {max_pages} pages of articles")
 
     # -- agents -----------------------------------------------------------------------------
 

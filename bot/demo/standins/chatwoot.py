@@ -8,6 +8,8 @@ It answers what the bot uses, in Chatwoot's own shapes (its jbuilder views):
   recently active first, each with its last message, ``meta.sender`` and ``waiting_since``
   (set by a customer's message, cleared by an agent's public reply), under
   ``{"data": {"meta": {…_count}, "payload": [...]}}``
+- ``GET /api/v1/accounts/{a}/portals/{slug}/articles?status=&page=``: a Help Center portal's
+  articles, 25 a page (``{"payload": [...], "meta": {"current_page", "articles_count"}}``)
 - ``GET /api/v1/accounts/{a}/agents``: the agents list
 - ``POST /api/v1/accounts/{a}/conversations/{c}/assignments``: the assigned agent, or ``null``
   when the id is no agent of the account (Chatwoot then leaves the conversation unassigned)
@@ -46,6 +48,7 @@ from bot.demo.standins.server import Standin
 DEFAULT_TOKEN = "cw-occ-standin"
 PAGE_SIZE = 20
 CONVERSATIONS_PAGE = 25
+ARTICLES_PAGE = 25  # Kaminari's default page, as Article.search pages the Help Center
 INCOMING, OUTGOING = 0, 1
 MESSAGE_TYPES = {"incoming": INCOMING, "outgoing": OUTGOING}
 
@@ -126,6 +129,7 @@ class ChatwootStandin(Standin):
             raise ValueError("a Chatwoot account needs at least one agent (the token owner)")
         self.inbox_id = inbox_id
         self.auto_create = auto_create
+        self.portals: dict[str, list[dict[str, Any]]] = {}  # Help Center: slug -> articles
         self._clock = clock
         self._conversations: dict[int, _Conversation] = {}
         self._requests: list[Recorded] = []
@@ -188,6 +192,31 @@ class ChatwootStandin(Standin):
         return self._store_message(
             conversation, content, INCOMING, private=False, sender=sender, created_at=created_at
         )
+
+    def add_article(
+        self, portal: str, title: str, content: str, *, status: str = "published"
+    ) -> dict[str, Any]:
+        """A Help Center article in a portal (created if new), shaped as Chatwoot lists it."""
+        articles = self.portals.setdefault(portal, [])
+        article = {
+            "id": 9000 + sum(len(a) for a in self.portals.values()),
+            "category_id": 1,
+            "title": title,
+            "content": content,
+            "description": None,
+            "status": status,
+            "account_id": self.account_id,
+            "updated_at": int(time.time()),
+            "views": 0,
+            "associated_articles": [],
+        }
+        articles.append(article)
+        return article
+
+    def edit_article(self, portal: str, article_id: int, **changes: Any) -> None:
+        """Change an article (its content, its status) as an agent would in the portal."""
+        [article] = [a for a in self.portals[portal] if a["id"] == article_id]
+        article.update(changes, updated_at=article["updated_at"] + 1)
 
     def resolve(self, conversation_id: int) -> None:
         """An agent resolved the conversation in Chatwoot: it no longer waits."""
@@ -268,6 +297,9 @@ class ChatwootStandin(Standin):
                 Route("/api/v1/profile", self._wrap(self._profile, account=False)),
                 Route(account + "/agents", self._wrap(self._agents)),
                 Route(account + "/conversations", self._wrap(self._conversation_list)),
+                Route(
+                    account + "/portals/{portal}/articles", self._wrap(self._help_center_articles)
+                ),
                 Route(
                     conversation + "/messages",
                     self._wrap(self._messages_endpoint),
@@ -351,6 +383,24 @@ class ChatwootStandin(Standin):
 
     async def _agents(self, request: Request, body: Any) -> Response:
         return JSONResponse([self._agent_json(agent) for agent in self.agents])
+
+    async def _help_center_articles(self, request: Request, body: Any) -> Response:
+        """A portal's articles as Chatwoot's ArticlesController#index lists them: filtered by
+        ``status``, ``ARTICLES_PAGE`` a page; an unknown portal slug is a 404."""
+        portal = request.path_params["portal"]
+        if portal not in self.portals:
+            return JSONResponse({"error": "Resource could not be found"}, status_code=404)
+        status = request.query_params.get("status")
+        page = request.query_params.get("page", "1")
+        number = int(page) if page.isdigit() and int(page) > 0 else 1
+        listed = [a for a in self.portals[portal] if status is None or a["status"] == status]
+        start = (number - 1) * ARTICLES_PAGE
+        return JSONResponse(
+            {
+                "payload": listed[start : start + ARTICLES_PAGE],
+                "meta": {"current_page": str(number), "articles_count": len(listed)},
+            }
+        )
 
     async def _conversation_list(self, request: Request, body: Any) -> Response:
         status = request.query_params.get("status", "open")
