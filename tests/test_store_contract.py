@@ -1895,6 +1895,8 @@ async def test_a_superseded_draft_can_no_longer_be_decided(store: Store) -> None
         assert old.state is DraftState.SUPERSEDED and old.superseded_by == "d-new"
         assert [d.id for d in await store.drafts_awaiting_decision(101)] == ["d-new"]
         assert (await store.queue_summary(T0)).pending == 1
+        assert await store.claim_card_post("d-old", now=T0, lease_until=T0 + LEASE) is None
+        assert await store.unposted_drafts(T0) == ["d-new"]
     else:
         assert old.state is DraftState.APPROVED and old.superseded_by is None
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -130,6 +131,9 @@ class Drafts:
         self, draft_id: str, *, now: datetime, lease_until: datetime
     ) -> Draft | None:
         update = posts.claim("drafts", "card", eq("id", draft_id), now=now, lease_until=lease_until)
+        # A draft decided or superseded before its card went out gets no card: a newer one has
+        # its own (the card would offer buttons that can no longer work).
+        update = replace(update, where=(*update.where, *awaiting_decision()))
         return _draft(await self.db.apply(Change(update)))
 
     async def unposted_drafts(self, now: datetime, limit: int = 100) -> list[str]:

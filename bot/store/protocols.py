@@ -93,8 +93,8 @@ class DraftStore(Protocol):
         self, draft_id: str, *, now: datetime, lease_until: datetime
     ) -> Draft | None:
         """Take the lease to post a draft's card: only while it has no card and no lease
-        unexpired at ``now``; None if it has a card, another caller holds the lease, or the
-        draft does not exist."""
+        unexpired at ``now``; None if it has a card, another caller holds the lease, it was
+        decided or superseded, or the draft does not exist."""
         ...
 
     async def unposted_drafts(self, now: datetime, limit: int = 100) -> list[str]:
