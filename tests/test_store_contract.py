@@ -1919,6 +1919,7 @@ async def test_a_newer_draft_takes_over_the_messages_of_the_one_it_supersedes(st
 
 
 async def test_failed_tries_back_off_and_then_give_up_visibly(store: Store) -> None:
+    await store.add_inbound(inbound(6))
     await store.add_inbound(inbound(7))
     lease = T0 + LEASE
     await store.claim_drafting(101, now=T0, lease_until=lease)
@@ -1931,15 +1932,15 @@ async def test_failed_tries_back_off_and_then_give_up_visibly(store: Store) -> N
         101, lease_until=retry_at + LEASE, error="boom", retry_at=retry_at
     )
     assert again == 2
-    gave_up = await store.give_up_drafting(
-        101, ["chatwoot-msg-7"], error="boom", log=entry("chatwoot-msg-7", Action.DRAFT_FAILED)
-    )
-    assert gave_up is True
-    [message] = await store.inbound_messages(101)
-    assert (message.state, message.error) == (InboundState.FAILED, "boom")
-    assert [e.action for e in await store.entries()] == ["draft.failed"]
+    both = ["chatwoot-msg-6", "chatwoot-msg-7"]
+    log = entry("chatwoot-msg-7", Action.DRAFT_FAILED)
+    assert await store.give_up_drafting(101, both, error="boom", log=log) is True
+    assert await store.give_up_drafting(101, both, error="boom", log=log) is False  # done
+    messages = await store.inbound_messages(101)
+    assert {(m.state, m.error) for m in messages} == {(InboundState.FAILED, "boom")}
+    assert [e.action for e in await store.entries()] == ["draft.failed"]  # one row, not two
     assert await store.conversations_waiting(T0 + timedelta(days=1)) == []
-    assert [m.message_id for m in await store.unanswered_messages(101, [])] == [7]
+    assert [m.message_id for m in await store.unanswered_messages(101, [])] == [6, 7]
 
 
 async def test_recent_decisions_come_newest_first_and_sent_ones_oldest_first(store: Store) -> None:

@@ -149,13 +149,16 @@ class InboundMessages:
     async def give_up_drafting(
         self, conversation_id: int, message_ids: Sequence[str], *, error: str, log: LogEntry
     ) -> bool:
-        """Mark the messages failed (with the log row that says so) and start the
-        conversation's count afresh; False if none of them was still waiting."""
+        """Mark the messages failed, then start the conversation's count afresh with the log
+        row that says so; False (and no row) if none of them was still waiting."""
         waiting = (one_of("id", list(message_ids)), eq("state", InboundState.WAITING.value))
         failed = {"state": InboundState.FAILED.value, "error": error[:500]}
-        row = await self.db.apply(Change(Update(MESSAGES, waiting, failed), (log_insert(log),)))
-        reset = {"attempts": 0, "retry_at": None}
-        await self.db.apply(
-            Change(Update(LEASES, (eq("conversation_id", conversation_id),), reset))
+        # Two changes: a log row in the same statement as a many-row update would be written
+        # once per row on PostgreSQL.
+        if await self.db.apply(Change(Update(MESSAGES, waiting, failed))) is None:
+            return False
+        reset = Update(
+            LEASES, (eq("conversation_id", conversation_id),), {"attempts": 0, "retry_at": None}
         )
-        return row is not None
+        await self.db.apply(Change(reset, (log_insert(log),)))
+        return True
