@@ -4,9 +4,11 @@ why, shows no invented text, and offers Write reply and Escalate."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 from bot.blocks.ids import ActionId, InputId
-from tests.harness import OPERATOR, BotUnderTest
+from tests.harness import OPERATOR, BotUnderTest, bot_with_model
+from tests.shopify_standin import DEFAULT_TOKEN, ShopifyStandin
 from tests.test_e2e_approve import button_texts
 from tests.test_e2e_decisions import input_element, opened_view
 
@@ -42,3 +44,33 @@ async def test_an_out_of_scope_message_gets_an_abstention_card_the_operator_answ
     await bot.submit_edit(draft.id, OPERATOR, written)
     await bot.settle()
     assert [r["content"] for r in chatwoot.sent_replies(61)] == [written]
+
+
+async def test_an_abstention_stays_one_when_the_model_fails_and_the_offline_drafter_answers(
+    sqlite_url, slack, chatwoot, clock
+):
+    # Bo has an order, so the model is asked (it could use the order's facts); it fails, and
+    # the offline drafter, with no article that fits, abstains.
+    async with ShopifyStandin() as shop:
+        shop.add_order(datetime(2026, 11, 20, tzinfo=UTC), 40.0, email="bo@example.com")
+        shopify = {"SHOPIFY_SHOP": shop.url, "SHOPIFY_ADMIN_TOKEN": DEFAULT_TOKEN}
+        async with bot_with_model(sqlite_url, slack, chatwoot, clock, "{}", **shopify) as (
+            bot,
+            api,
+        ):
+            api.fail_next(500, times=2)  # the client's request and its one retry
+            message = chatwoot.add_incoming(
+                63, OUT_OF_SCOPE, contact_name="Bo", contact_email="bo@example.com"
+            )
+            await bot.chatwoot_event(chatwoot.message_created_event(message))
+            await bot.settle()
+            [abstained] = await bot.store.drafts_awaiting_decision(63)
+            await bot.click(ActionId.APPROVE, abstained, OPERATOR)
+            await bot.settle()
+            asked = len(api.completions())
+    assert asked == 2 and "fallback" in abstained.input.agent
+    assert abstained.input.abstained and abstained.input.draft == ""
+    card = slack.message(abstained.card.channel, abstained.card.ts)
+    assert "AI abstained" in json.dumps(card["blocks"])
+    assert not [b for b in button_texts(card) if "Approve" in b]
+    assert chatwoot.sent_replies(63) == []  # the Approve was refused; nothing empty was sent

@@ -287,7 +287,7 @@ def refusal(settings: Settings, user_id: str, draft: Draft, kind: DecisionKind) 
         return NOT_AN_OPERATOR
     if draft.state is not DraftState.PENDING:
         return None  # the store's compare-and-set decides races; see already_decided()
-    if draft.input.abstained and kind is DecisionKind.APPROVE:
+    if kind is DecisionKind.APPROVE and (draft.input.abstained or not draft.input.draft.strip()):
         return (
             "The AI abstained on this message, so there is no draft to send. "
             "Use Write reply to answer the customer, or Escalate."

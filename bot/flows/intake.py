@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import replace
 from typing import Any
 
 from bot import audit
@@ -52,10 +53,9 @@ async def propose(
         proposal = await services.fallback_drafter.draft(
             customer_name=customer_name, message=message, context=context
         )
-        return Proposal(
-            text=proposal.text,
+        return replace(
+            proposal,
             confidence=min(proposal.confidence, 0.5),
-            kb_sources=proposal.kb_sources,
             agent=f"{proposal.agent} (fallback: {error})"[:200],
         )
     if online:
