@@ -105,14 +105,25 @@ async def test_the_offline_draft_states_the_orders_real_status_and_tracking(
         )
         bot = await BotUnderTest(settings, clock).start()
         try:
-            for number, conversation in (("1001", 42), ("4321", 43)):
+            asking = (
+                (42, "1001", "sam@example.com"),  # Sam's order
+                (43, "4321", "sam@example.com"),  # no such order
+                (46, "1001", "eve@example.com"),  # Sam's order, asked by someone else
+                (47, "1001", None),  # no email address to match the order with
+            )
+            for conversation, number, email in asking:
                 message = chatwoot.add_incoming(
-                    conversation, f"Where is my order #{number}?", contact_name="Sam Rivera"
+                    conversation,
+                    f"Where is my order #{number}?",
+                    contact_name="Sam Rivera",
+                    contact_email=email,
                 )
                 await bot.chatwoot_event(chatwoot.message_created_event(message))
             await bot.settle()
             [found] = await bot.store.drafts_awaiting_decision(42)
             [unknown] = await bot.store.drafts_awaiting_decision(43)
+            [not_theirs] = await bot.store.drafts_awaiting_decision(46)
+            [unverified] = await bot.store.drafts_awaiting_decision(47)
         finally:
             await bot.stop()
 
@@ -125,6 +136,10 @@ async def test_the_offline_draft_states_the_orders_real_status_and_tracking(
     assert found.input.order_facts.shipments[0].tracking_number == TRACKING
     assert "couldn't find an order numbered #4321" in unknown.input.draft
     assert unknown.input.order_facts is None
+    assert TRACKING not in not_theirs.input.draft and not_theirs.input.order_facts is None
+    assert "couldn't find an order numbered #1001" in not_theirs.input.draft
+    assert TRACKING not in unverified.input.draft and unverified.input.order_facts is None
+    assert "tell me the email address you ordered with" in unverified.input.draft
 
 
 async def test_without_shopify_the_model_is_told_to_ask_rather_than_state_order_details(

@@ -35,10 +35,11 @@ async def test_an_order_is_found_by_number_with_its_items_and_tracking():
         )
         client = ShopifyClient(shop.url, DEFAULT_TOKEN)
         try:
-            by_number = await find_order(client, number="1002", email=None)
+            by_number = await find_order(client, number="1002", email="sam@example.com")
             by_email = await find_order(client, number=None, email="sam@example.com")
             unknown = await find_order(client, number="9999", email="sam@example.com")
             stranger = await find_order(client, number=None, email="nobody@example.com")
+            not_theirs = await find_order(client, number="1002", email="eve@example.com")
         finally:
             await client.aclose()
 
@@ -57,3 +58,4 @@ async def test_an_order_is_found_by_number_with_its_items_and_tracking():
         ),
     )
     assert unknown is None and stranger is None  # a wrong number is not guessed from the email
+    assert not_theirs is None  # someone else's order number tells nothing

@@ -22,6 +22,7 @@ class OrderLookup(StrEnum):
     FOUND = "found"
     NOT_NAMED = "not_named"  # no order number in the messages and no contact email
     NOT_FOUND = "not_found"
+    UNVERIFIED = "unverified"  # an order number, but no email address to match it to them
     UNAVAILABLE = "unavailable"  # Shopify is not configured, or failed just now
 
 

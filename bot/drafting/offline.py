@@ -61,6 +61,7 @@ class OfflineDrafter:
             customer_name,
             order=_order_part(message, context),
             about_an_order=ORDER_TALK.search(message) is not None,
+            order_known=context.order is not None,
         )
 
 
@@ -70,11 +71,12 @@ def compose(
     *,
     order: str | None = None,
     about_an_order: bool = False,
+    order_known: bool = False,
 ) -> Proposal:
     """The offline reply for these search hits (best first); ``order`` is what the store
-    says about the order the customer asks about, told first. With no article that fits,
-    it asks a customer asking about an order for the details it needs, and abstains
-    otherwise."""
+    says about the order the customer asks about (``order_known``), or what is needed to find
+    it, told first. With no article that fits, it asks a customer asking about an order for
+    the details it needs, and abstains otherwise."""
     greeting = f"Hi {first_name(customer_name) or 'there'}!"
     if order is not None:
         greeting += f" {order}"
@@ -82,10 +84,17 @@ def compose(
         relevance = hits[0].relevance if hits else 0.0
         if not about_an_order:
             return abstain(hits, AGENT)
-        if order is not None:  # the store's facts are the answer
+        if order is not None and order_known:  # the store's facts are the answer
             return Proposal(
                 text=f"{greeting}\n\nLet me know if there's anything else I can help with!",
                 confidence=ORDER_ONLY_CONFIDENCE,
+                kb_sources=(),
+                agent=AGENT,
+            )
+        if order is not None:  # what it takes to find their order
+            return Proposal(
+                text=f"{greeting}\n\nI'm here to help!",
+                confidence=round(0.2 + 0.5 * relevance, 2),
                 kb_sources=(),
                 agent=AGENT,
             )
@@ -122,8 +131,13 @@ def _order_part(message: str, context: DraftingContext) -> str | None:
         return order_sentence(context.order)
     if context.order_lookup is OrderLookup.NOT_FOUND and context.order_number:
         return (
-            f"I couldn't find an order numbered #{context.order_number}: could you double-check "
-            "the number, or tell me the email address you ordered with?"
+            f"I couldn't find an order numbered #{context.order_number} for you: could you "
+            "double-check the number, or tell me the email address you ordered with?"
+        )
+    if context.order_lookup is OrderLookup.UNVERIFIED and context.order_number:
+        return (
+            f"To look up order #{context.order_number}, could you tell me the email address "
+            "you ordered with?"
         )
     return None
 

@@ -197,9 +197,14 @@ def _order_block(context: DraftingContext) -> str:
     why = {
         OrderLookup.NOT_NAMED: "No order is named in the conversation.",
         OrderLookup.NOT_FOUND: (
-            f"The store has no order numbered #{context.order_number}."
+            f"The store has no order numbered #{context.order_number} for this customer."
             if context.order_number
             else "The store has no order for the customer's email address."
+        ),
+        OrderLookup.UNVERIFIED: (
+            f"The customer names order #{context.order_number}, but the conversation has no "
+            "email address to match it to them: say nothing about it, and ask for the email "
+            "address they ordered with."
         ),
         OrderLookup.UNAVAILABLE: "Order data is not available.",
     }[context.order_lookup]

@@ -83,8 +83,8 @@ async def _order(
     if shopify is None:
         return None, OrderLookup.UNAVAILABLE
     number = order_number(texts)
-    if number is None and not email:
-        return None, OrderLookup.NOT_NAMED
+    if not email:  # nothing to check an order against: never state one
+        return None, OrderLookup.UNVERIFIED if number else OrderLookup.NOT_NAMED
     try:
         found = await asyncio.wait_for(find_order(shopify, number=number, email=email), READ_BUDGET)
     except (ShopifyError, TimeoutError) as error:

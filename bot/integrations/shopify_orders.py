@@ -1,4 +1,8 @@
-"""One order for a draft: the customer's order by its number, else their latest by email."""
+"""One order for a draft: the customer's own order by its number, else their latest one.
+
+An order is only ever looked up together with the customer's email address: anyone can type
+an order number, and a draft must not tell them about someone else's order.
+"""
 
 from __future__ import annotations
 
@@ -27,17 +31,13 @@ query OrderFacts($query: String!) {{
 """
 
 
-async def find_order(
-    client: ShopifyClient, *, number: str | None, email: str | None
-) -> OrderFacts | None:
-    """The order named ``number`` (digits), else the latest order of ``email``; None when
-    Shopify has no such order. Raises `ShopifyError` when Shopify cannot answer."""
+async def find_order(client: ShopifyClient, *, number: str | None, email: str) -> OrderFacts | None:
+    """The order of ``email`` named ``number`` (digits), or without a number their latest
+    order; None when Shopify has no such order of theirs. Raises `ShopifyError` when Shopify
+    cannot answer."""
+    query = f"email:'{email.replace(chr(39), '')}'"
     if number is not None:
-        query = f"name:#{number}"
-    elif email:
-        query = f"email:'{email.replace(chr(39), '')}'"
-    else:
-        return None
+        query = f"name:#{number} {query}"
     data = await client.query(ORDER, {"query": query})
     edges = (data.get("orders") or {}).get("edges") or []
     return order_facts(edges[0]["node"]) if edges else None
