@@ -3,11 +3,13 @@ one draft, a newer message supersedes a pending card, and a restart loses nothin
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 
 from bot.blocks.ids import ActionId
 from bot.jobs import JOBS
-from tests.harness import MANAGER, BotUnderTest, settings_for
+from tests.harness import MANAGER, BotUnderTest, bot_with_model, settings_for
 from tests.test_e2e_approve import button_texts
 
 
@@ -135,3 +137,53 @@ async def test_two_replicas_draft_a_redelivered_message_once(sqlite_url, slack, 
             await replica.stop()
     assert sorted(a.status_code for a in answers) == [200, 202]
     assert len(drafts) == 1 and len(slack.calls("chat.postMessage")) == 1
+
+
+async def test_a_new_message_supersedes_only_the_drafts_it_answers_for(
+    bot: BotUnderTest, slack, chatwoot
+):
+    # A draft from the team's own drafting service, about something else in the conversation:
+    # the customer's new message does not answer for it, so it stays in the queue.
+    posted = await bot.posted_draft(
+        {
+            "conversation_id": 36,
+            "customer_message": "(Proactive) Your order is delayed by two days.",
+            "draft": "Hi! Your order ships on Friday; sorry for the wait.",
+            "confidence": 0.9,
+        }
+    )
+    message = chatwoot.add_incoming(36, "Do you ship to Canada?", contact_name="Jen")
+    await bot.chatwoot_event(chatwoot.message_created_event(message))
+    await bot.settle()
+    pending = await bot.store.drafts_awaiting_decision(36)
+    assert posted.id in [d.id for d in pending] and len(pending) == 2
+    assert [e for e in await bot.store.entries() if e.action == "draft.superseded"] == []
+
+
+async def test_a_message_that_arrives_while_its_conversation_is_drafted_is_drafted_next(
+    sqlite_url, slack, chatwoot, clock
+):
+    answer = json.dumps({"reply": "Hi! Yes, we ship to Canada.", "confidence": 0.8})
+    asked: list[int] = []
+
+    def slow_first(_body: dict) -> str:
+        asked.append(1)
+        if len(asked) == 1:
+            time.sleep(1.0)  # the first drafting holds the conversation meanwhile
+        return answer
+
+    async with bot_with_model(sqlite_url, slack, chatwoot, clock, slow_first) as (bot, _):
+        first = chatwoot.add_incoming(37, "Do you ship to Canada?", contact_name="Jen")
+        await bot.chatwoot_event(chatwoot.message_created_event(first))
+        while not asked:  # the first drafting is under way
+            await asyncio.sleep(0.02)
+        second = chatwoot.add_incoming(37, "And how long does shipping take?", contact_name="Jen")
+        await bot.chatwoot_event(chatwoot.message_created_event(second))
+        await bot.settle()  # no job runs in these tests: only the bot's own re-try can draft it
+        [latest] = await bot.store.drafts_awaiting_decision(37)
+        messages = await bot.store.inbound_messages(37)
+    assert len(asked) == 2
+    assert latest.input.customer_message == (
+        "Do you ship to Canada?\n\nAnd how long does shipping take?"
+    )
+    assert {m.draft_id for m in messages} == {latest.id}

@@ -115,7 +115,15 @@ async def draft_conversation(services: Services, conversation_id: int) -> Draft 
         await _failed(services, conversation_id, lease_until, why, retry_at)
         return None
     await store.release_drafting(conversation_id, lease_until=lease_until)
+    if draft is not None and await _still_waiting(services, conversation_id):
+        # The customer wrote while this ran; that message's own try found the lease taken.
+        draft_after_quiet(services, conversation_id)
     return draft
+
+
+async def _still_waiting(services: Services, conversation_id: int) -> bool:
+    unanswered = await services.store.unanswered_messages(conversation_id, [])
+    return any(m.state is InboundState.WAITING for m in unanswered)
 
 
 async def _draft_holding_lease(
@@ -138,8 +146,9 @@ async def _draft_holding_lease(
         if not await store.store_conversation_draft(draft, logs, lease_until=lease_until):
             return None  # the lease ran out mid-draft; its new holder drafts
         spawn_card(services, draft)
-    for older in pending:
-        if older.id != draft.id:
+    answered_before = {m.draft_id for m in messages}
+    for older in pending:  # only drafts this one answers for: not a breach card, say
+        if older.id != draft.id and older.id in answered_before:
             await _supersede(services, older, draft)
     await store.assign_messages([m.id for m in messages], draft.id)
     await clear_incident(
