@@ -9,7 +9,7 @@ import time
 
 from bot.blocks.ids import ActionId
 from bot.jobs import JOBS
-from tests.harness import MANAGER, BotUnderTest, bot_with_model, settings_for
+from tests.harness import MANAGER, BotUnderTest, bot_with_model, eventually, settings_for
 from tests.test_e2e_approve import button_texts
 
 
@@ -187,3 +187,24 @@ async def test_a_message_that_arrives_while_its_conversation_is_drafted_is_draft
         "Do you ship to Canada?\n\nAnd how long does shipping take?"
     )
     assert {m.draft_id for m in messages} == {latest.id}
+
+
+async def test_a_card_posted_after_its_draft_was_superseded_says_so(
+    bot: BotUnderTest, slack, chatwoot
+):
+    posts = slack.hold("chat.postMessage")  # a slow Slack: the first card is on its way
+    first = chatwoot.add_incoming(38, "Where is my order #1001?", contact_name="Sam")
+    await bot.chatwoot_event(chatwoot.message_created_event(first))
+    await eventually(lambda: posts.held == 1)
+    second = chatwoot.add_incoming(38, "Also, can I change the address?", contact_name="Sam")
+    await bot.chatwoot_event(chatwoot.message_created_event(second))
+    await eventually(lambda: posts.held == 2)  # superseded while its card was on its way
+    posts.set()
+    await bot.settle()
+
+    drafts = {d.input.customer_message: d for d in await bot.store.drafts_awaiting_decision(38)}
+    assert list(drafts) == ["Where is my order #1001?\n\nAlso, can I change the address?"]
+    [older] = [e.subject_id for e in await bot.store.entries() if e.action == "draft.superseded"]
+    superseded = await bot.store.get_draft(older)
+    card = slack.message(superseded.card.channel, superseded.card.ts)
+    assert "Superseded" in card_text(card) and button_texts(card) == []

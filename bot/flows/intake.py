@@ -14,11 +14,11 @@ from typing import Any
 
 from bot import audit
 from bot.blocks.card import draft_card_text
-from bot.domain import Action, Draft, DraftInput, LogEntry
+from bot.domain import Action, Draft, DraftInput, DraftState, LogEntry
 from bot.drafting.base import DraftingError, Proposal
 from bot.drafting.context import NO_CONTEXT, DraftingContext
 from bot.flows.alerts import dependency_failed, dependency_ok
-from bot.flows.cards import card_blocks
+from bot.flows.cards import card_blocks, refresh_card
 from bot.flows.posting import Post, post_once
 from bot.rules.risk import risk_flags
 from bot.runtime.batch import Tally, each
@@ -104,9 +104,10 @@ def spawn_card(services: Services, draft: Draft) -> None:
 
 
 async def post_card(services: Services, draft: Draft) -> Draft | None:
-    """Post the draft's card once (see `bot.flows.posting`)."""
+    """Post the draft's card once (see `bot.flows.posting`); a draft superseded while its
+    card was on its way gets the card redrawn as superseded."""
     store = services.store
-    return await post_once(
+    posted = await post_once(
         services,
         Post(
             what="card",
@@ -124,6 +125,9 @@ async def post_card(services: Services, draft: Draft) -> Draft | None:
             unpark=store.unpark_cards,
         ),
     )
+    if posted is not None and posted.state is DraftState.SUPERSEDED:
+        await refresh_card(services, posted)  # its supersession found no card to redraw
+    return posted
 
 
 async def repost_cards(services: Services) -> Tally:
