@@ -75,11 +75,14 @@ async def test_edits_and_unpublished_articles_follow_and_the_users_own_files_sta
         chatwoot.edit_article(PORTAL, hours["id"], status="archived")
         again = await sync_help_center(bot.services)
         unchanged = await sync_help_center(bot.services)
+        chatwoot.edit_article(PORTAL, wrap["id"], title=" ")  # an editor blanks the title
+        blanked = await sync_help_center(bot.services)
     finally:
         await bot.stop()
 
     assert again is not None and (again.written, again.removed) == (1, 1)
     assert unchanged is not None and (unchanged.written, unchanged.unchanged) == (0, 1)
+    assert blanked is not None and (blanked.skipped, blanked.removed) == (1, 0)  # kept
     assert kb_files(folder) == [f"chatwoot-help-center-{wrap['id']}.md", "returns.md"]
     text = (folder / f"chatwoot-help-center-{wrap['id']}.md").read_text(encoding="utf-8")
     assert "$5.99" in text and text.startswith("---\ntitle: Gift Wrapping\nversion: ")

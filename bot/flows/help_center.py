@@ -7,7 +7,7 @@ of articles no longer published go.
 The knowledge base notices the changed files and re-indexes (`bot.drafting.kb`). A failed read
 changes no file and is a Chatwoot incident in the reliability channel; an article the
 knowledge base could not read (no title, no text) is left out with a warning, so it cannot
-stop the others from loading.
+stop the others from loading (its last good copy, if any, stays).
 """
 
 from __future__ import annotations
@@ -60,20 +60,21 @@ async def sync_help_center(services: Services) -> Synced | None:
         return None
     await dependency_ok(services, "chatwoot")
     files: dict[str, str] = {}
-    skipped = 0
+    unreadable: set[str] = set()
     for article in articles:
         name, text = f"{PREFIX}{article.get('id')}.md", article_markdown(article)
         try:
             parse_article(text, f"Help Center article {article.get('id')}")
         except KnowledgeBaseError as error:
-            log.warning("Help Center article left out: %s", error)
-            skipped += 1
+            log.warning("Help Center article left out (its last good copy stays): %s", error)
+            unreadable.add(name)
             continue
         files[name] = text
-    synced = await asyncio.to_thread(_write, Path(settings.kb_dir).expanduser(), files)
+    folder = Path(settings.kb_dir).expanduser()
+    synced = await asyncio.to_thread(_write, folder, files, unreadable)
     if synced.written or synced.removed:
         services.fallback_drafter.knowledge_base.recheck()  # the drafters share it
-    return Synced(synced.written, synced.unchanged, synced.removed, skipped)
+    return Synced(synced.written, synced.unchanged, synced.removed, len(unreadable))
 
 
 async def keep_synced(services: Services) -> None:
@@ -99,7 +100,9 @@ def article_markdown(article: Mapping[str, Any]) -> str:
     return f"---\ntitle: {title}\nversion: {version}\n---\n{content.strip()}\n"
 
 
-def _write(folder: Path, files: Mapping[str, str]) -> Synced:
+def _write(folder: Path, files: Mapping[str, str], keep: set[str]) -> Synced:
+    """Write the files that changed; remove the sync's other files, except ``keep`` (still
+    published, but unreadable just now: their last good copy stays in use)."""
     written = unchanged = removed = 0
     for name, text in files.items():
         path = folder / name
@@ -111,7 +114,7 @@ def _write(folder: Path, files: Mapping[str, str]) -> Synced:
         os.replace(draft, path)
         written += 1
     for stale in folder.glob(f"{PREFIX}*.md"):
-        if stale.name not in files:
+        if stale.name not in files and stale.name not in keep:
             stale.unlink()
             removed += 1
     return Synced(written, unchanged, removed, 0)
