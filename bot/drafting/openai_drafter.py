@@ -1,9 +1,14 @@
 """The OpenAI drafter: a chat-completions model writes the reply from the retrieved articles.
 
-The model answers in JSON, ``{"reply": "...", "confidence": 0..1}`` (``response_format``
-``json_object``). Any API failure (connection, timeout, 4xx/5xx after the client's retries)
-or an unusable answer raises ``DraftingError``; the caller falls back to the offline drafter.
-``openai`` is imported when a drafter is built, not when this module is imported.
+The prompt carries the articles, the conversation so far, the order's facts (or why there
+are none), and operators' replies to similar messages and rejected drafts
+(`bot.drafting.context`). The model answers in JSON, ``{"reply": "...", "confidence": 0..1}``,
+or ``{"abstain": "<why>"}`` (``response_format`` ``json_object``); with nothing to ground a
+reply in (no article fits, no order facts, no order question) the model is not asked at all.
+Its confidence is capped by what the reply stands on (`grounding_ceiling`). Any API failure
+(connection, timeout, 4xx/5xx after the client's retries) or an unusable answer raises
+``DraftingError``; the caller falls back to the offline drafter. ``openai`` is imported when
+a drafter is built, not when this module is imported.
 """
 
 from __future__ import annotations
