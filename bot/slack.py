@@ -208,13 +208,34 @@ async def upload(
     title: str,
     comment: str | None = None,
 ) -> bool:
-    """Share a file in the thread of the message at ``ref`` (Slack's upload flow:
-    files.getUploadURLExternal, the bytes, files.completeUploadExternal); False, with a
-    warning, if Slack did not take it."""
+    """Share a file in the thread of the message at ``ref``; see `share_file`."""
+    return await share_file(
+        services,
+        ref.channel,
+        content,
+        filename=filename,
+        title=title,
+        comment=comment,
+        thread=ref.ts,
+    )
+
+
+async def share_file(
+    services: Services,
+    channel: str,
+    content: bytes,
+    *,
+    filename: str,
+    title: str,
+    comment: str | None = None,
+    thread: str | None = None,
+) -> bool:
+    """Share a file in a conversation (Slack's upload flow: files.getUploadURLExternal, the
+    bytes, files.completeUploadExternal); False, with a warning, if Slack did not take it."""
     try:
         await services.slack.files_upload_v2(
-            channel=ref.channel,
-            thread_ts=ref.ts,
+            channel=channel,
+            thread_ts=thread,
             content=content,
             filename=filename,
             title=title,
@@ -224,6 +245,19 @@ async def upload(
         log.warning("could not upload %s: %s", filename, describe(error))
         return False
     return True
+
+
+async def direct_message_channel(services: Services, user: str) -> str | None:
+    """The id of the bot's direct-message conversation with ``user`` (conversations.open);
+    None, with a warning, if Slack will not open it."""
+    try:
+        response = await services.slack.conversations_open(users=user)
+    except SLACK_FAILURES as error:
+        log.warning("no direct message with %s: %s", user, describe(error))
+        return None
+    channel = response.get("channel")
+    found = channel.get("id") if isinstance(channel, dict) else None
+    return found if isinstance(found, str) else None
 
 
 async def open_form(services: Services, trigger_id: str, view: dict[str, Any]) -> None:

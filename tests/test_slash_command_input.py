@@ -19,5 +19,5 @@ async def test_an_unknown_subcommand_is_quoted_back_harmlessly(bot: BotUnderTest
 
     assert response.status_code == 200
     text = slack.last("response_url").args["text"]
-    assert "`&lt;!here&gt; &lt;http://x.io|a&gt;`" in text
+    assert "I don't know `&lt;!here&gt;`" in text  # the subcommand, the first word
     assert "<!here>" not in text and "<http://x.io" not in text

@@ -10,6 +10,10 @@ from bot.domain import QueueSummary
 HELP = (
     "*occ-bot*: AI-drafted customer replies wait for you in the approvals channel.\n"
     "• `/occ queue` (or just `/occ`): what is waiting right now\n"
+    "• `/occ queue high|medium|low` or `/occ queue <flag>` (`high_value`, `threat`, …): the "
+    "waiting drafts in that confidence band or with that risk flag, oldest first\n"
+    "• `/occ export [since]`: the decision log since a date (default: the last 7 days) as a "
+    "file in a direct message\n"
     "• `/occ help`: this message\n"
     "On a card: *Approve* sends the draft, *Edit* lets you change it first, *Reject* keeps it "
     "from the customer, *Escalate* hands it to a manager."

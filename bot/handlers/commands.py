@@ -6,7 +6,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
-from bot.flows.overview import answer_command
+from bot.flows.occ_command import answer_command
 from bot.services import Services
 
 COMMAND = "/occ"
@@ -15,9 +15,14 @@ COMMAND = "/occ"
 def register(app: AsyncApp, services: Services) -> None:
     async def on_occ(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
-        text = command.get("text")
+        text, user = command.get("text"), command.get("user_id")
         services.background.spawn(
-            answer_command(services, text if isinstance(text, str) else "", respond),
+            answer_command(
+                services,
+                user if isinstance(user, str) else "",
+                text if isinstance(text, str) else "",
+                respond,
+            ),
             name="occ-command",
         )
 

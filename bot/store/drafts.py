@@ -84,6 +84,11 @@ class Drafts:
         rows = await self.db.select(Query("drafts", where, limit=1))
         return codec.draft_from_row(rows[0]) if rows else None
 
+    async def waiting_drafts(self, limit: int) -> list[Draft]:
+        """The drafts awaiting a decision, oldest first."""
+        query = Query("drafts", awaiting_decision(), order_by=("received_at", "id"), limit=limit)
+        return [codec.draft_from_row(row) for row in await self.db.select(query)]
+
     async def decided_drafts(self, limit: int) -> list[Draft]:
         """The most recently decided drafts, newest first."""
         query = Query(

@@ -48,6 +48,10 @@ class DraftStore(Protocol):
 
     async def draft_for_external_id(self, external_id: str) -> Draft | None: ...
 
+    async def waiting_drafts(self, limit: int) -> list[Draft]:
+        """The drafts awaiting a decision, oldest first."""
+        ...
+
     async def decided_drafts(self, limit: int) -> list[Draft]:
         """The most recently decided drafts, newest first."""
         ...

@@ -1,0 +1,166 @@
+"""`/occ` and its subcommands, each answered to the person who asked alone.
+
+- ``queue [band|flag]``: what is waiting; with a confidence band (``high``, ``medium``,
+  ``low``) or a risk flag (``high_value``, ``threat``…), the waiting drafts that have it,
+  oldest first, each linking to its card.
+- ``export [since]``: the decision log since a date (default: the last 7 days) as an NDJSON
+  file in a direct message, for operators and managers.
+- ``help``.
+
+A word or argument it does not know gets an answer that says what it does know.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from bot import slack
+from bot.blocks import text as t
+from bot.blocks.queue import HELP, queue_text
+from bot.commands.export import row
+from bot.domain import Band, Draft, RiskKind
+from bot.rules.risk import confidence_band
+from bot.services import Services
+
+Respond = Callable[..., Awaitable[Any]]
+
+LISTED = 10  # drafts a filtered queue lists
+QUEUE_LOOKED_AT = 500  # the oldest waiting drafts a filter looks through
+EXPORT_DAYS = 7
+NOT_ALLOWED = "Only the operators listed in OCC_OPERATORS, and managers, can export the log."
+BANDS = {band.value: band for band in Band}
+FLAGS = {kind.value: kind for kind in RiskKind}
+
+
+class CommandError(Exception):
+    """A word or argument `/occ` cannot use; the message says what it can."""
+
+
+async def answer_command(services: Services, user: str, text: str, respond: Respond) -> None:
+    words = text.split()
+    name = words[0].lower() if words else "queue"
+    subcommand = SUBCOMMANDS.get(name)
+    if subcommand is None:
+        answer = f"I don't know `{t.inline(name, 40)}`.\n\n{HELP}"
+    else:
+        try:
+            answer = await subcommand(services, user, words[1:])
+        except CommandError as error:
+            answer = str(error)
+    await respond(text=answer, response_type="ephemeral")
+
+
+async def _queue(services: Services, user: str, args: list[str]) -> str:
+    now = services.clock()
+    summary = await services.store.queue_summary(now)
+    overview = queue_text(summary, now, approvals_channel=services.settings.approvals_channel)
+    if not args:
+        return overview
+    if len(args) > 1:
+        raise CommandError(f"`/occ queue` takes one band or flag at most.\n{QUEUE_USAGE}")
+    word = args[0].lower().replace("-", "_")
+    wanted = _filter(word)
+    if wanted is None:
+        raise CommandError(f"`{t.inline(args[0], 40)}` is no band or flag.\n{QUEUE_USAGE}")
+    matching = [d for d in await services.store.waiting_drafts(QUEUE_LOOKED_AT) if wanted(d)]
+    if not matching:
+        return f"No waiting draft is `{word}`.\n\n{overview}"
+    lines = [await _listed(services, draft, now) for draft in matching[:LISTED]]
+    more = len(matching) - LISTED
+    if more > 0:
+        lines.append(f"…and {more} more.")
+    plural = "" if len(matching) == 1 else "s"
+    head = f"*{len(matching)}* waiting draft{plural} `{word}`, oldest first:"
+    return "\n".join([head, *lines])
+
+
+def _filter(word: str) -> Callable[[Draft], bool] | None:
+    if word in BANDS:
+        band = BANDS[word]
+        return lambda draft: confidence_band(draft.input.confidence) is band
+    if word in FLAGS:
+        kind = FLAGS[word]
+        return lambda draft: any(flag.kind is kind for flag in draft.flags)
+    return None
+
+
+async def _listed(services: Services, draft: Draft, now: datetime) -> str:
+    name = t.inline(draft.input.customer.name or "a customer", 60)
+    link = await slack.permalink(services, draft.card) if draft.card else None
+    who = f"<{link}|{name}>" if link else name
+    band = confidence_band(draft.input.confidence).value
+    waited = t.format_minutes(max((now - draft.received_at).total_seconds() / 60, 0))
+    flags = ", ".join(flag.kind.value for flag in draft.flags)
+    return f"• {who}: {t.percent(draft.input.confidence)} ({band}), waiting {waited}" + (
+        f", flags: {flags}" if flags else ""
+    )
+
+
+async def _export(services: Services, user: str, args: list[str]) -> str:
+    settings = services.settings
+    if not (settings.may_act_on_drafts(user) or settings.is_manager(user)):
+        return NOT_ALLOWED
+    now = services.clock()
+    if len(args) > 1:
+        raise CommandError(f"`/occ export` takes one date at most.\n{EXPORT_USAGE}")
+    since = _since(args[0], settings.zone) if args else now - timedelta(days=EXPORT_DAYS)
+    if since > now:
+        raise CommandError(f"{t.inline(args[0], 40)} is in the future.\n{EXPORT_USAGE}")
+    entries = await services.store.entries(since=since)
+    when = t.slack_date(since)
+    if not entries:
+        return f"No decisions logged since {when}: nothing to export."
+    content = "".join(
+        json.dumps(row(entry), ensure_ascii=False, separators=(",", ":")) + "\n"
+        for entry in entries
+    ).encode()
+    filename = f"occ-decision-log-since-{since:%Y-%m-%d}.ndjson"
+    channel = await slack.direct_message_channel(services, user)
+    shared = channel is not None and await slack.share_file(
+        services,
+        channel,
+        content,
+        filename=filename,
+        title=f"Decision log since {since:%Y-%m-%d}",
+        comment=f"The decision log since {when}: {len(entries):,} rows, one JSON object each.",
+    )
+    if not shared:
+        return "Slack did not take the file just now: try `/occ export` again in a minute."
+    return f"Sent you the decision log since {when} ({len(entries):,} rows) in a direct message."
+
+
+def _since(word: str, zone: Any) -> datetime:
+    """A date (midnight in the team's time zone) or a date and time with its offset."""
+    try:
+        parsed = datetime.fromisoformat(word)
+    except ValueError:
+        raise CommandError(f"`{t.inline(word, 40)}` is no date.\n{EXPORT_USAGE}") from None
+    if len(word) == 10:  # a date alone
+        return datetime.combine(parsed.date(), time(), zone)
+    if parsed.tzinfo is None:
+        raise CommandError(
+            f"`{t.inline(word, 40)}` has no time zone: add one (`Z`, `+01:00`).\n{EXPORT_USAGE}"
+        )
+    return parsed
+
+
+async def _help(services: Services, user: str, args: list[str]) -> str:
+    return HELP
+
+
+QUEUE_USAGE = (
+    "Usage: `/occ queue [band|flag]`, where a band is "
+    + ", ".join(f"`{b}`" for b in BANDS)
+    + " and a flag is "
+    + ", ".join(f"`{f}`" for f in FLAGS)
+    + "."
+)
+EXPORT_USAGE = (
+    "Usage: `/occ export [since]`, since a date (`2026-11-30`, midnight in the team's time "
+    f"zone) or a date and time with its zone (`2026-11-30T09:00Z`); the last {EXPORT_DAYS} "
+    "days when left out."
+)
+SUBCOMMANDS = {"queue": _queue, "export": _export, "help": _help}

@@ -1,0 +1,108 @@
+"""`/occ queue [band|flag]`, `/occ export [since]` and their errors, from real slash-command
+bodies; every answer is seen by the caller alone."""
+
+from __future__ import annotations
+
+import json
+
+from bot.blocks.ids import ActionId
+from tests.harness import MANAGER, OPERATOR, BotUnderTest, real_slash_command, settings_for
+
+OUTSIDER = "U0OUTSIDER1"
+
+
+async def ask(bot: BotUnderTest, slack, text: str, user: str = OPERATOR) -> str:
+    body = real_slash_command(
+        user=user,
+        command="/occ",
+        text=text,
+        channel="C0APPROVALS",
+        response_url=slack.response_url("occ"),
+    )
+    response = await bot.slack.send(body)
+    assert response.status_code == 200
+    await bot.settle()
+    answer = slack.last("response_url").args
+    assert answer["response_type"] == "ephemeral"
+    return answer["text"]
+
+
+async def test_the_queue_lists_the_drafts_of_a_band_or_a_flag_oldest_first(
+    bot: BotUnderTest, slack, clock, scenarios
+):
+    for key in ("exercise-1-international-shipping", "demo-2-wrong-item", "demo-3-triple-charge"):
+        await bot.posted_draft(scenarios[key].payload)
+        clock.advance(minutes=5)
+    high = await bot.posted_draft(scenarios["practice-1-return-policy"].payload)
+
+    highs = await ask(bot, slack, "queue high")
+    linked = slack.calls("chat.getPermalink")[-1].args  # the newest high draft's card
+    angry = await ask(bot, slack, "queue angry-tone")
+    threats = await ask(bot, slack, "queue THREAT")
+    nothing = await ask(bot, slack, "queue policy_exception")
+
+    assert highs.startswith("*2* waiting drafts `high`, oldest first:")
+    assert highs.index("Jen Walsh") < highs.index(
+        scenarios["practice-1-return-policy"].payload["customer"]["name"]
+    )
+    assert "97% (high), waiting 15 min" in highs
+    assert (linked["channel"], linked["message_ts"]) == (high.card.channel, high.card.ts)
+    assert "*2* waiting drafts `angry_tone`" in angry and "flags: angry_tone" in angry
+    assert "*1* waiting draft `threat`" in threats
+    assert "No waiting draft is `policy_exception`" in nothing and "*4* drafts waiting" in nothing
+
+
+async def test_a_bad_queue_argument_says_what_it_takes(bot: BotUnderTest, slack):
+    answer = await ask(bot, slack, "queue urgent")
+    assert "`urgent` is no band or flag" in answer
+    assert "`high`, `medium`, `low`" in answer and "`high_value`" in answer
+    too_many = await ask(bot, slack, "queue high low")
+    assert "one band or flag at most" in too_many
+
+
+async def test_export_sends_the_log_since_a_date_as_a_file_in_a_direct_message(
+    bot: BotUnderTest, slack, clock, scenarios
+):
+    first = await bot.posted_draft(scenarios["demo-1-order-status"].payload)
+    clock.advance(days=3)
+    second = await bot.posted_draft(scenarios["exercise-1-international-shipping"].payload)
+    await bot.click(ActionId.APPROVE, second, OPERATOR)
+    await bot.settle()
+    since = (clock.now.date()).isoformat()  # today, midnight UTC: the second draft only
+
+    answer = await ask(bot, slack, f"export {since}")
+
+    [shared] = slack.files()
+    rows = [json.loads(line) for line in shared["content"].decode().splitlines()]
+    expected = await bot.store.entries(
+        since=clock.now.replace(hour=0, minute=0, second=0, microsecond=0)
+    )
+    assert [r["id"] for r in rows] == [e.id for e in expected]
+    assert {r["subject_id"] for r in rows} == {second.id} and first.id not in str(rows)
+    assert "draft.approved" in [r["action"] for r in rows]
+    assert shared["channel"] == slack.channel_id(OPERATOR)  # the direct message
+    assert shared["filename"] == f"occ-decision-log-since-{since}.ndjson"
+    assert f"({len(rows)} rows) in a direct message" in answer
+
+
+async def test_export_refuses_a_bad_date_and_an_outsider_and_sends_nothing(
+    sqlite_url, slack, chatwoot, clock
+):
+    settings = settings_for(sqlite_url, slack, chatwoot, OCC_OPERATORS=OPERATOR)
+    bot = await BotUnderTest(settings, clock).start()
+    try:
+        not_a_date = await ask(bot, slack, "export last-tuesday")
+        no_zone = await ask(bot, slack, "export 2026-11-30T09:00")
+        future = await ask(bot, slack, "export 2999-01-01")
+        outsider = await ask(bot, slack, "export", user=OUTSIDER)
+        manager = await ask(bot, slack, "export", user=MANAGER)
+    finally:
+        await bot.stop()
+    assert (
+        "`last-tuesday` is no date" in not_a_date and "Usage: `/occ export [since]`" in not_a_date
+    )
+    assert "has no time zone" in no_zone
+    assert "is in the future" in future
+    assert "Only the operators listed in OCC_OPERATORS" in outsider
+    assert "nothing to export" in manager  # a manager may; the log is empty
+    assert slack.files() == []
