@@ -88,6 +88,9 @@ class Settings(BaseSettings):
         None, alias="OCC_KB_HELP_CENTER_PORTAL", pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$"
     )
     kb_sync_minutes: float = Field(15.0, alias="OCC_KB_SYNC_MINUTES", gt=0)
+    # A user's Home tab is redrawn this long after their latest decision: one views.publish
+    # for a run of clicks, well inside Slack's limit for the method.
+    home_refresh_seconds: float = Field(2.0, alias="OCC_HOME_REFRESH_SECONDS", ge=0, le=60)
     managers_group: str | None = Field(
         None, alias="OCC_MANAGERS_GROUP", pattern=r"^S[A-Z0-9]{2,31}$"
     )

@@ -207,6 +207,7 @@ def settings_for(
         "OCC_OPERATORS": "",
         "OCC_JOB_TICK_SECONDS": 3600,
         "OCC_DRAFT_QUIET_SECONDS": 0.05,
+        "OCC_HOME_REFRESH_SECONDS": 0.05,
         "OCC_SPOOL_DIR": tempfile.mkdtemp(prefix="occ-spool-"),
     }
     if chatwoot is not None:

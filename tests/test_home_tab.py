@@ -6,7 +6,8 @@ import json
 import logging
 from pathlib import Path
 
-from tests.harness import BotUnderTest
+from bot.blocks.ids import ActionId
+from tests.harness import MANAGER, OPERATOR, BotUnderTest, settings_for
 
 FIXTURES = Path(__file__).parent / "fixtures" / "real"
 
@@ -31,3 +32,44 @@ async def test_a_home_tab_slack_refuses_is_a_warning_and_nothing_else(
         "could not publish the Home tab for U0NOBODY42: user_not_found" in record.getMessage()
         for record in caplog.records
     )
+
+
+def published(slack, user: str) -> list[str]:
+    """The Home views published for ``user``, as text, oldest first."""
+    views = []
+    for call in slack.calls("views.publish"):
+        if call.args["user_id"] == user:
+            view = call.args["view"]
+            views.append(json.dumps(json.loads(view) if isinstance(view, str) else view))
+    return views
+
+
+async def test_the_home_tab_lists_the_waiting_drafts_and_follows_the_users_decisions(
+    sqlite_url, slack, chatwoot, clock, scenarios
+) -> None:
+    settings = settings_for(sqlite_url, slack, chatwoot, OCC_HOME_REFRESH_SECONDS=0.5)
+    bot = await BotUnderTest(settings, clock).start()
+    try:
+        first = await bot.posted_draft(scenarios["demo-1-order-status"].payload)
+        clock.advance(minutes=4)
+        second = await bot.posted_draft(scenarios["exercise-1-international-shipping"].payload)
+        third = await bot.posted_draft(scenarios["practice-1-return-policy"].payload)
+        envelope = json.loads(
+            (FIXTURES / "slack_events_api_app_home_opened_home_tab_java_sdk.json").read_text()
+        )
+        envelope["event"]["user"] = OPERATOR
+        await bot.slack.send_event(envelope)
+        await bot.settle()
+        await bot.click(ActionId.APPROVE, first, OPERATOR)  # two quick decisions:
+        await bot.click(ActionId.APPROVE, second, OPERATOR)  # one redraw
+        await bot.settle()
+    finally:
+        await bot.stop()
+
+    opened, redrawn = published(slack, OPERATOR)
+    link = f"archives/{first.card.channel}/p{first.card.ts.replace('.', '')}"
+    assert "*3* drafts waiting" in opened and link in opened and "waiting 4 min" in opened
+    assert opened.index("Susan") < opened.index("Jen Walsh")  # oldest first
+    assert "*1* draft waiting" in redrawn and link not in redrawn
+    assert third.input.customer.name in redrawn
+    assert published(slack, MANAGER) == []  # only the deciding user's tab is redrawn

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.blocks import text as t
-from bot.domain import QueueSummary
+from bot.domain import Draft, QueueSummary
+from bot.rules.risk import confidence_band
 
 HELP = (
     "*occ-bot*: AI-drafted customer replies wait for you in the approvals channel.\n"
@@ -43,6 +44,17 @@ def queue_text(summary: QueueSummary, now: datetime, *, approvals_channel: str) 
         escalations += f", :rotating_light: *{summary.overdue_escalations}* past their SLA"
     lines.append(escalations)
     return "\n".join(lines)
+
+
+def waiting_line(draft: Draft, link: str | None, now: datetime) -> str:
+    """One waiting draft: who (linking to the card), confidence and band, wait, risk flags."""
+    name = t.inline(draft.input.customer.name or "a customer", 60)
+    who = f"<{link}|{name}>" if link else name
+    band = confidence_band(draft.input.confidence).value
+    waited = t.format_minutes(max((now - draft.received_at).total_seconds() / 60, 0))
+    flags = ", ".join(flag.kind.value for flag in draft.flags)
+    line = f"• {who}: {t.percent(draft.input.confidence)} ({band}), waiting {waited}"
+    return line + (f", flags: {flags}" if flags else "")
 
 
 def _s(count: int) -> str:

@@ -30,6 +30,7 @@ from bot.domain import (
 )
 from bot.flows import journal, replies
 from bot.flows.cards import refresh_card
+from bot.flows.overview import refresh_home_soon
 from bot.rules.retries import LEASE as REPLY_LEASE
 from bot.rules.risk import (
     ALWAYS_ESCALATE,
@@ -245,6 +246,7 @@ async def decide(
         await refuse(services, latest, user, kind.value, already_decided(latest))
         return None
     await refresh_card(services, won, escalation)
+    refresh_home_soon(services, user)
     return won
 
 

@@ -22,6 +22,7 @@ from bot.blocks import text as t
 from bot.blocks.queue import HELP, queue_text
 from bot.commands.export import row
 from bot.domain import Band, Draft, RiskKind
+from bot.flows.overview import waiting_lines
 from bot.rules.risk import confidence_band
 from bot.services import Services
 
@@ -68,7 +69,7 @@ async def _queue(services: Services, user: str, args: list[str]) -> str:
     matching = [d for d in await services.store.waiting_drafts(QUEUE_LOOKED_AT) if wanted(d)]
     if not matching:
         return f"No waiting draft is `{word}`.\n\n{overview}"
-    lines = [await _listed(services, draft, now) for draft in matching[:LISTED]]
+    lines = await waiting_lines(services, matching[:LISTED], now)
     more = len(matching) - LISTED
     if more > 0:
         lines.append(f"…and {more} more.")
@@ -85,18 +86,6 @@ def _filter(word: str) -> Callable[[Draft], bool] | None:
         kind = FLAGS[word]
         return lambda draft: any(flag.kind is kind for flag in draft.flags)
     return None
-
-
-async def _listed(services: Services, draft: Draft, now: datetime) -> str:
-    name = t.inline(draft.input.customer.name or "a customer", 60)
-    link = await slack.permalink(services, draft.card) if draft.card else None
-    who = f"<{link}|{name}>" if link else name
-    band = confidence_band(draft.input.confidence).value
-    waited = t.format_minutes(max((now - draft.received_at).total_seconds() / 60, 0))
-    flags = ", ".join(flag.kind.value for flag in draft.flags)
-    return f"• {who}: {t.percent(draft.input.confidence)} ({band}), waiting {waited}" + (
-        f", flags: {flags}" if flags else ""
-    )
 
 
 async def _export(services: Services, user: str, args: list[str]) -> str:
