@@ -477,6 +477,29 @@ class SourceStatus:
 
 
 @dataclass(frozen=True)
+class DecisionStats:
+    """The numbers over a window, for the team or one person (`bot.store.stats`)."""
+
+    approved: int = 0
+    edited: int = 0
+    rejected: int = 0
+    escalated: int = 0
+    median_seconds: float | None = None  # time to decide, card → click
+    p90_seconds: float | None = None
+    claims: int = 0  # escalations claimed by managers
+    claims_within_sla: int = 0
+    breaches: int = 0  # conversations found waiting past the CX SLA
+
+    @property
+    def decisions(self) -> int:
+        return self.approved + self.edited + self.rejected + self.escalated
+
+    @property
+    def escalation_rate(self) -> float | None:
+        return self.escalated / self.decisions if self.decisions else None
+
+
+@dataclass(frozen=True)
 class Incident:
     """Something failing that on-call must hear about once, and once more when it recovers.
 

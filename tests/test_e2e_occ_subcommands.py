@@ -106,3 +106,37 @@ async def test_export_refuses_a_bad_date_and_an_outsider_and_sends_nothing(
     assert "Only the operators listed in OCC_OPERATORS" in outsider
     assert "nothing to export" in manager  # a manager may; the log is empty
     assert slack.files() == []
+
+
+async def test_stats_show_the_callers_numbers_and_the_teams_against_the_targets(
+    bot: BotUnderTest, slack, clock, scenarios
+):
+    clock.now = clock.now.replace(hour=12, minute=0)  # a known day, away from midnight
+    drafts = [
+        await bot.posted_draft(scenarios[key].payload)
+        for key in ("demo-1-order-status", "exercise-1-international-shipping", "demo-2-wrong-item")
+    ]
+    clock.advance(minutes=2)
+    await bot.click(ActionId.APPROVE, drafts[0], OPERATOR)  # 2 min
+    clock.advance(minutes=2)
+    await bot.click(ActionId.APPROVE, drafts[1], OPERATOR)  # 4 min
+    await bot.settle()
+    clock.advance(minutes=6)
+    await bot.submit_reject(drafts[2].id, MANAGER, "wrong_tone")  # 10 min, by the manager
+    await bot.settle()
+
+    mine = await ask(bot, slack, "stats")
+    theirs = await ask(bot, slack, f"stats week <@{OPERATOR}|op>", user=MANAGER)
+    refused = await ask(bot, slack, f"stats <@{MANAGER}>")
+    bad = await ask(bot, slack, "stats yesterday")
+
+    assert "*Your numbers today" in mine
+    assert "*2* decisions: 2 approved, 0 edited, 0 rejected, 0 escalated" in mine
+    assert "median 2 min :white_check_mark: (target under 3 min), p90 4 min" in mine
+    team = mine[mine.index("*The team today:*") :]
+    assert "*3* decisions: 2 approved, 0 edited, 1 rejected, 0 escalated" in team
+    assert "median 4 min :x:" in team and "p90 10 min" in team
+    assert "escalation rate 0% :x: (target 10–15 %)" in team
+    assert f"<@{OPERATOR}>'s numbers this week" in theirs and "*2* decisions" in theirs
+    assert "Only managers can see someone else's numbers" in refused
+    assert "`yesterday` is no period or person" in bad and "Usage: `/occ stats" in bad

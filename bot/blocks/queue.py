@@ -13,6 +13,8 @@ HELP = (
     "• `/occ queue` (or just `/occ`): what is waiting right now\n"
     "• `/occ queue high|medium|low` or `/occ queue <flag>` (`high_value`, `threat`, …): the "
     "waiting drafts in that confidence band or with that risk flag, oldest first\n"
+    "• `/occ stats [today|week|month] [@person]`: your numbers and the team's, against the "
+    "targets (decide in under 3 min, escalate 10–15 %)\n"
     "• `/occ export [since]`: the decision log since a date (default: the last 7 days) as a "
     "file in a direct message\n"
     "• `/occ help`: this message\n"

@@ -3,6 +3,8 @@
 - ``queue [band|flag]``: what is waiting; with a confidence band (``high``, ``medium``,
   ``low``) or a risk flag (``high_value``, ``threat``…), the waiting drafts that have it,
   oldest first, each linking to its card.
+- ``stats [today|week|month] [@person]``: the caller's numbers (a manager may ask for
+  someone else's) and the team's, against the source documents' targets; counted in SQL.
 - ``export [since]``: the decision log since a date (default: the last 7 days) as an NDJSON
   file in a direct message, for operators and managers.
 - ``help``.
@@ -13,6 +15,7 @@ A word or argument it does not know gets an answer that says what it does know.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Awaitable, Callable
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -20,6 +23,7 @@ from typing import Any
 from bot import slack
 from bot.blocks import text as t
 from bot.blocks.queue import HELP, queue_text
+from bot.blocks.stats import person_lines, team_lines
 from bot.commands.export import row
 from bot.domain import Band, Draft, RiskKind
 from bot.flows.overview import waiting_lines
@@ -136,6 +140,52 @@ def _since(word: str, zone: Any) -> datetime:
     return parsed
 
 
+async def _stats(services: Services, user: str, args: list[str]) -> str:
+    period, whose = "today", user
+    for word in args:
+        if word.lower() in PERIODS:
+            period = word.lower()
+        elif (mentioned := _user(word)) is not None:
+            whose = mentioned
+        else:
+            raise CommandError(f"`{t.inline(word, 40)}` is no period or person.\n{STATS_USAGE}")
+    settings = services.settings
+    if whose != user and not settings.is_manager(user):
+        return "Only managers can see someone else's numbers; `/occ stats` shows yours."
+    now = services.clock()
+    since = period_start(period, now, settings.zone)
+    store = services.store
+    theirs = await store.decision_stats(since=since, until=now, actor=whose)
+    team = await store.decision_stats(since=since, until=now)
+    who = "Your" if whose == user else f"{t.mention(whose)}'s"
+    when = f"{PERIODS[period]} (since {t.slack_date(since)})"
+    return "\n".join(
+        [
+            f"*{who} numbers {when}:*",
+            *person_lines(theirs),
+            f"*The team {PERIODS[period]}:*",
+            *team_lines(team),
+        ]
+    )
+
+
+def period_start(period: str, now: datetime, zone: Any) -> datetime:
+    """The start of today, this week (Monday) or this month, in the team's time zone."""
+    local = now.astimezone(zone)
+    day = local.date()
+    if period == "week":
+        day -= timedelta(days=day.weekday())
+    elif period == "month":
+        day = day.replace(day=1)
+    return datetime.combine(day, time(), zone)
+
+
+def _user(word: str) -> str | None:
+    """A Slack user from a mention (``<@U…>``, ``<@U…|name>``) or a user ID."""
+    found = USER.fullmatch(word)
+    return (found.group(1) or found.group(2)) if found else None
+
+
 async def _help(services: Services, user: str, args: list[str]) -> str:
     return HELP
 
@@ -152,4 +202,10 @@ EXPORT_USAGE = (
     f"zone) or a date and time with its zone (`2026-11-30T09:00Z`); the last {EXPORT_DAYS} "
     "days when left out."
 )
-SUBCOMMANDS = {"queue": _queue, "export": _export, "help": _help}
+STATS_USAGE = (
+    "Usage: `/occ stats [today|week|month] [@person]`: today when left out; someone else's "
+    "numbers are for managers."
+)
+PERIODS = {"today": "today", "week": "this week", "month": "this month"}
+USER = re.compile(r"<@([UW][A-Z0-9]{2,})(?:\|[^>]*)?>|([UW][A-Z0-9]{2,})")
+SUBCOMMANDS = {"queue": _queue, "stats": _stats, "export": _export, "help": _help}

@@ -108,3 +108,4 @@ class Query:
     descending: bool = False
     limit: int | None = None
     columns: tuple[str, ...] = ()  # empty: every column
+    offset: int = 0  # rows skipped first (in order_by's order)

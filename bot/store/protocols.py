@@ -15,6 +15,7 @@ from typing import Protocol
 
 from bot.domain import (
     Decision,
+    DecisionStats,
     Draft,
     Escalation,
     InboundMessage,
@@ -468,6 +469,16 @@ class InboundStore(Protocol):
     ) -> bool: ...
 
 
+class StatsStore(Protocol):
+    """The team's numbers, from SQL over decision_log's views (`bot.store.stats`)."""
+
+    async def decision_stats(
+        self, *, since: datetime, until: datetime, actor: str | None = None
+    ) -> DecisionStats:
+        """From ``since`` to ``until``, both included; by ``actor`` if given."""
+        ...
+
+
 class DataSourceStore(Protocol):
     """When each data source was last read successfully, and its last error."""
 
@@ -487,6 +498,7 @@ class Store(
     JobRunStore,
     IncidentStore,
     DataSourceStore,
+    StatsStore,
     Protocol,
 ):
     """Everything, on one database."""

@@ -404,6 +404,9 @@ decision_log = Table(
     _one_of("outcome", OUTCOMES),
     Index("decision_log_created_idx", "created_at", "seq"),
     Index("decision_log_subject_idx", "subject_id", "created_at", "seq"),
+    # The team's numbers: one kind of action over a window, for everyone or for one person.
+    Index("decision_log_action_idx", "action", "created_at"),
+    Index("decision_log_actor_idx", "actor", "action", "created_at"),
 )
 
 # One row per job and window: taking the row is taking the run, so a scan runs once per
@@ -436,3 +439,31 @@ incidents = Table(
 )
 
 TABLES = tuple(metadata.tables)
+
+# The figures the team's numbers are read from: read-only views over decision_log, defined in
+# migration 0013 (one per figure), so that every backend, Supabase's REST API included, counts
+# and orders them in SQL. Described here for querying only; they are never created from here.
+views = MetaData()
+
+occ_decision_times = Table(
+    "occ_decision_times",  # operators' decisions on live drafts, with the time each took
+    views,
+    Column("created_at", UtcDateTime),
+    Column("actor", Text),
+    Column("action", Text),
+    Column("waited_seconds", Float),
+)
+
+occ_claims = Table(
+    "occ_claims",  # managers' claims of escalations, within the SLA (1) or not (0)
+    views,
+    Column("created_at", UtcDateTime),
+    Column("actor", Text),
+    Column("within_sla", Integer),
+)
+
+occ_breaches = Table(
+    "occ_breaches",  # conversations found waiting past the CX SLA
+    views,
+    Column("created_at", UtcDateTime),
+)

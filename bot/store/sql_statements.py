@@ -16,10 +16,15 @@ from sqlalchemy import Table, and_, bindparam, delete, func, insert, or_, select
 from sqlalchemy.sql.elements import BindParameter, ColumnElement
 
 from bot.store.ops import AnyOf, Change, Insert, Query, Update, Where
-from bot.store.schema import metadata
+from bot.store.schema import metadata, views
 
 Shape = tuple[Any, ...]
 _VALUED = frozenset({"eq", "in", "lt", "lte", "gte", "null_or_lt"})
+
+
+def _table(name: str) -> Table:
+    """A table, or one of the read-only views the statistics come from."""
+    return metadata.tables[name] if name in metadata.tables else views.tables[name]
 
 
 def _where_shape(where: Where, values: list[Any]) -> Shape:
@@ -50,7 +55,15 @@ def change_shape(change: Change, values: list[Any]) -> Shape:
 
 def query_shape(query: Query, values: list[Any]) -> Shape:
     where = _where_shape(query.where, values)
-    return (query.table, where, query.order_by, query.descending, query.limit, query.columns)
+    return (
+        query.table,
+        where,
+        query.order_by,
+        query.descending,
+        query.limit,
+        query.columns,
+        query.offset,
+    )
 
 
 def counts_shape(counted: Mapping[str, tuple[str, Where]], values: list[Any]) -> Shape:
@@ -177,7 +190,7 @@ class Statements:
         binds = _Binds()
         counted = []
         for name, table_name, where in shape:
-            table = metadata.tables[table_name]
+            table = _table(table_name)
             count = select(func.count()).select_from(table).where(*_clauses(table, where, binds))
             counted.append(count.scalar_subquery().label(name))
         return select(*counted)
@@ -188,12 +201,14 @@ class Statements:
         return delete(table).where(*_clauses(table, where, _Binds()))
 
     def _query(self, shape: Shape) -> Any:
-        table_name, where, order_by, descending, limit, columns = shape
-        table = metadata.tables[table_name]
+        table_name, where, order_by, descending, limit, columns, offset = shape
+        table = _table(table_name)
         picked = [table.c[name] for name in columns] or [table]
         stmt = select(*picked).where(*_clauses(table, where, _Binds()))
         for name in order_by:
             stmt = stmt.order_by(table.c[name].desc() if descending else table.c[name])
         if limit is not None:
             stmt = stmt.limit(limit)
+        if offset:
+            stmt = stmt.offset(offset)
         return stmt

@@ -18,6 +18,7 @@ from bot.store.ops import Query, before, eq, one_of
 from bot.store.outbox import Outbox
 from bot.store.reminders import Reminders
 from bot.store.sales import SalesAlerts
+from bot.store.stats import Stats
 
 # What `QueueSummary` counts.
 REPLIES_IN_FLIGHT = (ReplyStatus.QUEUED.value, ReplyStatus.SENDING.value)
@@ -36,6 +37,7 @@ class OccStore(
     JobRuns,
     Incidents,
     DataSources,
+    Stats,
 ):
     """The `bot.store.protocols.Store` the bot uses, on whichever database is configured."""
 

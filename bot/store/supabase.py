@@ -195,7 +195,7 @@ class RestDatabase:
             request = _filtered(request, query.where)
             for column in query.order_by:
                 request = request.order(column, desc=query.descending)
-            rows = (await request.limit(page).offset(len(found)).execute()).data
+            rows = (await request.limit(page).offset(query.offset + len(found)).execute()).data
             found += rows
             if not rows:
                 break
