@@ -7,7 +7,7 @@ import logging
 from pathlib import Path
 
 from bot.blocks.ids import ActionId
-from tests.harness import MANAGER, OPERATOR, BotUnderTest, settings_for
+from tests.harness import MANAGER, OPERATOR, SECOND_OPERATOR, BotUnderTest, settings_for
 
 FIXTURES = Path(__file__).parent / "fixtures" / "real"
 
@@ -40,7 +40,8 @@ def published(slack, user: str) -> list[str]:
     for call in slack.calls("views.publish"):
         if call.args["user_id"] == user:
             view = call.args["view"]
-            views.append(json.dumps(json.loads(view) if isinstance(view, str) else view))
+            view = json.loads(view) if isinstance(view, str) else view
+            views.append(json.dumps(view, ensure_ascii=False))
     return views
 
 
@@ -73,3 +74,41 @@ async def test_the_home_tab_lists_the_waiting_drafts_and_follows_the_users_decis
     assert "*1* draft waiting" in redrawn and link not in redrawn
     assert third.input.customer.name in redrawn
     assert published(slack, MANAGER) == []  # only the deciding user's tab is redrawn
+
+
+async def open_home(bot: BotUnderTest, user: str) -> None:
+    envelope = json.loads(
+        (FIXTURES / "slack_events_api_app_home_opened_home_tab_java_sdk.json").read_text()
+    )
+    envelope["event"]["user"] = user
+    await bot.slack.send_event(envelope)
+    await bot.settle()
+
+
+async def test_the_home_tab_shows_the_viewers_numbers_the_teams_and_a_managers_escalations(
+    bot: BotUnderTest, slack, clock, scenarios
+) -> None:
+    clock.now = clock.now.replace(hour=12, minute=0)
+    await open_home(bot, SECOND_OPERATOR)  # an empty log
+    first = await bot.posted_draft(scenarios["demo-1-order-status"].payload)
+    second = await bot.posted_draft(scenarios["demo-3-triple-charge"].payload)
+    clock.advance(minutes=1)
+    await bot.click(ActionId.APPROVE, first, OPERATOR)
+    await bot.submit_escalation(second.id, OPERATOR, type="high_value", urgency="urgent", notes="x")
+    await bot.settle()
+    await open_home(bot, SECOND_OPERATOR)  # no decisions of their own
+    await open_home(bot, MANAGER)
+
+    [empty, idle] = published(slack, SECOND_OPERATOR)
+    [operator] = published(slack, OPERATOR)  # redrawn after their decisions
+    [manager] = published(slack, MANAGER)
+    assert "no decisions" in empty and "CX SLA breaches: 0" in empty
+    assert "Open escalations" not in empty + idle + operator  # not managers
+    mine = operator[operator.index("Your numbers today") : operator.index("The team today")]
+    assert "*2* decisions: 1 approved, 0 edited, 0 rejected, 1 escalated" in mine
+    assert "median 1 min :white_check_mark:" in mine
+    assert "escalation rate 50% :x: (target 10–15 %)" in operator
+    assert "Your numbers today*\\n• no decisions" in idle
+    assert "*2* decisions" in idle  # the team's
+    assert "Open escalations" in manager and "High-Value Issue" in manager
+    assert "*unclaimed*" in manager and "conversation #" in manager

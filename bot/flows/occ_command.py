@@ -27,6 +27,7 @@ from bot.blocks.stats import person_lines, team_lines
 from bot.commands.export import row
 from bot.domain import Band, Draft, RiskKind
 from bot.flows.overview import waiting_lines
+from bot.rules.periods import PERIODS, period_start
 from bot.rules.risk import confidence_band
 from bot.services import Services
 
@@ -169,17 +170,6 @@ async def _stats(services: Services, user: str, args: list[str]) -> str:
     )
 
 
-def period_start(period: str, now: datetime, zone: Any) -> datetime:
-    """The start of today, this week (Monday) or this month, in the team's time zone."""
-    local = now.astimezone(zone)
-    day = local.date()
-    if period == "week":
-        day -= timedelta(days=day.weekday())
-    elif period == "month":
-        day = day.replace(day=1)
-    return datetime.combine(day, time(), zone)
-
-
 def _user(word: str) -> str | None:
     """A Slack user from a mention (``<@U…>``, ``<@U…|name>``) or a user ID."""
     found = USER.fullmatch(word)
@@ -206,6 +196,5 @@ STATS_USAGE = (
     "Usage: `/occ stats [today|week|month] [@person]`: today when left out; someone else's "
     "numbers are for managers."
 )
-PERIODS = {"today": "today", "week": "this week", "month": "this month"}
 USER = re.compile(r"<@([UW][A-Z0-9]{2,})(?:\|[^>]*)?>|([UW][A-Z0-9]{2,})")
 SUBCOMMANDS = {"queue": _queue, "stats": _stats, "export": _export, "help": _help}

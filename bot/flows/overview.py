@@ -8,23 +8,38 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from bot import slack
-from bot.blocks.home import home_view
+from bot.blocks.home import Numbers, escalation_line, home_view
 from bot.blocks.queue import waiting_line
-from bot.domain import Draft
+from bot.domain import Draft, Escalation
+from bot.rules.periods import period_start
 from bot.services import Services
 
 HOME_LISTED = 10  # the oldest waiting drafts the Home tab lists
 
 
 async def publish_home(services: Services, user: str) -> None:
+    store, settings = services.store, services.settings
     now = services.clock()
-    summary = await services.store.queue_summary(now)
-    oldest = await services.store.waiting_drafts(HOME_LISTED)
+    today = period_start("today", now, settings.zone)
+    week = period_start("week", now, settings.zone)
+    summary, oldest, *stats = await asyncio.gather(
+        store.queue_summary(now),
+        store.waiting_drafts(HOME_LISTED),
+        store.decision_stats(since=today, until=now, actor=user),
+        store.decision_stats(since=week, until=now, actor=user),
+        store.decision_stats(since=today, until=now),
+        store.decision_stats(since=week, until=now),
+    )
+    escalations = None
+    if settings.is_manager(user):
+        escalations = await escalation_lines(services, await store.open_escalations(HOME_LISTED))
     view = home_view(
         summary,
         now,
         waiting=await waiting_lines(services, oldest, now),
-        approvals_channel=services.settings.approvals_channel,
+        numbers=Numbers(*stats),
+        escalations=escalations,
+        approvals_channel=settings.approvals_channel,
     )
     await slack.publish_home(services, user, view)
 
@@ -37,6 +52,16 @@ def refresh_home_soon(services: Services, user: str) -> None:
         lambda: publish_home(services, user),
         name=f"home-{user}",
     )
+
+
+async def escalation_lines(services: Services, escalations: Sequence[Escalation]) -> list[str]:
+    """A line per open escalation: what, how urgent, when due, who claimed it."""
+
+    async def link(escalation: Escalation) -> str | None:
+        return await slack.permalink(services, escalation.message) if escalation.message else None
+
+    links = await asyncio.gather(*(link(e) for e in escalations))
+    return [escalation_line(e, found) for e, found in zip(escalations, links, strict=True)]
 
 
 async def waiting_lines(services: Services, drafts: Sequence[Draft], now: datetime) -> list[str]:

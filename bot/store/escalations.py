@@ -46,6 +46,16 @@ class Escalations:
         rows = await self.db.select(Query("escalations", where, limit=1))
         return _escalation(rows[0] if rows else None)
 
+    async def open_escalations(self, limit: int) -> list[Escalation]:
+        """Escalations not resolved yet (open or claimed), the soonest due first."""
+        query = Query(
+            "escalations",
+            (one_of("state", [EscalationState.OPEN.value, EscalationState.CLAIMED.value]),),
+            order_by=("due_at", "id"),
+            limit=limit,
+        )
+        return [codec.escalation_from_row(row) for row in await self.db.select(query)]
+
     async def set_escalation_message(
         self,
         escalation_id: str,

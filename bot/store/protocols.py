@@ -142,6 +142,10 @@ class DraftStore(Protocol):
 class EscalationStore(Protocol):
     """Escalations, their manager messages, claims, resolutions and reminders."""
 
+    async def open_escalations(self, limit: int) -> list[Escalation]:
+        """Escalations not resolved yet (open or claimed), the soonest due first."""
+        ...
+
     async def get_escalation(self, escalation_id: str) -> Escalation | None: ...
 
     async def escalation_for_draft(self, draft_id: str) -> Escalation | None: ...
