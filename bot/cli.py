@@ -1,4 +1,4 @@
-"""`occ-bot` commands (CONTRACT.md): serve, demo, check, jobs, migrate, export, eval."""
+"""`occ-bot` commands (CONTRACT.md): serve, demo, check, jobs, migrate, export, eval, digest."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import os
 import sys
 from collections.abc import Sequence
 from datetime import datetime
+from pathlib import Path
 
 from pydantic import ValidationError
 
@@ -64,6 +65,12 @@ def _parser() -> argparse.ArgumentParser:
     run.set_defaults(run=_jobs_run)
 
     sub.add_parser("migrate", help="apply the schema to DATABASE_URL").set_defaults(run=_migrate)
+
+    digest = sub.add_parser("digest", help="build the weekly digest now and post it")
+    digest.add_argument(
+        "--out", type=Path, default=None, help="write its Markdown and charts here; post nothing"
+    )
+    digest.set_defaults(run=_digest)
 
     export = sub.add_parser("export", help="write the decision log as NDJSON, oldest first")
     export.add_argument("--since", type=_iso, default=None)
@@ -127,6 +134,12 @@ def _jobs_run(args: argparse.Namespace) -> int:
     from bot.commands.jobs import run_job
 
     return asyncio.run(run_job(Settings(), args.name, sys.stdout, sys.stderr))
+
+
+def _digest(args: argparse.Namespace) -> int:
+    from bot.commands.digest import digest_now
+
+    return asyncio.run(digest_now(Settings(), args.out, sys.stdout, sys.stderr))
 
 
 def _migrate(args: argparse.Namespace) -> int:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
@@ -90,6 +90,11 @@ class Settings(BaseSettings):
     kb_sync_minutes: float = Field(15.0, alias="OCC_KB_SYNC_MINUTES", gt=0)
     # A user's Home tab is redrawn this long after their latest decision: one views.publish
     # for a run of clicks, well inside Slack's limit for the method.
+    digest_channel: str = Field("#occ-approvals", alias="OCC_DIGEST_CHANNEL")
+    digest_weekday: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = Field(
+        "mon", alias="OCC_DIGEST_WEEKDAY"
+    )
+    digest_hour: int = Field(9, alias="OCC_DIGEST_HOUR", ge=0, le=23)
     home_refresh_seconds: float = Field(2.0, alias="OCC_HOME_REFRESH_SECONDS", ge=0, le=60)
     managers_group: str | None = Field(
         None, alias="OCC_MANAGERS_GROUP", pattern=r"^S[A-Z0-9]{2,31}$"

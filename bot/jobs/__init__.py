@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from bot.config import Settings
 from bot.jobs import (
     cx_scan,
+    digest,
     drafting,
     health,
     notes,
@@ -41,6 +42,10 @@ def _tick(settings: Settings) -> float:
 
 def _cx_scan_period(settings: Settings) -> float:
     return settings.cx_scan_minutes * 60
+
+
+def _digest_period(settings: Settings) -> float:
+    return 15 * 60  # it checks whether the digest is due; the week is taken once
 
 
 def _sales_pulse_period(settings: Settings) -> float:
@@ -97,6 +102,12 @@ JOBS: dict[str, Job] = {
             sales_followups.run,
             "remind owners of Sales Pulse follow-ups that are past their due date",
             _tick,
+        ),
+        Job(
+            "digest",
+            digest.run,
+            "post the weekly digest on OCC_DIGEST_WEEKDAY from OCC_DIGEST_HOUR, once a week",
+            _digest_period,
         ),
         Job(
             "health",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -83,6 +83,18 @@ class Drafts:
     async def _draft_where(self, *where: Condition) -> Draft | None:
         rows = await self.db.select(Query("drafts", where, limit=1))
         return codec.draft_from_row(rows[0]) if rows else None
+
+    async def decided_between(
+        self, since: datetime, until: datetime, kinds: Sequence[DecisionKind], limit: int
+    ) -> list[Draft]:
+        """Drafts decided (one of ``kinds``) from ``since`` up to ``until``, oldest first."""
+        where = (
+            Cond("decided_at", "gte", codec.utc(since)),
+            Cond("decided_at", "lt", codec.utc(until)),
+            one_of("decision_kind", [kind.value for kind in kinds]),
+        )
+        query = Query("drafts", where, order_by=("decided_at", "id"), limit=limit)
+        return [codec.draft_from_row(row) for row in await self.db.select(query)]
 
     async def waiting_drafts(self, limit: int) -> list[Draft]:
         """The drafts awaiting a decision, oldest first."""

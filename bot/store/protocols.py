@@ -15,6 +15,7 @@ from typing import Protocol
 
 from bot.domain import (
     Decision,
+    DecisionKind,
     DecisionStats,
     Draft,
     Escalation,
@@ -48,6 +49,12 @@ class DraftStore(Protocol):
     async def get_draft(self, draft_id: str) -> Draft | None: ...
 
     async def draft_for_external_id(self, external_id: str) -> Draft | None: ...
+
+    async def decided_between(
+        self, since: datetime, until: datetime, kinds: Sequence[DecisionKind], limit: int
+    ) -> list[Draft]:
+        """Drafts decided (one of ``kinds``) from ``since`` up to ``until``, oldest first."""
+        ...
 
     async def waiting_drafts(self, limit: int) -> list[Draft]:
         """The drafts awaiting a decision, oldest first."""

@@ -1,0 +1,192 @@
+"""The weekly digest: last week's numbers beside the week before, three charts, the most edited
+topics and the top rejection reasons with an example of each.
+
+The `digest` job posts it to `OCC_DIGEST_CHANNEL` once a week, on `OCC_DIGEST_WEEKDAY` from
+`OCC_DIGEST_HOUR` in `OCC_TIMEZONE`: the week is taken with a conditional insert (a
+``job_runs`` row for the week), so one replica posts it, once. `occ-bot digest` builds it now,
+and posts it or writes it to a folder.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from itertools import pairwise
+from pathlib import Path
+
+from bot import slack
+from bot.blocks import text as t
+from bot.blocks.digest_charts import decisions_png, escalation_rate_png, time_to_decide_png
+from bot.blocks.stats import person_lines, team_lines
+from bot.domain import RESOLVED_REASONS, DecisionKind, DecisionStats, Draft, JobRun, RunOutcome
+from bot.rules.periods import period_start
+from bot.services import Services
+
+log = logging.getLogger("occ.digest")
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+LOOKED_AT = 2000  # the week's edited and rejected drafts read for topics and reasons
+LISTED = 3  # topics and reasons shown
+WEEK_CLAIM = "digest-week"
+
+
+@dataclass(frozen=True)
+class Digest:
+    week_start: datetime
+    days: list[tuple[date, DecisionStats]]
+    week: DecisionStats
+    previous: DecisionStats
+    edited_topics: list[tuple[str, int, str]]  # topic, edits, an example customer message
+    rejections: list[tuple[str, int, str]]  # reason, count, an example (message and notes)
+
+    def charts(self) -> dict[str, bytes]:
+        return {
+            "decisions-per-day.png": decisions_png(self.days),
+            "time-to-decide.png": time_to_decide_png(self.days),
+            "escalation-rate.png": escalation_rate_png(self.days),
+        }
+
+
+async def build_digest(services: Services, now: datetime) -> Digest:
+    """The last full week (Monday to Sunday, in the team's time zone) before ``now``."""
+    store = services.store
+    this_monday = period_start("week", now, services.settings.zone)
+    start = this_monday - timedelta(days=7)
+    starts = [start + timedelta(days=n) for n in range(8)]  # local midnights, DST included
+    closing = timedelta(microseconds=1)  # the stats' windows include their end
+    days, week, previous = await asyncio.gather(
+        asyncio.gather(
+            *(store.decision_stats(since=a, until=b - closing) for a, b in pairwise(starts))
+        ),
+        store.decision_stats(since=start, until=this_monday - closing),
+        store.decision_stats(since=start - timedelta(days=7), until=start - closing),
+    )
+    edited = await store.decided_between(start, this_monday, [DecisionKind.EDIT], LOOKED_AT)
+    rejected = await store.decided_between(start, this_monday, [DecisionKind.REJECT], LOOKED_AT)
+    return Digest(
+        week_start=start,
+        days=[(a.date(), stats) for a, stats in zip(starts[:7], days, strict=True)],
+        week=week,
+        previous=previous,
+        edited_topics=_most_edited(edited),
+        rejections=_top_reasons(
+            [d for d in rejected if d.decision and d.decision.reason not in RESOLVED_REASONS]
+        ),
+    )
+
+
+def due(services: Services, now: datetime) -> bool:
+    """It is the digest's day, at or past its hour, in the team's time zone."""
+    local = now.astimezone(services.settings.zone)
+    weekday = WEEKDAYS[local.weekday()]
+    return (
+        weekday == services.settings.digest_weekday and local.hour >= services.settings.digest_hour
+    )
+
+
+async def post_weekly(services: Services) -> str:
+    """The `digest` job: post the digest once a week when it is due."""
+    now = services.clock()
+    if not due(services, now):
+        return "not due"
+    week = period_start("week", now, services.settings.zone)
+    claim = JobRun(job=WEEK_CLAIM, window_start=week, runner=services.runner, started_at=now)
+    store = services.store
+    if not await store.start_run(claim):
+        return "already posted this week"
+    if not await post_digest(services, now):
+        # Give the week back: the next run (any replica's) tries again.
+        await store.forget_runs(WEEK_CLAIM, before=week + timedelta(seconds=1))
+        return "not posted: Slack refused it (see the log); the next run tries again"
+    await store.finish_run(
+        WEEK_CLAIM, week, outcome=RunOutcome.SUCCESS, detail="posted", finished_at=services.clock()
+    )
+    return "posted"
+
+
+async def post_digest(services: Services, now: datetime) -> bool:
+    """Post the digest for the last full week, its charts in the message's thread."""
+    digest = await build_digest(services, now)
+    channel = services.settings.digest_channel
+    try:
+        ref = await slack.post(services, channel, text=slack_text(digest))
+    except slack.SLACK_FAILURES as error:
+        log.warning("could not post the weekly digest: %s", slack.describe(error))
+        return False
+    for name, png in digest.charts().items():
+        await slack.upload(services, ref, png, filename=name, title=name.removesuffix(".png"))
+    return True
+
+
+def write_digest(digest: Digest, folder: Path) -> list[Path]:
+    """The digest as Markdown and its charts as PNGs, in ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, png in digest.charts().items():
+        (folder / name).write_bytes(png)
+        written.append(folder / name)
+    charts = "\n".join(f"![{name}]({name})" for name in digest.charts())
+    markdown = slack_text(digest).replace("*", "**") + "\n\n" + charts + "\n"
+    (folder / "digest.md").write_text(markdown, encoding="utf-8")
+    return [folder / "digest.md", *written]
+
+
+def slack_text(digest: Digest) -> str:
+    week_of = f"{digest.week_start:%b} {digest.week_start.day}"
+    lines = [
+        f"*Weekly digest: the week of {week_of}*",
+        *team_lines(digest.week),
+        "*The week before:*",
+        *person_lines(digest.previous),
+        _change(digest.week, digest.previous),
+        "*Most edited topics:*",
+        *_listed(digest.edited_topics, "edit"),
+        "*Top rejection reasons:*",
+        *_listed(digest.rejections, "rejection"),
+    ]
+    return "\n".join(line for line in lines if line)
+
+
+def _change(week: DecisionStats, previous: DecisionStats) -> str:
+    if not previous.decisions:
+        return ""
+    change = (week.decisions - previous.decisions) / previous.decisions
+    return f"• decisions {'+' if change >= 0 else ''}{round(change * 100)} % on the week before"
+
+
+def _listed(items: list[tuple[str, int, str]], noun: str) -> list[str]:
+    if not items:
+        return [f"• no {noun}s"]
+    return [
+        f"• {t.inline(name, 80)}: {count} {noun}{'' if count == 1 else 's'}, e.g. "
+        f"“{t.inline(example, 160)}”"
+        for name, count, example in items
+    ]
+
+
+def _most_edited(drafts: list[Draft]) -> list[tuple[str, int, str]]:
+    """Edits by topic: the first knowledge-base article the draft cited (else "no article")."""
+    topics: Counter[str] = Counter()
+    examples: dict[str, str] = {}
+    for draft in drafts:
+        topic = draft.input.kb_sources[0].title if draft.input.kb_sources else "no article"
+        topics[topic] += 1
+        examples.setdefault(topic, draft.input.customer_message)
+    return [(topic, count, examples[topic]) for topic, count in topics.most_common(LISTED)]
+
+
+def _top_reasons(drafts: list[Draft]) -> list[tuple[str, int, str]]:
+    reasons: Counter[str] = Counter()
+    examples: dict[str, str] = {}
+    for draft in drafts:
+        decision = draft.decision
+        reason = (
+            decision.reason.value.replace("_", " ") if decision and decision.reason else "other"
+        )
+        reasons[reason] += 1
+        notes = f" ({decision.notes})" if decision and decision.notes else ""
+        examples.setdefault(reason, draft.input.customer_message + notes)
+    return [(reason, count, examples[reason]) for reason, count in reasons.most_common(LISTED)]

@@ -1,0 +1,100 @@
+"""The weekly digest: last week's numbers beside the week before, three real PNG charts in its
+thread, the most edited topics and the top rejection reasons; once a week, when due; and
+`occ-bot digest --out DIR` writes the same locally."""
+
+from __future__ import annotations
+
+import struct
+from datetime import UTC, datetime, timedelta
+
+from bot.blocks.ids import ActionId
+from bot.jobs import JOBS
+from tests.harness import OPERATOR, BotUnderTest
+from tests.test_cli import occ_bot
+
+MONDAY = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)  # the digest's week: Nov 23 to 29
+
+
+def png_size(data: bytes) -> tuple[int, int]:
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+    return struct.unpack(">II", data[16:24])
+
+
+async def decide_two_weeks(bot: BotUnderTest, clock, scenarios) -> None:
+    clock.now = MONDAY - timedelta(days=7)  # the week before: one approval
+    earlier = await bot.posted_draft(scenarios["practice-1-return-policy"].payload)
+    await bot.click(ActionId.APPROVE, earlier, OPERATOR)
+    await bot.settle()  # decided now, not when the clock has moved on
+    clock.now = MONDAY
+    approved = await bot.posted_draft(scenarios["demo-1-order-status"].payload)
+    clock.advance(minutes=2)
+    await bot.click(ActionId.APPROVE, approved, OPERATOR)
+    await bot.settle()  # decided now, not when the clock has moved on
+    clock.advance(days=1)
+    edited = await bot.posted_draft(scenarios["demo-2-wrong-item"].payload)
+    clock.advance(minutes=4)
+    await bot.submit_edit(edited.id, OPERATOR, "Hi Alex, so sorry! The blue one ships today.")
+    await bot.settle()  # decided now, not when the clock has moved on
+    clock.advance(days=1)
+    rejected = await bot.posted_draft(scenarios["exercise-3-wrong-return-window"].payload)
+    clock.advance(minutes=1)
+    await bot.submit_reject(rejected.id, OPERATOR, "factual_error", "The window is 30 days")
+    await bot.settle()  # decided now, not when the clock has moved on
+    clock.advance(days=1)
+    escalated = await bot.posted_draft(scenarios["demo-3-triple-charge"].payload)
+    clock.advance(minutes=10)
+    await bot.submit_escalation(
+        escalated.id, OPERATOR, type="high_value", urgency="urgent", notes="Charged three times"
+    )
+    await bot.settle()
+
+
+async def test_the_digest_is_posted_once_when_due_with_its_numbers_and_charts(
+    bot: BotUnderTest, slack, clock, scenarios
+):
+    await decide_two_weeks(bot, clock, scenarios)
+    clock.now = datetime(2026, 11, 30, 8, 30, tzinfo=UTC)  # Monday, before OCC_DIGEST_HOUR
+    early = await JOBS["digest"].run(bot.services)
+    clock.now = datetime(2026, 11, 30, 9, 5, tzinfo=UTC)
+    posted = await JOBS["digest"].run(bot.services)
+    again = await JOBS["digest"].run(bot.services)
+    await bot.settle()
+
+    assert (early, posted, again) == ("not due", "posted", "already posted this week")
+    [digest] = [m for m in slack.messages_in("#occ-approvals") if "Weekly digest" in m["text"]]
+    text = digest["text"]
+    assert "the week of Nov 23" in text
+    assert "*4* decisions: 1 approved, 1 edited, 1 rejected, 1 escalated" in text
+    assert "median 2 min :white_check_mark:" in text and "p90 10 min" in text  # 1 2 4 10
+    assert "escalation rate 25% :x: (target 10–15 %)" in text
+    assert "*The week before:*\n• *1* decision: 1 approved" in text
+    assert "decisions +300 % on the week before" in text
+    assert "Return Policy: 2 edits" not in text and "Return Policy: 1 edit, e.g." in text
+    assert "factual error: 1 rejection, e.g." in text and "(The window is 30 days)" in text
+    charts = [f for f in slack.files() if f.get("thread_ts") == digest["ts"]]
+    assert sorted(f["filename"] for f in charts) == [
+        "decisions-per-day.png",
+        "escalation-rate.png",
+        "time-to-decide.png",
+    ]
+    assert {png_size(f["content"]) for f in charts} == {(800, 325)}
+
+
+async def test_digest_out_writes_the_markdown_and_the_charts(
+    bot: BotUnderTest, clock, scenarios, sqlite_url, tmp_path
+):
+    await decide_two_weeks(bot, clock, scenarios)
+    out = tmp_path / "digest"
+
+    result = occ_bot("digest", "--out", str(out), env={"DATABASE_URL": sqlite_url})
+
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "decisions-per-day.png",
+        "digest.md",
+        "escalation-rate.png",
+        "time-to-decide.png",
+    ]
+    markdown = (out / "digest.md").read_text(encoding="utf-8")
+    assert "**Weekly digest" in markdown and "![time-to-decide.png](time-to-decide.png)" in markdown
+    assert png_size((out / "escalation-rate.png").read_bytes()) == (800, 325)
