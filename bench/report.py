@@ -7,6 +7,7 @@ from typing import Any
 
 from bench.drafting import markdown as drafting_markdown
 from bench.sales_pulse import markdown as sales_markdown
+from bench.stats import markdown as stats_markdown
 
 OCC = "occ-bot"
 BOLT_PBR = "bare Bolt (process_before_response=True)"
@@ -59,6 +60,16 @@ def targets(results: dict[str, Any]) -> list[tuple[str, str, str, bool | None]]:
         rows.append((name_up, f"{seconds:.2f} s", goal_up, seconds <= 3))
     else:
         rows += [(name, missing, goal, None), (name_up, missing, goal_up, None)]
+    timings = (results.get("stats") or {}).get("timings", {})
+    for name, key in (
+        ("`/occ stats` p50, team, last 30 days, 1M-row log", "team, last 30 days"),
+        ("Home tab numbers p50, 1M-row log", "Home tab numbers (six reads at once)"),
+    ):
+        if key in timings:
+            p50 = timings[key]["p50"]
+            rows.append((name, f"{p50:.1f} ms", "< 200 ms", p50 < 200))
+        else:
+            rows.append((name, missing, "< 200 ms", None))
     name, goal = "Chatwoot webhook answer p99 (the source documents' API budget)", "≤ 300 ms"
     webhook = (results.get("drafting") or {}).get("webhook", {}).get("webhook_ms")
     if webhook:
@@ -92,6 +103,7 @@ def markdown(results: dict[str, Any]) -> str:
     out += _reminders_section(results)
     out += _sales_section(results)
     out += _drafting_section(results)
+    out += _stats_section(results)
     start = results.get("startup", {})
     if "error" in start:
         out += ["", f"### 4. Start-up and idle memory: not measured ({start['error']})"]
@@ -125,6 +137,15 @@ def _drafting_section(results: dict[str, Any]) -> list[str]:
     if "error" in found:
         return ["", f"### 7. Drafting off the webhook's path: not measured ({found['error']})"]
     return ["", *drafting_markdown(found)]
+
+
+def _stats_section(results: dict[str, Any]) -> list[str]:
+    found = results.get("stats")
+    if not found:
+        return []
+    if "error" in found:
+        return ["", f"### 8. The team's numbers: not measured ({found['error']})"]
+    return ["", *stats_markdown(found)]
 
 
 def _reminders_section(results: dict[str, Any]) -> list[str]:

@@ -4,7 +4,8 @@ Phases: start-up and idle memory; acknowledgement latency under wrk (occ-bot bes
 apps); end-to-end approvals per second on SQLite and PostgreSQL; click → card updated latency
 as operators see it (1 and 20 operators, PostgreSQL); reminders falling due at once; Sales
 Pulse over a large shop; drafting off the webhook's path (webhook answer, message → card,
-knowledge-base index for 1,000 articles). Progress goes to stderr, child logs to
+knowledge-base index for 1,000 articles); the team's numbers over a 1,000,000-row decision
+log. Progress goes to stderr, child logs to
 bench/results/logs/, results to bench/results/latest.json.
 """
 
@@ -30,7 +31,17 @@ import psycopg
 import uvicorn
 from slack_bolt.version import __version__ as bolt_version
 
-from bench import ack, drafting, e2e, latency, profile, reminders, sales_pulse, startup
+from bench import (
+    ack,
+    drafting,
+    e2e,
+    latency,
+    profile,
+    reminders,
+    sales_pulse,
+    startup,
+    stats,
+)
 from bench.ack import Target
 from bench.bare_bolt import start_bare_bolt
 from bench.occ import OccBot, start_occ_bot
@@ -79,6 +90,7 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
             "reminders",
             "sales",
             "drafting",
+            "stats",
             "postgres",
             "sqlite",
         ],
@@ -95,6 +107,12 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
         type=int,
         default=200,
         help="customer messages through the Chatwoot webhook in the drafting phase",
+    )
+    parser.add_argument(
+        "--stats-rows",
+        type=int,
+        default=1_000_000,
+        help="decision-log rows the team's numbers are read from (PostgreSQL)",
     )
     parser.add_argument(
         "--kb-articles",
@@ -387,6 +405,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         results["drafting"] = await _guarded(
             drafting.measure(args.drafting_messages, args.kb_articles, args.runs)
         )
+    if "stats" not in args.skip and "postgres" not in args.skip:
+        _phase(f"the team's numbers over {args.stats_rows:,} log rows (PostgreSQL)")
+        results["stats"] = await _guarded(stats.measure(args.stats_rows, 30, args.postgres))
     results["elapsed_seconds"] = round(time.perf_counter() - started, 1)
     results["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
     return results

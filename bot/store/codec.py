@@ -601,7 +601,15 @@ def log_row(entry: LogEntry) -> Row:
         "conversation_id": entry.conversation_id,
         "payload": jsonable(entry.payload),
         "outcome": Outcome(entry.outcome).value,
+        "waited_seconds": _waited(entry.payload),
     }
+
+
+def _waited(payload: Mapping[str, Any]) -> float | None:
+    value = payload.get("waited_seconds") if isinstance(payload, Mapping) else None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
 
 
 def _action(value: str) -> Action | str:

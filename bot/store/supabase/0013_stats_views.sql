@@ -22,15 +22,19 @@ $legacy$;
 
 -- Running upgrade 0012_decided_index -> 0013_stats_views
 
-CREATE INDEX decision_log_action_idx ON decision_log (action, created_at);
+ALTER TABLE decision_log ADD COLUMN waited_seconds FLOAT;
+
+update decision_log set waited_seconds = (payload->>'waited_seconds')::double precision where jsonb_typeof(payload->'waited_seconds') = 'number';
+
+CREATE INDEX decision_log_figures_idx ON decision_log (action, created_at, actor, waited_seconds) WHERE scope = 'cx' and outcome = 'success';
 
 CREATE INDEX decision_log_actor_idx ON decision_log (actor, action, created_at);
 
-create view occ_decision_times with (security_invoker = true) as select created_at, actor, action, (payload->>'waited_seconds')::double precision as waited_seconds from decision_log where scope = 'cx' and outcome = 'success' and action in ('draft.approved', 'draft.edited', 'draft.rejected', 'draft.escalated');
+create view occ_decision_times with (security_invoker = true) as select created_at, actor, action, waited_seconds from decision_log where scope = 'cx' and outcome = 'success' and action in ('draft.approved', 'draft.edited', 'draft.rejected', 'draft.escalated');
 
 create view occ_claims with (security_invoker = true) as select created_at, actor, case when (payload->>'within_sla')::boolean then 1 else 0 end as within_sla from decision_log where scope = 'cx' and outcome = 'success' and action = 'escalation.claimed';
 
-create view occ_breaches with (security_invoker = true) as select created_at from decision_log where scope = 'cx' and action = 'cx.sla_breached';
+create view occ_breaches with (security_invoker = true) as select created_at from decision_log where scope = 'cx' and outcome = 'success' and action = 'cx.sla_breached';
 
 UPDATE alembic_version SET version_num='0013_stats_views' WHERE alembic_version.version_num = '0012_decided_index';
 
