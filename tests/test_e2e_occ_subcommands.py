@@ -70,7 +70,7 @@ async def test_export_sends_the_log_since_a_date_as_a_file_in_a_direct_message(
     await bot.settle()
     since = (clock.now.date()).isoformat()  # today, midnight UTC: the second draft only
 
-    answer = await ask(bot, slack, f"export {since}")
+    answer = await ask(bot, slack, f"export {since}", user=MANAGER)
 
     [shared] = slack.files()
     rows = [json.loads(line) for line in shared["content"].decode().splitlines()]
@@ -80,7 +80,7 @@ async def test_export_sends_the_log_since_a_date_as_a_file_in_a_direct_message(
     assert [r["id"] for r in rows] == [e.id for e in expected]
     assert {r["subject_id"] for r in rows} == {second.id} and first.id not in str(rows)
     assert "draft.approved" in [r["action"] for r in rows]
-    assert shared["channel"] == slack.channel_id(OPERATOR)  # the direct message
+    assert shared["channel"] == slack.channel_id(MANAGER)  # the direct message
     assert shared["filename"] == f"occ-decision-log-since-{since}.ndjson"
     assert f"({len(rows)} rows) in a direct message" in answer
 
@@ -91,9 +91,10 @@ async def test_export_refuses_a_bad_date_and_an_outsider_and_sends_nothing(
     settings = settings_for(sqlite_url, slack, chatwoot, OCC_OPERATORS=OPERATOR)
     bot = await BotUnderTest(settings, clock).start()
     try:
-        not_a_date = await ask(bot, slack, "export last-tuesday")
-        no_zone = await ask(bot, slack, "export 2026-11-30T09:00")
-        future = await ask(bot, slack, "export 2999-01-01")
+        not_a_date = await ask(bot, slack, "export last-tuesday", user=MANAGER)
+        no_zone = await ask(bot, slack, "export 2026-11-30T09:00", user=MANAGER)
+        future = await ask(bot, slack, "export 2999-01-01", user=MANAGER)
+        operator = await ask(bot, slack, "export")  # an operator, not a manager
         outsider = await ask(bot, slack, "export", user=OUTSIDER)
         manager = await ask(bot, slack, "export", user=MANAGER)
     finally:
@@ -103,7 +104,8 @@ async def test_export_refuses_a_bad_date_and_an_outsider_and_sends_nothing(
     )
     assert "has no time zone" in no_zone
     assert "is in the future" in future
-    assert "Only the operators listed in OCC_OPERATORS" in outsider
+    assert "Only managers (OCC_MANAGERS) can export" in outsider
+    assert "Only managers (OCC_MANAGERS) can export" in operator
     assert "nothing to export" in manager  # a manager may; the log is empty
     assert slack.files() == []
 

@@ -6,7 +6,7 @@
 - ``stats [today|week|month] [@person]``: the caller's numbers (a manager may ask for
   someone else's) and the team's, against the source documents' targets; counted in SQL.
 - ``export [since]``: the decision log since a date (default: the last 7 days) as an NDJSON
-  file in a direct message, for operators and managers.
+  file in a direct message, for managers (it holds customers' messages).
 - ``help``.
 
 A word or argument it does not know gets an answer that says what it does know.
@@ -36,7 +36,9 @@ Respond = Callable[..., Awaitable[Any]]
 LISTED = 10  # drafts a filtered queue lists
 QUEUE_LOOKED_AT = 500  # the oldest waiting drafts a filter looks through
 EXPORT_DAYS = 7
-NOT_ALLOWED = "Only the operators listed in OCC_OPERATORS, and managers, can export the log."
+NOT_ALLOWED = (
+    "Only managers (OCC_MANAGERS) can export the decision log: it holds customers' messages."
+)
 BANDS = {band.value: band for band in Band}
 FLAGS = {kind.value: kind for kind in RiskKind}
 
@@ -95,7 +97,7 @@ def _filter(word: str) -> Callable[[Draft], bool] | None:
 
 async def _export(services: Services, user: str, args: list[str]) -> str:
     settings = services.settings
-    if not (settings.may_act_on_drafts(user) or settings.is_manager(user)):
+    if not settings.is_manager(user):
         return NOT_ALLOWED
     now = services.clock()
     if len(args) > 1:
