@@ -8,7 +8,9 @@ import struct
 from datetime import UTC, datetime, timedelta
 
 from bot.blocks.ids import ActionId
+from bot.flows.digest import build_digest, post_digest
 from bot.jobs import JOBS
+from bot.rules.periods import period_start
 from tests.harness import OPERATOR, BotUnderTest
 from tests.test_cli import occ_bot
 
@@ -20,12 +22,12 @@ def png_size(data: bytes) -> tuple[int, int]:
     return struct.unpack(">II", data[16:24])
 
 
-async def decide_two_weeks(bot: BotUnderTest, clock, scenarios) -> None:
-    clock.now = MONDAY - timedelta(days=7)  # the week before: one approval
+async def decide_two_weeks(bot: BotUnderTest, clock, scenarios, monday=MONDAY) -> None:
+    clock.now = monday - timedelta(days=7)  # the week before: one edit, about returns too
     earlier = await bot.posted_draft(scenarios["practice-1-return-policy"].payload)
-    await bot.click(ActionId.APPROVE, earlier, OPERATOR)
+    await bot.submit_edit(earlier.id, OPERATOR, "Hi! Yes: 30 days, full refund.")
     await bot.settle()  # decided now, not when the clock has moved on
-    clock.now = MONDAY
+    clock.now = monday
     approved = await bot.posted_draft(scenarios["demo-1-order-status"].payload)
     clock.advance(minutes=2)
     await bot.click(ActionId.APPROVE, approved, OPERATOR)
@@ -67,9 +69,9 @@ async def test_the_digest_is_posted_once_when_due_with_its_numbers_and_charts(
     assert "*4* decisions: 1 approved, 1 edited, 1 rejected, 1 escalated" in text
     assert "median 2 min :white_check_mark:" in text and "p90 10 min" in text  # 1 2 4 10
     assert "escalation rate 25% :x: (target 10–15 %)" in text
-    assert "*The week before:*\n• *1* decision: 1 approved" in text
+    assert "*The week before:*\n• *1* decision: 0 approved, 1 edited" in text
     assert "decisions +300 % on the week before" in text
-    assert "Return Policy: 2 edits" not in text and "Return Policy: 1 edit, e.g." in text
+    assert "Return Policy: 1 edit, e.g." in text  # last week's edit is not this week's
     assert "factual error: 1 rejection, e.g." in text and "(The window is 30 days)" in text
     charts = [f for f in slack.files() if f.get("thread_ts") == digest["ts"]]
     assert sorted(f["filename"] for f in charts) == [
@@ -83,7 +85,9 @@ async def test_the_digest_is_posted_once_when_due_with_its_numbers_and_charts(
 async def test_digest_out_writes_the_markdown_and_the_charts(
     bot: BotUnderTest, clock, scenarios, sqlite_url, tmp_path
 ):
-    await decide_two_weeks(bot, clock, scenarios)
+    # The command reads the real clock: the decisions go in the last full week before now.
+    last_monday = period_start("week", datetime.now(UTC), UTC) - timedelta(days=7)
+    await decide_two_weeks(bot, clock, scenarios, monday=last_monday + timedelta(hours=10))
     out = tmp_path / "digest"
 
     result = occ_bot("digest", "--out", str(out), env={"DATABASE_URL": sqlite_url})
@@ -97,4 +101,22 @@ async def test_digest_out_writes_the_markdown_and_the_charts(
     ]
     markdown = (out / "digest.md").read_text(encoding="utf-8")
     assert "**Weekly digest" in markdown and "![time-to-decide.png](time-to-decide.png)" in markdown
+    assert "**4** decisions: 1 approved, 1 edited, 1 rejected, 1 escalated" in markdown
     assert png_size((out / "escalation-rate.png").read_bytes()) == (800, 325)
+
+
+async def test_a_refused_digest_is_posted_at_the_next_run_and_never_twice(
+    bot: BotUnderTest, slack, clock, scenarios
+):
+    await decide_two_weeks(bot, clock, scenarios)
+    clock.now = datetime(2026, 11, 30, 9, 5, tzinfo=UTC)
+    slack.fail_next("chat.postMessage", "channel_not_found")
+    refused = await JOBS["digest"].run(bot.services)
+    by_hand = await post_digest(bot.services, await build_digest(bot.services, clock.now))
+    clock.advance(minutes=15)
+    job = await JOBS["digest"].run(bot.services)  # finds the digest posted by hand
+    await bot.settle()
+
+    assert refused.startswith("not posted") and by_hand is not None and job == "posted"
+    digests = [m for m in slack.messages_in("#occ-approvals") if "Weekly digest" in m["text"]]
+    assert len(digests) == 1

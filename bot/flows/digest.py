@@ -21,9 +21,18 @@ from bot import slack
 from bot.blocks import text as t
 from bot.blocks.digest_charts import decisions_png, escalation_rate_png, time_to_decide_png
 from bot.blocks.stats import person_lines, team_lines
-from bot.domain import RESOLVED_REASONS, DecisionKind, DecisionStats, Draft, JobRun, RunOutcome
+from bot.domain import (
+    RESOLVED_REASONS,
+    DecisionKind,
+    DecisionStats,
+    Draft,
+    JobRun,
+    RunOutcome,
+    SlackRef,
+)
 from bot.rules.periods import period_start
 from bot.services import Services
+from bot.slack import Metadata
 
 log = logging.getLogger("occ.digest")
 
@@ -31,6 +40,7 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 LOOKED_AT = 2000  # the week's edited and rejected drafts read for topics and reasons
 LISTED = 3  # topics and reasons shown
 WEEK_CLAIM = "digest-week"
+STALE_CLAIM = timedelta(minutes=30)  # a try of the week unfinished this long died
 
 
 @dataclass(frozen=True)
@@ -92,33 +102,47 @@ async def post_weekly(services: Services) -> str:
     now = services.clock()
     if not due(services, now):
         return "not due"
+    store = services.store
     week = period_start("week", now, services.settings.zone)
     claim = JobRun(job=WEEK_CLAIM, window_start=week, runner=services.runner, started_at=now)
-    store = services.store
     if not await store.start_run(claim):
+        last = await store.last_run(WEEK_CLAIM)
+        stale = last is not None and last.window_start == week and last.finished_at is None
+        if stale and last is not None and now - last.started_at > STALE_CLAIM:
+            await store.forget_runs(WEEK_CLAIM, before=week + timedelta(seconds=1))
+            return "an unfinished try of this week was given back; the next run posts"
         return "already posted this week"
-    if not await post_digest(services, now):
-        # Give the week back: the next run (any replica's) tries again.
-        await store.forget_runs(WEEK_CLAIM, before=week + timedelta(seconds=1))
-        return "not posted: Slack refused it (see the log); the next run tries again"
+    posted = None
+    try:
+        posted = await post_digest(services, await build_digest(services, now))
+    finally:
+        if posted is None:  # failed, or raised: give the week back, so that the next run
+            # (any replica's) tries again, and finds the message if this try's post landed
+            await store.forget_runs(WEEK_CLAIM, before=week + timedelta(seconds=1))
+    if posted is None:
+        return "not posted: Slack refused it or did not answer (see the log); tried again next run"
     await store.finish_run(
         WEEK_CLAIM, week, outcome=RunOutcome.SUCCESS, detail="posted", finished_at=services.clock()
     )
     return "posted"
 
 
-async def post_digest(services: Services, now: datetime) -> bool:
-    """Post the digest for the last full week, its charts in the message's thread."""
-    digest = await build_digest(services, now)
+async def post_digest(services: Services, digest: Digest) -> SlackRef | None:
+    """Post the digest, its charts in the message's thread, unless it is in the channel
+    already (marked with the week); None, with a warning, if Slack refused or did not say."""
     channel = services.settings.digest_channel
+    marker = Metadata("occ_digest", f"{digest.week_start:%Y-%m-%d}")
     try:
-        ref = await slack.post(services, channel, text=slack_text(digest))
+        found = await slack.find_posted(services, channel, marker, since=digest.week_start)
+        if found is not None:
+            return found
+        ref = await slack.post(services, channel, text=slack_text(digest), metadata=marker)
     except slack.SLACK_FAILURES as error:
         log.warning("could not post the weekly digest: %s", slack.describe(error))
-        return False
+        return None
     for name, png in digest.charts().items():
         await slack.upload(services, ref, png, filename=name, title=name.removesuffix(".png"))
-    return True
+    return ref
 
 
 def write_digest(digest: Digest, folder: Path) -> list[Path]:
