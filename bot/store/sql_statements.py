@@ -12,7 +12,18 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Mapping
 from typing import Any
 
-from sqlalchemy import Table, and_, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import (
+    Integer,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.sql.elements import BindParameter, ColumnElement
 
 from bot.store.ops import AnyOf, Change, Insert, Query, Update, Where
@@ -55,6 +66,8 @@ def change_shape(change: Change, values: list[Any]) -> Shape:
 
 def query_shape(query: Query, values: list[Any]) -> Shape:
     where = _where_shape(query.where, values)
+    if query.offset:  # a value, not part of the shape: each rank would be a statement cached
+        values.append(query.offset)
     return (
         query.table,
         where,
@@ -62,7 +75,7 @@ def query_shape(query: Query, values: list[Any]) -> Shape:
         query.descending,
         query.limit,
         query.columns,
-        query.offset,
+        bool(query.offset),
     )
 
 
@@ -201,14 +214,15 @@ class Statements:
         return delete(table).where(*_clauses(table, where, _Binds()))
 
     def _query(self, shape: Shape) -> Any:
-        table_name, where, order_by, descending, limit, columns, offset = shape
+        table_name, where, order_by, descending, limit, columns, skips = shape
         table = _table(table_name)
         picked = [table.c[name] for name in columns] or [table]
-        stmt = select(*picked).where(*_clauses(table, where, _Binds()))
+        binds = _Binds()
+        stmt = select(*picked).where(*_clauses(table, where, binds))
         for name in order_by:
             stmt = stmt.order_by(table.c[name].desc() if descending else table.c[name])
         if limit is not None:
             stmt = stmt.limit(limit)
-        if offset:
-            stmt = stmt.offset(offset)
+        if skips:
+            stmt = stmt.offset(bindparam(f"p{binds.count}", type_=Integer()))
         return stmt
