@@ -65,10 +65,19 @@ def upgrade() -> None:
     )
     op.create_index("decision_log_actor_idx", "decision_log", ["actor", "action", "created_at"])
     # security_invoker: on Supabase a view would otherwise read decision_log as its owner,
-    # past the row-level security that keeps the anon key out.
-    options = " with (security_invoker = true)" if postgres else ""
+    # past the row-level security that keeps the anon key out (PostgreSQL 15 and later;
+    # Supabase's SQL files are written for those).
+    options = " with (security_invoker = true)" if postgres and _invoker_views() else ""
     for name, body in _views(postgres).items():
         op.execute(f"create view {name}{options} as {body}")
+
+
+def _invoker_views() -> bool:
+    context = op.get_context()
+    if context.as_sql:  # writing Supabase's SQL files
+        return True
+    version = context.bind.dialect.server_version_info if context.bind is not None else None
+    return version is None or version >= (15,)
 
 
 def downgrade() -> None:
