@@ -58,9 +58,10 @@ async def test_the_home_tab_lists_the_waiting_drafts_and_follows_the_users_decis
         envelope = json.loads(
             (FIXTURES / "slack_events_api_app_home_opened_home_tab_java_sdk.json").read_text()
         )
-        envelope["event"]["user"] = OPERATOR
-        await bot.slack.send_event(envelope)
-        await bot.settle()
+        for user in (OPERATOR, MANAGER):
+            envelope["event"]["user"] = user
+            await bot.slack.send_event(envelope)
+            await bot.settle()
         await bot.click(ActionId.APPROVE, first, OPERATOR)  # two quick decisions:
         await bot.click(ActionId.APPROVE, second, OPERATOR)  # one redraw
         await bot.settle()
@@ -73,7 +74,7 @@ async def test_the_home_tab_lists_the_waiting_drafts_and_follows_the_users_decis
     assert opened.index("Susan") < opened.index("Jen Walsh")  # oldest first
     assert "*1* draft waiting" in redrawn and link not in redrawn
     assert third.input.customer.name in redrawn
-    assert published(slack, MANAGER) == []  # only the deciding user's tab is redrawn
+    assert len(published(slack, MANAGER)) == 1  # only the deciding user's tab is redrawn
 
 
 async def open_home(bot: BotUnderTest, user: str) -> None:
