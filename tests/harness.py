@@ -412,3 +412,18 @@ async def bot_with_model(
             yield bot, api
         finally:
             await bot.stop()
+
+
+async def ask_occ(bot: BotUnderTest, slack: SlackStandin, text: str, user: str = OPERATOR) -> dict:
+    """Run `/occ <text>` as Slack delivers it; the answer posted to its response_url."""
+    body = real_slash_command(
+        user=user,
+        command="/occ",
+        text=text,
+        channel="C0APPROVALS",
+        response_url=slack.response_url("occ"),
+    )
+    response = await bot.slack.send(body)
+    assert response.status_code == 200
+    await bot.settle()
+    return slack.last("response_url").args

@@ -6,23 +6,13 @@ import json
 from pathlib import Path
 
 from bot.blocks.ids import ActionId
-from tests.harness import OPERATOR, BotUnderTest, real_slash_command
+from tests.harness import OPERATOR, BotUnderTest, ask_occ
 
 FIXTURES = Path(__file__).parent / "fixtures" / "real"
 
 
 async def ask(bot: BotUnderTest, slack, text: str) -> dict:
-    body = real_slash_command(
-        user=OPERATOR,
-        command="/occ",
-        text=text,
-        channel="C0APPROVALS",
-        response_url=slack.response_url("occ"),
-    )
-    response = await bot.slack.send(body)
-    assert response.status_code == 200
-    await bot.settle()
-    return slack.last("response_url").args
+    return await ask_occ(bot, slack, text)
 
 
 async def test_queue_counts_what_is_waiting(bot: BotUnderTest, slack, chatwoot, clock, scenarios):

@@ -6,23 +6,13 @@ from __future__ import annotations
 import json
 
 from bot.blocks.ids import ActionId
-from tests.harness import MANAGER, OPERATOR, BotUnderTest, real_slash_command, settings_for
+from tests.harness import MANAGER, OPERATOR, BotUnderTest, ask_occ, settings_for
 
 OUTSIDER = "U0OUTSIDER1"
 
 
 async def ask(bot: BotUnderTest, slack, text: str, user: str = OPERATOR) -> str:
-    body = real_slash_command(
-        user=user,
-        command="/occ",
-        text=text,
-        channel="C0APPROVALS",
-        response_url=slack.response_url("occ"),
-    )
-    response = await bot.slack.send(body)
-    assert response.status_code == 200
-    await bot.settle()
-    answer = slack.last("response_url").args
+    answer = await ask_occ(bot, slack, text, user)
     assert answer["response_type"] == "ephemeral"
     return answer["text"]
 
