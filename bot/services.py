@@ -20,6 +20,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings
+from bot.domain import SlackRef
 from bot.drafting.base import Drafter
 from bot.drafting.factory import build_drafters
 from bot.drafting.offline import OfflineDrafter
@@ -64,6 +65,9 @@ class Services:
     # periods from then before calling it behind, so a restart does not alert on old runs.
     started_at: datetime | None = None
     user_cache: dict[str, dict[str, str | None]] = field(default_factory=dict)
+    # A message's permalink never changes: the Home tab and `/occ queue` list the same cards
+    # again and again, and ask Slack once each (bot.slack.permalink).
+    permalinks: dict[SlackRef, str] = field(default_factory=dict)
 
     def conversation_url(self, conversation_id: int) -> str | None:
         return self.chatwoot.conversation_url(conversation_id) if self.chatwoot else None

@@ -77,6 +77,7 @@ class Metadata:
 
 
 FIND_PAGES = 5  # pages of 200 messages searched before posting again
+PERMALINKS_KEPT = 10_000  # a replica's remembered permalinks, forgotten all at once past this
 LIST_PAGES = 20  # pages of 1,000 channels searched for a channel's name
 
 
@@ -170,14 +171,23 @@ async def _messages(
 
 
 async def permalink(services: Services, ref: SlackRef) -> str | None:
-    """A link to a posted message; None (and a warning) if Slack will not give one."""
+    """A link to a posted message, asked of Slack once per replica; None (and a warning) if
+    Slack will not give one."""
+    known = services.permalinks.get(ref)
+    if known is not None:
+        return known
     try:
         response = await services.slack.chat_getPermalink(channel=ref.channel, message_ts=ref.ts)
     except SLACK_FAILURES as error:
         log.warning("no permalink for %s/%s: %s", ref.channel, ref.ts, describe(error))
         return None
     link = response.get("permalink")
-    return link if isinstance(link, str) else None
+    if not isinstance(link, str):
+        return None
+    if len(services.permalinks) >= PERMALINKS_KEPT:
+        services.permalinks.clear()
+    services.permalinks[ref] = link
+    return link
 
 
 async def update(

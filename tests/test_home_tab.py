@@ -69,6 +69,8 @@ async def test_the_home_tab_lists_the_waiting_drafts_and_follows_the_users_decis
         await bot.stop()
 
     opened, redrawn = published(slack, OPERATOR)
+    linked = [(c.args["channel"], c.args["message_ts"]) for c in slack.calls("chat.getPermalink")]
+    assert len(linked) == len(set(linked)) == 3  # three cards, each link asked of Slack once
     link = f"archives/{first.card.channel}/p{first.card.ts.replace('.', '')}"
     assert "*3* drafts waiting" in opened and link in opened and "waiting 4 min" in opened
     assert opened.index("Susan") < opened.index("Jen Walsh")  # oldest first
