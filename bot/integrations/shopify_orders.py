@@ -6,11 +6,12 @@ an order number, and a draft must not tell them about someone else's order.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from bot.domain import OrderFacts, Shipment
 from bot.integrations.shopify import ShopifyClient
+from bot.integrations.shopify_reads import parse_time
 
 ITEMS = 10
 SHIPMENTS = 5
@@ -52,14 +53,14 @@ def order_facts(node: dict[str, Any]) -> OrderFacts:
     ]
     return OrderFacts(
         name=str(node.get("name") or ""),
-        placed_at=_parse(node["createdAt"]),
+        placed_at=parse_time(node["createdAt"]),
         fulfillment_status=str(node.get("displayFulfillmentStatus") or "UNFULFILLED"),
         financial_status=node.get("displayFinancialStatus"),
         total=float(money.get("amount") or 0),
         currency=str(money.get("currencyCode") or "USD"),
         items=tuple(items),
         shipments=tuple(_shipment(f) for f in node.get("fulfillments") or []),
-        cancelled_at=_parse(node["cancelledAt"]) if node.get("cancelledAt") else None,
+        cancelled_at=parse_time(node["cancelledAt"]) if node.get("cancelledAt") else None,
     )
 
 
@@ -67,7 +68,7 @@ def _shipment(fulfillment: dict[str, Any]) -> Shipment:
     tracking = (fulfillment.get("trackingInfo") or [{}])[0] or {}
     return Shipment(
         status=str(fulfillment.get("displayStatus") or fulfillment.get("status") or "SUCCESS"),
-        shipped_at=_parse(fulfillment["createdAt"]),
+        shipped_at=parse_time(fulfillment["createdAt"]),
         carrier=tracking.get("company"),
         tracking_number=tracking.get("number"),
         tracking_url=tracking.get("url"),
@@ -76,9 +77,5 @@ def _shipment(fulfillment: dict[str, Any]) -> Shipment:
     )
 
 
-def _parse(value: str) -> datetime:
-    return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
-
-
 def _optional(value: str | None) -> datetime | None:
-    return _parse(value) if value else None
+    return parse_time(value) if value else None

@@ -294,7 +294,7 @@ def _order(node: dict[str, Any], items: list[tuple[str, int]] | None = None) -> 
     return ShopOrder(
         id=node["id"],
         name=node.get("name") or node["id"],
-        created_at=_parse(node["createdAt"]),
+        created_at=parse_time(node["createdAt"]),
         total=float(money or 0),
         financial=node.get("displayFinancialStatus") or "",
         fulfillment=node.get("displayFulfillmentStatus") or "",
@@ -327,7 +327,8 @@ def _stock(node: dict[str, Any]) -> SkuStock:
     )
 
 
-def _parse(value: str) -> datetime:
+def parse_time(value: str) -> datetime:
+    """A time as the Admin API writes it (``2026-11-20T15:30:00Z``), in UTC."""
     return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
 
 
