@@ -194,6 +194,7 @@ class Action(StrEnum):
     SALES_PROACTIVE_OFFERED = "sales.proactive_offered"
     RELIABILITY_ALERT = "reliability.alert"
     RELIABILITY_RECOVERED = "reliability.recovered"
+    TRAINING_STARTED = "training.started"
 
 
 @dataclass(frozen=True)
@@ -320,6 +321,16 @@ class Reply:
 
 
 @dataclass(frozen=True)
+class TrainingCard:
+    """A draft posted for practice: one scenario of the packet, for one trainee to decide.
+    Nothing it decides reaches a customer or a manager."""
+
+    trainee: str  # Slack user ID: the only person who may decide it
+    round: str  # the `/occ training start` that posted it
+    scenario: str  # the packet key (bot.scenarios)
+
+
+@dataclass(frozen=True)
 class Draft:
     id: str
     input: DraftInput
@@ -331,6 +342,11 @@ class Draft:
     decision: Decision | None = None
     reply: Reply = field(default_factory=Reply)
     superseded_by: str | None = None  # the draft that replaced it (state SUPERSEDED)
+    training: TrainingCard | None = None
+
+    @property
+    def scope(self) -> Scope:
+        return Scope.TRAINING if self.training is not None else Scope.CX
 
 
 class InboundState(StrEnum):

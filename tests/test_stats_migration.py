@@ -40,7 +40,7 @@ def test_the_time_to_decide_is_filled_in_for_decisions_logged_before(
                     "empty": "{}",
                 },
             )
-            assert migrate.upgrade(connection) == ["0013_stats_views"]
+            assert migrate.upgrade(connection)[0] == "0013_stats_views"
             found = connection.execute(
                 text("select action, waited_seconds from occ_decision_times order by action")
             ).all()

@@ -52,6 +52,7 @@ from bot.domain import (
     SalesResponse,
     Scope,
     SlackRef,
+    TrainingCard,
     Trigger,
     Urgency,
 )
@@ -82,6 +83,7 @@ SHIPPED = [
     "0011_inbound_messages",
     "0012_decided_index",
     "0013_stats_views",
+    "0014_training",
 ]
 LEGACY_SQL = Path(__file__).parent / "fixtures" / "legacy_schema"
 
@@ -218,6 +220,41 @@ async def test_stored_draft_reads_back_field_for_field(store: Store) -> None:
     assert returned == draft
     assert await store.get_draft("d-1") == draft
     assert await actions(store, "d-1") == ["draft.received"]
+
+
+async def test_training_cards_stay_out_of_every_list_of_customers_drafts(store: Store) -> None:
+    """A training card has a real conversation id from the packet (101): a customer of that
+    conversation must never see it superseded, queued, counted or learned from."""
+    practice = TrainingCard(trainee="U0TRAINEE", round="round-1", scenario="demo-1-order-status")
+    trained = replace(make_draft("d-training"), training=practice)
+    await store.add_draft(trained, entry("d-training"))
+    await store.decide(
+        "d-training", approval("U0TRAINEE"), reply_status=ReplyStatus.NONE, log=entry("d-training")
+    )
+    await store.add_draft(
+        replace(make_draft("d-training-2", at=T0 + timedelta(minutes=1)), training=practice),
+        entry("d-training-2"),
+    )
+    await stored_draft(store, "d-live", at=T0 + timedelta(minutes=2))
+
+    assert (await store.get_draft("d-training")).training == practice
+    assert [d.id for d in await store.training_cards("U0TRAINEE")] == [
+        "d-training",
+        "d-training-2",
+    ]
+    assert await store.training_cards("U0SOMEONE") == []
+    assert [d.id for d in await store.waiting_drafts(10)] == ["d-live"]
+    assert [d.id for d in await store.drafts_awaiting_decision(101)] == ["d-live"]
+    found = await store.pending_draft_for_conversation(101, since=T0)
+    assert found is not None and found.id == "d-live"
+    assert await store.decided_drafts(10) == []
+    assert await store.sent_drafts() == []
+    assert await store.decided_between(T0, T0 + timedelta(days=1), list(DecisionKind), 10) == []
+    summary = await store.queue_summary(T0 + timedelta(minutes=3))
+    assert summary.pending == 1
+    assert summary.oldest_pending_at == T0 + timedelta(minutes=2)
+    # a training card is posted (to the training channel) like any other
+    assert await store.unposted_drafts(T0 + timedelta(minutes=3)) == ["d-training-2", "d-live"]
 
 
 @pytest.mark.parametrize("url", ["sqlite:///:memory:", "sqlite://"])
@@ -1094,6 +1131,25 @@ async def test_entries_filter_by_time_and_subject_oldest_first(store: Store) -> 
     assert [e.payload["n"] for e in window] == ["second-a", "second-b", "third"]
     assert [e.payload["n"] for e in for_d1] == ["second-a", "third", "fourth"]
     assert everything[0] == rows[1]
+
+
+async def test_entries_filter_by_scope_action_and_actor(store: Store) -> None:
+    rows = [
+        replace(entry("d-1", Action.DRAFT_APPROVED, actor="U0A"), scope=Scope.TRAINING),
+        replace(entry("d-2", Action.DRAFT_REJECTED, actor="U0B"), scope=Scope.TRAINING),
+        replace(entry("d-3", Action.DRAFT_POSTED, actor="U0A"), scope=Scope.TRAINING),
+        entry("d-4", Action.DRAFT_APPROVED, actor="U0A"),
+    ]
+    for row in rows:
+        await store.log(row)
+
+    decisions = (Action.DRAFT_APPROVED, Action.DRAFT_REJECTED)
+    training = await store.entries(scope=Scope.TRAINING, actions=decisions)
+    theirs = await store.entries(scope=Scope.TRAINING, actions=decisions, actor="U0A")
+
+    assert [e.subject_id for e in training] == ["d-1", "d-2"]
+    assert [e.subject_id for e in theirs] == ["d-1"]
+    assert [e.subject_id for e in await store.entries(scope=Scope.CX)] == ["d-4"]
 
 
 async def test_whole_log_is_read_even_past_one_response_page(

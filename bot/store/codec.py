@@ -62,6 +62,7 @@ from bot.domain import (
     Shipment,
     SlackRef,
     SourceStatus,
+    TrainingCard,
     Trigger,
     Urgency,
 )
@@ -360,6 +361,17 @@ def draft_row(draft: Draft) -> Row:
         "posted_at": _opt_utc(draft.posted_at),
         **_decision_columns(draft.decision),
         **delivery_columns("reply", draft.reply),
+        **_training_columns(draft),
+    }
+
+
+def _training_columns(draft: Draft) -> Row:
+    training = draft.training
+    return {
+        "scope": draft.scope.value,
+        "trainee": training.trainee if training else None,
+        "training_round": training.round if training else None,
+        "scenario": training.scenario if training else None,
     }
 
 
@@ -392,6 +404,15 @@ def draft_from_row(row: Mapping[str, Any]) -> Draft:
         decision=decision,
         reply=delivery_from_row("reply", row),
         superseded_by=row["superseded_by"],
+        training=_training_from(row),
+    )
+
+
+def _training_from(row: Mapping[str, Any]) -> TrainingCard | None:
+    if row.get("trainee") is None:
+        return None
+    return TrainingCard(
+        trainee=row["trainee"], round=row["training_round"], scenario=row["scenario"]
     )
 
 

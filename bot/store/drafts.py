@@ -16,6 +16,7 @@ from bot.domain import (
     LogEntry,
     Reply,
     ReplyStatus,
+    Scope,
     SlackRef,
 )
 from bot.store import codec, deliveries, posts
@@ -39,6 +40,12 @@ from bot.store.ops import (
 def awaiting_decision() -> tuple[Cond, ...]:
     """A draft nobody has decided and no newer draft has replaced."""
     return (eq("state", DraftState.PENDING.value), is_null("superseded_by"))
+
+
+def live() -> Cond:
+    """A draft for a real customer, not a training card: the only kind the team's queue,
+    its numbers, drafting and learning see."""
+    return eq("scope", Scope.CX.value)
 
 
 class Drafts:
@@ -71,6 +78,7 @@ class Drafts:
         return await self._draft_where(
             eq("conversation_id", conversation_id),
             *awaiting_decision(),
+            live(),
             Cond("received_at", "gte", codec.utc(since)),
         )
 
@@ -92,20 +100,22 @@ class Drafts:
             Cond("decided_at", "gte", codec.utc(since)),
             Cond("decided_at", "lt", codec.utc(until)),
             one_of("decision_kind", [kind.value for kind in kinds]),
+            live(),
         )
         query = Query("drafts", where, order_by=("decided_at", "id"), limit=limit)
         return [codec.draft_from_row(row) for row in await self.db.select(query)]
 
     async def waiting_drafts(self, limit: int) -> list[Draft]:
         """The drafts awaiting a decision, oldest first."""
-        query = Query("drafts", awaiting_decision(), order_by=("received_at", "id"), limit=limit)
+        where = (*awaiting_decision(), live())
+        query = Query("drafts", where, order_by=("received_at", "id"), limit=limit)
         return [codec.draft_from_row(row) for row in await self.db.select(query)]
 
     async def decided_drafts(self, limit: int) -> list[Draft]:
         """The most recently decided drafts, newest first."""
         query = Query(
             "drafts",
-            (not_null("decided_at"),),
+            (not_null("decided_at"), live()),
             order_by=("decided_at",),
             descending=True,
             limit=limit,
@@ -114,8 +124,16 @@ class Drafts:
 
     async def sent_drafts(self) -> list[Draft]:
         """Every draft an operator approved (as drafted or edited), oldest decision first."""
-        sent = (one_of("decision_kind", [DecisionKind.APPROVE.value, DecisionKind.EDIT.value]),)
+        sent = (
+            one_of("decision_kind", [DecisionKind.APPROVE.value, DecisionKind.EDIT.value]),
+            live(),
+        )
         query = Query("drafts", sent, order_by=("decided_at", "id"))
+        return [codec.draft_from_row(row) for row in await self.db.select(query)]
+
+    async def training_cards(self, trainee: str) -> list[Draft]:
+        """The trainee's training cards, oldest first."""
+        query = Query("drafts", (eq("trainee", trainee),), order_by=("received_at", "id"))
         return [codec.draft_from_row(row) for row in await self.db.select(query)]
 
     async def set_card(

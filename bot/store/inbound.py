@@ -16,7 +16,7 @@ from bot.domain import Draft, InboundMessage, InboundState, LogEntry
 from bot.store import codec
 from bot.store.database import Database
 from bot.store.decision_log import log_insert
-from bot.store.drafts import awaiting_decision
+from bot.store.drafts import awaiting_decision, live
 from bot.store.ops import (
     AnyOf,
     Change,
@@ -97,7 +97,7 @@ class InboundMessages:
     async def drafts_awaiting_decision(self, conversation_id: int) -> list[Draft]:
         query = Query(
             "drafts",
-            (eq("conversation_id", conversation_id), *awaiting_decision()),
+            (eq("conversation_id", conversation_id), *awaiting_decision(), live()),
             order_by=("received_at", "id"),
         )
         return [codec.draft_from_row(row) for row in await self.db.select(query)]

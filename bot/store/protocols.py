@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Protocol
 
 from bot.domain import (
+    Action,
     Decision,
     DecisionKind,
     DecisionStats,
@@ -33,6 +34,7 @@ from bot.domain import (
     SalesAlert,
     SalesFollowup,
     SalesResponse,
+    Scope,
     SlackRef,
     SourceStatus,
 )
@@ -66,6 +68,12 @@ class DraftStore(Protocol):
 
     async def sent_drafts(self) -> list[Draft]:
         """Every draft an operator approved (as drafted or edited), oldest decision first."""
+        ...
+
+    async def training_cards(self, trainee: str) -> list[Draft]:
+        """The trainee's training cards (every round), oldest first. Training cards are in
+        no other list of drafts: the queue, the team's numbers, drafting and learning see
+        customers' drafts only."""
         ...
 
     async def pending_draft_for_conversation(
@@ -322,8 +330,12 @@ class DecisionLog(Protocol):
         since: datetime | None = None,
         until: datetime | None = None,
         subject_id: str | None = None,
+        scope: Scope | None = None,
+        actions: Sequence[Action] = (),
+        actor: str | None = None,
     ) -> list[LogEntry]:
-        """Log rows with since <= created_at < until, oldest first (ties: insertion order)."""
+        """Log rows with since <= created_at < until, oldest first (ties: insertion order);
+        only those of ``subject_id``, ``scope``, ``actor`` and one of ``actions`` when given."""
         ...
 
 

@@ -104,6 +104,7 @@ DELIVERY_DUE = "delivery_status in ('queued', 'failed', 'sending')"
 RUN_OUTCOMES = ("running", "success", "failed")
 INBOUND_STATES = ("waiting", "drafted", "failed")
 FIGURES = "scope = 'cx' and outcome = 'success'"  # what the team's numbers count
+TRAINING = "scope = 'training'"
 
 metadata = MetaData(
     naming_convention={
@@ -143,6 +144,12 @@ drafts = Table(
     # so "awaiting a decision" is: pending and not superseded.
     Column("superseded_by", Text),
     Column("superseded_at", UtcDateTime),
+    # A training card (`/occ training start`): one scenario of the packet for one trainee.
+    # Only 'cx' drafts are the team's queue; nothing of a 'training' one reaches a customer.
+    Column("scope", Text, nullable=False, server_default="cx"),
+    Column("trainee", Text),
+    Column("training_round", Text),
+    Column("scenario", Text),
     _one_of("state", DRAFT_STATES),
     _one_of("decision_kind", DECISION_KINDS),
     _one_of("reply_status", REPLY_STATUSES),
@@ -153,6 +160,13 @@ drafts = Table(
         sqlite_where=text("reply_status in ('queued', 'failed', 'sending')"),
     ),
     Index("drafts_conversation_idx", "conversation_id"),
+    Index(
+        "drafts_trainee_idx",
+        "trainee",
+        "received_at",
+        postgresql_where=text("trainee is not null"),
+        sqlite_where=text("trainee is not null"),
+    ),
     # The recent decisions drafting learns from (newest first, a few hundred).
     Index(
         "drafts_decided_idx",
@@ -419,6 +433,14 @@ decision_log = Table(
         sqlite_where=text(FIGURES),
     ),
     Index("decision_log_actor_idx", "actor", "action", "created_at"),
+    # `/occ training report`: the few training rows, found without reading the live ones.
+    Index(
+        "decision_log_training_idx",
+        "created_at",
+        "seq",
+        postgresql_where=text(TRAINING),
+        sqlite_where=text(TRAINING),
+    ),
 )
 
 # One row per job and window: taking the row is taking the run, so a scan runs once per

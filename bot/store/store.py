@@ -9,7 +9,7 @@ from bot.store import codec
 from bot.store.data_sources import DataSources
 from bot.store.database import Database
 from bot.store.decision_log import DecisionLogRows
-from bot.store.drafts import Drafts, awaiting_decision
+from bot.store.drafts import Drafts, awaiting_decision, live
 from bot.store.escalations import Escalations
 from bot.store.inbound import InboundMessages
 from bot.store.incidents import Incidents
@@ -54,7 +54,7 @@ class OccStore(
         await self.db.close()
 
     async def queue_summary(self, now: datetime) -> QueueSummary:
-        pending = awaiting_decision()
+        pending = (*awaiting_decision(), live())
         counts = await self.db.counts(
             {
                 "pending": ("drafts", pending),
