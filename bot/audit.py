@@ -50,6 +50,7 @@ def draft_entry(
         payload=payload,
         actor=actor,
         outcome=outcome,
+        scope=draft.scope,
     )
 
 

@@ -95,6 +95,7 @@ class Settings(BaseSettings):
         "mon", alias="OCC_DIGEST_WEEKDAY"
     )
     digest_hour: int = Field(9, alias="OCC_DIGEST_HOUR", ge=0, le=23)
+    training_channel: str = Field("#occ-training", alias="OCC_TRAINING_CHANNEL")
     home_refresh_seconds: float = Field(2.0, alias="OCC_HOME_REFRESH_SECONDS", ge=0, le=60)
     managers_group: str | None = Field(
         None, alias="OCC_MANAGERS_GROUP", pattern=r"^S[A-Z0-9]{2,31}$"

@@ -38,8 +38,10 @@ from bot.domain import (
 from bot.drafting.context import order_summary
 from bot.rules.risk import ALWAYS_ESCALATE, confidence_band, overall_risk
 from bot.rules.sla import minutes_between
+from bot.scenarios import training_scenario
 
 NAME_MAX = 100
+TITLE_MAX = 100
 EMAIL_MAX = 120
 AGENT_MAX = 80
 ORDER_ID_MAX = 40
@@ -104,15 +106,16 @@ def draft_card_text(draft: Draft) -> str:
     """The message's notification/fallback text: who, the gist, and where the draft stands."""
     name = t.inline(draft.input.customer.name or "a customer", NAME_MAX)
     excerpt = t.inline(draft.input.customer_message, NOTIFICATION_EXCERPT)
+    training = "TRAINING: " if draft.training is not None else ""
     if draft.state is DraftState.PENDING and draft.input.abstained:
-        return f"AI abstained on a reply for {name}: “{excerpt}”"
+        return f"{training}AI abstained on a reply for {name}: “{excerpt}”"
     if draft.state is DraftState.PENDING:
         band = confidence_band(draft.input.confidence)
         return (
-            f"New draft reply for {name} ({t.percent(draft.input.confidence)}, "
+            f"{training}New draft reply for {name} ({t.percent(draft.input.confidence)}, "
             f"{band.value} confidence): “{excerpt}”"
         )
-    return f"Draft reply for {name}: {_outcome_word(draft)}"
+    return f"{training}Draft reply for {name}: {_outcome_word(draft)}"
 
 
 # --- layout ----------------------------------------------------------------------------------
@@ -129,10 +132,11 @@ def _blocks(
     escalation: Escalation | None,
 ) -> list[dict]:
     pending = draft.state is DraftState.PENDING
-    blocks = [
-        kit.header(f"{_headline(draft)} · conversation #{draft.input.conversation_id}"),
-        kit.fields(_facts(draft, conversation_url)),
-    ]
+    if draft.training is not None:
+        blocks = [kit.header(f"🎓 TRAINING · {_headline(draft)}"), _training_note(draft)]
+    else:
+        blocks = [kit.header(f"{_headline(draft)} · conversation #{draft.input.conversation_id}")]
+    blocks.append(kit.fields(_facts(draft, conversation_url)))
     if draft.input.breach is not None:
         blocks += _breach_blocks(draft, draft.input.breach)
     if draft.input.order_facts is not None:
@@ -143,7 +147,7 @@ def _blocks(
     notes = []
     if pending and managers_only:
         notes.append("🔒 *Approve/Edit reserved for managers* — escalate or ask a manager.")
-    if pending and not chatwoot_enabled:
+    if pending and not chatwoot_enabled and draft.training is None:
         notes.append("📝 Chatwoot not configured — replies will be recorded, not sent.")
     if notes:
         blocks.append(kit.context(*notes))
@@ -217,6 +221,8 @@ def _long_section(key: str, label_and_text: tuple[str, str], limit: int) -> list
 
 
 def _headline(draft: Draft) -> str:
+    if draft.training is not None and draft.state is DraftState.APPROVED:
+        return "✅ Draft approved"
     if draft.state is DraftState.PENDING:
         if draft.input.breach is not None:
             return "⏰ CX SLA breach: a customer is waiting"
@@ -237,6 +243,17 @@ def _headline(draft: Draft) -> str:
         ReplyStatus.FAILED: "⚠️ Reply not sent yet",
         ReplyStatus.GAVE_UP: "❌ Reply not sent",
     }.get(draft.reply.status, "⏳ Sending reply")
+
+
+def _training_note(draft: Draft) -> dict:
+    assert draft.training is not None
+    scenario = training_scenario(draft.training.scenario)
+    title = f" · {t.inline(scenario.label, TITLE_MAX)}" if scenario else ""
+    return kit.context(
+        f"Practice card for {t.mention(draft.training.trainee)}{title}. Decide it as you would "
+        "a real one: only they can, nothing reaches a customer or a manager, and how they did "
+        "is told to them alone."
+    )
 
 
 def _facts(draft: Draft, conversation_url: str | None) -> list[str]:
@@ -387,6 +404,8 @@ def _final_label(status: ReplyStatus) -> str:
         return "Text sent"
     if status is ReplyStatus.RECORDED:
         return "Recorded reply"
+    if status is ReplyStatus.NONE:  # a training card's: approved, never sent
+        return "Approved reply"
     return "Reply to send"
 
 
@@ -415,6 +434,8 @@ def _reply_status_text(draft: Draft, by: str) -> str:
     reply = draft.reply
     edited = draft.decision is not None and _edited(draft, draft.decision)
     who = f"{'Edited and approved' if edited else 'Approved'} {by}".rstrip()
+    if draft.training is not None:
+        return f"🎓 *{who}*: a training card, so nothing was sent."
     error = t.inline(reply.last_error or "unknown error", ERROR_MAX)
     if reply.status is ReplyStatus.SENT:
         when = f" {t.slack_date(reply.sent_at)}" if reply.sent_at else ""
@@ -434,6 +455,8 @@ def _reply_status_text(draft: Draft, by: str) -> str:
 
 
 def _outcome_word(draft: Draft) -> str:
+    if draft.training is not None and draft.state is DraftState.APPROVED:
+        return "approved (training: nothing sent)"
     if draft.state is DraftState.SUPERSEDED:
         return "superseded by a newer draft"
     if draft.state is DraftState.REJECTED:

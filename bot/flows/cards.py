@@ -12,6 +12,14 @@ from bot.services import Services
 def card_blocks(
     services: Services, draft: Draft, escalation: Escalation | None = None
 ) -> list[dict]:
+    if draft.training is not None:  # nothing is sent from it, so no send is reserved either
+        return draft_card(
+            draft,
+            conversation_url=None,
+            chatwoot_enabled=True,
+            managers_only=False,
+            escalation=escalation,
+        )
     return draft_card(
         draft,
         conversation_url=services.conversation_url(draft.input.conversation_id),

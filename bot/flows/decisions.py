@@ -28,7 +28,7 @@ from bot.domain import (
     RejectReason,
     ReplyStatus,
 )
-from bot.flows import journal, replies
+from bot.flows import journal, replies, training
 from bot.flows.cards import refresh_card
 from bot.flows.overview import refresh_home_soon
 from bot.rules.retries import LEASE as REPLY_LEASE
@@ -77,7 +77,7 @@ async def approve(
 ) -> None:
     """Approve as-is: one decision, then the reply goes to Chatwoot."""
     decided = await decide(services, draft_id, user, DecisionKind.APPROVE, at=at)
-    if decided is not None:
+    if decided is not None and decided.training is None:
         await replies.send_leased(services, decided)
 
 
@@ -86,7 +86,7 @@ async def edit(
 ) -> None:
     """Send the operator's edited text (unchanged text counts as Approve)."""
     decided = await decide(services, draft_id, user, DecisionKind.EDIT, final_text=text, at=at)
-    if decided is not None:
+    if decided is not None and decided.training is None:
         await replies.send_leased(services, decided)
 
 
@@ -103,7 +103,8 @@ async def open_form(
     if draft is None:
         return
     if kind is DecisionKind.EDIT:
-        view = edit_modal(draft, chatwoot_enabled=services.chatwoot is not None)
+        sends = services.chatwoot is not None or draft.training is not None
+        view = edit_modal(draft, chatwoot_enabled=sends)
     elif kind is DecisionKind.REJECT:
         view = reject_modal(draft)
     else:
@@ -215,6 +216,9 @@ async def decide(
         kind = DecisionKind.APPROVE  # an edit that changed nothing is a plain approval
     if kind is DecisionKind.APPROVE:
         final_text = draft.input.draft
+    practice = draft.training is not None
+    # A training card's escalation is marked, not made: no record, no manager, no note.
+    stored_escalation = None if practice else escalation
     decision = Decision(
         kind=kind,
         actor=user,
@@ -222,9 +226,13 @@ async def decide(
         final_text=final_text,
         reason=reason,
         notes=notes,
-        escalation_id=escalation.id if escalation else None,
+        escalation_id=stored_escalation.id if stored_escalation else None,
     )
-    sends = kind in (DecisionKind.APPROVE, DecisionKind.EDIT)
+    sends = kind in (DecisionKind.APPROVE, DecisionKind.EDIT) and not practice
+    payload = _decision_payload(draft, decision, escalation)
+    marked = training.mark(draft, kind, escalation.urgency if escalation else None)
+    if marked is not None:
+        payload["training"] = training.marked_payload(draft, marked)
     won = await services.store.decide(
         draft_id,
         decision,
@@ -232,21 +240,18 @@ async def decide(
         # and if this process dies before sending, the lease expires and a job sends it.
         reply_status=ReplyStatus.SENDING if sends else ReplyStatus.NONE,
         reply_lease_until=now + REPLY_LEASE if sends else None,
-        log=audit.draft_entry(
-            services,
-            DECISION_ACTIONS[kind],
-            draft,
-            _decision_payload(draft, decision, escalation),
-            actor=user,
-        ),
-        escalation=escalation,
+        log=audit.draft_entry(services, DECISION_ACTIONS[kind], draft, payload, actor=user),
+        escalation=stored_escalation,
     )
     if won is None:
         latest = await services.store.get_draft(draft_id) or draft
         await refuse(services, latest, user, kind.value, already_decided(latest))
         return None
     await refresh_card(services, won, escalation)
-    refresh_home_soon(services, user)
+    if marked is not None:
+        await training.explain(services, won, marked)
+    else:
+        refresh_home_soon(services, user)
     return won
 
 
@@ -270,21 +275,27 @@ def _decision_payload(
         payload["draft_text"] = draft.input.draft
     if escalation is not None:
         payload["escalation"] = {
-            "id": escalation.id,
             "type": escalation.type.value,
             "urgency": escalation.urgency.value,
             "notes": escalation.notes,
-            "due_at": escalation.due_at.isoformat(),
-            "sla_minutes": round(
-                (escalation.due_at - escalation.created_at).total_seconds() / 60, 3
-            ),
         }
+        if draft.training is None:
+            payload["escalation"] |= {
+                "id": escalation.id,
+                "due_at": escalation.due_at.isoformat(),
+                "sla_minutes": round(
+                    (escalation.due_at - escalation.created_at).total_seconds() / 60, 3
+                ),
+            }
         payload["draft_text"] = draft.input.draft
     return payload
 
 
 def refusal(settings: Settings, user_id: str, draft: Draft, kind: DecisionKind) -> str | None:
     """Why `user_id` may not `kind` this draft now, or None when they may."""
+    if draft.training is not None:
+        # Trainees need not be operators yet; what they choose is marked, never refused.
+        return training.not_theirs(draft, user_id)
     if not settings.may_act_on_drafts(user_id):
         return NOT_AN_OPERATOR
     if draft.state is not DraftState.PENDING:

@@ -68,8 +68,8 @@ async def escalate(
     decided = await decisions.decide(
         services, draft_id, user, DecisionKind.ESCALATE, notes=notes, escalation=escalation, at=at
     )
-    if decided is None:
-        return None
+    if decided is None or decided.training is not None:
+        return None  # refused, lost, or a training card: marked, and no manager is told
     posted = await post_escalation(services, escalation, decided)
     if escalation.note.status is ReplyStatus.SENDING:
         await notes_flow.send_leased_note(services, escalation)

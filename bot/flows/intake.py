@@ -14,7 +14,7 @@ from typing import Any
 
 from bot import audit
 from bot.blocks.card import draft_card_text
-from bot.domain import Action, Draft, DraftInput, DraftState, LogEntry
+from bot.domain import Action, Draft, DraftInput, DraftState, LogEntry, TrainingCard
 from bot.drafting.base import DraftingError, Proposal
 from bot.drafting.context import NO_CONTEXT, DraftingContext
 from bot.flows.alerts import dependency_failed, dependency_ok
@@ -80,7 +80,7 @@ async def receive(
 
 
 def new_draft(
-    services: Services, data: DraftInput, **received: Any
+    services: Services, data: DraftInput, *, training: TrainingCard | None = None, **received: Any
 ) -> tuple[Draft, list[LogEntry]]:
     """The draft for this input, with its risk flags, and its draft.received row (``received``
     adds to that row's payload)."""
@@ -89,6 +89,7 @@ def new_draft(
         input=data,
         received_at=services.clock(),
         flags=risk_flags(data, high_value_usd=services.settings.high_value_usd),
+        training=training,
     )
     payload = {
         "external_id": data.external_id,
@@ -107,12 +108,14 @@ async def post_card(services: Services, draft: Draft) -> Draft | None:
     """Post the draft's card once (see `bot.flows.posting`); a draft superseded while its
     card was on its way gets the card redrawn as superseded."""
     store = services.store
+    settings = services.settings
+    training = draft.training is not None
     posted = await post_once(
         services,
         Post(
-            what="card",
-            channel=services.settings.approvals_channel,
-            setting="OCC_APPROVALS_CHANNEL",
+            what="training card" if training else "card",
+            channel=settings.training_channel if training else settings.approvals_channel,
+            setting="OCC_TRAINING_CHANNEL" if training else "OCC_APPROVALS_CHANNEL",
             render=lambda: (card_blocks(services, draft), draft_card_text(draft)),
             entry=lambda payload, outcome: audit.draft_entry(
                 services, Action.DRAFT_POSTED, draft, payload, outcome=outcome

@@ -7,6 +7,8 @@
   someone else's) and the team's, against the source documents' targets; counted in SQL.
 - ``export [since]``: the decision log since a date (default: the last 7 days) as an NDJSON
   file in a direct message, for managers (it holds customers' messages).
+- ``training start [@person…]``, ``training report [@person…]``: the scenario packet as
+  training cards, and each trainee's score against the 80 % bar (`bot.flows.training`).
 - ``help``.
 
 A word or argument it does not know gets an answer that says what it does know.
@@ -26,6 +28,7 @@ from bot.blocks.queue import HELP, queue_text
 from bot.blocks.stats import person_lines, team_lines
 from bot.commands.export import row
 from bot.domain import Band, Draft, RiskKind
+from bot.flows import training
 from bot.flows.overview import waiting_lines
 from bot.rules.periods import PERIODS, period_start
 from bot.rules.risk import confidence_band
@@ -178,6 +181,22 @@ def _user(word: str) -> str | None:
     return (found.group(1) or found.group(2)) if found else None
 
 
+async def _training(services: Services, user: str, args: list[str]) -> str:
+    if not args:
+        raise CommandError(TRAINING_USAGE)
+    word, people = args[0].lower(), []
+    for arg in args[1:]:
+        person = _user(arg)
+        if person is None:
+            raise CommandError(f"`{t.inline(arg, 40)}` is no person.\n{TRAINING_USAGE}")
+        people.append(person)
+    if word == "start":
+        return await training.start(services, user, people)
+    if word == "report":
+        return await training.report(services, user, people)
+    raise CommandError(f"`/occ training` has no `{t.inline(args[0], 40)}`.\n{TRAINING_USAGE}")
+
+
 async def _help(services: Services, user: str, args: list[str]) -> str:
     return HELP
 
@@ -198,5 +217,16 @@ STATS_USAGE = (
     "Usage: `/occ stats [today|week|month] [@person]`: today when left out; someone else's "
     "numbers are for managers."
 )
+TRAINING_USAGE = (
+    "Usage: `/occ training start [@person…]` posts the training packet (3 demos, 8 exercises) "
+    "for you, or for the people a manager names; `/occ training report [@person…]` shows the "
+    "scores against the 80 % bar."
+)
 USER = re.compile(r"<@([UW][A-Z0-9]{2,})(?:\|[^>]*)?>|([UW][A-Z0-9]{2,})")
-SUBCOMMANDS = {"queue": _queue, "stats": _stats, "export": _export, "help": _help}
+SUBCOMMANDS = {
+    "queue": _queue,
+    "stats": _stats,
+    "export": _export,
+    "training": _training,
+    "help": _help,
+}

@@ -56,6 +56,11 @@ class Scenario:
     expected: Expected
     note: str | None = None
 
+    @property
+    def label(self) -> str:
+        """ "Demo 2", "Exercise 3": the title less its description, which hints at the answer."""
+        return self.title.split(":", 1)[0]
+
 
 FRAMEWORK = ("accuracy", "completeness", "tone", "clarity", "risk")
 TRAINING_PREFIXES = ("demo-", "exercise-")

@@ -61,6 +61,12 @@ class Drafts:
             return codec.draft_from_row(row), True
         return await self._existing_draft(draft), False
 
+    async def add_drafts(self, drafts: Sequence[Draft], *logs: LogEntry) -> None:
+        """Store new drafts and log rows in one transaction: all of them, or none."""
+        first, *rest = drafts
+        inserts = (*(Insert("drafts", codec.draft_row(d)) for d in rest), *map(log_insert, logs))
+        await self.db.apply(Change(Insert("drafts", codec.draft_row(first)), inserts))
+
     async def _existing_draft(self, draft: Draft) -> Draft:
         external_id = draft.input.external_id
         if external_id is not None:
