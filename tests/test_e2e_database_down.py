@@ -12,7 +12,7 @@ import pytest
 from bot.blocks.ids import ActionId
 from bot.domain import DecisionKind, DraftState
 from bot.flows import spooled
-from tests.harness import OPERATOR, SECOND_OPERATOR, BotUnderTest, settings_for
+from tests.harness import OPERATOR, SECOND_OPERATOR, BotUnderTest, ask_occ, settings_for
 from tests.tcp_proxy import TcpProxy
 
 RELIABILITY = "#occ-reliability"
@@ -220,3 +220,18 @@ def test_a_command_that_never_spools_leaves_nothing_on_disk(tmp_path):
     )
     assert ran.returncode == 0, ran.stderr[-2000:]
     assert not (tmp_path / "occ-spool").exists()
+
+
+async def test_a_slash_command_while_the_database_is_down_says_so_and_changes_nothing(
+    bot, proxy, slack
+):
+    proxy.cut()
+    stats = await ask_occ(bot, slack, "stats week")
+    training = await ask_occ(bot, slack, "training start")
+
+    for answer in (stats, training):
+        assert answer["response_type"] == "ephemeral"
+        assert "database cannot be reached" in answer["text"]
+    [down] = [m["text"] for m in slack.messages_in(RELIABILITY)]
+    assert "*database* is unreachable" in down
+    assert slack.messages_in("#occ-training") == []

@@ -28,11 +28,12 @@ from bot.blocks.queue import HELP, queue_text
 from bot.blocks.stats import person_lines, team_lines
 from bot.commands.export import row
 from bot.domain import Band, Draft, RiskKind
-from bot.flows import training
+from bot.flows import journal, training
 from bot.flows.overview import waiting_lines
 from bot.rules.periods import PERIODS, period_start
 from bot.rules.risk import confidence_band
 from bot.services import Services
+from bot.store.errors import unavailable
 
 Respond = Callable[..., Awaitable[Any]]
 
@@ -41,6 +42,10 @@ QUEUE_LOOKED_AT = 500  # the oldest waiting drafts a filter looks through
 EXPORT_DAYS = 7
 NOT_ALLOWED = (
     "Only managers (OCC_MANAGERS) can export the decision log: it holds customers' messages."
+)
+DATABASE_DOWN = (
+    ":hourglass_flowing_sand: The database cannot be reached right now, so I can't answer that "
+    "(on-call has been told). Try again in a few minutes."
 )
 BANDS = {band.value: band for band in Band}
 FLAGS = {kind.value: kind for kind in RiskKind}
@@ -61,6 +66,11 @@ async def answer_command(services: Services, user: str, text: str, respond: Resp
             answer = await subcommand(services, user, words[1:])
         except CommandError as error:
             answer = str(error)
+        except Exception as error:
+            if not unavailable(error):
+                raise
+            await journal.database_down(services, error)
+            answer = DATABASE_DOWN
     await respond(text=answer, response_type="ephemeral")
 
 
