@@ -222,6 +222,21 @@ async def test_stored_draft_reads_back_field_for_field(store: Store) -> None:
     assert await actions(store, "d-1") == ["draft.received"]
 
 
+async def test_a_round_of_drafts_is_stored_all_or_nothing(store: Store) -> None:
+    practice = TrainingCard(trainee="U0TRAINEE", round="round-1", scenario="demo-1-order-status")
+    cards = [replace(make_draft(f"d-card-{n}"), training=practice) for n in range(11)]
+    await store.add_drafts(cards, *(entry(card.id) for card in cards))
+
+    assert len(await store.training_cards("U0TRAINEE")) == 11
+    assert await actions(store, "d-card-10") == ["draft.received"]
+
+    clash = [replace(make_draft("d-card-new"), training=practice), cards[3]]  # d-card-3 exists
+    with pytest.raises(Exception):  # noqa: B017 (IntegrityError in SQL, APIError over REST)
+        await store.add_drafts(clash, entry("d-card-new"))
+    assert await store.get_draft("d-card-new") is None
+    assert await actions(store, "d-card-new") == []
+
+
 async def test_training_cards_stay_out_of_every_list_of_customers_drafts(store: Store) -> None:
     """A training card has a real conversation id from the packet (101): a customer of that
     conversation must never see it superseded, queued, counted or learned from."""
