@@ -1,12 +1,13 @@
 """The team's numbers over a decision log of 1,000,000 rows on PostgreSQL: `/occ stats` for
-today, this week and this month (the team's and one operator's), and the Home tab's numbers,
-against a database round trip (`ping`) in the same run; and the query plans, to show the
-indexes in use.
+today, this week and this month (the team's and one operator's), the Home tab's numbers, and
+the read behind `/occ training report`, against a database round trip (`ping`) in the same
+run; and the query plans, to show the indexes in use.
 
 The log is 90 days of an active team: 50 operators, every draft received, posted and decided
 (approve, edit, reject, escalate in the packet's proportions), replies sent, escalations
-claimed, CX breaches; it is written with COPY, then vacuumed and analysed as autovacuum would
-leave it. `python -m bench.stats [--rows N] [--runs R]`.
+claimed, CX breaches; and 40 trainees' rounds of the training packet (scope `training`). It is
+written with COPY, then vacuumed and analysed as autovacuum would leave it.
+`python -m bench.stats [--rows N] [--runs R]`.
 """
 
 from __future__ import annotations
@@ -24,12 +25,22 @@ import psycopg
 
 from bench.e2e import percentile
 from bench.pg import DEFAULT_URL, fresh_database
+from bot.domain import Action, Scope
 from bot.rules.periods import period_start
+from bot.scenarios import training_packet
 from bot.store import open_store
 
 OPERATORS = [f"U0OP{n:05d}" for n in range(50)]
 MANAGERS = [f"U0MG{n:05d}" for n in range(5)]
 DAYS = 90
+TRAINEES = 40
+TRAINING_ROWS = (
+    Action.TRAINING_STARTED,
+    Action.DRAFT_APPROVED,
+    Action.DRAFT_EDITED,
+    Action.DRAFT_REJECTED,
+    Action.DRAFT_ESCALATED,
+)
 # Per draft: received, posted, a decision, then a reply sent or an escalation claimed.
 DECISIONS = (
     ("draft.approved", 0.55),
@@ -83,6 +94,32 @@ def _rows(count: int, now: datetime) -> Any:
                 return
 
 
+def _training_rows(now: datetime) -> Any:
+    """40 trainees' rounds: the start, then the 11 decisions, about 90 % of them right."""
+    rng = random.Random(11)
+    packet = training_packet()
+    for trainee in range(TRAINEES):
+        at = now - timedelta(days=rng.uniform(0, DAYS))
+        who, round_id = f"U0TR{trainee:05d}", f"round-{trainee:05d}"
+        started = {"trainee": who, "round": round_id, "scenarios": [s.key for s in packet]}
+        yield (f"log-tr-{trainee:05d}", at, "U0MG00000", "training.started", round_id, started)
+        for n, scenario in enumerate(packet):
+            at += timedelta(seconds=rng.uniform(30, 300))
+            right = rng.random() < 0.9
+            mark = {
+                "round": round_id,
+                "trainee": who,
+                "scenario": scenario.key,
+                "chosen": scenario.expected.decision.value if right else "approve",
+                "expected": scenario.expected.decision.value,
+                "correct": right,
+                "urgency": None,
+            }
+            action = f"draft.{'escalated' if mark['chosen'] == 'escalate' else 'approved'}"
+            row_id = f"log-tr-{trainee:05d}-{n:02d}"
+            yield (row_id, at, who, action, f"d-tr-{trainee:05d}-{n:02d}", {"training": mark})
+
+
 def _seed(url: str, count: int, now: datetime) -> float:
     started = time.perf_counter()
     with psycopg.connect(url) as conn, conn.cursor() as cursor:
@@ -93,6 +130,9 @@ def _seed(url: str, count: int, now: datetime) -> float:
         with cursor.copy(f"COPY decision_log ({columns}) FROM STDIN") as copy:
             for row in _rows(count, now):
                 copy.write_row(row)
+            for row_id, at, actor, action, subject, payload in _training_rows(now):
+                row = (row_id, at, actor, action, "training", subject, None, json.dumps(payload))
+                copy.write_row((*row, "success", None))
     with psycopg.connect(url, autocommit=True) as conn:  # as autovacuum leaves a live table
         conn.execute("VACUUM ANALYZE decision_log")
     return time.perf_counter() - started
@@ -114,6 +154,11 @@ def _plans(url: str, now: datetime) -> dict[str, list[str]]:
             "created_at <= %s AND waited_seconds IS NOT NULL ORDER BY waited_seconds "
             "LIMIT 1 OFFSET (SELECT count(*) / 2 FROM occ_decision_times WHERE created_at >= %s "
             "AND created_at <= %s AND waited_seconds IS NOT NULL)"
+        ),
+        "training report: every round's rows": (
+            "SELECT * FROM decision_log WHERE scope = 'training' AND action IN "
+            "('training.started', 'draft.approved', 'draft.edited', 'draft.rejected', "
+            "'draft.escalated') ORDER BY created_at, seq"
         ),
     }
     plans = {}
@@ -169,6 +214,9 @@ async def measure(rows: int = 1_000_000, runs: int = 30, server: str = DEFAULT_U
                     runs,
                 )
             timings["Home tab numbers (six reads at once)"] = await _timed(home, runs)
+            timings["training report's read (every round)"] = await _timed(
+                lambda: store.entries(scope=Scope.TRAINING, actions=TRAINING_ROWS), runs
+            )
         finally:
             await store.close()
         plans = await asyncio.to_thread(_plans, url, now)
