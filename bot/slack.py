@@ -282,15 +282,30 @@ async def publish_home(services: Services, user: str, view: dict[str, Any]) -> N
         log.warning("could not publish the Home tab for %s: %s", user, describe(error))
 
 
+# chat.postEphemeral's answers when the message cannot be shown in that channel: a user
+# previewing a public channel they have not joined can still click its buttons.
+NOT_SHOWN_THERE = frozenset({"user_not_in_channel", "channel_not_found", "is_archived"})
+
+
 async def tell(services: Services, *, channel: str | None, user: str, text: str) -> None:
-    """A message only `user` sees: in the channel where they acted, else by direct message."""
+    """A message only `user` sees: in the channel where they acted, else (or when Slack cannot
+    show it to them there) by direct message."""
     try:
-        if channel:
-            await services.slack.chat_postEphemeral(channel=channel, user=user, text=text)
-        else:
-            await services.slack.chat_postMessage(channel=user, text=text)
+        if channel and await _told_in_channel(services, channel, user, text):
+            return
+        await services.slack.chat_postMessage(channel=user, text=text)
     except SLACK_FAILURES as error:
         log.warning("could not tell %s: %s", user, describe(error))
+
+
+async def _told_in_channel(services: Services, channel: str, user: str, text: str) -> bool:
+    try:
+        await services.slack.chat_postEphemeral(channel=channel, user=user, text=text)
+    except SlackApiError as error:
+        if error.response.get("error") not in NOT_SHOWN_THERE:
+            raise
+        return False
+    return True
 
 
 async def user_profile(services: Services, user: str) -> dict[str, str | None]:

@@ -196,3 +196,19 @@ async def test_bad_training_arguments_say_what_they_take(bot: BotUnderTest, slac
     assert "`/occ training` has no `begin`" in unknown
     assert "`everyone` is no person" in nobody
     assert slack.messages_in("#occ-training") == []
+
+
+async def test_a_trainee_outside_the_channel_gets_the_explanation_by_direct_message(
+    bot: BotUnderTest, slack
+):
+    await ask(bot, slack, "training start", TRAINEE)
+    await bot.settle()
+    card = (await cards_of(bot, TRAINEE))["demo-1-order-status"]
+
+    # Slack shows no ephemeral message to someone previewing a channel they have not joined.
+    slack.fail_next("chat.postEphemeral", "user_not_in_channel")
+    await bot.click(ActionId.APPROVE, card, TRAINEE)
+    await bot.settle()
+
+    [direct] = slack.messages_in(TRAINEE)
+    assert "✅ *Right:* you chose *Approve*" in direct["text"]
