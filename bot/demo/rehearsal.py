@@ -245,7 +245,7 @@ class Rehearsal:
 
     async def chatwoot_message(self) -> None:
         self.say("=" * 78)
-        self.say("A customer writes in Chatwoot; the webhook drafts a reply offline")
+        self.say("A customer writes in Chatwoot: the webhook stores it, then it is drafted")
         self.say("-" * 78)
         message = self.chatwoot.add_incoming(
             401,
