@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from bot.domain import Action, SlackRef
+from bot.domain import Action, Scope, SlackRef
 from bot.store import NotFound, Store
 from bot.store.posts import PARK_AFTER_REFUSALS
 from tests.test_store_contract import LEASE, T0, actions, entry, escalated_draft, stored_draft
@@ -78,7 +78,9 @@ async def test_refusals_park_a_card_until_it_is_offered_again(store: Store) -> N
     assert await store.claim_card_post("d-1", now=now, lease_until=now + LEASE) is None
     assert await store.refuse_card_post("d-1", lease_until=T0, log=entry("d-1")) is None
 
-    await store.unpark_cards()
+    await store.unpark_cards(Scope.TRAINING)  # another channel's cards
+    assert await store.unposted_drafts(now) == ["d-2"]
+    await store.unpark_cards(Scope.CX)
 
     assert await store.unposted_drafts(now) == ["d-1", "d-2"]
 

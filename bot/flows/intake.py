@@ -125,7 +125,7 @@ async def post_card(services: Services, draft: Draft) -> Draft | None:
                 draft.id, ref, at, log, lease_until=until
             ),
             refused=lambda until, log: store.refuse_card_post(draft.id, lease_until=until, log=log),
-            unpark=store.unpark_cards,
+            unpark=lambda: store.unpark_cards(draft.scope),
         ),
     )
     if posted is not None and posted.state is DraftState.SUPERSEDED:

@@ -165,8 +165,10 @@ class Drafts:
         row = await self.db.apply(Change(update, (log_insert(log),)))
         return None if row is None else int(row["card_refusals"])
 
-    async def unpark_cards(self) -> None:
-        await self.db.apply(Change(posts.unpark("drafts", "card")))
+    async def unpark_cards(self, scope: Scope) -> None:
+        update = posts.unpark("drafts", "card")
+        update = replace(update, where=(*update.where, eq("scope", scope.value)))
+        await self.db.apply(Change(update))
 
     async def claim_card_post(
         self, draft_id: str, *, now: datetime, lease_until: datetime

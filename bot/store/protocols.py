@@ -109,8 +109,9 @@ class DraftStore(Protocol):
         `PARK_AFTER_REFUSALS` the card is parked: not offered for reposting."""
         ...
 
-    async def unpark_cards(self) -> None:
-        """Offer every parked card for reposting again (its channel works again)."""
+    async def unpark_cards(self, scope: Scope) -> None:
+        """Offer every parked card of ``scope`` for reposting again: its channel (the
+        approvals channel for `cx`, the training channel for `training`) works again."""
         ...
 
     async def claim_card_post(
