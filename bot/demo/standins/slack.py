@@ -181,6 +181,7 @@ class SlackStandin(Standin):
         self._holds: dict[str, Hold] = {}
         self._delays: dict[str, tuple[float, bool]] = {}  # method -> (seconds, after effect)
         self._post_limit: tuple[float, float] | None = None  # (per second, burst) per channel
+        self._refused: dict[str, str] = {}  # channel id -> the error posting there answers
         self._buckets: dict[str, tuple[float, float]] = {}  # channel -> (tokens, at)
         self._last_micros = 0
         self._counter = 0
@@ -228,6 +229,16 @@ class SlackStandin(Standin):
         code = status if status is not None else (429 if error == "ratelimited" else 200)
         wait = retry_after if code == 429 else None
         self._failures.setdefault(method, []).append(_Failure(error, code, wait, times))
+
+    def refuse_posts(self, channel: str, error: str | None = "not_in_channel") -> None:
+        """Refuse every chat.postMessage to ``channel`` with ``error``, as Slack does while the
+        bot is not a member of a private channel (``not_in_channel``) or the channel is
+        archived (``is_archived``); ``None`` lets posts through again."""
+        channel_id = self._resolve_channel(channel)
+        if error is None:
+            self._refused.pop(channel_id, None)
+        else:
+            self._refused[channel_id] = error
 
     def hold(self, method: str, *, after_effect: bool = False) -> Hold:
         """Keep every call of ``method`` waiting until the returned hold is released: a slow
@@ -388,6 +399,8 @@ class SlackStandin(Standin):
 
     def _post_message(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = self._resolve_channel(_required(args, "channel", "channel_not_found"))
+        if channel in self._refused:
+            raise SlackError(self._refused[channel])
         content = _message_content(args)
         ts = self._next_ts()
         message: dict[str, Any] = {
