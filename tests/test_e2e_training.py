@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from bot.blocks.ids import ActionId
 from bot.domain import DecisionKind, Draft, DraftState, Scope
+from bot.jobs import JOBS
 from bot.scenarios import training_packet
 from tests.harness import MANAGER, OPERATOR, SECOND_OPERATOR, BotUnderTest, ask_occ
 
@@ -123,8 +124,9 @@ async def test_two_trainees_play_the_packet_and_are_scored_separately(
     assert await bot.store.escalation_for_draft(escalated.id) is None
     stored = await bot.store.get_draft(escalated.id)
     assert stored.state is DraftState.ESCALATED and stored.decision.kind is DecisionKind.ESCALATE
-    card = json.dumps(slack.message(stored.card.channel, stored.card.ts)["blocks"])
-    assert "Escalated" in card and "Approve" not in card
+    message = slack.message(stored.card.channel, stored.card.ts)
+    assert "Escalated" in json.dumps(message["blocks"]) and "Approve" not in json.dumps(message)
+    assert message["text"].endswith("escalated (training: no manager told)")
 
     # Every row is scope training; the team's numbers count none of it.
     for cards in (first_cards, second_cards):
@@ -157,6 +159,7 @@ async def test_a_second_start_waits_for_the_open_round_then_starts_a_new_one(
     await bot.settle()
 
     assert "Still deciding an earlier round" in again and "(11 left)" in again
+    assert "posted again" not in again  # they are all in the channel
     assert len(slack.messages_in("#occ-training")) == 11
 
     for card in (await cards_of(bot, TRAINEE)).values():
@@ -180,6 +183,12 @@ async def test_a_manager_starts_a_cohort_and_only_managers_name_others(bot: BotU
 
     assert "Only managers can start training for someone else" in refused
     assert f"<@{TRAINEE}>, <@{SECOND_TRAINEE}>" in cohort
+    # The cohort's cards go out one at a time: the first trainee's packet, then the second's.
+    names = [scenario.draft.customer.name for scenario in PACKET]
+    posted = slack.messages_in("#occ-training")
+    assert [name for m in posted for name in names if name in m["text"]] == names + names
+    owners = [TRAINEE if f"<@{TRAINEE}>" in json.dumps(m["blocks"]) else "" for m in posted]
+    assert owners == [TRAINEE] * 11 + [""] * 11
     assert len(await bot.store.training_cards(TRAINEE)) == 11
     assert len(await bot.store.training_cards(SECOND_TRAINEE)) == 11
     assert await bot.store.training_cards(MANAGER) == []
@@ -212,3 +221,29 @@ async def test_a_trainee_outside_the_channel_gets_the_explanation_by_direct_mess
 
     [direct] = slack.messages_in(TRAINEE)
     assert "✅ *Right:* you chose *Approve*" in direct["text"]
+
+
+async def test_cards_slack_refused_until_parked_go_out_when_the_trainee_starts_again(
+    bot: BotUnderTest, slack, clock
+):
+    slack.refuse_posts("#occ-training")  # the bot is not in the (private) channel yet
+    await ask(bot, slack, "training start", TRAINEE)
+    await bot.settle()
+    for _ in range(2):  # two more refusals each, and the cards are parked
+        clock.advance(minutes=6)
+        await JOBS["reposts"].run(bot.services)
+        await bot.settle()
+    clock.advance(minutes=6)
+    await JOBS["reposts"].run(bot.services)  # parked: not offered again on their own
+    assert slack.messages_in("#occ-training") == []
+    [alert] = slack.messages_in("#occ-reliability")
+    assert "OCC_TRAINING_CHANNEL" in alert["text"]
+
+    slack.refuse_posts("#occ-training", None)  # the bot is invited
+    again = await ask(bot, slack, "training start", TRAINEE)
+    await bot.settle()
+
+    assert "(11 left)" in again and "being posted again" in again
+    posted = slack.messages_in("#occ-training")
+    names = [scenario.draft.customer.name for scenario in PACKET]
+    assert [name for m in posted for name in names if name in m["text"]] == names

@@ -457,6 +457,8 @@ def _reply_status_text(draft: Draft, by: str) -> str:
 def _outcome_word(draft: Draft) -> str:
     if draft.training is not None and draft.state is DraftState.APPROVED:
         return "approved (training: nothing sent)"
+    if draft.training is not None and draft.state is DraftState.ESCALATED:
+        return "escalated (training: no manager told)"
     if draft.state is DraftState.SUPERSEDED:
         return "superseded by a newer draft"
     if draft.state is DraftState.REJECTED:

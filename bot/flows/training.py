@@ -12,6 +12,7 @@ and no manager is told. The report is read from those rows: the team's numbers c
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from typing import Any
 
 from bot import audit
@@ -31,6 +32,7 @@ from bot.rules.training import PASS_PERCENT, Score, certified, needed, score
 from bot.scenarios import Verdict, training_packet, training_scenario
 from bot.services import Services
 from bot.slack import tell
+from bot.store.errors import unavailable
 
 DECISIONS = (
     Action.DRAFT_APPROVED,
@@ -99,7 +101,7 @@ async def explain(services: Services, draft: Draft, marked: Score) -> None:
     lines.append("*The 5-question framework:*")
     for check in expected.framework:
         lines.append(f"{VERDICT_MARK[check.verdict]} *{check.name.capitalize()}:* {check.note}")
-    current = (await _all_rounds(services)).get(draft.training.round)
+    current = await _round(services, draft.training)
     if current is not None:
         lines.append(_progress(current))
     await tell(
@@ -121,20 +123,27 @@ def _channel(draft: Draft) -> str | None:
 
 
 async def start(services: Services, starter: str, trainees: list[str]) -> str:
-    """Post a round of the packet for each trainee (the starter when none is named)."""
+    """Post a round of the packet for each trainee (the starter when none is named). A trainee
+    still deciding a round gets no new one; its cards not yet in the channel (Slack refused
+    them, say) are offered again."""
     settings = services.settings
+    store = services.store
     trainees = list(dict.fromkeys(trainees)) or [starter]
     if any(trainee != starter for trainee in trainees) and not settings.is_manager(starter):
         return OTHERS_ARE_FOR_MANAGERS
-    started, busy = [], []
+    started, busy, new, unposted = [], [], [], []
     for trainee in trainees:
-        cards = await services.store.training_cards(trainee)
-        left = [card for card in cards if card.state is DraftState.PENDING]
+        left = [c for c in await store.training_cards(trainee) if c.state is DraftState.PENDING]
         if left:
             busy.append(f"{t.mention(trainee)} ({len(left)} left)")
+            unposted += [card for card in left if card.card is None]
             continue
-        await _start_round(services, starter, trainee)
+        new += await _start_round(services, starter, trainee)
         started.append(t.mention(trainee))
+    if unposted:
+        await store.unpark_cards(Scope.TRAINING)
+    if unposted or new:  # one task for them all: a cohort's cards go out in packet order
+        services.background.spawn(_post_in_order(services, unposted + new), name="training")
     channel = settings.training_channel
     lines = []
     if started:
@@ -146,22 +155,25 @@ async def start(services: Services, starter: str, trainees: list[str]) -> str:
             "`/occ training report` shows where everyone stands."
         )
     if busy:
+        again = "; the ones not there yet are being posted again" if unposted else ""
         lines.append(
             f"Still deciding an earlier round, so nothing new for {', '.join(busy)}: finish "
-            f"those cards in {channel} first."
+            f"those cards in {channel} first{again}."
         )
     return "\n".join(lines)
 
 
-async def _start_round(services: Services, starter: str, trainee: str) -> None:
+async def _start_round(services: Services, starter: str, trainee: str) -> list[Draft]:
     round_id = services.new_id("round")
     cards: list[Draft] = []
     logs: list[LogEntry] = []
-    for scenario in training_packet():
+    for n, scenario in enumerate(training_packet()):
         data = replace(scenario.draft, external_id=None)  # the packet's ids are one per packet
         practice = TrainingCard(trainee=trainee, round=round_id, scenario=scenario.key)
         card, received = new_draft(services, data, training=practice, scenario=scenario.key)
-        cards.append(card)
+        # A microsecond apart: whatever lists cards by arrival (the reposts job) keeps the
+        # packet's order.
+        cards.append(replace(card, received_at=card.received_at + timedelta(microseconds=n)))
         logs += received
     started = audit.entry(
         services,
@@ -177,7 +189,7 @@ async def _start_round(services: Services, starter: str, trainee: str) -> None:
         scope=Scope.TRAINING,
     )
     await services.store.add_drafts(cards, started, *logs)
-    services.background.spawn(_post_in_order(services, cards), name=f"training-{round_id}")
+    return cards
 
 
 async def _post_in_order(services: Services, cards: list[Draft]) -> None:
@@ -280,11 +292,32 @@ def _progress(current: Round) -> str:
     return f"Round done: *{current.right} of {total} right* ({_pct(current)}) {_status(current)}"
 
 
+async def _round(services: Services, card: TrainingCard) -> Round | None:
+    """The card's round so far; None if the log cannot be read just now (the decision itself
+    is stored: the trainee is told its mark without the tally)."""
+    store = services.store
+    try:
+        rows = await store.entries(
+            scope=Scope.TRAINING, actions=(Action.TRAINING_STARTED,), subject_id=card.round
+        )
+        rows += await store.entries(scope=Scope.TRAINING, actions=DECISIONS, actor=card.trainee)
+    except Exception as error:
+        if not unavailable(error):
+            raise
+        return None
+    return _rounds_from(rows).get(card.round)
+
+
 async def _all_rounds(services: Services) -> dict[str, Round]:
     """Every round in the log, oldest first, with the marks of its decisions."""
     rows = await services.store.entries(
         scope=Scope.TRAINING, actions=(Action.TRAINING_STARTED, *DECISIONS)
     )
+    return _rounds_from(rows)
+
+
+def _rounds_from(rows: list[LogEntry]) -> dict[str, Round]:
+    """The rounds that start in ``rows`` (oldest first), with the marks found there."""
     rounds: dict[str, Round] = {}
     for row in rows:
         if row.action == Action.TRAINING_STARTED:
