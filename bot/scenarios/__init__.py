@@ -58,7 +58,7 @@ class Scenario:
 
     @property
     def label(self) -> str:
-        """ "Demo 2", "Exercise 3": the title less its description, which hints at the answer."""
+        """The title less its description (which hints at the answer): Demo 2, Exercise 3."""
         return self.title.split(":", 1)[0]
 
 
