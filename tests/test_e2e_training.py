@@ -5,6 +5,7 @@ scores each trainee against the 80 % bar."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import timedelta
 
@@ -12,7 +13,14 @@ from bot.blocks.ids import ActionId
 from bot.domain import DecisionKind, Draft, DraftState, Scope
 from bot.jobs import JOBS
 from bot.scenarios import training_packet
-from tests.harness import MANAGER, OPERATOR, SECOND_OPERATOR, BotUnderTest, ask_occ
+from tests.harness import (
+    MANAGER,
+    OPERATOR,
+    SECOND_OPERATOR,
+    BotUnderTest,
+    ask_occ,
+    real_slash_command,
+)
 
 TRAINEE, SECOND_TRAINEE = OPERATOR, SECOND_OPERATOR
 PACKET = training_packet()
@@ -247,3 +255,25 @@ async def test_cards_slack_refused_until_parked_go_out_when_the_trainee_starts_a
     posted = slack.messages_in("#occ-training")
     names = [scenario.draft.customer.name for scenario in PACKET]
     assert [name for m in posted for name in names if name in m["text"]] == names
+
+
+async def test_two_starts_at_the_same_moment_post_one_round(bot: BotUnderTest, slack):
+    bodies = [
+        real_slash_command(
+            user=TRAINEE,
+            command="/occ",
+            text="training start",
+            channel="C0APPROVALS",
+            response_url=slack.response_url(f"start-{n}"),
+        )
+        for n in range(2)
+    ]
+    sent = await asyncio.gather(*(bot.slack.send(body) for body in bodies))
+    await bot.settle()
+
+    assert [response.status_code for response in sent] == [200, 200]
+    assert len(await bot.store.training_cards(TRAINEE)) == 11
+    assert len(slack.messages_in("#occ-training")) == 11
+    answers = sorted(call.args["text"] for call in slack.calls("response_url"))
+    assert answers[0].startswith("Still deciding an earlier round")
+    assert answers[1].startswith("🎓 Posting the training packet")

@@ -222,19 +222,26 @@ async def test_stored_draft_reads_back_field_for_field(store: Store) -> None:
     assert await actions(store, "d-1") == ["draft.received"]
 
 
-async def test_a_round_of_drafts_is_stored_all_or_nothing(store: Store) -> None:
-    practice = TrainingCard(trainee="U0TRAINEE", round="round-1", scenario="demo-1-order-status")
+async def test_a_round_of_drafts_is_taken_once_and_stored_all_or_nothing(store: Store) -> None:
+    practice = TrainingCard(trainee="U0TRAINEE", round="U0TRAINEE-1", scenario="demo-1")
+    started = replace(entry("U0TRAINEE-1", Action.TRAINING_STARTED), id="started:U0TRAINEE-1")
     cards = [replace(make_draft(f"d-card-{n}"), training=practice) for n in range(11)]
-    await store.add_drafts(cards, *(entry(card.id) for card in cards))
+
+    assert await store.start_round(started, cards, *(entry(card.id) for card in cards))
+    again = [replace(make_draft("d-card-again"), training=practice)]
+    assert not await store.start_round(started, again, entry("d-card-again"))
 
     assert len(await store.training_cards("U0TRAINEE")) == 11
     assert await actions(store, "d-card-10") == ["draft.received"]
-
+    assert await store.get_draft("d-card-again") is None
+    assert await actions(store, "d-card-again") == []
     clash = [replace(make_draft("d-card-new"), training=practice), cards[3]]  # d-card-3 exists
+    other = replace(started, id="started:U0TRAINEE-2")
     with pytest.raises(Exception):  # noqa: B017 (IntegrityError in SQL, APIError over REST)
-        await store.add_drafts(clash, entry("d-card-new"))
+        await store.start_round(other, clash, entry("d-card-new"))
     assert await store.get_draft("d-card-new") is None
     assert await actions(store, "d-card-new") == []
+    assert [e.id for e in await store.entries(subject_id="U0TRAINEE-1")] == [started.id]
 
 
 async def test_training_cards_stay_out_of_every_list_of_customers_drafts(store: Store) -> None:

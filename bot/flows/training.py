@@ -133,12 +133,18 @@ async def start(services: Services, starter: str, trainees: list[str]) -> str:
         return OTHERS_ARE_FOR_MANAGERS
     started, busy, new, unposted = [], [], [], []
     for trainee in trainees:
-        left = [c for c in await store.training_cards(trainee) if c.state is DraftState.PENDING]
+        cards = await store.training_cards(trainee)
+        left = [card for card in cards if card.state is DraftState.PENDING]
         if left:
             busy.append(f"{t.mention(trainee)} ({len(left)} left)")
             unposted += [card for card in left if card.card is None]
             continue
-        new += await _start_round(services, starter, trainee)
+        number = len({card.training.round for card in cards if card.training}) + 1
+        round_cards = await _start_round(services, starter, trainee, number)
+        if round_cards is None:  # a start a moment ago, on this replica or another, took it
+            busy.append(f"{t.mention(trainee)} (just started)")
+            continue
+        new += round_cards
         started.append(t.mention(trainee))
     if unposted:
         await store.unpark_cards(Scope.TRAINING)
@@ -163,8 +169,12 @@ async def start(services: Services, starter: str, trainees: list[str]) -> str:
     return "\n".join(lines)
 
 
-async def _start_round(services: Services, starter: str, trainee: str) -> list[Draft]:
-    round_id = services.new_id("round")
+async def _start_round(
+    services: Services, starter: str, trainee: str, number: int
+) -> list[Draft] | None:
+    """Store the trainee's round ``number``; None if another start stored it first: its
+    `training.started` row has an id of its own, written once."""
+    round_id = f"{trainee}-{number}"
     cards: list[Draft] = []
     logs: list[LogEntry] = []
     for n, scenario in enumerate(training_packet()):
@@ -188,8 +198,8 @@ async def _start_round(services: Services, starter: str, trainee: str) -> list[D
         actor=starter,
         scope=Scope.TRAINING,
     )
-    await services.store.add_drafts(cards, started, *logs)
-    return cards
+    started = replace(started, id=f"training.started:{round_id}")
+    return cards if await services.store.start_round(started, cards, *logs) else None
 
 
 async def _post_in_order(services: Services, cards: list[Draft]) -> None:

@@ -61,11 +61,15 @@ class Drafts:
             return codec.draft_from_row(row), True
         return await self._existing_draft(draft), False
 
-    async def add_drafts(self, drafts: Sequence[Draft], *logs: LogEntry) -> None:
-        """Store new drafts and log rows in one transaction: all of them, or none."""
-        first, *rest = drafts
-        inserts = (*(Insert("drafts", codec.draft_row(d)) for d in rest), *map(log_insert, logs))
-        await self.db.apply(Change(Insert("drafts", codec.draft_row(first)), inserts))
+    async def start_round(
+        self, started: LogEntry, drafts: Sequence[Draft], *logs: LogEntry
+    ) -> bool:
+        """Take a round of drafts by writing its ``started`` row (whose id names the round),
+        then store the drafts and their log rows, all in one transaction; False, writing
+        nothing, when that row exists already (another start took the round)."""
+        taken = Insert("decision_log", codec.log_row(started), ignore_conflict=True)
+        inserts = (*(Insert("drafts", codec.draft_row(d)) for d in drafts), *map(log_insert, logs))
+        return await self.db.apply(Change(taken, inserts)) is not None
 
     async def _existing_draft(self, draft: Draft) -> Draft:
         external_id = draft.input.external_id

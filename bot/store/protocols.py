@@ -48,8 +48,12 @@ class DraftStore(Protocol):
         external_id returns the first draft and False, writing nothing."""
         ...
 
-    async def add_drafts(self, drafts: Sequence[Draft], *logs: LogEntry) -> None:
-        """Store new drafts (a training round) and log rows in one transaction: all or none."""
+    async def start_round(
+        self, started: LogEntry, drafts: Sequence[Draft], *logs: LogEntry
+    ) -> bool:
+        """Take a round of drafts (a training round) by writing its ``started`` row, whose id
+        names the round, and store the drafts and their log rows in the same transaction;
+        False, writing nothing, when another start took that round first."""
         ...
 
     async def get_draft(self, draft_id: str) -> Draft | None: ...
