@@ -215,7 +215,6 @@ class Round:
     """One trainee's round, as the log has it."""
 
     trainee: str
-    round: str
     scenarios: list[str]
     marks: dict[str, Score] = field(default_factory=dict)  # scenario -> its decision's mark
 
@@ -332,9 +331,7 @@ def _rounds_from(rows: list[LogEntry]) -> dict[str, Round]:
     for row in rows:
         if row.action == Action.TRAINING_STARTED:
             payload = row.payload
-            rounds[payload["round"]] = Round(
-                trainee=payload["trainee"], round=payload["round"], scenarios=payload["scenarios"]
-            )
+            rounds[payload["round"]] = Round(payload["trainee"], payload["scenarios"])
             continue
         marked = row.payload.get("training")
         found = rounds.get(marked["round"]) if isinstance(marked, dict) else None
