@@ -25,7 +25,7 @@ import psycopg
 
 from bench.e2e import percentile
 from bench.pg import DEFAULT_URL, fresh_database
-from bot.domain import Action, Scope
+from bot.domain import Action, DecisionKind, Scope
 from bot.rules.periods import period_start
 from bot.scenarios import training_packet
 from bot.store import open_store
@@ -34,13 +34,7 @@ OPERATORS = [f"U0OP{n:05d}" for n in range(50)]
 MANAGERS = [f"U0MG{n:05d}" for n in range(5)]
 DAYS = 90
 TRAINEES = 40
-TRAINING_ROWS = (
-    Action.TRAINING_STARTED,
-    Action.DRAFT_APPROVED,
-    Action.DRAFT_EDITED,
-    Action.DRAFT_REJECTED,
-    Action.DRAFT_ESCALATED,
-)
+TRAINING_ROWS = (Action.TRAINING_STARTED, *(kind.logged_as for kind in DecisionKind))
 # Per draft: received, posted, a decision, then a reply sent or an escalation claimed.
 DECISIONS = (
     ("draft.approved", 0.55),

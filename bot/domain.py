@@ -73,6 +73,16 @@ class DecisionKind(StrEnum):
             DecisionKind.ESCALATE: DraftState.ESCALATED,
         }[self]
 
+    @property
+    def logged_as(self) -> Action:
+        """The decision_log action a decision of this kind is written as."""
+        return {
+            DecisionKind.APPROVE: Action.DRAFT_APPROVED,
+            DecisionKind.EDIT: Action.DRAFT_EDITED,
+            DecisionKind.REJECT: Action.DRAFT_REJECTED,
+            DecisionKind.ESCALATE: Action.DRAFT_ESCALATED,
+        }[self]
+
 
 class ReplyStatus(StrEnum):
     NONE = "none"  # nothing to send (pending, rejected, escalated)

@@ -43,12 +43,6 @@ from bot.slack import SLACK_FAILURES, describe, tell
 
 NOT_AN_OPERATOR = "Only the operators listed in OCC_OPERATORS can act on drafts."
 
-DECISION_ACTIONS = {
-    DecisionKind.APPROVE: Action.DRAFT_APPROVED,
-    DecisionKind.EDIT: Action.DRAFT_EDITED,
-    DecisionKind.REJECT: Action.DRAFT_REJECTED,
-    DecisionKind.ESCALATE: Action.DRAFT_ESCALATED,
-}
 PAST_TENSE = {
     DraftState.APPROVED: "approved",
     DraftState.REJECTED: "rejected",
@@ -240,7 +234,7 @@ async def decide(
         # and if this process dies before sending, the lease expires and a job sends it.
         reply_status=ReplyStatus.SENDING if sends else ReplyStatus.NONE,
         reply_lease_until=now + REPLY_LEASE if sends else None,
-        log=audit.draft_entry(services, DECISION_ACTIONS[kind], draft, payload, actor=user),
+        log=audit.draft_entry(services, kind.logged_as, draft, payload, actor=user),
         escalation=stored_escalation,
     )
     if won is None:

@@ -34,12 +34,7 @@ from bot.services import Services
 from bot.slack import tell
 from bot.store.errors import unavailable
 
-DECISIONS = (
-    Action.DRAFT_APPROVED,
-    Action.DRAFT_EDITED,
-    Action.DRAFT_REJECTED,
-    Action.DRAFT_ESCALATED,
-)
+DECISIONS = tuple(kind.logged_as for kind in DecisionKind)
 VERDICT_MARK = {Verdict.PASS: "✅", Verdict.WATCH: "⚠️", Verdict.FAIL: "❌"}
 CHOICE = {
     DecisionKind.APPROVE: "Approve",
