@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.logger.messages import warning_token_skipped
 from slack_sdk.web.async_client import AsyncWebClient
 from starlette.applications import Starlette
 
@@ -22,10 +23,22 @@ from bot.web.routes import create_web_app
 log = logging.getLogger("occ")
 
 
+class _TokenFromEnvironment(logging.Filter):
+    """Bolt reads SLACK_BOT_TOKEN from the environment by itself, then warns on every start
+    that it goes unused beside our `authorize` hook, which holds the same token."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != warning_token_skipped()
+
+
 def create_bolt_app(services: Services) -> AsyncApp:
     settings = services.settings
+    bolt_log = logging.getLogger("occ.bolt")
+    if not bolt_log.filters:
+        bolt_log.addFilter(_TokenFromEnvironment())
     app = AsyncApp(
         name="occ-bot",
+        logger=bolt_log,
         # Flows talk to Slack through services.slack; Bolt's own client (for its per-request
         # context) shares its connections, and `authorize` asks auth.test once per start.
         client=AsyncWebClient(base_url=settings.slack_api_url, session=services.slack.session),

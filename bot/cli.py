@@ -26,7 +26,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    for chatty in ("httpx", "bm25s"):  # a line per request / per index build otherwise
+    # a line per request, per index build, per migration and per Alembic plugin otherwise
+    for chatty in ("httpx", "bm25s", "alembic"):
         logging.getLogger(chatty).setLevel(logging.WARNING)
     if args.command is None:
         parser.print_help()
@@ -39,7 +40,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="occ-bot", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="occ-bot",
+        description=__doc__,
+        epilog="Every command, setting, route, button and decision-log action is described in "
+        "docs/interface.md; setting up a workspace in README.md.",
+    )
     parser.set_defaults(command=None)
     sub = parser.add_subparsers(dest="command")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -19,8 +20,33 @@ def _split_ids(value: object) -> object:
     return value
 
 
+SLACK_USER_ID = re.compile(r"[UW][A-Z0-9]{2,31}")
+
+# What .env.example and the docs show in place of a real value: a bot started with one of
+# them would fail later and less clearly (Slack's invalid_auth six seconds in, say).
+_PLACEHOLDER = re.compile(
+    r"(\.\.\.|…|<[^>]*>|\b(change[-_ ]?me|your[-_ ]|replace[-_ ]?me|placeholder|todo|xxx+)\b)",
+    re.IGNORECASE,
+)
+
+
+def is_placeholder(value: str) -> bool:
+    return bool(_PLACEHOLDER.search(value))
+
+
+# Each integration's settings, which only work together.
+PARTNERS: dict[str, tuple[str, ...]] = {
+    "Chatwoot": ("CHATWOOT_URL", "CHATWOOT_API_TOKEN", "CHATWOOT_ACCOUNT_ID"),
+    "Shopify": ("SHOPIFY_SHOP", "SHOPIFY_ADMIN_TOKEN"),
+    "Supabase": ("SUPABASE_URL", "SUPABASE_SERVICE_ROLE_KEY"),
+}
+
+
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+    # An empty line in .env (`OCC_MANAGERS_GROUP=`) means unset, not "the empty string".
+    model_config = SettingsConfigDict(
+        env_file=".env", extra="ignore", populate_by_name=True, env_ignore_empty=True
+    )
 
     slack_bot_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
@@ -109,6 +135,34 @@ class Settings(BaseSettings):
 
     _split_managers = field_validator("managers", "operators", mode="before")(_split_ids)
 
+    @field_validator("managers", "operators")
+    @classmethod
+    def _user_ids(cls, value: frozenset[str]) -> frozenset[str]:
+        wrong = sorted(v for v in value if not SLACK_USER_ID.fullmatch(v))
+        if wrong:
+            raise ValueError(
+                f"not Slack user IDs: {', '.join(wrong)} (use IDs like U012AB3CD: a person's "
+                "profile -> ⋮ -> Copy member ID)"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _no_placeholders(self) -> Settings:
+        """A value copied unchanged from .env.example must not pass for a real one."""
+        found = []
+        for name, field in type(self).model_fields.items():
+            value = getattr(self, name)
+            if isinstance(value, SecretStr):
+                value = value.get_secret_value()
+            if isinstance(value, str) and is_placeholder(value):
+                found.append((field.alias or name).upper())
+        if found:
+            raise ValueError(
+                f"{', '.join(found)}: still the example's placeholder; set the real value, or "
+                "remove the line to leave it unset"
+            )
+        return self
+
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
@@ -156,6 +210,50 @@ class Settings(BaseSettings):
             )
         return self
 
+    def half_set(self) -> list[str]:
+        """Each integration with some of its settings but not all, as a sentence naming
+        what is missing."""
+        problems = []
+        if self.slack_app_token and not self.slack_bot_token:
+            problems.append("Slack: SLACK_APP_TOKEN (Socket Mode) needs SLACK_BOT_TOKEN too")
+        elif not self.slack_app_token and bool(self.slack_bot_token) != bool(
+            self.slack_signing_secret
+        ):
+            missing = "SLACK_SIGNING_SECRET" if self.slack_bot_token else "SLACK_BOT_TOKEN"
+            problems.append(f"Slack: {missing} is unset (HTTP mode needs both)")
+        values = {
+            "CHATWOOT_URL": self.chatwoot_url,
+            "CHATWOOT_API_TOKEN": self.chatwoot_api_token,
+            "CHATWOOT_ACCOUNT_ID": self.chatwoot_account_id,
+            "SHOPIFY_SHOP": self.shopify_shop,
+            "SHOPIFY_ADMIN_TOKEN": self.shopify_admin_token,
+            "SUPABASE_URL": self.supabase_url,
+            "SUPABASE_SERVICE_ROLE_KEY": self.supabase_service_role_key,
+        }
+        for integration, names in PARTNERS.items():
+            missing = [name for name in names if not values[name]]
+            if missing and len(missing) < len(names):
+                problems.append(
+                    f"{integration}: {', '.join(missing)} unset (set all of {', '.join(names)})"
+                )
+        return problems
+
+    def channels(self) -> dict[str, str]:
+        """Every channel the bot posts to or reads, and the setting that names it."""
+        found = {
+            self.approvals_channel: "OCC_APPROVALS_CHANNEL",
+            self.escalations_channel: "OCC_ESCALATIONS_CHANNEL",
+            self.reliability_channel: "OCC_RELIABILITY_CHANNEL",
+            self.training_channel: "OCC_TRAINING_CHANNEL",
+            self.digest_channel: "OCC_DIGEST_CHANNEL",
+        }
+        if self.shopify_enabled:  # Sales Pulse is off without a shop
+            found.setdefault(self.sales_channel, "OCC_SALES_CHANNEL")
+        for level in self.escalation_chain:
+            if level.kind is LevelKind.CHANNEL:
+                found.setdefault(level.target, "OCC_ESCALATION_CHAIN")
+        return found
+
     @property
     def effective_database_url(self) -> str | None:
         """DATABASE_URL wins; Supabase REST only when it is unset; else local SQLite."""
@@ -200,6 +298,18 @@ class Settings(BaseSettings):
 
     def is_manager(self, user_id: str) -> bool:
         return user_id in self.managers
+
+    def startup_warnings(self) -> list[str]:
+        """Settings that work but leave a gap someone should know about."""
+        warnings = []
+        if not self.managers:
+            warnings.append(
+                "OCC_MANAGERS is empty: no manager is mentioned on Urgent escalations; set "
+                "it to the managers' Slack user IDs"
+            )
+        if not self.operators:
+            warnings.append("OCC_OPERATORS is empty: anyone in the workspace may decide drafts")
+        return warnings
 
     def startup_notes(self) -> list[str]:
         """One line per optional integration that is off or on its embedded default."""

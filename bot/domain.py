@@ -165,7 +165,7 @@ class Outcome(StrEnum):
 
 
 class Action(StrEnum):
-    """decision_log.action names (CONTRACT.md), plus our own in the same noun.verb form."""
+    """decision_log.action names (docs/interface.md), plus our own in the same noun.verb form."""
 
     DRAFT_RECEIVED = "draft.received"
     DRAFT_POSTED = "draft.posted"
@@ -289,7 +289,7 @@ class CxBreach:
 
 @dataclass(frozen=True)
 class DraftInput:
-    """A draft as it arrives (CONTRACT.md "A draft"), already validated."""
+    """A draft as it arrives (docs/interface.md, "A draft"), already validated."""
 
     conversation_id: int
     customer_message: str

@@ -17,6 +17,9 @@ from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncRateLimitErrorRetryHandler,
     AsyncServerErrorRetryHandler,
 )
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings
@@ -29,6 +32,7 @@ from bot.integrations.shopify import ShopifyClient
 from bot.runtime.background import Background
 from bot.runtime.reliability import OpenIncidents
 from bot.runtime.spool import Spool
+from bot.runtime.workspace import Workspace
 from bot.store import Store, open_store
 
 log = logging.getLogger("occ")
@@ -68,6 +72,8 @@ class Services:
     # A message's permalink never changes: the Home tab and `/occ queue` list the same cards
     # again and again, and ask Slack once each (bot.slack.permalink).
     permalinks: dict[SlackRef, str] = field(default_factory=dict)
+    # Channel IDs and the channels the bot cannot work in (bot.runtime.connect fills it).
+    workspace: Workspace = field(default_factory=Workspace)
 
     def conversation_url(self, conversation_id: int) -> str | None:
         return self.chatwoot.conversation_url(conversation_id) if self.chatwoot else None
@@ -88,6 +94,51 @@ class Services:
             self.spool.close()
 
 
+# Calls that post something. Slack may have acted on one that answered 500 or lost its
+# connection (docs/real-services.md), so repeating it can post twice: such a failure goes to
+# the caller, whose exactly-once path looks for the message before it posts again.
+NOT_REPEATABLE = frozenset(
+    {
+        "chat.postMessage",
+        "chat.postEphemeral",
+        "chat.scheduleMessage",
+        "files.completeUploadExternal",
+    }
+)
+
+
+def _repeatable(request: HttpRequest) -> bool:
+    return request.url.rsplit("/", 1)[-1] not in NOT_REPEATABLE
+
+
+class _ConnectionErrorRetry(AsyncConnectionErrorRetryHandler):
+    async def _can_retry_async(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        return _repeatable(request) and await super()._can_retry_async(
+            state=state, request=request, response=response, error=error
+        )
+
+
+class _ServerErrorRetry(AsyncServerErrorRetryHandler):
+    async def _can_retry_async(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        return _repeatable(request) and await super()._can_retry_async(
+            state=state, request=request, response=response, error=error
+        )
+
+
 def slack_client(
     settings: Settings, session: aiohttp.ClientSession | None = None
 ) -> AsyncWebClient:
@@ -100,9 +151,9 @@ def slack_client(
         timeout=10,
         session=session,
         retry_handlers=[
-            AsyncConnectionErrorRetryHandler(max_retry_count=2),
-            AsyncRateLimitErrorRetryHandler(max_retry_count=3),
-            AsyncServerErrorRetryHandler(max_retry_count=2),
+            _ConnectionErrorRetry(max_retry_count=2),
+            AsyncRateLimitErrorRetryHandler(max_retry_count=3),  # a 429 did nothing
+            _ServerErrorRetry(max_retry_count=2),
         ],
     )
 

@@ -5,11 +5,12 @@ with, and the bot's own identity. Flows call these, never the client directly.""
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import aiohttp
 from slack_bolt.authorization import AuthorizeResult
@@ -17,12 +18,27 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.domain import SlackRef
+from bot.runtime.workspace import Workspace
 from bot.services import Services
 
 log = logging.getLogger("occ.slack")
 
+T = TypeVar("T")
+
 # What a Web API call can fail with: Slack's own error answers, and the transport's.
 SLACK_FAILURES = (SlackClientError, aiohttp.ClientError, TimeoutError)
+
+
+# Slack's answers when the bot cannot work in a channel at all (it is missing, archived, or
+# private and the bot was not invited): waiting and retrying changes nothing.
+CHANNEL_REFUSALS = frozenset({"channel_not_found", "not_in_channel", "is_archived"})
+
+
+def refusal(error: BaseException) -> str | None:
+    """Slack's code if ``error`` says the bot cannot work in the channel, else None."""
+    if isinstance(error, SlackApiError) and error.response.get("error") in CHANNEL_REFUSALS:
+        return str(error.response.get("error"))
+    return None
 
 
 def describe(error: BaseException) -> str:
@@ -47,7 +63,7 @@ async def post(
     """Post a message (in a thread, with ``thread_ts``; carrying our ``metadata``, which
     `find_posted` looks for); raises one of SLACK_FAILURES when Slack does not take it."""
     response = await services.slack.chat_postMessage(
-        channel=channel,
+        channel=services.workspace.known_id(channel) or channel,
         text=text,
         blocks=blocks,
         thread_ts=thread_ts,
@@ -81,24 +97,67 @@ PERMALINKS_KEPT = 10_000  # a replica's remembered permalinks, forgotten all at 
 LIST_PAGES = 20  # pages of 1,000 channels searched for a channel's name
 
 
-async def channel_id(services: Services, channel: str) -> str | None:
+class SlackSide(Protocol):
+    """What channel look-ups need: the Web API client and this replica's workspace view
+    (`Services` has both; `occ-bot check` builds only these)."""
+
+    slack: AsyncWebClient
+    workspace: Workspace
+
+
+async def channel_id(services: SlackSide, channel: str) -> str | None:
     """The ID of a channel given as ``#name`` (an ID is returned as is); None if the bot
-    cannot see a channel of that name. Raises one of SLACK_FAILURES."""
+    cannot see a channel of that name. The workspace's channels are listed once and
+    remembered; a name not found is looked for again only after a while. Raises one of
+    SLACK_FAILURES."""
     if not channel.startswith("#"):
         return channel
-    name = channel[1:].lower()
+    workspace = services.workspace
+    known = workspace.known_id(channel)
+    if known is not None or not workspace.may_list_again():
+        return known
     cursor = None
     for _ in range(LIST_PAGES):
         response = await services.slack.conversations_list(
-            types="public_channel,private_channel", exclude_archived=True, limit=1000, cursor=cursor
+            types="public_channel,private_channel", limit=1000, cursor=cursor
         )
-        for found in response.get("channels") or []:
-            if isinstance(found, Mapping) and str(found.get("name", "")).lower() == name:
-                return str(found["id"])
+        workspace.learn(
+            {
+                str(found["name"]): str(found["id"])
+                for found in response.get("channels") or []
+                if isinstance(found, Mapping) and found.get("name") and found.get("id")
+            }
+        )
         cursor = (response.get("response_metadata") or {}).get("next_cursor")
         if not cursor:
-            return None
+            break
+    return workspace.known_id(channel)
+
+
+async def join(services: SlackSide, channel: str) -> str | None:
+    """Join a public channel (``conversations.join``): None once the bot is a member, else
+    Slack's reason (a private channel needs an invitation; an archived one takes nobody)."""
+    try:
+        await services.slack.conversations_join(channel=channel)
+    except SlackApiError as error:
+        return str(error.response.get("error"))
     return None
+
+
+async def _as_member(services: SlackSide, channel: str, call: Callable[[], Awaitable[T]]) -> T:
+    """``call()``; if Slack answers not_in_channel, join the channel and call once more (real
+    Slack lets a bot post to a public channel it never joined, but not read it, show an
+    ephemeral or share a file there). Raises one of SLACK_FAILURES."""
+    try:
+        return await call()
+    except SlackApiError as error:
+        if error.response.get("error") != "not_in_channel":
+            raise
+        refused = await join(services, channel)
+        if refused is not None:
+            log.warning("cannot join %s to work in it: %s", channel, refused)
+            raise
+    return await call()
 
 
 async def find_posted(
@@ -151,17 +210,24 @@ async def _messages(
     cursor = None
     for _ in range(FIND_PAGES):
         if thread_ts is not None:
-            response = await services.slack.conversations_replies(
-                channel=found_in, ts=thread_ts, include_all_metadata=True, limit=200, cursor=cursor
+            read = functools.partial(
+                services.slack.conversations_replies,
+                channel=found_in,
+                ts=thread_ts,
+                include_all_metadata=True,
+                limit=200,
+                cursor=cursor,
             )
         else:
-            response = await services.slack.conversations_history(
+            read = functools.partial(
+                services.slack.conversations_history,
                 channel=found_in,
                 oldest=f"{oldest.timestamp():.6f}" if oldest is not None else None,
                 include_all_metadata=True,
                 limit=200,
                 cursor=cursor,
             )
+        response = await _as_member(services, found_in, read)
         for message in response.get("messages") or []:
             if isinstance(message, Mapping):
                 yield str(response.get("channel") or found_in), message
@@ -243,14 +309,22 @@ async def share_file(
     """Share a file in a conversation (Slack's upload flow: files.getUploadURLExternal, the
     bytes, files.completeUploadExternal); False, with a warning, if Slack did not take it."""
     try:
-        await services.slack.files_upload_v2(
-            channel=channel,
+        found = await channel_id(services, channel)  # the upload flow takes only an ID
+        if found is None:
+            log.warning(
+                "could not upload %s: no channel %s is visible to the bot", filename, channel
+            )
+            return False
+        upload = functools.partial(
+            services.slack.files_upload_v2,
+            channel=found,
             thread_ts=thread,
             content=content,
             filename=filename,
             title=title,
             initial_comment=comment,
         )
+        await _as_member(services, found, upload)
     except SLACK_FAILURES as error:
         log.warning("could not upload %s: %s", filename, describe(error))
         return False
@@ -283,8 +357,11 @@ async def publish_home(services: Services, user: str, view: dict[str, Any]) -> N
 
 
 # chat.postEphemeral's answers when the message cannot be shown in that channel: a user
-# previewing a public channel they have not joined can still click its buttons.
-NOT_SHOWN_THERE = frozenset({"user_not_in_channel", "channel_not_found", "is_archived"})
+# previewing a public channel they have not joined can still click its buttons; the bot
+# itself must be a member, chat:write.public or not.
+NOT_SHOWN_THERE = frozenset(
+    {"user_not_in_channel", "channel_not_found", "is_archived", "not_in_channel"}
+)
 
 
 async def tell(services: Services, *, channel: str | None, user: str, text: str) -> None:
@@ -299,8 +376,11 @@ async def tell(services: Services, *, channel: str | None, user: str, text: str)
 
 
 async def _told_in_channel(services: Services, channel: str, user: str, text: str) -> bool:
+    show = functools.partial(
+        services.slack.chat_postEphemeral, channel=channel, user=user, text=text
+    )
     try:
-        await services.slack.chat_postEphemeral(channel=channel, user=user, text=text)
+        await _as_member(services, channel, show)
     except SlackApiError as error:
         if error.response.get("error") not in NOT_SHOWN_THERE:
             raise

@@ -30,6 +30,7 @@ from bot.demo.standins.interactions import SlackSender
 from bot.demo.standins.server import StandinServer, wait_for
 from bot.demo.standins.slack import DEFAULT_TOKEN, SlackStandin
 from bot.domain import Draft, Escalation
+from bot.runtime.connect import join_channels
 from bot.services import IdFactory, Services, build_services, random_id
 from tests.openai_standin import OpenAIStandin, Reply
 
@@ -235,6 +236,7 @@ class BotUnderTest:
     async def start(self) -> BotUnderTest:
         logging.getLogger("occ.background").addHandler(self._failures)
         self.services = await build_services(self.settings, clock=self.clock, new_id=self.new_id)
+        await join_channels(self.services)  # as `occ-bot serve` does before it serves
         await self.services.store.migrate()
         app = create_app(self.services, bolt=create_bolt_app(self.services), run_jobs=False)
         self._server = StandinServer(app, graceful_seconds=5)

@@ -203,8 +203,9 @@ def test_serve_migrates_answers_healthz_and_stops_cleanly(tmp_path, stop):
     env = base | {
         "PYTHONPATH": str(ROOT),
         "DATABASE_URL": f"sqlite:///{tmp_path}/occ.db",
-        "SLACK_BOT_TOKEN": "xoxb-not-used-until-a-request-comes",
+        "SLACK_BOT_TOKEN": "xoxb-1234-the-workspace-never-answers",
         "SLACK_SIGNING_SECRET": "secret",
+        "SLACK_API_URL": f"http://127.0.0.1:{_free_port()}/api/",  # loopback only, closed
     }
     process = subprocess.Popen(
         [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],

@@ -120,3 +120,48 @@ async def test_a_refused_digest_is_posted_at_the_next_run_and_never_twice(
     assert refused.startswith("not posted") and by_hand is not None and job == "posted"
     digests = [m for m in slack.messages_in("#occ-approvals") if "Weekly digest" in m["text"]]
     assert len(digests) == 1
+
+
+async def test_a_digest_channel_the_bot_was_removed_from_is_joined_again_and_posted_in(
+    bot: BotUnderTest, slack, clock
+):
+    slack.kick("#occ-approvals")  # real Slack: reading its history now answers not_in_channel
+    clock.now = datetime(2026, 11, 30, 9, 5, tzinfo=UTC)
+
+    assert await JOBS["digest"].run(bot.services) == "posted"
+    await bot.settle()
+    assert slack.is_member("#occ-approvals")
+    assert [m for m in slack.messages_in("#occ-approvals") if "Weekly digest" in m["text"]]
+
+
+async def test_a_private_digest_channel_the_bot_is_not_in_is_one_alert_not_endless_retries(
+    sqlite_url, slack, chatwoot, clock
+):
+    from tests.harness import settings_for
+
+    slack.add_channel("occ-leads", private=True)
+    settings = settings_for(sqlite_url, slack, chatwoot, OCC_DIGEST_CHANNEL="#occ-leads")
+    clock.now = datetime(2026, 11, 30, 8, 50, tzinfo=UTC)
+    bot = await BotUnderTest(settings, clock).start()  # names #occ-leads in its log at start
+    try:
+        clock.now = datetime(2026, 11, 30, 9, 5, tzinfo=UTC)
+        tries = [await JOBS["digest"].run(bot.services) for _ in range(3)]
+        await bot.settle()
+        alerts = [m["text"] for m in slack.messages_in("#occ-reliability")]
+        posts = slack.calls("chat.postMessage")
+        health = (await bot._http.get(f"{bot.url}/healthz")).json()
+
+        assert tries[0].startswith("not posted") and tries[1].startswith("waiting"), tries
+        assert len([a for a in alerts if "#occ-leads" in a]) == 1
+        assert "/invite @occ-bot" in alerts[-1]
+        assert [p.args["channel"] for p in posts].count("#occ-leads") == 1  # not every tick
+        assert "/invite @occ-bot" in health["channels"]["#occ-leads"]
+
+        slack.invite("#occ-leads")  # someone invites the bot; the next try after the wait posts
+        clock.advance(minutes=6)
+        assert await JOBS["digest"].run(bot.services) == "posted"
+        await bot.settle()
+        assert "works in #occ-leads again" in slack.messages_in("#occ-reliability")[-1]["text"]
+        assert (await bot._http.get(f"{bot.url}/healthz")).json()["channels"] == {}
+    finally:
+        await bot.stop()

@@ -289,3 +289,41 @@ async def test_a_refusal_shows_the_customers_words_escaped(bot: BotUnderTest, sl
     for raw in ("<!channel>", "<http://evil|bank>", " & "):
         assert raw not in text
     assert (await bot.store.get_draft(draft.id)).state is DraftState.PENDING
+
+
+async def test_a_refusal_reaches_the_user_when_the_bot_was_removed_from_the_channel(
+    bot: BotUnderTest, slack, scenarios
+):
+    # Real Slack refuses chat.postEphemeral with not_in_channel, chat:write.public or not.
+    draft = await bot.posted_draft(scenarios["demo-1-order-status"].payload)
+    await bot.click(ActionId.APPROVE, draft, OPERATOR)
+    await bot.settle()
+    slack.kick("#occ-approvals")
+
+    await bot.click(ActionId.APPROVE, draft, SECOND_OPERATOR)
+    await bot.settle()
+
+    [notice] = slack.ephemerals(SECOND_OPERATOR)  # the bot joined the public channel again
+    assert "already approved" in notice["text"]
+    assert slack.is_member("#occ-approvals")
+
+
+async def test_a_refusal_in_a_private_channel_the_bot_left_arrives_by_direct_message(
+    sqlite_url, slack, chatwoot, clock, scenarios
+):
+    slack.add_channel("occ-approvals", "C0PRIVATE01", private=True, bot_member=True)
+    bot = await BotUnderTest(settings_for(sqlite_url, slack, chatwoot), clock).start()
+    try:
+        draft = await bot.posted_draft(scenarios["demo-1-order-status"].payload)
+        await bot.click(ActionId.APPROVE, draft, OPERATOR)
+        await bot.settle()
+        slack.kick("#occ-approvals")  # a private channel: the bot cannot join it again
+
+        await bot.click(ActionId.APPROVE, draft, SECOND_OPERATOR)
+        await bot.settle()
+
+        assert slack.ephemerals(SECOND_OPERATOR) == []
+        [told] = slack.messages_in(SECOND_OPERATOR)  # the app's DM with them
+        assert "already approved" in told["text"]
+    finally:
+        await bot.stop()

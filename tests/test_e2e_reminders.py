@@ -66,6 +66,7 @@ async def slack(clock) -> AsyncIterator[SlackStandin]:
     """The Slack stand-in on the injected clock, so message timestamps and the bot's own times
     agree as they do in production (a channel's history is searched from a time on)."""
     async with SlackStandin(users=PEOPLE, clock=lambda: clock().timestamp()) as standin:
+        standin.add_channel("occ-leadership")
         yield standin
 
 

@@ -8,7 +8,7 @@ import asyncio
 
 from bot.jobs import JOBS
 from bot.jobs.runner import run_once
-from tests.harness import BotUnderTest
+from tests.harness import OPERATOR, BotUnderTest
 
 
 async def test_a_poster_that_outlived_its_lease_deletes_its_copy(
@@ -71,3 +71,44 @@ async def test_a_channel_slack_refuses_is_retried_three_times_then_alerted_once(
     assert len(slack.messages_in("#occ-approvals")) == 2
     assert "works again" in slack.messages_in("#occ-reliability")[-1]["text"]
     assert len(slack.messages_in("#occ-reliability")) == 2
+
+
+async def test_a_card_slack_posted_before_answering_500_is_not_posted_twice(
+    bot: BotUnderTest, slack, clock, scenarios
+) -> None:
+    # Slack posts the card, then answers 500 (or the connection drops): the client must not
+    # repeat the post, and the reposts job finds the card instead of posting it again.
+    slack.fail_next("chat.postMessage", "internal_error", status=500, after_effect=True)
+    response = await bot.post_draft(scenarios["demo-1-order-status"].payload)
+    draft_id = response.json()["id"]
+    await bot.settle()
+    cards = [c for c in slack.calls("chat.postMessage") if c.args.get("blocks")]
+    assert len(cards) == 1  # slack_sdk's retry of a 500 did not repeat the post
+
+    clock.advance(minutes=6)  # the post lease runs out
+    await JOBS["reposts"].run(bot.services)
+    await bot.settle()
+
+    [card] = [m for m in slack.messages_in("#occ-approvals") if m.get("blocks")]
+    stored = await bot.store.get_draft(draft_id)
+    assert stored.card is not None and stored.card.ts == card["ts"]
+    posted = [e for e in await bot.store.entries(subject_id=draft_id) if e.action == "draft.posted"]
+    assert [e.outcome for e in posted] == ["retry", "success"]
+    assert posted[-1].payload["reconciled"] is True
+
+
+async def test_an_escalation_slack_posted_before_the_connection_dropped_is_posted_once(
+    bot: BotUnderTest, slack, clock, scenarios
+) -> None:
+    draft = await bot.posted_draft(scenarios["demo-2-wrong-item"].payload)
+    slack.fail_next("chat.postMessage", "internal_error", status=503, after_effect=True)
+    await bot.submit_escalation(draft.id, OPERATOR, type="high_value", urgency="urgent", notes="n")
+    await bot.settle()
+    clock.advance(minutes=6)
+    await JOBS["reposts"].run(bot.services)
+    await bot.settle()
+
+    escalations = [m for m in slack.messages_in("#occ-escalations") if not m.get("thread_ts")]
+    assert len(escalations) == 1
+    [escalation] = await bot.store.open_escalations(limit=10)
+    assert escalation.message is not None and escalation.message.ts == escalations[0]["ts"]

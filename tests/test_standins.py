@@ -104,6 +104,7 @@ async def test_thread_replies_are_kept_under_their_parent(
 async def test_metadata_is_kept_and_returned_only_when_asked_for(
     slack: SlackStandin, web: AsyncWebClient
 ) -> None:
+    await web.conversations_join(channel=slack.channel_id("#occ-escalations"))
     parent = await web.chat_postMessage(channel="#occ-escalations", text="Escalation")
     marker = {"event_type": "occ_reminder", "event_payload": {"id": "rem_1"}}
     for n in range(3):
@@ -172,6 +173,7 @@ async def test_chat_update_changes_the_stored_message(
 
 
 async def test_ephemeral_is_kept_for_its_user(slack: SlackStandin, web: AsyncWebClient) -> None:
+    slack.invite("#occ-approvals")
     answer = await web.chat_postEphemeral(
         channel="#occ-approvals", user="U0DANA", text="Already approved by <@U0LEE>"
     )
@@ -576,3 +578,53 @@ async def test_limit_concurrency_turns_away_requests_beyond_it() -> None:
             await held
     assert caught.value.status == 503
     assert [m["content"] for m in standin.sent_replies(1)] == ["first"]
+
+
+async def test_the_slack_standin_is_as_strict_as_slack_about_channel_membership(
+    slack: SlackStandin, web: AsyncWebClient
+) -> None:
+    """docs/real-services.md: outside a channel the bot may post (chat:write.public) but not
+    read it, show an ephemeral there or share a file; a private channel does not exist for
+    it until it is invited; a #name is no channel_id for the upload flow."""
+    approvals = slack.channel_id("#occ-approvals")
+    private = slack.add_channel("occ-leads", private=True)
+
+    async def error_of(call) -> str | None:
+        try:
+            await call
+        except SlackApiError as error:
+            return error.response["error"]
+        return None
+
+    await web.chat_postMessage(channel=approvals, text="allowed with chat:write.public")
+    assert await error_of(web.conversations_history(channel=approvals)) == "not_in_channel"
+    assert await error_of(web.chat_postEphemeral(channel=approvals, user="U0DANA", text="x")) == (
+        "not_in_channel"
+    )
+    assert await error_of(web.chat_postMessage(channel=private, text="x")) == "channel_not_found"
+    assert await error_of(web.conversations_join(channel=private)) == (
+        "method_not_supported_for_channel_type"
+    )
+    assert await error_of(web.chat_postMessage(channel="#no-such-channel", text="x")) == (
+        "channel_not_found"
+    )
+    assert (
+        await error_of(
+            web.files_upload_v2(channel="#occ-approvals", content=b"png", filename="c.png")
+        )
+        == "invalid_arguments"
+    )
+    assert (
+        await error_of(web.files_upload_v2(channel=approvals, content=b"png", filename="c.png"))
+        == "not_in_channel"
+    )
+    listed = {c["name"]: c for c in (await web.conversations_list())["channels"]}
+    assert listed["occ-approvals"]["is_member"] is False and "occ-leads" not in listed
+
+    joined = await web.conversations_join(channel=approvals)
+    assert joined["channel"]["is_member"] is True
+    assert (await web.conversations_history(channel=approvals))["messages"]
+    again = await web.conversations_join(channel=approvals)
+    assert again["warning"] == "already_in_channel"
+    slack.invite("#occ-leads")
+    assert (await web.conversations_info(channel=private))["channel"]["is_member"] is True

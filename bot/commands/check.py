@@ -1,4 +1,7 @@
-"""`occ-bot check`: configuration and each configured dependency, with latency."""
+"""`occ-bot check`: a pre-flight of the configuration and each configured dependency, with
+latency. It fails on a half-set integration, a placeholder, managers who are not Slack user
+IDs (or none), and a channel the bot cannot work in; each FAIL says how to fix it. It
+prints no secret and creates nothing (no database file, no channel membership)."""
 
 from __future__ import annotations
 
@@ -11,9 +14,13 @@ from datetime import UTC, datetime
 from typing import TextIO
 
 from pydantic import ValidationError
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.commands.redact import redact_url, scrub, sqlite_file
 from bot.config import Settings, describe_error
 from bot.domain import JobRun, SourceStatus
+from bot.runtime.workspace import Workspace
 
 TIMEOUT = 10.0
 
@@ -31,32 +38,61 @@ async def _timed(name: str, probe: Callable[[], Awaitable[str]]) -> Check:
     try:
         detail = await asyncio.wait_for(probe(), timeout=TIMEOUT)
         ok = True
+    except CheckFailed as error:
+        detail, ok = str(error), False
     except Exception as error:  # every failure is reported, none is fatal to the report
-        detail, ok = f"{type(error).__name__}: {error}"[:300], False
+        detail, ok = f"{type(error).__name__}: {error}"[:300] + f"; {FIXES[name]}", False
     return Check(name, ok, round((time.perf_counter() - started) * 1000, 1), detail)
 
 
+@dataclass
+class _SlackSide:
+    slack: AsyncWebClient
+    workspace: Workspace
+
+
 async def _slack(settings: Settings) -> str:
+    """The token (auth.test), then each configured channel as the bot would find it."""
+    from bot.runtime.connect import REJECTED_TOKEN, examine
     from bot.services import slack_client
 
-    client = slack_client(settings)
-    response = await client.auth_test()
-    return f"team {response.get('team')}, bot user {response.get('user')}"
+    side = _SlackSide(slack_client(settings), Workspace())
+    try:
+        response = await side.slack.auth_test()
+    except SlackApiError as error:
+        code = str(error.response.get("error"))
+        if code in REJECTED_TOKEN:
+            message = f"SLACK_BOT_TOKEN rejected ({code}): it {REJECTED_TOKEN[code]}"
+            raise CheckFailed(message) from None
+        raise
+    found, problems = [], []
+    now = datetime.now(UTC)
+    for channel, setting in settings.channels().items():
+        problem, detail = await examine(side, channel, setting, join=False, now=now)
+        if problem is None:
+            found.append(detail)
+        else:
+            problems.append(problem.fix)
+    said = f"team {response.get('team')}, bot user {response.get('user')}"
+    if problems:
+        raise CheckFailed(f"{said}; cannot work in: " + "; ".join(problems))
+    return f"{said}; " + "; ".join(found)
 
 
 async def _database(settings: Settings) -> str:
     from bot.services import store_for
 
+    url = settings.effective_database_url
+    where = redact_url(url) if url else f"Supabase REST at {redact_url(settings.supabase_url)}"
+    file = sqlite_file(url)
+    if file is not None and not file.exists():
+        return f"{where}: no database yet; `occ-bot serve` creates it"  # check creates nothing
     store = store_for(settings)
     try:
         await store.ping()
     finally:
         await store.close()
-    return (
-        settings.effective_database_url.split("@")[-1]
-        if settings.effective_database_url
-        else (f"Supabase REST at {settings.supabase_url}")
-    )
+    return where
 
 
 async def _chatwoot(settings: Settings) -> str:
@@ -72,7 +108,7 @@ async def _chatwoot(settings: Settings) -> str:
         await client.ping()
     finally:
         await client.aclose()
-    return f"account {settings.chatwoot_account_id} at {settings.chatwoot_url}"
+    return f"account {settings.chatwoot_account_id} at {redact_url(settings.chatwoot_url)}"
 
 
 async def _shopify(settings: Settings) -> str:
@@ -119,11 +155,30 @@ async def _openai(settings: Settings) -> str:
     return f"model {settings.openai_model} available"
 
 
+class CheckFailed(Exception):
+    """A probe's failure whose text already says what to do."""
+
+
+# What to look at when a dependency's probe fails.
+FIXES = {
+    "slack": "check SLACK_BOT_TOKEN (the Bot User OAuth Token, xoxb-…) and SLACK_API_URL",
+    "database": "check DATABASE_URL (is the server up and the password right?), or "
+    "SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY",
+    "chatwoot": "check CHATWOOT_URL, CHATWOOT_ACCOUNT_ID and CHATWOOT_API_TOKEN (an "
+    "administrator's access token: Profile settings -> Access Token)",
+    "shopify": "check SHOPIFY_SHOP and SHOPIFY_ADMIN_TOKEN (an Admin API access token)",
+    "openai": "check OPENAI_API_KEY, OPENAI_BASE_URL and OCC_OPENAI_MODEL",
+}
+
+
 def configured_probes(settings: Settings) -> dict[str, Callable[[], Awaitable[str]]]:
+    """A probe for each integration whose settings are all there (see `config_checks` for
+    the others)."""
     probes: dict[str, Callable[[], Awaitable[str]]] = {}
-    if settings.slack_bot_token:
+    if settings.slack_bot_token and (settings.slack_signing_secret or settings.slack_app_token):
         probes["slack"] = lambda: _slack(settings)
-    probes["database"] = lambda: _database(settings)
+    if not settings.supabase_url or settings.database_url or settings.supabase_service_role_key:
+        probes["database"] = lambda: _database(settings)
     if settings.chatwoot_enabled:
         probes["chatwoot"] = lambda: _chatwoot(settings)
     if settings.shopify_enabled:
@@ -133,6 +188,38 @@ def configured_probes(settings: Settings) -> dict[str, Callable[[], Awaitable[st
     return probes
 
 
+def config_checks(settings: Settings) -> list[Check]:
+    """What is wrong before anything is asked of a service: a half-set integration (as a
+    failed check of its own name), no Slack at all, no managers."""
+    checks = []
+    names = {"Slack": "slack", "Chatwoot": "chatwoot", "Shopify": "shopify", "Supabase": "database"}
+    for problem in settings.half_set():
+        integration, _, detail = problem.partition(": ")
+        checks.append(Check(names[integration], False, 0.0, f"half configured: {detail}"))
+    if not (settings.slack_bot_token or settings.slack_signing_secret or settings.slack_app_token):
+        checks.append(
+            Check(
+                "slack",
+                False,
+                0.0,
+                "not configured: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (HTTP mode), or "
+                "SLACK_BOT_TOKEN and SLACK_APP_TOKEN (Socket Mode); README, Connect Slack",
+            )
+        )
+    if not settings.managers:
+        checks.append(
+            Check(
+                "config",
+                False,
+                0.0,
+                "OCC_MANAGERS is empty: nobody is told of Urgent escalations, and nobody may "
+                "claim or resolve them; set it to the managers' Slack user IDs (U…), "
+                "comma-separated",
+            )
+        )
+    return checks
+
+
 async def run_check(settings: Settings | None, *, as_json: bool, out: TextIO) -> int:
     try:
         settings = settings or Settings()
@@ -140,11 +227,18 @@ async def run_check(settings: Settings | None, *, as_json: bool, out: TextIO) ->
         problem = describe_error(error)
         return _report([Check("config", False, 0.0, problem)], as_json, out, settings=None)
     probes = configured_probes(settings)
-    checks = await asyncio.gather(*(_timed(name, probe) for name, probe in probes.items()))
-    database = next(c for c in checks if c.name == "database")
-    if database.ok:
-        checks = await _with_history(settings, list(checks))
-    return _report(list(checks), as_json, out, settings=settings)
+    probed = await asyncio.gather(*(_timed(name, probe) for name, probe in probes.items()))
+    checks = config_checks(settings) + list(probed)
+    database = next((c for c in checks if c.name == "database"), None)
+    if database is not None and database.ok and _database_exists(settings):
+        checks = await _with_history(settings, checks)
+    checks = [replace(c, detail=scrub(c.detail, settings)) for c in checks]
+    return _report(checks, as_json, out, settings=settings)
+
+
+def _database_exists(settings: Settings) -> bool:
+    file = sqlite_file(settings.effective_database_url)
+    return file is None or file.exists()
 
 
 async def _with_history(settings: Settings, checks: list[Check]) -> list[Check]:
@@ -211,4 +305,7 @@ def _report(checks: list[Check], as_json: bool, out: TextIO, *, settings: Settin
         out.write(f"{check.name:<10} {result:<6} {check.latency_ms:>8.1f}  {check.detail}\n")
     for note in settings.startup_notes() if settings else []:
         out.write(f"{'-':<10} {'off':<6} {'':>8}  {note}\n")
+    for warning in settings.startup_warnings() if settings else []:
+        if not warning.startswith("OCC_MANAGERS"):  # a FAIL above
+            out.write(f"{'-':<10} {'warn':<6} {'':>8}  {warning}\n")
     return 0 if ok else 1

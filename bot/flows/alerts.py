@@ -15,6 +15,7 @@ from bot.blocks.text import escape, slack_date
 from bot.domain import Action, Incident, LogEntry, Outcome, Scope
 from bot.integrations.chatwoot import ChatwootError
 from bot.runtime.reliability import dependency_incident, rate_limit_incident
+from bot.runtime.workspace import problem_for
 from bot.services import Services
 
 log = logging.getLogger("occ.alerts")
@@ -63,6 +64,35 @@ async def dependency_ok(services: Services, dependency: str) -> None:
                 f"(trouble since {slack_date(closed.opened_at)}); queued work is going out."
             ),
         )
+
+
+def channel_incident(channel: str) -> str:
+    return f"slack-channel:{channel}"
+
+
+async def channel_refused(services: Services, channel: str, setting: str, code: str) -> None:
+    """Slack refused the bot in a channel it must work in: /healthz names it at once, and
+    on-call is told once, with the fix."""
+    problem = problem_for(channel, setting, code, services.clock())
+    services.workspace.refused(problem)
+    await raise_incident(
+        services,
+        channel_incident(channel),
+        subject="slack",
+        detail=f"{channel}: {code}",
+        text=f":no_entry: Slack refuses the bot in {escape(channel)} ({escape(code)}): "
+        f"{escape(problem.fix)}. The bot tries again every few minutes.",
+    )
+
+
+async def channel_works(services: Services, channel: str) -> None:
+    services.workspace.works(channel)
+    await clear_incident(
+        services,
+        channel_incident(channel),
+        subject="slack",
+        text=f":white_check_mark: The bot works in {escape(channel)} again.",
+    )
 
 
 async def raise_incident(

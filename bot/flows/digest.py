@@ -30,6 +30,7 @@ from bot.domain import (
     RunOutcome,
     SlackRef,
 )
+from bot.flows.alerts import channel_refused, channel_works
 from bot.rules.periods import period_start
 from bot.services import Services
 from bot.slack import Metadata
@@ -112,6 +113,9 @@ async def post_weekly(services: Services) -> str:
             await store.forget_runs(WEEK_CLAIM, before=week + timedelta(seconds=1))
             return "an unfinished try of this week was given back; the next run posts"
         return "already posted this week"
+    if services.workspace.recently_refused(services.settings.digest_channel, now):
+        await store.forget_runs(WEEK_CLAIM, before=week + timedelta(seconds=1))
+        return "waiting: Slack refused the channel a moment ago (on-call was told)"
     posted = None
     try:
         posted = await post_digest(services, await build_digest(services, now))
@@ -138,8 +142,12 @@ async def post_digest(services: Services, digest: Digest) -> SlackRef | None:
             return found
         ref = await slack.post(services, channel, text=slack_text(digest), metadata=marker)
     except slack.SLACK_FAILURES as error:
+        code = slack.refusal(error)
+        if code is not None:
+            await channel_refused(services, channel, "OCC_DIGEST_CHANNEL", code)
         log.warning("could not post the weekly digest: %s", slack.describe(error))
         return None
+    await channel_works(services, channel)
     for name, png in digest.charts().items():
         await slack.upload(services, ref, png, filename=name, title=name.removesuffix(".png"))
     return ref

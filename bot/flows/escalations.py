@@ -22,6 +22,7 @@ from bot.domain import (
     Outcome,
     ReplyStatus,
     Resolution,
+    SlackRef,
     Urgency,
 )
 from bot.flows import decisions, escalation_view, journal, outbox
@@ -77,10 +78,23 @@ async def escalate(
 
 
 async def post_escalation(
-    services: Services, escalation: Escalation, draft: Draft
+    services: Services, escalation: Escalation, draft: Draft, *, again: bool = False
 ) -> Escalation | None:
-    """Post the escalation to the managers' channel once (see `bot.flows.posting`)."""
+    """Post the escalation to the managers' channel once (see `bot.flows.posting`);
+    ``again``: an earlier attempt failed, perhaps after Slack had posted it, so the message
+    is looked for first."""
     store = services.store
+    channel = services.settings.escalations_channel
+    marker = slack.Metadata("occ_escalation", escalation.id)
+
+    async def posted_before(_claimed: object) -> SlackRef | None:
+        if not again:
+            return None
+        return await slack.find_posted(services, channel, marker, since=escalation.created_at)
+
+    async def recorded() -> SlackRef | None:
+        stored = await store.get_escalation(escalation.id)
+        return None if stored is None else stored.message
 
     def render() -> tuple[list[dict[str, Any]], str]:
         return escalation_view.render(services, escalation, draft)
@@ -98,7 +112,7 @@ async def post_escalation(
         services,
         Post(
             what="escalation message",
-            channel=services.settings.escalations_channel,
+            channel=channel,
             setting="OCC_ESCALATIONS_CHANNEL",
             render=render,
             entry=entry,
@@ -112,6 +126,9 @@ async def post_escalation(
                 escalation.id, lease_until=until, log=log
             ),
             unpark=store.unpark_messages,
+            metadata=marker,
+            posted_before=posted_before,
+            recorded=recorded,
         ),
     )
 
@@ -320,7 +337,7 @@ async def repost_escalations(services: Services) -> Tally:
         escalation = await services.store.get_escalation(escalation_id)
         draft = await services.store.get_draft(escalation.draft_id) if escalation else None
         if escalation is not None and draft is not None:
-            await post_escalation(services, escalation, draft)
+            await post_escalation(services, escalation, draft, again=True)
 
     ids = await services.store.unposted_escalations(services.clock())
     return await each(ids, repost, what="posting escalation")

@@ -12,9 +12,17 @@ import logging
 from dataclasses import replace
 from typing import Any
 
-from bot import audit
+from bot import audit, slack
 from bot.blocks.card import draft_card_text
-from bot.domain import Action, Draft, DraftInput, DraftState, LogEntry, TrainingCard
+from bot.domain import (
+    Action,
+    Draft,
+    DraftInput,
+    DraftState,
+    LogEntry,
+    SlackRef,
+    TrainingCard,
+)
 from bot.drafting.base import DraftingError, Proposal
 from bot.drafting.context import NO_CONTEXT, DraftingContext
 from bot.flows.alerts import dependency_failed, dependency_ok
@@ -104,17 +112,26 @@ def spawn_card(services: Services, draft: Draft) -> None:
     services.background.spawn(post_card(services, draft), name=f"post-card-{draft.id}")
 
 
-async def post_card(services: Services, draft: Draft) -> Draft | None:
+async def post_card(services: Services, draft: Draft, *, again: bool = False) -> Draft | None:
     """Post the draft's card once (see `bot.flows.posting`); a draft superseded while its
-    card was on its way gets the card redrawn as superseded."""
+    card was on its way gets the card redrawn as superseded. ``again``: an earlier attempt
+    failed, perhaps after Slack had posted it, so the card is looked for first."""
     store = services.store
     settings = services.settings
     training = draft.training is not None
+    channel = settings.training_channel if training else settings.approvals_channel
+    marker = slack.Metadata("occ_card", draft.id)
+
+    async def posted_before(_claimed: object) -> SlackRef | None:
+        if not again:
+            return None
+        return await slack.find_posted(services, channel, marker, since=draft.received_at)
+
     posted = await post_once(
         services,
         Post(
             what="training card" if training else "card",
-            channel=settings.training_channel if training else settings.approvals_channel,
+            channel=channel,
             setting="OCC_TRAINING_CHANNEL" if training else "OCC_APPROVALS_CHANNEL",
             render=lambda: (card_blocks(services, draft), draft_card_text(draft)),
             entry=lambda payload, outcome: audit.draft_entry(
@@ -126,11 +143,19 @@ async def post_card(services: Services, draft: Draft) -> Draft | None:
             ),
             refused=lambda until, log: store.refuse_card_post(draft.id, lease_until=until, log=log),
             unpark=lambda: store.unpark_cards(draft.scope),
+            metadata=marker,
+            posted_before=posted_before,
+            recorded=lambda: _card_of(services, draft.id),
         ),
     )
     if posted is not None and posted.state is DraftState.SUPERSEDED:
         await refresh_card(services, posted)  # its supersession found no card to redraw
     return posted
+
+
+async def _card_of(services: Services, draft_id: str) -> SlackRef | None:
+    stored = await services.store.get_draft(draft_id)
+    return None if stored is None else stored.card
 
 
 async def repost_cards(services: Services) -> Tally:
@@ -139,7 +164,7 @@ async def repost_cards(services: Services) -> Tally:
     async def repost(draft_id: str) -> None:
         draft = await services.store.get_draft(draft_id)
         if draft is not None:
-            await post_card(services, draft)
+            await post_card(services, draft, again=True)
 
     ids = await services.store.unposted_drafts(services.clock())
     return await each(ids, repost, what="posting the card of")

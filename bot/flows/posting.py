@@ -39,7 +39,7 @@ log = logging.getLogger("occ.posting")
 
 T = TypeVar("T")
 
-PERMANENT_REFUSALS = frozenset({"channel_not_found", "not_in_channel", "is_archived"})
+PERMANENT_REFUSALS = slack.CHANNEL_REFUSALS
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ import uvicorn
 
 from bot.app import create_app, create_bolt_app
 from bot.config import Settings
+from bot.runtime.connect import SlackRejected, connect, join_channels, keep_connecting
 from bot.services import build_services
 
 log = logging.getLogger("occ")
@@ -38,9 +39,27 @@ class _Server(uvicorn.Server):
 
 
 async def serve(settings: Settings, *, host: str, port: int) -> int:
+    half_set = settings.half_set()
+    if half_set:
+        for problem in half_set:
+            log.error("configuration: %s", problem)
+        return 2
     for note in settings.startup_notes():
         log.info(note)
+    for warning in settings.startup_warnings():
+        log.warning(warning)
     services = await build_services(settings)
+    reconnecting = None
+    if settings.slack_bot_token is not None:
+        try:
+            if await connect(services):
+                await join_channels(services)
+            else:
+                reconnecting = asyncio.create_task(keep_connecting(services), name="slack-connect")
+        except SlackRejected as error:
+            log.error("%s", error)
+            await services.aclose()
+            return 2
     socket_mode = settings.slack_app_token is not None
     bolt = create_bolt_app(services) if socket_mode or settings.slack_http_ready else None
     if bolt is None:
@@ -62,6 +81,9 @@ async def serve(settings: Settings, *, host: str, port: int) -> int:
     try:
         await server.serve()  # returns on SIGTERM/SIGINT after the lifespan has drained work
     finally:
+        if reconnecting is not None:
+            reconnecting.cancel()
+            await asyncio.gather(reconnecting, return_exceptions=True)
         if socket_handler is not None:
             await socket_handler.close_async()
     return 0

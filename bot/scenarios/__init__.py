@@ -2,8 +2,8 @@
 short practice-packet items whose text differs, each with the decision the training expects
 and, for the demos and exercises, the draft checked against the 5-question framework.
 
-``packet.json`` is package data; every ``draft_input`` is a draft in CONTRACT.md's JSON shape,
-so it can be posted to ``POST /drafts`` as is.
+``packet.json`` is package data; every ``draft_input`` is a draft in the JSON shape that
+docs/interface.md describes, so it can be posted to ``POST /drafts`` as is.
 """
 
 from __future__ import annotations

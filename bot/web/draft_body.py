@@ -1,4 +1,4 @@
-"""Validation of drafts arriving over HTTP (CONTRACT.md "A draft"), field by field.
+"""Validation of drafts arriving over HTTP (docs/interface.md, "A draft"), field by field.
 
 Every error names the field, so the caller can answer 400 `{"error": "..."}` and store nothing.
 """

@@ -102,7 +102,8 @@ def routes(services: Services, bolt: AsyncApp | None) -> list[Route]:
         return JSONResponse(
             {
                 "status": "ok",
-                "degraded": degraded,
+                "degraded": degraded | services.workspace.degraded(),
+                "channels": services.workspace.fixes(),  # each one the bot cannot work in
                 "background_tasks": services.background.pending,
             }
         )

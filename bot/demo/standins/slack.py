@@ -45,6 +45,17 @@ VIEW_BLOCKS_MAX = 100
 MESSAGE_BLOCKS_TEXT_MAX = 12_000
 MESSAGE_TEXT_MAX = 40_000  # Slack truncates longer text
 JSON_ARGS = ("blocks", "attachments", "view", "metadata", "files")
+# The channels every stand-in workspace has (the bot's default channel names); others are
+# added with `SlackStandin.add_channel`. A name Slack does not know is `channel_not_found`.
+DEFAULT_CHANNELS = (
+    "occ-approvals",
+    "occ-escalations",
+    "occ-sales",
+    "occ-reliability",
+    "occ-training",
+)
+# files.completeUploadExternal's channel_id must be a conversation ID, never a #name.
+CONVERSATION_ID = re.compile(r"^[CGDZ][A-Z0-9]{8,}$")
 
 Handler = Callable[[dict[str, Any]], dict[str, Any]]
 
@@ -74,11 +85,34 @@ class SlackUser:
 
 
 @dataclass
+class Channel:
+    """A conversation as the workspace has it, and whether the bot is a member."""
+
+    id: str
+    name: str
+    private: bool = False
+    archived: bool = False
+    bot_member: bool = False
+
+    def as_slack(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "is_channel": not self.private,
+            "is_group": self.private,
+            "is_private": self.private,
+            "is_archived": self.archived,
+            "is_member": self.bot_member,
+        }
+
+
+@dataclass
 class _Failure:
     error: str
     status: int
     retry_after: int | None
     remaining: int
+    after_effect: bool = False
 
 
 class Hold:
@@ -132,14 +166,26 @@ class SlackError(Exception):
         self.headers = dict(headers or {})
 
 
+class SlackFailure(SlackError):
+    """An injected failure (`SlackStandin.fail_next`)."""
+
+    def __init__(
+        self, error: str, *, status: int, headers: Mapping[str, str] | None, after_effect: bool
+    ) -> None:
+        super().__init__(error, status=status, headers=headers)
+        self.after_effect = after_effect
+
+
 class SlackStandin(Standin):
     """Slack's Web API on 127.0.0.1, with the state a test needs to look at.
 
     Args:
         tokens: the tokens it accepts (others get ``invalid_auth``).
         users: members ``users.info`` answers for (more with :meth:`add_user`).
-        channels: channel names to ids, e.g. ``{"occ-approvals": "C0APPROVALS"}``; other names
-            get a stable id derived from the name.
+        channels: public channels by name and id, e.g. ``{"occ-approvals": "C0APPROVALS"}``,
+            besides `DEFAULT_CHANNELS` (whose ids derive from their names); more, private or
+            archived ones with :meth:`add_channel`. The bot is a member of none until it
+            joins (``conversations.join``) or is invited (:meth:`invite`).
         team_id, team, bot_user_id, bot_id, app_id: what ``auth.test`` and messages show.
         clock: seconds since the epoch; message ts are derived from it.
         limit_concurrency, log_level: passed to the server.
@@ -162,6 +208,7 @@ class SlackStandin(Standin):
     ) -> None:
         super().__init__(limit_concurrency=limit_concurrency, log_level=log_level)
         self.tokens = set(tokens)
+        self.revoked: set[str] = set()  # tokens answered token_revoked (the app was removed)
         self.team_id, self.team = team_id, team
         self.bot_user_id, self.bot_id, self.app_id = bot_user_id, bot_id, app_id
         self._clock = clock
@@ -169,9 +216,12 @@ class SlackStandin(Standin):
         self.add_user(SlackUser(id=bot_user_id, name="occ-bot", real_name="OCC Bot", is_bot=True))
         for user in users:
             self.add_user(user)
-        self._channels: dict[str, str] = {}
+        self._channels: dict[str, str] = {}  # name -> id
+        self._rooms: dict[str, Channel] = {}  # id -> the channel
+        for name in DEFAULT_CHANNELS:
+            self.add_channel(name)
         for name, channel_id in (channels or {}).items():
-            self._channels[_channel_name(name)] = channel_id
+            self.add_channel(name, channel_id)
         self._dms: dict[str, str] = {}
         self._calls: list[Call] = []
         self._messages: dict[tuple[str, str], dict[str, Any]] = {}
@@ -200,6 +250,8 @@ class SlackStandin(Standin):
             "conversations.replies": self._conversations_replies,
             "conversations.list": self._conversations_list,
             "conversations.history": self._conversations_history,
+            "conversations.info": self._conversations_info,
+            "conversations.join": self._conversations_join,
             "files.getUploadURLExternal": self._get_upload_url,
             "files.completeUploadExternal": self._complete_upload,
         }
@@ -210,6 +262,40 @@ class SlackStandin(Standin):
     def add_user(self, user: SlackUser) -> None:
         self._users[user.id] = user
 
+    def add_channel(
+        self,
+        name: str,
+        channel_id: str | None = None,
+        *,
+        private: bool = False,
+        archived: bool = False,
+        bot_member: bool = False,
+    ) -> str:
+        """A channel of the workspace (replacing one of that name); returns its id."""
+        name = _channel_name(name)
+        old = self._channels.pop(name, None)
+        if old is not None:
+            self._rooms.pop(old, None)
+        channel_id = channel_id or self._derived_id(name, "G" if private else "C")
+        self._channels[name] = channel_id
+        self._rooms[channel_id] = Channel(channel_id, name, private, archived, bot_member)
+        return channel_id
+
+    def invite(self, channel: str) -> None:
+        """Someone typed ``/invite @occ-bot`` in the channel."""
+        self._room(self._resolve_channel(channel)).bot_member = True
+
+    def kick(self, channel: str) -> None:
+        """Someone removed the bot from the channel."""
+        self._room(self._resolve_channel(channel)).bot_member = False
+
+    def archive(self, channel: str) -> None:
+        room = self._room(self._resolve_channel(channel))
+        room.archived, room.bot_member = True, False
+
+    def is_member(self, channel: str) -> bool:
+        return self._room(self._resolve_channel(channel)).bot_member
+
     def fail_next(
         self,
         method: str,
@@ -218,17 +304,22 @@ class SlackStandin(Standin):
         status: int | None = None,
         retry_after: int | None = 1,
         times: int = 1,
+        after_effect: bool = False,
     ) -> None:
         """Make the next ``times`` calls of ``method`` fail.
 
         ``ratelimited`` answers HTTP 429 with ``Retry-After`` (as Slack does); any other error
-        answers HTTP 200 with ``ok: false`` unless ``status`` says otherwise.
+        answers HTTP 200 with ``ok: false`` unless ``status`` says otherwise. With
+        ``after_effect`` the call takes effect first (the message is posted) and only its
+        answer is the failure: Slack says a 500 or a dropped connection may hide a call that
+        went through (docs/real-services.md).
         """
         if method not in self._handlers:
             raise ValueError(f"the stand-in does not implement {method}")
         code = status if status is not None else (429 if error == "ratelimited" else 200)
         wait = retry_after if code == 429 else None
-        self._failures.setdefault(method, []).append(_Failure(error, code, wait, times))
+        failure = _Failure(error, code, wait, times, after_effect)
+        self._failures.setdefault(method, []).append(failure)
 
     def refuse_posts(self, channel: str, error: str | None = "not_in_channel") -> None:
         """Refuse every chat.postMessage to ``channel`` with ``error``, as Slack does while the
@@ -325,6 +416,8 @@ class SlackStandin(Standin):
                 raise SlackError("unknown_method")
             if not token:
                 raise SlackError("not_authed")
+            if token in self.revoked:
+                raise SlackError("token_revoked")
             if token not in self.tokens:
                 raise SlackError("invalid_auth")
             gate = self._holds.get(method)
@@ -333,10 +426,14 @@ class SlackStandin(Standin):
             delay, after_effect = self._delays.get(method, (0.0, False))
             if delay and not after_effect:
                 await asyncio.sleep(delay)
-            self._take_failure(method)
+            failure = self._take_failure(method)
+            if failure is not None and not failure.after_effect:
+                raise failure
             if method == "chat.postMessage" and self._post_limit is not None:
                 self._take_post_token(args)
             result = handler(args)
+            if failure is not None:
+                raise failure
             if gate is not None and gate.answered:
                 await gate.wait()
             if delay and after_effect:
@@ -372,17 +469,19 @@ class SlackStandin(Standin):
             raise SlackError("ratelimited", status=429, headers={"Retry-After": str(wait)})
         self._buckets[channel] = (tokens - 1, now)
 
-    def _take_failure(self, method: str) -> None:
+    def _take_failure(self, method: str) -> SlackFailure | None:
         queue = self._failures.get(method)
         if not queue:
-            return
+            return None
         failure = queue[0]
         failure.remaining -= 1
         if failure.remaining <= 0:
             queue.pop(0)
         retry_after = failure.retry_after
         headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
-        raise SlackError(failure.error, status=failure.status, headers=headers)
+        return SlackFailure(
+            failure.error, status=failure.status, headers=headers, after_effect=failure.after_effect
+        )
 
     # -- methods -------------------------------------------------------------------------------
 
@@ -401,6 +500,9 @@ class SlackStandin(Standin):
         channel = self._resolve_channel(_required(args, "channel", "channel_not_found"))
         if channel in self._refused:
             raise SlackError(self._refused[channel])
+        self._check_access(channel, member=False)
+        if channel in self._rooms and self._rooms[channel].archived:
+            raise SlackError("is_archived")
         content = _message_content(args)
         ts = self._next_ts()
         message: dict[str, Any] = {
@@ -451,6 +553,17 @@ class SlackStandin(Standin):
         files = args.get("files")
         if not isinstance(files, list) or not files:
             raise _invalid_arguments(["missing required field: files"])
+        channel = args.get("channel_id")
+        if channel:
+            if not CONVERSATION_ID.fullmatch(str(channel)):  # docs/real-services.md
+                raise _invalid_arguments(
+                    [
+                        "[ERROR] failed to match all allowed schemas [json-pointer:/channel_id]",
+                        f"[ERROR] does not match pattern {CONVERSATION_ID.pattern} "
+                        "[json-pointer:/channel_id]",
+                    ]
+                )
+            self._check_access(str(channel), member=True)
         done = []
         for item in files:
             found = self._files.get(str(item.get("id")))
@@ -500,6 +613,7 @@ class SlackStandin(Standin):
 
     def _post_ephemeral(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = self._resolve_channel(_required(args, "channel", "channel_not_found"))
+        self._check_access(channel, member=True)  # even with chat:write.public
         user = str(_required(args, "user", "user_not_in_channel"))
         content = _message_content(args)
         ts = self._next_ts()
@@ -573,6 +687,7 @@ class SlackStandin(Standin):
     def _conversations_replies(self, args: dict[str, Any]) -> dict[str, Any]:
         """The parent and its replies, oldest first (metadata only with include_all_metadata)."""
         channel = self._resolve_channel(_required(args, "channel", "channel_not_found"))
+        self._check_access(channel, member=True)
         ts = str(_required(args, "ts", "thread_not_found"))
         parent = self._messages.get((channel, ts))
         if parent is None:
@@ -585,6 +700,7 @@ class SlackStandin(Standin):
     def _conversations_history(self, args: dict[str, Any]) -> dict[str, Any]:
         """Top-level messages, newest first, after ``oldest`` if given."""
         channel = self._resolve_channel(_required(args, "channel", "channel_not_found"))
+        self._check_access(channel, member=True)
         oldest = float(args.get("oldest") or 0)
         found = [
             m
@@ -610,10 +726,16 @@ class SlackStandin(Standin):
         }
 
     def _conversations_list(self, args: dict[str, Any]) -> dict[str, Any]:
-        """The channels the stand-in knows (named in setup or posted to), as Slack lists them."""
+        """The channels of ``types`` the bot can see (public ones, and private ones it is in),
+        paged as Slack pages them."""
+        types = set(str(args.get("types") or "public_channel").split(","))
+        skip_archived = str(args.get("exclude_archived")).lower() in ("true", "1")
         channels = [
-            {"id": channel_id, "name": name, "is_channel": True, "is_archived": False}
-            for name, channel_id in sorted(self._channels.items())
+            room.as_slack()
+            for room in sorted(self._rooms.values(), key=lambda r: r.name)
+            if ("private_channel" if room.private else "public_channel") in types
+            and (room.bot_member or not room.private)
+            and not (skip_archived and room.archived)
         ]
         limit = int(args.get("limit") or 100)
         start = int(args.get("cursor") or 0)
@@ -622,6 +744,28 @@ class SlackStandin(Standin):
             "channels": channels[start : start + limit],
             "response_metadata": {"next_cursor": str(start + limit) if more else ""},
         }
+
+    def _conversations_info(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._resolve_channel(_required(args, "channel", "channel_not_found"))
+        self._check_access(channel, member=False)
+        return {"channel": self._room(channel).as_slack()}
+
+    def _conversations_join(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Join a public channel; a private one needs an invitation, an archived one none."""
+        channel = self._resolve_channel(_required(args, "channel", "channel_not_found"))
+        room = self._room(channel)
+        if room.private:  # joined only by invitation (docs/real-services.md)
+            raise SlackError("method_not_supported_for_channel_type")
+        if room.archived:
+            raise SlackError("is_archived")
+        answer: dict[str, Any] = {}
+        if room.bot_member:
+            answer = {
+                "warning": "already_in_channel",
+                "response_metadata": {"warnings": ["already_in_channel"]},
+            }
+        room.bot_member = True
+        return {"channel": room.as_slack(), **answer}
 
     def _conversations_open(self, args: dict[str, Any]) -> dict[str, Any]:
         if args.get("channel"):
@@ -654,6 +798,8 @@ class SlackStandin(Standin):
         return f"https://{re.sub(r'[^a-z0-9]+', '-', self.team.lower()).strip('-')}.slack.com/"
 
     def _resolve_channel(self, channel: Any) -> str:
+        """The id of a channel given by id or ``#name`` (a user id: the app's DM with them);
+        ``channel_not_found`` for a name the workspace does not have."""
         value = str(channel or "").strip()
         if not value:
             raise SlackError("channel_not_found")
@@ -661,15 +807,38 @@ class SlackStandin(Standin):
             return value
         if re.fullmatch(r"[UW][A-Z0-9]{2,}", value):
             return self._dm_channel(value)  # posting to a user id posts in the app's DM
-        name = _channel_name(value)
-        if name not in self._channels:
-            base = "C" + re.sub(r"[^A-Z0-9]", "", name.upper())[:10]
-            candidate, n = base, 1
-            while candidate in self._channels.values():
-                n += 1
-                candidate = f"{base}{n}"
-            self._channels[name] = candidate
-        return self._channels[name]
+        found = self._channels.get(_channel_name(value))
+        if found is None:
+            raise SlackError("channel_not_found")
+        return found
+
+    def _room(self, channel_id: str) -> Channel:
+        room = self._rooms.get(channel_id)
+        if room is None:
+            raise SlackError("channel_not_found")
+        return room
+
+    def _check_access(self, channel_id: str, *, member: bool) -> None:
+        """What Slack checks before acting in a conversation: a DM is the app's own; a
+        private channel the bot is not in does not exist for it (``channel_not_found``); and
+        reading it, an ephemeral or a file share needs membership (``not_in_channel``), where
+        a post to a public channel does not (``chat:write.public``)."""
+        if channel_id.startswith("D") or channel_id in self._dms.values():
+            return
+        room = self._room(channel_id)
+        if room.private and not room.bot_member:
+            raise SlackError("channel_not_found")
+        if member and not room.bot_member:
+            raise SlackError("not_in_channel")
+
+    def _derived_id(self, name: str, prefix: str) -> str:
+        """A stable id for a channel name, shaped as Slack's (at least 9 characters)."""
+        base = (prefix + re.sub(r"[^A-Z0-9]", "", name.upper())[:10]).ljust(9, "0")
+        candidate, n = base, 1
+        while candidate in self._rooms:
+            n += 1
+            candidate = f"{base}{n}"
+        return candidate
 
     def _dm_channel(self, user_id: str) -> str:
         if user_id not in self._dms:

@@ -1,4 +1,4 @@
-"""The escalation queries in the README, run on PostgreSQL against a log whose numbers are
+"""The escalation queries in docs/interface.md, run on PostgreSQL against a log whose numbers are
 known by hand."""
 
 from __future__ import annotations
@@ -14,13 +14,13 @@ import psycopg
 from bot.domain import Action, LogEntry, Outcome, Scope
 from bot.store import open_store
 
-README = Path(__file__).parent.parent / "README.md"
+INTERFACE = Path(__file__).parent.parent / "docs" / "interface.md"
 DAY1 = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
 DAY2 = DAY1 + timedelta(days=1)
 
 
 def readme_queries() -> list[str]:
-    section = README.read_text().split("### Escalation numbers from the log", 1)[1]
+    section = INTERFACE.read_text().split("### Escalation numbers from the log", 1)[1]
     section = section.split("\n## ", 1)[0]
     return re.findall(r"```sql\n(.*?)```", section, flags=re.S)
 
