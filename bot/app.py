@@ -9,7 +9,10 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
-from slack_bolt.logger.messages import warning_token_skipped
+from slack_bolt.logger.messages import (
+    warning_client_prioritized_and_token_skipped,
+    warning_token_skipped,
+)
 from slack_sdk.web.async_client import AsyncWebClient
 from starlette.applications import Starlette
 
@@ -28,7 +31,10 @@ class _TokenFromEnvironment(logging.Filter):
     that it goes unused beside our `authorize` hook, which holds the same token."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return record.getMessage() != warning_token_skipped()
+        return record.getMessage() not in (
+            warning_token_skipped(),
+            warning_client_prioritized_and_token_skipped(),
+        )
 
 
 def create_bolt_app(services: Services) -> AsyncApp:

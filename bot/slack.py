@@ -344,9 +344,51 @@ async def direct_message_channel(services: Services, user: str) -> str | None:
     return found if isinstance(found, str) else None
 
 
-async def open_form(services: Services, trigger_id: str, view: dict[str, Any]) -> None:
-    """Open a modal; raises one of SLACK_FAILURES (the trigger expires 3 s after a click)."""
-    await services.slack.views_open(trigger_id=trigger_id, view=view)
+# A click's trigger_id opens one modal within 3 s of the click; a form not ready by then
+# opens as "Loading…" and is filled in once it is (views.update takes the modal's id).
+LOADING_AFTER_SECONDS = 1.0
+
+
+async def open_form(
+    services: Services, trigger_id: str, prepare: Awaitable[dict[str, Any] | None]
+) -> None:
+    """Open the modal ``prepare`` builds (None: nothing to open, the user was told why).
+    Raises one of SLACK_FAILURES if Slack would not open it."""
+    building = asyncio.ensure_future(prepare)
+    done, _ = await asyncio.wait({building}, timeout=LOADING_AFTER_SECONDS)
+    if building in done:
+        view = building.result()
+        if view is not None:
+            await services.slack.views_open(trigger_id=trigger_id, view=view)
+        return
+    try:
+        opened = await services.slack.views_open(trigger_id=trigger_id, view=LOADING_VIEW)
+    except BaseException:
+        await building  # what it does (a refusal it tells) still happens
+        raise
+    view = await building
+    await services.slack.views_update(
+        view_id=opened["view"]["id"], hash=opened["view"]["hash"], view=view or NOTHING_VIEW
+    )
+
+
+LOADING_VIEW = {
+    "type": "modal",
+    "title": {"type": "plain_text", "text": "occ-bot"},
+    "close": {"type": "plain_text", "text": "Cancel"},
+    "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "⏳ Loading…"}}],
+}
+NOTHING_VIEW = {
+    "type": "modal",
+    "title": {"type": "plain_text", "text": "occ-bot"},
+    "close": {"type": "plain_text", "text": "Close"},
+    "blocks": [
+        {
+            "type": "section",
+            "text": {"type": "mrkdwn", "text": "Nothing to do here: occ-bot has told you why."},
+        }
+    ],
+}
 
 
 async def publish_home(services: Services, user: str, view: dict[str, Any]) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import itertools
 import json
 import logging
 import tempfile
@@ -76,13 +77,25 @@ def swap(payload: dict[str, Any], path: str, value: Any) -> None:
     node[key] = value
 
 
+_triggers = itertools.count(1)
+
+
 def real_block_action(
-    *, user: str, action_id: str, value: str, channel: str, message_ts: str
+    *,
+    user: str,
+    action_id: str,
+    value: str,
+    channel: str,
+    message_ts: str,
+    trigger_id: str | None = None,
 ) -> dict[str, Any]:
     """Slack's captured button click on a channel message (bolt-python's scenario test), with
-    only the ids swapped in: who clicked, which button, its value, and where the message is."""
+    only the ids swapped in: who clicked, which button, its value, where the message is, and
+    a trigger of its own (Slack's work once)."""
     payload = real_fixture(REAL_BUTTON_CLICK)
+    trigger_id = trigger_id or f"{payload['trigger_id']}{next(_triggers)}"
     for path, new in (
+        ("trigger_id", trigger_id),
         ("user.id", user),
         ("container.channel_id", channel),
         ("container.message_ts", message_ts),

@@ -4,6 +4,7 @@ without stopping the real server the rest of the suite uses.
     async with TcpProxy("127.0.0.1", 5432) as proxy:   # connect to proxy.port instead
         proxy.cut()       # every open connection is closed, new ones are closed at once
         proxy.restore()   # connections work again
+        proxy.delay = 3   # every answer from the server arrives 3 s late (a slow database)
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ class TcpProxy:
         self._server: asyncio.Server | None = None
         self._open: set[asyncio.StreamWriter] = set()
         self.is_cut = False
+        self.delay = 0.0
 
     @property
     def port(self) -> int:
@@ -55,16 +57,21 @@ class TcpProxy:
             return
         self._open |= {writer, up_writer}
         await asyncio.gather(
-            self._pipe(reader, up_writer), self._pipe(up_reader, writer), return_exceptions=True
+            self._pipe(reader, up_writer),
+            self._pipe(up_reader, writer, answers=True),
+            return_exceptions=True,
         )
         for end in (writer, up_writer):
             self._open.discard(end)
             end.transport.abort()
 
-    @staticmethod
-    async def _pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+    async def _pipe(
+        self, source: asyncio.StreamReader, sink: asyncio.StreamWriter, *, answers: bool = False
+    ) -> None:
         with contextlib.suppress(ConnectionError, OSError):
             while data := await source.read(65536):
+                if answers and self.delay:
+                    await asyncio.sleep(self.delay)
                 sink.write(data)
                 await sink.drain()
         sink.transport.abort()

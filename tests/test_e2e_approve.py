@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 
 from bot.blocks.ids import ActionId
 from bot.domain import DraftState, ReplyStatus
@@ -79,3 +80,25 @@ async def test_every_id_comes_from_the_injected_factory(
         assert {e.created_at for e in entries} == {clock.now}
     finally:
         await bot.stop()
+
+
+async def test_a_reply_the_channel_cannot_take_is_not_recorded_as_sent(
+    bot: BotUnderTest, slack, chatwoot, scenarios
+):
+    """Chatwoot answers 200 to a reply in a conversation whose reply window has closed, then
+    fails to deliver it (docs/real-services.md): the bot asks can_reply first."""
+    payload = scenarios["demo-1-order-status"].payload
+    chatwoot.close_reply_window(payload["conversation_id"])
+    draft = await bot.posted_draft(payload)
+
+    await bot.click(ActionId.APPROVE, draft, OPERATOR)
+    await bot.settle()
+
+    stored = await bot.store.get_draft(draft.id)
+    assert stored.reply.status is ReplyStatus.GAVE_UP and "24-hour" in stored.reply.last_error
+    assert chatwoot.messages(payload["conversation_id"]) == []  # nothing was sent to fail
+    card = json.dumps(slack.message(draft.card.channel, draft.card.ts)["blocks"])
+    assert "Not sent" in card and "can_reply is false" in card
+    actions = [e.action for e in await bot.store.entries(subject_id=draft.id)]
+    assert "reply.sent" not in actions and "reply.failed" in actions
+    assert slack.messages_in("#occ-reliability") == []  # Chatwoot works: not on-call's problem

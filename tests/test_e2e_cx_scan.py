@@ -137,7 +137,7 @@ async def test_the_scan_reads_every_page_of_open_conversations(bot: BotUnderTest
     [card] = await breach_cards(bot, slack)
     assert card.input.conversation_id == 400
     pages = [r.path for r in chatwoot.requests("GET") if r.path.endswith("/conversations")]
-    assert len(pages) == 2
+    assert len(pages) == 3  # two pages of open conversations, one of pending ones
 
 
 async def test_approve_and_send_on_a_breach_card_replies_in_chatwoot(
@@ -261,3 +261,21 @@ async def test_edit_on_a_breach_card_sends_the_operators_text(bot: BotUnderTest,
     assert [m["content"] for m in chatwoot.sent_replies(395)] == [
         "Hi Dana, a new mug ships today. Sorry!"
     ]
+
+
+async def test_a_customer_waiting_in_a_pending_conversation_is_a_breach_too(
+    sqlite_url, slack, clock
+):
+    """An inbox with an agent bot keeps new conversations pending (docs/real-services.md)."""
+    from bot.demo.standins.chatwoot import ChatwootStandin
+
+    async with ChatwootStandin(agent_bot=True) as chatwoot:
+        waiting(chatwoot, 401, 90, "The bot keeps answering, I need a person.")
+        bot = await BotUnderTest(settings_for(sqlite_url, slack, chatwoot), clock).start()
+        try:
+            said = await scan(bot)
+            [card] = await breach_cards(bot, slack)
+        finally:
+            await bot.stop()
+    assert said.startswith("1 breached")
+    assert card.input.conversation_id == 401

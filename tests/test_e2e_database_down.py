@@ -235,3 +235,33 @@ async def test_a_slash_command_while_the_database_is_down_says_so_and_changes_no
     [down] = [m["text"] for m in slack.messages_in(RELIABILITY)]
     assert "*database* is unreachable" in down
     assert slack.messages_in("#occ-training") == []
+
+
+async def test_a_slow_database_still_opens_the_form_the_operator_clicked_for(
+    bot, proxy, slack, scenarios
+):
+    """A click's trigger_id opens a modal only within 3 s: the form opens as Loading at once
+    and is filled in when the draft has been read."""
+    from bot.blocks.ids import CallbackId
+    from tests.harness import real_block_action
+
+    draft = await bot.posted_draft(scenarios["demo-1-order-status"].payload)
+    proxy.delay = 3.2  # every answer from PostgreSQL, from now on
+    click = real_block_action(
+        user=OPERATOR,
+        action_id=ActionId.EDIT.value,
+        value=draft.id,
+        channel=draft.card.channel,
+        message_ts=draft.card.ts,
+        trigger_id=slack.trigger(),  # issued now: it expires 3 s from now
+    )
+    await bot.slack.send(click)
+    await bot.settle()
+    proxy.delay = 0
+
+    [opened] = slack.calls("views.open")
+    assert opened.ok and "Loading" in str(opened.args["view"])
+    [filled] = slack.calls("views.update")
+    assert filled.ok and filled.args["view"]["callback_id"] == CallbackId.EDIT.value
+    assert draft.input.draft in str(filled.args["view"])
+    assert slack.ephemerals(OPERATOR) == []  # no "Slack would not open the form"

@@ -327,3 +327,50 @@ async def test_scripts_run_names_the_missing_credential_instead_of_running_the_d
     assert process.returncode == 2
     assert said in err.decode()
     assert "rehearsal" not in out.decode() and "No Slack credentials" not in out.decode()
+
+
+# -- quiet logs ---------------------------------------------------------------------------------
+
+
+async def test_a_chatwoot_that_is_down_is_one_warning_line_not_a_traceback(tmp_path, slack):
+    env = environment(
+        tmp_path,
+        **slack_env(slack),
+        CHATWOOT_URL=f"http://127.0.0.1:{free_port()}",  # nothing listens there
+        CHATWOOT_API_TOKEN="cw-token-1",
+        CHATWOOT_ACCOUNT_ID="1",
+    )
+    code, _, err = await occ_bot("jobs", "run", "cx-scan", env=env, cwd=tmp_path)
+    assert code == 1
+    assert "Traceback" not in err
+    [line] = [line for line in err.splitlines() if "cx-scan failed" in line]
+    assert "WARNING" in line and "cannot reach Chatwoot" in line
+
+
+async def test_a_fresh_start_logs_one_migration_line_and_no_library_warnings(tmp_path, slack):
+    async with serving(environment(tmp_path, **slack_env(slack)), tmp_path) as (_, log):
+        pass
+    said = "".join(log)
+    assert len([line for line in log if "migration" in line.lower()]) == 1, said
+    assert "will be unused" not in said and "Running upgrade" not in said
+    assert "Traceback" not in said
+
+
+async def test_check_fails_on_a_chatwoot_token_that_is_not_an_administrators(tmp_path, slack):
+    """A non-administrator's token lists only its own inboxes (docs/real-services.md)."""
+    from bot.demo.standins.chatwoot import ChatwootAgent, ChatwootStandin
+
+    agent = ChatwootAgent(7, "Olivia Operator", "olivia@example.com", role="agent")
+    async with ChatwootStandin(agents=[agent]) as chatwoot:
+        env = environment(
+            tmp_path,
+            **slack_env(slack),
+            CHATWOOT_URL=chatwoot.url,
+            CHATWOOT_API_TOKEN=chatwoot.token,
+            CHATWOOT_ACCOUNT_ID=str(chatwoot.account_id),
+        )
+        code, out, _ = await occ_bot("check", "--json", env=env, cwd=tmp_path)
+    [check] = [c for c in json.loads(out)["checks"] if c["name"] == "chatwoot"]
+    assert code == 1 and check["ok"] is False
+    assert "Olivia Operator, an agent" in check["detail"]
+    assert "administrator's access token" in check["detail"]

@@ -106,9 +106,17 @@ async def _chatwoot(settings: Settings) -> str:
     )
     try:
         await client.ping()
+        owner, role = await client.role()
     finally:
         await client.aclose()
-    return f"account {settings.chatwoot_account_id} at {redact_url(settings.chatwoot_url)}"
+    where = f"account {settings.chatwoot_account_id} at {redact_url(settings.chatwoot_url)}"
+    if role != "administrator":
+        raise CheckFailed(
+            f"{where}: CHATWOOT_API_TOKEN belongs to {owner}, an {role}, who sees only their "
+            "own inboxes, so the CX scan would miss breaches elsewhere; use an "
+            "administrator's access token (Profile settings -> Access Token)"
+        )
+    return f"{where}, token of {owner} (administrator)"
 
 
 async def _shopify(settings: Settings) -> str:

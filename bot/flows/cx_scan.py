@@ -27,7 +27,7 @@ from bot.integrations.chatwoot import (
     ChatwootError,
     conversation_lines,
 )
-from bot.rules.cx import breach_id, breached, waiting_since
+from bot.rules.cx import WAITING_STATUSES, breach_id, breached, waiting_since
 from bot.runtime.batch import each
 from bot.services import Services
 from bot.web.draft_body import MAX_DRAFT_CHARS
@@ -65,11 +65,12 @@ async def scan(services: Services) -> str:
 async def _breached_conversations(
     chatwoot: ChatwootClient, now: datetime, sla_minutes: float
 ) -> list[Mapping[str, Any]]:
-    return [
-        c
-        async for c in chatwoot.conversations(status="open", max_pages=MAX_PAGES)
-        if breached(c, now, sla_minutes)
-    ]
+    found = []
+    for status in WAITING_STATUSES:
+        async for c in chatwoot.conversations(status=status, max_pages=MAX_PAGES):
+            if breached(c, now, sla_minutes):
+                found.append(c)
+    return found
 
 
 async def card_breach(

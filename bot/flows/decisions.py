@@ -93,17 +93,17 @@ async def open_form(
     trigger_id: str,
     channel: str | None,
 ) -> None:
-    draft = await check(services, draft_id, user, kind, channel=channel)
-    if draft is None:
-        return
-    if kind is DecisionKind.EDIT:
-        sends = services.chatwoot is not None or draft.training is not None
-        view = edit_modal(draft, chatwoot_enabled=sends)
-    elif kind is DecisionKind.REJECT:
-        view = reject_modal(draft)
-    else:
+    async def prepare() -> dict[str, Any] | None:
+        draft = await check(services, draft_id, user, kind, channel=channel)
+        if draft is None:
+            return None
+        if kind is DecisionKind.EDIT:
+            sends = services.chatwoot is not None or draft.training is not None
+            return edit_modal(draft, chatwoot_enabled=sends)
+        if kind is DecisionKind.REJECT:
+            return reject_modal(draft)
         sla_minutes = services.settings.sla_minutes
-        view = escalate_modal(
+        return escalate_modal(
             draft,
             suggested_type=suggested_escalation_type(draft.flags),
             suggested_urgency=suggested_urgency(draft.flags),
@@ -112,8 +112,9 @@ async def open_form(
             ),
             sla_minutes=sla_minutes,
         )
+
     try:
-        await slack.open_form(services, trigger_id, view)
+        await slack.open_form(services, trigger_id, prepare())
     except SLACK_FAILURES as error:
         await tell(
             services,

@@ -164,19 +164,23 @@ async def claim(services: Services, escalation_id: str, user: str, channel: str 
 async def open_resolve_form(
     services: Services, escalation_id: str, user: str, *, trigger_id: str, channel: str | None
 ) -> None:
-    escalation = await _manager_only(services, escalation_id, user, channel, "resolve")
-    if escalation is None:
-        return
-    if escalation.state is EscalationState.RESOLVED:
-        await _lost(services, escalation, user, channel)
-        return
-    draft = await services.store.get_draft(escalation.draft_id)
-    if draft is None:
-        await tell(services, channel=channel, user=user, text="That escalation's draft is gone.")
-        return
-    view = resolve_modal(escalation, draft, chatwoot_enabled=services.chatwoot is not None)
+
+    async def prepare() -> dict[str, Any] | None:
+        escalation = await _manager_only(services, escalation_id, user, channel, "resolve")
+        if escalation is None:
+            return None
+        if escalation.state is EscalationState.RESOLVED:
+            await _lost(services, escalation, user, channel)
+            return None
+        draft = await services.store.get_draft(escalation.draft_id)
+        if draft is None:
+            text = "That escalation's draft is gone."
+            await tell(services, channel=channel, user=user, text=text)
+            return None
+        return resolve_modal(escalation, draft, chatwoot_enabled=services.chatwoot is not None)
+
     try:
-        await slack.open_form(services, trigger_id, view)
+        await slack.open_form(services, trigger_id, prepare())
     except slack.SLACK_FAILURES as error:
         await tell(
             services,

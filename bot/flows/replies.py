@@ -20,10 +20,7 @@ from bot.domain import Action, Draft, Outcome, Reply, ReplyStatus
 from bot.flows import attempts
 from bot.flows.alerts import chatwoot_failed, dependency_ok
 from bot.flows.cards import refresh_card
-from bot.integrations.chatwoot import (
-    ChatwootClient,
-    ChatwootError,
-)
+from bot.integrations.chatwoot import ChatwootClient, ChatwootError, ReplyWindowClosed
 from bot.rules.retries import LEASE
 from bot.runtime.batch import Tally, each
 from bot.services import Services
@@ -84,6 +81,12 @@ async def _send(services: Services, chatwoot: ChatwootClient, draft: Draft) -> D
             if found is not None:
                 payload["reconciled"] = True
                 return await _sent(services, draft, found, payload, started)
+        if not await chatwoot.can_reply(conversation):
+            raise ReplyWindowClosed(
+                "Chatwoot cannot reply in this conversation now (can_reply is false: e.g. "
+                "WhatsApp's 24-hour window has closed); nothing was sent. Answer the customer "
+                "another way, or Retry once they write again"
+            )
         payload["assigned_to"] = await assign_to_agent(
             chatwoot, conversation, operator.get("email")
         )
@@ -159,7 +162,8 @@ async def _failed(
     payload["transient"] = error.transient
     reply, outcome = attempts.failed(draft.reply, error, payload, started, services.clock())
     done = await _finish(services, draft, reply, Action.REPLY_FAILED, payload, outcome)
-    await chatwoot_failed(services, error)
+    if not isinstance(error, ReplyWindowClosed):  # Chatwoot itself works: nothing for on-call
+        await chatwoot_failed(services, error)
     return done
 
 

@@ -95,17 +95,17 @@ def _today(services: Services) -> date:
 
 
 async def _open_followup(services: Services, alert_id: str, user: str, trigger_id: str) -> None:
-    alert = await services.store.get_sales_alert(alert_id)
-    if alert is None:
-        await slack.tell(services, channel=None, user=user, text="That alert is unknown.")
-        return
-    today = _today(services)
-    summary = f"*{alert.finding.metric}*: {alert.finding.threshold}"
-    view = followup_modal(
-        alert.id, summary, owner=user, due=today + timedelta(days=DEFAULT_DUE_DAYS)
-    )
+    async def prepare() -> dict[str, Any] | None:
+        alert = await services.store.get_sales_alert(alert_id)
+        if alert is None:
+            await slack.tell(services, channel=None, user=user, text="That alert is unknown.")
+            return None
+        due = _today(services) + timedelta(days=DEFAULT_DUE_DAYS)
+        summary = f"*{alert.finding.metric}*: {alert.finding.threshold}"
+        return followup_modal(alert.id, summary, owner=user, due=due)
+
     try:
-        await slack.open_form(services, trigger_id, view)
+        await slack.open_form(services, trigger_id, prepare())
     except slack.SLACK_FAILURES as error:
         await slack.tell(
             services,

@@ -94,6 +94,11 @@ class ChatwootRejected(ChatwootError):
     """Chatwoot refused the request; repeating it will not help."""
 
 
+class ReplyWindowClosed(ChatwootRejected):
+    """The conversation's channel takes no reply now (``can_reply`` is false): Chatwoot
+    works, the customer just cannot be written to there until they write again."""
+
+
 class ChatwootClient:
     """One account of one Chatwoot installation, over a single pooled HTTP session.
 
@@ -141,6 +146,13 @@ class ChatwootClient:
     async def send_reply(self, conversation_id: int, content: str) -> dict[str, Any]:
         """Post a public outgoing message (the customer sees it); returns Chatwoot's message."""
         return await self._create_message(conversation_id, content, private=False)
+
+    async def can_reply(self, conversation_id: int) -> bool:
+        """Whether the conversation's channel takes a reply now (``can_reply``: false once
+        WhatsApp's 24-hour window has closed; a reply sent anyway fails to deliver after
+        Chatwoot has answered 200)."""
+        body = await self._request("GET", f"{self._account_path}/conversations/{conversation_id}")
+        return not (isinstance(body, dict) and body.get("can_reply") is False)
 
     async def add_private_note(self, conversation_id: int, content: str) -> dict[str, Any]:
         """Post a private note, seen by agents only."""
@@ -297,6 +309,18 @@ class ChatwootClient:
     async def ping(self) -> None:
         """Check the URL, the token and the account with one cheap authenticated GET."""
         await self._agents()
+
+    async def role(self) -> tuple[str, str]:
+        """The token owner's name and role in the account (``GET /api/v1/profile``: the
+        ``accounts`` entry of this account, not the top-level role, which is the owner's most
+        recently active account's)."""
+        body = await self._request("GET", "/api/v1/profile")
+        if not isinstance(body, dict):
+            raise ChatwootRejected("profile answer is not an object")
+        for account in body.get("accounts") or []:
+            if isinstance(account, dict) and str(account.get("id")) == str(self.account_id):
+                return str(body.get("name") or body.get("email")), str(account.get("role"))
+        raise ChatwootRejected(f"the token's owner is not a member of account {self.account_id}")
 
     def conversation_url(self, conversation_id: int) -> str:
         """The conversation in Chatwoot's agent UI."""

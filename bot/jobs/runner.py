@@ -13,14 +13,35 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.domain import JobRun, RunOutcome
 from bot.flows import spooled
+from bot.integrations.chatwoot import ChatwootError
+from bot.integrations.shopify import ShopifyError
 from bot.jobs import JOBS, Job
 from bot.services import Services
+from bot.slack import SLACK_FAILURES
+from bot.store.errors import unavailable
 
 log = logging.getLogger("occ.jobs")
 
 HISTORY = timedelta(days=1)  # how long finished runs are kept
 DETAIL_MAX = 500
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def expected_failure(error: BaseException) -> bool:
+    """A dependency that is down or refusing (Chatwoot, Shopify, Slack, the database), as
+    opposed to a bug in the bot: the failure itself or what it was raised from."""
+    cause: BaseException | None = error
+    for _ in range(10):  # a chain of causes is short; bounded all the same
+        if cause is None:
+            return False
+        if isinstance(cause, (ChatwootError, ShopifyError, *SLACK_FAILURES)) or unavailable(cause):
+            return True
+        cause = cause.__cause__
+    return False
+
+
+def describe_failure(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}"[:300]
 
 
 def window_start(now: datetime, every_seconds: float) -> datetime:
@@ -43,7 +64,10 @@ async def run_once(services: Services, job: Job, *, by_hand: bool = False) -> Jo
     try:
         detail, outcome = await job.run(services), RunOutcome.SUCCESS
     except Exception as error:
-        log.exception("job %s failed", job.name)
+        if expected_failure(error):  # on-call hears of it from the incident; one line here
+            log.warning("job %s failed: %s", job.name, describe_failure(error))
+        else:  # a bug: the traceback is wanted
+            log.exception("job %s failed", job.name)
         detail, outcome = f"{type(error).__name__}: {error}", RunOutcome.FAILED
     finished = await services.store.finish_run(
         job.name,
@@ -120,8 +144,13 @@ class Scheduler:
         self._running.add(task)
         try:
             await work
-        except Exception:
-            log.exception("%s failed; the next tick tries again", what)
+        except Exception as error:
+            if expected_failure(error):
+                log.warning(
+                    "%s failed; the next tick tries again: %s", what, describe_failure(error)
+                )
+            else:
+                log.exception("%s failed; the next tick tries again", what)
         finally:
             self._running.discard(task)
 

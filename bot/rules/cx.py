@@ -13,10 +13,15 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+# A customer waits in an open conversation, or in a pending one: an inbox with an agent bot
+# keeps new conversations pending until the bot hands them over (docs/real-services.md).
+WAITING_STATUSES = ("open", "pending")
+
 
 def waiting_since(conversation: Mapping[str, Any]) -> datetime | None:
-    """When the customer started waiting on this open conversation; None if nobody waits."""
-    if conversation.get("status") != "open":
+    """When the customer started waiting on this open or pending conversation; None if
+    nobody waits."""
+    if conversation.get("status") not in WAITING_STATUSES:
         return None
     since = conversation.get("waiting_since")
     if isinstance(since, bool) or not isinstance(since, int | float) or since <= 0:

@@ -82,6 +82,7 @@ class _Conversation:
     assignee_id: int | None = None
     assignments: list[int | None] = field(default_factory=list)
     status: str = "open"
+    can_reply: bool = True  # False: the channel's reply window is closed (WhatsApp's 24 h)
     created_at: int = 0
     waiting_since: int = 0  # 0 when no customer message waits for an agent (Chatwoot's to_i)
 
@@ -102,6 +103,12 @@ class ChatwootStandin(Standin):
         agents: the account's agents; the first is the token's owner and the sender of the
             messages the API creates.
         inbox_id: the inbox every conversation is in.
+        agent_bot: the inbox has an active agent bot, so a conversation a customer starts
+            waits as ``pending``, not ``open`` (Chatwoot's
+            ``Conversation#determine_conversation_status``; docs/real-services.md).
+        inbox_members: agents who are members of the inbox. A token owner who is no
+            administrator lists only the conversations of inboxes they are a member of
+            (``Conversations::PermissionFilterService``).
         auto_create: create unknown conversations on first use instead of answering 404.
         clock: seconds since the epoch, for ``created_at``.
         limit_concurrency, log_level: passed to the server.
@@ -116,6 +123,8 @@ class ChatwootStandin(Standin):
             ChatwootAgent(1, "OCC Bot", "occ-bot@example.com", role="administrator"),
         ),
         inbox_id: int = 1,
+        agent_bot: bool = False,
+        inbox_members: Iterable[int] = (),
         auto_create: bool = True,
         clock: Callable[[], float] = time.time,
         limit_concurrency: int | None = None,
@@ -128,6 +137,8 @@ class ChatwootStandin(Standin):
         if not self.agents:
             raise ValueError("a Chatwoot account needs at least one agent (the token owner)")
         self.inbox_id = inbox_id
+        self.agent_bot = agent_bot
+        self.inbox_members = set(inbox_members)
         self.auto_create = auto_create
         self.portals: dict[str, list[dict[str, Any]]] = {}  # Help Center: slug -> articles
         self._clock = clock
@@ -228,12 +239,19 @@ class ChatwootStandin(Standin):
         return [dict(m) for m in conversation.messages] if conversation else []
 
     def sent_replies(self, conversation_id: int) -> list[dict[str, Any]]:
-        """Outgoing messages the customer sees."""
+        """Outgoing messages the customer sees (delivered: not ``failed``)."""
         return [
             m
             for m in self.messages(conversation_id)
-            if m["message_type"] == OUTGOING and not m["private"]
+            if m["message_type"] == OUTGOING and not m["private"] and m["status"] != "failed"
         ]
+
+    def close_reply_window(self, conversation_id: int) -> None:
+        """The channel takes no more replies (WhatsApp, 24 h after the customer's last
+        message): the conversation shows ``can_reply: false``, and a reply created anyway is
+        answered 200 "sent", then fails to deliver (``status: failed`` with
+        ``content_attributes.external_error``; docs/real-services.md)."""
+        self._conversation(conversation_id, create=True).can_reply = False
 
     def private_notes(self, conversation_id: int) -> list[dict[str, Any]]:
         return [m for m in self.messages(conversation_id) if m["private"]]
@@ -306,6 +324,7 @@ class ChatwootStandin(Standin):
                     methods=["GET", "POST"],
                 ),
                 Route(conversation + "/assignments", self._wrap(self._assign), methods=["POST"]),
+                Route(conversation, self._wrap(self._conversation_show)),
             ]
         )
 
@@ -406,7 +425,13 @@ class ChatwootStandin(Standin):
         status = request.query_params.get("status", "open")
         page = request.query_params.get("page", "1")
         number = int(page) if page.isdigit() and int(page) > 0 else 1
-        listed = [c for c in self._conversations.values() if status == "all" or c.status == status]
+        owner = self.agents[0]
+        if owner.role != "administrator" and owner.id not in self.inbox_members:
+            listed = []  # an agent sees only their own inboxes' conversations
+        else:
+            listed = [
+                c for c in self._conversations.values() if status == "all" or c.status == status
+            ]
         listed.sort(key=lambda c: (-self._last_activity(c), -c.id))
         start = (number - 1) * CONVERSATIONS_PAGE
         counts = {"mine_count": 0, "assigned_count": 0, "unassigned_count": 0}
@@ -461,6 +486,12 @@ class ChatwootStandin(Standin):
             return JSONResponse({"status": 500, "error": "Internal Server Error"}, status_code=500)
         return JSONResponse(message)
 
+    async def _conversation_show(self, request: Request, body: Any) -> Response:
+        conversation = self._conversation(
+            request.path_params["conversation_id"], create=self.auto_create
+        )
+        return JSONResponse(self._conversation_json(conversation))
+
     async def _assign(self, request: Request, body: Any) -> Response:
         conversation = self._conversation(
             request.path_params["conversation_id"], create=self.auto_create
@@ -512,14 +543,22 @@ class ChatwootStandin(Standin):
             "private": private,
             "source_id": None,
             "sender": sender,
+            "status": "sent",
         }
         conversation.messages.append(message)
+        answered = dict(message)
+        if message_type == OUTGOING and not private and not conversation.can_reply:
+            message["status"] = "failed"  # the channel's send job fails after the answer
+            message["content_attributes"] = {
+                **message["content_attributes"],
+                "external_error": "Message failed to send: the 24-hour reply window is closed",
+            }
         if message_type == INCOMING and not conversation.waiting_since:
             conversation.waiting_since = message["created_at"]
-            conversation.status = "open"
+            conversation.status = "pending" if self.agent_bot else "open"
         elif message_type == OUTGOING and not private and sender.get("type") == "user":
             conversation.waiting_since = 0  # a human reply: nobody waits any more
-        return dict(message)
+        return answered
 
     def _message_list(self, conversation: _Conversation, before: str | None) -> dict[str, Any]:
         messages = conversation.messages
@@ -567,7 +606,7 @@ class ChatwootStandin(Standin):
             "additional_attributes": {},
             "agent_last_seen_at": 0,
             "assignee_last_seen_at": 0,
-            "can_reply": True,
+            "can_reply": conversation.can_reply,
             "contact_last_seen_at": 0,
             "custom_attributes": {},
             "inbox_id": self.inbox_id,

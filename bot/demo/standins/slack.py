@@ -44,6 +44,7 @@ MESSAGE_BLOCKS_MAX = 50
 VIEW_BLOCKS_MAX = 100
 MESSAGE_BLOCKS_TEXT_MAX = 12_000
 MESSAGE_TEXT_MAX = 40_000  # Slack truncates longer text
+TRIGGER_SECONDS = 3.0  # a trigger_id opens one modal, within 3 s of the click
 JSON_ARGS = ("blocks", "attachments", "view", "metadata", "files")
 # The channels every stand-in workspace has (the bot's default channel names); others are
 # added with `SlackStandin.add_channel`. A name Slack does not know is `channel_not_found`.
@@ -256,11 +257,21 @@ class SlackStandin(Standin):
             "files.completeUploadExternal": self._complete_upload,
         }
         self._files: dict[str, dict[str, Any]] = {}
+        self._triggers: dict[str, float] = {}  # issued by `trigger`: when
+        self._used_triggers: set[str] = set()
 
     # -- setup and failure injection ----------------------------------------------------------
 
     def add_user(self, user: SlackUser) -> None:
         self._users[user.id] = user
+
+    def trigger(self) -> str:
+        """A trigger_id as a click's payload carries it, issued now: views.open takes it
+        once, within `TRIGGER_SECONDS`."""
+        self._counter += 1
+        trigger = f"{int(self._clock())}{self._counter:04d}.{self.team_id}.standin{self._counter}"
+        self._triggers[trigger] = self._clock()
+        return trigger
 
     def add_channel(
         self,
@@ -629,8 +640,18 @@ class SlackStandin(Standin):
         return {"channel": channel, "permalink": link}
 
     def _views_open(self, args: dict[str, Any]) -> dict[str, Any]:
-        if not args.get("trigger_id") and not args.get("interactivity_pointer"):
+        """A trigger works once (``exchanged_trigger_id``) and, for one the stand-in issued,
+        only within 3 s (``expired_trigger_id``): the error names in Slack's views.open
+        reference (docs/real-services.md)."""
+        trigger = args.get("trigger_id") or args.get("interactivity_pointer")
+        if not trigger:
             raise _invalid_arguments(["invalid `trigger_id`"])
+        if trigger in self._used_triggers:
+            raise SlackError("exchanged_trigger_id")
+        issued = self._triggers.get(str(trigger))
+        if issued is not None and self._clock() - issued > TRIGGER_SECONDS:
+            raise SlackError("expired_trigger_id")
+        self._used_triggers.add(str(trigger))
         view = _view_arg(args, "modal")
         stored = self._store_view(view, self._new_id("V"))
         return {"view": stored}
