@@ -45,7 +45,7 @@ DAYS = 8
 
 def _serve_shop(conn: Connection, orders: int) -> None:
     """Child process: the stand-in shop, seeded; answers "counters" and "stop" on the pipe."""
-    from tests.shopify_standin import ShopifyStandin
+    from bot.demo.standins.shopify import ShopifyStandin
 
     async def main() -> None:
         shop = ShopifyStandin(timezone=TIMEZONE, bulk_polls=0)
@@ -82,8 +82,8 @@ def _peak_rss_mb() -> float:
 
 async def _page_cost(url: str) -> int:
     """The actual cost of one page of `ORDERS_PAGE` orders, as the shop meters it."""
+    from bot.demo.standins.shopify import DEFAULT_TOKEN
     from bot.integrations.shopify import ShopifyClient
-    from tests.shopify_standin import DEFAULT_TOKEN
 
     client = ShopifyClient(url, DEFAULT_TOKEN)
     try:
@@ -96,8 +96,8 @@ async def _page_cost(url: str) -> int:
 
 async def _floor_seconds(url: str) -> tuple[float, int]:
     """Download and parse the last bulk result file: what any reader must at least do."""
+    from bot.demo.standins.shopify import DEFAULT_TOKEN
     from bot.integrations.shopify import ShopifyClient
-    from tests.shopify_standin import DEFAULT_TOKEN
 
     client = ShopifyClient(url, DEFAULT_TOKEN)
     try:

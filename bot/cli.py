@@ -1,4 +1,4 @@
-"""`occ-bot` commands (CONTRACT.md): serve, demo, check, jobs, migrate, export, eval, digest."""
+"""`occ-bot` commands: serve, demo, check, jobs, migrate, export, eval, digest."""
 
 from __future__ import annotations
 
@@ -56,7 +56,10 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="0.0.0.0")
     serve.set_defaults(run=_serve)
 
-    demo = sub.add_parser("demo", help="rehearse the whole flow offline on embedded defaults")
+    demo = sub.add_parser("demo", help="rehearse the whole product offline on embedded defaults")
+    demo.add_argument(
+        "--out", type=Path, default=None, help="also write the charts and the digest here"
+    )
     demo.set_defaults(run=_demo)
 
     check = sub.add_parser("check", help="check configuration and each configured dependency")
@@ -121,7 +124,7 @@ def _demo(args: argparse.Namespace) -> int:
     if "OCC_LOG_LEVEL" not in os.environ:
         logging.getLogger().setLevel(logging.WARNING)  # the rehearsal speaks on stdout
 
-    return asyncio.run(run_demo(sys.stdout))
+    return asyncio.run(run_demo(sys.stdout, args.out))
 
 
 def _check(args: argparse.Namespace) -> int:

@@ -33,27 +33,6 @@ def occ_bot(*args: str, env: dict[str, str] | None = None, cwd: Path | None = No
     )
 
 
-def test_demo_runs_the_whole_flow_with_no_configuration(tmp_path):
-    result = occ_bot("demo", cwd=tmp_path)
-    assert result.returncode == 0, result.stderr[-3000:]
-    out = result.stdout
-    for expected in (
-        "Demo 1",
-        "Demo 3",
-        "Exercise 8",
-        "[ ✅ Approve & Send ]",
-        "received the reply",
-        "must be escalated",  # the refusal an operator sees on a flagged draft
-        "#occ-escalations",
-        "Retry now",
-        "Decision log",
-        "draft.escalated",
-        "reply.sent",
-    ):
-        assert expected in out, expected
-    assert not (tmp_path / "occ.db").exists()  # the rehearsal leaves nothing behind
-
-
 def test_migrate_then_migrate_again_is_a_no_op(tmp_path):
     env = {"DATABASE_URL": f"sqlite:///{tmp_path}/occ.db"}
     first = occ_bot("migrate", env=env)

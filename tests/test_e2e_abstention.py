@@ -7,8 +7,8 @@ import json
 from datetime import UTC, datetime
 
 from bot.blocks.ids import ActionId, InputId
+from bot.demo.standins.shopify import DEFAULT_TOKEN, ShopifyStandin
 from tests.harness import OPERATOR, BotUnderTest, bot_with_model
-from tests.shopify_standin import DEFAULT_TOKEN, ShopifyStandin
 from tests.test_e2e_approve import button_texts
 from tests.test_e2e_decisions import input_element, opened_view
 

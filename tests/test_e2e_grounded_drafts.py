@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 
+from bot.demo.standins.shopify import DEFAULT_TOKEN, ShopifyStandin, ShopShipment
 from tests.harness import BotUnderTest, bot_with_model, settings_for
 from tests.openai_standin import OpenAIStandin
-from tests.shopify_standin import DEFAULT_TOKEN, ShopifyStandin, ShopShipment
 
 PLACED = datetime(2026, 11, 20, 15, 30, tzinfo=UTC)
 TRACKING = "1Z999AA10123456784"

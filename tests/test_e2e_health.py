@@ -12,10 +12,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot.demo.standins.shopify import DEFAULT_TOKEN, ShopifyStandin
 from bot.jobs import JOBS
 from bot.jobs.runner import run_once
 from tests.harness import BotUnderTest, FakeClock, settings_for
-from tests.shopify_standin import DEFAULT_TOKEN, ShopifyStandin
 
 NOW = datetime(2026, 12, 3, 20, 0, tzinfo=UTC)
 RELIABILITY = "#occ-reliability"

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from bot.blocks.ids import ActionId, CallbackId, InputId
+from bot.demo.standins.shopify import DEFAULT_TOKEN, ShopifyStandin
 from bot.domain import LogEntry, Outcome, SalesAlert, Scope
 from bot.jobs import JOBS
 from tests.harness import (
@@ -26,7 +27,6 @@ from tests.harness import (
     settings_for,
     text_value,
 )
-from tests.shopify_standin import DEFAULT_TOKEN, ShopifyStandin
 from tests.test_rules_sales import NEW_YORK, same_hours
 
 # 15:00 in New York: the shop's "today" began at 05:00 UTC.

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from bot.demo.standins.shopify import DEFAULT_TOKEN, ShopifyStandin, ShopShipment
 from bot.domain import Shipment
 from bot.integrations.shopify import ShopifyClient
 from bot.integrations.shopify_orders import find_order
-from tests.shopify_standin import DEFAULT_TOKEN, ShopifyStandin, ShopShipment
 
 PLACED = datetime(2026, 11, 20, 15, 30, tzinfo=UTC)
 

@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot.demo.standins.shopify import DEFAULT_TOKEN, ShopifyStandin
 from bot.integrations import shopify_reads as reads
 from bot.integrations.shopify import ShopifyClient, ShopifyUnavailable
-from tests.shopify_standin import DEFAULT_TOKEN, ShopifyStandin
 
 NOW = datetime(2026, 12, 3, 20, 0, tzinfo=UTC)
 

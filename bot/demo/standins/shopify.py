@@ -1,4 +1,5 @@
-"""A Shopify Admin GraphQL API on 127.0.0.1 for tests and benchmarks: a seeded shop, metered.
+"""A Shopify Admin GraphQL API on 127.0.0.1 for tests, benchmarks and `occ-bot demo`: a seeded
+shop, metered.
 
 It executes real GraphQL (``graphql-core``) against a subset of the Admin schema
 (`SCHEMA`): ``shop``, ``orders`` / ``ordersCount`` with Shopify's search syntax (``created_at``,
