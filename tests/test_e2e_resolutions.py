@@ -61,6 +61,17 @@ async def test_resolve_opens_a_modal_asking_what_was_done_the_outcome_a_reply_an
     ]
     assert inputs[InputId.RESOLUTION_REPLY].get("optional") is True
     assert (await bot.store.get_escalation(escalation.id)).state is EscalationState.CLAIMED
+    # Slack shows markup in plain_text as typed: a mention there reads "<@U0OPERATOR1>"
+    assert not [text for text in plain_texts(view) if "<@" in text or "<#" in text]
+
+
+def plain_texts(node: object) -> list[str]:
+    if isinstance(node, list):
+        return [text for item in node for text in plain_texts(item)]
+    if not isinstance(node, dict):
+        return []
+    own = [node["text"]] if node.get("type") == "plain_text" else []
+    return own + [text for value in node.values() for text in plain_texts(value)]
 
 
 async def test_a_resolution_with_a_reply_reaches_the_customer_once_and_the_operator_learns_it(

@@ -261,7 +261,9 @@ def resolve_modal(
         InputId.RESOLUTION_NOTES,
         "Notes for the operator",
         _notes_element(InputId.RESOLUTION_NOTES, "", "What should they do next time?"),
-        hint=f"Sent to {t.mention(escalation.escalated_by)} with the outcome, for learning.",
+        # a hint is plain text, where Slack shows a <@U…> mention as typed
+        hint="Sent by direct message to the operator who escalated, with the outcome, "
+        "for learning.",
         optional=True,
     )
     return {
