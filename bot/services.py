@@ -111,7 +111,9 @@ def _repeatable(request: HttpRequest) -> bool:
     return request.url.rsplit("/", 1)[-1] not in NOT_REPEATABLE
 
 
-class _ConnectionErrorRetry(AsyncConnectionErrorRetryHandler):
+class _NoRepeatedPosts:
+    """Mixed into a slack_sdk retry handler: it never repeats a call that posts."""
+
     async def _can_retry_async(
         self,
         *,
@@ -120,23 +122,17 @@ class _ConnectionErrorRetry(AsyncConnectionErrorRetryHandler):
         response: HttpResponse | None = None,
         error: Exception | None = None,
     ) -> bool:
-        return _repeatable(request) and await super()._can_retry_async(
+        return _repeatable(request) and await super()._can_retry_async(  # type: ignore[misc]
             state=state, request=request, response=response, error=error
         )
 
 
-class _ServerErrorRetry(AsyncServerErrorRetryHandler):
-    async def _can_retry_async(
-        self,
-        *,
-        state: RetryState,
-        request: HttpRequest,
-        response: HttpResponse | None = None,
-        error: Exception | None = None,
-    ) -> bool:
-        return _repeatable(request) and await super()._can_retry_async(
-            state=state, request=request, response=response, error=error
-        )
+class _ConnectionErrorRetry(_NoRepeatedPosts, AsyncConnectionErrorRetryHandler):
+    pass
+
+
+class _ServerErrorRetry(_NoRepeatedPosts, AsyncServerErrorRetryHandler):
+    pass
 
 
 def slack_client(

@@ -17,6 +17,7 @@ from slack_bolt.authorization import AuthorizeResult
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.blocks.modals import loading_modal, nothing_modal
 from bot.domain import SlackRef
 from bot.runtime.workspace import Workspace
 from bot.services import Services
@@ -362,33 +363,14 @@ async def open_form(
             await services.slack.views_open(trigger_id=trigger_id, view=view)
         return
     try:
-        opened = await services.slack.views_open(trigger_id=trigger_id, view=LOADING_VIEW)
+        opened = await services.slack.views_open(trigger_id=trigger_id, view=loading_modal())
     except BaseException:
         await building  # what it does (a refusal it tells) still happens
         raise
     view = await building
     await services.slack.views_update(
-        view_id=opened["view"]["id"], hash=opened["view"]["hash"], view=view or NOTHING_VIEW
+        view_id=opened["view"]["id"], hash=opened["view"]["hash"], view=view or nothing_modal()
     )
-
-
-LOADING_VIEW = {
-    "type": "modal",
-    "title": {"type": "plain_text", "text": "occ-bot"},
-    "close": {"type": "plain_text", "text": "Cancel"},
-    "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "⏳ Loading…"}}],
-}
-NOTHING_VIEW = {
-    "type": "modal",
-    "title": {"type": "plain_text", "text": "occ-bot"},
-    "close": {"type": "plain_text", "text": "Close"},
-    "blocks": [
-        {
-            "type": "section",
-            "text": {"type": "mrkdwn", "text": "Nothing to do here: occ-bot has told you why."},
-        }
-    ],
-}
 
 
 async def publish_home(services: Services, user: str, view: dict[str, Any]) -> None:

@@ -102,3 +102,40 @@ async def test_a_reply_the_channel_cannot_take_is_not_recorded_as_sent(
     actions = [e.action for e in await bot.store.entries(subject_id=draft.id)]
     assert "reply.sent" not in actions and "reply.failed" in actions
     assert slack.messages_in("#occ-reliability") == []  # Chatwoot works: not on-call's problem
+
+
+async def test_a_reply_the_channel_fails_after_chatwoot_took_it_shows_on_the_card(
+    bot: BotUnderTest, slack, chatwoot, scenarios
+):
+    """Chatwoot's message_updated webhook reports a send its channel refused later
+    (content_attributes.external_error): the reply is not "sent" any more, and Retry sends
+    it again rather than finding the failed copy."""
+    payload = scenarios["demo-1-order-status"].payload
+    conversation = payload["conversation_id"]
+    draft = await bot.posted_draft(payload)
+    await bot.click(ActionId.APPROVE, draft, OPERATOR)
+    await bot.settle()
+    [sent] = chatwoot.sent_replies(conversation)
+
+    delivered = chatwoot.message_created_event(sent) | {"event": "message_updated"}
+    assert (await bot.chatwoot_event(delivered)).json() == {
+        "ignored": "not an incoming customer message"
+    }
+    failed = chatwoot.fail_delivery(sent["id"], "131047: Re-engagement message")
+    answer = await bot.chatwoot_event(failed)
+    await bot.settle()
+
+    assert answer.status_code == 200 and answer.json() == {"undelivered": sent["id"]}
+    stored = await bot.store.get_draft(draft.id)
+    assert stored.reply.status is ReplyStatus.GAVE_UP
+    card = json.dumps(slack.message(draft.card.channel, draft.card.ts)["blocks"])
+    assert "Not sent" in card and "131047: Re-engagement message" in card
+    [row] = [e for e in await bot.store.entries(subject_id=draft.id) if e.action == "reply.failed"]
+    assert row.payload["message_id"] == str(sent["id"]) and row.outcome == "failed"
+
+    await bot.chatwoot_event(failed)  # Chatwoot redelivers: nothing changes twice
+    await bot.click(ActionId.RETRY, draft, OPERATOR)
+    await bot.settle()
+    [again] = chatwoot.sent_replies(conversation)
+    assert again["id"] != sent["id"]
+    assert (await bot.store.get_draft(draft.id)).reply.status is ReplyStatus.SENT

@@ -9,12 +9,13 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 
-from bot.demo.standins.shopify import DEFAULT_TOKEN, ShopifyStandin, ShopShipment
+from bot.demo.standins.shopify import DEFAULT_SCOPES, DEFAULT_TOKEN, ShopifyStandin, ShopShipment
 from tests.harness import BotUnderTest, bot_with_model, settings_for
 from tests.openai_standin import OpenAIStandin
 
 PLACED = datetime(2026, 11, 20, 15, 30, tzinfo=UTC)
 TRACKING = "1Z999AA10123456784"
+ALL_ORDERS = (*DEFAULT_SCOPES, "read_all_orders")
 ANSWER = json.dumps({"reply": "Hi Sam! Your order is on its way.", "confidence": 0.9})
 
 
@@ -98,7 +99,7 @@ async def test_the_prompt_carries_the_conversation_so_far_and_the_orders_facts(
 async def test_the_offline_draft_states_the_orders_real_status_and_tracking(
     sqlite_url, slack, chatwoot, clock
 ):
-    async with ShopifyStandin() as shop:
+    async with ShopifyStandin(scopes=ALL_ORDERS) as shop:
         seed_shop(shop)
         settings = settings_for(
             sqlite_url, slack, chatwoot, SHOPIFY_SHOP=shop.url, SHOPIFY_ADMIN_TOKEN=DEFAULT_TOKEN
@@ -171,3 +172,39 @@ async def test_a_model_that_times_out_is_replaced_by_the_offline_drafter(
     assert draft.input.agent.startswith("Offline KB Drafter (fallback: drafting timed out")
     assert "International Shipping Policy" in card_of(slack)
     assert [m["text"] for m in slack.messages_in("#occ-reliability") if "openai" in m["text"]]
+
+
+async def test_an_order_older_than_shopifys_60_days_is_not_called_missing_without_the_scope(
+    sqlite_url, slack, chatwoot, clock
+):
+    """Without read_all_orders Shopify shows only 60 days of orders (docs/real-services.md):
+    an older order is looked up by a person, not denied to the customer."""
+    for scopes, expected in ((DEFAULT_SCOPES, "A teammate will look up"), (ALL_ORDERS, "1Z")):
+        async with ShopifyStandin(scopes=scopes) as shop:
+            old = shop.add_order(
+                datetime.now(UTC) - timedelta(days=90), 120.0, email="sam@example.com"
+            )
+            shop.ship(old, ShopShipment(shipped_at=old.created_at, tracking_number="1Z0OLD"))
+            settings = settings_for(
+                sqlite_url,
+                slack,
+                chatwoot,
+                SHOPIFY_SHOP=shop.url,
+                SHOPIFY_ADMIN_TOKEN=DEFAULT_TOKEN,
+            )
+            bot = await BotUnderTest(settings, clock).start()
+            try:
+                conversation = 60 + len(scopes)
+                message = chatwoot.add_incoming(
+                    conversation,
+                    f"Where is my order #{old.number}?",
+                    contact_name="Sam Rivera",
+                    contact_email="sam@example.com",
+                )
+                await bot.chatwoot_event(chatwoot.message_created_event(message))
+                await bot.settle()
+                [draft] = await bot.store.drafts_awaiting_decision(conversation)
+            finally:
+                await bot.stop()
+        assert expected in draft.input.draft, (scopes, draft.input.draft)
+        assert "couldn't find" not in draft.input.draft

@@ -374,3 +374,22 @@ async def test_check_fails_on_a_chatwoot_token_that_is_not_an_administrators(tmp
     assert code == 1 and check["ok"] is False
     assert "Olivia Operator, an agent" in check["detail"]
     assert "administrator's access token" in check["detail"]
+
+
+async def test_check_says_whether_shopify_shows_orders_older_than_60_days(tmp_path, slack):
+    from bot.demo.standins.shopify import DEFAULT_SCOPES, DEFAULT_TOKEN, ShopifyStandin
+
+    for scopes, said in (
+        (DEFAULT_SCOPES, "read_all_orders missing"),
+        ((*DEFAULT_SCOPES, "read_all_orders"), "read_all_orders granted"),
+    ):
+        async with ShopifyStandin(scopes=scopes) as shop:
+            env = environment(
+                tmp_path,
+                **slack_env(slack),
+                SHOPIFY_SHOP=shop.url,
+                SHOPIFY_ADMIN_TOKEN=DEFAULT_TOKEN,
+            )
+            _, out, _ = await occ_bot("check", "--json", env=env, cwd=tmp_path)
+        [check] = [c for c in json.loads(out)["checks"] if c["name"] == "shopify"]
+        assert check["ok"] is True and said in check["detail"], check

@@ -562,6 +562,37 @@ async def test_finished_reply_is_stored_with_its_log_row(store: Store) -> None:
     assert await store.claim_reply("d-1", now=sent_at, lease_until=sent_at + LEASE) is None
 
 
+async def test_a_sent_reply_the_channel_did_not_deliver_gives_up_once(store: Store) -> None:
+    await approved_draft(store, "d-1")
+    await store.claim_reply("d-1", now=T0, lease_until=T0 + LEASE)
+    sent = Reply(status=ReplyStatus.SENT, attempts=1, message_id="9001", sent_at=T0)
+    await store.finish_reply("d-1", sent, entry("d-1", Action.REPLY_SENT))
+
+    found = await store.draft_for_reply("9001")
+    other = await store.reply_undelivered("d-1", "9002", "not ours", entry("l-x"))
+    undelivered = await store.reply_undelivered(
+        "d-1", "9001", "131047: Re-engagement message", entry("d-1", Action.REPLY_FAILED)
+    )
+    again = await store.reply_undelivered("d-1", "9001", "again", entry("l-y"))
+
+    assert found is not None and found.id == "d-1"
+    assert await store.draft_for_reply("9002") is None
+    assert other is None and again is None
+    assert undelivered is not None
+    assert undelivered.reply.status is ReplyStatus.GAVE_UP
+    assert undelivered.reply.last_error == "131047: Re-engagement message"
+    assert undelivered.reply.attempts == 1 and undelivered.reply.message_id == "9001"
+    assert await actions(store, "d-1") == [
+        "draft.received",
+        "draft.approved",
+        "reply.sent",
+        "reply.failed",
+    ]
+    later = T0 + timedelta(hours=1)
+    retried = await store.claim_reply("d-1", now=later, lease_until=later + LEASE, force=True)
+    assert retried is not None and retried.reply.attempts == 2
+
+
 async def test_a_late_attempt_cannot_overwrite_the_worker_that_took_over(store: Store) -> None:
     await approved_draft(store, "d-1")
     await store.claim_reply("d-1", now=T0, lease_until=T0 + LEASE)

@@ -377,3 +377,23 @@ def followup_modal(alert_id: str, summary: str, *, owner: str, due: date) -> dic
         "private_metadata": alert_id,
         "blocks": [kit.section(t.safe(summary, 500)), kit.divider(), owner_input, due_input, note],
     }
+
+
+def loading_modal() -> dict[str, Any]:
+    """Opened at once when a form takes longer to prepare than a click's trigger lives."""
+    return {
+        "type": "modal",
+        "title": kit.plain("occ-bot", t.MODAL_TITLE_MAX),
+        "close": kit.plain("Cancel", t.MODAL_TITLE_MAX),
+        "blocks": [kit.section("⏳ Loading…")],
+    }
+
+
+def nothing_modal() -> dict[str, Any]:
+    """What a loading form becomes when there was nothing to open (the user was told why)."""
+    return {
+        "type": "modal",
+        "title": kit.plain("occ-bot", t.MODAL_TITLE_MAX),
+        "close": kit.plain("Close", t.MODAL_TITLE_MAX),
+        "blocks": [kit.section("Nothing to do here: occ-bot has told you why.")],
+    }

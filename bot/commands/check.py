@@ -129,6 +129,7 @@ async def _shopify(settings: Settings) -> str:
     )
     try:
         shop = (await client.query("{ shop { name myshopifyDomain } }"))["shop"]
+        sees_all_orders = await client.sees_all_orders()
     finally:
         await client.aclose()
     if client.served_version and client.served_version != API_VERSION:
@@ -143,7 +144,15 @@ async def _shopify(settings: Settings) -> str:
         if bucket
         else "no throttle report"
     )
-    return f"shop {shop['name']} ({shop['myshopifyDomain']}), API {API_VERSION}, {headroom}"
+    all_orders = (
+        "read_all_orders granted"
+        if sees_all_orders
+        else "read_all_orders missing: Shopify shows only the last 60 days of orders (an "
+        "older order a customer names is not called missing in a draft); add the scope to "
+        "the app"
+    )
+    said = f"shop {shop['name']} ({shop['myshopifyDomain']}), API {API_VERSION}, {headroom}"
+    return f"{said}; {all_orders}"
 
 
 async def _openai(settings: Settings) -> str:
@@ -220,9 +229,9 @@ def config_checks(settings: Settings) -> list[Check]:
                 "config",
                 False,
                 0.0,
-                "OCC_MANAGERS is empty: nobody is told of Urgent escalations, and nobody may "
-                "claim or resolve them; set it to the managers' Slack user IDs (U…), "
-                "comma-separated",
+                "OCC_MANAGERS is empty: no manager is mentioned on Urgent escalations, and "
+                "claiming them is not kept to managers; set it to the managers' Slack user IDs "
+                "(U…), comma-separated",
             )
         )
     return checks

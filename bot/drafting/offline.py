@@ -134,6 +134,9 @@ def _order_part(message: str, context: DraftingContext) -> str | None:
             f"I couldn't find an order numbered #{context.order_number} for you: could you "
             "double-check the number, or tell me the email address you ordered with?"
         )
+    if context.order_lookup is OrderLookup.OUT_OF_WINDOW:
+        which = f"order #{context.order_number}" if context.order_number else "your order"
+        return f"A teammate will look up {which} for you and get back to you here."
     if context.order_lookup is OrderLookup.UNVERIFIED and context.order_number:
         return (
             f"To look up order #{context.order_number}, could you tell me the email address "

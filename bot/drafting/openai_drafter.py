@@ -211,6 +211,12 @@ def _order_block(context: DraftingContext) -> str:
             "email address to match it to them: say nothing about it, and ask for the email "
             "address they ordered with."
         ),
+        OrderLookup.OUT_OF_WINDOW: (
+            "The store shows this app only the last 60 days of orders, and "
+            + (f"#{context.order_number}" if context.order_number else "no order of theirs")
+            + " is not among them: it may be older. Do not say it does not exist; say a "
+            "teammate will look it up."
+        ),
         OrderLookup.UNAVAILABLE: "Order data is not available.",
     }[context.order_lookup]
     return f"{heading}\n(none: {why} If the customer asks about an order, ask for what you need.)"

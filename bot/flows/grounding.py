@@ -87,7 +87,11 @@ async def _order(
         return None, OrderLookup.UNVERIFIED if number else OrderLookup.NOT_NAMED
     try:
         found = await asyncio.wait_for(find_order(shopify, number=number, email=email), READ_BUDGET)
+        if found is not None:
+            return found, OrderLookup.FOUND
+        if not await asyncio.wait_for(shopify.sees_all_orders(), READ_BUDGET):
+            return None, OrderLookup.OUT_OF_WINDOW  # older than 60 days, perhaps
     except (ShopifyError, TimeoutError) as error:
         log.warning("drafting without order facts: %s", error)
         return None, OrderLookup.UNAVAILABLE
-    return found, OrderLookup.FOUND if found else OrderLookup.NOT_FOUND
+    return None, OrderLookup.NOT_FOUND

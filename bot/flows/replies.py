@@ -21,6 +21,7 @@ from bot.flows import attempts
 from bot.flows.alerts import chatwoot_failed, dependency_ok
 from bot.flows.cards import refresh_card
 from bot.integrations.chatwoot import ChatwootClient, ChatwootError, ReplyWindowClosed
+from bot.integrations.chatwoot_webhook import DeliveryFailure
 from bot.rules.retries import LEASE
 from bot.runtime.batch import Tally, each
 from bot.services import Services
@@ -96,6 +97,21 @@ async def _send(services: Services, chatwoot: ChatwootClient, draft: Draft) -> D
         return await _failed(services, draft, error, payload, started)
     payload["private_note"] = await _note_who_approved(services, chatwoot, draft, operator)
     return await _sent(services, draft, message, payload, started)
+
+
+async def undelivered(services: Services, failure: DeliveryFailure) -> Draft | None:
+    """Chatwoot took a reply, then its channel did not deliver it: the reply is not sent
+    after all. The card says why and offers Retry; the log has ``reply.failed``."""
+    message_id = str(failure.message_id)
+    draft = await services.store.draft_for_reply(message_id)
+    if draft is None or draft.reply.status is not ReplyStatus.SENT:
+        return None  # not a reply of ours (an agent's, a note), or told already
+    payload = {"message_id": message_id, "error": failure.error, "after_chatwoot_took_it": True}
+    entry = audit.draft_entry(services, Action.REPLY_FAILED, draft, payload, outcome=Outcome.FAILED)
+    changed = await services.store.reply_undelivered(draft.id, message_id, failure.error, entry)
+    if changed is not None:
+        await refresh_card(services, changed)
+    return changed
 
 
 async def assign_to_agent(

@@ -209,12 +209,14 @@ class ChatwootClient:
         *,
         since_unix: int,
     ) -> dict[str, Any] | None:
-        """The newest outgoing message since ``since_unix`` that ``matches``, paging back."""
+        """The newest outgoing message since ``since_unix`` that ``matches``, paging back; a
+        message whose delivery failed is not one that was sent."""
         before: int | None = None
         for _ in range(MAX_PAGES):
             page = await self.list_messages(conversation_id, before=before)
             for message in reversed(page):
-                if _is_outgoing_since(message, since_unix) and matches(message):
+                delivered = message.get("status") != "failed"
+                if _is_outgoing_since(message, since_unix) and delivered and matches(message):
                     return message
             created = [m.get("created_at") for m in page if isinstance(m.get("created_at"), int)]
             ids = [m["id"] for m in page if isinstance(m.get("id"), int)]

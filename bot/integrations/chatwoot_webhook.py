@@ -8,6 +8,11 @@ as a string ("incoming", "outgoing", "activity", "template"), ``private``, ``cre
 is the display id the API uses; inside ``conversation.messages[]`` ``message_type`` is an
 integer and ``sender_type`` a class name such as ``"Contact"``).
 
+``message_updated`` carries the same message data. Chatwoot sends it when a message changes,
+its delivery status included; the payload has no ``status`` of its own, but a failed send
+sets ``content_attributes.external_error`` and the message's entry in
+``conversation.messages[]`` says ``"status": "failed"`` (docs/real-services.md, 13).
+
 Signed webhooks carry ``X-Chatwoot-Timestamp`` and ``X-Chatwoot-Signature:
 sha256=<hex HMAC-SHA256(secret, "{timestamp}.{raw body}")>``; older Chatwoot versions do not
 sign at all.
@@ -84,6 +89,34 @@ def parse_incoming(payload: Mapping[str, Any]) -> IncomingMessage | None:
             _unix_seconds(payload.get("created_at")), _unix_seconds(listed.get("created_at"))
         ),
     )
+
+
+@dataclass(frozen=True)
+class DeliveryFailure:
+    """Chatwoot took an outgoing message but its channel did not deliver it."""
+
+    conversation_id: int
+    message_id: int
+    error: str
+
+
+def parse_delivery_failure(payload: Mapping[str, Any]) -> DeliveryFailure | None:
+    """The failed delivery a ``message_updated`` reports, or None for any other delivery
+    (another event, a private note, an incoming message, a send that did not fail)."""
+    if payload.get("event") != "message_updated" or payload.get("private") is True:
+        return None
+    if payload.get("message_type") != "outgoing":
+        return None
+    conversation = _mapping(payload.get("conversation"))
+    message_id = _optional_id(payload.get("id"))
+    conversation_id = _optional_id(conversation.get("id"))
+    if message_id is None or conversation_id is None:
+        return None
+    error = _text(_mapping(payload.get("content_attributes")).get("external_error"))
+    failed = _listed_message(conversation, message_id).get("status") == "failed"
+    if error is None and not failed:
+        return None
+    return DeliveryFailure(conversation_id, message_id, error or "the channel did not deliver it")
 
 
 def verify_signature(secret: str, timestamp: str, raw_body: bytes, signature: str) -> bool:

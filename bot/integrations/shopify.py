@@ -83,6 +83,10 @@ def base_url(shop: str) -> str:
     return shop if shop.startswith(("http://", "https://")) else f"https://{shop}"
 
 
+ACCESS_SCOPES = "{ currentAppInstallation { accessScopes { handle } } }"
+ALL_ORDERS = "read_all_orders"
+
+
 class ShopifyClient:
     def __init__(
         self,
@@ -108,6 +112,20 @@ class ShopifyClient:
         self.points_spent = 0.0
         self.requests = 0
         self.served_version: str | None = None  # X-Shopify-API-Version of the last answer
+        self._scopes: frozenset[str] | None = None
+
+    async def access_scopes(self) -> frozenset[str]:
+        """The token's access scopes, asked once per client."""
+        if self._scopes is None:
+            data = await self.query(ACCESS_SCOPES)
+            found = ((data.get("currentAppInstallation") or {}).get("accessScopes")) or []
+            self._scopes = frozenset(str(s.get("handle")) for s in found if isinstance(s, dict))
+        return self._scopes
+
+    async def sees_all_orders(self) -> bool:
+        """Whether the token has ``read_all_orders``: without it Shopify shows only the
+        last 60 days of orders, and an older order is simply not found."""
+        return ALL_ORDERS in await self.access_scopes()
 
     async def aclose(self) -> None:
         await self._http.aclose()

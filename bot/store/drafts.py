@@ -227,6 +227,26 @@ class Drafts:
             return None
         return codec.draft_from_row(row)
 
+    async def draft_for_reply(self, message_id: str) -> Draft | None:
+        rows = await self.db.select(
+            Query("drafts", (eq("reply_message_id", message_id),), order_by=("id",), limit=1)
+        )
+        return _draft(rows[0] if rows else None)
+
+    async def reply_undelivered(
+        self, draft_id: str, message_id: str, error: str, log: LogEntry
+    ) -> Draft | None:
+        update = Update(
+            "drafts",
+            (
+                eq("id", draft_id),
+                eq("reply_status", ReplyStatus.SENT.value),
+                eq("reply_message_id", message_id),
+            ),
+            {"reply_status": ReplyStatus.GAVE_UP.value, "reply_last_error": error},
+        )
+        return _draft(await self.db.apply(Change(update, (log_insert(log),))))
+
     async def due_replies(self, now: datetime, limit: int = 100) -> list[str]:
         due = deliveries.due("reply", now)
         query = Query("drafts", due, order_by=("received_at", "id"), limit=limit, columns=("id",))

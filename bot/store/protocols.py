@@ -162,6 +162,18 @@ class DraftStore(Protocol):
 
     async def due_replies(self, now: datetime, limit: int = 100) -> list[str]: ...
 
+    async def draft_for_reply(self, message_id: str) -> Draft | None:
+        """The draft whose reply Chatwoot stored as ``message_id``."""
+        ...
+
+    async def reply_undelivered(
+        self, draft_id: str, message_id: str, error: str, log: LogEntry
+    ) -> Draft | None:
+        """A sent reply that the channel did not deliver after all: GAVE_UP with ``error``
+        (Retry sends it again), with its log row; None, writing nothing, unless the reply is
+        SENT as ``message_id``."""
+        ...
+
 
 class EscalationStore(Protocol):
     """Escalations, their manager messages, claims, resolutions and reminders."""

@@ -15,7 +15,13 @@ from starlette.routing import Route
 
 from bot.flows.drafting import accept, message_key
 from bot.flows.intake import receive
-from bot.integrations.chatwoot_webhook import IncomingMessage, parse_incoming, verify_signature
+from bot.flows.replies import undelivered
+from bot.integrations.chatwoot_webhook import (
+    IncomingMessage,
+    parse_delivery_failure,
+    parse_incoming,
+    verify_signature,
+)
 from bot.services import Services
 from bot.web.body import BodyTooLarge, InvalidJson, loads, read_body
 from bot.web.draft_body import InvalidDraft, parse_draft
@@ -82,6 +88,10 @@ def routes(services: Services, bolt: AsyncApp | None) -> list[Route]:
         except ValueError as error:
             return _refuse(request, "/webhooks/chatwoot", 400, str(error))
         if incoming is None:
+            failure = parse_delivery_failure(body)
+            if failure is not None:  # a reply of ours the channel did not deliver
+                services.background.spawn(undelivered(services, failure), name="undelivered")
+                return JSONResponse({"undelivered": failure.message_id}, 200)
             return JSONResponse({"ignored": "not an incoming customer message"}, 200)
         account = services.settings.chatwoot_account_id
         if account and incoming.account_id is not None and str(incoming.account_id) != account:

@@ -271,10 +271,26 @@ class ChatwootStandin(Standin):
 
     def message_created_event(self, message: dict[str, Any]) -> dict[str, Any]:
         """The ``message_created`` webhook Chatwoot would send for a stored message."""
+        return self._message_event("message_created", message)
+
+    def fail_delivery(self, message_id: int, error: str) -> dict[str, Any]:
+        """The channel refuses a message Chatwoot had taken (a WhatsApp template error, an
+        SMS provider's refusal): it is stored ``failed`` with ``external_error``, and the
+        ``message_updated`` webhook Chatwoot then sends is returned (docs/real-services.md)."""
+        message = next(
+            m for c in self._conversations.values() for m in c.messages if m["id"] == message_id
+        )
+        message["status"] = "failed"
+        message["content_attributes"] = {**message["content_attributes"], "external_error": error}
+        return self._message_event("message_updated", message)
+
+    def _message_event(self, event: str, message: dict[str, Any]) -> dict[str, Any]:
+        """A message webhook as Chatwoot's ``Message#webhook_data`` builds it (no ``status``
+        of its own; the conversation lists the message with its status)."""
         conversation = self._conversations[message["conversation_id"]]
         sent = datetime.fromtimestamp(message["created_at"], UTC)
         return {
-            "event": "message_created",
+            "event": event,
             "id": message["id"],
             "content": message["content"],
             "content_type": message["content_type"],

@@ -18,6 +18,10 @@ actual cost (from what was returned) refunded. A query the bucket cannot cover g
 It is stricter than Shopify in one way: an unsupported search field is an error, where
 Shopify would ignore it, so that a typo in the bot's queries cannot go unnoticed.
 
+Its token has `scopes` (``currentAppInstallation.accessScopes``). Without
+``read_all_orders`` it shows only the last 60 days of orders, as Shopify does: an older
+order is simply not there (docs/real-services.md).
+
 Outages: :meth:`down` answers every request with one status, :meth:`hang` holds requests;
 :meth:`up` ends both.
 """
@@ -33,7 +37,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
 from typing import Any
 
@@ -219,7 +223,10 @@ type Query {
   ): ProductVariantConnection!
   node(id: ID!): Node
   currentBulkOperation(type: BulkOperationType = QUERY): BulkOperation
+  currentAppInstallation: AppInstallation!
 }
+type AccessScope { handle: String! description: String! }
+type AppInstallation { id: ID! accessScopes: [AccessScope!]! }
 type BulkOperationCancelPayload {
   bulkOperation: BulkOperation
   userErrors: [BulkOperationUserError!]!
@@ -338,6 +345,12 @@ class _Run:
     errors: list[str] = field(default_factory=list)
 
 
+# A custom app's usual scopes for occ-bot, without read_all_orders (Shopify grants that one
+# on request): orders older than ORDERS_WINDOW are invisible.
+DEFAULT_SCOPES = ("read_orders", "read_products", "read_inventory")
+ORDERS_WINDOW = timedelta(days=60)
+
+
 class ShopifyStandin(Standin):
     """A shop's Admin GraphQL API on 127.0.0.1.
 
@@ -346,6 +359,8 @@ class ShopifyStandin(Standin):
         timezone: the shop's IANA time zone (``shop.ianaTimezone``).
         maximum, restore_rate: the cost bucket (Standard plan: 2,000 points, 100 a second).
         bulk_polls: how many polls of a bulk operation see it running before it completes.
+        scopes: the token's access scopes; without ``read_all_orders`` orders older than
+            60 days are hidden.
         clock: seconds since the epoch, for bulk operations' timestamps.
         monotonic: seconds, for the bucket.
     """
@@ -359,6 +374,7 @@ class ShopifyStandin(Standin):
         maximum: float = 2000.0,
         restore_rate: float = 100.0,
         bulk_polls: int = 1,
+        scopes: Iterable[str] = DEFAULT_SCOPES,
         clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
         log_level: str | int | None = None,
@@ -368,6 +384,7 @@ class ShopifyStandin(Standin):
         self.timezone = timezone
         self.currency = currency
         self.bulk_polls = bulk_polls
+        self.scopes = set(scopes)
         self._clock = clock
         self._monotonic = monotonic
         self._bucket = _Bucket(maximum, restore_rate, maximum, monotonic())
@@ -608,7 +625,7 @@ class ShopifyStandin(Standin):
 
     def resolve_orders(self, run: _Run, args: dict[str, Any]) -> dict[str, Any]:
         matches = _Search(args.get("query"), ORDER_FIELDS)
-        found = [o for o in self.orders if matches(lambda f, o=o: _order_field(o, f))]
+        found = [o for o in self._visible_orders() if matches(lambda f, o=o: _order_field(o, f))]
         if args.get("sortKey") in ("ID", "CREATED_AT", "PROCESSED_AT"):
             found.sort(
                 key=lambda o: (o.created_at, o.number) if args["sortKey"] != "ID" else o.number
@@ -619,7 +636,7 @@ class ShopifyStandin(Standin):
 
     def resolve_orders_count(self, args: dict[str, Any]) -> dict[str, Any]:
         matches = _Search(args.get("query"), ORDER_FIELDS)
-        count = sum(1 for o in self.orders if matches(lambda f, o=o: _order_field(o, f)))
+        count = sum(1 for o in self._visible_orders() if matches(lambda f, o=o: _order_field(o, f)))
         limit = args.get("limit")
         if limit is not None and count > limit:
             return {"count": limit, "precision": "AT_LEAST"}
@@ -717,10 +734,25 @@ class ShopifyStandin(Standin):
         for operation in self._bulk:
             if operation.gid == node_id:
                 return self._bulk_json(operation, poll=True)
-        for order in self.orders:
+        for order in self._visible_orders():
             if order.gid == node_id:
                 return self.order_json(order)
         return None
+
+    def _visible_orders(self) -> list[ShopOrder]:
+        """The orders the token may see: all with ``read_all_orders``, else the last 60 days'."""
+        if "read_all_orders" in self.scopes:
+            return self.orders
+        since = datetime.fromtimestamp(self._clock(), UTC) - ORDERS_WINDOW
+        return [order for order in self.orders if order.created_at >= since]
+
+    def resolve_app_installation(self) -> dict[str, Any]:
+        return {
+            "id": "gid://shopify/AppInstallation/1",
+            "accessScopes": [
+                {"handle": handle, "description": handle} for handle in sorted(self.scopes)
+            ],
+        }
 
     def resolve_current_bulk(self) -> dict[str, Any] | None:
         return self._bulk_json(self._bulk[-1], poll=True) if self._bulk else None
@@ -1094,6 +1126,11 @@ def _schema(standin: ShopifyStandin) -> GraphQLSchema:
         lambda _root, info, **args: standin.resolve_variants(info.context, args),
     )
     resolver("Query", "node", lambda _root, _info, id: standin.resolve_node(id))
+    resolver(
+        "Query",
+        "currentAppInstallation",
+        lambda _root, _info: standin.resolve_app_installation(),
+    )
     resolver(
         "Query",
         "currentBulkOperation",
