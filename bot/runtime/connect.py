@@ -101,10 +101,8 @@ async def examine(
         return problem_for(channel, setting, str(error.response.get("error")), now), ""
     if info.get("is_archived"):
         return problem_for(channel, setting, "is_archived", now), ""
-    if info.get("is_member"):
+    if info.get("is_member") or info.get("is_private"):  # a private one shows to members only
         return None, f"{channel} ({found}): member"
-    if info.get("is_private"):
-        return problem_for(channel, setting, "not_in_channel", now), ""
     if not join:
         return None, f"{channel} ({found}): public; the bot joins it when it starts"
     refused = await slack.join(services, found)
