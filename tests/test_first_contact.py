@@ -166,6 +166,28 @@ async def test_a_slack_that_does_not_answer_at_start_is_degraded_not_fatal(tmp_p
     assert any("Slack did not answer auth.test" in line for line in log)
 
 
+async def test_when_slack_answers_again_the_bot_connects_and_joins_its_channels(tmp_path, slack):
+    from urllib.parse import urlsplit
+
+    from tests.tcp_proxy import TcpProxy
+
+    async with TcpProxy("127.0.0.1", urlsplit(slack.url).port) as proxy:
+        proxy.cut()  # Slack unreachable at start
+        env = environment(tmp_path, **slack_env(slack)) | {
+            "SLACK_API_URL": f"http://127.0.0.1:{proxy.port}/api/"
+        }
+        async with serving(env, tmp_path) as (url, _), httpx.AsyncClient() as http:
+            assert "slack" in (await http.get(f"{url}/healthz")).json()["degraded"]
+            proxy.restore()
+            for _ in range(300):  # the first retry comes 5 s after the start
+                if "slack" not in (await http.get(f"{url}/healthz")).json()["degraded"]:
+                    break
+                await asyncio.sleep(0.1)
+            health = (await http.get(f"{url}/healthz")).json()
+    assert health["degraded"] == {} and health["channels"] == {}
+    assert slack.is_member("#occ-approvals") and slack.is_member("#occ-reliability")
+
+
 # -- configurations that cannot work --------------------------------------------------------------
 
 HALF_SET = {
