@@ -304,8 +304,8 @@ class Settings(BaseSettings):
         warnings = []
         if not self.managers:
             warnings.append(
-                "OCC_MANAGERS is empty: no manager is mentioned on Urgent escalations; set "
-                "it to the managers' Slack user IDs"
+                "OCC_MANAGERS is empty: nobody is mentioned on Urgent escalations, and nobody "
+                "can claim or resolve them; set it to the managers' Slack user IDs"
             )
         if not self.operators:
             warnings.append("OCC_OPERATORS is empty: anyone in the workspace may decide drafts")

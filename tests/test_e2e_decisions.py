@@ -7,7 +7,7 @@ import json
 
 from bot.blocks.ids import ActionId, InputId
 from bot.domain import DraftState, Escalation, EscalationState, ReplyStatus
-from tests.harness import MANAGER, OPERATOR, SECOND_OPERATOR, BotUnderTest
+from tests.harness import MANAGER, OPERATOR, SECOND_OPERATOR, BotUnderTest, settings_for
 
 
 def opened_view(slack) -> dict:
@@ -202,3 +202,38 @@ async def test_a_non_manager_is_refused_on_claim_and_on_resolve(
         ("escalation.refused", SECOND_OPERATOR, "claim"),
         ("escalation.refused", SECOND_OPERATOR, "resolve"),
     ]
+
+
+async def test_with_no_managers_configured_nobody_can_claim_or_resolve(
+    sqlite_url, slack, chatwoot, clock, scenarios
+):
+    """An empty OCC_MANAGERS used to open Claim and Resolve to everyone in the workspace."""
+    bot = await BotUnderTest(
+        settings_for(sqlite_url, slack, chatwoot, OCC_MANAGERS=""), clock
+    ).start()
+    try:
+        escalation = await escalated(bot, scenarios)
+        await bot.click_escalation(ActionId.CLAIM, escalation, OPERATOR)
+        await bot.settle()
+        await bot.submit_resolution(
+            escalation.id,
+            OPERATOR,
+            outcome="refund",
+            summary="Refunded",
+            amount="25",
+            reply="Refund sent!",
+        )
+        await bot.settle()
+
+        assert await bot.store.get_escalation(escalation.id) == escalation  # unchanged
+        told = [n["text"] for n in slack.ephemerals(OPERATOR)]
+        told += [m["text"] for m in slack.messages_in(OPERATOR)]  # the form's answer: a DM
+        assert "Nobody can claim escalations yet: OCC_MANAGERS is empty" in told[0]
+        assert any("Nobody can resolve escalations yet" in text for text in told)
+        assert chatwoot.sent_replies(escalation.conversation_id) == []
+        refused = [
+            e for e in await bot.store.entries(subject_id=escalation.id) if e.outcome == "refused"
+        ]
+        assert [e.payload["attempted"] for e in refused] == ["claim", "resolve"]
+    finally:
+        await bot.stop()

@@ -229,9 +229,9 @@ def config_checks(settings: Settings) -> list[Check]:
                 "config",
                 False,
                 0.0,
-                "OCC_MANAGERS is empty: no manager is mentioned on Urgent escalations, and "
-                "claiming them is not kept to managers; set it to the managers' Slack user IDs "
-                "(U…), comma-separated",
+                "OCC_MANAGERS is empty: nobody is mentioned on Urgent escalations, and nobody "
+                "can claim or resolve them; set it to the managers' Slack user IDs (U…), "
+                "comma-separated",
             )
         )
     return checks

@@ -283,8 +283,13 @@ async def _manager_only(
     if escalation is None:
         await tell(services, channel=channel, user=user, text="That escalation no longer exists.")
         return None
-    if services.settings.managers and not services.settings.is_manager(user):
-        why = f"Only managers (OCC_MANAGERS) can {verb} escalations."
+    if not services.settings.is_manager(user):
+        why = (
+            f"Only managers (OCC_MANAGERS) can {verb} escalations."
+            if services.settings.managers
+            else f"Nobody can {verb} escalations yet: OCC_MANAGERS is empty. Ask whoever runs "
+            "occ-bot to set it to the managers' Slack user IDs."
+        )
         await journal.keep(
             services,
             _entry(
