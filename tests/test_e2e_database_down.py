@@ -265,3 +265,50 @@ async def test_a_slow_database_still_opens_the_form_the_operator_clicked_for(
     assert filled.ok and filled.args["view"]["callback_id"] == CallbackId.EDIT.value
     assert draft.input.draft in str(filled.args["view"])
     assert slack.ephemerals(OPERATOR) == []  # no "Slack would not open the form"
+
+
+SECRET = "Susan's card ends 4242, call me at 555-0199"
+
+
+async def test_a_database_error_never_carries_the_statements_values(postgres_url):
+    """SQLAlchemy puts a failed statement's parameters in the error's text by default; that
+    text reaches logs and #occ-reliability (issue 18, finding 5)."""
+    from bot.store.ops import Query, eq
+    from bot.store.sql import SqlDatabase
+
+    database = SqlDatabase.from_url(postgres_url)
+    try:
+        with pytest.raises(Exception) as caught:  # a bigint column compared with text
+            await database.select(Query("decision_log", (eq("conversation_id", SECRET),)))
+    finally:
+        await database.close()
+    assert "4242" not in str(caught.value) and "555-0199" not in str(caught.value)
+
+
+async def test_the_database_alert_says_the_errors_first_line_and_no_statement(
+    bot, proxy, slack, scenarios
+):
+    import sqlalchemy.exc
+
+    from bot.flows import journal
+
+    error = sqlalchemy.exc.OperationalError(
+        "UPDATE drafts SET decision_text=%(text)s", {"text": SECRET}, ConnectionError("lost")
+    )
+    await journal.database_down(bot.services, error)
+
+    [alert] = [m["text"] for m in slack.messages_in(RELIABILITY) if "database" in m["text"]]
+    assert "OperationalError: (builtins.ConnectionError) lost" in alert
+    assert "4242" not in alert and "UPDATE drafts" not in alert
+
+
+async def test_healthz_says_the_database_is_down_and_since_when_nothing_more(bot, proxy):
+    """/healthz needs no credentials: a driver's error would name host, port and user."""
+    proxy.cut()
+    answer = await bot._http.get(f"{bot.url}/healthz")
+
+    assert answer.status_code == 503
+    body = answer.json()
+    assert body["status"] == "unavailable" and list(body["degraded"]) == ["database"]
+    assert "127.0.0.1" not in answer.text and str(proxy.port) not in answer.text
+    assert "postgres" not in answer.text

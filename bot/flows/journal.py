@@ -18,7 +18,7 @@ from bot.domain import Action, JobRun, LogEntry, Outcome, RunOutcome, Scope, Sla
 from bot.flows.alerts import FIRST_STEP
 from bot.services import Services
 from bot.store import codec
-from bot.store.errors import unavailable
+from bot.store.errors import first_line, unavailable
 
 log = logging.getLogger("occ.spool")
 
@@ -72,7 +72,7 @@ async def database_down(services: Services, error: BaseException) -> None:
     if services.database_down is not None:
         return
     now = services.clock()
-    detail = f"{type(error).__name__}: {error}"[:300]
+    detail = first_line(error)
     services.database_down = (now, detail)
     known = await _markers(services)
     if known and known[0][0] == DOWN:

@@ -18,7 +18,7 @@ from bot.integrations.shopify import ShopifyError
 from bot.jobs import JOBS, Job
 from bot.services import Services
 from bot.slack import SLACK_FAILURES
-from bot.store.errors import unavailable
+from bot.store.errors import first_line, unavailable
 
 log = logging.getLogger("occ.jobs")
 
@@ -41,7 +41,7 @@ def expected_failure(error: BaseException) -> bool:
 
 
 def describe_failure(error: BaseException) -> str:
-    return f"{type(error).__name__}: {error}"[:300]
+    return first_line(error)
 
 
 def window_start(now: datetime, every_seconds: float) -> datetime:

@@ -15,6 +15,13 @@ class SchemaNotApplied(StoreError):
     """The database lacks tables or migrations the bot needs."""
 
 
+def first_line(error: BaseException) -> str:
+    """The error's class and the first line of its text: SQLAlchemy appends the statement
+    (and, unless hidden, its values) on the lines after, which belong in no alert."""
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0] if text else ''}"[:300]
+
+
 def unavailable(error: BaseException) -> bool:
     """The database cannot be reached now (connection refused or lost, a timeout, a 5xx from
     Supabase's REST API): a state change may be kept and applied later, not a bug."""

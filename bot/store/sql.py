@@ -139,11 +139,17 @@ class SqlDatabase:
             # an in-memory database lives in one connection: SQLAlchemy picks a StaticPool,
             # which takes no sizes
             sized = issubclass(url.get_dialect().get_pool_class(url), QueuePool)
-            engine = create_async_engine(url, **(pool if sized else {}))
+            engine = create_async_engine(url, hide_parameters=True, **(pool if sized else {}))
             _configure_sqlite(engine)
         else:
             engine = create_async_engine(
-                url, pool_pre_ping=True, connect_args={"prepare_threshold": None}, **pool
+                url,
+                pool_pre_ping=True,
+                # an error's text never carries a statement's values: customers' messages,
+                # operators' edits (it reaches logs and #occ-reliability)
+                hide_parameters=True,
+                connect_args={"prepare_threshold": None},
+                **pool,
             )
         return cls(engine)
 
