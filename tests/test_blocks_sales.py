@@ -84,3 +84,13 @@ def test_the_trend_chart_is_a_png_readable_at_slacks_preview_size():
     assert png.startswith(b"\x89PNG\r\n\x1a\n")
     width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
     assert (width, height) == (800, 325)
+
+
+def test_a_product_title_with_dollar_signs_is_drawn_as_it_is_written():
+    """matplotlib reads $…$ as math: `Hat $\\frac{1}{$` raised inside the Sales Pulse run
+    after its alert was posted, and `Mug $5 and $10` came out garbled (issue 18, 7)."""
+    for metric in (r"Low stock: Hat $\frac{1}{$", "Low stock: Mug $5 and $10"):
+        png = charts.trend_png(
+            finding(metric=metric, trend_label=f"{metric}: units a day", unit="units")
+        )
+        assert png.startswith(b"\x89PNG\r\n\x1a\n")

@@ -33,8 +33,9 @@ def trend_png(finding: Finding) -> bytes:
             fontsize=8,
             color=BASELINE_COLOUR,
         )
-    axes.set_title(finding.metric, fontsize=10, loc="left")
-    axes.set_xlabel(finding.trend_label, fontsize=8)
+    # a product's title is the shop's text: drawn as written, never read as $math$
+    axes.set_title(finding.metric, fontsize=10, loc="left", parse_math=False)
+    axes.set_xlabel(finding.trend_label, fontsize=8, parse_math=False)
     axes.tick_params(labelsize=8)
     for side in ("top", "right"):
         axes.spines[side].set_visible(False)
