@@ -109,3 +109,21 @@ async def test_a_chatwoot_outage_changes_no_article_and_is_said(
 def test_a_help_center_portal_without_a_knowledge_base_folder_is_refused():
     with pytest.raises(ValidationError, match="OCC_KB_HELP_CENTER_PORTAL needs OCC_KB_DIR"):
         Settings(_env_file=None, OCC_KB_HELP_CENTER_PORTAL=PORTAL)
+
+
+async def test_an_article_whose_id_is_not_an_integer_is_left_out_and_the_rest_sync(
+    tmp_path, sqlite_url, slack, chatwoot, clock
+):
+    """An article id names a file: `../../x` used to stop the sync half-way (issue 18, 8)."""
+    hostile = chatwoot.add_article(PORTAL, "Escape", "## Escape\nOut of the folder.")
+    hostile["id"] = "../../escape"
+    wrap = chatwoot.add_article(PORTAL, "Gift Wrapping", GIFT_WRAP)
+    bot = await helped_bot(tmp_path, sqlite_url, slack, chatwoot, clock)
+    try:
+        synced = await sync_help_center(bot.services)
+    finally:
+        await bot.stop()
+
+    assert synced is not None and synced.written == 1
+    assert kb_files(tmp_path / "kb") == [f"chatwoot-help-center-{wrap['id']}.md"]
+    assert not list(tmp_path.rglob("*escape*"))

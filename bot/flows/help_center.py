@@ -62,7 +62,12 @@ async def sync_help_center(services: Services) -> Synced | None:
     files: dict[str, str] = {}
     unreadable: set[str] = set()
     for article in articles:
-        name, text = f"{PREFIX}{article.get('id')}.md", article_markdown(article)
+        article_id = article.get("id")
+        if isinstance(article_id, bool) or not isinstance(article_id, int) or article_id < 0:
+            # the id names a file: only Chatwoot's integer ids, never a path like ../../x
+            log.warning("Help Center article with id %r left out: not an integer", article_id)
+            continue
+        name, text = f"{PREFIX}{article_id}.md", article_markdown(article)
         try:
             parse_article(text, f"Help Center article {article.get('id')}")
         except KnowledgeBaseError as error:
