@@ -115,3 +115,33 @@ async def test_the_home_tab_shows_the_viewers_numbers_the_teams_and_a_managers_e
     assert "*2* decisions" in idle  # the team's
     assert "Open escalations" in manager and "High-Value Issue" in manager
     assert "*unclaimed*" in manager and "conversation #" in manager
+
+
+async def test_the_queue_is_shown_to_operators_and_managers_only(
+    sqlite_url, slack, chatwoot, clock, scenarios
+) -> None:
+    """Customers' names and amounts went to every workspace member (issue 18, finding 9)."""
+    from tests.harness import OUTSIDER, ask_occ
+
+    settings = settings_for(sqlite_url, slack, chatwoot, OCC_OPERATORS=OPERATOR)
+    bot = await BotUnderTest(settings, clock).start()
+    try:
+        draft = await bot.posted_draft(scenarios["demo-1-order-status"].payload)
+        name = draft.input.customer.name
+        for user in (OPERATOR, OUTSIDER):
+            envelope = json.loads(
+                (FIXTURES / "slack_events_api_app_home_opened_home_tab_java_sdk.json").read_text()
+            )
+            envelope["event"]["user"] = user
+            await bot.slack.send_event(envelope)
+            await bot.settle()
+        outsider_queue = (await ask_occ(bot, slack, "queue", user=OUTSIDER))["text"]
+        operator_queue = (await ask_occ(bot, slack, "queue high", user=OPERATOR))["text"]
+    finally:
+        await bot.stop()
+
+    [operators_tab] = published(slack, OPERATOR)
+    [outsiders_tab] = published(slack, OUTSIDER)
+    assert name in operators_tab and name in operator_queue
+    assert name not in outsiders_tab and "operators and managers only" in outsiders_tab
+    assert name not in outsider_queue and "operators and managers only" in outsider_queue

@@ -36,6 +36,20 @@ def escalation_line(escalation: Escalation, link: str | None) -> str:
     )
 
 
+NOT_AN_OPERATOR = (
+    "The queue holds customers' names, messages and orders, so it is shown to operators and "
+    "managers only (`OCC_OPERATORS`, `OCC_MANAGERS`). Ask whoever runs occ-bot to add you."
+)
+
+
+def outsider_home_view() -> dict[str, Any]:
+    """The Home tab of someone who is neither an operator nor a manager."""
+    return {
+        "type": "home",
+        "blocks": [kit.header("Operator Control Center"), kit.section(NOT_AN_OPERATOR)],
+    }
+
+
 def home_view(
     summary: QueueSummary,
     now: datetime,

@@ -24,6 +24,7 @@ from typing import Any
 
 from bot import slack
 from bot.blocks import text as t
+from bot.blocks.home import NOT_AN_OPERATOR
 from bot.blocks.queue import HELP, queue_text
 from bot.blocks.stats import person_lines, team_lines
 from bot.commands.export import row
@@ -75,6 +76,8 @@ async def answer_command(services: Services, user: str, text: str, respond: Resp
 
 
 async def _queue(services: Services, user: str, args: list[str]) -> str:
+    if not services.settings.may_act_on_drafts(user):
+        return NOT_AN_OPERATOR
     now = services.clock()
     summary = await services.store.queue_summary(now)
     overview = queue_text(summary, now, approvals_channel=services.settings.approvals_channel)

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from bot import slack
-from bot.blocks.home import Numbers, escalation_line, home_view
+from bot.blocks.home import Numbers, escalation_line, home_view, outsider_home_view
 from bot.blocks.queue import waiting_line
 from bot.domain import Draft, Escalation
 from bot.rules.periods import period_start
@@ -19,6 +19,9 @@ HOME_LISTED = 10  # the oldest waiting drafts the Home tab lists
 
 async def publish_home(services: Services, user: str) -> None:
     store, settings = services.store, services.settings
+    if not settings.may_act_on_drafts(user):
+        await slack.publish_home(services, user, outsider_home_view())
+        return
     now = services.clock()
     today = period_start("today", now, settings.zone)
     week = period_start("week", now, settings.zone)
