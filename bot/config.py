@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     chatwoot_api_token: SecretStr | None = None
     chatwoot_account_id: str | None = None
     chatwoot_webhook_secret: SecretStr | None = None
+    # The webhook's own ?token=: its URL is seen by every Chatwoot admin and proxies' logs,
+    # so it must not be the key to POST /drafts too.
+    chatwoot_webhook_token: SecretStr | None = None
 
     shopify_shop: str | None = None
     shopify_admin_token: SecretStr | None = None
@@ -309,6 +312,12 @@ class Settings(BaseSettings):
             )
         if not self.operators:
             warnings.append("OCC_OPERATORS is empty: anyone in the workspace may decide drafts")
+        if self.intake_token and not self.chatwoot_webhook_token:
+            warnings.append(
+                "CHATWOOT_WEBHOOK_TOKEN is unset: the Chatwoot webhook takes OCC_INTAKE_TOKEN, "
+                "so its URL also opens POST /drafts; give the webhook a token of its own (and "
+                "set CHATWOOT_WEBHOOK_SECRET to require Chatwoot's signature)"
+            )
         return warnings
 
     def startup_notes(self) -> list[str]:

@@ -154,3 +154,31 @@ async def test_healthz_says_ok_and_names_a_dependency_that_is_down(
     await bot.settle()
     degraded = (await bot._http.get(f"{bot.url}/healthz")).json()
     assert degraded["status"] == "ok" and "chatwoot" in degraded["degraded"]
+
+
+async def test_the_webhook_has_a_token_of_its_own_which_opens_nothing_else(
+    sqlite_url, slack, chatwoot, clock, scenarios
+):
+    """The webhook URL is seen by Chatwoot's admins and proxies' logs: with
+    CHATWOOT_WEBHOOK_TOKEN set, its token opens no /drafts, and the intake token no longer
+    opens the webhook (issue 18, finding 2)."""
+    from tests.harness import settings_for
+
+    hook_token = "hook-token-only-for-the-webhook"
+    settings = settings_for(sqlite_url, slack, chatwoot, CHATWOOT_WEBHOOK_TOKEN=hook_token)
+    bot = await BotUnderTest(settings, clock).start()
+    try:
+        message = chatwoot.add_incoming(78, "Do you ship to Canada?", contact_name="Jen")
+        event = chatwoot.message_created_event(message)
+        with_intake = await webhook(bot, event, INTAKE_TOKEN)
+        with_hook = await webhook(bot, event, hook_token)
+        draft_with_hook = await bot.post_draft(
+            scenarios["demo-1-order-status"].payload, token=hook_token
+        )
+        draft_with_intake = await bot.post_draft(scenarios["demo-1-order-status"].payload)
+        await bot.settle()
+    finally:
+        await bot.stop()
+
+    assert with_intake.status_code == 401 and with_hook.status_code == 202
+    assert draft_with_hook.status_code == 401 and draft_with_intake.status_code == 202

@@ -415,3 +415,16 @@ async def test_check_says_whether_shopify_shows_orders_older_than_60_days(tmp_pa
             _, out, _ = await occ_bot("check", "--json", env=env, cwd=tmp_path)
         [check] = [c for c in json.loads(out)["checks"] if c["name"] == "shopify"]
         assert check["ok"] is True and said in check["detail"], check
+
+
+async def test_check_and_serve_warn_while_the_webhook_shares_the_intake_token(tmp_path, slack):
+    env = environment(tmp_path, **slack_env(slack), OCC_INTAKE_TOKEN="a-long-random-intake-1")
+    _, out, _ = await occ_bot("check", env=env, cwd=tmp_path)
+    assert "warn" in out and "CHATWOOT_WEBHOOK_TOKEN is unset" in out
+    async with serving(env, tmp_path) as (_, log):
+        pass
+    assert any("WARNING" in line and "CHATWOOT_WEBHOOK_TOKEN is unset" in line for line in log)
+
+    env["CHATWOOT_WEBHOOK_TOKEN"] = "a-long-random-webhook-1"
+    _, out, _ = await occ_bot("check", env=env, cwd=tmp_path)
+    assert "CHATWOOT_WEBHOOK_TOKEN" not in out

@@ -7,6 +7,7 @@ import hmac
 import logging
 from typing import Any
 
+from pydantic import SecretStr
 from slack_bolt.async_app import AsyncApp
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -71,7 +72,7 @@ def routes(services: Services, bolt: AsyncApp | None) -> list[Route]:
     async def chatwoot_webhook(request: Request) -> Response:
         """Answer as soon as the message is stored (Chatwoot does not resend a 2xx); it is
         drafted in the background."""
-        if not _token_ok(request.query_params.get("token"), services):
+        if not _webhook_token_ok(request.query_params.get("token"), services):
             return JSONResponse({"error": "missing or wrong token"}, 401)
         try:
             raw = await read_body(request)
@@ -134,7 +135,18 @@ def routes(services: Services, bolt: AsyncApp | None) -> list[Route]:
 
 
 def _token_ok(given: str | None, services: Services) -> bool:
-    expected = services.settings.intake_token
+    """``POST /drafts``'s bearer: OCC_INTAKE_TOKEN, never the webhook's token."""
+    return _matches(given, services.settings.intake_token)
+
+
+def _webhook_token_ok(given: str | None, services: Services) -> bool:
+    """The webhook's ``?token=``: CHATWOOT_WEBHOOK_TOKEN once set (OCC_INTAKE_TOKEN is then
+    refused there); until then OCC_INTAKE_TOKEN, with a warning at start."""
+    settings = services.settings
+    return _matches(given, settings.chatwoot_webhook_token or settings.intake_token)
+
+
+def _matches(given: str | None, expected: SecretStr | None) -> bool:
     if expected is None or not given:
         return False
     return hmac.compare_digest(given.encode(), expected.get_secret_value().encode())
