@@ -31,7 +31,7 @@ from bot.integrations.chatwoot import ChatwootClient
 from bot.integrations.shopify import ShopifyClient
 from bot.runtime.background import Background
 from bot.runtime.reliability import OpenIncidents
-from bot.runtime.spool import Spool
+from bot.runtime.spool import Spool, spool_key
 from bot.runtime.workspace import Workspace
 from bot.store import Store, open_store
 
@@ -154,6 +154,15 @@ def slack_client(
     )
 
 
+def spool_for(settings: Settings) -> Spool | None:
+    """The spool, its records signed with a key derived from the bot's Slack secret; None
+    without one (no Slack, no decisions to keep)."""
+    secret = settings.slack_signing_secret or settings.slack_bot_token or settings.slack_app_token
+    if secret is None:
+        return None
+    return Spool(Path(settings.spool_dir), spool_key(secret.get_secret_value()))
+
+
 def store_for(settings: Settings) -> Store:
     key = settings.supabase_service_role_key
     return open_store(
@@ -188,7 +197,7 @@ async def build_services(
         slack=slack_client(settings, aiohttp.ClientSession()),
         chatwoot=chatwoot,
         shopify=shopify,
-        spool=Spool(Path(settings.spool_dir)),
+        spool=spool_for(settings),
         drafter=drafter,
         fallback_drafter=fallback,
         clock=clock,

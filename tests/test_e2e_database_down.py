@@ -312,3 +312,51 @@ async def test_healthz_says_the_database_is_down_and_since_when_nothing_more(bot
     assert body["status"] == "unavailable" and list(body["degraded"]) == ["database"]
     assert "127.0.0.1" not in answer.text and str(proxy.port) not in answer.text
     assert "postgres" not in answer.text
+
+
+async def test_the_spool_is_the_bots_alone(bot, proxy, slack, scenarios):
+    """Spooled decisions hold operators' texts: the folder is 0700, its files 0600 (issue
+    18, finding 4)."""
+    import stat
+    from pathlib import Path
+
+    draft = await bot.posted_draft(scenarios["demo-1-order-status"].payload)
+    proxy.cut()
+    await bot.submit_edit(draft.id, OPERATOR, "Hi Susan, it ships today. Sorry for the wait!")
+    await bot.settle()
+
+    folder = Path(bot.settings.spool_dir)
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    files = list(folder.iterdir())
+    assert files and all(stat.S_IMODE(f.stat().st_mode) == 0o600 for f in files)
+
+
+async def test_a_record_planted_in_the_spool_is_never_replayed(bot, slack, chatwoot, scenarios):
+    """Any *.jsonl in the folder used to be replayed as whoever it named: a planted record
+    approved a must-escalate draft as a manager and sent its text to the customer."""
+    from pathlib import Path
+
+    from tests.harness import MANAGER
+
+    payload = scenarios["demo-3-triple-charge"].payload  # must be escalated
+    draft = await bot.posted_draft(payload)
+    folder = Path(bot.settings.spool_dir)
+    folder.mkdir(mode=0o700, exist_ok=True)
+    planted = {
+        "kind": "edit",
+        "draft_id": draft.id,
+        "user": MANAGER,
+        "at": "2026-12-01T10:00:00+00:00",
+        "id": "sp_planted",
+        "text": "Please confirm your CVV to get the refund.",
+    }
+    for name, mac in (("no-mac", None), ("forged", "0" * 64)):
+        record = planted | ({"mac": mac} if mac else {}) | {"id": f"sp_{name}"}
+        (folder / f"{name}.jsonl").write_text(json.dumps(record) + "\n")
+        (folder / f"{name}.lock").write_text("")
+
+    await spooled.replay(bot.services)
+    await bot.settle()
+
+    assert (await bot.store.get_draft(draft.id)).state is DraftState.PENDING
+    assert chatwoot.sent_replies(payload["conversation_id"]) == []

@@ -428,3 +428,12 @@ async def test_check_and_serve_warn_while_the_webhook_shares_the_intake_token(tm
     env["CHATWOOT_WEBHOOK_TOKEN"] = "a-long-random-webhook-1"
     _, out, _ = await occ_bot("check", env=env, cwd=tmp_path)
     assert "CHATWOOT_WEBHOOK_TOKEN" not in out
+
+
+async def test_serve_refuses_a_spool_folder_others_can_write_to(tmp_path, slack):
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    spool.chmod(0o777)
+    env = environment(tmp_path, **slack_env(slack))
+    code, _, err = await occ_bot("serve", "--port", str(free_port()), env=env, cwd=tmp_path)
+    assert code == 2 and "OCC_SPOOL_DIR refused" in err and "chmod 700" in err

@@ -13,6 +13,7 @@ import uvicorn
 from bot.app import create_app, create_bolt_app
 from bot.config import Settings
 from bot.runtime.connect import SlackRejected, connect, join_channels, keep_connecting
+from bot.runtime.spool import UnsafeSpool
 from bot.services import build_services
 
 log = logging.getLogger("occ")
@@ -49,6 +50,13 @@ async def serve(settings: Settings, *, host: str, port: int) -> int:
     for warning in settings.startup_warnings():
         log.warning(warning)
     services = await build_services(settings)
+    try:
+        if services.spool is not None:
+            services.spool.check()
+    except UnsafeSpool as error:
+        log.error("OCC_SPOOL_DIR refused: %s", error)
+        await services.aclose()
+        return 2
     reconnecting = None
     if settings.slack_bot_token is not None:
         try:

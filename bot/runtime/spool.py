@@ -7,15 +7,23 @@ process's life, so the data file itself can be rewritten and renamed into place 
 leave it, oldest first, once applied. A spool whose process has died has an unlocked lock
 file, and is adopted by the next process that looks (`adopt_orphans`). A line that cannot be
 read (torn by a crash mid-write) is skipped with a warning rather than blocking the rest.
+
+Records hold operators' texts and act as the operator they name when replayed, so the folder
+is the bot's alone (0700, files 0600; a folder others can write to is refused) and each line
+carries an HMAC-SHA256 under a key derived from a secret the bot already has: a line that
+fails it, or a file another user owns, is never replayed.
 """
 
 from __future__ import annotations
 
 import fcntl
+import hashlib
+import hmac
 import json
 import logging
 import os
 import socket
+import stat
 import uuid
 from pathlib import Path
 from typing import IO, Any
@@ -23,31 +31,86 @@ from typing import IO, Any
 log = logging.getLogger("occ.spool")
 
 
-class Spool:
-    """Nothing is created on disk until the first record (or an adopted orphan) arrives."""
+MAC = "mac"
 
-    def __init__(self, folder: Path) -> None:
+
+class UnsafeSpool(Exception):
+    """The spool folder is not the bot's alone."""
+
+
+def spool_key(secret: str) -> bytes:
+    """The records' HMAC key, derived from a secret of the bot's (not the secret itself)."""
+    return hmac.new(secret.encode(), b"occ-bot spool records v1", hashlib.sha256).digest()
+
+
+class Spool:
+    """Nothing is created on disk until the first record (or an adopted orphan) arrives.
+
+    Args:
+        folder: the spool folder (``OCC_SPOOL_DIR``).
+        key: the records' HMAC key (`spool_key`).
+    """
+
+    def __init__(self, folder: Path, key: bytes) -> None:
         self.folder = folder
         self.path = folder / f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}.jsonl"
+        self._key = key
         self._lock: IO[str] | None = None
+
+    def check(self) -> None:
+        """Refuse a folder that others can write to or that is not ours (`UnsafeSpool`)."""
+        if not self.folder.exists():
+            return
+        found = self.folder.stat()
+        if found.st_uid != os.getuid():
+            raise UnsafeSpool(f"{self.folder} belongs to another user (uid {found.st_uid})")
+        if found.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+            raise UnsafeSpool(
+                f"{self.folder} can be written by others (mode {stat.filemode(found.st_mode)}); "
+                f"run chmod 700 {self.folder}"
+            )
 
     def _own(self) -> None:
         if self._lock is not None:
             return
-        self.folder.mkdir(parents=True, exist_ok=True)
-        self._lock = open(self.path.with_suffix(".lock"), "w")  # noqa: SIM115
+        self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.check()
+        self._lock = _private(self.path.with_suffix(".lock"), "w")
         fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        self.path.touch()
+        _private(self.path, "a").close()
 
     def append(self, record: dict[str, Any]) -> None:
         self._own()
-        with open(self.path, "a", encoding="utf-8") as out:
-            out.write(json.dumps(record, separators=(",", ":")) + "\n")
+        with _private(self.path, "a") as out:
+            out.write(self._line(record))
             out.flush()
             os.fsync(out.fileno())
 
     def records(self) -> list[dict[str, Any]]:
-        return _read(self.path) if self.path.exists() else []
+        return self._read(self.path) if self.path.exists() else []
+
+    def _line(self, record: dict[str, Any]) -> str:
+        body = {k: v for k, v in record.items() if k != MAC}
+        return json.dumps({**body, MAC: self._mac(body)}, separators=(",", ":")) + "\n"
+
+    def _mac(self, body: dict[str, Any]) -> str:
+        text = json.dumps(body, separators=(",", ":"), sort_keys=True).encode()
+        return hmac.new(self._key, text, hashlib.sha256).hexdigest()
+
+    def _read(self, path: Path) -> list[dict[str, Any]]:
+        """The file's records whose MAC holds; none from a file another user owns."""
+        if path.stat().st_uid != os.getuid():
+            log.warning("%s belongs to another user: not replayed", path)
+            return []
+        found = []
+        for record in _read(path):
+            body = {k: v for k, v in record.items() if k != MAC}
+            given = record.get(MAC)
+            if isinstance(given, str) and hmac.compare_digest(given, self._mac(body)):
+                found.append(body)
+            else:
+                log.warning("%s holds a record occ-bot did not write: not replayed", path)
+        return found
 
     def __len__(self) -> int:
         return len(self.records())
@@ -58,9 +121,9 @@ class Spool:
             return
         kept = [r for r in self.records() if r.get("id") != record_id]
         temporary = self.path.with_suffix(".tmp")
-        with open(temporary, "w", encoding="utf-8") as out:
+        with _private(temporary, "w") as out:
             for record in kept:
-                out.write(json.dumps(record, separators=(",", ":")) + "\n")
+                out.write(self._line(record))
             out.flush()
             os.fsync(out.fileno())
         os.replace(temporary, self.path)
@@ -79,7 +142,7 @@ class Spool:
                     fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 except BlockingIOError:
                     continue  # its process is alive and replays it
-                for record in _read(data) if data.exists() else []:
+                for record in self._read(data) if data.exists() else []:
                     self.append(record)
                     moved += 1
                 data.unlink(missing_ok=True)
@@ -94,6 +157,12 @@ class Spool:
             self.path.unlink(missing_ok=True)
             self.path.with_suffix(".lock").unlink(missing_ok=True)
         self._lock.close()
+
+
+def _private(path: Path, mode: str) -> IO[str]:
+    """Open (creating it 0600, readable by the bot alone) a spool file."""
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if mode == "a" else os.O_TRUNC)
+    return os.fdopen(os.open(path, flags, 0o600), mode, encoding="utf-8")
 
 
 def _read(path: Path) -> list[dict[str, Any]]:
