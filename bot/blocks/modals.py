@@ -381,19 +381,18 @@ def followup_modal(alert_id: str, summary: str, *, owner: str, due: date) -> dic
 
 def loading_modal() -> dict[str, Any]:
     """Opened at once when a form takes longer to prepare than a click's trigger lives."""
-    return {
-        "type": "modal",
-        "title": kit.plain("occ-bot", t.MODAL_TITLE_MAX),
-        "close": kit.plain("Cancel", t.MODAL_TITLE_MAX),
-        "blocks": [kit.section("⏳ Loading…")],
-    }
+    return _notice_modal("⏳ Loading…", close="Cancel")
 
 
 def nothing_modal() -> dict[str, Any]:
     """What a loading form becomes when there was nothing to open (the user was told why)."""
+    return _notice_modal("Nothing to do here: occ-bot has told you why.", close="Close")
+
+
+def _notice_modal(text: str, *, close: str) -> dict[str, Any]:
     return {
         "type": "modal",
         "title": kit.plain("occ-bot", t.MODAL_TITLE_MAX),
-        "close": kit.plain("Close", t.MODAL_TITLE_MAX),
-        "blocks": [kit.section("Nothing to do here: occ-bot has told you why.")],
+        "close": kit.plain(close, t.MODAL_TITLE_MAX),
+        "blocks": [kit.section(text)],
     }
