@@ -34,11 +34,11 @@ def is_placeholder(value: str) -> bool:
     return bool(_PLACEHOLDER.search(value))
 
 
-# Each integration's settings, which only work together.
+# Each integration's settings, which only work together (half a Supabase configuration is
+# refused outright: `Settings._supabase_needs_both`).
 PARTNERS: dict[str, tuple[str, ...]] = {
     "Chatwoot": ("CHATWOOT_URL", "CHATWOOT_API_TOKEN", "CHATWOOT_ACCOUNT_ID"),
     "Shopify": ("SHOPIFY_SHOP", "SHOPIFY_ADMIN_TOKEN"),
-    "Supabase": ("SUPABASE_URL", "SUPABASE_SERVICE_ROLE_KEY"),
 }
 
 
@@ -224,17 +224,8 @@ class Settings(BaseSettings):
         ):
             missing = "SLACK_SIGNING_SECRET" if self.slack_bot_token else "SLACK_BOT_TOKEN"
             problems.append(f"Slack: {missing} is unset (HTTP mode needs both)")
-        values = {
-            "CHATWOOT_URL": self.chatwoot_url,
-            "CHATWOOT_API_TOKEN": self.chatwoot_api_token,
-            "CHATWOOT_ACCOUNT_ID": self.chatwoot_account_id,
-            "SHOPIFY_SHOP": self.shopify_shop,
-            "SHOPIFY_ADMIN_TOKEN": self.shopify_admin_token,
-            "SUPABASE_URL": self.supabase_url,
-            "SUPABASE_SERVICE_ROLE_KEY": self.supabase_service_role_key,
-        }
         for integration, names in PARTNERS.items():
-            missing = [name for name in names if not values[name]]
+            missing = [name for name in names if not getattr(self, name.lower())]
             if missing and len(missing) < len(names):
                 problems.append(
                     f"{integration}: {', '.join(missing)} unset (set all of {', '.join(names)})"

@@ -194,8 +194,7 @@ def configured_probes(settings: Settings) -> dict[str, Callable[[], Awaitable[st
     probes: dict[str, Callable[[], Awaitable[str]]] = {}
     if settings.slack_bot_token and (settings.slack_signing_secret or settings.slack_app_token):
         probes["slack"] = lambda: _slack(settings)
-    if not settings.supabase_url or settings.database_url or settings.supabase_service_role_key:
-        probes["database"] = lambda: _database(settings)
+    probes["database"] = lambda: _database(settings)
     if settings.chatwoot_enabled:
         probes["chatwoot"] = lambda: _chatwoot(settings)
     if settings.shopify_enabled:
@@ -209,10 +208,9 @@ def config_checks(settings: Settings) -> list[Check]:
     """What is wrong before anything is asked of a service: a half-set integration (as a
     failed check of its own name), no Slack at all, no managers."""
     checks = []
-    names = {"Slack": "slack", "Chatwoot": "chatwoot", "Shopify": "shopify", "Supabase": "database"}
     for problem in settings.half_set():
         integration, _, detail = problem.partition(": ")
-        checks.append(Check(names[integration], False, 0.0, f"half configured: {detail}"))
+        checks.append(Check(integration.lower(), False, 0.0, f"half configured: {detail}"))
     if not (settings.slack_bot_token or settings.slack_signing_secret or settings.slack_app_token):
         checks.append(
             Check(

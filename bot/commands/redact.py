@@ -8,6 +8,7 @@ from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from pydantic import SecretStr
+from sqlalchemy.engine import make_url
 
 from bot.config import Settings
 
@@ -56,8 +57,7 @@ def scrub(text: str, settings: Settings) -> str:
 
 def sqlite_file(url: str | None) -> Path | None:
     """The file a ``sqlite:///path`` URL names; None for other databases and in-memory."""
-    if not url or not url.startswith("sqlite"):
+    parsed = make_url(url) if url else None
+    if parsed is None or parsed.get_backend_name() != "sqlite":
         return None
-    path = url.split(":///", 1)[1] if ":///" in url else ""
-    path = path.split("?", 1)[0]
-    return Path(path) if path and path != ":memory:" else None
+    return Path(parsed.database) if parsed.database not in (None, "", ":memory:") else None

@@ -27,7 +27,7 @@ from bot.domain import (
 )
 from bot.flows import decisions, escalation_view, journal, outbox
 from bot.flows import notes as notes_flow
-from bot.flows.posting import Post, post_once
+from bot.flows.posting import Post, found_in_slack, post_once
 from bot.flows.replies import attribution
 from bot.rules.sla import sla_due
 from bot.runtime.batch import Tally, each
@@ -87,11 +87,6 @@ async def post_escalation(
     channel = services.settings.escalations_channel
     marker = slack.Metadata("occ_escalation", escalation.id)
 
-    async def posted_before(_claimed: object) -> SlackRef | None:
-        if not again:
-            return None
-        return await slack.find_posted(services, channel, marker, since=escalation.created_at)
-
     async def recorded() -> SlackRef | None:
         stored = await store.get_escalation(escalation.id)
         return None if stored is None else stored.message
@@ -127,7 +122,11 @@ async def post_escalation(
             ),
             unpark=store.unpark_messages,
             metadata=marker,
-            posted_before=posted_before,
+            posted_before=(
+                found_in_slack(services, channel, marker, since=escalation.created_at)
+                if again
+                else None
+            ),
             recorded=recorded,
         ),
     )

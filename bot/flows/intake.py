@@ -27,7 +27,7 @@ from bot.drafting.base import DraftingError, Proposal
 from bot.drafting.context import NO_CONTEXT, DraftingContext
 from bot.flows.alerts import dependency_failed, dependency_ok
 from bot.flows.cards import card_blocks, refresh_card
-from bot.flows.posting import Post, post_once
+from bot.flows.posting import Post, found_in_slack, post_once
 from bot.rules.risk import risk_flags
 from bot.runtime.batch import Tally, each
 from bot.services import Services
@@ -122,11 +122,6 @@ async def post_card(services: Services, draft: Draft, *, again: bool = False) ->
     channel = settings.training_channel if training else settings.approvals_channel
     marker = slack.Metadata("occ_card", draft.id)
 
-    async def posted_before(_claimed: object) -> SlackRef | None:
-        if not again:
-            return None
-        return await slack.find_posted(services, channel, marker, since=draft.received_at)
-
     posted = await post_once(
         services,
         Post(
@@ -144,7 +139,11 @@ async def post_card(services: Services, draft: Draft, *, again: bool = False) ->
             refused=lambda until, log: store.refuse_card_post(draft.id, lease_until=until, log=log),
             unpark=lambda: store.unpark_cards(draft.scope),
             metadata=marker,
-            posted_before=posted_before,
+            posted_before=(
+                found_in_slack(services, channel, marker, since=draft.received_at)
+                if again
+                else None
+            ),
             recorded=lambda: _card_of(services, draft.id),
         ),
     )

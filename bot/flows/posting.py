@@ -39,8 +39,6 @@ log = logging.getLogger("occ.posting")
 
 T = TypeVar("T")
 
-PERMANENT_REFUSALS = slack.CHANNEL_REFUSALS
-
 
 @dataclass(frozen=True)
 class Post(Generic[T]):
@@ -63,6 +61,23 @@ class Post(Generic[T]):
     # Where the message is recorded now: a late worker must not delete the copy that a
     # later attempt found and recorded (see posted_before).
     recorded: Callable[[], Awaitable[SlackRef | None]] | None = None
+
+
+def found_in_slack(
+    services: Services,
+    channel: str,
+    marker: slack.Metadata,
+    *,
+    since: datetime,
+    thread_ts: str | None = None,
+) -> Callable[[object], Awaitable[SlackRef | None]]:
+    """`Post.posted_before` for a post tried again: the message an earlier attempt posted
+    (marked ``marker``), if Slack took it before its answer was lost."""
+
+    async def posted_before(_claimed: object) -> SlackRef | None:
+        return await slack.find_posted(services, channel, marker, thread_ts=thread_ts, since=since)
+
+    return posted_before
 
 
 def refusal_incident(channel: str) -> str:
@@ -118,7 +133,7 @@ async def _not_posted(
     detail = slack.describe(error)
     code = error.response.get("error") if isinstance(error, SlackApiError) else None
     payload = {"error": detail, "channel": post.channel}
-    if code not in PERMANENT_REFUSALS:
+    if slack.refusal(error) is None:
         await journal.keep(services, post.entry(payload, Outcome.RETRY))
         await dependency_failed(
             services,

@@ -31,7 +31,7 @@ from bot.domain import (
 )
 from bot.flows import journal
 from bot.flows.alerts import dependency_failed
-from bot.flows.posting import Post, post_once
+from bot.flows.posting import Post, found_in_slack, post_once
 from bot.rules.sales import Evaluation, Status, markedly_worse
 from bot.runtime.batch import Tally, each
 from bot.services import Services
@@ -398,13 +398,6 @@ def _post(
     thread_ts = alert.message.ts if clearing and alert.message else None
     marker = slack.Metadata(f"occ_sales_{prefix}", alert.id)
 
-    async def posted_before(_claimed: object) -> SlackRef | None:
-        if not again:
-            return None
-        return await slack.find_posted(
-            services, channel, marker, thread_ts=thread_ts, since=alert.opened_at
-        )
-
     async def recorded() -> SlackRef | None:
         stored = await store.get_sales_alert(alert.id)
         if stored is None:
@@ -438,7 +431,11 @@ def _post(
         unpark=lambda: store.unpark_sales_posts(prefix),
         thread_ts=thread_ts,
         metadata=marker,
-        posted_before=posted_before,
+        posted_before=(
+            found_in_slack(services, channel, marker, since=alert.opened_at, thread_ts=thread_ts)
+            if again
+            else None
+        ),
         recorded=recorded,
     )
 

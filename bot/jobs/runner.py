@@ -40,8 +40,13 @@ def expected_failure(error: BaseException) -> bool:
     return False
 
 
-def describe_failure(error: BaseException) -> str:
-    return first_line(error)
+def log_failure(error: BaseException, what: str) -> None:
+    """One line with the cause for a dependency that is down (on-call hears of it from its
+    incident); the traceback for a bug."""
+    if expected_failure(error):
+        log.warning("%s: %s", what, first_line(error))
+    else:
+        log.exception("%s", what)
 
 
 def window_start(now: datetime, every_seconds: float) -> datetime:
@@ -64,10 +69,7 @@ async def run_once(services: Services, job: Job, *, by_hand: bool = False) -> Jo
     try:
         detail, outcome = await job.run(services), RunOutcome.SUCCESS
     except Exception as error:
-        if expected_failure(error):  # on-call hears of it from the incident; one line here
-            log.warning("job %s failed: %s", job.name, describe_failure(error))
-        else:  # a bug: the traceback is wanted
-            log.exception("job %s failed", job.name)
+        log_failure(error, f"job {job.name} failed")
         detail, outcome = f"{type(error).__name__}: {error}", RunOutcome.FAILED
     finished = await services.store.finish_run(
         job.name,
@@ -145,12 +147,7 @@ class Scheduler:
         try:
             await work
         except Exception as error:
-            if expected_failure(error):
-                log.warning(
-                    "%s failed; the next tick tries again: %s", what, describe_failure(error)
-                )
-            else:
-                log.exception("%s failed; the next tick tries again", what)
+            log_failure(error, f"{what} failed; the next tick tries again")
         finally:
             self._running.discard(task)
 

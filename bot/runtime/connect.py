@@ -67,10 +67,9 @@ def _unreachable(services: Services, detail: str) -> bool:
     return False
 
 
-async def join_channels(services: Services) -> list[ChannelProblem]:
+async def join_channels(services: Services) -> None:
     """Join every configured public channel the bot is not in yet; name each one it cannot
-    work in, once, with the fix."""
-    problems = []
+    work in, once, with the fix (in the log, and in /healthz through the workspace)."""
     for channel, setting in services.settings.channels().items():
         try:
             problem, _ = await examine(services, channel, setting, join=True, now=services.clock())
@@ -80,10 +79,8 @@ async def join_channels(services: Services) -> list[ChannelProblem]:
         if problem is not None:
             services.workspace.refused(problem)
             log.warning("cannot work in %s (%s): %s", channel, setting, problem.fix)
-            problems.append(problem)
         else:
             services.workspace.works(channel)
-    return problems
 
 
 async def examine(
