@@ -219,6 +219,9 @@ class SlackRef:
 class Customer:
     name: str | None = None
     email: str | None = None
+    # False: typed into a chat widget, so no order facts were used; None: not known (a
+    # draft from POST /drafts says nothing about it)
+    email_verified: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -379,6 +382,7 @@ class InboundMessage:
     state: InboundState = InboundState.WAITING
     draft_id: str | None = None
     error: str | None = None
+    email_verified: bool = False  # Chatwoot vouches the address is the customer's
 
 
 @dataclass(frozen=True)

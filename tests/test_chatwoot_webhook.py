@@ -35,6 +35,7 @@ def test_an_incoming_contact_message_becomes_a_customer_message(incoming: dict) 
         content="hola",
         customer_name="Sample Contact",
         customer_email=None,
+        email_verified=False,  # WhatsApp, and hmac_verified is false
         account_id=1,
         created_at=int(datetime(2023, 10, 11, 4, 2, 51, tzinfo=UTC).timestamp()),
     )
@@ -95,6 +96,28 @@ def test_the_customer_email_comes_from_the_sender(incoming: dict) -> None:
     incoming["sender"]["email"] = "susan@example.com"
     message = parse_incoming(incoming)
     assert message is not None and message.customer_email == "susan@example.com"
+
+
+@pytest.mark.parametrize(
+    ("channel", "contact_inbox_verified", "meta_verified", "verified"),
+    [
+        ("Channel::Email", False, False, True),  # the reply goes to that very address
+        ("Channel::WebWidget", True, True, True),  # identified by the HMAC of their id
+        ("Channel::Api", False, True, True),
+        ("Channel::WebWidget", False, False, False),  # typed by whoever is at the widget
+        ("Channel::Api", "true", None, False),  # only a JSON true vouches for anyone
+    ],
+)
+def test_an_email_is_verified_only_where_chatwoot_vouches_for_it(
+    incoming: dict, channel: str, contact_inbox_verified: Any, meta_verified: Any, verified: bool
+) -> None:
+    incoming["sender"]["email"] = "susan@example.com"
+    conversation = incoming["conversation"]
+    conversation["channel"] = channel
+    conversation["contact_inbox"]["hmac_verified"] = contact_inbox_verified
+    conversation["meta"]["hmac_verified"] = meta_verified
+    message = parse_incoming(incoming)
+    assert message is not None and message.email_verified is verified
 
 
 def test_name_and_email_fall_back_to_the_conversation_contact(incoming: dict) -> None:

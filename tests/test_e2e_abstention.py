@@ -60,7 +60,11 @@ async def test_an_abstention_stays_one_when_the_model_fails_and_the_offline_draf
         ):
             api.fail_next(500, times=2)  # the client's request and its one retry
             message = chatwoot.add_incoming(
-                63, OUT_OF_SCOPE, contact_name="Bo", contact_email="bo@example.com"
+                63,
+                OUT_OF_SCOPE,
+                contact_name="Bo",
+                contact_email="bo@example.com",
+                channel="Channel::Email",
             )
             await bot.chatwoot_event(chatwoot.message_created_event(message))
             await bot.settle()

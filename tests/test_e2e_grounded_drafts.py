@@ -17,6 +17,11 @@ PLACED = datetime(2026, 11, 20, 15, 30, tzinfo=UTC)
 TRACKING = "1Z999AA10123456784"
 ALL_ORDERS = (*DEFAULT_SCOPES, "read_all_orders")
 ANSWER = json.dumps({"reply": "Hi Sam! Your order is on its way.", "confidence": 0.9})
+# Where Chatwoot vouches for the address: the reply goes to it (an email inbox), or the web
+# widget identified the contact with the HMAC of their identifier. A plain widget does not.
+EMAIL_INBOX = {"channel": "Channel::Email"}
+IDENTIFIED = {"channel": "Channel::WebWidget", "hmac_verified": True}
+TYPED = {"channel": "Channel::WebWidget", "hmac_verified": False}
 
 
 def seed_shop(shop: ShopifyStandin) -> None:
@@ -81,6 +86,7 @@ async def test_the_prompt_carries_the_conversation_so_far_and_the_orders_facts(
                 "Where is order #1001? And can I still add a third mug?",
                 contact_name="Sam Rivera",
                 contact_email="sam@example.com",
+                **EMAIL_INBOX,
             )
             await bot.chatwoot_event(chatwoot.message_created_event(latest))
             await bot.settle()
@@ -107,17 +113,20 @@ async def test_the_offline_draft_states_the_orders_real_status_and_tracking(
         bot = await BotUnderTest(settings, clock).start()
         try:
             asking = (
-                (42, "1001", "sam@example.com"),  # Sam's order
-                (43, "4321", "sam@example.com"),  # no such order
-                (46, "1001", "eve@example.com"),  # Sam's order, asked by someone else
-                (47, "1001", None),  # no email address to match the order with
+                (42, "1001", "sam@example.com", EMAIL_INBOX),  # Sam's order
+                (43, "4321", "sam@example.com", EMAIL_INBOX),  # no such order
+                (46, "1001", "eve@example.com", EMAIL_INBOX),  # Sam's order, asked by Eve
+                (47, "1001", None, TYPED),  # no email address to match the order with
+                (48, "1001", "sam@example.com", TYPED),  # Sam's address, typed by anyone
+                (49, "1001", "sam@example.com", IDENTIFIED),  # Sam, identified by the widget
             )
-            for conversation, number, email in asking:
+            for conversation, number, email, inbox in asking:
                 message = chatwoot.add_incoming(
                     conversation,
                     f"Where is my order #{number}?",
                     contact_name="Sam Rivera",
                     contact_email=email,
+                    **inbox,
                 )
                 await bot.chatwoot_event(chatwoot.message_created_event(message))
             await bot.settle()
@@ -125,6 +134,9 @@ async def test_the_offline_draft_states_the_orders_real_status_and_tracking(
             [unknown] = await bot.store.drafts_awaiting_decision(43)
             [not_theirs] = await bot.store.drafts_awaiting_decision(46)
             [unverified] = await bot.store.drafts_awaiting_decision(47)
+            [typed] = await bot.store.drafts_awaiting_decision(48)
+            [identified] = await bot.store.drafts_awaiting_decision(49)
+            searched = [r.variables["query"] for r in shop.requests if "query" in r.variables]
         finally:
             await bot.stop()
 
@@ -141,6 +153,47 @@ async def test_the_offline_draft_states_the_orders_real_status_and_tracking(
     assert "couldn't find an order numbered #1001" in not_theirs.input.draft
     assert TRACKING not in unverified.input.draft and unverified.input.order_facts is None
     assert "tell me the email address you ordered with" in unverified.input.draft
+    # a typed address gets nothing of the order, and Shopify is never asked about it
+    assert TRACKING not in typed.input.draft and typed.input.order_facts is None
+    assert "write to us from the email address you ordered with" in typed.input.draft
+    assert typed.input.customer.email_verified is False
+    assert identified.input.order_facts is not None and TRACKING in identified.input.draft
+    assert len(searched) == 4  # 42, 43, 46 and 49; never 47 or 48
+    cards = [json.dumps(m["blocks"]) for m in slack.messages_in("#occ-approvals")]
+    [typed_card] = [card for card in cards if "conversation #48" in card]
+    assert "email not verified" in typed_card
+    assert not [card for card in cards if "conversation #49" in card and "not verified" in card]
+
+
+async def test_an_identified_email_is_looked_up_quoted_and_an_apostrophe_is_kept(
+    sqlite_url, slack, chatwoot, clock
+):
+    """O'Brien's address searched with the apostrophe stripped is obrien@…, another person."""
+    async with ShopifyStandin(scopes=ALL_ORDERS) as shop:
+        shop.add_order(PLACED, 15.0, email="obrien@example.com", customer_name="Pat Obrien")
+        mine = shop.add_order(PLACED, 42.0, email="o'brien@example.com", customer_name="Ann")
+        shop.ship(mine, ShopShipment(shipped_at=PLACED, carrier="UPS", tracking_number="1ZANN"))
+        settings = settings_for(
+            sqlite_url, slack, chatwoot, SHOPIFY_SHOP=shop.url, SHOPIFY_ADMIN_TOKEN=DEFAULT_TOKEN
+        )
+        bot = await BotUnderTest(settings, clock).start()
+        try:
+            message = chatwoot.add_incoming(
+                50,
+                "Where is my order?",
+                contact_name="Ann O'Brien",
+                contact_email="o'brien@example.com",
+                **EMAIL_INBOX,
+            )
+            await bot.chatwoot_event(chatwoot.message_created_event(message))
+            await bot.settle()
+            [draft] = await bot.store.drafts_awaiting_decision(50)
+            [search] = [r.variables["query"] for r in shop.requests if "query" in r.variables]
+        finally:
+            await bot.stop()
+    assert search == 'email:"o\'brien@example.com"'
+    assert draft.input.order_facts is not None and draft.input.order_facts.name == "#1002"
+    assert "1ZANN" in draft.input.draft
 
 
 async def test_without_shopify_the_model_is_told_to_ask_rather_than_state_order_details(
@@ -200,6 +253,7 @@ async def test_an_order_older_than_shopifys_60_days_is_not_called_missing_withou
                     f"Where is my order #{old.number}?",
                     contact_name="Sam Rivera",
                     contact_email="sam@example.com",
+                    **EMAIL_INBOX,
                 )
                 await bot.chatwoot_event(chatwoot.message_created_event(message))
                 await bot.settle()

@@ -84,6 +84,7 @@ SHIPPED = [
     "0012_decided_index",
     "0013_stats_views",
     "0014_training",
+    "0015_verified_email",
 ]
 LEGACY_SQL = Path(__file__).parent / "fixtures" / "legacy_schema"
 

@@ -261,6 +261,8 @@ def _facts(draft: Draft, conversation_url: str | None) -> list[str]:
     customer = t.inline(data.customer.name, NAME_MAX) if data.customer.name else "_unknown_"
     if data.customer.email:
         customer += "\n" + t.inline(data.customer.email, EMAIL_MAX)
+    if data.customer.email_verified is False:
+        customer += "\n⚠️ _email not verified: typed into the chat, so no order facts were used_"
     conversation = f"#{data.conversation_id}"
     if conversation_url:
         conversation = t.link(conversation_url, f"#{data.conversation_id} in Chatwoot")

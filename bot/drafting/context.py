@@ -23,6 +23,8 @@ class OrderLookup(StrEnum):
     NOT_NAMED = "not_named"  # no order number in the messages and no contact email
     NOT_FOUND = "not_found"
     UNVERIFIED = "unverified"  # an order number, but no email address to match it to them
+    # an address typed into a chat widget, which anyone could type: its orders stay unsaid
+    EMAIL_UNVERIFIED = "email_unverified"
     # none in the last 60 days, all Shopify shows a token without read_all_orders: it may
     # be older, so "no such order" would be a guess
     OUT_OF_WINDOW = "out_of_window"

@@ -137,6 +137,11 @@ def _order_part(message: str, context: DraftingContext) -> str | None:
     if context.order_lookup is OrderLookup.OUT_OF_WINDOW:
         which = f"order #{context.order_number}" if context.order_number else "your order"
         return f"A teammate will look up {which} for you and get back to you here."
+    if context.order_lookup is OrderLookup.EMAIL_UNVERIFIED:
+        return (
+            "So that your order details only ever go to you, could you write to us from the "
+            "email address you ordered with? We'll look it up from there."
+        )
     if context.order_lookup is OrderLookup.UNVERIFIED and context.order_number:
         return (
             f"To look up order #{context.order_number}, could you tell me the email address "

@@ -211,6 +211,11 @@ def _order_block(context: DraftingContext) -> str:
             "email address to match it to them: say nothing about it, and ask for the email "
             "address they ordered with."
         ),
+        OrderLookup.EMAIL_UNVERIFIED: (
+            "The customer's email address was typed into the chat, not verified, so the "
+            "store's orders were not looked up: say nothing about any order, and ask them to "
+            "write to us from the email address they ordered with."
+        ),
         OrderLookup.OUT_OF_WINDOW: (
             "The store shows this app only the last 60 days of orders, and "
             + (f"#{context.order_number}" if context.order_number else "no order of theirs")

@@ -69,6 +69,7 @@ async def accept(services: Services, incoming: IncomingMessage) -> bool:
         content=incoming.content,
         customer_name=incoming.customer_name,
         customer_email=incoming.customer_email,
+        email_verified=incoming.email_verified,
         received_at=services.clock(),
     )
     created = await services.store.add_inbound(message)
@@ -173,7 +174,11 @@ async def _draft_input(
         customer_message=customer_message,
         draft=proposal.text[:MAX_DRAFT_CHARS],
         confidence=proposal.confidence,
-        customer=Customer(name=newest.customer_name, email=newest.customer_email),
+        customer=Customer(
+            name=newest.customer_name,
+            email=newest.customer_email,
+            email_verified=newest.email_verified if newest.customer_email else None,
+        ),
         kb_sources=proposal.kb_sources,
         agent=proposal.agent,
         external_id=external_id,

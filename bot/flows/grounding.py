@@ -46,7 +46,7 @@ async def ground(services: Services, messages: Sequence[InboundMessage]) -> Draf
     texts = [m.content for m in messages]
     history, (order, lookup), decided = await asyncio.gather(
         _history(services, newest.conversation_id, first=messages[0].message_id),
-        _order(services, texts, newest.customer_email),
+        _order(services, texts, newest.customer_email, verified=newest.email_verified),
         services.store.decided_drafts(RECENT_DECISIONS),
     )
     examples, avoid = learned("\n".join(texts), decided)
@@ -77,7 +77,7 @@ async def _history(
 
 
 async def _order(
-    services: Services, texts: Sequence[str], email: str | None
+    services: Services, texts: Sequence[str], email: str | None, *, verified: bool
 ) -> tuple[OrderFacts | None, OrderLookup]:
     shopify = services.shopify
     if shopify is None:
@@ -85,6 +85,8 @@ async def _order(
     number = order_number(texts)
     if not email:  # nothing to check an order against: never state one
         return None, OrderLookup.UNVERIFIED if number else OrderLookup.NOT_NAMED
+    if not verified:  # anyone can type someone else's address into a chat widget
+        return None, OrderLookup.EMAIL_UNVERIFIED
     try:
         found = await asyncio.wait_for(find_order(shopify, number=number, email=email), READ_BUDGET)
         if found is not None:

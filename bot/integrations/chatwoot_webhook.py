@@ -13,6 +13,12 @@ its delivery status included; the payload has no ``status`` of its own, but a fa
 sets ``content_attributes.external_error`` and the message's entry in
 ``conversation.messages[]`` says ``"status": "failed"`` (docs/real-services.md, 13).
 
+A customer's email address is only *verified* where Chatwoot vouches for it: on an email
+inbox (``conversation.channel`` is ``"Channel::Email"``: the address is the one the reply goes
+to), or for a contact identified with Chatwoot's identity validation (the HMAC of their
+identifier; ``conversation.contact_inbox.hmac_verified``, repeated in ``meta``). On a web
+widget or API inbox anyone can type any address.
+
 Signed webhooks carry ``X-Chatwoot-Timestamp`` and ``X-Chatwoot-Signature:
 sha256=<hex HMAC-SHA256(secret, "{timestamp}.{raw body}")>``; older Chatwoot versions do not
 sign at all.
@@ -35,6 +41,7 @@ class IncomingMessage:
     content: str
     customer_name: str | None
     customer_email: str | None
+    email_verified: bool  # Chatwoot vouches that the address is the customer's
     account_id: int | None
     created_at: int | None  # Unix seconds
 
@@ -80,6 +87,7 @@ def parse_incoming(payload: Mapping[str, Any]) -> IncomingMessage | None:
         content=content.strip(),
         customer_name=_text(sender.get("name")) or _text(contact.get("name")),
         customer_email=_text(sender.get("email")) or _text(contact.get("email")),
+        email_verified=_email_verified(conversation),
         account_id=_first(
             _optional_id(_mapping(payload.get("account")).get("id")),
             _optional_id(listed.get("account_id")),
@@ -130,6 +138,17 @@ def verify_signature(secret: str, timestamp: str, raw_body: bytes, signature: st
         secret.encode(), timestamp.encode() + b"." + raw_body, hashlib.sha256
     ).hexdigest()
     return hmac.compare_digest(f"sha256={digest}".encode(), signature.strip().lower().encode())
+
+
+EMAIL_CHANNEL = "Channel::Email"
+
+
+def _email_verified(conversation: Mapping[str, Any]) -> bool:
+    if conversation.get("channel") == EMAIL_CHANNEL:
+        return True
+    contact_inbox = _mapping(conversation.get("contact_inbox"))
+    meta = _mapping(conversation.get("meta"))
+    return contact_inbox.get("hmac_verified") is True or meta.get("hmac_verified") is True
 
 
 def _from_contact(sender: Mapping[str, Any], listed: Mapping[str, Any]) -> bool:

@@ -1,11 +1,15 @@
 """One order for a draft: the customer's own order by its number, else their latest one.
 
 An order is only ever looked up together with the customer's email address: anyone can type
-an order number, and a draft must not tell them about someone else's order.
+an order number, and a draft must not tell them about someone else's order. The address goes
+into the search as one quoted value, and the order that comes back must carry that address
+itself: Shopify drops a search term it cannot use and returns what the rest matches
+(docs/real-services.md), so the search alone proves nothing.
 """
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Any
 
@@ -13,13 +17,15 @@ from bot.domain import OrderFacts, Shipment
 from bot.integrations.shopify import ShopifyClient
 from bot.integrations.shopify_reads import parse_time
 
+log = logging.getLogger("occ.shopify")
+
 ITEMS = 10
 SHIPMENTS = 5
 ORDER = f"""
 query OrderFacts($query: String!) {{
   orders(first: 1, query: $query, sortKey: CREATED_AT, reverse: true) {{
     edges {{ node {{
-      name createdAt cancelledAt displayFinancialStatus displayFulfillmentStatus
+      name email createdAt cancelledAt displayFinancialStatus displayFulfillmentStatus
       totalPriceSet {{ shopMoney {{ amount currencyCode }} }}
       lineItems(first: {ITEMS}) {{ edges {{ node {{ title quantity }} }} }}
       fulfillments(first: {SHIPMENTS}) {{
@@ -36,12 +42,28 @@ async def find_order(client: ShopifyClient, *, number: str | None, email: str) -
     """The order of ``email`` named ``number`` (digits), or without a number their latest
     order; None when Shopify has no such order of theirs. Raises `ShopifyError` when Shopify
     cannot answer."""
-    query = f"email:'{email.replace(chr(39), '')}'"
+    query = f"email:{quoted(email)}"
     if number is not None:
-        query = f"name:#{number} {query}"
+        query = f"name:{quoted('#' + number)} {query}"
     data = await client.query(ORDER, {"query": query})
     edges = (data.get("orders") or {}).get("edges") or []
-    return order_facts(edges[0]["node"]) if edges else None
+    if not edges:
+        return None
+    node = edges[0]["node"]
+    if not same_address(node.get("email"), email):
+        log.warning("Shopify answered a search for one address with another's order: not used")
+        return None
+    return order_facts(node)
+
+
+def quoted(value: str) -> str:
+    """``value`` as one quoted value of Shopify's search syntax: inside double quotes, a
+    backslash escapes a backslash or a double quote."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def same_address(order_email: object, email: str) -> bool:
+    return isinstance(order_email, str) and order_email.strip().casefold() == email.casefold()
 
 
 def order_facts(node: dict[str, Any]) -> OrderFacts:

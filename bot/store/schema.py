@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     CheckConstraint,
     Column,
     DateTime,
@@ -29,6 +30,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -375,6 +377,7 @@ inbound_messages = Table(
     Column("content", Text, nullable=False),
     Column("customer_name", Text),
     Column("customer_email", Text),
+    Column("customer_email_verified", Boolean, nullable=False, server_default=false()),
     Column("received_at", UtcDateTime, nullable=False),
     Column("state", Text, nullable=False, server_default="waiting"),
     Column("draft_id", Text),

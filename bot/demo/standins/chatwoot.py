@@ -85,6 +85,11 @@ class _Conversation:
     can_reply: bool = True  # False: the channel's reply window is closed (WhatsApp's 24 h)
     created_at: int = 0
     waiting_since: int = 0  # 0 when no customer message waits for an agent (Chatwoot's to_i)
+    # The inbox's channel, and whether the contact was identified with Chatwoot's identity
+    # validation (an HMAC of their identifier): only then, or on an email inbox, does Chatwoot
+    # vouch for the contact's email address.
+    channel: str = "Channel::Api"
+    hmac_verified: bool = False
 
 
 class _NotFound(Exception):
@@ -195,10 +200,18 @@ class ChatwootStandin(Standin):
         contact_name: str = "Customer",
         contact_email: str | None = None,
         created_at: int | None = None,
+        channel: str | None = None,
+        hmac_verified: bool | None = None,
     ) -> dict[str, Any]:
-        """A customer's message, as if it had arrived in the conversation; returns it."""
+        """A customer's message, as if it had arrived in the conversation; returns it.
+        ``channel`` ("Channel::Email", "Channel::WebWidget", …) and ``hmac_verified`` set the
+        conversation's inbox and the contact's identity validation (kept when not given)."""
         conversation = self._conversation(conversation_id, create=True)
         conversation.contact.update(name=contact_name, email=contact_email)
+        if channel is not None:
+            conversation.channel = channel
+        if hmac_verified is not None:
+            conversation.hmac_verified = hmac_verified
         sender = {**conversation.contact, "type": "contact"}
         return self._store_message(
             conversation, content, INCOMING, private=False, sender=sender, created_at=created_at
@@ -308,11 +321,17 @@ class ChatwootStandin(Standin):
                 "inbox_id": self.inbox_id,
                 "status": "open",
                 "can_reply": True,
-                "channel": "Channel::Api",
+                "channel": conversation.channel,
+                "contact_inbox": {
+                    "contact_id": conversation.contact.get("id"),
+                    "inbox_id": self.inbox_id,
+                    "hmac_verified": conversation.hmac_verified,
+                },
                 "messages": [message],
                 "meta": {
                     "sender": {**conversation.contact, "type": "contact"},
                     "assignee": self._assignee_json(conversation),
+                    "hmac_verified": conversation.hmac_verified,
                 },
                 "additional_attributes": {},
                 "custom_attributes": {},

@@ -343,6 +343,8 @@ class _Run:
 
     bulk: bool = False
     errors: list[str] = field(default_factory=list)
+    # extensions.search: the terms Shopify dropped from each search, and why
+    search: list[dict[str, Any]] = field(default_factory=list)
 
 
 # A custom app's usual scopes for occ-bot, without read_all_orders (Shopify grants that one
@@ -601,6 +603,8 @@ class ShopifyStandin(Standin):
             answer["errors"] = [e.formatted for e in result.errors]
         answer["data"] = data
         answer["extensions"] = {"cost": self._cost(requested, actual)}
+        if run.search:
+            answer["extensions"]["search"] = run.search
         return answer, recorded(requested, actual, False)
 
     def _cost(self, requested: int, actual: int | None) -> dict[str, Any]:
@@ -625,6 +629,7 @@ class ShopifyStandin(Standin):
 
     def resolve_orders(self, run: _Run, args: dict[str, Any]) -> dict[str, Any]:
         matches = _Search(args.get("query"), ORDER_FIELDS)
+        run.search += matches.warnings(["orders"])
         found = [o for o in self._visible_orders() if matches(lambda f, o=o: _order_field(o, f))]
         if args.get("sortKey") in ("ID", "CREATED_AT", "PROCESSED_AT"):
             found.sort(
@@ -894,27 +899,55 @@ def _order_field(order: ShopOrder, name: str) -> Any:
     }[name]
 
 
-_TERM = re.compile(r"""(\w+):(>=|<=|>|<)?('([^']*)'|"([^"]*)"|(\S+))""")
+# A value is a quoted string (single or double quotes) or a run of non-whitespace; in either,
+# a backslash escapes the next character (https://shopify.dev/docs/api/usage/search-syntax).
+_VALUE = r"""'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|(?:[^\s\\]|\\.)+"""
+_TERM = re.compile(rf"(\w+):(>=|<=|>|<)?({_VALUE})")
 
 
 class _Search:
     """Shopify's search syntax, as far as the bot uses it: ``field:value`` terms joined by
-    spaces (AND) or ``OR``, with ``>``, ``>=``, ``<``, ``<=`` on times."""
+    spaces (AND) or ``OR``, with ``>``, ``>=``, ``<``, ``<=`` on times.
+
+    Like Shopify, a term naming a field the resource cannot be searched by is dropped, not
+    refused: the rest of the search still runs, and ``extensions.search`` says what was
+    dropped (``"Invalid search field for this query."``, code ``invalid_field``)."""
 
     def __init__(self, text: str | None, fields: set[str]) -> None:
-        self.groups: list[list[tuple[str, str, str]]] = []
-        for part in re.split(r"\s+OR\s+", (text or "").strip()):
-            terms = []
-            for word in _words(part):
-                if word.upper() == "AND":
-                    continue
-                term = _TERM.fullmatch(word)
-                if term is None or term.group(1) not in fields:
-                    raise GraphQLError(f"unsupported search term: {word!r}")
-                value = next(v for v in term.group(4, 5, 6) if v is not None)
-                terms.append((term.group(1), term.group(2) or "", value))
-            if terms:
-                self.groups.append(terms)
+        self.text = text or ""
+        self.dropped: list[str] = []
+        groups: list[list[tuple[str, str, str]]] = [[]]
+        for word in _words(self.text):
+            if word in ("AND", "OR"):  # connectives, upper case only; AND is implied
+                if word == "OR":
+                    groups.append([])
+                continue
+            term = _TERM.fullmatch(word)
+            if term is None:
+                raise GraphQLError(f"unsupported search term: {word!r}")
+            if term.group(1) not in fields:
+                self.dropped.append(term.group(1))
+                continue
+            groups[-1].append((term.group(1), term.group(2) or "", _unquote(term.group(3))))
+        self.groups = [terms for terms in groups if terms]
+
+    def warnings(self, path: list[str]) -> list[dict[str, Any]]:
+        if not self.dropped:
+            return []
+        return [
+            {
+                "path": path,
+                "query": self.text,
+                "warnings": [
+                    {
+                        "field": name,
+                        "message": "Invalid search field for this query.",
+                        "code": "invalid_field",
+                    }
+                    for name in self.dropped
+                ],
+            }
+        ]
 
     def __call__(self, value_of: Callable[[str], Any]) -> bool:
         if not self.groups:
@@ -925,9 +958,13 @@ class _Search:
 
 
 def _words(text: str) -> list[str]:
-    return [
-        m.group(0) for m in re.finditer(r"""\w+:(?:>=|<=|>|<)?(?:'[^']*'|"[^"]*"|\S+)|\S+""", text)
-    ]
+    return [m.group(0) for m in re.finditer(rf"\w+:(?:>=|<=|>|<)?(?:{_VALUE})|\S+", text)]
+
+
+def _unquote(value: str) -> str:
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+        value = value[1:-1]
+    return re.sub(r"\\(.)", r"\1", value)
 
 
 def _term_matches(name: str, actual: Any, op: str, wanted: str) -> bool:
