@@ -85,6 +85,7 @@ SHIPPED = [
     "0013_stats_views",
     "0014_training",
     "0015_verified_email",
+    "0016_supabase_hardening",
 ]
 LEGACY_SQL = Path(__file__).parent / "fixtures" / "legacy_schema"
 
