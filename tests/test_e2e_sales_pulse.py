@@ -4,7 +4,9 @@ alert's thread, and every button does what it says once, with its log row."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import sqlite3
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -464,3 +466,47 @@ async def test_a_page_slack_does_not_deliver_is_alerted_not_lost_silently(bot, s
     assert (
         "*slack* is failing" in warning and f"to {FULFILLMENT_MANAGER} was not delivered" in warning
     )
+
+
+def refuse_alerts_on(sqlite_url: str, condition: str | None) -> None:
+    """The database refuses to store an alert on ``condition`` (None: takes them again)."""
+    with contextlib.closing(sqlite3.connect(sqlite_url.removeprefix("sqlite:///"))) as db:
+        db.execute("drop trigger if exists refuse_alert")
+        if condition is not None:
+            db.execute(
+                "create trigger refuse_alert before insert on sales_alerts "
+                f"when new.condition = '{condition}' "
+                "begin select raise(abort, 'this alert cannot be stored'); end"
+            )
+        db.commit()
+
+
+@pytest.mark.expect_errors("Sales Pulse: revenue_drop failed")
+async def test_one_trigger_that_fails_is_alerted_and_the_rest_of_the_run_goes_on(
+    bot, slack, chatwoot, shop, sqlite_url
+):
+    usual_days(shop, per_day=20, today=10)  # revenue down 50 %
+    chatwoot.add_incoming(501, "Hi", contact_name="Dana", contact_email="dana@example.com")
+    delayed(shop, hours=30)
+    shop.add_variant("SKU-HOODIE", 12, product_title="Hoodie")
+    refuse_alerts_on(sqlite_url, "revenue_drop")  # the first condition the run follows
+
+    said = await pulse(bot)
+    await pulse(bot)  # still failing: on-call already knows
+
+    assert "1 failed" in said and "2 alerted" in said
+    assert "1 conversations noted" in said  # the outreach after the alerts still ran
+    assert sorted(a.condition for a in await alerts(bot)) == [
+        "fulfillment_delay",
+        "low_stock:SKU-HOODIE",
+    ]
+    [alarm] = [m["text"] for m in slack.messages_in("#occ-reliability")]
+    assert "Sales Pulse could not handle *revenue_drop*" in alarm
+    assert "IntegrityError" in alarm and "this alert cannot be stored" in alarm
+
+    refuse_alerts_on(sqlite_url, None)
+    said = await pulse(bot)
+    assert "1 alerted" in said and "failed" not in said
+    assert "revenue_drop" in [a.condition for a in await alerts(bot)]
+    recovered = slack.messages_in("#occ-reliability")[-1]["text"]
+    assert "Sales Pulse handles *revenue_drop* again" in recovered

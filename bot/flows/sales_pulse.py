@@ -4,16 +4,30 @@ One run reads the window the triggers need (today and the 7 days before, in the 
 zone), the paid orders still unfulfilled past the threshold, and the stock of the
 top-selling SKUs (and of SKUs with an open low-stock alert, so those can clear). The run
 lease of the ``sales-pulse`` job makes one replica do this per window.
+
+Each trigger is evaluated, and each condition alerted, on its own: one that fails is logged
+and said once in the reliability channel, and the rest of the run goes on. Only the
+database being out of reach stops the run, which the job's own retry covers.
 """
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 
+from bot.blocks.text import escape
 from bot.domain import SalesAlert, Trigger
 from bot.flows import sales_alerts, sales_outreach
-from bot.flows.alerts import chatwoot_failed, dependency_failed, dependency_ok
+from bot.flows.alerts import (
+    chatwoot_failed,
+    clear_incident,
+    dependency_failed,
+    dependency_ok,
+    raise_incident,
+)
 from bot.integrations import shopify_reads as reads
 from bot.integrations.chatwoot import ChatwootError
 from bot.integrations.shopify import ShopifyClient, ShopifyError, ShopifyThrottled, base_url
@@ -28,8 +42,12 @@ from bot.rules.sales import (
     window_start,
 )
 from bot.services import Services
+from bot.store.errors import first_line, unavailable
+
+log = logging.getLogger("occ.sales_pulse")
 
 LOW_STOCK = "low_stock:"
+INCIDENT = "sales-pulse:"
 
 
 async def pulse(services: Services) -> str:
@@ -39,7 +57,7 @@ async def pulse(services: Services) -> str:
     requests, points = client.requests, client.points_spent
     open_alerts = {alert.condition: alert for alert in await services.store.open_sales_alerts()}
     try:
-        evaluations, read = await _evaluate(services, client, open_alerts)
+        read = await _evaluate(services, client, open_alerts)
     except ShopifyError as error:
         await services.store.record_read("shopify", at=services.clock(), error=error.detail)
         if error.transient:
@@ -48,17 +66,11 @@ async def pulse(services: Services) -> str:
         raise
     await services.store.record_read("shopify", at=services.clock())
     await dependency_ok(services, "shopify")
-    outcomes: Counter[str] = Counter()
-    for evaluation in evaluations:
-        outcome = await sales_alerts.follow(
-            services, evaluation, open_alerts.get(evaluation.condition)
-        )
-        if outcome:
-            outcomes[outcome] += 1
-    said = ", ".join(f"{n} {what}" for what, n in sorted(outcomes.items())) or "nothing new"
-    reached = await _reach_delayed_customers(services, evaluations)
+    outcomes = await _follow_each(services, read, open_alerts)
+    said = ", ".join(f"{n} {what}" for what, n in sorted(outcomes.items()) if n) or "nothing new"
+    reached = await _reach_delayed_customers(services, read.evaluations)
     return (
-        f"{read}; {client.requests - requests} Shopify requests, "
+        f"{read.summary}; {client.requests - requests} Shopify requests, "
         f"{client.points_spent - points:g} cost points; {said}; {reached}"
     )
 
@@ -84,9 +96,77 @@ async def _reach_delayed_customers(services: Services, evaluations: list[Evaluat
     return f"{notes} conversations noted, {cards} proactive drafts offered"
 
 
+async def _follow_each(
+    services: Services, read: _Read, open_alerts: dict[str, SalesAlert]
+) -> Counter[str]:
+    """Alert, re-alert or clear each condition on its own; how many of each happened."""
+    outcomes: Counter[str] = Counter(failed=len(read.failed))
+    for name in read.evaluated:
+        await _works(services, name)
+    for name, error in read.failed:
+        await _failed(services, name, error)
+    for evaluation in read.evaluations:
+        condition = evaluation.condition
+        try:
+            outcome = await sales_alerts.follow(services, evaluation, open_alerts.get(condition))
+        except Exception as error:  # one condition must not silence the others
+            if unavailable(error):
+                raise  # the database: the job's retry covers the whole run
+            await _failed(services, condition, error)
+            outcomes["failed"] += 1
+            continue
+        await _works(services, condition)
+        if outcome:
+            outcomes[outcome] += 1
+    return outcomes
+
+
+async def _failed(services: Services, what: str, error: Exception) -> None:
+    log.error("Sales Pulse: %s failed", what, exc_info=error)
+    await raise_incident(
+        services,
+        INCIDENT + what,
+        subject="sales-pulse",
+        detail=f"{what}: {first_line(error)}",
+        text=f":warning: Sales Pulse could not handle *{escape(what)}*: "
+        f"{escape(first_line(error))}. The other triggers ran; this one is tried again on the "
+        "next run.",
+    )
+
+
+async def _works(services: Services, what: str) -> None:
+    await clear_incident(
+        services,
+        INCIDENT + what,
+        subject="sales-pulse",
+        text=f":white_check_mark: Sales Pulse handles *{escape(what)}* again.",
+    )
+
+
+@dataclass(frozen=True)
+class _Read:
+    evaluations: list[Evaluation]
+    summary: str  # what was read, for the job's log
+    evaluated: list[str]  # the triggers evaluated
+    failed: list[tuple[str, Exception]]  # the triggers that could not be, and why
+
+
+def _each(evaluators: dict[str, Callable[[], Sequence[Evaluation]]], summary: str) -> _Read:
+    """Run every evaluator, each on its own."""
+    read = _Read([], summary, [], [])
+    for name, evaluate in evaluators.items():
+        try:
+            read.evaluations.extend(evaluate())
+        except Exception as error:  # one trigger must not silence the others
+            read.failed.append((name, error))
+        else:
+            read.evaluated.append(name)
+    return read
+
+
 async def _evaluate(
     services: Services, client: ShopifyClient, open_alerts: dict[str, SalesAlert]
-) -> tuple[list[Evaluation], str]:
+) -> _Read:
     settings = services.settings
     rules = settings.sales_thresholds()
     now = services.clock()
@@ -100,14 +180,18 @@ async def _evaluate(
     watched = [c.removeprefix(LOW_STOCK) for c in open_alerts if c.startswith(LOW_STOCK)]
     best = top_skus(orders, now - timedelta(days=rules.baseline_days), rules.top_skus)
     stocks = await reads.stock(client, [*best, *watched]) if best or watched else []
-    evaluations = [
-        *evaluate_today(orders, now, shop, rules),
-        evaluate_delays(delayed, total, now, shop, rules),
-        *evaluate_stock(orders, stocks, now, shop, rules),
-    ]
     how = "a bulk operation" if stats.bulk else "paging"
     late = len(delayed) if total is None else total
-    return evaluations, f"{stats.orders} orders read by {how}, {late} delayed, {len(stocks)} SKUs"
+    return _each(
+        {
+            "revenue and orders today": lambda: evaluate_today(orders, now, shop, rules),
+            Trigger.FULFILLMENT_DELAY.value: lambda: [
+                evaluate_delays(delayed, total, now, shop, rules)
+            ],
+            Trigger.LOW_STOCK.value: lambda: evaluate_stock(orders, stocks, now, shop, rules),
+        },
+        f"{stats.orders} orders read by {how}, {late} delayed, {len(stocks)} SKUs",
+    )
 
 
 def admin_url(shop_setting: str, domain: str) -> str:
