@@ -77,10 +77,11 @@ async def test_delayed_orders_and_stock():
         seed(shop, 300)  # every 50th is unfulfilled, one per 500 minutes
         shop.add_variant("SKU-1", {"East": 3, "West": 4}, product_title="Hoodie", reorder_point=10)
         shop.add_variant("SKU-2", 50)
+        shop.add_variant('PAN-12"', 2, product_title='12" pan')  # quoted and escaped, not cut
         client = ShopifyClient(shop.url, DEFAULT_TOKEN)
         try:
             delayed, total = await reads.delayed_orders(client, NOW - timedelta(hours=24))
-            stocks = await reads.stock(client, ["SKU-1", "SKU-2", "SKU-404"])
+            stocks = await reads.stock(client, ["SKU-1", "SKU-2", "SKU-404", 'PAN-12"'])
             facts = await reads.shop_facts(client)
         finally:
             await client.aclose()
@@ -89,6 +90,7 @@ async def test_delayed_orders_and_stock():
     assert {s.sku: (s.available, s.reorder_point) for s in stocks} == {
         "SKU-1": (7, 10),
         "SKU-2": (50, None),
+        'PAN-12"': (2, None),
     }
     assert facts.timezone.key == "UTC"
 

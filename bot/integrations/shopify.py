@@ -77,6 +77,12 @@ class Bucket:
         return max(0.0, missing / self.restore_rate) if self.restore_rate > 0 else 0.0
 
 
+def quoted(value: str) -> str:
+    """``value`` as one quoted value of Shopify's search syntax: inside double quotes, a
+    backslash escapes a backslash or a double quote (docs/real-services.md, 15)."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
 def base_url(shop: str) -> str:
     """``store.myshopify.com`` → ``https://store.myshopify.com``; a full URL stays as given."""
     shop = shop.strip().rstrip("/")

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.domain import OrderFacts, Shipment
-from bot.integrations.shopify import ShopifyClient
+from bot.integrations.shopify import ShopifyClient, quoted
 from bot.integrations.shopify_reads import parse_time
 
 log = logging.getLogger("occ.shopify")
@@ -54,12 +54,6 @@ async def find_order(client: ShopifyClient, *, number: str | None, email: str) -
         log.warning("Shopify answered a search for one address with another's order: not used")
         return None
     return order_facts(node)
-
-
-def quoted(value: str) -> str:
-    """``value`` as one quoted value of Shopify's search syntax: inside double quotes, a
-    backslash escapes a backslash or a double quote."""
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def same_address(order_email: object, email: str) -> bool:

@@ -19,7 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.domain import ShopOrder, SkuStock
-from bot.integrations.shopify import ShopifyClient, ShopifyRejected, ShopifyUnavailable
+from bot.integrations.shopify import ShopifyClient, ShopifyRejected, ShopifyUnavailable, quoted
 
 PAGING_LIMIT = 1000
 ORDERS_PAGE = 60  # 2 + 60 × (order, money bag, money, 10 line items) stays under 1,000
@@ -196,7 +196,7 @@ async def stock(client: ShopifyClient, skus: Iterable[str]) -> list[SkuStock]:
     by_sku: dict[str, SkuStock] = {}
     for start in range(0, len(wanted), STOCK_BATCH):
         batch = wanted[start : start + STOCK_BATCH]
-        terms = " OR ".join(f'sku:"{sku.replace(chr(34), "")}"' for sku in batch)
+        terms = " OR ".join(f"sku:{quoted(sku)}" for sku in batch)
         async for node in client.nodes(STOCK, "productVariants", {"query": terms}):
             if node.get("sku") not in batch:
                 continue
