@@ -91,12 +91,17 @@ async def test_decisions_made_while_the_database_is_down_land_once_in_order(
     logged = [e.action for e in await bot.store.entries(subject_id="database")]
     assert logged == ["reliability.alert", "reliability.recovered"]
 
-    # A crash between applying a record and removing it replays it: nothing happens twice.
+    # A crash between applying a record and removing it replays it: nothing happens twice,
+    # and nobody is told anything (no "already decided", no refused row).
+    told = len(slack.ephemerals()) + len(slack.messages_in(OPERATOR))
+    refusals = [e for e in await bot.store.entries() if e.action == "draft.refused"]
     for record in kept[:1] + kept[2:3]:
         bot.services.spool.append(record)
     assert await spooled.replay(bot.services) == 2
     await bot.settle()
     assert len(chatwoot.sent_replies(600)) == 1 and len(chatwoot.sent_replies(601)) == 1
+    assert len(slack.ephemerals()) + len(slack.messages_in(OPERATOR)) == told
+    assert [e for e in await bot.store.entries() if e.action == "draft.refused"] == refusals
     decisions = [
         e.action
         for e in await bot.store.entries()

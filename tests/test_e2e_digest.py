@@ -11,7 +11,7 @@ from bot.blocks.ids import ActionId
 from bot.flows.digest import build_digest, post_digest
 from bot.jobs import JOBS
 from bot.rules.periods import period_start
-from tests.harness import OPERATOR, BotUnderTest
+from tests.harness import OPERATOR, BotUnderTest, settings_for
 from tests.test_cli import occ_bot
 
 MONDAY = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)  # the digest's week: Nov 23 to 29
@@ -165,3 +165,27 @@ async def test_a_private_digest_channel_the_bot_is_not_in_is_one_alert_not_endle
         assert (await bot._http.get(f"{bot.url}/healthz")).json()["channels"] == {}
     finally:
         await bot.stop()
+
+
+async def test_the_digest_goes_out_only_on_its_weekday(sqlite_url, slack, chatwoot, clock):
+    """OCC_DIGEST_WEEKDAY=fri: every other day of the week, at any hour, is not due."""
+    settings = settings_for(sqlite_url, slack, chatwoot, OCC_DIGEST_WEEKDAY="fri")
+    bot = await BotUnderTest(settings, clock).start()
+    try:
+        answers = {}
+        for day in range(7):  # Monday Nov 30 to Sunday Dec 6, at 10:00 and 23:00
+            for hour in (10, 23):
+                clock.now = datetime(2026, 11, 30, hour, 0, tzinfo=UTC) + timedelta(days=day)
+                answers[f"{clock.now:%a} {hour}h"] = await JOBS["digest"].run(bot.services)
+        await bot.settle()
+    finally:
+        await bot.stop()
+    posted = [when for when, said in answers.items() if said == "posted"]
+    assert posted == ["Fri 10h"]
+    assert answers["Fri 23h"] == "already posted this week"
+    assert {answers[f"{day} {hour}h"] for day in ("Mon", "Thu", "Sat") for hour in (10, 23)} == {
+        "not due"
+    }
+    assert (
+        len([m for m in slack.messages_in("#occ-approvals") if "Weekly digest" in m["text"]]) == 1
+    )
