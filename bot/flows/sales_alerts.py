@@ -280,12 +280,13 @@ async def _act(services: Services, alert: SalesAlert, kind: SalesResponseKind, u
     """Do what the button promises, once its response is recorded."""
     settings = services.settings
     thread = alert.message
-    summary = f"{alert.finding.metric}: {blocks.amount(alert.finding, alert.finding.value)}"
+    metric = blocks.t.inline(alert.finding.metric, 200)  # may carry a product's title
+    summary = f"{metric}: {blocks.amount(alert.finding, alert.finding.value)}"
     if kind == SalesResponseKind.LEAD_NOTIFIED:
         text = f":mega: Order spike, staffing needed: {summary}. Flagged by {mention(user)}."
         await _notify(services, settings.fulfillment_lead, "OCC_FULFILLMENT_LEAD", text, thread)
     elif kind == SalesResponseKind.MANAGER_PAGED:
-        orders = ", ".join(a.label for a in alert.finding.affected[:10])
+        orders = ", ".join(blocks.t.inline(a.label, 80) for a in alert.finding.affected[:10])
         text = (
             f":rotating_light: Fulfillment delay: {summary} ({orders}). Paged by {mention(user)}."
         )
