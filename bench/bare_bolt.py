@@ -79,7 +79,7 @@ def main() -> None:
     parser.add_argument("--process-before-response", action="store_true")
     args = parser.parse_args()
     app = build(args.slack_api_url, process_before_response=args.process_before_response)
-    # The same server settings as bot/runtime/serve.py.
+    # The same server settings as bot/serve.py.
     server = uvicorn.Server(
         uvicorn.Config(app, host=HOST, port=args.port, log_level="info", access_log=False)
     )

@@ -1,4 +1,4 @@
-"""Building decision_log rows."""
+"""Building decision_log rows, and their exported form."""
 
 from __future__ import annotations
 
@@ -62,4 +62,19 @@ def assessment(draft: Draft) -> dict[str, Any]:
         "declared_risk": draft.input.risk.value,
         "risk": overall_risk(draft.input.risk, draft.flags).value,
         "flags": [{"kind": f.kind.value, "reason": f.reason} for f in draft.flags],
+    }
+
+
+def export_row(entry: LogEntry) -> dict[str, Any]:
+    """A log row as exported, one JSON object a line (`occ-bot export`, `/occ export`)."""
+    return {
+        "id": entry.id,
+        "created_at": entry.created_at.isoformat().replace("+00:00", "Z"),
+        "actor": entry.actor,
+        "action": str(entry.action),
+        "scope": entry.scope.value,
+        "subject_id": entry.subject_id,
+        "conversation_id": entry.conversation_id,
+        "payload": entry.payload,
+        "outcome": entry.outcome.value,
     }

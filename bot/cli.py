@@ -111,7 +111,7 @@ def _iso(value: str) -> datetime:
 
 def _serve(args: argparse.Namespace) -> int:
     from bot.runtime.eventloop import run_event_loop
-    from bot.runtime.serve import serve
+    from bot.serve import serve
 
     settings = Settings()
     port = args.port or int(os.environ.get("PORT") or settings.port)
@@ -169,8 +169,7 @@ def _migrate(args: argparse.Namespace) -> int:
 def _export(args: argparse.Namespace) -> int:
     async def export() -> int:
         from bot.commands.export import write_examples, write_ndjson
-        from bot.drafting.factory import knowledge_base
-        from bot.services import store_for
+        from bot.services import knowledge_base, store_for
 
         if args.examples and (args.since or args.until):
             print(
@@ -199,8 +198,7 @@ def _eval(args: argparse.Namespace) -> int:
     async def evaluate() -> int:
         from bot.commands.evaluate import evaluate as score
         from bot.commands.evaluate import write_report
-        from bot.drafting.factory import build_drafters
-        from bot.services import store_for
+        from bot.services import build_drafters, store_for
 
         settings = Settings()
         drafter, _ = build_drafters(settings)

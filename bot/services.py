@@ -1,4 +1,5 @@
-"""The one bundle of collaborators (settings, store, clients, drafter, clock, ids) passed down."""
+"""The one bundle of collaborators (settings, store, clients, drafter, clock, ids) passed down,
+and building it from settings."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.config import Settings
 from bot.domain import SlackRef
 from bot.drafting.base import Drafter
-from bot.drafting.factory import build_drafters
+from bot.drafting.kb import KnowledgeBase
 from bot.drafting.offline import OfflineDrafter
 from bot.integrations.chatwoot import ChatwootClient
 from bot.integrations.shopify import ShopifyClient
@@ -72,7 +73,7 @@ class Services:
     # A message's permalink never changes: the Home tab and `/occ queue` list the same cards
     # again and again, and ask Slack once each (bot.slack.permalink).
     permalinks: dict[SlackRef, str] = field(default_factory=dict)
-    # Channel IDs and the channels the bot cannot work in (bot.runtime.connect fills it).
+    # Channel IDs and the channels the bot cannot work in (bot.connect fills it).
     workspace: Workspace = field(default_factory=Workspace)
 
     def conversation_url(self, conversation_id: int) -> str | None:
@@ -161,6 +162,30 @@ def spool_for(settings: Settings) -> Spool | None:
     if secret is None:
         return None
     return Spool(Path(settings.spool_dir), spool_key(secret.get_secret_value()))
+
+
+def knowledge_base(settings: Settings) -> KnowledgeBase:
+    return KnowledgeBase.load(
+        Path(settings.kb_dir) if settings.kb_dir else None,
+        allow_empty=settings.kb_help_center_portal is not None,  # the first sync fills it
+    )
+
+
+def build_drafters(settings: Settings) -> tuple[Drafter, OfflineDrafter]:
+    """The drafter to use and the offline one to fall back on, sharing one knowledge base:
+    OpenAI when a key is set, else offline from the KB."""
+    kb = knowledge_base(settings)
+    offline = OfflineDrafter(kb)
+    if settings.openai_api_key is None:
+        return offline, offline
+    from bot.drafting.openai_drafter import OpenAIDrafter
+
+    return OpenAIDrafter(
+        kb,
+        api_key=settings.openai_api_key.get_secret_value(),
+        base_url=settings.openai_base_url,
+        model=settings.openai_model,
+    ), offline
 
 
 def store_for(settings: Settings) -> Store:

@@ -26,12 +26,12 @@ import httpx
 from bot.app import create_app, create_bolt_app
 from bot.blocks.ids import ActionId, CallbackId, InputId
 from bot.config import Settings
+from bot.connect import join_channels
 from bot.demo.standins.chatwoot import ChatwootStandin
 from bot.demo.standins.interactions import SlackSender
 from bot.demo.standins.server import StandinServer, wait_for
 from bot.demo.standins.slack import DEFAULT_TOKEN, SlackStandin
 from bot.domain import Draft, Escalation
-from bot.runtime.connect import join_channels
 from bot.services import IdFactory, Services, build_services, random_id
 from tests.openai_standin import OpenAIStandin, Reply
 

@@ -9,8 +9,7 @@ from datetime import UTC, datetime
 from bot.commands.evaluate import evaluate
 from bot.config import Settings
 from bot.domain import Action, LogEntry, Outcome, Scope
-from bot.drafting.factory import build_drafters
-from bot.services import store_for
+from bot.services import build_drafters, store_for
 from tests.test_cli import occ_bot
 
 AT = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)

@@ -35,7 +35,7 @@ from bot.domain import (
     OrderFacts,
     ReplyStatus,
 )
-from bot.drafting.context import order_summary
+from bot.rules.orders import order_summary
 from bot.rules.risk import ALWAYS_ESCALATE, confidence_band, overall_risk
 from bot.rules.sla import minutes_between
 from bot.scenarios import training_scenario

@@ -53,7 +53,7 @@ class _SlackSide:
 
 async def _slack(settings: Settings) -> str:
     """The token (auth.test), then each configured channel as the bot would find it."""
-    from bot.runtime.connect import REJECTED_TOKEN, examine
+    from bot.connect import REJECTED_TOKEN, examine
     from bot.services import slack_client
 
     side = _SlackSide(slack_client(settings), Workspace())

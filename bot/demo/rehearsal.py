@@ -42,10 +42,11 @@ from typing import Any, TextIO
 import httpx
 
 from bot.app import create_app, create_bolt_app
+from bot.audit import export_row
 from bot.blocks.ids import ActionId, CallbackId, InputId
 from bot.blocks.text import percent
-from bot.commands.export import row
 from bot.config import Settings
+from bot.connect import join_channels
 from bot.demo.render import SlackView, emoji
 from bot.demo.standins.chatwoot import ChatwootAgent, ChatwootStandin
 from bot.demo.standins.interactions import (
@@ -64,7 +65,6 @@ from bot.jobs import JOBS
 from bot.rules.chain import Level, LevelKind
 from bot.rules.periods import period_start
 from bot.rules.risk import requires_manager, suggested_escalation_type
-from bot.runtime.connect import join_channels
 from bot.scenarios import Scenario, load_packet
 from bot.services import Services, build_services
 
@@ -792,7 +792,7 @@ class Rehearsal:
                 "(the packet is built to exercise escalations; the live target is 10-15 %)"
             )
         self.say("First row as exported:")
-        self.say(json.dumps(row(entries[0]), ensure_ascii=False) if entries else "(none)")
+        self.say(json.dumps(export_row(entries[0]), ensure_ascii=False) if entries else "(none)")
 
 
 def _indent(text: str) -> str:

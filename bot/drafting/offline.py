@@ -19,8 +19,9 @@ import re
 
 from bot.domain import KbSource, OrderFacts
 from bot.drafting.base import Proposal
-from bot.drafting.context import NO_CONTEXT, DraftingContext, OrderLookup, day
+from bot.drafting.context import NO_CONTEXT, DraftingContext, OrderLookup
 from bot.drafting.kb import Hit, KnowledgeBase
+from bot.rules.orders import day
 
 AGENT = "Offline KB Drafter"
 ANSWER_RELEVANCE = 0.35

@@ -26,10 +26,10 @@ from bot.drafting.context import (
     DraftingContext,
     Example,
     OrderLookup,
-    order_summary,
 )
 from bot.drafting.kb import Hit, KnowledgeBase
 from bot.drafting.offline import ORDER_TALK, abstain, fits
+from bot.rules.orders import order_summary
 
 if TYPE_CHECKING:
     from openai import AsyncOpenAI

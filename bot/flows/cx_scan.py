@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.domain import Action, Customer, CxBreach, DraftInput
+from bot.draft_body import MAX_DRAFT_CHARS
 from bot.flows.alerts import chatwoot_failed, dependency_ok
 from bot.flows.intake import propose, receive
 from bot.integrations.chatwoot import (
@@ -30,7 +31,6 @@ from bot.integrations.chatwoot import (
 from bot.rules.cx import WAITING_STATUSES, breach_id, breached, waiting_since
 from bot.runtime.batch import each
 from bot.services import Services
-from bot.web.draft_body import MAX_DRAFT_CHARS
 
 log = logging.getLogger("occ.cx_scan")
 

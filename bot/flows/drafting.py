@@ -32,6 +32,7 @@ from bot.domain import (
     OrderFacts,
     Outcome,
 )
+from bot.draft_body import MAX_DRAFT_CHARS
 from bot.flows.alerts import FIRST_STEP, clear_incident, raise_incident
 from bot.flows.cards import refresh_card
 from bot.flows.grounding import ground
@@ -40,7 +41,6 @@ from bot.integrations.chatwoot_webhook import IncomingMessage
 from bot.rules.risk import calibrated, risk_flags
 from bot.runtime.batch import Tally, each
 from bot.services import Services
-from bot.web.draft_body import MAX_DRAFT_CHARS
 
 log = logging.getLogger("occ.drafting")
 

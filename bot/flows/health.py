@@ -8,10 +8,11 @@ what is wrong, since when, the last error, and what to run first.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from bot.blocks.text import escape, slack_date
 from bot.domain import SourceStatus
 from bot.flows.alerts import FIRST_STEP, clear_incident, raise_incident
-from bot.jobs import JOBS
 from bot.rules.health import behind, stale_since
 from bot.services import Services
 
@@ -26,9 +27,11 @@ def behind_incident(job: str) -> str:
     return f"scheduler:{job}"
 
 
-async def check_health(services: Services) -> str:
+async def check_health(services: Services, periods: Mapping[str, float]) -> str:
+    """Alert on stale data, and on any of the jobs in ``periods`` (name -> seconds between
+    runs; the job registry passes its own) whose last run started too many periods ago."""
     stale = await _freshness(services)
-    late = await _scheduler(services)
+    late = await _scheduler(services, periods)
     return f"stale: {', '.join(stale) or 'none'}; behind: {', '.join(late) or 'none'}"
 
 
@@ -65,15 +68,14 @@ async def _freshness(services: Services) -> list[str]:
     return stale
 
 
-async def _scheduler(services: Services) -> list[str]:
+async def _scheduler(services: Services, periods: Mapping[str, float]) -> list[str]:
     now = services.clock()
     late = []
-    for job in JOBS.values():
-        last = await services.store.last_run(job.name)
+    for name, every in periods.items():
+        last = await services.store.last_run(name)
         if last is None:
             continue  # never run yet: nothing to compare with
-        every = job.every_seconds(services.settings)
-        incident = behind_incident(job.name)
+        incident = behind_incident(name)
         late_now = behind(last.started_at, now, every)
         just_started = services.started_at is not None and not behind(
             services.started_at, now, every
@@ -85,17 +87,17 @@ async def _scheduler(services: Services) -> list[str]:
                 services,
                 incident,
                 subject="scheduler",
-                text=f":white_check_mark: The *{job.name}* job is running on time again.",
+                text=f":white_check_mark: The *{name}* job is running on time again.",
             )
             continue
-        late.append(job.name)
+        late.append(name)
         outcome = f"{last.outcome.value}: {last.detail}" if last.detail else last.outcome.value
         await raise_incident(
             services,
             incident,
             subject="scheduler",
             detail=f"last run started {last.started_at.isoformat()}",
-            text=f":snail: The *{job.name}* job has fallen behind: its last run started "
+            text=f":snail: The *{name}* job has fallen behind: its last run started "
             f"{slack_date(last.started_at)}, and it should run every {every:g} s. Last run: "
             f"{escape(outcome[:300])}. {FIRST_STEP} Then `occ-bot jobs list`.",
         )

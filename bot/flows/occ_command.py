@@ -22,12 +22,11 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from bot import slack
+from bot import audit, slack
 from bot.blocks import text as t
 from bot.blocks.home import NOT_AN_OPERATOR
 from bot.blocks.queue import HELP, queue_text
 from bot.blocks.stats import person_lines, team_lines
-from bot.commands.export import row
 from bot.domain import Band, Draft, RiskKind
 from bot.flows import journal, training
 from bot.flows.overview import waiting_lines
@@ -126,7 +125,7 @@ async def _export(services: Services, user: str, args: list[str]) -> str:
     if not entries:
         return f"No decisions logged since {when}: nothing to export."
     content = "".join(
-        json.dumps(row(entry), ensure_ascii=False, separators=(",", ":")) + "\n"
+        json.dumps(audit.export_row(entry), ensure_ascii=False, separators=(",", ":")) + "\n"
         for entry in entries
     ).encode()
     filename = f"occ-decision-log-since-{since:%Y-%m-%d}.ndjson"

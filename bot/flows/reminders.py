@@ -40,6 +40,13 @@ REMINDER_EVENT = "occ_reminder"  # Slack message metadata on every reminder
 MAX_PAGES = 50  # a bounded run; whatever is left is due again on the next tick
 
 
+async def remind_and_repost(services: Services) -> str:
+    """The `reminders` job: the reminders due now, then those Slack did not take earlier."""
+    taken = await remind_due(services)
+    reposted = await repost_reminders(services)
+    return f"{taken.describe('due reminders')}; {reposted.describe('unposted reminders')}"
+
+
 async def remind_due(services: Services) -> Tally:
     """Take and post every reminder due now, page by page."""
     tally, tried = Tally(), set[str]()

@@ -21,11 +21,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from bot.domain import Action, Affected, Customer, DraftInput, Finding, MessageKind
+from bot.draft_body import MAX_DRAFT_CHARS
 from bot.flows import outbox
 from bot.flows.intake import propose, receive
 from bot.integrations.chatwoot import ChatwootClient
 from bot.services import Services
-from bot.web.draft_body import MAX_DRAFT_CHARS
 
 log = logging.getLogger("occ.sales")
 

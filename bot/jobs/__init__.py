@@ -1,18 +1,20 @@
-"""Scheduled work: each job a plain async function of `services`; due work lives in the database.
+"""Scheduled work: the registry of jobs, each naming the flow it runs; due work lives in the
+database.
 
 Every tick of a job falls in a window (its period, aligned to the epoch). A run first takes
 the ``job_runs`` row for its job and window with a conditional insert, so a job runs once per
 window however many replicas tick; the items inside (a reply, a repost) are leased too. Each
-run records its outcome, which `occ-bot jobs list` shows.
+run records its outcome, which `occ-bot jobs list` shows. Running them is `runner.py`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 from bot.config import Settings
-from bot.jobs import (
+from bot.flows import (
     cx_scan,
     digest,
     drafting,
@@ -22,18 +24,28 @@ from bot.jobs import (
     reminders,
     replies,
     reposts,
-    sales_followups,
+    sales_alerts,
     sales_pulse,
 )
+from bot.runtime.batch import Tally
 from bot.services import Services
 
 
 @dataclass(frozen=True)
 class Job:
     name: str
-    run: Callable[[Services], Awaitable[str]]
+    flow: Callable[[Services], Awaitable[Any]]  # the flow function the job runs
     description: str
     every_seconds: Callable[[Settings], float]
+    says: Callable[[Any], str] = str  # the run's recorded detail, from what the flow returned
+
+    async def run(self, services: Services) -> str:
+        return self.says(await self.flow(services))
+
+
+def tried(noun: str) -> Callable[[Tally], str]:
+    """A batch flow's tally as the run's detail: "3 replies tried, 1 failed (see the log)"."""
+    return lambda tally: tally.describe(noun)
 
 
 def _tick(settings: Settings) -> float:
@@ -52,72 +64,87 @@ def _sales_pulse_period(settings: Settings) -> float:
     return settings.sales_pulse_minutes * 60
 
 
+def periods(settings: Settings) -> dict[str, float]:
+    """Every job's period in seconds, by name."""
+    return {job.name: job.every_seconds(settings) for job in JOBS.values()}
+
+
+async def _check_health(services: Services) -> str:
+    # The health flow watches the jobs it is given (it may not import this registry).
+    return await health.check_health(services, periods(services.settings))
+
+
 JOBS: dict[str, Job] = {
     job.name: job
     for job in (
         Job(
             "drafting",
-            drafting.run,
+            drafting.draft_waiting,
             "draft customers' messages whose drafting was lost in a restart or is being retried",
             _tick,
+            says=tried("conversations"),
         ),
         Job(
             "replies",
-            replies.run,
+            replies.deliver_due,
             "send approved replies that are queued or due for a retry",
             _tick,
+            says=tried("replies"),
         ),
         Job(
             "cx-scan",
-            cx_scan.run,
+            cx_scan.scan,
             "card Chatwoot conversations whose customer has waited past the CX SLA, once each",
             _cx_scan_period,
         ),
         Job(
             "notes",
-            notes.run,
+            notes.deliver_due_notes,
             "add escalations' private notes to Chatwoot that are queued or due for a retry",
             _tick,
+            says=tried("notes"),
         ),
         Job(
             "outbox",
-            outbox.run,
+            outbox.deliver_due,
             "send managers' replies and resolution notes to Chatwoot that are due for a retry",
             _tick,
+            says=tried("outbox messages"),
         ),
         Job(
             "reminders",
-            reminders.run,
+            reminders.remind_and_repost,
             "remind managers of unclaimed escalations past their SLA, up the escalation chain",
             _tick,
         ),
         Job(
             "sales-pulse",
-            sales_pulse.run,
+            sales_pulse.pulse,
             "read Shopify and alert the sales channel when a Sales Pulse trigger is crossed",
             _sales_pulse_period,
         ),
         Job(
             "sales-followups",
-            sales_followups.run,
+            sales_alerts.remind_followups,
             "remind owners of Sales Pulse follow-ups that are past their due date",
             _tick,
+            says=lambda reminded: f"{reminded} follow-up owners reminded",
         ),
         Job(
             "digest",
-            digest.run,
+            digest.post_weekly,
             "post the weekly digest on OCC_DIGEST_WEEKDAY from OCC_DIGEST_HOUR, once a week",
             _digest_period,
         ),
         Job(
             "health",
-            health.run,
+            _check_health,
             "alert #occ-reliability on stale Shopify or Chatwoot data and on jobs that fell behind",
             _tick,
         ),
         Job(
             "reposts",
-            reposts.run,
+            reposts.repost_refused,
             "post cards, escalation messages and sales alerts that Slack refused earlier",
             _tick,
         ),

@@ -1,1 +1,2 @@
-"""Runtime plumbing: the event loop, background work, reliability state, and `serve`."""
+"""Runtime plumbing under `Services`: the event loop, background work, batches, reliability
+state, the spool and the workspace's channels (`occ-bot serve` itself is `bot.serve`)."""

@@ -16,7 +16,7 @@ from importlib.resources import files
 from typing import Any
 
 from bot.domain import DecisionKind, DraftInput, RiskKind, Urgency
-from bot.web.draft_body import parse_draft
+from bot.draft_body import parse_draft
 
 
 class Verdict(StrEnum):

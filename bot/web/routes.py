@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from bot.draft_body import InvalidDraft, parse_draft
 from bot.flows.drafting import accept, message_key
 from bot.flows.intake import receive
 from bot.flows.replies import undelivered
@@ -26,7 +27,6 @@ from bot.integrations.chatwoot_webhook import (
 from bot.services import Services
 from bot.store.errors import first_line
 from bot.web.body import BodyTooLarge, InvalidJson, loads, read_body
-from bot.web.draft_body import InvalidDraft, parse_draft
 from bot.web.slack_guard import SlackGuard
 
 log = logging.getLogger("occ.web")

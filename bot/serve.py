@@ -12,7 +12,7 @@ import uvicorn
 
 from bot.app import create_app, create_bolt_app
 from bot.config import Settings
-from bot.runtime.connect import SlackRejected, connect, join_channels, keep_connecting
+from bot.connect import SlackRejected, connect, join_channels, keep_connecting
 from bot.runtime.spool import UnsafeSpool
 from bot.services import build_services
 

@@ -1,5 +1,7 @@
-"""Validation of drafts arriving over HTTP (docs/interface.md, "A draft"), field by field.
+"""A draft's JSON form (docs/interface.md, "A draft"), validated field by field, and its limits.
 
+What `POST /drafts` takes (bot/web), what the scenario packet holds (bot/scenarios), and the
+bounds a draft the bot writes itself is cut to (bot/flows): so it sits just above the domain.
 Every error names the field, so the caller can answer 400 `{"error": "..."}` and store nothing.
 """
 

@@ -1,5 +1,5 @@
-"""The `reposts` job: cards, escalation messages and Sales Pulse alerts that Slack refused
-earlier."""
+"""Cards, escalation messages and Sales Pulse alerts that Slack refused earlier, posted again
+(the `reposts` job): each batch runs even when another fails."""
 
 from __future__ import annotations
 
@@ -14,10 +14,10 @@ log = logging.getLogger("occ.jobs")
 
 
 class RepostsFailed(Exception):
-    """A whole batch failed (e.g. it could not be listed); the other batch still ran."""
+    """A whole batch failed (e.g. it could not be listed); the other batches still ran."""
 
 
-async def run(services: Services) -> str:
+async def repost_refused(services: Services) -> str:
     said: list[str] = []
     failed = False
     batches = (
@@ -28,7 +28,7 @@ async def run(services: Services) -> str:
     for noun, batch in batches:
         try:
             said.append((await batch(services)).describe(noun))
-        except Exception:  # the other batch must still run
+        except Exception:  # the other batches must still run
             log.exception("reposting %s failed", noun)
             said.append(f"{noun}: failed (see the log)")
             failed = True
