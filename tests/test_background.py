@@ -8,24 +8,27 @@ import logging
 import pytest
 
 from bot.runtime.background import Background
+from tests.harness import eventually
 
 
 async def test_urgent_work_runs_while_every_worker_is_busy():
     background = Background(workers=2)
     release = asyncio.Event()
     opened = asyncio.Event()
+    started: list[int] = []
 
-    async def slow() -> None:
+    async def slow(n: int) -> None:
+        started.append(n)
         await release.wait()
 
     async def open_modal() -> None:
         opened.set()
 
     for n in range(5):
-        background.spawn(slow(), name=f"slow-{n}")
+        background.spawn(slow(n), name=f"slow-{n}")
     background.spawn(open_modal(), name="queued-modal")
-    await asyncio.sleep(0.05)
-    assert not opened.is_set()  # queued behind the busy workers
+    await eventually(lambda: len(started) >= 2)  # both workers have taken work: each is busy
+    assert started == [0, 1] and not opened.is_set()  # the rest queued behind them
 
     urgent = asyncio.Event()
 
@@ -34,6 +37,7 @@ async def test_urgent_work_runs_while_every_worker_is_busy():
 
     background.spawn_now(open_now(), name="urgent-modal")
     await asyncio.wait_for(urgent.wait(), 1)
+    assert started == [0, 1] and not opened.is_set()  # it did not wait for a worker
     release.set()
     await background.drain(timeout=5)
     assert opened.is_set() and background.pending == 0

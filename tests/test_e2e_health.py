@@ -4,7 +4,6 @@ each alert says what is wrong, since when, the last error and what to run first.
 
 from __future__ import annotations
 
-import contextlib
 import io
 import json
 from collections.abc import AsyncIterator
@@ -13,6 +12,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.demo.standins.shopify import DEFAULT_TOKEN, ShopifyStandin
+from bot.flows.cx_scan import ScanFailed
+from bot.integrations.chatwoot import ChatwootError, ChatwootTimeout, ChatwootUnavailable
+from bot.integrations.shopify import (
+    ShopifyError,
+    ShopifyThrottled,
+    ShopifyTimeout,
+    ShopifyUnavailable,
+)
 from bot.jobs import JOBS
 from bot.jobs.runner import run_once
 from tests.harness import BotUnderTest, FakeClock, settings_for
@@ -51,10 +58,26 @@ async def replicas(postgres_url, slack, chatwoot, clock, shop) -> AsyncIterator[
             await bot.stop()
 
 
-async def pulse(bot: BotUnderTest) -> None:
-    with contextlib.suppress(Exception):  # the run fails visibly; on-call's view is tested
+async def pulse(
+    bot: BotUnderTest, fails: type[ShopifyError] | None = None, *, status: int | None = None
+) -> None:
+    """Run Sales Pulse: it must succeed, or with ``fails`` fail with just that error (the run
+    fails visibly; on-call's view of it is what the tests look at)."""
+    if fails is None:
         await JOBS["sales-pulse"].run(bot.services)
+    else:
+        with pytest.raises(fails) as failed:
+            await JOBS["sales-pulse"].run(bot.services)
+        assert type(failed.value) is fails and failed.value.status == status, repr(failed.value)
     await bot.settle()
+
+
+async def scan_fails(bot: BotUnderTest, cause: type[ChatwootError], status: int | None) -> None:
+    """Run the CX scan, which must fail visibly because Chatwoot failed with ``cause``."""
+    with pytest.raises(ScanFailed) as failed:
+        await JOBS["cx-scan"].run(bot.services)
+    error = failed.value.__cause__
+    assert type(error) is cause and error.status == status, repr(error)
 
 
 async def test_shopify_failing_then_recovering_is_one_alert_and_one_recovery_across_replicas(
@@ -62,10 +85,10 @@ async def test_shopify_failing_then_recovering_is_one_alert_and_one_recovery_acr
 ):
     shop.down(500)
     for bot in replicas * 2:  # every replica fails, twice
-        await pulse(bot)
+        await pulse(bot, ShopifyUnavailable, status=500)
     shop.up()
     shop.hang(12)  # now too slow: the client's 10 s timeout
-    await pulse(replicas[0])
+    await pulse(replicas[0], ShopifyTimeout)
     shop.up()
     for bot in replicas:
         await pulse(bot)
@@ -85,7 +108,7 @@ async def test_a_persisting_throttle_is_a_rate_limit_incident(bot_with_shop, sla
     bot = bot_with_shop
     shop._bucket.restore_rate = 0.001  # the bucket never refills in time
     shop.drain(shop.maximum)
-    await pulse(bot)
+    await pulse(bot, ShopifyThrottled)
     [alert] = [m["text"] for m in slack.messages_in(RELIABILITY)]
     assert "keeps rate-limiting us" in alert and "the cost bucket needs" in alert
 
@@ -107,12 +130,12 @@ async def test_stale_shopify_data_alerts_once_with_the_last_error_and_recovers(
     shop.down(503)
     for minutes in (10, 20, 29):
         clock.now = NOW.replace(minute=minutes)
-        await pulse(bot)
+        await pulse(bot, ShopifyUnavailable, status=503)
         await JOBS["health"].run(bot.services)
     assert slack.messages_in(RELIABILITY)[1:] == []  # failing, but not yet stale
     for minutes in (31, 45):
         clock.now = NOW.replace(minute=minutes)
-        await pulse(bot)
+        await pulse(bot, ShopifyUnavailable, status=503)
         await JOBS["health"].run(bot.services)
     shop.up()
     clock.now = NOW.replace(minute=50)
@@ -207,12 +230,10 @@ async def test_chatwoot_failing_then_recovering_is_one_alert_and_one_recovery_ac
 ):
     chatwoot.down(500)
     for bot in replicas * 2:
-        with contextlib.suppress(Exception):  # the scan fails visibly
-            await JOBS["cx-scan"].run(bot.services)
+        await scan_fails(bot, ChatwootUnavailable, 500)
     chatwoot.up()
     chatwoot.hang(12)  # too slow now: the client's 10 s timeout
-    with contextlib.suppress(Exception):
-        await JOBS["cx-scan"].run(replicas[1].services)
+    await scan_fails(replicas[1], ChatwootTimeout, None)
     chatwoot.up()
     for bot in replicas:
         await JOBS["cx-scan"].run(bot.services)
@@ -246,8 +267,7 @@ async def test_chatwoot_rate_limiting_past_the_retries_is_a_rate_limit_incident(
     bot, slack, chatwoot
 ):
     chatwoot.rate_limit(requests=1000)
-    with contextlib.suppress(Exception):  # the scan fails visibly
-        await JOBS["cx-scan"].run(bot.services)
+    await scan_fails(bot, ChatwootUnavailable, 429)
     chatwoot.up()
     await JOBS["cx-scan"].run(bot.services)
     alert, recovery = [m["text"] for m in slack.messages_in(RELIABILITY)]

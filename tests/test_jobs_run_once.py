@@ -4,6 +4,7 @@ run recorded for `occ-bot jobs list`, and shutdown waits for the runs under way.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import sqlite3
 from datetime import UTC, datetime
 
@@ -12,7 +13,7 @@ import pytest
 from bot.domain import RunOutcome
 from bot.jobs import JOBS, Job
 from bot.jobs.runner import Scheduler, run_once, window_start
-from tests.harness import OPERATOR, BotUnderTest, settings_for
+from tests.harness import OPERATOR, BotUnderTest, eventually, settings_for
 
 
 class Counting:
@@ -157,14 +158,15 @@ async def test_stopping_the_scheduler_waits_for_the_run_under_way(bot: BotUnderT
     counting.release.clear()
     scheduler = Scheduler(bot.services)
     tick = asyncio.create_task(scheduler._tick(counting.job()))
-    while counting.runs == 0:
-        await asyncio.sleep(0.01)
+    await eventually(lambda: counting.runs)  # the run is under way, held
 
     stopping = asyncio.create_task(scheduler.stop(timeout=10))
-    await asyncio.sleep(0.1)
+    # stop() has had its turn: it either returned or is waiting (on the run, it should be).
+    await eventually(lambda: inspect.getcoroutinestate(stopping.get_coro()) != inspect.CORO_CREATED)
     assert not stopping.done()  # still waiting for the run
 
     counting.release.set()
     await asyncio.wait_for(stopping, timeout=5)
+    assert tick.done()  # it returned once the run had finished, not before
     await tick
     assert (await bot.store.last_run("count")).outcome is RunOutcome.SUCCESS

@@ -417,6 +417,7 @@ def test_notes_stay_under_slacks_limit_for_a_huge_message() -> None:
     assert _positions(notes) == sorted(_positions(notes))
     summary = notes.split("ISSUE SUMMARY:\n", 1)[1].split("\n", 1)[0]
     assert summary.endswith("…")
+    assert flags, "$900 at stake and a double charge raise flags"
     assert all(flag.reason in notes for flag in flags)
 
 

@@ -8,7 +8,7 @@ import asyncio
 
 from bot.jobs import JOBS
 from bot.jobs.runner import run_once
-from tests.harness import OPERATOR, BotUnderTest
+from tests.harness import OPERATOR, BotUnderTest, eventually
 
 
 async def test_a_poster_that_outlived_its_lease_deletes_its_copy(
@@ -17,10 +17,10 @@ async def test_a_poster_that_outlived_its_lease_deletes_its_copy(
     slow_slack = slack.hold("chat.postMessage")
     response = await bot.post_draft(scenarios["demo-1-order-status"].payload)
     draft_id = response.json()["id"]
-    await asyncio.sleep(0.2)  # the first post is on its way, held by Slack
+    await eventually(lambda: slow_slack.held == 1)  # the first post is on its way, held by Slack
     clock.advance(minutes=6)  # its lease runs out: the reposts job takes over
     reposting = asyncio.create_task(run_once(bot.services, JOBS["reposts"]))
-    await asyncio.sleep(0.2)
+    await eventually(lambda: slow_slack.held == 2)  # its post is at Slack too: both in flight
 
     slow_slack.set()
     await reposting
