@@ -42,7 +42,10 @@ PARTNERS: dict[str, tuple[str, ...]] = {
 }
 
 
-class Settings(BaseSettings):
+class Settings(BaseSettings, SalesThresholds):
+    """Every setting. Sales Pulse's thresholds are the fields of `SalesThresholds`, each
+    declared once there beside its trigger, with its variable's name, and read here."""
+
     # An empty line in .env (`OCC_MANAGERS_GROUP=`) means unset, not "the empty string".
     model_config = SettingsConfigDict(
         env_file=".env", extra="ignore", populate_by_name=True, env_ignore_empty=True
@@ -93,12 +96,6 @@ class Settings(BaseSettings):
     cx_sla_minutes: float = Field(60.0, alias="OCC_CX_SLA_MINUTES", gt=0)
     cx_scan_minutes: float = Field(5.0, alias="OCC_CX_SCAN_MINUTES", gt=0)
     sales_pulse_minutes: float = Field(15.0, alias="OCC_SALES_PULSE_MINUTES", gt=0)
-    sales_revenue_drop_pct: float = Field(15.0, alias="OCC_SALES_REVENUE_DROP_PCT", gt=0, le=100)
-    sales_order_spike_pct: float = Field(25.0, alias="OCC_SALES_ORDER_SPIKE_PCT", gt=0)
-    sales_fulfillment_hours: float = Field(24.0, alias="OCC_SALES_FULFILLMENT_HOURS", gt=0)
-    sales_min_baseline_orders: float = Field(10.0, alias="OCC_SALES_MIN_BASELINE_ORDERS", ge=1)
-    sales_days_of_cover: float = Field(7.0, alias="OCC_SALES_DAYS_OF_COVER", gt=0)
-    sales_top_skus: int = Field(10, alias="OCC_SALES_TOP_SKUS", ge=1, le=250)
     fulfillment_lead: str | None = Field(
         None, alias="OCC_FULFILLMENT_LEAD", pattern=r"^[UW][A-Z0-9]{2,31}$"
     )
@@ -277,13 +274,9 @@ class Settings(BaseSettings):
         return not self.operators or user_id in self.operators or user_id in self.managers
 
     def sales_thresholds(self) -> SalesThresholds:
+        """The thresholds alone, for the rules (which need no secrets)."""
         return SalesThresholds(
-            revenue_drop_pct=self.sales_revenue_drop_pct,
-            order_spike_pct=self.sales_order_spike_pct,
-            fulfillment_hours=self.sales_fulfillment_hours,
-            min_baseline_orders=self.sales_min_baseline_orders,
-            days_of_cover=self.sales_days_of_cover,
-            top_skus=self.sales_top_skus,
+            **{name: getattr(self, name) for name in SalesThresholds.model_fields}
         )
 
     @property

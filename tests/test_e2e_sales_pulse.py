@@ -17,7 +17,9 @@ import pytest
 from bot.blocks.ids import ActionId, CallbackId, InputId
 from bot.demo.standins.shopify import DEFAULT_TOKEN, ShopifyStandin
 from bot.domain import LogEntry, Outcome, SalesAlert, Scope
+from bot.flows import sales_alerts
 from bot.jobs import JOBS
+from bot.rules.sales_buttons import ACKNOWLEDGE, Who
 from tests.harness import (
     MANAGER,
     OPERATOR,
@@ -247,6 +249,28 @@ async def test_acknowledge_is_logged_once_and_shown_on_the_alert(bot, slack, sho
     assert f"Acknowledged by <@{OPERATOR}>" in json.dumps(message["blocks"])
     logged = await bot.actions(alert.id)
     assert logged.count("sales.acknowledged") == 1 and logged.count("sales.refused") == 1
+
+
+async def test_a_button_for_managers_refuses_anyone_else_and_says_why(bot, slack, shop):
+    """Who may press a button is part of its spec: one declared for managers only refuses
+    an operator (told alone, one refused row, nothing recorded) and takes a manager."""
+    delayed(shop, hours=26)
+    await pulse(bot)
+    [alert] = await alerts(bot)
+    managers_only = replace(ACKNOWLEDGE, who=Who.MANAGERS)
+    channel = alert.message.channel
+
+    refused = await sales_alerts.respond(bot.services, alert.id, managers_only, OPERATOR, channel)
+    await bot.settle()
+    assert refused is None and (await bot.store.get_sales_alert(alert.id)).responses == ()
+    [told] = slack.ephemerals(OPERATOR)
+    assert "Only managers" in told["text"] and "Acknowledge" in told["text"]
+    [row] = [e for e in await bot.store.entries(subject_id=alert.id) if e.action == "sales.refused"]
+    assert row.actor == OPERATOR and row.outcome == Outcome.REFUSED
+    assert row.payload == {"button": "sales_acknowledge", "who": "managers"}
+
+    taken = await sales_alerts.respond(bot.services, alert.id, managers_only, MANAGER, channel)
+    assert taken is not None and taken.actor == MANAGER
 
 
 async def test_paging_the_fulfillment_manager_reaches_them_once(bot, slack, shop):

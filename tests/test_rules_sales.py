@@ -3,20 +3,22 @@ does not, in the shop's own day, and a quiet shop is not "down 100 %"."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.domain import ShopOrder, SkuStock, Trigger
 from bot.rules.sales import (
+    Evaluation,
+    SalesRead,
     SalesThresholds,
-    Shop,
     Status,
-    evaluate_delays,
-    evaluate_stock,
-    evaluate_today,
     markedly_worse,
+    spec_for,
     top_skus,
 )
+from bot.rules.sales_days import Shop
 
 NEW_YORK = ZoneInfo("America/New_York")
 
@@ -63,15 +65,40 @@ def week(per_day: int, today: int, total: float = 50.0, today_total: float | Non
     return orders
 
 
+def evaluate(
+    trigger: Trigger,
+    orders: Sequence[ShopOrder] = (),
+    *,
+    now: datetime = NOW,
+    shop: Shop = SHOP,
+    **read: Any,
+) -> list[Evaluation]:
+    """One trigger's evaluations of what a run read (``read``: delayed orders, stocks)."""
+    return spec_for(trigger).evaluate(SalesRead(now, shop, RULES, orders, **read))
+
+
+def evaluate_today(orders: list[ShopOrder], now: datetime = NOW, shop: Shop = SHOP):
+    """Revenue drop and order spike: today so far against the same hours of past days."""
+    return [
+        *evaluate(Trigger.REVENUE_DROP, orders, now=now, shop=shop),
+        *evaluate(Trigger.ORDER_SPIKE, orders, now=now, shop=shop),
+    ]
+
+
+def evaluate_delays(delayed: list[ShopOrder], total: int | None) -> Evaluation:
+    [evaluation] = evaluate(Trigger.FULFILLMENT_DELAY, delayed=delayed, delayed_total=total)
+    return evaluation
+
+
 def statuses(orders: list[ShopOrder]) -> dict[str, Status]:
-    return {e.condition: e.status for e in evaluate_today(orders, NOW, SHOP, RULES)}
+    return {e.condition: e.status for e in evaluate_today(orders)}
 
 
 def test_revenue_drop_fires_beyond_15_percent_and_not_at_it():
     assert statuses(week(20, 20, today_total=42.0))["revenue_drop"] == Status.CROSSED  # -16%
     assert statuses(week(20, 20, today_total=42.5))["revenue_drop"] == Status.HOLD  # -15%
     assert statuses(week(20, 20))["revenue_drop"] == Status.CLEAR
-    finding = next(e.finding for e in evaluate_today(week(20, 10), NOW, SHOP, RULES) if e.finding)
+    finding = next(e.finding for e in evaluate_today(week(20, 10)) if e.finding)
     assert finding.trigger == Trigger.REVENUE_DROP
     assert (finding.value, finding.baseline, finding.severity) == (500.0, 1000.0, 50.0)
     assert finding.trend == (1000.0,) * 7 + (500.0,)
@@ -101,9 +128,7 @@ def test_today_is_the_shops_day_not_utc():
     tokyo = Shop(ZoneInfo("Asia/Tokyo"), SHOP.admin_url)
     now_tokyo = datetime(2026, 12, 3, 14, 0, tzinfo=UTC)  # 23:00 Dec 3 in Tokyo
     in_tokyo_today = [order(i, datetime(2026, 12, 3, 3, 0, tzinfo=UTC)) for i in range(30)]
-    verdicts = {
-        e.condition: e.status for e in evaluate_today(in_tokyo_today, now_tokyo, tokyo, RULES)
-    }
+    verdicts = {e.condition: e.status for e in evaluate_today(in_tokyo_today, now_tokyo, tokyo)}
     assert verdicts["revenue_drop"] == Status.HOLD  # no baseline days: too quiet to judge
 
 
@@ -121,15 +146,15 @@ def test_fulfillment_delay_counts_paid_orders_unfulfilled_past_24_hours():
     partial = order(2, NOW - timedelta(hours=30), fulfillment="PARTIALLY_FULFILLED")
     fresh = order(3, NOW - timedelta(hours=23), fulfillment="UNFULFILLED")
     unpaid = order(4, NOW - timedelta(hours=48), fulfillment="UNFULFILLED", financial="PENDING")
-    evaluation = evaluate_delays([late, partial, fresh, unpaid], None, NOW, SHOP, RULES)
+    evaluation = evaluate_delays([late, partial, fresh, unpaid], None)
     assert evaluation.status == Status.CROSSED
     assert evaluation.finding is not None
     assert [a.label for a in evaluation.finding.affected] == ["#2", "#1"]  # oldest first
     assert evaluation.finding.affected[1].url == "https://occ.myshopify.com/admin/orders/1"
     assert evaluation.finding.affected[1].email == "a@example.com"
-    assert evaluate_delays([fresh, unpaid], None, NOW, SHOP, RULES).status == Status.CLEAR
+    assert evaluate_delays([fresh, unpaid], None).status == Status.CLEAR
     # More than could be listed: the count says how many there are in all.
-    many = evaluate_delays([late], 400, NOW, SHOP, RULES)
+    many = evaluate_delays([late], 400)
     assert many.finding is not None and many.finding.value == 400
 
 
@@ -148,7 +173,7 @@ def test_low_stock_by_days_of_cover_and_reorder_point():
             "SKU-3", "Mug", 4, "gid://shopify/ProductVariant/13", "gid://shopify/Product/3", 5
         ),
     ]
-    verdicts = {e.condition: e for e in evaluate_stock(orders, stocks, NOW, SHOP, RULES)}
+    verdicts = {e.condition: e for e in evaluate(Trigger.LOW_STOCK, orders, stocks=stocks)}
     assert verdicts["low_stock:SKU-1"].status == Status.CROSSED
     assert verdicts["low_stock:SKU-2"].status == Status.CLEAR
     assert verdicts["low_stock:SKU-3"].status == Status.CROSSED  # at or below its reorder point
@@ -159,11 +184,11 @@ def test_low_stock_by_days_of_cover_and_reorder_point():
 
 
 def test_worse_means_half_as_bad_again_or_the_worst():
-    findings = {e.condition: e.finding for e in evaluate_today(week(20, 16), NOW, SHOP, RULES)}
+    findings = {e.condition: e.finding for e in evaluate_today(week(20, 16))}
     first = findings["revenue_drop"]  # -20%
     assert first is not None
-    slightly = next(e.finding for e in evaluate_today(week(20, 15), NOW, SHOP, RULES) if e.finding)
-    much = next(e.finding for e in evaluate_today(week(20, 10), NOW, SHOP, RULES) if e.finding)
+    slightly = next(e.finding for e in evaluate_today(week(20, 15)) if e.finding)
+    much = next(e.finding for e in evaluate_today(week(20, 10)) if e.finding)
     assert slightly is not None and much is not None
     assert not markedly_worse(first, slightly)
     assert markedly_worse(first, much)

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from bot.rules.sales import CREATE_FOLLOWUP, NOTIFY_LEAD, PAGE_MANAGER, START_REORDER
+from bot.rules.sales_buttons import ACKNOWLEDGE
+
 
 class ActionId(StrEnum):
     APPROVE = "draft_approve"
@@ -19,11 +22,13 @@ class ActionId(StrEnum):
     CLAIM = "escalation_claim"
     RESOLVE = "escalation_resolve"
     MARK_RESOLVED = "cx_mark_resolved"
-    SALES_ACKNOWLEDGE = "sales_acknowledge"
-    SALES_FOLLOWUP = "sales_followup"
-    SALES_NOTIFY_LEAD = "sales_notify_lead"
-    SALES_PAGE_MANAGER = "sales_page_manager"
-    SALES_REORDER = "sales_reorder"
+    # A Sales Pulse button's id is its spec's (bot.rules.sales): listed here as every other
+    # interaction is, so that each has a row in the authorization matrix.
+    SALES_ACKNOWLEDGE = ACKNOWLEDGE.action_id
+    SALES_FOLLOWUP = CREATE_FOLLOWUP.action_id
+    SALES_NOTIFY_LEAD = NOTIFY_LEAD.action_id
+    SALES_PAGE_MANAGER = PAGE_MANAGER.action_id
+    SALES_REORDER = START_REORDER.action_id
 
 
 class CallbackId(StrEnum):

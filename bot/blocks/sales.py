@@ -8,44 +8,12 @@ from typing import Any
 
 from bot.blocks import kit
 from bot.blocks import text as t
-from bot.blocks.ids import ActionId
-from bot.domain import Finding, SalesAlert, SalesResponse, SalesResponseKind, Trigger
+from bot.domain import Finding, SalesAlert, SalesResponse
+from bot.rules.sales import done_text, spec_for
 
 Block = dict[str, Any]
 LISTED = 10
 SPARKS = "▁▂▃▄▅▆▇█"
-
-TITLES = {  # emoji, title
-    Trigger.REVENUE_DROP: (":chart_with_downwards_trend:", "Revenue drop"),
-    Trigger.ORDER_SPIKE: (":chart_with_upwards_trend:", "Order spike"),
-    Trigger.FULFILLMENT_DELAY: (":package:", "Fulfillment delay"),
-    Trigger.LOW_STOCK: (":warning:", "Low stock"),
-}
-# The source documents' response to each trigger: (button text, action, response kind).
-RESPONSES: dict[Trigger, tuple[str, ActionId, str | None]] = {
-    Trigger.REVENUE_DROP: ("Create follow-up", ActionId.SALES_FOLLOWUP, None),
-    Trigger.ORDER_SPIKE: (
-        "Notify fulfillment lead",
-        ActionId.SALES_NOTIFY_LEAD,
-        SalesResponseKind.LEAD_NOTIFIED,
-    ),
-    Trigger.FULFILLMENT_DELAY: (
-        "Page fulfillment manager",
-        ActionId.SALES_PAGE_MANAGER,
-        SalesResponseKind.MANAGER_PAGED,
-    ),
-    Trigger.LOW_STOCK: (
-        "Start reorder discussion",
-        ActionId.SALES_REORDER,
-        SalesResponseKind.REORDER_STARTED,
-    ),
-}
-DONE = {
-    SalesResponseKind.ACKNOWLEDGED: "Acknowledged",
-    SalesResponseKind.LEAD_NOTIFIED: "Fulfillment lead notified",
-    SalesResponseKind.MANAGER_PAGED: "Fulfillment manager paged",
-    SalesResponseKind.REORDER_STARTED: "Reorder discussion started",
-}
 
 
 def sparkline(values: tuple[float, ...]) -> str:
@@ -64,8 +32,7 @@ def amount(finding: Finding, value: float) -> str:
 
 def alert_text(alert: SalesAlert, previous: Finding | None = None) -> str:
     finding = alert.finding
-    title = TITLES[finding.trigger][1]
-    text = f"{title}: {finding.metric} {amount(finding, finding.value)}"
+    text = f"{spec_for(finding.trigger).title}: {finding.metric} {amount(finding, finding.value)}"
     if previous is not None:
         text += " (worse)"
     return t.inline(text, 300)
@@ -73,9 +40,9 @@ def alert_text(alert: SalesAlert, previous: Finding | None = None) -> str:
 
 def alert_blocks(alert: SalesAlert, previous: Finding | None = None) -> list[Block]:
     finding = alert.finding
-    emoji, title = TITLES[finding.trigger]
-    blocks: list[Block] = [kit.header(title)]
-    headline = f"{emoji} *{t.inline(finding.metric, 150)}*"
+    spec = spec_for(finding.trigger)
+    blocks: list[Block] = [kit.header(spec.title)]
+    headline = f"{spec.emoji} *{t.inline(finding.metric, 150)}*"
     if previous is not None:
         headline += (
             f"\n:arrow_double_down: *Markedly worse* than when first alerted "
@@ -131,15 +98,14 @@ def clear_blocks(alert: SalesAlert) -> list[Block]:
 
 
 def _buttons(alert: SalesAlert) -> list[dict[str, Any]]:
-    label, action, kind = RESPONSES[alert.finding.trigger]
-    buttons = []
-    if kind is None or alert.response(kind) is None:
-        buttons.append(kit.button(label, action, alert.id, style="primary"))
-    if alert.response(SalesResponseKind.ACKNOWLEDGED) is None:
-        buttons.append(kit.button("Acknowledge", ActionId.SALES_ACKNOWLEDGE, alert.id))
-    return buttons
+    """The trigger's buttons, but those whose response is recorded already."""
+    return [
+        kit.button(b.label, b.action_id, alert.id, style="primary" if b.primary else None)
+        for b in spec_for(alert.finding.trigger).buttons
+        if b.response is None or alert.response(b.response) is None
+    ]
 
 
 def _done(response: SalesResponse) -> str:
-    what = DONE.get(SalesResponseKind(response.kind), response.kind)
+    what = done_text(response.kind)
     return f"{what} by {t.mention(response.actor)} {t.slack_date(response.at)}"

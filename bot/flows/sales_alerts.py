@@ -1,6 +1,7 @@
 """A Sales Pulse alert's life: opened once per condition, alerted again only when markedly
 worse (a new alert that supersedes the open one), cleared in its thread; and what people do
-about it (Acknowledge, the trigger's response button, follow-ups).
+about it: the buttons its trigger's spec lists (`bot.rules.sales`), each checked against who
+may press it, recorded, then done (`bot.flows.sales_responses`), and follow-ups.
 
 Every state change is one conditional write with its log row; only the writer that wins
 posts to Slack, so replicas and double clicks alert, page and notify once.
@@ -9,7 +10,6 @@ posts to Slack, so replicas and double clicks alert, page and notify once.
 from __future__ import annotations
 
 import asyncio
-import logging
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -25,26 +25,18 @@ from bot.domain import (
     SalesAlert,
     SalesFollowup,
     SalesResponse,
-    SalesResponseKind,
     Scope,
     SlackRef,
 )
 from bot.flows import journal
-from bot.flows.alerts import dependency_failed
 from bot.flows.posting import Post, found_in_slack, post_once
-from bot.rules.sales import Evaluation, Status, markedly_worse
+from bot.flows.sales_responses import EFFECTS, FORMS, say
+from bot.rules.sales import CREATE_FOLLOWUP, Evaluation, Status, done_text, markedly_worse
+from bot.rules.sales_buttons import Button, may_press, refusal
 from bot.runtime.batch import Tally, each
 from bot.services import Services
 
-log = logging.getLogger("occ.sales")
-
 MESSAGE, CLEAR = "message", "clear"
-RESPONSE_ACTIONS = {
-    SalesResponseKind.ACKNOWLEDGED: Action.SALES_ACKNOWLEDGED,
-    SalesResponseKind.LEAD_NOTIFIED: Action.SALES_LEAD_NOTIFIED,
-    SalesResponseKind.MANAGER_PAGED: Action.SALES_MANAGER_PAGED,
-    SalesResponseKind.REORDER_STARTED: Action.SALES_REORDER_STARTED,
-}
 
 
 async def follow(
@@ -153,25 +145,31 @@ async def _previous(services: Services, alert: SalesAlert) -> Finding | None:
 async def respond(
     services: Services,
     alert_id: str,
-    kind: SalesResponseKind,
+    button: Button,
     user: str,
     channel: str | None,
 ) -> SalesResponse | None:
-    """Acknowledge, notify the fulfillment lead, page the fulfillment manager or start the
-    reorder discussion: once per alert, whoever clicks first."""
+    """A button recorded once per alert (Acknowledge, notify the fulfillment lead, page the
+    fulfillment manager, start the reorder discussion): whoever clicks first, if they may."""
+    kind = button.response
+    assert kind is not None, f"{button.label} opens a form"
     alert = await services.store.get_sales_alert(alert_id)
     if alert is None:
         await slack.tell(services, channel=channel, user=user, text="That alert is unknown.")
+        return None
+    if not may_press(button.who, user, services.settings.managers):
+        await _not_allowed(services, alert.id, button, user, channel)
         return None
     earlier = alert.response(kind)
     if earlier is not None:
         await _already(services, alert, earlier, channel, user)
         return None
-    detail = _whom(services, alert, kind)
+    effect = EFFECTS[button.effect]
+    detail = effect.detail(services, alert)
     response = SalesResponse(kind.value, user, services.clock(), detail)
     entry = _entry(
         services,
-        RESPONSE_ACTIONS[kind],
+        button.log,
         alert.id,
         {**detail, "condition": alert.condition, "trigger": alert.finding.trigger.value},
         actor=user,
@@ -183,9 +181,19 @@ async def respond(
         if first is not None:
             await _already(services, alert, first, channel, user)
         return None
-    await _act(services, alert, kind, user)
+    await effect.act(services, alert, user)
     await redraw(services, alert.id)
     return recorded
+
+
+async def open_form(
+    services: Services, button: Button, alert_id: str, user: str, trigger_id: str
+) -> None:
+    """A button that opens a form (Create follow-up), if its user may press it."""
+    if not may_press(button.who, user, services.settings.managers):
+        await _not_allowed(services, alert_id, button, user, None)
+        return
+    await FORMS[button.effect](services, alert_id, user, trigger_id)
 
 
 async def add_followup(
@@ -194,6 +202,9 @@ async def add_followup(
     alert = await services.store.get_sales_alert(alert_id)
     if alert is None:
         await slack.tell(services, channel=None, user=user, text="That alert is unknown.")
+        return None
+    if not may_press(CREATE_FOLLOWUP.who, user, services.settings.managers):
+        await _not_allowed(services, alert.id, CREATE_FOLLOWUP, user, None)
         return None
     followup = SalesFollowup(
         id=services.new_id("fu"),
@@ -211,14 +222,14 @@ async def add_followup(
         "note": note,
         "condition": alert.condition,
     }
-    entry = _entry(services, Action.SALES_FOLLOWUP, alert.id, payload, actor=user)
+    entry = _entry(services, CREATE_FOLLOWUP.log, alert.id, payload, actor=user)
     await services.store.add_followup(followup, entry)
     if alert.message is not None:
         text = (
             f":memo: Follow-up for {mention(owner)}, due {due_day(services, due_at)}, created by "
             f"{mention(user)}: {blocks.t.inline(note, 1000) or '(no note)'}"
         )
-        await _say(services, text, thread=alert.message)
+        await say(services, text, thread=alert.message)
     return followup
 
 
@@ -241,7 +252,7 @@ async def remind_followups(services: Services) -> int:
         if alert is not None and alert.message is not None:
             link = await slack.permalink(services, alert.message)
             where = f" (<{link}|the alert>)" if link else ""
-        await _say(
+        await say(
             services,
             f":alarm_clock: Your Sales Pulse follow-up was due {due_day(services, followup.due_at)}"
             f"{where}: {blocks.t.inline(followup.note, 1000) or '(no note)'}",
@@ -258,99 +269,24 @@ def due_day(services: Services, due_at: datetime) -> str:
     return f"{day:%a %-d %b} (end of day, {services.settings.timezone})"
 
 
-# -- the response buttons -----------------------------------------------------------------------
+# -- refusals ------------------------------------------------------------------------------------
 
 
-def _whom(services: Services, alert: SalesAlert, kind: SalesResponseKind) -> dict[str, Any]:
-    """Who a response notifies, for its log row (written before anyone is told)."""
-    if kind == SalesResponseKind.LEAD_NOTIFIED:
-        return {"notified": services.settings.fulfillment_lead, "setting": "OCC_FULFILLMENT_LEAD"}
-    if kind == SalesResponseKind.MANAGER_PAGED:
-        return {
-            "notified": services.settings.fulfillment_manager,
-            "setting": "OCC_FULFILLMENT_MANAGER",
-            "orders": [a.label for a in alert.finding.affected[:50]],
-        }
-    if kind == SalesResponseKind.REORDER_STARTED:
-        return {"skus": [a.label for a in alert.finding.affected]}
-    return {}
-
-
-async def _act(services: Services, alert: SalesAlert, kind: SalesResponseKind, user: str) -> None:
-    """Do what the button promises, once its response is recorded."""
-    settings = services.settings
-    thread = alert.message
-    metric = blocks.t.inline(alert.finding.metric, 200)  # may carry a product's title
-    summary = f"{metric}: {blocks.amount(alert.finding, alert.finding.value)}"
-    if kind == SalesResponseKind.LEAD_NOTIFIED:
-        text = f":mega: Order spike, staffing needed: {summary}. Flagged by {mention(user)}."
-        await _notify(services, settings.fulfillment_lead, "OCC_FULFILLMENT_LEAD", text, thread)
-    elif kind == SalesResponseKind.MANAGER_PAGED:
-        orders = ", ".join(blocks.t.inline(a.label, 80) for a in alert.finding.affected[:10])
-        text = (
-            f":rotating_light: Fulfillment delay: {summary} ({orders}). Paged by {mention(user)}."
-        )
-        await _notify(
-            services,
-            settings.fulfillment_manager,
-            "OCC_FULFILLMENT_MANAGER",
-            text,
-            thread,
-            urgent=True,
-        )
-    elif kind == SalesResponseKind.REORDER_STARTED:
-        facts = "\n".join(
-            f"• *{blocks.t.inline(a.label, 80)}*: {blocks.t.inline(a.detail, 300)} "
-            f"({blocks.t.link(a.url, 'Shopify Admin')})"
-            for a in alert.finding.affected
-        )
-        text = (
-            f":thread: Reorder discussion started by {mention(user)}.\n{facts}\n"
-            "How many to order, from whom, and by when? Reply in this thread."
-        )
-        await _say(services, text, thread=thread)
-
-
-async def _notify(
-    services: Services,
-    who: str | None,
-    setting: str,
-    text: str,
-    thread: SlackRef | None,
-    *,
-    urgent: bool = False,
+async def _not_allowed(
+    services: Services, alert_id: str, button: Button, user: str, channel: str | None
 ) -> None:
-    """Tell ``who`` by DM and in the alert's thread (the mention notifies them there too);
-    with nobody configured, the thread tells the channel and names the setting."""
-    if who is None:
-        here = "<!here> " if urgent else ""
-        await _say(
+    await journal.keep(
+        services,
+        _entry(
             services,
-            f"{here}{text}\n_Nobody is set in `{setting}`, so this goes to the channel._",
-            thread=thread,
-        )
-        return
-    await _say(services, text, channel=who)
-    await _say(services, f"{mention(who)} {text}", thread=thread)
-
-
-async def _say(
-    services: Services,
-    text: str,
-    *,
-    thread: SlackRef | None = None,
-    channel: str | None = None,
-) -> None:
-    """Post a page, a notification, a reminder or a thread note. It is not retried (the
-    response is recorded already), so a failure is made visible: a reliability alert that
-    names who was not told."""
-    target = thread.channel if thread is not None else channel or services.settings.sales_channel
-    try:
-        await slack.post(services, target, text=text, thread_ts=thread.ts if thread else None)
-    except slack.SLACK_FAILURES as error:
-        detail = f"a Sales Pulse message to {target} was not delivered: {slack.describe(error)}"
-        log.warning("%s", detail)
-        await dependency_failed(services, "slack", detail)
+            Action.SALES_REFUSED,
+            alert_id,
+            {"button": button.action_id, "who": button.who.value},
+            actor=user,
+            outcome=Outcome.REFUSED,
+        ),
+    )
+    await slack.tell(services, channel=channel, user=user, text=refusal(button))
 
 
 async def _already(
@@ -360,7 +296,7 @@ async def _already(
     channel: str | None,
     user: str,
 ) -> None:
-    what = blocks.DONE.get(SalesResponseKind(first.kind), first.kind)
+    what = done_text(first.kind)
     await journal.keep(
         services,
         _entry(

@@ -5,8 +5,9 @@ zone), the paid orders still unfulfilled past the threshold, and the stock of th
 top-selling SKUs (and of SKUs with an open low-stock alert, so those can clear). The run
 lease of the ``sales-pulse`` job makes one replica do this per window.
 
-Each trigger is evaluated, and each condition alerted, on its own: one that fails is logged
-and said once in the reliability channel, and the rest of the run goes on. Only the
+Each trigger of `bot.rules.sales.TRIGGERS` is evaluated, and each condition alerted, on its
+own: one that fails is logged and said once in the reliability channel, and the rest of the
+run goes on. Only the
 database being out of reach stops the run, which the job's own retry covers.
 """
 
@@ -17,6 +18,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 
 from bot.blocks.text import escape
 from bot.domain import SalesAlert, Trigger
@@ -31,22 +33,14 @@ from bot.flows.alerts import (
 from bot.integrations import shopify_reads as reads
 from bot.integrations.chatwoot import ChatwootError
 from bot.integrations.shopify import ShopifyClient, ShopifyError, ShopifyThrottled, base_url
-from bot.rules.sales import (
-    Evaluation,
-    Shop,
-    delay_cutoff,
-    evaluate_delays,
-    evaluate_stock,
-    evaluate_today,
-    top_skus,
-    window_start,
-)
+from bot.rules.sales import TRIGGERS, Evaluation, SalesRead, delay_cutoff, top_skus
+from bot.rules.sales_days import BASELINE_DAYS, Shop, window_start
 from bot.services import Services
 from bot.store.errors import first_line, unavailable
 
 log = logging.getLogger("occ.sales_pulse")
 
-LOW_STOCK = "low_stock:"
+LOW_STOCK = f"{Trigger.LOW_STOCK.value}:"  # a low-stock condition names its SKU after it
 INCIDENT = "sales-pulse:"
 
 
@@ -175,21 +169,16 @@ async def _evaluate(
         facts.timezone, admin_url(settings.shopify_shop or "", facts.domain), facts.currency
     )
     stats = reads.ReadStats()
-    orders = await reads.orders_since(client, window_start(now, shop.timezone, rules), stats=stats)
+    orders = await reads.orders_since(client, window_start(now, shop.timezone), stats=stats)
     delayed, total = await reads.delayed_orders(client, delay_cutoff(now, rules))
     watched = [c.removeprefix(LOW_STOCK) for c in open_alerts if c.startswith(LOW_STOCK)]
-    best = top_skus(orders, now - timedelta(days=rules.baseline_days), rules.top_skus)
+    best = top_skus(orders, now - timedelta(days=BASELINE_DAYS), rules.top_skus)
     stocks = await reads.stock(client, [*best, *watched]) if best or watched else []
     how = "a bulk operation" if stats.bulk else "paging"
     late = len(delayed) if total is None else total
+    read = SalesRead(now, shop, rules, orders, delayed, total, stocks)
     return _each(
-        {
-            "revenue and orders today": lambda: evaluate_today(orders, now, shop, rules),
-            Trigger.FULFILLMENT_DELAY.value: lambda: [
-                evaluate_delays(delayed, total, now, shop, rules)
-            ],
-            Trigger.LOW_STOCK.value: lambda: evaluate_stock(orders, stocks, now, shop, rules),
-        },
+        {f"{spec.trigger.value} evaluation": partial(spec.evaluate, read) for spec in TRIGGERS},
         f"{stats.orders} orders read by {how}, {late} delayed, {len(stocks)} SKUs",
     )
 

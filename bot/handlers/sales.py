@@ -1,5 +1,6 @@
-"""Sales Pulse alert buttons: Acknowledge, the trigger's response, and Create follow-up (a
-modal: owner, due date, note)."""
+"""Sales Pulse alert buttons, one listener each for every button the triggers' specs list
+(`bot.rules.sales`): a response (recorded once) is handed to `sales_alerts.respond`, a form
+(Create follow-up) opened at once; and the follow-up form's submission."""
 
 from __future__ import annotations
 
@@ -8,45 +9,40 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
-from bot import slack
-from bot.blocks.ids import ActionId, CallbackId, InputId
-from bot.blocks.modals import followup_modal
-from bot.domain import SalesResponseKind
+from bot.blocks.ids import CallbackId, InputId
 from bot.flows import journal, sales_alerts
+from bot.flows.sales_responses import BUTTONS, Button, team_today
 from bot.handlers.payload import action_value, channel_id, state_value, user_id
 from bot.services import Services
 
-RESPONSES = {
-    ActionId.SALES_ACKNOWLEDGE: SalesResponseKind.ACKNOWLEDGED,
-    ActionId.SALES_NOTIFY_LEAD: SalesResponseKind.LEAD_NOTIFIED,
-    ActionId.SALES_PAGE_MANAGER: SalesResponseKind.MANAGER_PAGED,
-    ActionId.SALES_REORDER: SalesResponseKind.REORDER_STARTED,
-}
-DEFAULT_DUE_DAYS = 2
-
 
 def register(app: AsyncApp, services: Services) -> None:
-    def on_response(kind: SalesResponseKind) -> Any:
+    def on_response(button: Button) -> Any:
         async def handler(ack: AsyncAck, body: dict[str, Any]) -> None:
             await ack()
             user, channel = user_id(body), channel_id(body)
-            work = sales_alerts.respond(services, action_value(body), kind, user, channel)
+            work = sales_alerts.respond(services, action_value(body), button, user, channel)
             services.background.spawn(
                 journal.or_tell(services, work, user=user, channel=channel, what="click"),
-                name=f"sales-{kind.value}",
+                name=f"sales-{button.response}",
             )
 
         return handler
 
-    async def on_followup(ack: AsyncAck, body: dict[str, Any]) -> None:
-        await ack()
-        services.background.spawn_now(  # trigger_id expires 3 s after the click
-            _open_followup(services, action_value(body), user_id(body), body["trigger_id"]),
-            name="open-followup",
-        )
+    def on_form(button: Button) -> Any:
+        async def handler(ack: AsyncAck, body: dict[str, Any]) -> None:
+            await ack()
+            services.background.spawn_now(  # trigger_id expires 3 s after the click
+                sales_alerts.open_form(
+                    services, button, action_value(body), user_id(body), body["trigger_id"]
+                ),
+                name=f"open-{button.effect}",
+            )
+
+        return handler
 
     async def on_followup_submit(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
-        owner, due, note, errors = read_followup(view, today=_today(services))
+        owner, due, note, errors = read_followup(view, today=team_today(services))
         if errors:
             await ack(response_action="errors", errors=errors)
             return
@@ -62,9 +58,9 @@ def register(app: AsyncApp, services: Services) -> None:
             name="sales-followup",
         )
 
-    for action, kind in RESPONSES.items():
-        app.action(action.value)(on_response(kind))
-    app.action(ActionId.SALES_FOLLOWUP.value)(on_followup)
+    for button in BUTTONS:
+        listener = on_form(button) if button.response is None else on_response(button)
+        app.action(button.action_id)(listener)
     app.view(CallbackId.SALES_FOLLOWUP.value)(on_followup_submit)
 
 
@@ -87,29 +83,3 @@ def read_followup(
     if not note:
         errors[InputId.FOLLOWUP_NOTE] = "Say what is to be done."
     return owner, due, note, errors
-
-
-def _today(services: Services) -> date:
-    """Today in the team's time zone (`OCC_TIMEZONE`): follow-ups are due by the day."""
-    return services.clock().astimezone(services.settings.zone).date()
-
-
-async def _open_followup(services: Services, alert_id: str, user: str, trigger_id: str) -> None:
-    async def prepare() -> dict[str, Any] | None:
-        alert = await services.store.get_sales_alert(alert_id)
-        if alert is None:
-            await slack.tell(services, channel=None, user=user, text="That alert is unknown.")
-            return None
-        due = _today(services) + timedelta(days=DEFAULT_DUE_DAYS)
-        summary = f"*{alert.finding.metric}*: {alert.finding.threshold}"
-        return followup_modal(alert.id, summary, owner=user, due=due)
-
-    try:
-        await slack.open_form(services, trigger_id, prepare())
-    except slack.SLACK_FAILURES as error:
-        await slack.tell(
-            services,
-            channel=None,
-            user=user,
-            text=f"Could not open the follow-up form ({slack.describe(error)}); click again.",
-        )

@@ -1,0 +1,104 @@
+"""The shop's day, as Sales Pulse's triggers count it: "today" is the shop's day in the shop's
+time zone, and "the same hours" of a past day run from its midnight to the current
+wall-clock time."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from bot.domain import ShopOrder, SkuStock
+
+BASELINE_DAYS = 7  # the past days each of today's numbers is measured against
+NOT_SALES = frozenset({"VOIDED", "EXPIRED"})
+
+
+@dataclass(frozen=True)
+class Shop:
+    """The shop as the triggers need it: its day, its money, its Admin links."""
+
+    timezone: ZoneInfo
+    admin_url: str  # https://store.myshopify.com/admin
+    currency: str = "USD"
+
+    def order_url(self, order_gid: str) -> str:
+        return f"{self.admin_url}/orders/{numeric(order_gid)}"
+
+    def sku_url(self, sku: str) -> str:
+        """Shopify Admin's product search for a SKU (line items name no product here)."""
+        return f"{self.admin_url}/products?{urlencode({'query': f'sku:{sku}'})}"
+
+    def variant_url(self, stock: SkuStock) -> str:
+        return (
+            f"{self.admin_url}/products/{numeric(stock.product_id)}"
+            f"/variants/{numeric(stock.variant_id)}"
+        )
+
+
+def day_start(now: datetime, timezone: ZoneInfo, days_back: int = 0) -> datetime:
+    """Midnight in the shop's time zone, ``days_back`` days before today."""
+    day = now.astimezone(timezone).date() - timedelta(days=days_back)
+    return datetime.combine(day, time(0), timezone)
+
+
+def window_start(now: datetime, timezone: ZoneInfo) -> datetime:
+    """The oldest order the triggers need: midnight `BASELINE_DAYS` days ago."""
+    return day_start(now, timezone, BASELINE_DAYS)
+
+
+def counts_as_sale(order: ShopOrder) -> bool:
+    return not order.cancelled and order.financial not in NOT_SALES
+
+
+@dataclass
+class Day:
+    """One day of the shop's sales: up to the current wall-clock time ("the same hours"),
+    and units sold in the whole day (up to now, today)."""
+
+    revenue: float = 0.0
+    orders: int = 0
+    units: Counter[str] = field(default_factory=Counter)
+    all_units: Counter[str] = field(default_factory=Counter)
+
+
+def by_day(orders: Iterable[ShopOrder], now: datetime, timezone: ZoneInfo, days: int) -> list[Day]:
+    """Today and the ``days`` days before it, in the shop's time zone: index 0 is today.
+    One pass over the orders, however many days and SKUs are asked about."""
+    local_now = now.astimezone(timezone)
+    today, clock = local_now.date(), local_now.time()
+    found = [Day() for _ in range(days + 1)]
+    for order in orders:
+        if order.created_at >= now or not counts_as_sale(order):
+            continue
+        local = order.created_at.astimezone(timezone)
+        back = (today - local.date()).days
+        if not 0 <= back <= days:
+            continue
+        day = found[back]
+        in_same_hours = local.time() < clock
+        if in_same_hours:
+            day.revenue += order.total
+            day.orders += 1
+        for sku, quantity in order.items:
+            if sku:
+                day.all_units[sku] += quantity
+                if in_same_hours:
+                    day.units[sku] += quantity
+    return found
+
+
+def money(amount: float, currency: str) -> str:
+    return f"${amount:,.2f}" if currency == "USD" else f"{amount:,.2f} {currency}"
+
+
+def hours(elapsed: timedelta) -> str:
+    count = elapsed.total_seconds() / 3600
+    return f"{count:.0f} h" if count < 72 else f"{count / 24:.1f} days"
+
+
+def numeric(gid: str) -> str:
+    return gid.rsplit("/", 1)[-1]
