@@ -88,7 +88,7 @@ async def _page_cost(url: str) -> int:
     client = ShopifyClient(url, DEFAULT_TOKEN)
     try:
         since = datetime.now(UTC) - timedelta(days=DAYS)
-        await client.query(reads.ORDERS, {"query": reads.created_since(since), "after": None})
+        await client.query(reads.ORDERS, {"query": reads.changed_since(since), "after": None})
         return int(client.points_spent)
     finally:
         await client.aclose()

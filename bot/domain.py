@@ -548,6 +548,14 @@ class Incident:
 
 
 @dataclass(frozen=True, slots=True)
+class ShopRefund:
+    """Money given back on an order, on the day it was given."""
+
+    created_at: datetime
+    amount: float  # in the shop's currency
+
+
+@dataclass(frozen=True, slots=True)
 class ShopOrder:
     """What Sales Pulse reads of a Shopify order."""
 
@@ -560,6 +568,7 @@ class ShopOrder:
     email: str | None = None
     cancelled: bool = False
     items: tuple[tuple[str, int], ...] = ()  # (sku, quantity) per line item
+    refunds: tuple[ShopRefund, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -576,12 +585,14 @@ class SkuStock:
 
 
 class Trigger(StrEnum):
-    """The source documents' Sales Pulse decision triggers."""
+    """Sales Pulse's decision triggers (the source documents' four, and refund spike), each
+    with its spec in `bot.rules.sales`."""
 
     REVENUE_DROP = "revenue_drop"
     ORDER_SPIKE = "order_spike"
     FULFILLMENT_DELAY = "fulfillment_delay"
     LOW_STOCK = "low_stock"
+    REFUND_SPIKE = "refund_spike"
 
 
 @dataclass(frozen=True)

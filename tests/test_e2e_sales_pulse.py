@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from bot.blocks.ids import ActionId, CallbackId, InputId
-from bot.demo.standins.shopify import DEFAULT_TOKEN, ShopifyStandin
+from bot.demo.standins.shopify import DEFAULT_TOKEN, ShopifyStandin, ShopOrder
 from bot.domain import LogEntry, Outcome, SalesAlert, Scope
 from bot.flows import sales_alerts
 from bot.jobs import JOBS
@@ -326,6 +326,93 @@ async def test_a_markedly_worse_condition_alerts_again_and_a_cleared_one_says_so
     delayed(shop, hours=40)  # it comes back: a new alert
     await pulse(bot)
     assert len(await alerts(bot)) == 3
+
+
+def refund(
+    shop: ShopifyStandin, back: int, count: int, *, hour: int, placed_back: int | None = None
+) -> list[ShopOrder]:
+    """``count`` whole refunds of $50 orders, made ``back`` days ago from ``hour`` (shop time),
+    of orders placed ``placed_back`` days ago (by default that same day)."""
+    placed, _ = same_hours(NOW, NEW_YORK, back if placed_back is None else placed_back)
+    orders = [
+        o
+        for o in shop.orders
+        if placed <= o.created_at < placed + timedelta(days=1) and not o.refunds
+    ]
+    assert len(orders) >= count, "not enough orders placed that day to refund"
+    start, _ = same_hours(NOW, NEW_YORK, back)
+    for i, order in enumerate(orders[:count]):
+        shop.add_refund(order, start + timedelta(hours=hour, minutes=i), 50.0)
+    return orders[:count]
+
+
+def refund_week(shop: ShopifyStandin, *, usual: int, later: int = 0) -> None:
+    """20 orders a day by this hour; on each past day ``usual`` refunds at 10:00 and ``later``
+    more at 16:00, after this hour; and ten $50 orders placed ten days ago, before the window."""
+    usual_days(shop, per_day=20, today=20)
+    shop.add_variant("SKU-HOODIE", 10_000)
+    for i in range(10):
+        shop.add_order(NOW - timedelta(days=10, minutes=i), 50.0, email=f"r{i}@example.com")
+    shop.sort_orders()
+    for back in range(1, 8):
+        refund(shop, back, usual, hour=10)
+        refund(shop, back, later, hour=16)
+
+
+async def test_a_refund_spike_is_alerted_once_with_its_facts_and_a_follow_up(bot, slack, shop):
+    """Refunds today on orders placed before the window (read because they changed in it)
+    are four times the usual: one alert, with the refunded orders and Create follow-up."""
+    refund_week(shop, usual=1)  # $50 by this hour, each past day
+    refunded = refund(shop, 0, 4, hour=9, placed_back=10)  # $200 today, on old orders
+
+    said = await pulse(bot)
+    await pulse(bot)  # the next window: the same refunds, nothing new
+
+    [alert] = await alerts(bot)
+    assert alert.condition == "refund_spike" and "1 alerted" in said
+    message = slack.message(SALES, alert.message.ts)
+    shown = json.dumps(message["blocks"])
+    assert "Refund spike" in shown and "Refunds today so far" in shown
+    assert "$200.00" in shown and "$50.00" in shown
+    assert "more than 50% above the 7-day average" in shown
+    old = refunded[0].gid.rsplit("/", 1)[1]
+    assert f"{shop.url}/admin/orders/{old}" in shown and "placed 23 Nov" in shown
+    assert buttons(message) == ["Create follow-up", "Acknowledge"]
+    [chart] = [f for f in slack.files() if f["thread_ts"] == alert.message.ts]
+    assert "Refunds today so far" in chart["title"]
+    [row] = [e for e in await bot.store.entries(subject_id=alert.id) if e.action == "sales.alert"]
+    assert row.payload["trigger"] == "refund_spike" and row.payload["severity"] == 300.0
+    assert row.payload["affected_total"] == 4
+
+    await click(bot, ActionId.SALES_FOLLOWUP, alert, OPERATOR)
+    view = slack.last("views.open").args["view"]
+    assert view["callback_id"] == CallbackId.SALES_FOLLOWUP.value
+
+
+async def test_a_usual_day_of_refunds_stays_quiet(bot, slack, shop):
+    refund_week(shop, usual=2)  # $100 by this hour, each past day
+    refund(shop, 0, 2, hour=9, placed_back=10)  # and $100 today
+    await pulse(bot)
+    refund(shop, 0, 1, hour=11)  # $150: half as much again, not more
+    await pulse(bot)
+    assert await alerts(bot) == []
+
+
+async def test_a_refund_spike_clears_in_its_thread_once_the_usual_catches_up(
+    bot, slack, shop, clock
+):
+    """Past days refunded most after 15:00: by 17:00 today's $200 is below their usual."""
+    refund_week(shop, usual=1, later=4)
+    refund(shop, 0, 4, hour=9, placed_back=10)
+    await pulse(bot)
+    [alert] = await alerts(bot)
+    clock.advance(hours=2)
+    await pulse(bot)
+    await pulse(bot)
+    [cleared] = said_in_thread(slack, alert.message.ts)
+    assert "Cleared" in cleared["text"] and "Refunds today so far" in cleared["text"]
+    assert await bot.store.open_sales_alerts() == []
+    assert (await bot.actions(alert.id)).count("sales.cleared") == 1
 
 
 async def test_a_followup_is_created_in_a_modal_and_its_owner_reminded_when_due(

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.domain import ShopOrder, SkuStock, Trigger
+from bot.domain import ShopOrder, ShopRefund, SkuStock, Trigger
 from bot.rules.sales import (
     Evaluation,
     SalesRead,
@@ -47,6 +47,7 @@ def order(n: int, at: datetime, total: float = 50.0, **kw: object) -> ShopOrder:
         email=kw.get("email"),  # type: ignore[arg-type]
         cancelled=bool(kw.get("cancelled", False)),
         items=kw.get("items", (("SKU-1", 1),)),  # type: ignore[arg-type]
+        refunds=kw.get("refunds", ()),  # type: ignore[arg-type]
     )
 
 
@@ -192,3 +193,70 @@ def test_worse_means_half_as_bad_again_or_the_worst():
     assert slightly is not None and much is not None
     assert not markedly_worse(first, slightly)
     assert markedly_worse(first, much)
+
+
+def refunds_on(days: dict[int, list[float]], hour: int = 10) -> list[ShopOrder]:
+    """Refunds made ``back`` days ago at ``hour`` (shop time), each on an order placed a month
+    before: outside the window's sales, but refunded in it."""
+    orders = []
+    for back, amounts in days.items():
+        start, _ = same_hours(NOW, NEW_YORK, back)
+        for amount in amounts:
+            at = start + timedelta(hours=hour, minutes=len(orders))
+            placed = NOW - timedelta(days=30, minutes=len(orders))
+            refund = (ShopRefund(at, amount),)
+            orders.append(order(8000 + len(orders), placed, 100.0, refunds=refund))
+    return orders
+
+
+def refund_spike(orders: list[ShopOrder]):
+    [evaluation] = evaluate(Trigger.REFUND_SPIKE, orders)
+    return evaluation
+
+
+def test_refund_spike_fires_beyond_50_percent_above_the_usual_refunds():
+    usual = {back: [50.0, 50.0] for back in range(1, 8)}  # $100 by this hour, every day
+    assert refund_spike(week(20, 20) + refunds_on(usual | {0: [80.0, 80.0]})).status == (
+        Status.CROSSED  # $160: +60 %
+    )
+    assert refund_spike(week(20, 20) + refunds_on(usual | {0: [75.0, 75.0]})).status == (
+        Status.HOLD  # $150: +50 %, not more than
+    )
+    assert refund_spike(week(20, 20) + refunds_on(usual | {0: [70.0, 70.0]})).status == (
+        Status.HOLD  # +40 %: not yet back within 80 % of the threshold
+    )
+    assert refund_spike(week(20, 20) + refunds_on(usual | {0: [50.0, 50.0]})).status == (
+        Status.CLEAR
+    )
+    finding = refund_spike(week(20, 20) + refunds_on(usual | {0: [100.0, 90.0, 10.0]})).finding
+    assert finding is not None and finding.trigger == Trigger.REFUND_SPIKE
+    assert (finding.value, finding.baseline, finding.severity) == (200.0, 100.0, 100.0)
+    assert finding.trend == (100.0,) * 7 + (200.0,)
+    assert finding.threshold == "more than 50% above the 7-day average"
+    assert [a.label for a in finding.affected] == ["#8014", "#8015", "#8016"]  # most first
+    assert (
+        finding.affected[0].detail == "$100.00 refunded today, of an order of $100.00 placed 3 Nov"
+    )
+    assert finding.affected[0].url == "https://occ.myshopify.com/admin/orders/8014"
+
+
+def test_a_refund_counts_on_its_own_day_and_hour_not_its_orders():
+    """An order placed a month ago and refunded today is today's refund; a refund later in
+    the day on a past day is not in the same hours, and one after now is not yet."""
+    usual = {back: [50.0, 50.0] for back in range(1, 8)}
+    later = refunds_on({back: [500.0] for back in range(1, 8)}, hour=20)  # after 15:00
+    future = order(9999, NOW - timedelta(hours=5), refunds=(ShopRefund(NOW, 900.0),))
+    evaluation = refund_spike(week(20, 20) + refunds_on(usual | {0: [160.0]}) + later + [future])
+    assert evaluation.status == Status.CROSSED and evaluation.finding is not None
+    assert evaluation.finding.value == 160.0 and evaluation.finding.baseline == 100.0
+
+
+def test_a_shop_that_seldom_refunds_is_measured_against_one_average_order():
+    """No refunds all week: one refund of an average order ($50) is not a spike, two are."""
+    assert refund_spike(week(20, 20) + refunds_on({0: [50.0]})).status == Status.CLEAR
+    finding = refund_spike(week(20, 20) + refunds_on({0: [50.0, 50.0]})).finding
+    assert finding is not None and (finding.baseline, finding.severity) == (50.0, 100.0)
+    assert finding.threshold == (
+        "more than 50% above one average order ($50.00), as the 7-day average is less"
+    )
+    assert refund_spike(week(5, 5) + refunds_on({0: [500.0]})).status == Status.HOLD  # quiet

@@ -1,5 +1,6 @@
 """Reading a shop for Sales Pulse from the Shopify stand-in: paged within the throttle for a
-small window, a bulk operation for a large one, the delayed orders and the stock."""
+small window, a bulk operation for a large one, each order with its refunds (and the older
+orders refunded in the window), the delayed orders and the stock."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.demo.standins.shopify import DEFAULT_TOKEN, ShopifyStandin
+from bot.domain import ShopRefund
 from bot.integrations import shopify_reads as reads
 from bot.integrations.shopify import ShopifyClient, ShopifyUnavailable
 
@@ -119,7 +121,7 @@ async def test_a_bulk_read_still_running_from_an_earlier_run_is_awaited_then_our
         try:
             since = NOW - timedelta(days=30)
             document = reads.BULK_ORDERS.replace(
-                "QUERY", reads.created_since(since).replace('"', '\\\\"')
+                "QUERY", reads.changed_since(since).replace('"', '\\\\"')
             )
             earlier = await client.query(reads.RUN_BULK, {"query": document})
             assert earlier["bulkOperationRunQuery"]["bulkOperation"]["status"] == "CREATED"
@@ -177,3 +179,45 @@ async def test_more_delayed_orders_than_are_listed_are_counted():
             await client.aclose()
     assert len(delayed) == reads.DELAYED_LISTED and total == reads.DELAYED_LISTED + 50
     assert delayed[0].created_at == min(o.created_at for o in shop.orders)  # oldest first
+
+
+def refund_some(shop: ShopifyStandin) -> tuple[str, str]:
+    """An order from before the window refunded an hour ago, a recent one refunded twice."""
+    old = shop.add_order(NOW - timedelta(days=20), 80.0, email="old@example.com")
+    shop.add_order(NOW - timedelta(days=21), 80.0)  # older, and never changed: not read
+    shop.sort_orders()
+    shop.add_refund(old, NOW - timedelta(hours=1), 30.0)
+    recent = shop.orders[-2]  # placed 10 minutes ago
+    shop.add_refund(recent, NOW - timedelta(minutes=5), 5.0)
+    shop.add_refund(recent, NOW - timedelta(minutes=2), 3.5)
+    return old.gid, recent.gid
+
+
+@pytest.mark.parametrize("count", [300, reads.PAGING_LIMIT + 10], ids=["paged", "bulk"])
+async def test_orders_come_with_their_refunds_and_an_older_order_refunded_since(count: int):
+    async with ShopifyStandin() as shop:
+        seed(shop, count)
+        old, recent = refund_some(shop)
+        client = ShopifyClient(shop.url, DEFAULT_TOKEN)
+        stats = reads.ReadStats()
+
+        async def nap(seconds: float) -> None:
+            await asyncio.sleep(0.01)
+
+        try:
+            orders = await reads.orders_since(
+                client, NOW - timedelta(days=8), stats=stats, sleep=nap
+            )
+        finally:
+            await client.aclose()
+    assert stats.bulk == (count > reads.PAGING_LIMIT)
+    assert len(orders) == count + 1  # the window's orders and the old one refunded in it
+    by_id = {o.id: o for o in orders}
+    assert by_id[old].refunds == (ShopRefund(NOW - timedelta(hours=1), 30.0),)
+    assert by_id[old].financial == "PARTIALLY_REFUNDED" and by_id[old].total == 80.0
+    assert by_id[recent].refunds == (
+        ShopRefund(NOW - timedelta(minutes=5), 5.0),
+        ShopRefund(NOW - timedelta(minutes=2), 3.5),
+    )
+    assert sum(len(o.refunds) for o in orders) == 3
+    assert shop.throttled <= 1

@@ -1,4 +1,4 @@
-"""The Slack and Chatwoot stand-ins, driven by the real clients over loopback HTTP."""
+"""The Slack, Chatwoot and Shopify stand-ins, driven by the real clients over loopback HTTP."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import asyncio
 import re
 import signal
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -22,6 +23,8 @@ from bot.demo.standins import (
     wait_for,
 )
 from bot.demo.standins.chatwoot import DEFAULT_TOKEN as CW_TOKEN
+from bot.demo.standins.shopify import DEFAULT_TOKEN as SHOPIFY_TOKEN
+from bot.demo.standins.shopify import ShopifyStandin
 from bot.demo.standins.slack import DEFAULT_TOKEN as SLACK_TOKEN
 from bot.integrations.chatwoot import (
     ChatwootClient,
@@ -29,6 +32,7 @@ from bot.integrations.chatwoot import (
     ChatwootTimeout,
     ChatwootUnavailable,
 )
+from bot.integrations.shopify import ShopifyClient
 
 DANA = SlackUser("U0DANA", "dana", real_name="Dana Ops", email="dana@example.com")
 SECTION = {"type": "section", "text": {"type": "mrkdwn", "text": "*Draft* for Susan"}}
@@ -628,3 +632,61 @@ async def test_the_slack_standin_is_as_strict_as_slack_about_channel_membership(
     assert again["warning"] == "already_in_channel"
     slack.invite("#occ-leads")
     assert (await web.conversations_info(channel=private))["channel"]["is_member"] is True
+
+
+# -- Shopify ---------------------------------------------------------------------------------
+
+PLACED = datetime(2026, 11, 3, 15, 0, tzinfo=UTC)
+
+
+def test_the_shop_refunds_only_what_shopify_would():
+    """refundCreate's refusals: nothing unpaid, nothing before the order, nothing beyond what
+    is left; a refund moves the order's status and its updatedAt."""
+    shop = ShopifyStandin()
+    order = shop.add_order(PLACED, 50.0)
+    pending = shop.add_order(PLACED, 50.0, financial="PENDING")
+    with pytest.raises(ValueError, match="nothing to refund"):
+        shop.add_refund(pending, PLACED + timedelta(hours=1), 10.0)
+    with pytest.raises(ValueError, match="placed after"):
+        shop.add_refund(order, PLACED - timedelta(minutes=1), 10.0)
+    with pytest.raises(ValueError, match=r"50\.00 left to refund"):
+        shop.add_refund(order, PLACED + timedelta(hours=1), 50.01)
+    shop.add_refund(order, PLACED + timedelta(days=20), 20.0)
+    assert order.financial == "PARTIALLY_REFUNDED"
+    assert order.last_updated == PLACED + timedelta(days=20)
+    shop.add_refund(order, PLACED + timedelta(days=21), 30.0)
+    assert order.financial == "REFUNDED"
+    with pytest.raises(ValueError, match="nothing to refund"):
+        shop.add_refund(order, PLACED + timedelta(days=22), 0.01)
+
+
+async def test_an_order_refunded_later_is_found_by_updated_at_with_its_refunds_metered():
+    async with ShopifyStandin() as shop:
+        refunded = shop.add_order(PLACED, 80.0)
+        shop.add_order(PLACED + timedelta(hours=1), 40.0)  # never changed
+        shop.add_refund(refunded, PLACED + timedelta(days=20), 30.0)
+        shop.add_refund(refunded, PLACED + timedelta(days=21), 20.0)
+        client = ShopifyClient(shop.url, SHOPIFY_TOKEN)
+        since = (PLACED + timedelta(days=19)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        try:
+            data = await client.query(
+                """query Changed($query: String!) {
+                  orders(first: 10, query: $query, sortKey: UPDATED_AT) { edges { node {
+                    name updatedAt displayFinancialStatus
+                    refunds { createdAt totalRefundedSet { shopMoney { amount currencyCode } } }
+                  } } }
+                }""",
+                {"query": f"updated_at:>='{since}'"},
+            )
+        finally:
+            await client.aclose()
+    [node] = [edge["node"] for edge in data["orders"]["edges"]]
+    assert node["name"] == f"#{refunded.number}" and node["updatedAt"] == "2026-11-24T15:00:00Z"
+    assert node["displayFinancialStatus"] == "PARTIALLY_REFUNDED"
+    assert [(r["createdAt"], r["totalRefundedSet"]["shopMoney"]) for r in node["refunds"]] == [
+        ("2026-11-23T15:00:00Z", {"amount": "30.00", "currencyCode": "USD"}),
+        ("2026-11-24T15:00:00Z", {"amount": "20.00", "currencyCode": "USD"}),
+    ]
+    # Requested: the connection (2 + 10 orders × (order + refund, money bag, money)); actual:
+    # one order and each of its two refunds with its money bag and money.
+    assert (shop.requests[-1].requested_cost, shop.requests[-1].actual_cost) == (42, 2 + 1 + 6)

@@ -43,6 +43,7 @@ EMOJI = {
     "large_yellow_circle": "🟡",
     "mega": "📣",
     "memo": "📝",
+    "money_with_wings": "💸",
     "no_entry": "⛔",
     "package": "📦",
     "red_circle": "🔴",

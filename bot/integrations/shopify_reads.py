@@ -1,5 +1,9 @@
-"""What Sales Pulse reads from Shopify: the shop, a window of orders, the delayed orders and
-the stock of a few SKUs, as `bot.domain` values.
+"""What Sales Pulse reads from Shopify: the shop, a window of orders with their refunds, the
+delayed orders and the stock of a few SKUs, as `bot.domain` values.
+
+The window is the orders *updated* since its start: every order created since then, and every
+older one changed since, so that a refund today on an older order is read (a refund is only
+ever read through its order's `refunds`; docs/real-services.md, 17).
 
 A window of up to `PAGING_LIMIT` orders is paged (`ORDERS_PAGE` a page, within the single
 query cost limit of 1,000). A larger one is read with a bulk operation: one mutation, a few
@@ -18,11 +22,11 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.domain import ShopOrder, SkuStock
+from bot.domain import ShopOrder, ShopRefund, SkuStock
 from bot.integrations.shopify import ShopifyClient, ShopifyRejected, ShopifyUnavailable, quoted
 
 PAGING_LIMIT = 1000
-ORDERS_PAGE = 60  # 2 + 60 × (order, money bag, money, 10 line items) stays under 1,000
+ORDERS_PAGE = 50  # 2 + 50 × (order, money bag, money, 10 line items, refunds) stays under 1,000
 LINE_ITEMS = 10  # per order when paging; a bulk read has them all
 DELAYED_LISTED = 250  # delayed orders read (and listed, and looked for in Chatwoot)
 RUNNING_BULK = re.compile(r"gid://shopify/BulkOperation/\d+")
@@ -35,6 +39,9 @@ id name createdAt cancelledAt email displayFinancialStatus displayFulfillmentSta
 totalPriceSet { shopMoney { amount } }
 """
 
+# Each refund's time and money; an order has few, so they are a list, not a connection.
+REFUND_FIELDS = "refunds { createdAt totalRefundedSet { shopMoney { amount } } }"
+
 SHOP = "query ShopFacts { shop { ianaTimezone currencyCode myshopifyDomain } }"
 
 COUNT = "query OrdersCount($query: String!) { ordersCount(query: $query, limit: null) { count } }"
@@ -42,7 +49,7 @@ COUNT = "query OrdersCount($query: String!) { ordersCount(query: $query, limit: 
 ORDERS = f"""
 query Orders($query: String!, $after: String) {{
   orders(first: {ORDERS_PAGE}, after: $after, query: $query, sortKey: CREATED_AT) {{
-    edges {{ node {{ {ORDER_FIELDS}
+    edges {{ node {{ {ORDER_FIELDS} {REFUND_FIELDS}
       lineItems(first: {LINE_ITEMS}) {{ edges {{ node {{ sku quantity }} }} }}
     }} }}
     pageInfo {{ hasNextPage endCursor }}
@@ -62,7 +69,7 @@ query DelayedOrders($query: String!, $after: String) {{
 BULK_ORDERS = f"""
 {{
   orders(query: "QUERY", sortKey: CREATED_AT) {{
-    edges {{ node {{ {ORDER_FIELDS}
+    edges {{ node {{ {ORDER_FIELDS} {REFUND_FIELDS}
       lineItems {{ edges {{ node {{ sku quantity }} }} }}
     }} }}
   }}
@@ -131,8 +138,9 @@ async def shop_facts(client: ShopifyClient) -> ShopFacts:
     )
 
 
-def created_since(since: datetime) -> str:
-    return f"created_at:>='{_iso(since)}'"
+def changed_since(since: datetime) -> str:
+    """The orders created or updated since ``since``: an order is updated when it is created."""
+    return f"updated_at:>='{_iso(since)}'"
 
 
 async def count_orders(client: ShopifyClient, query: str) -> int:
@@ -148,8 +156,9 @@ async def orders_since(
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     max_polls: int = BULK_MAX_POLLS,
 ) -> list[ShopOrder]:
-    """Every order created since ``since``, oldest first."""
-    query = created_since(since)
+    """Every order created or updated since ``since`` (one refunded since, say), oldest
+    first."""
+    query = changed_since(since)
     stats = stats or ReadStats()
     if await count_orders(client, query) <= PAGING_LIMIT:
         orders = [_order(node) async for node in client.nodes(ORDERS, "orders", {"query": query})]
@@ -290,18 +299,27 @@ def _order(node: dict[str, Any], items: list[tuple[str, int]] | None = None) -> 
             for e in edges
             if e.get("node", {}).get("sku")
         ]
-    money = ((node.get("totalPriceSet") or {}).get("shopMoney") or {}).get("amount")
+    refunds = tuple(
+        ShopRefund(parse_time(refund["createdAt"]), _amount(refund.get("totalRefundedSet")))
+        for refund in node.get("refunds") or ()
+        if refund.get("createdAt")  # nullable: a refund that names no time counts on no day
+    )
     return ShopOrder(
         id=node["id"],
         name=node.get("name") or node["id"],
         created_at=parse_time(node["createdAt"]),
-        total=float(money or 0),
+        total=_amount(node.get("totalPriceSet")),
         financial=node.get("displayFinancialStatus") or "",
         fulfillment=node.get("displayFulfillmentStatus") or "",
         email=node.get("email"),
         cancelled=node.get("cancelledAt") is not None,
         items=tuple(items),
+        refunds=refunds,
     )
+
+
+def _amount(money_bag: dict[str, Any] | None) -> float:
+    return float(((money_bag or {}).get("shopMoney") or {}).get("amount") or 0)
 
 
 def _stock(node: dict[str, Any]) -> SkuStock:

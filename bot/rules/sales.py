@@ -11,6 +11,11 @@ The source documents' triggers (Sales Pulse module):
 - low stock: a top-selling SKU below its reorder point or its days of cover ("reorder
   discussion").
 
+And one of ours, a fifth:
+
+- refund spike: money refunded so far today more than 50 % above the same hours of the
+  previous 7 days, each refund on the day it was made ("create follow-up").
+
 A trigger is, in this module, its threshold (a field of `SalesThresholds`, named by its
 setting), its evaluator and its spec (title, buttons, when markedly worse, when cleared); its
 stored name is a `bot.domain.Trigger`, and what it reads comes from
@@ -70,6 +75,8 @@ class SalesThresholds(BaseModel):
     min_baseline_orders: float = Field(10.0, alias="OCC_SALES_MIN_BASELINE_ORDERS", ge=1)
     days_of_cover: float = Field(7.0, alias="OCC_SALES_DAYS_OF_COVER", gt=0)
     top_skus: int = Field(10, alias="OCC_SALES_TOP_SKUS", ge=1, le=250)
+    # Refunds are fewer than orders, so a day's vary more: twice the order spike's margin.
+    refund_spike_pct: float = Field(50.0, alias="OCC_SALES_REFUND_SPIKE_PCT", gt=0)
 
 
 class Status(StrEnum):
@@ -92,7 +99,7 @@ class SalesRead:
     now: datetime
     shop: Shop
     rules: SalesThresholds
-    orders: Sequence[ShopOrder] = ()  # created since `sales_days.window_start`, oldest first
+    orders: Sequence[ShopOrder] = ()  # created or updated since `window_start`, oldest first
     delayed: Sequence[ShopOrder] = ()  # the oldest paid orders unfulfilled past the threshold
     delayed_total: int | None = None  # how many there are in all, when more than `delayed`
     stocks: Sequence[SkuStock] = ()  # the top sellers' and those with a low-stock alert
@@ -222,6 +229,79 @@ def _sku_changes(shop: Shop, same: _SameHours, *, falling: bool) -> tuple[Affect
     return tuple(
         Affected(sku, f"{now} sold today so far, {usual:.1f} usual by this hour", shop.sku_url(sku))
         for _, sku, now, usual in changes[:LISTED]
+    )
+
+
+# -- refund spike: money refunded today so far against the same hours of past days -----------
+
+
+def _refund_spike(spec: TriggerSpec, read: SalesRead) -> list[Evaluation]:
+    """Each refund counts on its own day (an older order refunded today counts today), as
+    money: what a spike costs. The usual is at least one average order, so that a shop which
+    seldom refunds is not alerted for its first refund of the day (nor measured against a
+    baseline of nothing)."""
+    same, rules, shop = _same_hours(read), read.rules, read.shop
+    if not same.judged(rules):
+        return [Evaluation(spec.trigger.value, Status.HOLD)]
+    refunded, today = _refunds_by_day(read)
+    usual = sum(refunded[:-1]) / BASELINE_DAYS
+    one_order = same.base_revenue / same.base_orders
+    baseline = max(usual, one_order)
+    spike = (refunded[-1] - baseline) / baseline * 100
+    threshold = f"more than {rules.refund_spike_pct:g}% above the {BASELINE_DAYS}-day average"
+    if usual < one_order:
+        threshold = (
+            f"more than {rules.refund_spike_pct:g}% above one average order "
+            f"({money(one_order, shop.currency)}), as the {BASELINE_DAYS}-day average is less"
+        )
+    ranked = sorted(today.values(), key=lambda r: (-r[1], r[0].created_at, r[0].id))
+    finding = Finding(
+        trigger=spec.trigger,
+        condition=spec.trigger.value,
+        metric="Refunds today so far",
+        value=refunded[-1],
+        baseline=round(baseline, 2),
+        threshold=threshold,
+        severity=round(spike, 1),
+        unit="money",
+        trend=tuple(refunded),
+        trend_label=SAME_HOURS,
+        affected=tuple(_refunded(shop, order, amount) for order, amount in ranked[:LISTED]),
+        affected_total=len(today),
+        currency=shop.currency,
+    )
+    return [_judge(spec, finding, spike, rules.refund_spike_pct)]
+
+
+def _refunds_by_day(read: SalesRead) -> tuple[list[float], dict[str, tuple[ShopOrder, float]]]:
+    """Money refunded in the same hours of each past day and today (oldest first), each
+    refund by its own time in the shop's time zone; and today's, by order id."""
+    local_now = read.now.astimezone(read.shop.timezone)
+    refunded = [0.0] * (BASELINE_DAYS + 1)
+    today: dict[str, tuple[ShopOrder, float]] = {}
+    for order in read.orders:
+        for refund in order.refunds:
+            local = refund.created_at.astimezone(read.shop.timezone)
+            back = (local_now.date() - local.date()).days
+            if refund.created_at >= read.now or not 0 <= back <= BASELINE_DAYS:
+                continue
+            if local.time() < local_now.time():
+                refunded[BASELINE_DAYS - back] += refund.amount
+                if back == 0:
+                    earlier = today.get(order.id, (order, 0.0))[1]
+                    today[order.id] = (order, earlier + refund.amount)
+    return [round(amount, 2) for amount in refunded], today
+
+
+def _refunded(shop: Shop, order: ShopOrder, amount: float) -> Affected:
+    placed = order.created_at.astimezone(shop.timezone)
+    return Affected(
+        label=order.name,
+        detail=f"{money(amount, shop.currency)} refunded today, of an order of "
+        f"{money(order.total, shop.currency)} placed {placed:%-d %b}"
+        + (f", {order.email}" if order.email else ""),
+        url=shop.order_url(order.id),
+        email=order.email,
     )
 
 
@@ -421,6 +501,16 @@ TRIGGERS: tuple[TriggerSpec, ...] = (
         worse=1.5,
         clear=CLEAR_FRACTION,
         responses=(START_REORDER,),
+    ),
+    TriggerSpec(
+        Trigger.REFUND_SPIKE,
+        title="Refund spike",
+        emoji=":money_with_wings:",
+        evaluator=_refund_spike,
+        worse=1.5,
+        clear=CLEAR_FRACTION,
+        # Why refunds jumped (a bad batch, a carrier, a listing) takes someone days to find.
+        responses=(CREATE_FOLLOWUP,),
     ),
 )
 _SPECS = {spec.trigger: spec for spec in TRIGGERS}

@@ -3,8 +3,8 @@ shop, metered.
 
 It executes real GraphQL (``graphql-core``) against a subset of the Admin schema
 (`SCHEMA`): ``shop``, ``orders`` / ``ordersCount`` with Shopify's search syntax (``created_at``,
-``financial_status``, ``fulfillment_status``, ``status``, ``email``, ``name``) and orders'
-fulfillments with tracking, ``productVariants``
+``updated_at``, ``financial_status``, ``fulfillment_status``, ``status``, ``email``, ``name``)
+and orders' fulfillments with tracking and refunds, ``productVariants``
 (``sku``) with inventory levels, ``node``, and bulk query operations
 (``bulkOperationRunQuery``, polled through ``node``, results as JSONL with ``__parentId``).
 
@@ -21,6 +21,9 @@ Shopify would ignore it, so that a typo in the bot's queries cannot go unnoticed
 Its token has `scopes` (``currentAppInstallation.accessScopes``). Without
 ``read_all_orders`` it shows only the last 60 days of orders, as Shopify does: an older
 order is simply not there (docs/real-services.md).
+
+An order's ``updatedAt`` moves as Shopify's does when it is shipped (:meth:`ship`) or refunded
+(:meth:`add_refund`); a test that changes an order's fields by hand moves it by hand.
 
 Outages: :meth:`down` answers every request with one status, :meth:`hang` holds requests;
 :meth:`up` ends both.
@@ -85,7 +88,7 @@ enum OrderDisplayFulfillmentStatus {
   FULFILLED IN_PROGRESS ON_HOLD OPEN PARTIALLY_FULFILLED PENDING_FULFILLMENT
   REQUEST_DECLINED RESTOCKED SCHEDULED UNFULFILLED
 }
-enum OrderSortKeys { CREATED_AT ID PROCESSED_AT }
+enum OrderSortKeys { CREATED_AT ID PROCESSED_AT UPDATED_AT }
 enum ProductVariantSortKeys { ID SKU }
 enum CountPrecision { AT_LEAST EXACT }
 enum BulkOperationStatus { CANCELED CANCELING COMPLETED CREATED EXPIRED FAILED RUNNING }
@@ -115,6 +118,7 @@ type Order implements Node {
   name: String!
   createdAt: DateTime!
   processedAt: DateTime!
+  updatedAt: DateTime!
   cancelledAt: DateTime
   email: String
   customer: Customer
@@ -123,6 +127,14 @@ type Order implements Node {
   totalPriceSet: MoneyBag!
   lineItems(first: Int, after: String, last: Int, before: String): LineItemConnection!
   fulfillments(first: Int): [Fulfillment!]!
+  refunds(first: Int): [Refund!]!
+}
+type Refund implements Node {
+  id: ID!
+  createdAt: DateTime
+  updatedAt: DateTime!
+  note: String
+  totalRefundedSet: MoneyBag!
 }
 enum FulfillmentStatus { CANCELLED ERROR FAILURE SUCCESS OPEN PENDING }
 enum FulfillmentDisplayStatus {
@@ -263,10 +275,24 @@ class ShopOrder:
     line_items: list[tuple[str, int, str]]  # sku, quantity, title
     cancelled_at: datetime | None = None
     shipments: list[ShopShipment] = field(default_factory=list)
+    refunds: list[ShopRefund] = field(default_factory=list)
+    updated_at: datetime | None = None  # None: when it was created
 
     @property
     def gid(self) -> str:
         return f"gid://shopify/Order/{5_000_000 + self.number}"
+
+    @property
+    def last_updated(self) -> datetime:
+        return self.updated_at or self.created_at
+
+    @property
+    def refunded(self) -> float:
+        return round(sum(refund.amount for refund in self.refunds), 2)
+
+    def touch(self, at: datetime) -> None:
+        """Changed at ``at``: its ``updatedAt`` moves there, never back."""
+        self.updated_at = max(self.last_updated, at.astimezone(UTC))
 
 
 @dataclass
@@ -280,6 +306,15 @@ class ShopShipment:
     tracking_url: str | None = None
     estimated_delivery_at: datetime | None = None
     delivered_at: datetime | None = None
+
+
+@dataclass
+class ShopRefund:
+    """Money given back on an order; see :meth:`ShopifyStandin.add_refund`."""
+
+    created_at: datetime
+    amount: float
+    note: str | None = None
 
 
 @dataclass
@@ -439,6 +474,28 @@ class ShopifyStandin(Standin):
         """Add a fulfillment to a seeded order (it becomes FULFILLED)."""
         order.shipments.append(shipment)
         order.fulfillment = "FULFILLED"
+        order.touch(shipment.shipped_at)
+
+    def add_refund(
+        self, order: ShopOrder, at: datetime, amount: float, *, note: str | None = None
+    ) -> ShopRefund:
+        """Refund ``amount`` of a seeded order at ``at``, as Shopify's ``refundCreate`` would:
+        only a paid order, not before it was placed, and not more than is left to refund. Its
+        financial status becomes PARTIALLY_REFUNDED or REFUNDED, and its ``updatedAt`` moves
+        to ``at``."""
+        amount = round(amount, 2)
+        if order.financial not in ("PAID", "PARTIALLY_REFUNDED"):
+            raise ValueError(f"order #{order.number} is {order.financial}: nothing to refund")
+        if at < order.created_at:
+            raise ValueError(f"order #{order.number} was placed after {at.isoformat()}")
+        if not 0 < amount <= round(order.total - order.refunded, 2):
+            left = order.total - order.refunded
+            raise ValueError(f"order #{order.number} has {left:.2f} left to refund, not {amount}")
+        refund = ShopRefund(at.astimezone(UTC), amount, note)
+        order.refunds.append(refund)
+        order.financial = "REFUNDED" if order.refunded >= order.total else "PARTIALLY_REFUNDED"
+        order.touch(at)
+        return refund
 
     def sort_orders(self) -> None:
         """Keep orders by creation time after seeding them out of order."""
@@ -631,10 +688,11 @@ class ShopifyStandin(Standin):
         matches = _Search(args.get("query"), ORDER_FIELDS)
         run.search += matches.warnings(["orders"])
         found = [o for o in self._visible_orders() if matches(lambda f, o=o: _order_field(o, f))]
-        if args.get("sortKey") in ("ID", "CREATED_AT", "PROCESSED_AT"):
-            found.sort(
-                key=lambda o: (o.created_at, o.number) if args["sortKey"] != "ID" else o.number
-            )
+        sort_key = args.get("sortKey")
+        if sort_key == "UPDATED_AT":
+            found.sort(key=lambda o: (o.last_updated, o.number))
+        elif sort_key in ("ID", "CREATED_AT", "PROCESSED_AT"):
+            found.sort(key=lambda o: (o.created_at, o.number) if sort_key != "ID" else o.number)
         if args.get("reverse"):
             found.reverse()
         return _connection(run, found, args, self.order_json)
@@ -659,6 +717,7 @@ class ShopifyStandin(Standin):
             "name": f"#{order.number}",
             "createdAt": _iso(order.created_at),
             "processedAt": _iso(order.created_at),
+            "updatedAt": _iso(order.last_updated),
             "cancelledAt": _iso(order.cancelled_at) if order.cancelled_at else None,
             "email": order.email,
             "customer": {
@@ -674,7 +733,20 @@ class ShopifyStandin(Standin):
                 for n, shipment in enumerate(order.shipments)
             ],
             "_lineItems": order.line_items,
+            "_refunds": [
+                self.refund_json(order.number, n, refund) for n, refund in enumerate(order.refunds)
+            ],
             "_number": order.number,
+        }
+
+    def refund_json(self, order_number: int, index: int, refund: ShopRefund) -> dict[str, Any]:
+        money = {"amount": f"{refund.amount:.2f}", "currencyCode": self.currency}
+        return {
+            "id": f"gid://shopify/Refund/{order_number * 10 + index}",
+            "createdAt": _iso(refund.created_at),
+            "updatedAt": _iso(refund.created_at),
+            "note": refund.note,
+            "totalRefundedSet": {"shopMoney": money, "presentmentMoney": money},
         }
 
     def shipment_json(self, order_number: int, index: int, shipment: ShopShipment) -> dict:
@@ -853,6 +925,7 @@ class ShopifyStandin(Standin):
 
 ORDER_FIELDS = {
     "created_at",
+    "updated_at",
     "financial_status",
     "fulfillment_status",
     "status",
@@ -891,6 +964,7 @@ def _flatten(node: dict[str, Any], parent: str | None) -> Iterator[str]:
 def _order_field(order: ShopOrder, name: str) -> Any:
     return {
         "created_at": order.created_at,
+        "updated_at": order.last_updated,
         "financial_status": order.financial,
         "fulfillment_status": order.fulfillment,
         "status": "cancelled" if order.cancelled_at else "open",
@@ -1192,6 +1266,11 @@ def _schema(standin: ShopifyStandin) -> GraphQLSchema:
             args,
             lambda pair: standin.line_item_json(order["_number"], pair[0], pair[1]),
         ),
+    )
+    resolver(
+        "Order",
+        "refunds",
+        lambda order, _info, first=None: order["_refunds"][:first],
     )
     resolver(
         "InventoryItem",
