@@ -81,7 +81,7 @@ def _rows(count: int, now: datetime) -> Any:
                 1000 + n % 5000,
                 json.dumps(payload),
                 "success",
-                payload.get("waited_seconds"),  # as the bot writes it (bot.store.codec)
+                payload.get("waited_seconds"),  # as the bot writes it (bot.store.decision_log)
             )
             n += 1
             if n >= count:

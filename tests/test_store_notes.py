@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from bot.domain import Action, Decision, DecisionKind, Reply, ReplyStatus
 from bot.store import Store
-from tests.test_store_contract import LEASE, T0, entry, make_escalation, stored_draft
+from tests.store.helpers import LEASE, T0, entry, make_escalation, stored_draft
 
 pytest_plugins = ["tests.store_fixtures"]
 

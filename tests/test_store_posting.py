@@ -10,7 +10,7 @@ import pytest
 from bot.domain import Action, Scope, SlackRef
 from bot.store import NotFound, Store
 from bot.store.posts import PARK_AFTER_REFUSALS
-from tests.test_store_contract import LEASE, T0, actions, entry, escalated_draft, stored_draft
+from tests.store.helpers import LEASE, T0, actions, entry, escalated_draft, stored_draft
 
 pytest_plugins = ["tests.store_fixtures"]
 

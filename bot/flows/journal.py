@@ -17,7 +17,8 @@ from bot.blocks.text import escape, slack_date
 from bot.domain import Action, JobRun, LogEntry, Outcome, RunOutcome, Scope, SlackRef
 from bot.flows.alerts import FIRST_STEP
 from bot.services import Services
-from bot.store import codec
+from bot.store.codec import jsonable
+from bot.store.decision_log import log_from_row, log_row
 from bot.store.errors import first_line, unavailable
 
 log = logging.getLogger("occ.spool")
@@ -35,7 +36,7 @@ async def keep(services: Services, entry: LogEntry) -> None:
     except Exception as error:
         if services.spool is None or not unavailable(error):
             raise
-        services.spool.append({"id": entry.id, "log": codec.jsonable(codec.log_row(entry))})
+        services.spool.append({"id": entry.id, "log": jsonable(log_row(entry))})
         await database_down(services, error)
 
 
@@ -60,7 +61,7 @@ async def or_tell(
 
 
 async def replay_log(services: Services, row: dict) -> None:
-    await services.store.log(codec.log_from_row(row))
+    await services.store.log(log_from_row(row))
 
 
 async def database_down(services: Services, error: BaseException) -> None:

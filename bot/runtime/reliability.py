@@ -1,6 +1,6 @@
 """This replica's view of which incidents are open, read from the database.
 
-Incidents live in the database (`bot.store.protocols.IncidentStore`), so an outage alerts
+Incidents live in the database (`bot.store.incidents.Incidents`), so an outage alerts
 once and recovers once however many replicas see it. Checking the database on every
 successful call would put a query on the hot path; instead each replica keeps the open
 incidents it last read and reads them again at most every `REFRESH_SECONDS`. A recovery is
@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from bot.domain import Incident
-from bot.store.protocols import IncidentStore
+from bot.store.incidents import Incidents
 
 REFRESH_SECONDS = 10.0
 DEPENDENCY = "dependency:"
@@ -42,7 +42,7 @@ class OpenIncidents:
         self._open: dict[str, datetime] = {}
         self._read_at: float | None = None
 
-    async def current(self, store: IncidentStore) -> dict[str, datetime]:
+    async def current(self, store: Incidents) -> dict[str, datetime]:
         """Open incident ids and since when, read again if the last read is too old."""
         now = self._monotonic()
         if self._read_at is None or now - self._read_at >= self._refresh_seconds:
@@ -60,7 +60,7 @@ class OpenIncidents:
     def closed(self, incident_id: str) -> None:
         self._open.pop(incident_id, None)
 
-    async def degraded(self, store: IncidentStore) -> dict[str, str]:
+    async def degraded(self, store: Incidents) -> dict[str, str]:
         """What is failing (a dependency by its name) and since when (ISO 8601), for /healthz."""
         return {
             incident_id.removeprefix(DEPENDENCY): since.isoformat()

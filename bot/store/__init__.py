@@ -1,18 +1,21 @@
-"""Persistence: the store protocols and the factory that picks a backend from settings.
+"""Persistence: the `Store` and the factory that picks a backend from settings.
 
-Layout: `protocols` (what the bot may ask, per entity), `schema` (the tables, defined once),
-`ops` (a state change or a read, written once), the entity stores written once on top of a
-`database.Database` (`drafts`, `escalations`, `decision_log`, `job_runs`, `incidents`,
-gathered in `store.OccStore`; `deliveries` and `posts` are the columns a Chatwoot delivery
-and a Slack post share wherever they live), the two backends (`sql`, `supabase`), and `migrate`
-(Alembic revisions and the SQL files for Supabase).
+Layout: one module per entity (`drafts`, `escalations`, `reminders`, `outbox`, `sales`,
+`inbound`, `decision_log`, `job_runs`, `incidents`, `data_sources`, `stats`), each holding its
+table, its row mapping and its store: methods written once on top of a `database.Database`,
+whose docstrings are the contract. `store.Store` gathers them. Shared by several entities:
+`columns` (the metadata, column types and checks), `codec` (time and JSON in rows),
+`deliveries` and `posts` (the columns a Chatwoot delivery and a Slack post share wherever
+they live), `ops` (a state change or a read, as data). `schema` is every table on one
+metadata; the two backends are `sql` and `supabase`; `migrate` runs the Alembic revisions
+(`migrations/`) and writes the SQL files for Supabase.
 """
 
 from __future__ import annotations
 
 from bot.domain import QueueSummary
 from bot.store.errors import NotFound, SchemaNotApplied, StoreError
-from bot.store.protocols import Store
+from bot.store.store import Store
 
 DEFAULT_DATABASE_URL = "sqlite:///./occ.db"
 

@@ -1,5 +1,6 @@
-"""A message delivered to Chatwoot once (a draft's reply, an escalation's private note): the
-same status, attempts, backoff and lease columns, under a prefix (``reply_``, ``note_``).
+"""A message delivered to Chatwoot once (a draft's reply, an escalation's private note, an
+outbox message): the same status, attempts, backoff and lease columns, under a prefix
+(``reply_``, ``note_``, ``delivery_``), and their mapping to a `Reply`.
 
 Taking a delivery is a conditional write (status SENDING, attempts + 1, a lease); recording
 an outcome is too, only while that attempt still holds it.
@@ -7,10 +8,16 @@ an outcome is too, only while that attempt still holds it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Column, Integer, Text
 
 from bot.domain import Reply, ReplyStatus
 from bot.store import codec
+from bot.store.codec import Row
+from bot.store.columns import UtcDateTime
 from bot.store.ops import (
     AnyOf,
     Condition,
@@ -24,6 +31,59 @@ from bot.store.ops import (
 
 RETRYABLE = (ReplyStatus.QUEUED.value, ReplyStatus.FAILED.value, ReplyStatus.SENDING.value)
 RETRY_NOW = (ReplyStatus.FAILED.value, ReplyStatus.GAVE_UP.value)
+STATUSES = ("none", "queued", "sending", "sent", "recorded", "failed", "gave_up")
+
+
+def due_sql(prefix: str) -> str:
+    """`due` as SQL, for a partial index of the deliveries that may fall due."""
+    return f"{prefix}_status in ('queued', 'failed', 'sending')"
+
+
+def columns(prefix: str) -> list[Column[Any]]:
+    """A delivery's columns in a table (its status is checked by the table: one of `STATUSES`)."""
+    return [
+        Column(f"{prefix}_status", Text, nullable=False, server_default="none"),
+        Column(f"{prefix}_attempts", Integer, nullable=False, server_default="0"),
+        Column(f"{prefix}_next_attempt_at", UtcDateTime),
+        Column(f"{prefix}_last_error", Text),
+        Column(f"{prefix}_message_id", Text),
+        Column(f"{prefix}_sent_at", UtcDateTime),
+        Column(f"{prefix}_lease_until", UtcDateTime),
+    ]
+
+
+def outcome_row(prefix: str, delivery: Reply) -> Row:
+    """Columns an attempt's outcome writes; the lease is always released and the attempt
+    count kept."""
+    return {
+        f"{prefix}_status": delivery.status.value,
+        f"{prefix}_next_attempt_at": codec.opt_utc(delivery.next_attempt_at),
+        f"{prefix}_last_error": delivery.last_error,
+        f"{prefix}_message_id": delivery.message_id,
+        f"{prefix}_sent_at": codec.opt_utc(delivery.sent_at),
+        f"{prefix}_lease_until": None,
+    }
+
+
+def delivery_row(prefix: str, delivery: Reply) -> Row:
+    """Every column of the delivery."""
+    return {
+        **outcome_row(prefix, delivery),
+        f"{prefix}_attempts": delivery.attempts,
+        f"{prefix}_lease_until": codec.opt_utc(delivery.lease_until),
+    }
+
+
+def delivery_from_row(prefix: str, row: Mapping[str, Any]) -> Reply:
+    return Reply(
+        status=ReplyStatus(row[f"{prefix}_status"]),
+        attempts=int(row[f"{prefix}_attempts"]),
+        next_attempt_at=codec.parse_ts(row[f"{prefix}_next_attempt_at"]),
+        last_error=row[f"{prefix}_last_error"],
+        message_id=row[f"{prefix}_message_id"],
+        sent_at=codec.parse_ts(row[f"{prefix}_sent_at"]),
+        lease_until=codec.parse_ts(row[f"{prefix}_lease_until"]),
+    )
 
 
 def due(prefix: str, now: datetime) -> Where:
@@ -71,4 +131,4 @@ def finish(table: str, prefix: str, key: Condition, outcome: Reply) -> Update:
         eq(f"{prefix}_status", ReplyStatus.SENDING.value),
         eq(f"{prefix}_attempts", outcome.attempts),
     )
-    return Update(table, held, codec.delivery_outcome(prefix, outcome))
+    return Update(table, held, outcome_row(prefix, outcome))

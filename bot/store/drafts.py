@@ -1,4 +1,10 @@
-"""Drafts, their cards and their replies, on any `Database`."""
+"""Drafts, their cards and the replies sent for them: the table, its rows, and the store.
+
+A draft's input lives in the ``input`` JSON column (`bot.store.draft_input`), except
+``conversation_id`` and ``external_id``, which are real columns because they are queried.
+The post-lease columns (``card_lease_until``) are store bookkeeping with no domain field:
+decoding ignores them.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +13,8 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import BigInteger, Column, Index, Integer, Table, Text, text
+
 from bot.domain import (
     Decision,
     DecisionKind,
@@ -14,15 +22,23 @@ from bot.domain import (
     DraftState,
     Escalation,
     LogEntry,
+    RejectReason,
     Reply,
     ReplyStatus,
+    RiskFlag,
+    RiskKind,
     Scope,
     SlackRef,
+    TrainingCard,
 )
 from bot.store import codec, deliveries, posts
+from bot.store.codec import Row
+from bot.store.columns import Json, UtcDateTime, check_in, metadata, partial_index
 from bot.store.database import Database
-from bot.store.decision_log import log_insert
+from bot.store.decision_log import log_insert, log_row
+from bot.store.draft_input import input_from, input_json
 from bot.store.errors import NotFound, StoreError
+from bot.store.escalations import escalation_row
 from bot.store.ops import (
     Change,
     Cond,
@@ -35,6 +51,183 @@ from bot.store.ops import (
     not_null,
     one_of,
 )
+
+DRAFT_STATES = ("pending", "approved", "rejected", "escalated")
+DECISION_KINDS = ("approve", "edit", "reject", "escalate")
+
+drafts_table = Table(
+    "drafts",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("external_id", Text, unique=True),
+    Column("conversation_id", BigInteger, nullable=False),
+    Column("input", Json, nullable=False),
+    Column("flags", Json, nullable=False, server_default=text("'[]'")),
+    Column("received_at", UtcDateTime, nullable=False),
+    Column("state", Text, nullable=False, server_default="pending"),
+    Column("card_channel", Text),
+    Column("card_ts", Text),
+    Column("posted_at", UtcDateTime),
+    Column("decision_kind", Text),
+    Column("decided_by", Text),
+    Column("decided_at", UtcDateTime),
+    Column("final_text", Text),
+    Column("reject_reason", Text),
+    Column("decision_notes", Text),
+    Column("escalation_id", Text),
+    *deliveries.columns("reply"),
+    Column("card_lease_until", UtcDateTime),
+    Column("card_refusals", Integer, nullable=False, server_default="0"),
+    # A newer customer message's draft replaced this one before anyone decided it. The state
+    # stays 'pending' (SQLite databases from the first release cannot widen the state check),
+    # so "awaiting a decision" is: pending and not superseded.
+    Column("superseded_by", Text),
+    Column("superseded_at", UtcDateTime),
+    # A training card (`/occ training start`): one scenario of the packet for one trainee.
+    # Only 'cx' drafts are the team's queue; nothing of a 'training' one reaches a customer.
+    Column("scope", Text, nullable=False, server_default="cx"),
+    Column("trainee", Text),
+    Column("training_round", Text),
+    Column("scenario", Text),
+    check_in("state", DRAFT_STATES),
+    check_in("decision_kind", DECISION_KINDS),
+    check_in("reply_status", deliveries.STATUSES),
+    partial_index("drafts_reply_due_idx", "received_at", where=deliveries.due_sql("reply")),
+    Index("drafts_conversation_idx", "conversation_id"),
+    partial_index("drafts_trainee_idx", "trainee", "received_at", where="trainee is not null"),
+    # The recent decisions drafting learns from (newest first, a few hundred).
+    partial_index("drafts_decided_idx", "decided_at", where="decided_at is not null"),
+    partial_index(
+        "drafts_unposted_idx", "received_at", where="card_channel is null and state = 'pending'"
+    ),
+)
+TABLE = drafts_table.name
+
+
+def draft_row(draft: Draft) -> Row:
+    return {
+        "id": draft.id,
+        "external_id": draft.input.external_id,
+        "conversation_id": draft.input.conversation_id,
+        "input": input_json(draft.input),
+        "flags": [{"kind": flag.kind.value, "reason": flag.reason} for flag in draft.flags],
+        "received_at": codec.utc(draft.received_at),
+        "state": draft.state.value,
+        "card_channel": draft.card.channel if draft.card else None,
+        "card_ts": draft.card.ts if draft.card else None,
+        "posted_at": codec.opt_utc(draft.posted_at),
+        **_decision_columns(draft.decision),
+        **deliveries.delivery_row("reply", draft.reply),
+        **_training_columns(draft),
+    }
+
+
+def draft_from_row(row: Mapping[str, Any]) -> Draft:
+    decision = None
+    if row["decision_kind"] is not None:
+        decision = Decision(
+            kind=DecisionKind(row["decision_kind"]),
+            actor=row["decided_by"],
+            at=codec.required_ts(row["decided_at"]),
+            final_text=row["final_text"],
+            reason=RejectReason(row["reject_reason"]) if row["reject_reason"] else None,
+            notes=row["decision_notes"],
+            escalation_id=row["escalation_id"],
+        )
+    card = None
+    if row["card_channel"] is not None:
+        card = SlackRef(channel=row["card_channel"], ts=row["card_ts"])
+    return Draft(
+        id=row["id"],
+        input=input_from(
+            codec.json_column(row["input"]), row["conversation_id"], row["external_id"]
+        ),
+        received_at=codec.required_ts(row["received_at"]),
+        flags=tuple(
+            RiskFlag(kind=RiskKind(flag["kind"]), reason=flag["reason"])
+            for flag in codec.json_column(row["flags"]) or ()
+        ),
+        state=DraftState.SUPERSEDED if row["superseded_by"] else DraftState(row["state"]),
+        card=card,
+        posted_at=codec.parse_ts(row["posted_at"]),
+        decision=decision,
+        reply=deliveries.delivery_from_row("reply", row),
+        superseded_by=row["superseded_by"],
+        training=_training_from(row),
+    )
+
+
+def _decision_columns(decision: Decision | None, escalation_id: str | None = None) -> Row:
+    if decision is None:
+        return dict.fromkeys(
+            (
+                "decision_kind",
+                "decided_by",
+                "decided_at",
+                "final_text",
+                "reject_reason",
+                "decision_notes",
+                "escalation_id",
+            )
+        )
+    return {
+        "decision_kind": decision.kind.value,
+        "decided_by": decision.actor,
+        "decided_at": codec.utc(decision.at),
+        "final_text": decision.final_text,
+        "reject_reason": decision.reason.value if decision.reason else None,
+        "decision_notes": decision.notes,
+        "escalation_id": decision.escalation_id or escalation_id,
+    }
+
+
+def decision_row(
+    decision: Decision,
+    reply_status: ReplyStatus,
+    escalation_id: str | None = None,
+    reply_lease_until: datetime | None = None,
+) -> Row:
+    """Columns a decision writes: the new state, who/when/what, and a fresh reply (already
+    leased to the decider, as its first attempt, when ``reply_lease_until`` is given)."""
+    return {
+        "state": decision.kind.state.value,
+        **_decision_columns(decision, escalation_id),
+        "reply_status": reply_status.value,
+        "reply_attempts": 1 if reply_lease_until else 0,
+        "reply_next_attempt_at": None,
+        "reply_last_error": None,
+        "reply_message_id": None,
+        "reply_sent_at": None,
+        "reply_lease_until": codec.opt_utc(reply_lease_until),
+    }
+
+
+def card_row(card: SlackRef, posted_at: datetime) -> Row:
+    """Columns set_card writes; a posted card needs no post lease."""
+    return {
+        "card_channel": card.channel,
+        "card_ts": card.ts,
+        "posted_at": codec.utc(posted_at),
+        "card_lease_until": None,
+    }
+
+
+def _training_columns(draft: Draft) -> Row:
+    training = draft.training
+    return {
+        "scope": draft.scope.value,
+        "trainee": training.trainee if training else None,
+        "training_round": training.round if training else None,
+        "scenario": training.scenario if training else None,
+    }
+
+
+def _training_from(row: Mapping[str, Any]) -> TrainingCard | None:
+    if row.get("trainee") is None:
+        return None
+    return TrainingCard(
+        trainee=row["trainee"], round=row["training_round"], scenario=row["scenario"]
+    )
 
 
 def awaiting_decision() -> tuple[Cond, ...]:
@@ -49,26 +242,30 @@ def live() -> Cond:
 
 
 class Drafts:
+    """Drafts, their cards and the replies sent for them."""
+
     db: Database
 
     async def add_draft(self, draft: Draft, *logs: LogEntry) -> tuple[Draft, bool]:
+        """Store a draft and its log rows (draft.received, and a CX breach's); a repeated
+        external_id returns the first draft and False, writing nothing."""
         change = Change(
-            Insert("drafts", codec.draft_row(draft), ignore_conflict=True),
+            Insert(TABLE, draft_row(draft), ignore_conflict=True),
             tuple(log_insert(log) for log in logs),
         )
         row = await self.db.apply(change)
         if row is not None:
-            return codec.draft_from_row(row), True
+            return draft_from_row(row), True
         return await self._existing_draft(draft), False
 
     async def start_round(
         self, started: LogEntry, drafts: Sequence[Draft], *logs: LogEntry
     ) -> bool:
-        """Take a round of drafts by writing its ``started`` row (whose id names the round),
-        then store the drafts and their log rows, all in one transaction; False, writing
-        nothing, when that row exists already (another start took the round)."""
-        taken = Insert("decision_log", codec.log_row(started), ignore_conflict=True)
-        inserts = (*(Insert("drafts", codec.draft_row(d)) for d in drafts), *map(log_insert, logs))
+        """Take a round of drafts (a training round) by writing its ``started`` row, whose id
+        names the round, and store the drafts and their log rows in the same transaction;
+        False, writing nothing, when another start took that round first (the row exists)."""
+        taken = Insert("decision_log", log_row(started), ignore_conflict=True)
+        inserts = (*(Insert(TABLE, draft_row(d)) for d in drafts), *map(log_insert, logs))
         return await self.db.apply(Change(taken, inserts)) is not None
 
     async def _existing_draft(self, draft: Draft) -> Draft:
@@ -85,6 +282,8 @@ class Drafts:
     async def pending_draft_for_conversation(
         self, conversation_id: int, *, since: datetime
     ) -> Draft | None:
+        """A draft of this conversation received at or after ``since`` and still waiting
+        for a decision, if any."""
         return await self._draft_where(
             eq("conversation_id", conversation_id),
             *awaiting_decision(),
@@ -99,8 +298,8 @@ class Drafts:
         return await self._draft_where(eq("external_id", external_id))
 
     async def _draft_where(self, *where: Condition) -> Draft | None:
-        rows = await self.db.select(Query("drafts", where, limit=1))
-        return codec.draft_from_row(rows[0]) if rows else None
+        rows = await self.db.select(Query(TABLE, where, limit=1))
+        return draft_from_row(rows[0]) if rows else None
 
     async def decided_between(
         self, since: datetime, until: datetime, kinds: Sequence[DecisionKind], limit: int
@@ -112,25 +311,25 @@ class Drafts:
             one_of("decision_kind", [kind.value for kind in kinds]),
             live(),
         )
-        query = Query("drafts", where, order_by=("decided_at", "id"), limit=limit)
-        return [codec.draft_from_row(row) for row in await self.db.select(query)]
+        query = Query(TABLE, where, order_by=("decided_at", "id"), limit=limit)
+        return [draft_from_row(row) for row in await self.db.select(query)]
 
     async def waiting_drafts(self, limit: int) -> list[Draft]:
         """The drafts awaiting a decision, oldest first."""
         where = (*awaiting_decision(), live())
-        query = Query("drafts", where, order_by=("received_at", "id"), limit=limit)
-        return [codec.draft_from_row(row) for row in await self.db.select(query)]
+        query = Query(TABLE, where, order_by=("received_at", "id"), limit=limit)
+        return [draft_from_row(row) for row in await self.db.select(query)]
 
     async def decided_drafts(self, limit: int) -> list[Draft]:
         """The most recently decided drafts, newest first."""
         query = Query(
-            "drafts",
+            TABLE,
             (not_null("decided_at"), live()),
             order_by=("decided_at",),
             descending=True,
             limit=limit,
         )
-        return [codec.draft_from_row(row) for row in await self.db.select(query)]
+        return [draft_from_row(row) for row in await self.db.select(query)]
 
     async def sent_drafts(self) -> list[Draft]:
         """Every draft an operator approved (as drafted or edited), oldest decision first."""
@@ -138,13 +337,15 @@ class Drafts:
             one_of("decision_kind", [DecisionKind.APPROVE.value, DecisionKind.EDIT.value]),
             live(),
         )
-        query = Query("drafts", sent, order_by=("decided_at", "id"))
-        return [codec.draft_from_row(row) for row in await self.db.select(query)]
+        query = Query(TABLE, sent, order_by=("decided_at", "id"))
+        return [draft_from_row(row) for row in await self.db.select(query)]
 
     async def training_cards(self, trainee: str) -> list[Draft]:
-        """The trainee's training cards, oldest first."""
-        query = Query("drafts", (eq("trainee", trainee),), order_by=("received_at", "id"))
-        return [codec.draft_from_row(row) for row in await self.db.select(query)]
+        """The trainee's training cards (every round), oldest first. Training cards are in
+        no other list of drafts: the queue, the team's numbers, drafting and learning see
+        customers' drafts only."""
+        query = Query(TABLE, (eq("trainee", trainee),), order_by=("received_at", "id"))
+        return [draft_from_row(row) for row in await self.db.select(query)]
 
     async def set_card(
         self,
@@ -155,8 +356,11 @@ class Drafts:
         *,
         lease_until: datetime | None = None,
     ) -> Draft | None:
-        values = codec.card_row(card, posted_at)
-        update = posts.record("drafts", "card", eq("id", draft_id), values, lease_until)
+        """Store where the card was posted, releasing the card lease. With ``lease_until``,
+        only while that lease is still the draft's and no card is recorded: None otherwise
+        (another poster took over), writing nothing. NotFound for an unknown draft."""
+        values = card_row(card, posted_at)
+        update = posts.record(TABLE, "card", eq("id", draft_id), values, lease_until)
         row = await self.db.apply(Change(update, (log_insert(log),)))
         if row is None and await self.get_draft(draft_id) is None:
             raise NotFound(f"draft {draft_id!r}")
@@ -165,27 +369,36 @@ class Drafts:
     async def refuse_card_post(
         self, draft_id: str, *, lease_until: datetime, log: LogEntry
     ) -> int | None:
-        update = posts.refuse("drafts", "card", eq("id", draft_id), lease_until)
+        """Count a permanent refusal by Slack (with its log row), while holding that lease;
+        the refusals so far, or None if the lease is no longer this poster's. After
+        `PARK_AFTER_REFUSALS` the card is parked: not offered for reposting."""
+        update = posts.refuse(TABLE, "card", eq("id", draft_id), lease_until)
         row = await self.db.apply(Change(update, (log_insert(log),)))
         return None if row is None else int(row["card_refusals"])
 
     async def unpark_cards(self, scope: Scope) -> None:
-        update = posts.unpark("drafts", "card")
+        """Offer every parked card of ``scope`` for reposting again: its channel (the
+        approvals channel for `cx`, the training channel for `training`) works again."""
+        update = posts.unpark(TABLE, "card")
         update = replace(update, where=(*update.where, eq("scope", scope.value)))
         await self.db.apply(Change(update))
 
     async def claim_card_post(
         self, draft_id: str, *, now: datetime, lease_until: datetime
     ) -> Draft | None:
-        update = posts.claim("drafts", "card", eq("id", draft_id), now=now, lease_until=lease_until)
+        """Take the lease to post a draft's card: only while it has no card and no lease
+        unexpired at ``now``; None if it has a card, another caller holds the lease, it was
+        decided or superseded, or the draft does not exist."""
+        update = posts.claim(TABLE, "card", eq("id", draft_id), now=now, lease_until=lease_until)
         # A draft decided or superseded before its card went out gets no card: a newer one has
         # its own (the card would offer buttons that can no longer work).
         update = replace(update, where=(*update.where, *awaiting_decision()))
         return _draft(await self.db.apply(Change(update)))
 
     async def unposted_drafts(self, now: datetime, limit: int = 100) -> list[str]:
+        """Ids of pending drafts with no card and no lease unexpired at ``now``, oldest first."""
         query = Query(
-            "drafts",
+            TABLE,
             (*awaiting_decision(), *posts.unposted("card", now)),
             order_by=("received_at", "id"),
             limit=limit,
@@ -203,41 +416,55 @@ class Drafts:
         escalation: Escalation | None = None,
         reply_lease_until: datetime | None = None,
     ) -> Draft | None:
-        values = codec.decision_row(
+        """Move a pending draft to ``decision.kind.state`` (with the escalation, if any, and
+        the log row); None if it was no longer pending.
+
+        With ``reply_lease_until`` (and ``reply_status`` SENDING) the decider also takes the
+        reply's first lease in the same write, as `claim_reply` would.
+        """
+        values = decision_row(
             decision, reply_status, escalation.id if escalation else None, reply_lease_until
         )
-        update = Update("drafts", (eq("id", draft_id), *awaiting_decision()), values)
-        then = (Insert("escalations", codec.escalation_row(escalation)),) if escalation else ()
+        update = Update(TABLE, (eq("id", draft_id), *awaiting_decision()), values)
+        then = (Insert("escalations", escalation_row(escalation)),) if escalation else ()
         return _draft(await self.db.apply(Change(update, (*then, log_insert(log)))))
 
     async def claim_reply(
         self, draft_id: str, *, now: datetime, lease_until: datetime, force: bool = False
     ) -> Draft | None:
+        """Take the reply lease (status SENDING, attempts + 1); None if not claimable now."""
         update = deliveries.claim(
-            "drafts", "reply", eq("id", draft_id), now=now, lease_until=lease_until, force=force
+            TABLE, "reply", eq("id", draft_id), now=now, lease_until=lease_until, force=force
         )
         return _draft(await self.db.apply(Change(update)))
 
     async def finish_reply(self, draft_id: str, reply: Reply, log: LogEntry) -> Draft | None:
-        update = deliveries.finish("drafts", "reply", eq("id", draft_id), reply)
+        """Record an attempt's outcome, only while that attempt still holds the reply (status
+        SENDING and ``reply.attempts`` unchanged); None, writing nothing, if another worker
+        has taken it since. NotFound for an unknown draft."""
+        update = deliveries.finish(TABLE, "reply", eq("id", draft_id), reply)
         row = await self.db.apply(Change(update, (log_insert(log),)))
         if row is None:
             if await self.get_draft(draft_id) is None:
                 raise NotFound(f"draft {draft_id!r}")
             return None
-        return codec.draft_from_row(row)
+        return draft_from_row(row)
 
     async def draft_for_reply(self, message_id: str) -> Draft | None:
+        """The draft whose reply Chatwoot stored as ``message_id``."""
         rows = await self.db.select(
-            Query("drafts", (eq("reply_message_id", message_id),), order_by=("id",), limit=1)
+            Query(TABLE, (eq("reply_message_id", message_id),), order_by=("id",), limit=1)
         )
         return _draft(rows[0] if rows else None)
 
     async def reply_undelivered(
         self, draft_id: str, message_id: str, error: str, log: LogEntry
     ) -> Draft | None:
+        """A sent reply that the channel did not deliver after all: GAVE_UP with ``error``
+        (Retry sends it again), with its log row; None, writing nothing, unless the reply is
+        SENT as ``message_id``."""
         update = Update(
-            "drafts",
+            TABLE,
             (
                 eq("id", draft_id),
                 eq("reply_status", ReplyStatus.SENT.value),
@@ -249,9 +476,9 @@ class Drafts:
 
     async def due_replies(self, now: datetime, limit: int = 100) -> list[str]:
         due = deliveries.due("reply", now)
-        query = Query("drafts", due, order_by=("received_at", "id"), limit=limit, columns=("id",))
+        query = Query(TABLE, due, order_by=("received_at", "id"), limit=limit, columns=("id",))
         return [row["id"] for row in await self.db.select(query)]
 
 
 def _draft(row: Mapping[str, Any] | None) -> Draft | None:
-    return None if row is None else codec.draft_from_row(row)
+    return None if row is None else draft_from_row(row)

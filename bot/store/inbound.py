@@ -1,5 +1,5 @@
-"""Customers' messages waiting to be drafted, and the per-conversation drafting lease, on any
-`Database`.
+"""Customers' messages waiting to be drafted, and the per-conversation drafting lease: the
+tables, their rows, and the store, on any `Database`.
 
 Drafting a conversation: take its lease (`claim_drafting`), read what is unanswered, draft,
 then store the draft fenced by that lease (`store_conversation_draft`), supersede older
@@ -9,14 +9,19 @@ idempotent, so a replica that dies half-way leaves work the next lease-holder fi
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, Boolean, Column, Index, Integer, Table, Text, false
 
 from bot.domain import Draft, InboundMessage, InboundState, LogEntry
 from bot.store import codec
+from bot.store.codec import Row
+from bot.store.columns import UtcDateTime, check_in, metadata, partial_index
 from bot.store.database import Database
 from bot.store.decision_log import log_insert
-from bot.store.drafts import awaiting_decision, live
+from bot.store.drafts import awaiting_decision, draft_from_row, draft_row, live
 from bot.store.ops import (
     AnyOf,
     Change,
@@ -31,21 +36,91 @@ from bot.store.ops import (
     one_of,
 )
 
-MESSAGES = "inbound_messages"
-LEASES = "drafting_leases"
+INBOUND_STATES = ("waiting", "drafted", "failed")
+
+# Customers' Chatwoot messages, stored (once per message) before the webhook answers and
+# drafted afterwards. `draft_id` is the draft that answers the message: a newer draft of the
+# conversation takes over the messages of the one it supersedes.
+messages_table = Table(
+    "inbound_messages",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("conversation_id", BigInteger, nullable=False),
+    Column("message_id", BigInteger, nullable=False),
+    Column("content", Text, nullable=False),
+    Column("customer_name", Text),
+    Column("customer_email", Text),
+    Column("customer_email_verified", Boolean, nullable=False, server_default=false()),
+    Column("received_at", UtcDateTime, nullable=False),
+    Column("state", Text, nullable=False, server_default="waiting"),
+    Column("draft_id", Text),
+    Column("error", Text),
+    check_in("state", INBOUND_STATES),
+    Index("inbound_messages_conversation_idx", "conversation_id", "message_id"),
+    partial_index("inbound_messages_waiting_idx", "received_at", where="state = 'waiting'"),
+)
+
+# One drafter per conversation at a time: the lease orders its drafts, so a newer draft
+# always answers every message an older one did. Failed tries back off, then give up.
+leases_table = Table(
+    "drafting_leases",
+    metadata,
+    Column("conversation_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("lease_until", UtcDateTime),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("retry_at", UtcDateTime),
+    Column("last_error", Text),
+)
+
+MESSAGES = messages_table.name
+LEASES = leases_table.name
+
+
+def inbound_row(message: InboundMessage) -> Row:
+    return {
+        "id": message.id,
+        "conversation_id": message.conversation_id,
+        "message_id": message.message_id,
+        "content": message.content,
+        "customer_name": message.customer_name,
+        "customer_email": message.customer_email,
+        "customer_email_verified": message.email_verified,
+        "received_at": codec.utc(message.received_at),
+        "state": message.state.value,
+        "draft_id": message.draft_id,
+        "error": message.error,
+    }
+
+
+def inbound_from_row(row: Mapping[str, Any]) -> InboundMessage:
+    return InboundMessage(
+        id=row["id"],
+        conversation_id=int(row["conversation_id"]),
+        message_id=int(row["message_id"]),
+        content=row["content"],
+        customer_name=row["customer_name"],
+        customer_email=row["customer_email"],
+        email_verified=bool(row["customer_email_verified"]),
+        received_at=codec.required_ts(row["received_at"]),
+        state=InboundState(row["state"]),
+        draft_id=row["draft_id"],
+        error=row["error"],
+    )
 
 
 class InboundMessages:
+    """Customers' messages waiting to be drafted, under a per-conversation drafting lease."""
+
     db: Database
 
     async def add_inbound(self, message: InboundMessage) -> bool:
         """Store a customer's message; False (writing nothing) if it is already stored."""
-        insert = Insert(MESSAGES, codec.inbound_row(message), ignore_conflict=True)
+        insert = Insert(MESSAGES, inbound_row(message), ignore_conflict=True)
         return await self.db.apply(Change(insert)) is not None
 
     async def inbound_messages(self, conversation_id: int) -> list[InboundMessage]:
         query = Query(MESSAGES, (eq("conversation_id", conversation_id),), order_by=("message_id",))
-        return [codec.inbound_from_row(row) for row in await self.db.select(query)]
+        return [inbound_from_row(row) for row in await self.db.select(query)]
 
     async def conversations_waiting(self, received_before: datetime, limit: int = 100) -> list[int]:
         """Conversations with a message stored before then and still waiting to be drafted."""
@@ -92,7 +167,7 @@ class InboundMessages:
             (eq("conversation_id", conversation_id), answered_by),
             order_by=("message_id",),
         )
-        return [codec.inbound_from_row(row) for row in await self.db.select(query)]
+        return [inbound_from_row(row) for row in await self.db.select(query)]
 
     async def drafts_awaiting_decision(self, conversation_id: int) -> list[Draft]:
         query = Query(
@@ -100,7 +175,7 @@ class InboundMessages:
             (eq("conversation_id", conversation_id), *awaiting_decision(), live()),
             order_by=("received_at", "id"),
         )
-        return [codec.draft_from_row(row) for row in await self.db.select(query)]
+        return [draft_from_row(row) for row in await self.db.select(query)]
 
     async def store_conversation_draft(
         self, draft: Draft, logs: Sequence[LogEntry], *, lease_until: datetime
@@ -112,7 +187,7 @@ class InboundMessages:
             eq("lease_until", codec.utc(lease_until)),
         )
         reset = {"attempts": 0, "retry_at": None, "last_error": None}
-        inserts = (Insert("drafts", codec.draft_row(draft)), *(log_insert(log) for log in logs))
+        inserts = (Insert("drafts", draft_row(draft)), *(log_insert(log) for log in logs))
         return await self.db.apply(Change(Update(LEASES, held, reset), inserts)) is not None
 
     async def supersede(
@@ -125,7 +200,7 @@ class InboundMessages:
             {"superseded_by": by, "superseded_at": codec.utc(at)},
         )
         row = await self.db.apply(Change(update, (log_insert(log),)))
-        return None if row is None else codec.draft_from_row(row)
+        return None if row is None else draft_from_row(row)
 
     async def assign_messages(self, message_ids: Sequence[str], draft_id: str) -> None:
         """These messages are answered by this draft now."""

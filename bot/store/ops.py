@@ -7,7 +7,7 @@ won, all in one transaction. A read is a `Query`. Each backend compiles these: t
 backend into SQLAlchemy Core statements (`bot.store.sql_statements`: one statement on
 PostgreSQL, one transaction on SQLite), the Supabase backend into one ``rpc('occ_apply')``
 call (a Postgres function, so still one transaction) or PostgREST filters. Values are table
-rows as `bot.store.codec` builds them.
+rows as the entity modules build them (`bot.store.drafts.draft_row` …).
 """
 
 from __future__ import annotations

@@ -3,55 +3,114 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
-from bot.domain import LogEntry, OutboxMessage, Reply
+from sqlalchemy import BigInteger, Column, Index, Table, Text
+
+from bot.domain import LogEntry, MessageKind, OutboxMessage, Reply
 from bot.store import codec, deliveries
+from bot.store.codec import Row
+from bot.store.columns import UtcDateTime, check_in, metadata, partial_index
 from bot.store.database import Database
 from bot.store.decision_log import log_insert
 from bot.store.ops import Change, Insert, Query, eq
 
-TABLE = "chatwoot_outbox"
+MESSAGE_KINDS = ("reply", "note")
+
+# Messages for Chatwoot conversations that are not a draft's reply (a manager's reply to the
+# customer, resolution notes; later CX and Sales Pulse notes): each row is delivered once,
+# with the same status, lease and backoff columns as a reply (bot.store.deliveries), and
+# written in the transaction of the change it belongs to.
+outbox_table = Table(
+    "chatwoot_outbox",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("subject_id", Text, nullable=False),
+    Column("conversation_id", BigInteger, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("content", Text, nullable=False),
+    Column("action", Text, nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    *deliveries.columns("delivery"),
+    check_in("kind", MESSAGE_KINDS),
+    check_in("delivery_status", deliveries.STATUSES),
+    Index("chatwoot_outbox_subject_idx", "subject_id", "created_at"),
+    partial_index("chatwoot_outbox_due_idx", "created_at", where=deliveries.due_sql("delivery")),
+)
+TABLE = outbox_table.name
+
+
+def outbox_row(message: OutboxMessage) -> Row:
+    return {
+        "id": message.id,
+        "subject_id": message.subject_id,
+        "conversation_id": message.conversation_id,
+        "kind": message.kind.value,
+        "content": message.content,
+        "action": message.action,
+        "actor": message.actor,
+        "created_at": codec.utc(message.created_at),
+        **deliveries.delivery_row("delivery", message.delivery),
+    }
+
+
+def outbox_from_row(row: Mapping[str, Any]) -> OutboxMessage:
+    return OutboxMessage(
+        id=row["id"],
+        subject_id=row["subject_id"],
+        conversation_id=int(row["conversation_id"]),
+        kind=MessageKind(row["kind"]),
+        content=row["content"],
+        action=row["action"],
+        actor=row["actor"],
+        created_at=codec.required_ts(row["created_at"]),
+        delivery=deliveries.delivery_from_row("delivery", row),
+    )
 
 
 def outbox_insert(message: OutboxMessage) -> Insert:
     """The outbox row that goes with a change (written in its transaction)."""
-    return Insert(TABLE, codec.outbox_row(message))
+    return Insert(TABLE, outbox_row(message))
 
 
 class Outbox:
+    """Messages for Chatwoot conversations, delivered once each (bot.flows.outbox)."""
+
     db: Database
 
     async def get_outbox_message(self, message_id: str) -> OutboxMessage | None:
         rows = await self.db.select(Query(TABLE, (eq("id", message_id),), limit=1))
-        return codec.outbox_from_row(rows[0]) if rows else None
+        return outbox_from_row(rows[0]) if rows else None
 
     async def outbox_for(self, subject_id: str) -> list[OutboxMessage]:
         query = Query(TABLE, (eq("subject_id", subject_id),), order_by=("created_at", "id"))
-        return [codec.outbox_from_row(row) for row in await self.db.select(query)]
+        return [outbox_from_row(row) for row in await self.db.select(query)]
 
     async def queue_outbox_message(self, message: OutboxMessage) -> OutboxMessage | None:
-        """Queue a message on its own, once: None if one with its id is queued already."""
-        row = await self.db.apply(
-            Change(Insert(TABLE, codec.outbox_row(message), ignore_conflict=True))
-        )
+        """Queue a message on its own, once per id; None if it was queued already."""
+        row = await self.db.apply(Change(Insert(TABLE, outbox_row(message), ignore_conflict=True)))
         return None if row is None else message
 
     async def claim_outbox_message(
         self, message_id: str, *, now: datetime, lease_until: datetime, force: bool = False
     ) -> OutboxMessage | None:
+        """Take a message's delivery, as `Drafts.claim_reply`."""
         update = deliveries.claim(
             TABLE, "delivery", eq("id", message_id), now=now, lease_until=lease_until, force=force
         )
         row = await self.db.apply(Change(update))
-        return None if row is None else codec.outbox_from_row(row)
+        return None if row is None else outbox_from_row(row)
 
     async def finish_outbox_message(
         self, message_id: str, delivery: Reply, log: LogEntry
     ) -> OutboxMessage | None:
+        """Record an attempt's outcome, as `Drafts.finish_reply`."""
         update = deliveries.finish(TABLE, "delivery", eq("id", message_id), delivery)
         row = await self.db.apply(Change(update, (log_insert(log),)))
-        return None if row is None else codec.outbox_from_row(row)
+        return None if row is None else outbox_from_row(row)
 
     async def due_outbox_messages(self, now: datetime, limit: int = 100) -> list[str]:
         query = Query(

@@ -1,5 +1,6 @@
-"""A Slack message posted once for a row (a draft's card, an escalation's manager message):
-the same lease, record and refusal columns under a prefix (``card_``, ``message_``).
+"""A Slack message posted once for a row (a draft's card, an escalation's manager message, a
+reminder, a Sales Pulse alert and its clearing note): the same lease, record and refusal
+columns under a prefix (``card_``, ``message_``, ``clear_``).
 
 Taking the post is a conditional write on the lease; recording where the message went is
 fenced by that lease; permanent refusals are counted, and after `PARK_AFTER_REFUSALS` the
@@ -12,12 +13,42 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import Column, Integer, Text
+
+from bot.domain import SlackRef
 from bot.store import codec
+from bot.store.codec import Row
+from bot.store.columns import UtcDateTime
 from bot.store.ops import Cond, Condition, Update, Where, eq, fewer_than, free_lease, is_null
 
 # Slack refusing a post for good (channel_not_found …) this many times parks the message:
 # no more automatic retries until a post to that channel works again.
 PARK_AFTER_REFUSALS = 3
+
+
+def columns(prefix: str) -> list[Column[Any]]:
+    """A post's columns in a table."""
+    return [
+        Column(f"{prefix}_channel", Text),
+        Column(f"{prefix}_ts", Text),
+        Column(f"{prefix}_lease_until", UtcDateTime),
+        Column(f"{prefix}_refusals", Integer, nullable=False, server_default="0"),
+    ]
+
+
+def posted_row(prefix: str, message: SlackRef) -> Row:
+    """Where the message went; a posted message needs no post lease."""
+    return {
+        f"{prefix}_channel": message.channel,
+        f"{prefix}_ts": message.ts,
+        f"{prefix}_lease_until": None,
+    }
+
+
+def slack_ref(row: Mapping[str, Any], prefix: str) -> SlackRef | None:
+    """Where the message went, if it was posted."""
+    channel = row.get(f"{prefix}_channel")
+    return None if channel is None else SlackRef(channel=channel, ts=row[f"{prefix}_ts"])
 
 
 def unposted(prefix: str, now: datetime) -> Where:

@@ -44,7 +44,7 @@ from bot.store.sql_statements import (
     query_shape,
     write_shape,
 )
-from bot.store.store import OccStore
+from bot.store.store import Store
 
 Flavour = Literal["postgres", "sqlite"]
 
@@ -228,7 +228,7 @@ class SqlDatabase:
             await conn.execute(stmt, parameters(values))
 
 
-class SqlStore(OccStore):
+class SqlStore(Store):
     """The store on SQLite or PostgreSQL."""
 
     db: SqlDatabase

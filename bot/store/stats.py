@@ -1,5 +1,5 @@
 """The team's numbers, on any `Database`: counted and ordered in SQL over the views of
-migration 0013, never by loading the decision log.
+migration 0013 (described here for querying), never by loading the decision log.
 
 A window's numbers take three round trips: one statement of counts, then the median and
 the 90th percentile of the time to decide, each the one row at its rank (nearest rank).
@@ -10,14 +10,41 @@ from __future__ import annotations
 import math
 from datetime import datetime
 
+from sqlalchemy import Column, Float, Integer, Table, Text
+
 from bot.domain import Action, DecisionStats
 from bot.store import codec
+from bot.store.columns import UtcDateTime, views
 from bot.store.database import Database
 from bot.store.ops import Cond, Query, Where, at_or_before, eq, not_null
 
-DECISIONS = "occ_decision_times"
-CLAIMS = "occ_claims"
-BREACHES = "occ_breaches"
+# The figures the team's numbers are read from: read-only views over decision_log, defined in
+# migration 0013 (one per figure), so that every backend, Supabase's REST API included, counts
+# and orders them in SQL. Described here for querying only; they are never created from here.
+decision_times_view = Table(
+    "occ_decision_times",  # operators' decisions on live drafts, with the time each took
+    views,
+    Column("created_at", UtcDateTime),
+    Column("actor", Text),
+    Column("action", Text),
+    Column("waited_seconds", Float),
+)
+claims_view = Table(
+    "occ_claims",  # managers' claims of escalations, within the SLA (1) or not (0)
+    views,
+    Column("created_at", UtcDateTime),
+    Column("actor", Text),
+    Column("within_sla", Integer),
+)
+breaches_view = Table(
+    "occ_breaches",  # conversations found waiting past the CX SLA
+    views,
+    Column("created_at", UtcDateTime),
+)
+
+DECISIONS = decision_times_view.name
+CLAIMS = claims_view.name
+BREACHES = breaches_view.name
 KINDS = {
     "approved": Action.DRAFT_APPROVED,
     "edited": Action.DRAFT_EDITED,
@@ -27,13 +54,15 @@ KINDS = {
 
 
 class Stats:
+    """The team's numbers, from SQL over decision_log's views."""
+
     db: Database
 
     async def decision_stats(
         self, *, since: datetime, until: datetime, actor: str | None = None
     ) -> DecisionStats:
-        """The numbers of what happened from ``since`` to ``until`` (both included: "so far
-        today" includes this instant), by ``actor`` if given (then claims are theirs too;
+        """The numbers of what happened from ``since`` to ``until``, both included ("so far
+        today" includes this instant); by ``actor`` if given (then claims are theirs too;
         breaches are always the team's)."""
         window: Where = (
             Cond("created_at", "gte", codec.utc(since)),

@@ -1,4 +1,12 @@
-"""`OccStore`: every entity store over one `Database`, plus the queue summary."""
+"""`Store`: every entity store over one `Database`, plus the queue summary.
+
+What the bot may ask of its storage is these classes' methods; their docstrings are the
+contract. Every state change that two actors could race on (a decision, a reply claim, an
+escalation claim, a reminder, a repost of a Slack message, a job run, an incident) is one
+conditional write: the loser gets ``None`` and nothing is written for it. A state change and
+its decision_log row are one transaction on every backend. All datetimes going in and coming
+out are timezone-aware UTC.
+"""
 
 from __future__ import annotations
 
@@ -26,7 +34,7 @@ REPLIES_FAILING = (ReplyStatus.FAILED.value, ReplyStatus.GAVE_UP.value)
 ESCALATIONS_OPEN = (EscalationState.OPEN.value, EscalationState.CLAIMED.value)
 
 
-class OccStore(
+class Store(
     Drafts,
     InboundMessages,
     Escalations,
@@ -39,21 +47,25 @@ class OccStore(
     DataSources,
     Stats,
 ):
-    """The `bot.store.protocols.Store` the bot uses, on whichever database is configured."""
+    """Everything, on one database (whichever is configured: `bot.store.sql.SqlStore`,
+    `bot.store.supabase.SupabaseStore`)."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
 
     async def migrate(self) -> list[str]:
+        """Apply pending migrations; return the revisions applied (empty when up to date)."""
         return await self.db.migrate()
 
     async def ping(self) -> None:
+        """Raise if the database cannot be reached."""
         await self.db.ping()
 
     async def close(self) -> None:
         await self.db.close()
 
     async def queue_summary(self, now: datetime) -> QueueSummary:
+        """How much work is waiting; an escalation is overdue when open with due_at < now."""
         pending = (*awaiting_decision(), live())
         counts = await self.db.counts(
             {

@@ -36,7 +36,7 @@ from bot.store import migrate as schema_migrations
 from bot.store.errors import SchemaNotApplied, StoreError
 from bot.store.ops import AnyOf, Change, Cond, Condition, Insert, Query, Row, Update, Where
 from bot.store.schema import metadata
-from bot.store.store import OccStore
+from bot.store.store import Store
 
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -217,7 +217,7 @@ class RestDatabase:
         await _filtered((await self._table(table)).delete(), where).execute()
 
 
-class SupabaseStore(OccStore):
+class SupabaseStore(Store):
     """The store over Supabase's REST API."""
 
     def __init__(self, url: str, key: str, **options: Any) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from bot.store.schema import Json, UtcDateTime
+from bot.store.columns import Json, UtcDateTime
 
 revision = "0001_init"
 down_revision = None

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from bot.store.schema import UtcDateTime
+from bot.store.columns import UtcDateTime
 
 revision = "0003_job_runs_incidents"
 down_revision = "0002_post_leases"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from bot.store.schema import UtcDateTime
+from bot.store.columns import UtcDateTime
 
 revision = "0006_escalation_notes"
 down_revision = "0005_post_refusals"

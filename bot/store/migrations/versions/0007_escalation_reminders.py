@@ -7,12 +7,11 @@ Revises: 0006_escalation_notes
 
 from __future__ import annotations
 
-import importlib
-
 import sqlalchemy as sa
 from alembic import op
 
-from bot.store.schema import UtcDateTime
+from bot.store.columns import UtcDateTime
+from bot.store.migrations import occ_apply
 
 revision = "0007_escalation_reminders"
 down_revision = "0006_escalation_notes"
@@ -20,24 +19,23 @@ branch_labels = None
 depends_on = None
 
 UNPOSTED = "message_channel is null and skipped_at is null"
-# occ_apply (0004) writes only to the tables it lists; the function is replaced to add one.
-_rest = importlib.import_module("bot.store.migrations.versions.0004_rest_transactions")
-BEFORE = _rest.TABLES
-AFTER = BEFORE + ", 'escalation_reminders'"
-
-
-def _occ_table(tables: str) -> str:
-    return f"""
-create or replace function occ_table(tbl text) returns text
-language plpgsql immutable as $fn$
-begin
-    if tbl is null or tbl not in ({tables}) then
-        raise exception 'occ_apply: unknown table %', tbl using errcode = '22023';
-    end if;
-    return tbl;
-end
-$fn$;
-"""
+# occ_apply (0004) writes only to the tables it lists; the function is replaced to add one:
+# the tables before this revision, and after it.
+BEFORE = (
+    "drafts",
+    "escalations",
+    "decision_log",
+    "job_runs",
+    "incidents",
+)
+AFTER = (
+    "drafts",
+    "escalations",
+    "decision_log",
+    "job_runs",
+    "incidents",
+    "escalation_reminders",
+)
 
 
 def upgrade() -> None:
@@ -67,11 +65,11 @@ def upgrade() -> None:
     )
     if op.get_context().dialect.name == "postgresql":
         op.execute("alter table escalation_reminders enable row level security")
-        op.execute(_occ_table(AFTER))
+        op.execute(occ_apply.occ_table(AFTER))
 
 
 def downgrade() -> None:
     if op.get_context().dialect.name == "postgresql":
-        op.execute(_occ_table(BEFORE))
+        op.execute(occ_apply.occ_table(BEFORE))
     op.drop_index("escalation_reminders_unposted_idx", "escalation_reminders")
     op.drop_table("escalation_reminders")

@@ -7,12 +7,11 @@ Revises: 0007_escalation_reminders
 
 from __future__ import annotations
 
-import importlib
-
 import sqlalchemy as sa
 from alembic import op
 
-from bot.store.schema import UtcDateTime
+from bot.store.columns import UtcDateTime
+from bot.store.migrations import occ_apply
 
 revision = "0008_resolutions_outbox"
 down_revision = "0007_escalation_reminders"
@@ -21,9 +20,24 @@ depends_on = None
 
 DUE = "delivery_status in ('queued', 'failed', 'sending')"
 STATUSES = "'none', 'queued', 'sending', 'sent', 'recorded', 'failed', 'gave_up'"
-_previous = importlib.import_module("bot.store.migrations.versions.0007_escalation_reminders")
-BEFORE = _previous.AFTER
-AFTER = BEFORE + ", 'chatwoot_outbox'"
+# The tables occ_apply may write (see 0007): before this revision, and after it.
+BEFORE = (
+    "drafts",
+    "escalations",
+    "decision_log",
+    "job_runs",
+    "incidents",
+    "escalation_reminders",
+)
+AFTER = (
+    "drafts",
+    "escalations",
+    "decision_log",
+    "job_runs",
+    "incidents",
+    "escalation_reminders",
+    "chatwoot_outbox",
+)
 
 
 def upgrade() -> None:
@@ -65,12 +79,12 @@ def upgrade() -> None:
     )
     if op.get_context().dialect.name == "postgresql":
         op.execute("alter table chatwoot_outbox enable row level security")
-        op.execute(_previous._occ_table(AFTER))
+        op.execute(occ_apply.occ_table(AFTER))
 
 
 def downgrade() -> None:
     if op.get_context().dialect.name == "postgresql":
-        op.execute(_previous._occ_table(BEFORE))
+        op.execute(occ_apply.occ_table(BEFORE))
     op.drop_index("chatwoot_outbox_due_idx", "chatwoot_outbox")
     op.drop_index("chatwoot_outbox_subject_idx", "chatwoot_outbox")
     op.drop_table("chatwoot_outbox")

@@ -6,12 +6,11 @@ Revises: 0008_resolutions_outbox
 
 from __future__ import annotations
 
-import importlib
-
 import sqlalchemy as sa
 from alembic import op
 
-from bot.store.schema import Json, UtcDateTime
+from bot.store.columns import Json, UtcDateTime
+from bot.store.migrations import occ_apply
 
 revision = "0009_sales_alerts"
 down_revision = "0008_resolutions_outbox"
@@ -19,10 +18,28 @@ branch_labels = None
 depends_on = None
 
 OPEN_ALERT = "superseded_by is null and cleared_at is null"
-_reminders = importlib.import_module("bot.store.migrations.versions.0007_escalation_reminders")
-_previous = importlib.import_module("bot.store.migrations.versions.0008_resolutions_outbox")
-BEFORE = _previous.AFTER
-AFTER = BEFORE + ", 'sales_alerts', 'sales_responses', 'sales_followups'"
+# The tables occ_apply may write (see 0007): before this revision, and after it.
+BEFORE = (
+    "drafts",
+    "escalations",
+    "decision_log",
+    "job_runs",
+    "incidents",
+    "escalation_reminders",
+    "chatwoot_outbox",
+)
+AFTER = (
+    "drafts",
+    "escalations",
+    "decision_log",
+    "job_runs",
+    "incidents",
+    "escalation_reminders",
+    "chatwoot_outbox",
+    "sales_alerts",
+    "sales_responses",
+    "sales_followups",
+)
 
 
 def _post_columns(prefix: str) -> list[sa.Column]:
@@ -85,12 +102,12 @@ def upgrade() -> None:
     if op.get_context().dialect.name == "postgresql":
         for table in ("sales_alerts", "sales_responses", "sales_followups"):
             op.execute(f"alter table {table} enable row level security")
-        op.execute(_reminders._occ_table(AFTER))
+        op.execute(occ_apply.occ_table(AFTER))
 
 
 def downgrade() -> None:
     if op.get_context().dialect.name == "postgresql":
-        op.execute(_reminders._occ_table(BEFORE))
+        op.execute(occ_apply.occ_table(BEFORE))
     op.drop_index("sales_followups_due_idx", "sales_followups")
     op.drop_table("sales_followups")
     op.drop_table("sales_responses")

@@ -6,22 +6,43 @@ Revises: 0009_sales_alerts
 
 from __future__ import annotations
 
-import importlib
-
 import sqlalchemy as sa
 from alembic import op
 
-from bot.store.schema import UtcDateTime
+from bot.store.columns import UtcDateTime
+from bot.store.migrations import occ_apply
 
 revision = "0010_data_sources"
 down_revision = "0009_sales_alerts"
 branch_labels = None
 depends_on = None
 
-_reminders = importlib.import_module("bot.store.migrations.versions.0007_escalation_reminders")
-_previous = importlib.import_module("bot.store.migrations.versions.0009_sales_alerts")
-BEFORE = _previous.AFTER
-AFTER = BEFORE + ", 'data_sources'"
+# The tables occ_apply may write (see 0007): before this revision, and after it.
+BEFORE = (
+    "drafts",
+    "escalations",
+    "decision_log",
+    "job_runs",
+    "incidents",
+    "escalation_reminders",
+    "chatwoot_outbox",
+    "sales_alerts",
+    "sales_responses",
+    "sales_followups",
+)
+AFTER = (
+    "drafts",
+    "escalations",
+    "decision_log",
+    "job_runs",
+    "incidents",
+    "escalation_reminders",
+    "chatwoot_outbox",
+    "sales_alerts",
+    "sales_responses",
+    "sales_followups",
+    "data_sources",
+)
 
 
 def upgrade() -> None:
@@ -35,10 +56,10 @@ def upgrade() -> None:
     )
     if op.get_context().dialect.name == "postgresql":
         op.execute("alter table data_sources enable row level security")
-        op.execute(_reminders._occ_table(AFTER))
+        op.execute(occ_apply.occ_table(AFTER))
 
 
 def downgrade() -> None:
     if op.get_context().dialect.name == "postgresql":
-        op.execute(_reminders._occ_table(BEFORE))
+        op.execute(occ_apply.occ_table(BEFORE))
     op.drop_table("data_sources")

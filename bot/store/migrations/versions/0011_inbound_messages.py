@@ -7,22 +7,46 @@ Revises: 0010_data_sources
 
 from __future__ import annotations
 
-import importlib
-
 import sqlalchemy as sa
 from alembic import op
 
-from bot.store.schema import UtcDateTime
+from bot.store.columns import UtcDateTime
+from bot.store.migrations import occ_apply
 
 revision = "0011_inbound_messages"
 down_revision = "0010_data_sources"
 branch_labels = None
 depends_on = None
 
-_reminders = importlib.import_module("bot.store.migrations.versions.0007_escalation_reminders")
-_previous = importlib.import_module("bot.store.migrations.versions.0010_data_sources")
-BEFORE = _previous.AFTER
-AFTER = BEFORE + ", 'inbound_messages', 'drafting_leases'"
+# The tables occ_apply may write (see 0007): before this revision, and after it.
+BEFORE = (
+    "drafts",
+    "escalations",
+    "decision_log",
+    "job_runs",
+    "incidents",
+    "escalation_reminders",
+    "chatwoot_outbox",
+    "sales_alerts",
+    "sales_responses",
+    "sales_followups",
+    "data_sources",
+)
+AFTER = (
+    "drafts",
+    "escalations",
+    "decision_log",
+    "job_runs",
+    "incidents",
+    "escalation_reminders",
+    "chatwoot_outbox",
+    "sales_alerts",
+    "sales_responses",
+    "sales_followups",
+    "data_sources",
+    "inbound_messages",
+    "drafting_leases",
+)
 WAITING = "state = 'waiting'"
 
 
@@ -66,12 +90,12 @@ def upgrade() -> None:
     if op.get_context().dialect.name == "postgresql":
         for table in ("inbound_messages", "drafting_leases"):
             op.execute(f"alter table {table} enable row level security")
-        op.execute(_reminders._occ_table(AFTER))
+        op.execute(occ_apply.occ_table(AFTER))
 
 
 def downgrade() -> None:
     if op.get_context().dialect.name == "postgresql":
-        op.execute(_reminders._occ_table(BEFORE))
+        op.execute(occ_apply.occ_table(BEFORE))
     op.drop_table("drafting_leases")
     op.drop_index("inbound_messages_waiting_idx", "inbound_messages")
     op.drop_index("inbound_messages_conversation_idx", "inbound_messages")

@@ -6,8 +6,6 @@ Revises: 0011_inbound_messages
 
 from __future__ import annotations
 
-import importlib
-
 import sqlalchemy as sa
 from alembic import op
 
@@ -16,8 +14,6 @@ down_revision = "0011_inbound_messages"
 branch_labels = None
 depends_on = None
 
-_previous = importlib.import_module("bot.store.migrations.versions.0011_inbound_messages")
-AFTER = _previous.AFTER  # no new table
 DECIDED = "decided_at is not null"
 
 

@@ -8,7 +8,7 @@ sequence, so row level security is not the only barrier.
   function_search_path_mutable). The schema is the one the earlier revisions made the tables
   in (``public`` on Supabase), so it is read when this runs and written into the functions.
   A later revision that lets occ_apply write a new table replaces occ_table with
-  `replace_occ_table` here, not 0007's.
+  `bot.store.migrations.occ_apply.replace_occ_table`, not with 0007's.
 * Supabase's default privileges grant ``anon`` and ``authenticated`` everything on each new
   table, view and sequence in ``public``; this revokes them. That includes the stats views
   (0013), which on PostgreSQL below 15 have no ``security_invoker`` and read decision_log as
@@ -17,8 +17,8 @@ sequence, so row level security is not the only barrier.
   execute them) survive ``create or replace``. Where the roles do not exist (plain
   PostgreSQL) there is nothing to revoke. Default privileges are left alone: on Supabase they
   are the project's, shared with whatever else lives in ``public``; a later revision revokes
-  its own tables with `revoke_from_api_roles` (tests/test_supabase_roles.py fails until it
-  does).
+  its own tables with `bot.store.migrations.occ_apply.revoke_from_api_roles`
+  (tests/test_supabase_roles.py fails until it does).
 * It refuses to run unless the database is at the revision before: every statement here could
   run twice, and the SQL files promise that one pasted twice fails and changes nothing.
 
@@ -30,20 +30,37 @@ Revises: 0015_verified_email
 
 from __future__ import annotations
 
-import importlib
-import textwrap
-
 from alembic import op
+
+from bot.store.migrations.occ_apply import (
+    functions,
+    hardened_occ_table,
+    in_schema,
+    occ_table,
+    revoke_from_api_roles,
+)
 
 revision = "0016_supabase_hardening"
 down_revision = "0015_verified_email"
 branch_labels = None
 depends_on = None
 
-_rest = importlib.import_module("bot.store.migrations.versions.0004_rest_transactions")
-_reminders = importlib.import_module("bot.store.migrations.versions.0007_escalation_reminders")
-_decided = importlib.import_module("bot.store.migrations.versions.0012_decided_index")
-TABLES = _decided.AFTER  # the tables occ_apply may write
+# The tables occ_apply may write, as 0011 left them: this revision keeps them.
+BEFORE = AFTER = (
+    "drafts",
+    "escalations",
+    "decision_log",
+    "job_runs",
+    "incidents",
+    "escalation_reminders",
+    "chatwoot_outbox",
+    "sales_alerts",
+    "sales_responses",
+    "sales_followups",
+    "data_sources",
+    "inbound_messages",
+    "drafting_leases",
+)
 
 # Every relation of the schema at this revision; schema_migrations only on projects set up
 # before Alembic.
@@ -80,22 +97,8 @@ $guard$;
 """
 
 
-# The functions of 0004 with their search_path pinned, each name written with @schema: the
-# tables' schema, put in by the block that creates them.
-def _occ_table(tables: str) -> str:
-    return f"""
-create or replace function @schema.occ_table(tbl text) returns text
-language plpgsql immutable set search_path = '' as $fn$
-begin
-    if tbl is null or tbl not in ({tables}) then
-        raise exception 'occ_apply: unknown table %', tbl using errcode = '22023';
-    end if;
-    return tbl;
-end
-$fn$
-"""
-
-
+# 0004's other functions with their search_path pinned, each name written with @schema: the
+# tables' schema, put in by `in_schema` (occ_table's is `hardened_occ_table`).
 CONDITIONS = """
 create or replace function @schema.occ_conditions(tbl text, conds jsonb) returns text
 language plpgsql immutable set search_path = '' as $fn$
@@ -215,74 +218,15 @@ $fn$
 """
 
 
-def _in_schema(*definitions: str) -> str:
-    """SQL creating the functions in the current schema, with @schema standing for it."""
-    quoted = ",".join(f"\n$def${definition}$def$" for definition in definitions)
-    return f"""
-do $functions$
-declare
-    target text := pg_catalog.quote_ident(pg_catalog.current_schema());
-    definition text;
-begin
-    foreach definition in array array[{quoted}
-    ] loop
-        execute pg_catalog.replace(definition, '@schema', target);
-    end loop;
-end
-$functions$;
-"""
-
-
-def replace_occ_table(tables: str) -> str:
-    """SQL replacing occ_table so that occ_apply writes ``tables`` (quoted, comma-separated)."""
-    return _in_schema(_occ_table(tables))
-
-
-def revoke_from_api_roles(
-    relations: tuple[str, ...], sequences: tuple[tuple[str, str], ...] = ()
-) -> str:
-    """SQL revoking every privilege Supabase's ``anon`` and ``authenticated`` hold on the named
-    relations (those that exist) and on the sequences behind the (table, column) pairs."""
-    names = textwrap.fill(
-        ", ".join(f"'{name}'" for name in relations),
-        width=96,
-        initial_indent=" " * 12,
-        subsequent_indent=" " * 12,
-    )
-    serials = "".join(
-        f"        execute pg_catalog.format('revoke all on sequence %s from %I',\n"
-        f"            pg_catalog.pg_get_serial_sequence('{table}', '{column}'), api_role);\n"
-        for table, column in sequences
-    )
-    return f"""
-do $revoke$
-declare
-    api_role text;
-    relation text;
-begin
-    foreach api_role in array array['anon', 'authenticated'] loop
-        continue when pg_catalog.to_regrole(api_role) is null;
-        foreach relation in array array[
-{names}
-        ] loop
-            continue when pg_catalog.to_regclass(relation) is null;
-            execute pg_catalog.format('revoke all on table %I from %I', relation, api_role);
-        end loop;
-{serials}    end loop;
-end
-$revoke$;
-"""
-
-
 def upgrade() -> None:
     if op.get_context().dialect.name == "postgresql":
         op.execute(GUARD)
-        op.execute(_in_schema(_occ_table(TABLES), CONDITIONS, INSERT, APPLY))
+        op.execute(in_schema(hardened_occ_table(AFTER), CONDITIONS, INSERT, APPLY))
         op.execute(revoke_from_api_roles(RELATIONS, SEQUENCES))
 
 
 def downgrade() -> None:
     if op.get_context().dialect.name == "postgresql":
         # The functions as 0004 and 0011 left them; the revoked privileges stay revoked.
-        op.execute(_rest.FUNCTIONS)
-        op.execute(_reminders._occ_table(TABLES))
+        op.execute(functions(("drafts", "escalations", "decision_log", "job_runs", "incidents")))
+        op.execute(occ_table(BEFORE))

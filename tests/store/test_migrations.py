@@ -1,0 +1,294 @@
+"""Migrations: Alembic revisions, the schema they build, the Supabase SQL files, upgrades."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import psycopg
+import pytest
+
+from bot.store import SchemaNotApplied, open_store
+from bot.store import migrate as schema_migrations
+from bot.store.drafts import draft_row
+from bot.store.supabase import SupabaseStore
+from tests.postgrest_standin import PostgrestStandin, serving
+from tests.store.helpers import (
+    LEASE,
+    T0,
+    make_draft,
+    stored_draft,
+)
+
+if TYPE_CHECKING:
+    from tests.store_fixtures import Backend
+
+pytest_plugins = ["tests.store_fixtures"]
+
+
+SHIPPED = [
+    "0001_init",
+    "0002_post_leases",
+    "0003_job_runs_incidents",
+    "0004_rest_transactions",
+    "0005_post_refusals",
+    "0006_escalation_notes",
+    "0007_escalation_reminders",
+    "0008_resolutions_outbox",
+    "0009_sales_alerts",
+    "0010_data_sources",
+    "0011_inbound_messages",
+    "0012_decided_index",
+    "0013_stats_views",
+    "0014_training",
+    "0015_verified_email",
+    "0016_supabase_hardening",
+]
+LEGACY_SQL = Path(__file__).parents[1] / "fixtures" / "legacy_schema"
+
+
+def legacy_sql(flavour: str, name: str) -> str:
+    """A schema file as occ-bot shipped it before Alembic (it recorded schema_migrations)."""
+    return (LEGACY_SQL / flavour / f"{name}.sql").read_text(encoding="utf-8")
+
+
+async def test_migrate_twice_is_a_noop(backend: Backend) -> None:
+    first, second = backend.open(), backend.open()
+    try:
+        applied = await first.migrate()
+        assert await first.migrate() == []
+        assert await second.migrate() == []
+    finally:
+        await first.close()
+        await second.close()
+
+    expected = [] if backend.name == "supabase" else SHIPPED
+    assert applied == expected
+
+
+async def test_sqlite_database_folder_is_created_on_migrate(tmp_path: Path) -> None:
+    fresh = open_store(f"sqlite:///{tmp_path / 'data' / 'occ.db'}", None, None)
+    try:
+        assert await fresh.migrate() == SHIPPED
+    finally:
+        await fresh.close()
+
+    assert (tmp_path / "data" / "occ.db").is_file()
+
+
+async def test_replicas_starting_together_apply_each_migration_once(sql_backend: Backend) -> None:
+    replicas = [sql_backend.open() for _ in range(4)]
+    try:
+        results = await asyncio.gather(*(replica.migrate() for replica in replicas))
+        await replicas[0].ping()
+    finally:
+        for replica in replicas:
+            await replica.close()
+
+    assert sorted(name for applied in results for name in applied) == SHIPPED
+
+
+def test_the_shipped_revisions_are_the_expected_ones() -> None:
+    assert schema_migrations.revisions() == SHIPPED
+
+
+@pytest.mark.parametrize("flavour", ["postgres", "sqlite"])
+def test_the_migrated_database_is_the_schema_defined_in_schema_py(
+    flavour: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from sqlalchemy import create_engine
+
+    from bot.store.schema import metadata
+
+    if flavour == "postgres":
+        url = request.getfixturevalue("pg_schema_url").replace(
+            "postgresql://", "postgresql+psycopg://"
+        )
+    else:
+        url = f"sqlite:///{tmp_path / 'occ.db'}"
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            schema_migrations.upgrade(conn)
+        with engine.connect() as conn:
+            context = MigrationContext.configure(conn, opts={"compare_type": True})
+            differences = compare_metadata(context, metadata)
+    finally:
+        engine.dispose()
+
+    # SQLite's decision_log keeps its rowid as `seq` (the primary key) and a unique `id`.
+    if flavour == "sqlite":
+        differences = [
+            d
+            for d in differences
+            if not (d[0] == "remove_constraint" and d[1].table.name == "decision_log")
+        ]
+    assert differences == []
+
+
+def test_the_supabase_sql_files_are_the_migrations_rendered_for_postgres() -> None:
+    shipped = {
+        path.name: path.read_text(encoding="utf-8")
+        for path in schema_migrations.SUPABASE_SQL.glob("*.sql")
+    }
+    assert shipped == schema_migrations.supabase_files(), (
+        "regenerate them: python -m bot.store.migrate --write-supabase"
+    )
+
+
+def _deploy_first_migration(backend: Backend) -> None:
+    """The database as occ-bot's first release left it, holding a pending draft whose card
+    never posted."""
+    row = draft_row(make_draft("d-legacy"))
+    values = (
+        row["id"],
+        row["conversation_id"],
+        json.dumps(row["input"]),
+        json.dumps(row["flags"]),
+        T0.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+    )
+    columns = "id, conversation_id, input, flags, received_at"
+    if backend.name == "sqlite":
+        path = backend.database_url.removeprefix("sqlite:///")
+        with sqlite3.connect(path) as conn:
+            conn.executescript(legacy_sql("sqlite", "0001_init"))
+            conn.execute(f"insert into drafts ({columns}) values (?, ?, ?, ?, ?)", values)
+        conn.close()
+        return
+    with psycopg.connect(backend.database_url, autocommit=True) as conn:
+        conn.execute(legacy_sql("postgres", "0001_init"))
+        conn.execute(f"insert into drafts ({columns}) values (%s, %s, %s, %s, %s)", values)
+
+
+async def test_a_database_from_the_first_release_is_upgraded_and_keeps_its_drafts(
+    sql_backend: Backend,
+) -> None:
+    _deploy_first_migration(sql_backend)
+    upgraded = sql_backend.open()
+    try:
+        applied = await upgraded.migrate()
+        again = await upgraded.migrate()
+        unposted = await upgraded.unposted_drafts(T0)
+        claimed = await upgraded.claim_card_post("d-legacy", now=T0, lease_until=T0 + LEASE)
+    finally:
+        await upgraded.close()
+
+    assert applied == SHIPPED[1:]
+    assert again == []
+    assert unposted == ["d-legacy"]
+    assert claimed == make_draft("d-legacy")
+
+
+async def test_postgres_set_up_from_the_old_sql_files_pasted_twice_upgrades(
+    pg_schema_url: str,
+) -> None:
+    # What a Supabase user did in the SQL editor: paste each file, maybe more than once.
+    with psycopg.connect(pg_schema_url, autocommit=True) as conn:
+        for name in ("0001_init", "0002_post_leases", "0002_post_leases"):
+            conn.execute(legacy_sql("postgres", name))
+    store = open_store(pg_schema_url, None, None)
+    try:
+        assert await store.migrate() == SHIPPED[2:]
+        await stored_draft(store, "d-1")
+        assert await store.claim_card_post("d-1", now=T0, lease_until=T0 + LEASE) is not None
+    finally:
+        await store.close()
+
+
+async def test_supabase_from_the_first_release_is_told_which_files_to_paste() -> None:
+    row = draft_row(make_draft("d-legacy"))
+    legacy_draft = (
+        "insert into drafts (id, conversation_id, input, flags, received_at) values "
+        f"('d-legacy', {row['conversation_id']}, '{json.dumps(row['input'])}', "
+        f"'{json.dumps(row['flags'])}', '{T0.isoformat()}')"
+    ).replace("\\'", "''")
+    standin = PostgrestStandin(api_key="key", schema_sql=legacy_sql("postgres", "0001_init"))
+    files = schema_migrations.supabase_files()
+    with serving(standin) as url:
+        rest = SupabaseStore(url, "key")
+        try:
+            standin.apply_sql(legacy_draft)
+            with pytest.raises(SchemaNotApplied) as told:
+                await rest.migrate()
+            for name in SHIPPED[1:]:
+                standin.apply_sql(files[f"{name}.sql"])
+            assert await rest.migrate() == []
+            assert await rest.unposted_drafts(T0) == ["d-legacy"]
+            claimed = await rest.claim_card_post("d-legacy", now=T0, lease_until=T0 + LEASE)
+        finally:
+            await rest.close()
+
+    message = str(told.value)
+    assert ", ".join(f"bot/store/supabase/{name}.sql" for name in SHIPPED[1:]) in message
+    assert claimed == make_draft("d-legacy")
+
+
+def test_each_revision_passes_on_the_tables_occ_apply_may_write() -> None:
+    """A revision that replaces occ_table writes out every table occ_apply may write after it
+    (``AFTER``) and the list it found (``BEFORE``, what its downgrade restores), which is what
+    the revision before left; the newest list names every table of the schema."""
+    from bot.store.schema import TABLES
+
+    scripts = schema_migrations.scripts()
+    allowed: tuple[str, ...] | None = None
+    for revision in schema_migrations.revisions():
+        module = scripts.get_revision(revision).module
+        if hasattr(module, "BEFORE"):
+            assert allowed == module.BEFORE, f"{revision}: BEFORE is not what the one before left"
+        if hasattr(module, "AFTER"):
+            allowed = module.AFTER
+            assert len(set(allowed)) == len(allowed), f"{revision}: a table listed twice"
+
+    assert allowed is not None
+    assert sorted(allowed) == sorted(TABLES), (
+        "a revision that adds a table lets occ_apply write it (occ_apply.replace_occ_table)"
+    )
+
+
+@pytest.mark.parametrize("flavour", ["postgres", "sqlite"])
+def test_a_revision_creates_each_table_as_its_entity_defines_it(
+    flavour: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """`bot.store.migrations.tables.create`, what a new entity's revision runs, makes the table
+    its entity module defines (columns, keys, checks, indexes); `drop` takes it away."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from alembic.operations import Operations
+    from sqlalchemy import create_engine, inspect
+
+    from bot.store.migrations import tables
+    from bot.store.schema import metadata
+
+    if flavour == "postgres":
+        url = request.getfixturevalue("pg_schema_url").replace(
+            "postgresql://", "postgresql+psycopg://"
+        )
+    else:
+        url = f"sqlite:///{tmp_path / 'occ.db'}"
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            context = MigrationContext.configure(conn, opts={"target_metadata": metadata})
+            with Operations.context(context):
+                for table in metadata.sorted_tables:
+                    tables.create(table)
+        with engine.connect() as conn:
+            context = MigrationContext.configure(conn, opts={"compare_type": True})
+            differences = compare_metadata(context, metadata)
+        with engine.begin() as conn:
+            context = MigrationContext.configure(conn, opts={"target_metadata": metadata})
+            with Operations.context(context):
+                for table in reversed(metadata.sorted_tables):
+                    tables.drop(table)
+        with engine.connect() as conn:
+            left = inspect(conn).get_table_names()
+    finally:
+        engine.dispose()
+
+    assert differences == []
+    assert left == []
