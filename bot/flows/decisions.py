@@ -28,9 +28,7 @@ from bot.domain import (
     RejectReason,
     ReplyStatus,
 )
-from bot.flows import journal, replies, training
-from bot.flows.cards import refresh_card
-from bot.flows.overview import refresh_home_soon
+from bot.flows import journal, replies, surfaces, training
 from bot.rules.retries import LEASE as REPLY_LEASE
 from bot.rules.risk import (
     ALWAYS_ESCALATE,
@@ -242,11 +240,9 @@ async def decide(
         latest = await services.store.get_draft(draft_id) or draft
         await refuse(services, latest, user, kind.value, already_decided(latest))
         return None
-    await refresh_card(services, won, escalation)
+    await surfaces.changed(services, surfaces.Event(kind.logged_as, won, escalation))
     if marked is not None:
         await training.explain(services, won, marked)
-    else:
-        refresh_home_soon(services, user)
     return won
 
 

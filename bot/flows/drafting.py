@@ -33,8 +33,8 @@ from bot.domain import (
     Outcome,
 )
 from bot.draft_body import MAX_DRAFT_CHARS
+from bot.flows import surfaces
 from bot.flows.alerts import FIRST_STEP, clear_incident, raise_incident
-from bot.flows.cards import refresh_card
 from bot.flows.grounding import ground
 from bot.flows.intake import new_draft, propose, spawn_card
 from bot.integrations.chatwoot_webhook import IncomingMessage
@@ -199,7 +199,8 @@ async def _supersede(services: Services, older: Draft, newer: Draft) -> None:
     )
     if superseded is not None and superseded.card is not None:
         services.background.spawn(
-            refresh_card(services, superseded), name=f"supersede-card-{older.id}"
+            surfaces.changed(services, surfaces.Event(Action.DRAFT_SUPERSEDED, superseded)),
+            name=f"supersede-card-{older.id}",
         )
 
 

@@ -1,7 +1,7 @@
 """How an escalation's message in the managers' channel looks now, and redrawing it.
 
-Shared by the escalation workflow (post, claim, resolve) and the reminders, which refresh it
-with how late it is and where the escalation chain has it.
+The escalation workflow posts it; `bot.flows.surfaces` redraws it after a claim, a reminder
+(how late it is, where the escalation chain has it) and a resolution.
 """
 
 from __future__ import annotations

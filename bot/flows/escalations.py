@@ -25,7 +25,7 @@ from bot.domain import (
     SlackRef,
     Urgency,
 )
-from bot.flows import decisions, escalation_view, journal, outbox
+from bot.flows import decisions, escalation_view, journal, outbox, surfaces
 from bot.flows import notes as notes_flow
 from bot.flows.posting import Post, found_in_slack, post_once
 from bot.flows.replies import attribution
@@ -157,7 +157,7 @@ async def claim(services: Services, escalation_id: str, user: str, channel: str 
         latest = await services.store.get_escalation(escalation_id) or escalation
         await _lost(services, latest, user, channel)
         return
-    await escalation_view.redraw(services, claimed)
+    await surfaces.changed(services, surfaces.Event(Action.ESCALATION_CLAIMED, claimed))
 
 
 async def open_resolve_form(
@@ -227,7 +227,7 @@ async def resolve(
         latest = await services.store.get_escalation(escalation_id) or escalation
         await _lost(services, latest, user, None)
         return None
-    await escalation_view.redraw(services, resolved)
+    await surfaces.changed(services, surfaces.Event(Action.ESCALATION_RESOLVED, resolved))
     await tell(
         services,
         channel=None,

@@ -25,8 +25,9 @@ from bot.domain import (
 )
 from bot.drafting.base import DraftingError, Proposal
 from bot.drafting.context import NO_CONTEXT, DraftingContext
+from bot.flows import surfaces
 from bot.flows.alerts import dependency_failed, dependency_ok
-from bot.flows.cards import card_blocks, refresh_card
+from bot.flows.cards import card_blocks
 from bot.flows.posting import Post, found_in_slack, post_once
 from bot.rules.risk import risk_flags
 from bot.runtime.batch import Tally, each
@@ -148,7 +149,8 @@ async def post_card(services: Services, draft: Draft, *, again: bool = False) ->
         ),
     )
     if posted is not None and posted.state is DraftState.SUPERSEDED:
-        await refresh_card(services, posted)  # its supersession found no card to redraw
+        # Its supersession found no card to redraw: the card shows it now.
+        await surfaces.changed(services, surfaces.Event(Action.DRAFT_SUPERSEDED, posted))
     return posted
 
 

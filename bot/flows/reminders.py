@@ -1,7 +1,7 @@
 """SLA reminders and the escalation chain: an unclaimed escalation is never left unseen.
 
 Each tick takes the escalations whose reminder is due. Taking one is a conditional write on
-its reminder count (`ReminderStore.take_reminder`), so a due time gets one reminder however
+its reminder count (`Reminders.take_reminder`), so a due time gets one reminder however
 many replicas tick and however their clocks differ. The reminder row it writes is then posted
 once (`bot.flows.posting`), in the escalation's thread or, at a channel level of the chain,
 in that channel. A reminder taken but not posted (Slack down, the replica killed) is posted by
@@ -27,7 +27,7 @@ from bot.domain import (
     Reminder,
     SlackRef,
 )
-from bot.flows.escalation_view import redraw
+from bot.flows import surfaces
 from bot.flows.posting import Post, post_once
 from bot.rules.chain import LevelKind, level_index, next_reminder_at, parse_level, steps_up
 from bot.runtime.batch import Tally, each
@@ -193,8 +193,11 @@ async def post_reminder(
             recorded=lambda: _recorded(services, reminder.id),
         ),
     )
-    if posted is not None:
-        await redraw(services, escalation)  # it shows how late it is and who has it now
+    if posted is not None:  # the message shows how late it is and where the chain has it
+        events = [surfaces.Event(Action.ESCALATION_REMINDED, escalation)]
+        if stepped_up:
+            events.append(surfaces.Event(Action.ESCALATION_STEPPED_UP, escalation))
+        await surfaces.changed(services, *events)
     return posted
 
 

@@ -17,9 +17,8 @@ from typing import Any
 
 from bot import audit
 from bot.domain import Action, Draft, Outcome, Reply, ReplyStatus
-from bot.flows import attempts
+from bot.flows import attempts, surfaces
 from bot.flows.alerts import chatwoot_failed, dependency_ok
-from bot.flows.cards import refresh_card
 from bot.integrations.chatwoot import ChatwootClient, ChatwootError, ReplyWindowClosed
 from bot.integrations.chatwoot_webhook import DeliveryFailure
 from bot.rules.retries import LEASE
@@ -44,7 +43,7 @@ async def deliver(services: Services, draft_id: str, *, force: bool = False) -> 
 async def send_leased(services: Services, draft: Draft) -> Draft:
     """Send a reply whose lease this worker holds (from `deliver`, or taken with the decision)."""
     if services.chatwoot is None:
-        done = await _finish(
+        recorded = await _finish(
             services,
             draft,
             Reply(status=ReplyStatus.RECORDED, attempts=draft.reply.attempts),
@@ -52,9 +51,9 @@ async def send_leased(services: Services, draft: Draft) -> Draft:
             {"text": _text(draft), "why": "Chatwoot not configured"},
         )
     else:
-        done = await _send(services, services.chatwoot, draft)
-    await refresh_card(services, done)
-    return done
+        recorded = await _send(services, services.chatwoot, draft)
+    await surfaces.changed(services, recorded)
+    return recorded.subject
 
 
 async def deliver_due(services: Services) -> Tally:
@@ -68,7 +67,7 @@ def _text(draft: Draft) -> str:
     return draft.decision.final_text
 
 
-async def _send(services: Services, chatwoot: ChatwootClient, draft: Draft) -> Draft:
+async def _send(services: Services, chatwoot: ChatwootClient, draft: Draft) -> surfaces.Event:
     assert draft.decision is not None
     conversation = draft.input.conversation_id
     attempt = draft.reply.attempts
@@ -110,7 +109,7 @@ async def undelivered(services: Services, failure: DeliveryFailure) -> Draft | N
     entry = audit.draft_entry(services, Action.REPLY_FAILED, draft, payload, outcome=Outcome.FAILED)
     changed = await services.store.reply_undelivered(draft.id, message_id, failure.error, entry)
     if changed is not None:
-        await refresh_card(services, changed)
+        await surfaces.changed(services, surfaces.Event(Action.REPLY_FAILED, changed))
     return changed
 
 
@@ -162,7 +161,7 @@ async def _sent(
     message: dict[str, Any],
     payload: dict[str, Any],
     started: float,
-) -> Draft:
+) -> surfaces.Event:
     await dependency_ok(services, "chatwoot")
     reply = attempts.sent(draft.reply, message, payload, started, services.clock())
     return await _finish(services, draft, reply, Action.REPLY_SENT, payload)
@@ -174,7 +173,7 @@ async def _failed(
     error: ChatwootError,
     payload: dict[str, Any],
     started: float,
-) -> Draft:
+) -> surfaces.Event:
     payload["transient"] = error.transient
     reply, outcome = attempts.failed(draft.reply, error, payload, started, services.clock())
     done = await _finish(services, draft, reply, Action.REPLY_FAILED, payload, outcome)
@@ -190,7 +189,8 @@ async def _finish(
     action: Action,
     payload: dict[str, Any],
     outcome: Outcome = Outcome.SUCCESS,
-) -> Draft:
+) -> surfaces.Event:
+    """Record the attempt's outcome: what was recorded, with the draft as it stands now."""
     entry = audit.draft_entry(services, action, draft, payload, outcome=outcome)
     finished = await services.store.finish_reply(draft.id, reply, entry)
     if finished is None:  # our lease ran out and another worker took the reply over
@@ -199,5 +199,6 @@ async def _finish(
             reply.attempts,
             draft.id,
         )
-        return await services.store.get_draft(draft.id) or draft
-    return finished
+        # Not recorded; the card is still drawn as the reply stands now.
+        finished = await services.store.get_draft(draft.id) or draft
+    return surfaces.Event(action, finished)

@@ -1,0 +1,160 @@
+"""What each recorded change redraws in Slack, and the one path that redraws it (after Grafana
+OnCall's "representative").
+
+A flow records a change (the store's write and its decision_log row), then hands what it
+recorded here: ``await surfaces.changed(services, Event(action, record))``, the record as it
+stands after the write. `SHOWN_ON` says, for every `Action`, which surfaces show it; each
+surface the events touch is redrawn once, however many of them touch it, in `Surface` order.
+Flows never call a redraw themselves, so a new surface is one `Surface` member, where it
+looks (`_targets`), how it is drawn (`_draw`) and its column in `SHOWN_ON`, and no flow changes.
+
+When: the card, the escalation message and the Sales Pulse alert are redrawn before
+``changed`` returns, so a flow keeps its order (a card says "sending" before Chatwoot is
+called; a resolution shows before the slow Chatwoot calls); a flow that must not wait spawns
+the call (`bot.flows.drafting`'s supersession). A Home tab is redrawn in the background once
+its user's run of decisions pauses (`overview.refresh_home_soon`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+from bot.domain import Action, Draft, Escalation, SalesAlert
+from bot.flows import cards, escalation_view, overview, sales_alerts
+from bot.services import Services
+
+
+class Surface(Enum):
+    """Where Slack shows a record, in the order `changed` draws them."""
+
+    CARD = "the draft's card"
+    ESCALATION = "the escalation's message in the managers' channel"
+    SALES_ALERT = "the Sales Pulse alert"
+    HOME = "the Home tab of whoever decided"
+
+
+CARD, ESCALATION, SALES_ALERT, HOME = (
+    Surface.CARD,
+    Surface.ESCALATION,
+    Surface.SALES_ALERT,
+    Surface.HOME,
+)
+
+# Every action, with the surfaces that show it; () where nothing already drawn changes (what
+# is posted is drawn by posting; what is said to one person, in a thread, to Chatwoot or to
+# #occ-reliability is a new message). tests/test_surfaces.py fails for an action left out.
+SHOWN_ON: dict[Action, tuple[Surface, ...]] = {
+    Action.DRAFT_RECEIVED: (),  # its card is posted, not redrawn
+    Action.DRAFT_POSTED: (),
+    Action.DRAFT_APPROVED: (CARD, HOME),  # the card says "sending"; the decider's numbers
+    Action.DRAFT_EDITED: (CARD, HOME),
+    Action.DRAFT_REJECTED: (CARD, HOME),
+    Action.DRAFT_ESCALATED: (CARD, HOME),
+    Action.DRAFT_REFUSED: (),  # told to the user alone
+    Action.DRAFT_SUPERSEDED: (CARD,),  # the older card says a newer draft replaced it
+    Action.DRAFT_FAILED: (),  # no draft, so no card: an incident in #occ-reliability
+    Action.REPLY_SENT: (CARD,),
+    Action.REPLY_FAILED: (CARD,),  # why, and Retry
+    Action.REPLY_RECORDED: (CARD,),
+    Action.REPLY_RETRIED: (),  # reserved, never written: a retry ends in reply.sent or .failed
+    Action.ESCALATION_POSTED: (),
+    Action.ESCALATION_NOTED: (),  # the Chatwoot note
+    Action.ESCALATION_CLAIMED: (ESCALATION,),
+    Action.ESCALATION_REMINDED: (ESCALATION,),  # how late it is
+    Action.ESCALATION_STEPPED_UP: (ESCALATION,),  # where the chain has it
+    Action.ESCALATION_RESOLVED: (ESCALATION,),
+    Action.ESCALATION_REPLIED: (),  # Chatwoot, through the outbox
+    Action.ESCALATION_RESOLUTION_NOTED: (),
+    Action.ESCALATION_REFUSED: (),
+    Action.CX_SLA_BREACHED: (),  # its card is posted
+    Action.SALES_ALERT: (SALES_ALERT,),  # the alert it supersedes, which now says so
+    Action.SALES_ACKNOWLEDGED: (SALES_ALERT,),
+    Action.SALES_FOLLOWUP: (),  # said in the alert's thread
+    Action.SALES_POSTED: (),
+    Action.SALES_CLEARED: (SALES_ALERT,),
+    Action.SALES_LEAD_NOTIFIED: (SALES_ALERT,),
+    Action.SALES_MANAGER_PAGED: (SALES_ALERT,),
+    Action.SALES_REORDER_STARTED: (SALES_ALERT,),
+    Action.SALES_FOLLOWUP_DUE: (),  # a DM to the owner
+    Action.SALES_REFUSED: (),
+    Action.SALES_CUSTOMER_NOTED: (),
+    Action.SALES_PROACTIVE_OFFERED: (),  # its draft's card is posted
+    Action.RELIABILITY_ALERT: (),
+    Action.RELIABILITY_RECOVERED: (),
+    Action.TRAINING_STARTED: (),  # its cards are posted
+}
+
+
+@dataclass(frozen=True)
+class Event:
+    """A change a flow recorded: its decision_log action and the record as it stands after
+    the write (a draft for draft.* and reply.*, an escalation, a Sales Pulse alert)."""
+
+    action: Action
+    subject: Draft | Escalation | SalesAlert
+    # The draft's escalation as its card shows it, when the flow holds it: one escalated a
+    # moment ago, or a training card's, which is marked and never stored.
+    escalation: Escalation | None = None
+
+
+async def changed(services: Services, *events: Event) -> None:
+    """Redraw, once each, the surfaces that show what ``events`` recorded."""
+    drawn: dict[tuple[Surface, str], Any] = {}
+    for event in events:
+        for surface in SHOWN_ON[event.action]:
+            for key, known in _targets(surface, event):
+                drawn[surface, key] = _merge(surface, drawn.get((surface, key)), known)
+    for surface in Surface:
+        for (which, _), known in drawn.items():
+            if which is surface:
+                await _draw(services, surface, known)
+
+
+def _targets(surface: Surface, event: Event) -> Iterator[tuple[str, Any]]:
+    """Which ``surface`` (by its record's id) shows ``event``, with what it is drawn from."""
+    subject = event.subject
+    if surface is CARD:
+        yield _a(Draft, event).id, (subject, event.escalation)
+    elif surface is HOME:
+        draft = _a(Draft, event)
+        # A practice decision is marked on the card and counts in no one's numbers.
+        if draft.decision is not None and draft.training is None:
+            yield draft.decision.actor, draft.decision.actor
+    elif surface is ESCALATION:
+        yield _a(Escalation, event).id, subject
+    elif surface is SALES_ALERT:
+        alert = _a(SalesAlert, event)
+        # A new alert is drawn by posting it; a worse one redraws the alert it supersedes.
+        shown = alert.supersedes if event.action is Action.SALES_ALERT else alert.id
+        if shown is not None:
+            yield shown, shown
+
+
+def _merge(surface: Surface, before: Any, now: Any) -> Any:
+    """Two events on one surface: draw it from the later record (events come in the order
+    they happened), keeping an escalation only the earlier one carried."""
+    if surface is CARD and before is not None and now[1] is None:
+        return now[0], before[1]
+    return now
+
+
+async def _draw(services: Services, surface: Surface, known: Any) -> None:
+    if surface is CARD:
+        draft, escalation = known
+        await cards.refresh_card(services, draft, escalation)
+    elif surface is ESCALATION:
+        await escalation_view.redraw(services, known)
+    elif surface is SALES_ALERT:
+        await sales_alerts.redraw(services, known)
+    elif surface is HOME:
+        overview.refresh_home_soon(services, known)
+
+
+def _a(kind: type, event: Event) -> Any:
+    if not isinstance(event.subject, kind):
+        got = type(event.subject).__name__
+        raise TypeError(f"{event.action} takes the {kind.__name__} it changed, not {got}")
+    return event.subject
