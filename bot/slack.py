@@ -373,7 +373,8 @@ async def open_form(
     )
 
 
-async def publish_home(services: Services, user: str, view: dict[str, Any]) -> None:
+async def views_publish(services: Services, user: str, view: dict[str, Any]) -> None:
+    """Show ``view`` as ``user``'s Home tab (what goes in it is `bot.flows.overview`'s)."""
     try:
         await services.slack.views_publish(user_id=user, view=view)
     except SLACK_FAILURES as error:  # e.g. user_not_found: nothing to show, nothing lost

@@ -20,7 +20,7 @@ from typing import Any
 
 from bot.domain import Action, Customer, CxBreach, DraftInput
 from bot.draft_body import MAX_DRAFT_CHARS
-from bot.flows.alerts import chatwoot_failed, dependency_ok
+from bot.flows.incidents import chatwoot_failed, dependency_ok
 from bot.flows.intake import propose, receive
 from bot.integrations.chatwoot import (
     INCOMING,

@@ -30,7 +30,7 @@ from bot.domain import (
     RunOutcome,
     SlackRef,
 )
-from bot.flows.alerts import channel_refused, channel_works
+from bot.flows.incidents import channel_refused, channel_works
 from bot.rules.periods import period_start
 from bot.services import Services
 from bot.slack import Metadata

@@ -34,8 +34,8 @@ from bot.domain import (
 )
 from bot.draft_body import MAX_DRAFT_CHARS
 from bot.flows import surfaces
-from bot.flows.alerts import FIRST_STEP, clear_incident, raise_incident
 from bot.flows.grounding import ground
+from bot.flows.incidents import FIRST_STEP, clear_incident, raise_incident
 from bot.flows.intake import new_draft, propose, spawn_card
 from bot.integrations.chatwoot_webhook import IncomingMessage
 from bot.rules.risk import calibrated, risk_flags

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 
 from bot.blocks.text import escape, slack_date
 from bot.domain import SourceStatus
-from bot.flows.alerts import FIRST_STEP, clear_incident, raise_incident
+from bot.flows.incidents import FIRST_STEP, clear_incident, raise_incident
 from bot.rules.health import behind, stale_since
 from bot.services import Services
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.drafting.kb import KnowledgeBaseError, parse_article
-from bot.flows.alerts import chatwoot_failed, dependency_ok
+from bot.flows.incidents import chatwoot_failed, dependency_ok
 from bot.integrations.chatwoot import ChatwootError
 from bot.services import Services
 

@@ -26,8 +26,8 @@ from bot.domain import (
 from bot.drafting.base import DraftingError, Proposal
 from bot.drafting.context import NO_CONTEXT, DraftingContext
 from bot.flows import surfaces
-from bot.flows.alerts import dependency_failed, dependency_ok
 from bot.flows.cards import card_blocks
+from bot.flows.incidents import dependency_failed, dependency_ok
 from bot.flows.posting import Post, found_in_slack, post_once
 from bot.rules.risk import risk_flags
 from bot.runtime.batch import Tally, each

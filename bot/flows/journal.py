@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from bot import audit, slack
 from bot.blocks.text import escape, slack_date
 from bot.domain import Action, JobRun, LogEntry, Outcome, RunOutcome, Scope, SlackRef
-from bot.flows.alerts import FIRST_STEP
+from bot.flows.incidents import FIRST_STEP
 from bot.services import Services
 from bot.store.codec import jsonable
 from bot.store.decision_log import log_from_row, log_row

@@ -16,7 +16,7 @@ from typing import Any
 from bot import audit
 from bot.domain import Action, Escalation, LogEntry, Outcome, Reply, ReplyStatus
 from bot.flows import attempts
-from bot.flows.alerts import chatwoot_failed, dependency_ok
+from bot.flows.incidents import chatwoot_failed, dependency_ok
 from bot.integrations.chatwoot import ChatwootClient, ChatwootError
 from bot.rules.retries import LEASE
 from bot.runtime.batch import Tally, each

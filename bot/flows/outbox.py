@@ -17,7 +17,7 @@ from typing import Any
 from bot import audit
 from bot.domain import Action, MessageKind, OutboxMessage, Outcome, Reply, ReplyStatus
 from bot.flows import attempts
-from bot.flows.alerts import chatwoot_failed, dependency_ok
+from bot.flows.incidents import chatwoot_failed, dependency_ok
 from bot.flows.replies import assign_to_agent, attribution
 from bot.integrations.chatwoot import ChatwootClient, ChatwootError
 from bot.rules.retries import LEASE

@@ -20,7 +20,7 @@ HOME_LISTED = 10  # the oldest waiting drafts the Home tab lists
 async def publish_home(services: Services, user: str) -> None:
     store, settings = services.store, services.settings
     if not settings.may_act_on_drafts(user):
-        await slack.publish_home(services, user, outsider_home_view())
+        await slack.views_publish(services, user, outsider_home_view())
         return
     now = services.clock()
     today = period_start("today", now, settings.zone)
@@ -44,7 +44,7 @@ async def publish_home(services: Services, user: str) -> None:
         escalations=escalations,
         approvals_channel=settings.approvals_channel,
     )
-    await slack.publish_home(services, user, view)
+    await slack.views_publish(services, user, view)
 
 
 def refresh_home_soon(services: Services, user: str) -> None:

@@ -31,7 +31,7 @@ from bot import slack
 from bot.blocks.text import escape
 from bot.domain import LogEntry, Outcome, SlackRef
 from bot.flows import journal
-from bot.flows.alerts import clear_incident, dependency_failed, dependency_ok, raise_incident
+from bot.flows.incidents import clear_incident, dependency_failed, dependency_ok, raise_incident
 from bot.services import Services
 from bot.store.posts import PARK_AFTER_REFUSALS
 

@@ -18,7 +18,7 @@ from typing import Any
 from bot import audit
 from bot.domain import Action, Draft, Outcome, Reply, ReplyStatus
 from bot.flows import attempts, surfaces
-from bot.flows.alerts import chatwoot_failed, dependency_ok
+from bot.flows.incidents import chatwoot_failed, dependency_ok
 from bot.integrations.chatwoot import ChatwootClient, ChatwootError, ReplyWindowClosed
 from bot.integrations.chatwoot_webhook import DeliveryFailure
 from bot.rules.retries import LEASE

@@ -23,7 +23,7 @@ from functools import partial
 from bot.blocks.text import escape
 from bot.domain import SalesAlert, Trigger
 from bot.flows import sales_alerts, sales_outreach
-from bot.flows.alerts import (
+from bot.flows.incidents import (
     chatwoot_failed,
     clear_incident,
     dependency_failed,

@@ -19,7 +19,7 @@ from bot.blocks import sales as blocks
 from bot.blocks.modals import followup_modal
 from bot.blocks.text import mention
 from bot.domain import SalesAlert, SlackRef
-from bot.flows.alerts import dependency_failed
+from bot.flows.incidents import dependency_failed
 from bot.rules.sales import buttons
 from bot.rules.sales_buttons import Button, Effect
 from bot.services import Services

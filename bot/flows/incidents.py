@@ -1,5 +1,6 @@
-"""Reliability alerts: one to #occ-reliability when something starts failing (a dependency,
-a channel Slack refuses to post to), one when it works again, however many replicas see it.
+"""Reliability incidents: one message to #occ-reliability when something starts failing (a
+dependency, a channel Slack refuses to post to), one when it works again, however many
+replicas see it.
 
 Opening and closing the incident is one conditional write with its log row; only the
 replica whose write wins posts to Slack.
@@ -18,7 +19,7 @@ from bot.runtime.reliability import dependency_incident, rate_limit_incident
 from bot.runtime.workspace import problem_for
 from bot.services import Services
 
-log = logging.getLogger("occ.alerts")
+log = logging.getLogger("occ.incidents")
 
 
 FIRST_STEP = "First step: run `occ-bot check` on a replica."
