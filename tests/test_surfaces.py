@@ -36,9 +36,7 @@ MAY_CALL = {
     "bot/handlers/home.py": {"publish_home"},  # app_home_opened: drawn when opened
     "bot/flows/escalation_view.py": set(),
     "bot/flows/cards.py": set(),
-    # Sales Pulse's own calls, left for when its alerts move to the surfaces (then the
-    # alert's redraw leaves sales_alerts.py, which will import surfaces).
-    "bot/flows/sales_alerts.py": {"redraw"},
+    "bot/flows/sales_view.py": set(),
 }
 
 

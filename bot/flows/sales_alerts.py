@@ -28,9 +28,11 @@ from bot.domain import (
     Scope,
     SlackRef,
 )
-from bot.flows import journal
+from bot.flows import journal, surfaces
 from bot.flows.posting import Post, found_in_slack, post_once
 from bot.flows.sales_responses import EFFECTS, FORMS, say
+from bot.flows.sales_view import previous_finding
+from bot.flows.surfaces import Event
 from bot.rules.sales import CREATE_FOLLOWUP, Evaluation, Status, done_text, markedly_worse
 from bot.rules.sales_buttons import Button, may_press, refusal
 from bot.runtime.batch import Tally, each
@@ -59,7 +61,7 @@ async def follow(
         entry = _alert_entry(services, worse, previous=open_alert)
         if await services.store.supersede_sales_alert(open_alert.id, worse, entry) is None:
             return None
-        await redraw(services, open_alert.id)  # it now says it was superseded
+        await surfaces.changed(services, Event(Action.SALES_ALERT, worse))  # "superseded"
         await post_alert(services, worse)
         return "worse"
     if evaluation.status == Status.CLEAR and open_alert is not None:
@@ -72,7 +74,7 @@ async def follow(
         if cleared is None:
             return None
         await post_clear(services, cleared)
-        await redraw(services, cleared.id)
+        await surfaces.changed(services, Event(Action.SALES_CLEARED, cleared))
         return "cleared"
     return None
 
@@ -82,7 +84,7 @@ async def post_alert(
 ) -> SalesAlert | None:
     """Post the alert once, then its trend chart in its thread. ``again``: an earlier attempt
     may have posted it before its worker died, so Slack is searched first."""
-    previous = await _previous(services, alert)
+    previous = await previous_finding(services, alert)
     posted = await post_once(services, _post(services, alert, MESSAGE, previous, again=again))
     if posted is not None and posted.message is not None and len(posted.finding.trend) > 1:
         png = await asyncio.to_thread(charts.trend_png, posted.finding)
@@ -118,28 +120,6 @@ async def repost_alerts(services: Services) -> Tally:
 
     ids = await services.store.unposted_sales_alerts(services.clock())
     return await each(ids, repost, what="posting sales alert")
-
-
-async def redraw(services: Services, alert_id: str) -> None:
-    alert = await services.store.get_sales_alert(alert_id)
-    if alert is None or alert.message is None:
-        return
-    previous = await _previous(services, alert)
-    await slack.update(
-        services,
-        alert.message,
-        text=blocks.alert_text(alert, previous),
-        blocks=blocks.alert_blocks(alert, previous),
-        what=f"sales alert {alert.id}",
-    )
-
-
-async def _previous(services: Services, alert: SalesAlert) -> Finding | None:
-    """What the alert this one superseded found, for "markedly worse than…"."""
-    if alert.supersedes is None:
-        return None
-    earlier = await services.store.get_sales_alert(alert.supersedes)
-    return earlier.finding if earlier else None
 
 
 async def respond(
@@ -182,7 +162,7 @@ async def respond(
             await _already(services, alert, first, channel, user)
         return None
     await effect.act(services, alert, user)
-    await redraw(services, alert.id)
+    await surfaces.changed(services, Event(button.log, alert))
     return recorded
 
 

@@ -23,7 +23,7 @@ from enum import Enum
 from typing import Any
 
 from bot.domain import Action, Draft, Escalation, SalesAlert
-from bot.flows import cards, escalation_view, overview, sales_alerts
+from bot.flows import cards, escalation_view, overview, sales_view
 from bot.services import Services
 
 
@@ -148,7 +148,7 @@ async def _draw(services: Services, surface: Surface, known: Any) -> None:
     elif surface is ESCALATION:
         await escalation_view.redraw(services, known)
     elif surface is SALES_ALERT:
-        await sales_alerts.redraw(services, known)
+        await sales_view.redraw(services, known)
     elif surface is HOME:
         overview.refresh_home_soon(services, known)
 
