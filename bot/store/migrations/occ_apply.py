@@ -31,17 +31,9 @@ def quoted(tables: Tables) -> str:
 
 def functions(tables: Tables) -> str:
     """0004's functions, ``occ_table`` letting occ_apply write ``tables``."""
-    return f"""
-create or replace function occ_table(tbl text) returns text
-language plpgsql immutable as $fn$
-begin
-    if tbl is null or tbl not in ({quoted(tables)}) then
-        raise exception 'occ_apply: unknown table %', tbl using errcode = '22023';
-    end if;
-    return tbl;
-end
-$fn$;
-
+    return (
+        occ_table(tables)
+        + """
 create or replace function occ_conditions(tbl text, conds jsonb) returns text
 language plpgsql immutable as $fn$
 declare
@@ -50,12 +42,12 @@ declare
     val text;
     branch jsonb;
     branches text[];
-    parts text[] := '{{}}';
+    parts text[] := '{}';
     part text;
 begin
     for cond in select value from jsonb_array_elements(coalesce(conds, '[]')) loop
         if cond ? 'any' then
-            branches := '{{}}';
+            branches := '{}';
             for branch in select value from jsonb_array_elements(cond->'any') loop
                 branches := branches || ('(' || occ_conditions(tbl, branch) || ')');
             end loop;
@@ -130,7 +122,7 @@ begin
             from jsonb_object_keys(first->'values') key
             union all
             select format('%I = t.%I + %s', key, key, (value)::int)
-            from jsonb_each_text(coalesce(first->'increments', '{{}}'))
+            from jsonb_each_text(coalesce(first->'increments', '{}'))
         ) assignments;
         execute format(
             'update %I as t set %s where %s returning to_jsonb(t.*)',
@@ -176,6 +168,7 @@ begin
 end
 $do$;
 """
+    )
 
 
 def occ_table(tables: Tables) -> str:
