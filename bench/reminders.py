@@ -30,13 +30,13 @@ from bot.domain import (
     Customer,
     Decision,
     DecisionKind,
+    DeliveryStatus,
     Draft,
     DraftInput,
     Escalation,
     EscalationType,
     LogEntry,
     Outcome,
-    ReplyStatus,
     Scope,
     SlackRef,
     Urgency,
@@ -97,7 +97,7 @@ async def _seed(database_url: str, standins: Standins, count: int, first_due: da
             await store.decide(
                 draft_id,
                 Decision(DecisionKind.ESCALATE, "U0BENCHOP", now, escalation_id=escalation_id),
-                reply_status=ReplyStatus.NONE,
+                reply_status=DeliveryStatus.NONE,
                 log=_row(draft_id, Action.DRAFT_ESCALATED),
                 escalation=escalation,
             )

@@ -84,7 +84,7 @@ class DecisionKind(StrEnum):
         }[self]
 
 
-class ReplyStatus(StrEnum):
+class DeliveryStatus(StrEnum):
     NONE = "none"  # nothing to send (pending, rejected, escalated)
     QUEUED = "queued"  # decided, not yet handed to Chatwoot
     SENDING = "sending"  # one worker holds the lease and is calling Chatwoot
@@ -323,8 +323,8 @@ class Decision:
 
 
 @dataclass(frozen=True)
-class Reply:
-    status: ReplyStatus = ReplyStatus.NONE
+class Delivery:
+    status: DeliveryStatus = DeliveryStatus.NONE
     attempts: int = 0
     next_attempt_at: datetime | None = None
     last_error: str | None = None
@@ -353,7 +353,7 @@ class Draft:
     card: SlackRef | None = None
     posted_at: datetime | None = None
     decision: Decision | None = None
-    reply: Reply = field(default_factory=Reply)
+    reply: Delivery = field(default_factory=Delivery)
     superseded_by: str | None = None  # the draft that replaced it (state SUPERSEDED)
     training: TrainingCard | None = None
 
@@ -404,7 +404,7 @@ class Escalation:
     resolved_at: datetime | None = None
     reminders_sent: int = 0
     next_reminder_at: datetime | None = None
-    note: Reply = field(default_factory=Reply)  # its private note in Chatwoot
+    note: Delivery = field(default_factory=Delivery)  # its private note in Chatwoot
     resolution: Resolution | None = None
 
 
@@ -431,7 +431,7 @@ class OutboxMessage:
     action: str  # the decision_log action of its delivery attempts
     actor: str  # whom it is attributed to: a Slack user ID, or "system"
     created_at: datetime
-    delivery: Reply = field(default_factory=Reply)
+    delivery: Delivery = field(default_factory=Delivery)
 
 
 @dataclass(frozen=True)

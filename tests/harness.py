@@ -33,7 +33,7 @@ from bot.demo.standins.server import StandinServer, wait_for
 from bot.demo.standins.slack import DEFAULT_TOKEN, SlackStandin
 from bot.domain import Draft, Escalation
 from bot.services import IdFactory, Services, build_services, random_id
-from tests.openai_standin import OpenAIStandin, Reply
+from tests.openai_standin import Delivery, OpenAIStandin
 
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"  # Slack's published test vector secret
 INTAKE_TOKEN = "intake-secret-for-tests"
@@ -409,7 +409,7 @@ async def bot_with_model(
     slack: SlackStandin,
     chatwoot: ChatwootStandin | None,
     clock: FakeClock,
-    reply: Reply,
+    reply: Delivery,
     **overrides: Any,
 ) -> AsyncIterator[tuple[BotUnderTest, OpenAIStandin]]:
     """A running bot that drafts with an OpenAI model: the stand-in, which records prompts."""

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-Reply = str | Callable[[dict[str, Any]], str]
+Delivery = str | Callable[[dict[str, Any]], str]
 
 DEFAULT_REPLY = json.dumps(
     {"reply": "Hi there! Thanks for reaching out. How can I help?", "confidence": 0.9}
@@ -75,7 +75,7 @@ class OpenAIStandin:
         api_key: when set, requests without ``Authorization: Bearer <api_key>`` get a 401.
     """
 
-    def __init__(self, *, reply: Reply = DEFAULT_REPLY, api_key: str | None = None) -> None:
+    def __init__(self, *, reply: Delivery = DEFAULT_REPLY, api_key: str | None = None) -> None:
         self.reply = reply
         self.api_key = api_key
         self._requests: list[RecordedRequest] = []

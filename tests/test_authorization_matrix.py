@@ -49,11 +49,11 @@ from bot.demo.standins.shopify import DEFAULT_TOKEN, ShopifyStandin
 from bot.demo.standins.slack import SlackStandin, SlackUser
 from bot.domain import (
     DecisionKind,
+    DeliveryStatus,
     Draft,
     DraftState,
     Escalation,
     EscalationState,
-    ReplyStatus,
     SalesAlert,
     SalesResponseKind,
 )
@@ -389,7 +389,7 @@ async def failed_reply(world: World, user: str) -> Draft:
     await world.bot.settle()
     world.chatwoot.up()
     failed = await world.bot.store.get_draft(draft.id)
-    assert failed.reply.status is ReplyStatus.FAILED
+    assert failed.reply.status is DeliveryStatus.FAILED
     return failed
 
 
@@ -693,7 +693,7 @@ def opens(callback: CallbackId) -> Done:
 
 async def reply_sent(world: World, cell: Cell) -> None:
     draft = await world.bot.store.get_draft(cell.subject.id)
-    assert draft.reply.status is ReplyStatus.SENT
+    assert draft.reply.status is DeliveryStatus.SENT
     replies = world.chatwoot.sent_replies(draft.input.conversation_id)
     assert [m["content"] for m in replies] == [draft.input.draft]
 

@@ -34,6 +34,8 @@ from bot.domain import (
     CxBreach,
     Decision,
     DecisionKind,
+    Delivery,
+    DeliveryStatus,
     Draft,
     DraftInput,
     DraftState,
@@ -43,8 +45,6 @@ from bot.domain import (
     KbSource,
     Order,
     RejectReason,
-    Reply,
-    ReplyStatus,
     Risk,
     RiskFlag,
     RiskKind,
@@ -167,7 +167,7 @@ def make_draft(data: DraftInput = SUSAN, draft_id: str = "d_susan") -> Draft:
     )
 
 
-def approved(draft: Draft, status: ReplyStatus, *, edited: bool = False, **reply) -> Draft:
+def approved(draft: Draft, status: DeliveryStatus, *, edited: bool = False, **reply) -> Draft:
     final = EDITED_TEXT if edited else draft.input.draft
     kind = DecisionKind.EDIT if edited else DecisionKind.APPROVE
     decision = Decision(kind=kind, actor=OPERATOR, at=NOW + timedelta(minutes=2), final_text=final)
@@ -175,7 +175,7 @@ def approved(draft: Draft, status: ReplyStatus, *, edited: bool = False, **reply
         draft,
         state=DraftState.APPROVED,
         decision=decision,
-        reply=Reply(status=status, **reply),
+        reply=Delivery(status=status, **reply),
     )
 
 
@@ -239,14 +239,14 @@ def all_states(base: Draft) -> dict[str, tuple[Draft, Escalation | None]]:
     retry_at = NOW + timedelta(minutes=5)
     return {
         "pending": (base, None),
-        "queued": (approved(base, ReplyStatus.QUEUED), None),
-        "sending": (approved(base, ReplyStatus.SENDING, edited=True), None),
-        "sent": (approved(base, ReplyStatus.SENT, sent_at=NOW + timedelta(minutes=3)), None),
-        "sent_edited": (approved(base, ReplyStatus.SENT, edited=True), None),
+        "queued": (approved(base, DeliveryStatus.QUEUED), None),
+        "sending": (approved(base, DeliveryStatus.SENDING, edited=True), None),
+        "sent": (approved(base, DeliveryStatus.SENT, sent_at=NOW + timedelta(minutes=3)), None),
+        "sent_edited": (approved(base, DeliveryStatus.SENT, edited=True), None),
         "failed": (
             approved(
                 base,
-                ReplyStatus.FAILED,
+                DeliveryStatus.FAILED,
                 attempts=2,
                 next_attempt_at=retry_at,
                 last_error="Chatwoot answered HTTP 502",
@@ -254,10 +254,10 @@ def all_states(base: Draft) -> dict[str, tuple[Draft, Escalation | None]]:
             None,
         ),
         "gave_up": (
-            approved(base, ReplyStatus.GAVE_UP, attempts=5, last_error="HTTP 404: not found"),
+            approved(base, DeliveryStatus.GAVE_UP, attempts=5, last_error="HTTP 404: not found"),
             None,
         ),
-        "recorded": (approved(base, ReplyStatus.RECORDED), None),
+        "recorded": (approved(base, DeliveryStatus.RECORDED), None),
         "rejected": (rejected(base), None),
         "escalated": (esc_draft, esc),
         "escalated_without_escalation": (esc_draft, None),
@@ -398,8 +398,8 @@ def test_no_knowledge_base_source_is_said_plainly() -> None:
     assert "No relevant knowledge-base article found" in visible_text(card(draft))
 
 
-@pytest.mark.parametrize("status", [ReplyStatus.QUEUED, ReplyStatus.SENDING])
-def test_card_shows_sending_and_who_approved_at_once(status: ReplyStatus) -> None:
+@pytest.mark.parametrize("status", [DeliveryStatus.QUEUED, DeliveryStatus.SENDING])
+def test_card_shows_sending_and_who_approved_at_once(status: DeliveryStatus) -> None:
     draft = approved(make_draft(), status)
     text = visible_text(card(draft))
     assert "⏳ *Sending…* approved by" in text
@@ -409,7 +409,7 @@ def test_card_shows_sending_and_who_approved_at_once(status: ReplyStatus) -> Non
 
 
 def test_sent_card_shows_exactly_what_was_sent_and_who_when() -> None:
-    draft = approved(make_draft(), ReplyStatus.SENT, sent_at=NOW + timedelta(minutes=3))
+    draft = approved(make_draft(), DeliveryStatus.SENT, sent_at=NOW + timedelta(minutes=3))
     blocks = card(draft)
     text = visible_text(blocks)
     assert "✅ *Sent to the customer*" in text
@@ -419,7 +419,7 @@ def test_sent_card_shows_exactly_what_was_sent_and_who_when() -> None:
 
 
 def test_edited_reply_is_shown_as_sent_and_marked_edited() -> None:
-    draft = approved(make_draft(ALEX), ReplyStatus.SENT, edited=True)
+    draft = approved(make_draft(ALEX), DeliveryStatus.SENT, edited=True)
     text = visible_text(card(draft))
     assert "Edited and approved by" in text
     sent = (
@@ -433,7 +433,7 @@ def test_failed_send_shows_error_attempt_next_try_and_retry_now() -> None:
     retry_at = NOW + timedelta(minutes=5)
     draft = approved(
         make_draft(),
-        ReplyStatus.FAILED,
+        DeliveryStatus.FAILED,
         attempts=2,
         next_attempt_at=retry_at,
         last_error="Chatwoot answered HTTP 502",
@@ -450,7 +450,7 @@ def test_failed_send_shows_error_attempt_next_try_and_retry_now() -> None:
 
 
 def test_given_up_send_shows_error_and_retry() -> None:
-    draft = approved(make_draft(), ReplyStatus.GAVE_UP, attempts=5, last_error="HTTP 404")
+    draft = approved(make_draft(), DeliveryStatus.GAVE_UP, attempts=5, last_error="HTTP 404")
     blocks = card(draft)
     assert "❌ *Not sent:* HTTP 404" in visible_text(blocks)
     [retry] = buttons(blocks)
@@ -459,7 +459,7 @@ def test_given_up_send_shows_error_and_retry() -> None:
 
 
 def test_recorded_reply_says_not_sent_and_shows_the_text() -> None:
-    text = visible_text(card(approved(make_draft(), ReplyStatus.RECORDED), chatwoot=False))
+    text = visible_text(card(approved(make_draft(), DeliveryStatus.RECORDED), chatwoot=False))
     assert "📝 *Recorded, not sent* (Chatwoot not configured)" in text
     assert f"> {SUSAN.draft}" in text
 
@@ -481,7 +481,7 @@ def test_escalated_card_shows_who_when_urgency_type_and_notes() -> None:
 
 
 def test_decided_card_notification_text_names_the_outcome() -> None:
-    draft = approved(make_draft(), ReplyStatus.SENT)
+    draft = approved(make_draft(), DeliveryStatus.SENT)
     assert "sent to the customer" in draft_card_text(draft)
     assert "Susan Martinez" in draft_card_text(make_draft())
 
@@ -535,7 +535,7 @@ def test_huge_message_and_draft_are_cut_visibly_within_slacks_budget() -> None:
 
 def test_huge_texts_with_entities_are_cut_without_breaking_them() -> None:
     data = replace(SUSAN, customer_message="<&>" * 5000, draft="&" * 5000)
-    blocks = card(approved(make_draft(data), ReplyStatus.SENT, edited=True))
+    blocks = card(approved(make_draft(data), DeliveryStatus.SENT, edited=True))
     assert_valid_message(blocks)
     text = visible_text(blocks)
     assert "&amp;…" in text or "&gt;…" in text or "&lt;…" in text
@@ -553,7 +553,7 @@ def test_everything_huge_at_once_shares_the_12000_budget() -> None:
         agent="A" * 5000,
     )
     flags = tuple(RiskFlag(kind, "r" * 5000) for kind in RiskKind)
-    draft = approved(replace(make_draft(data), flags=flags), ReplyStatus.SENT, edited=True)
+    draft = approved(replace(make_draft(data), flags=flags), DeliveryStatus.SENT, edited=True)
     draft = replace(draft, decision=replace(draft.decision, final_text=huge))
     blocks = card(draft)
     assert_valid_message(blocks)

@@ -6,7 +6,7 @@ import itertools
 import json
 
 from bot.blocks.ids import ActionId
-from bot.domain import DraftState, ReplyStatus
+from bot.domain import DeliveryStatus, DraftState
 from tests.harness import OPERATOR, BotUnderTest, settings_for
 
 
@@ -44,7 +44,7 @@ async def test_approve_sends_the_draft_once_and_updates_the_card(
     assert [r["content"] for r in replies] == [payload["draft"]]
     stored = await bot.store.get_draft(draft.id)
     assert stored.state is DraftState.APPROVED
-    assert stored.reply.status is ReplyStatus.SENT
+    assert stored.reply.status is DeliveryStatus.SENT
     card = slack.message(draft.card.channel, draft.card.ts)
     assert button_texts(card) == []
     card_text = str(card["blocks"])
@@ -95,7 +95,7 @@ async def test_a_reply_the_channel_cannot_take_is_not_recorded_as_sent(
     await bot.settle()
 
     stored = await bot.store.get_draft(draft.id)
-    assert stored.reply.status is ReplyStatus.GAVE_UP and "24-hour" in stored.reply.last_error
+    assert stored.reply.status is DeliveryStatus.GAVE_UP and "24-hour" in stored.reply.last_error
     assert chatwoot.messages(payload["conversation_id"]) == []  # nothing was sent to fail
     card = json.dumps(slack.message(draft.card.channel, draft.card.ts)["blocks"])
     assert "Not sent" in card and "can_reply is false" in card
@@ -127,7 +127,7 @@ async def test_a_reply_the_channel_fails_after_chatwoot_took_it_shows_on_the_car
 
     assert answer.status_code == 200 and answer.json() == {"undelivered": sent["id"]}
     stored = await bot.store.get_draft(draft.id)
-    assert stored.reply.status is ReplyStatus.GAVE_UP
+    assert stored.reply.status is DeliveryStatus.GAVE_UP
     card = json.dumps(slack.message(draft.card.channel, draft.card.ts)["blocks"])
     assert "Not sent" in card and "131047: Re-engagement message" in card
     [row] = [e for e in await bot.store.entries(subject_id=draft.id) if e.action == "reply.failed"]
@@ -138,4 +138,4 @@ async def test_a_reply_the_channel_fails_after_chatwoot_took_it_shows_on_the_car
     await bot.settle()
     [again] = chatwoot.sent_replies(conversation)
     assert again["id"] != sent["id"]
-    assert (await bot.store.get_draft(draft.id)).reply.status is ReplyStatus.SENT
+    assert (await bot.store.get_draft(draft.id)).reply.status is DeliveryStatus.SENT

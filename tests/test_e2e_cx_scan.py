@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 
 from bot.blocks.ids import ActionId, InputId
-from bot.domain import Draft, DraftState, ReplyStatus
+from bot.domain import DeliveryStatus, Draft, DraftState
 from bot.flows.cx_scan import ScanFailed
 from bot.jobs import JOBS
 from tests.harness import OPERATOR, BotUnderTest, settings_for
@@ -151,7 +151,7 @@ async def test_approve_and_send_on_a_breach_card_replies_in_chatwoot(
     await bot.settle()
 
     assert [m["content"] for m in chatwoot.sent_replies(340)] == [card.input.draft]
-    assert (await bot.store.get_draft(card.id)).reply.status is ReplyStatus.SENT
+    assert (await bot.store.get_draft(card.id)).reply.status is DeliveryStatus.SENT
 
 
 @pytest.mark.parametrize("reason", ["customer_confirmed", "documented_elsewhere"])

@@ -6,7 +6,7 @@ import copy
 import json
 
 from bot.blocks.ids import ActionId, InputId
-from bot.domain import DraftState, Escalation, EscalationState, ReplyStatus
+from bot.domain import DeliveryStatus, DraftState, Escalation, EscalationState
 from tests.harness import MANAGER, OPERATOR, SECOND_OPERATOR, BotUnderTest, settings_for
 
 
@@ -78,7 +78,7 @@ async def test_reject_records_the_reason_and_sends_nothing(
     assert chatwoot.sent_replies(payload["conversation_id"]) == []
     stored = await bot.store.get_draft(draft.id)
     assert stored.state is DraftState.REJECTED
-    assert stored.reply.status is ReplyStatus.NONE
+    assert stored.reply.status is DeliveryStatus.NONE
     [row] = [
         e for e in await bot.store.entries(subject_id=draft.id) if e.action == "draft.rejected"
     ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from bot.blocks.ids import ActionId
-from bot.domain import DecisionKind, ReplyStatus
+from bot.domain import DecisionKind, DeliveryStatus
 from bot.flows import replies
 from bot.integrations.chatwoot import ChatwootClient
 from bot.jobs import JOBS
@@ -32,7 +32,7 @@ async def test_outage_shows_on_the_card_alerts_and_recovers_with_one_reply(
     await bot.settle()
 
     stored = await bot.store.get_draft(draft.id)
-    assert stored.reply.status is ReplyStatus.FAILED
+    assert stored.reply.status is DeliveryStatus.FAILED
     card = card_of(slack, draft)
     assert "Retry" in card and ActionId.RETRY.value in card
     [alert] = slack.messages_in("#occ-reliability")
@@ -51,7 +51,7 @@ async def test_outage_shows_on_the_card_alerts_and_recovers_with_one_reply(
         payload["draft"]
     ]
     stored = await bot.store.get_draft(draft.id)
-    assert stored.reply.status is ReplyStatus.SENT and stored.reply.attempts == 2
+    assert stored.reply.status is DeliveryStatus.SENT and stored.reply.attempts == 2
     assert "Retry" not in card_of(slack, draft)
     assert "recovered" in slack.messages_in("#occ-reliability")[-1]["text"]
     await run_replies_job(bot)
@@ -73,7 +73,7 @@ async def test_retry_button_sends_before_the_backoff_is_over(
     await bot.settle()
 
     assert len(chatwoot.sent_replies(payload["conversation_id"])) == 1
-    assert (await bot.store.get_draft(draft.id)).reply.status is ReplyStatus.SENT
+    assert (await bot.store.get_draft(draft.id)).reply.status is DeliveryStatus.SENT
 
 
 async def test_a_reply_that_landed_before_the_error_is_not_sent_again(
@@ -85,14 +85,14 @@ async def test_a_reply_that_landed_before_the_error_is_not_sent_again(
 
     await bot.click(ActionId.APPROVE, draft, OPERATOR)
     await bot.settle()
-    assert (await bot.store.get_draft(draft.id)).reply.status is ReplyStatus.FAILED
+    assert (await bot.store.get_draft(draft.id)).reply.status is DeliveryStatus.FAILED
 
     clock.advance(minutes=1)
     await run_replies_job(bot)
 
     assert len(chatwoot.sent_replies(payload["conversation_id"])) == 1
     stored = await bot.store.get_draft(draft.id)
-    assert stored.reply.status is ReplyStatus.SENT
+    assert stored.reply.status is DeliveryStatus.SENT
     [sent] = [e for e in await bot.store.entries(subject_id=draft.id) if e.action == "reply.sent"]
     assert sent.payload.get("reconciled") is True
 
@@ -142,7 +142,7 @@ async def test_a_decision_stored_before_a_crash_is_sent_once_after_restart(
         await run_replies_job(second)
         await run_replies_job(second)
         assert len(chatwoot.sent_replies(payload["conversation_id"])) == 1
-        assert (await second.store.get_draft(draft.id)).reply.status is ReplyStatus.SENT
+        assert (await second.store.get_draft(draft.id)).reply.status is DeliveryStatus.SENT
     finally:
         await second.stop()
 
@@ -156,7 +156,7 @@ async def test_without_chatwoot_replies_are_recorded_not_sent_and_the_card_says_
         assert "not configured" in card_of(slack, draft).lower()
         await bot.click(ActionId.APPROVE, draft, OPERATOR)
         await bot.settle()
-        assert (await bot.store.get_draft(draft.id)).reply.status is ReplyStatus.RECORDED
+        assert (await bot.store.get_draft(draft.id)).reply.status is DeliveryStatus.RECORDED
         assert "recorded" in card_of(slack, draft).lower()
         assert "reply.recorded" in await bot.actions(draft.id)
     finally:
@@ -216,7 +216,7 @@ async def test_a_send_is_not_started_when_the_lease_is_nearly_over(
     done = await replies.send_leased(bot.services, decided)
 
     assert chatwoot.sent_replies(payload["conversation_id"]) == []
-    assert done.reply.status is ReplyStatus.FAILED and "lease" in done.reply.last_error
+    assert done.reply.status is DeliveryStatus.FAILED and "lease" in done.reply.last_error
 
 
 async def replies_due(bot: BotUnderTest) -> tuple[int, int]:
@@ -245,7 +245,7 @@ async def test_after_the_eighth_failed_attempt_the_reply_waits_for_retry(
         assert (await bot.store.get_draft(draft.id)).reply.attempts == attempt
 
     stored = await bot.store.get_draft(draft.id)
-    assert stored.reply.status is ReplyStatus.GAVE_UP and stored.reply.next_attempt_at is None
+    assert stored.reply.status is DeliveryStatus.GAVE_UP and stored.reply.next_attempt_at is None
     assert reply_failures(await bot.store.entries(subject_id=draft.id)) == [
         (1, "retry"),
         (2, "retry"),
@@ -286,7 +286,7 @@ async def test_a_permanent_4xx_gives_up_after_one_attempt(
     await bot.settle()
 
     stored = await bot.store.get_draft(draft.id)
-    assert stored.reply.status is ReplyStatus.GAVE_UP and stored.reply.attempts == 1
+    assert stored.reply.status is DeliveryStatus.GAVE_UP and stored.reply.attempts == 1
     assert "422" in stored.reply.last_error
     entries = await bot.store.entries(subject_id=draft.id)
     assert reply_failures(entries) == [(1, "failed")]

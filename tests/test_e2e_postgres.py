@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from bot.blocks.ids import ActionId
-from bot.domain import DraftState, EscalationState, ReplyStatus
+from bot.domain import DeliveryStatus, DraftState, EscalationState
 from tests.harness import MANAGER, OPERATOR, BotUnderTest
 
 
@@ -43,8 +43,8 @@ async def test_approve_edit_reject_and_escalate_with_claim_and_resolve(
     assert chatwoot.sent_replies(to_escalate["conversation_id"]) == []
     assert len(slack.calls("views.open")) == 3
     states = {d.id: (await bot.store.get_draft(d.id)) for d in (approved, edited, rejected)}
-    assert states[approved.id].reply.status is ReplyStatus.SENT
-    assert states[edited.id].reply.status is ReplyStatus.SENT
+    assert states[approved.id].reply.status is DeliveryStatus.SENT
+    assert states[edited.id].reply.status is DeliveryStatus.SENT
     assert states[edited.id].decision.final_text == new_text
     assert states[rejected.id].state is DraftState.REJECTED
     assert await bot.actions(approved.id) == [

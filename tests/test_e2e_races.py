@@ -6,7 +6,7 @@ import asyncio
 import itertools
 
 from bot.blocks.ids import ActionId
-from bot.domain import DraftState, ReplyStatus
+from bot.domain import DeliveryStatus, DraftState
 from tests.harness import MANAGER, OPERATOR, SECOND_OPERATOR, BotUnderTest, settings_for
 
 CLICKS = 24
@@ -36,7 +36,7 @@ async def test_concurrent_approve_clicks_on_two_replicas_send_exactly_one_reply(
         assert [r.status_code for r in responses] == [200] * CLICKS
         assert len(chatwoot.sent_replies(payload["conversation_id"])) == 1
         stored = await replicas[1].store.get_draft(draft.id)
-        assert stored.state is DraftState.APPROVED and stored.reply.status is ReplyStatus.SENT
+        assert stored.state is DraftState.APPROVED and stored.reply.status is DeliveryStatus.SENT
         entries = await replicas[1].store.entries(subject_id=draft.id)
         assert [str(e.action) for e in entries].count("draft.approved") == 1
         assert [str(e.action) for e in entries].count("reply.sent") == 1

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from bot.blocks.ids import ActionId
-from bot.domain import DraftState, ReplyStatus
+from bot.domain import DeliveryStatus, DraftState
 from tests.harness import (
     MANAGER,
     OPERATOR,
@@ -248,7 +248,7 @@ async def test_with_occ_operators_set_an_outsider_cannot_retry_a_failed_reply(
     await bot.settle()
     chatwoot.up()
     failed = await bot.store.get_draft(draft.id)
-    assert failed.reply.status is ReplyStatus.FAILED and failed.reply.attempts == 1
+    assert failed.reply.status is DeliveryStatus.FAILED and failed.reply.attempts == 1
     posts_before = len(chatwoot.requests("POST"))
 
     await bot.click(ActionId.RETRY, draft, OUTSIDER)
@@ -265,7 +265,7 @@ async def test_with_occ_operators_set_an_outsider_cannot_retry_a_failed_reply(
     await bot.click(ActionId.RETRY, draft, OPERATOR)
     await bot.settle()
     assert len(chatwoot.sent_replies(payload["conversation_id"])) == 1
-    assert (await bot.store.get_draft(draft.id)).reply.status is ReplyStatus.SENT
+    assert (await bot.store.get_draft(draft.id)).reply.status is DeliveryStatus.SENT
 
 
 async def test_a_refusal_shows_the_customers_words_escaped(bot: BotUnderTest, slack, scenarios):

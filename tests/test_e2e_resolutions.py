@@ -8,7 +8,7 @@ import json
 import pytest
 
 from bot.blocks.ids import ActionId, InputId
-from bot.domain import Escalation, EscalationState, ReplyStatus
+from bot.domain import DeliveryStatus, Escalation, EscalationState
 from bot.jobs import JOBS
 from tests.harness import MANAGER, OPERATOR, BotUnderTest
 
@@ -117,7 +117,7 @@ async def test_a_resolution_with_a_reply_reaches_the_customer_once_and_the_opera
     assert resolved.payload["customer_reply"] == CUSTOMER_REPLY
     assert resolved.payload["outcome"] == "refund"
     sent = {m.kind.value: m.delivery.status for m in await bot.store.outbox_for(escalation.id)}
-    assert sent == {"reply": ReplyStatus.SENT, "note": ReplyStatus.SENT}
+    assert sent == {"reply": DeliveryStatus.SENT, "note": DeliveryStatus.SENT}
 
 
 async def test_a_resolution_without_a_reply_sends_the_customer_nothing(

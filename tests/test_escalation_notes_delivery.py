@@ -3,7 +3,7 @@ is sent by the `notes` job, never twice, and gives up only after the last attemp
 
 from __future__ import annotations
 
-from bot.domain import ReplyStatus
+from bot.domain import DeliveryStatus
 from bot.jobs import JOBS
 from tests.harness import OPERATOR, BotUnderTest
 
@@ -39,7 +39,7 @@ async def test_a_note_chatwoot_refused_while_down_is_added_once_it_is_back(
     conversation = draft.input.conversation_id
 
     assert chatwoot.private_notes(conversation) == []
-    assert escalation.note.status is ReplyStatus.FAILED and escalation.note.attempts == 1
+    assert escalation.note.status is DeliveryStatus.FAILED and escalation.note.attempts == 1
     assert "chatwoot" in slack.messages_in("#occ-reliability")[0]["text"]
     assert await run_notes_job(bot) == "0 notes tried"  # not due before its backoff
 
@@ -52,7 +52,7 @@ async def test_a_note_chatwoot_refused_while_down_is_added_once_it_is_back(
     assert "Refund $900, BBB threat" in note["content"]
     assert f"occ-bot escalation {escalation.id}" in note["content"]
     stored = await bot.store.escalation_for_draft(draft.id)
-    assert stored.note.status is ReplyStatus.SENT and stored.note.attempts == 2
+    assert stored.note.status is DeliveryStatus.SENT and stored.note.attempts == 2
     noted = [
         e
         for e in await bot.store.entries(subject_id=escalation.id)
@@ -72,7 +72,7 @@ async def test_a_note_that_reached_chatwoot_before_an_error_is_not_added_again(
 
     assert len(chatwoot.private_notes(draft.input.conversation_id)) == 1
     stored = await bot.store.escalation_for_draft(draft.id)
-    assert stored.note.status is ReplyStatus.SENT
+    assert stored.note.status is DeliveryStatus.SENT
     assert [(e.outcome, e.payload.get("reconciled")) for e in await noted(bot, escalation.id)] == [
         ("retry", None),
         ("success", True),
@@ -89,7 +89,7 @@ async def test_a_note_gives_up_after_the_last_attempt(
         await run_notes_job(bot)
 
     stored = await bot.store.escalation_for_draft(draft.id)
-    assert stored.note.status is ReplyStatus.GAVE_UP and stored.note.attempts == 8
+    assert stored.note.status is DeliveryStatus.GAVE_UP and stored.note.attempts == 8
     assert chatwoot.private_notes(draft.input.conversation_id) == []
     outcomes = [
         e.outcome

@@ -19,13 +19,13 @@ from bot.domain import (
     Customer,
     Decision,
     DecisionKind,
+    DeliveryStatus,
     Draft,
     DraftInput,
     Escalation,
     EscalationType,
     LogEntry,
     Outcome,
-    ReplyStatus,
     Scope,
     SlackRef,
     Urgency,
@@ -87,7 +87,7 @@ async def seed(database_url: str, slack, due_at: datetime) -> list[str]:
         await store.decide(
             draft_id,
             decision,
-            reply_status=ReplyStatus.NONE,
+            reply_status=DeliveryStatus.NONE,
             log=entry(draft_id, Action.DRAFT_ESCALATED),
             escalation=escalation,
         )

@@ -28,12 +28,12 @@ from bot.domain import (
     CxBreach,
     Decision,
     DecisionKind,
+    DeliveryStatus,
     Draft,
     DraftState,
     Escalation,
     KbSource,
     OrderFacts,
-    ReplyStatus,
 )
 from bot.rules.orders import order_summary
 from bot.rules.risk import ALWAYS_ESCALATE, confidence_band, overall_risk
@@ -238,10 +238,10 @@ def _headline(draft: Draft) -> str:
     if draft.state is DraftState.SUPERSEDED:
         return "⏭️ Draft superseded"
     return {
-        ReplyStatus.SENT: "✅ Reply sent",
-        ReplyStatus.RECORDED: "📝 Reply recorded, not sent",
-        ReplyStatus.FAILED: "⚠️ Reply not sent yet",
-        ReplyStatus.GAVE_UP: "❌ Reply not sent",
+        DeliveryStatus.SENT: "✅ Reply sent",
+        DeliveryStatus.RECORDED: "📝 Reply recorded, not sent",
+        DeliveryStatus.FAILED: "⚠️ Reply not sent yet",
+        DeliveryStatus.GAVE_UP: "❌ Reply not sent",
     }.get(draft.reply.status, "⏳ Sending reply")
 
 
@@ -379,9 +379,9 @@ def _marked_resolved(draft: Draft) -> bool:
 def _retry_button(draft: Draft) -> dict | None:
     if draft.state is not DraftState.APPROVED:
         return None
-    if draft.reply.status is ReplyStatus.FAILED:
+    if draft.reply.status is DeliveryStatus.FAILED:
         return kit.button("🔁 Retry now", ActionId.RETRY, draft.id, style="primary")
-    if draft.reply.status is ReplyStatus.GAVE_UP:
+    if draft.reply.status is DeliveryStatus.GAVE_UP:
         return kit.button("🔁 Retry", ActionId.RETRY, draft.id, style="primary")
     return None
 
@@ -401,12 +401,12 @@ def _by(decision: Decision | None) -> str:
     return f"by {t.mention(decision.actor)} {t.slack_date(decision.at)}"
 
 
-def _final_label(status: ReplyStatus) -> str:
-    if status is ReplyStatus.SENT:
+def _final_label(status: DeliveryStatus) -> str:
+    if status is DeliveryStatus.SENT:
         return "Text sent"
-    if status is ReplyStatus.RECORDED:
+    if status is DeliveryStatus.RECORDED:
         return "Recorded reply"
-    if status is ReplyStatus.NONE:  # a training card's: approved, never sent
+    if status is DeliveryStatus.NONE:  # a training card's: approved, never sent
         return "Approved reply"
     return "Reply to send"
 
@@ -439,18 +439,18 @@ def _reply_status_text(draft: Draft, by: str) -> str:
     if draft.training is not None:
         return f"🎓 *{who}*: a training card, so nothing was sent."
     error = t.inline(reply.last_error or "unknown error", ERROR_MAX)
-    if reply.status is ReplyStatus.SENT:
+    if reply.status is DeliveryStatus.SENT:
         when = f" {t.slack_date(reply.sent_at)}" if reply.sent_at else ""
         return f"✅ *Sent to the customer*{when}\n{who}."
-    if reply.status is ReplyStatus.RECORDED:
+    if reply.status is DeliveryStatus.RECORDED:
         return f"📝 *Recorded, not sent* (Chatwoot not configured)\n{who}."
-    if reply.status is ReplyStatus.FAILED:
+    if reply.status is DeliveryStatus.FAILED:
         when = t.slack_date(reply.next_attempt_at) if reply.next_attempt_at else "soon"
         return (
             f"⚠️ *Chatwoot failed:* {error} — retrying automatically "
             f"(attempt {reply.attempts + 1}) {when}\n{who}."
         )
-    if reply.status is ReplyStatus.GAVE_UP:
+    if reply.status is DeliveryStatus.GAVE_UP:
         tries = f" after {reply.attempts} attempts" if reply.attempts > 1 else ""
         return f"❌ *Not sent:* {error}{tries}\n{who}. Press Retry to try again."
     return f"⏳ *Sending…* {who[0].lower()}{who[1:]}"
@@ -468,10 +468,10 @@ def _outcome_word(draft: Draft) -> str:
     if draft.state is DraftState.ESCALATED:
         return "escalated to a manager"
     return {
-        ReplyStatus.SENT: "sent to the customer",
-        ReplyStatus.RECORDED: "approved and recorded (not sent)",
-        ReplyStatus.FAILED: "approved; sending failed, retrying",
-        ReplyStatus.GAVE_UP: "approved; not sent",
+        DeliveryStatus.SENT: "sent to the customer",
+        DeliveryStatus.RECORDED: "approved and recorded (not sent)",
+        DeliveryStatus.FAILED: "approved; sending failed, retrying",
+        DeliveryStatus.GAVE_UP: "approved; not sent",
     }.get(draft.reply.status, "approved; sending")
 
 

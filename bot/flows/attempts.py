@@ -7,12 +7,12 @@ import time
 from datetime import datetime
 from typing import Any
 
-from bot.domain import Outcome, Reply, ReplyStatus
+from bot.domain import Delivery, DeliveryStatus, Outcome
 from bot.integrations.chatwoot import ChatwootError, ChatwootTimeout, ChatwootUnavailable
 from bot.rules.retries import SEND_MARGIN, after_failure
 
 
-def still_leased(delivery: Reply, now: datetime) -> None:
+def still_leased(delivery: Delivery, now: datetime) -> None:
     """Never start the send once the lease is nearly over: another worker may take it then."""
     lease_until = delivery.lease_until
     if lease_until is not None and now > lease_until - SEND_MARGIN:
@@ -20,13 +20,17 @@ def still_leased(delivery: Reply, now: datetime) -> None:
 
 
 def sent(
-    delivery: Reply, message: dict[str, Any], payload: dict[str, Any], started: float, now: datetime
-) -> Reply:
+    delivery: Delivery,
+    message: dict[str, Any],
+    payload: dict[str, Any],
+    started: float,
+    now: datetime,
+) -> Delivery:
     """The delivery once Chatwoot holds ``message``; ``payload`` gains its id and latency."""
     message_id = message.get("id")
     payload |= {"message_id": message_id, "latency_ms": _latency(started)}
-    return Reply(
-        status=ReplyStatus.SENT,
+    return Delivery(
+        status=DeliveryStatus.SENT,
         attempts=delivery.attempts,
         message_id=None if message_id is None else str(message_id),
         sent_at=now,
@@ -34,8 +38,8 @@ def sent(
 
 
 def failed(
-    delivery: Reply, error: ChatwootError, payload: dict[str, Any], started: float, now: datetime
-) -> tuple[Reply, Outcome]:
+    delivery: Delivery, error: ChatwootError, payload: dict[str, Any], started: float, now: datetime
+) -> tuple[Delivery, Outcome]:
     """The delivery after a failed attempt (retry later, or give up) and how it is logged;
     ``payload`` gains the error, the next attempt and the latency."""
     after = after_failure(
@@ -53,9 +57,9 @@ def failed(
     return after, failure_outcome(after, error)
 
 
-def failure_outcome(after: Reply, error: ChatwootError) -> Outcome:
+def failure_outcome(after: Delivery, error: ChatwootError) -> Outcome:
     """How a failed attempt is logged: retry (or timeout) while it will be tried again."""
-    if after.status is ReplyStatus.GAVE_UP:
+    if after.status is DeliveryStatus.GAVE_UP:
         return Outcome.FAILED
     return Outcome.TIMEOUT if isinstance(error, ChatwootTimeout) else Outcome.RETRY
 

@@ -21,12 +21,12 @@ from bot.domain import (
     Action,
     Decision,
     DecisionKind,
+    DeliveryStatus,
     Draft,
     DraftState,
     Escalation,
     Outcome,
     RejectReason,
-    ReplyStatus,
 )
 from bot.flows import journal, replies, surfaces, training
 from bot.rules.retries import LEASE as REPLY_LEASE
@@ -231,7 +231,7 @@ async def decide(
         decision,
         # The decider takes the reply's first lease in the same write: one round trip fewer,
         # and if this process dies before sending, the lease expires and a job sends it.
-        reply_status=ReplyStatus.SENDING if sends else ReplyStatus.NONE,
+        reply_status=DeliveryStatus.SENDING if sends else DeliveryStatus.NONE,
         reply_lease_until=now + REPLY_LEASE if sends else None,
         log=audit.draft_entry(services, kind.logged_as, draft, payload, actor=user),
         escalation=stored_escalation,

@@ -12,6 +12,7 @@ from bot.blocks.text import mention, slack_date
 from bot.domain import (
     Action,
     DecisionKind,
+    DeliveryStatus,
     Draft,
     Escalation,
     EscalationState,
@@ -20,7 +21,6 @@ from bot.domain import (
     MessageKind,
     OutboxMessage,
     Outcome,
-    ReplyStatus,
     Resolution,
     SlackRef,
     Urgency,
@@ -72,7 +72,7 @@ async def escalate(
     if decided is None or decided.training is not None:
         return None  # refused, lost, or a training card: marked, and no manager is told
     posted = await post_escalation(services, escalation, decided)
-    if escalation.note.status is ReplyStatus.SENDING:
+    if escalation.note.status is DeliveryStatus.SENDING:
         await notes_flow.send_leased_note(services, escalation)
     return posted or escalation
 

@@ -14,7 +14,7 @@ import time
 from typing import Any
 
 from bot import audit
-from bot.domain import Action, Escalation, LogEntry, Outcome, Reply, ReplyStatus
+from bot.domain import Action, Delivery, DeliveryStatus, Escalation, LogEntry, Outcome
 from bot.flows import attempts
 from bot.flows.incidents import chatwoot_failed, dependency_ok
 from bot.integrations.chatwoot import ChatwootClient, ChatwootError
@@ -26,12 +26,12 @@ from bot.slack import user_profile
 log = logging.getLogger("occ.notes")
 
 
-def first_lease(services: Services, has_conversation: bool) -> Reply:
+def first_lease(services: Services, has_conversation: bool) -> Delivery:
     """The note's delivery as the escalation is stored: leased to the escalating worker, or
     nothing to deliver (no Chatwoot, or no conversation)."""
     if services.chatwoot is None or not has_conversation:
-        return Reply()
-    return Reply(status=ReplyStatus.SENDING, attempts=1, lease_until=services.clock() + LEASE)
+        return Delivery()
+    return Delivery(status=DeliveryStatus.SENDING, attempts=1, lease_until=services.clock() + LEASE)
 
 
 async def deliver_note(
@@ -58,7 +58,10 @@ async def send_leased_note(services: Services, escalation: Escalation) -> Escala
     chatwoot = services.chatwoot
     if chatwoot is None or escalation.conversation_id is None:  # configuration changed since
         return await _finish(
-            services, escalation, Reply(attempts=escalation.note.attempts), {"why": "no Chatwoot"}
+            services,
+            escalation,
+            Delivery(attempts=escalation.note.attempts),
+            {"why": "no Chatwoot"},
         )
     started = time.perf_counter()
     attempt = escalation.note.attempts
@@ -122,7 +125,7 @@ async def _failed(
 async def _finish(
     services: Services,
     escalation: Escalation,
-    note: Reply,
+    note: Delivery,
     payload: dict[str, Any],
     outcome: Outcome = Outcome.SUCCESS,
 ) -> Escalation:

@@ -15,7 +15,7 @@ import time
 from typing import Any
 
 from bot import audit
-from bot.domain import Action, MessageKind, OutboxMessage, Outcome, Reply, ReplyStatus
+from bot.domain import Action, Delivery, DeliveryStatus, MessageKind, OutboxMessage, Outcome
 from bot.flows import attempts
 from bot.flows.incidents import chatwoot_failed, dependency_ok
 from bot.flows.replies import assign_to_agent, attribution
@@ -41,9 +41,9 @@ def new_message(
     """A message to queue with a change; its first lease is the caller's (send it with
     `send_leased` once the change is stored). Without Chatwoot it is only recorded."""
     now = services.clock()
-    delivery = Reply(status=ReplyStatus.RECORDED)
+    delivery = Delivery(status=DeliveryStatus.RECORDED)
     if services.chatwoot is not None:
-        delivery = Reply(status=ReplyStatus.SENDING, attempts=1, lease_until=now + LEASE)
+        delivery = Delivery(status=DeliveryStatus.SENDING, attempts=1, lease_until=now + LEASE)
     if kind is MessageKind.NOTE:
         content = f"{content}\n\n({marker_of_id(subject_id, kind)})"
     return OutboxMessage(
@@ -85,10 +85,10 @@ async def deliver_due(services: Services) -> Tally:
 async def send_leased(services: Services, message: OutboxMessage) -> OutboxMessage:
     """Send a message whose lease this worker holds."""
     chatwoot = services.chatwoot
-    if message.delivery.status is not ReplyStatus.SENDING:
+    if message.delivery.status is not DeliveryStatus.SENDING:
         return message  # only recorded (no Chatwoot when it was queued)
     if chatwoot is None:  # configuration changed since it was queued
-        recorded = Reply(status=ReplyStatus.RECORDED, attempts=message.delivery.attempts)
+        recorded = Delivery(status=DeliveryStatus.RECORDED, attempts=message.delivery.attempts)
         return await _finish(services, message, recorded, {"why": "no Chatwoot"})
     started = time.perf_counter()
     payload: dict[str, Any] = {"kind": message.kind.value, "attempt": message.delivery.attempts}
@@ -164,7 +164,7 @@ async def _failed(
 async def _finish(
     services: Services,
     message: OutboxMessage,
-    delivery: Reply,
+    delivery: Delivery,
     payload: dict[str, Any],
     outcome: Outcome = Outcome.SUCCESS,
 ) -> OutboxMessage:

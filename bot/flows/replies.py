@@ -16,7 +16,7 @@ import time
 from typing import Any
 
 from bot import audit
-from bot.domain import Action, Draft, Outcome, Reply, ReplyStatus
+from bot.domain import Action, Delivery, DeliveryStatus, Draft, Outcome
 from bot.flows import attempts, surfaces
 from bot.flows.incidents import chatwoot_failed, dependency_ok
 from bot.integrations.chatwoot import ChatwootClient, ChatwootError, ReplyWindowClosed
@@ -46,7 +46,7 @@ async def send_leased(services: Services, draft: Draft) -> Draft:
         recorded = await _finish(
             services,
             draft,
-            Reply(status=ReplyStatus.RECORDED, attempts=draft.reply.attempts),
+            Delivery(status=DeliveryStatus.RECORDED, attempts=draft.reply.attempts),
             Action.REPLY_RECORDED,
             {"text": _text(draft), "why": "Chatwoot not configured"},
         )
@@ -103,7 +103,7 @@ async def undelivered(services: Services, failure: DeliveryFailure) -> Draft | N
     after all. The card says why and offers Retry; the log has ``reply.failed``."""
     message_id = str(failure.message_id)
     draft = await services.store.draft_for_reply(message_id)
-    if draft is None or draft.reply.status is not ReplyStatus.SENT:
+    if draft is None or draft.reply.status is not DeliveryStatus.SENT:
         return None  # not a reply of ours (an agent's, a note), or told already
     payload = {"message_id": message_id, "error": failure.error, "after_chatwoot_took_it": True}
     entry = audit.draft_entry(services, Action.REPLY_FAILED, draft, payload, outcome=Outcome.FAILED)
@@ -185,7 +185,7 @@ async def _failed(
 async def _finish(
     services: Services,
     draft: Draft,
-    reply: Reply,
+    reply: Delivery,
     action: Action,
     payload: dict[str, Any],
     outcome: Outcome = Outcome.SUCCESS,

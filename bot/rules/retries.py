@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from bot.domain import Reply, ReplyStatus
+from bot.domain import Delivery, DeliveryStatus
 
 # A lease must outlast the slowest attempt, or a second worker could send while the first is
 # still at it: an attempt is at most about 13 Chatwoot calls (10 pages of reconciliation, the
@@ -29,16 +29,16 @@ def backoff(attempt: int) -> timedelta:
 
 def after_failure(
     attempts: int, *, transient: bool, retry_after: float | None, error: str, now: datetime
-) -> Reply:
+) -> Delivery:
     """The delivery state after failed attempt number ``attempts``: FAILED with the time of
     the next try, or GAVE_UP (only Retry now sends it then)."""
     if not transient or attempts >= MAX_ATTEMPTS:
-        return Reply(status=ReplyStatus.GAVE_UP, attempts=attempts, last_error=error[:500])
+        return Delivery(status=DeliveryStatus.GAVE_UP, attempts=attempts, last_error=error[:500])
     wait = backoff(attempts)
     if retry_after:
         wait = max(wait, timedelta(seconds=float(retry_after)))
-    return Reply(
-        status=ReplyStatus.FAILED,
+    return Delivery(
+        status=DeliveryStatus.FAILED,
         attempts=attempts,
         next_attempt_at=now + wait,
         last_error=error[:500],

@@ -1,6 +1,6 @@
 """A message delivered to Chatwoot once (a draft's reply, an escalation's private note, an
 outbox message): the same status, attempts, backoff and lease columns, under a prefix
-(``reply_``, ``note_``, ``delivery_``), and their mapping to a `Reply`.
+(``reply_``, ``note_``, ``delivery_``), and their mapping to a `Delivery`.
 
 Taking a delivery is a conditional write (status SENDING, attempts + 1, a lease); recording
 an outcome is too, only while that attempt still holds it.
@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import Column, Integer, Text
 
-from bot.domain import Reply, ReplyStatus
+from bot.domain import Delivery, DeliveryStatus
 from bot.store import codec
 from bot.store.codec import Row
 from bot.store.columns import UtcDateTime
@@ -29,8 +29,8 @@ from bot.store.ops import (
     one_of,
 )
 
-RETRYABLE = (ReplyStatus.QUEUED.value, ReplyStatus.FAILED.value, ReplyStatus.SENDING.value)
-RETRY_NOW = (ReplyStatus.FAILED.value, ReplyStatus.GAVE_UP.value)
+RETRYABLE = (DeliveryStatus.QUEUED.value, DeliveryStatus.FAILED.value, DeliveryStatus.SENDING.value)
+RETRY_NOW = (DeliveryStatus.FAILED.value, DeliveryStatus.GAVE_UP.value)
 STATUSES = ("none", "queued", "sending", "sent", "recorded", "failed", "gave_up")
 
 
@@ -52,7 +52,7 @@ def columns(prefix: str) -> list[Column[Any]]:
     ]
 
 
-def outcome_row(prefix: str, delivery: Reply) -> Row:
+def outcome_row(prefix: str, delivery: Delivery) -> Row:
     """Columns an attempt's outcome writes; the lease is always released and the attempt
     count kept."""
     return {
@@ -65,7 +65,7 @@ def outcome_row(prefix: str, delivery: Reply) -> Row:
     }
 
 
-def delivery_row(prefix: str, delivery: Reply) -> Row:
+def delivery_row(prefix: str, delivery: Delivery) -> Row:
     """Every column of the delivery."""
     return {
         **outcome_row(prefix, delivery),
@@ -74,9 +74,9 @@ def delivery_row(prefix: str, delivery: Reply) -> Row:
     }
 
 
-def delivery_from_row(prefix: str, row: Mapping[str, Any]) -> Reply:
-    return Reply(
-        status=ReplyStatus(row[f"{prefix}_status"]),
+def delivery_from_row(prefix: str, row: Mapping[str, Any]) -> Delivery:
+    return Delivery(
+        status=DeliveryStatus(row[f"{prefix}_status"]),
         attempts=int(row[f"{prefix}_attempts"]),
         next_attempt_at=codec.parse_ts(row[f"{prefix}_next_attempt_at"]),
         last_error=row[f"{prefix}_last_error"],
@@ -94,12 +94,12 @@ def due(prefix: str, now: datetime) -> Where:
         one_of(status, RETRYABLE),  # lets PostgreSQL use a partial index
         AnyOf(
             (
-                (eq(status, ReplyStatus.QUEUED.value),),
+                (eq(status, DeliveryStatus.QUEUED.value),),
                 (
-                    eq(status, ReplyStatus.FAILED.value),
+                    eq(status, DeliveryStatus.FAILED.value),
                     at_or_before(f"{prefix}_next_attempt_at", now),
                 ),
-                (eq(status, ReplyStatus.SENDING.value), before(f"{prefix}_lease_until", now)),
+                (eq(status, DeliveryStatus.SENDING.value), before(f"{prefix}_lease_until", now)),
             )
         ),
     )
@@ -117,18 +117,18 @@ def claim(
         table,
         (key, *when),
         {
-            f"{prefix}_status": ReplyStatus.SENDING.value,
+            f"{prefix}_status": DeliveryStatus.SENDING.value,
             f"{prefix}_lease_until": codec.utc(lease_until),
         },
         increments={f"{prefix}_attempts": 1},
     )
 
 
-def finish(table: str, prefix: str, key: Condition, outcome: Reply) -> Update:
+def finish(table: str, prefix: str, key: Condition, outcome: Delivery) -> Update:
     """Record an attempt's outcome while that attempt still holds the delivery."""
     held = (
         key,
-        eq(f"{prefix}_status", ReplyStatus.SENDING.value),
+        eq(f"{prefix}_status", DeliveryStatus.SENDING.value),
         eq(f"{prefix}_attempts", outcome.attempts),
     )
     return Update(table, held, outcome_row(prefix, outcome))

@@ -18,13 +18,13 @@ from sqlalchemy import BigInteger, Column, Index, Integer, Table, Text, text
 from bot.domain import (
     Decision,
     DecisionKind,
+    Delivery,
+    DeliveryStatus,
     Draft,
     DraftState,
     Escalation,
     LogEntry,
     RejectReason,
-    Reply,
-    ReplyStatus,
     RiskFlag,
     RiskKind,
     Scope,
@@ -183,7 +183,7 @@ def _decision_columns(decision: Decision | None, escalation_id: str | None = Non
 
 def decision_row(
     decision: Decision,
-    reply_status: ReplyStatus,
+    reply_status: DeliveryStatus,
     escalation_id: str | None = None,
     reply_lease_until: datetime | None = None,
 ) -> Row:
@@ -411,7 +411,7 @@ class Drafts:
         draft_id: str,
         decision: Decision,
         *,
-        reply_status: ReplyStatus,
+        reply_status: DeliveryStatus,
         log: LogEntry,
         escalation: Escalation | None = None,
         reply_lease_until: datetime | None = None,
@@ -438,7 +438,7 @@ class Drafts:
         )
         return _draft(await self.db.apply(Change(update)))
 
-    async def finish_reply(self, draft_id: str, reply: Reply, log: LogEntry) -> Draft | None:
+    async def finish_reply(self, draft_id: str, reply: Delivery, log: LogEntry) -> Draft | None:
         """Record an attempt's outcome, only while that attempt still holds the reply (status
         SENDING and ``reply.attempts`` unchanged); None, writing nothing, if another worker
         has taken it since. NotFound for an unknown draft."""
@@ -467,10 +467,10 @@ class Drafts:
             TABLE,
             (
                 eq("id", draft_id),
-                eq("reply_status", ReplyStatus.SENT.value),
+                eq("reply_status", DeliveryStatus.SENT.value),
                 eq("reply_message_id", message_id),
             ),
-            {"reply_status": ReplyStatus.GAVE_UP.value, "reply_last_error": error},
+            {"reply_status": DeliveryStatus.GAVE_UP.value, "reply_last_error": error},
         )
         return _draft(await self.db.apply(Change(update, (log_insert(log),))))
 

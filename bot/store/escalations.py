@@ -10,12 +10,12 @@ from typing import Any
 from sqlalchemy import BigInteger, Column, Float, ForeignKey, Integer, Table, Text
 
 from bot.domain import (
+    Delivery,
     Escalation,
     EscalationState,
     EscalationType,
     LogEntry,
     OutboxMessage,
-    Reply,
     Resolution,
     ResolutionOutcome,
     SlackRef,
@@ -297,7 +297,7 @@ class Escalations:
         return _escalation(await self.db.apply(Change(update)))
 
     async def finish_note(
-        self, escalation_id: str, note: Reply, log: LogEntry
+        self, escalation_id: str, note: Delivery, log: LogEntry
     ) -> Escalation | None:
         """Record a note attempt's outcome, as `Drafts.finish_reply`."""
         update = deliveries.finish(TABLE, "note", eq("id", escalation_id), note)

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import BigInteger, Column, Index, Table, Text
 
-from bot.domain import LogEntry, MessageKind, OutboxMessage, Reply
+from bot.domain import Delivery, LogEntry, MessageKind, OutboxMessage
 from bot.store import codec, deliveries
 from bot.store.codec import Row
 from bot.store.columns import UtcDateTime, check_in, metadata, partial_index
@@ -105,7 +105,7 @@ class Outbox:
         return None if row is None else outbox_from_row(row)
 
     async def finish_outbox_message(
-        self, message_id: str, delivery: Reply, log: LogEntry
+        self, message_id: str, delivery: Delivery, log: LogEntry
     ) -> OutboxMessage | None:
         """Record an attempt's outcome, as `Drafts.finish_reply`."""
         update = deliveries.finish(TABLE, "delivery", eq("id", message_id), delivery)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.domain import EscalationState, QueueSummary, ReplyStatus
+from bot.domain import DeliveryStatus, EscalationState, QueueSummary
 from bot.store import codec
 from bot.store.data_sources import DataSources
 from bot.store.database import Database
@@ -29,8 +29,8 @@ from bot.store.sales import SalesAlerts
 from bot.store.stats import Stats
 
 # What `QueueSummary` counts.
-REPLIES_IN_FLIGHT = (ReplyStatus.QUEUED.value, ReplyStatus.SENDING.value)
-REPLIES_FAILING = (ReplyStatus.FAILED.value, ReplyStatus.GAVE_UP.value)
+REPLIES_IN_FLIGHT = (DeliveryStatus.QUEUED.value, DeliveryStatus.SENDING.value)
+REPLIES_FAILING = (DeliveryStatus.FAILED.value, DeliveryStatus.GAVE_UP.value)
 ESCALATIONS_OPEN = (EscalationState.OPEN.value, EscalationState.CLAIMED.value)
 
 

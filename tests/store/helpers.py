@@ -13,6 +13,7 @@ from bot.domain import (
     CustomerContext,
     Decision,
     DecisionKind,
+    DeliveryStatus,
     Draft,
     DraftInput,
     Escalation,
@@ -21,7 +22,6 @@ from bot.domain import (
     LogEntry,
     Order,
     Outcome,
-    ReplyStatus,
     Risk,
     RiskFlag,
     RiskKind,
@@ -108,7 +108,7 @@ async def approved_draft(store: Store, draft_id: str, *, at: datetime = T0) -> D
     decided = await store.decide(
         draft_id,
         approval(),
-        reply_status=ReplyStatus.QUEUED,
+        reply_status=DeliveryStatus.QUEUED,
         log=entry(draft_id, Action.DRAFT_APPROVED),
     )
     assert decided is not None
@@ -126,7 +126,7 @@ async def escalated_draft(
     decided = await store.decide(
         draft_id,
         decision,
-        reply_status=ReplyStatus.NONE,
+        reply_status=DeliveryStatus.NONE,
         log=entry(draft_id, Action.DRAFT_ESCALATED),
         escalation=escalation,
     )

@@ -9,7 +9,7 @@ import pytest
 
 from bot.domain import (
     Action,
-    ReplyStatus,
+    DeliveryStatus,
 )
 from bot.store import open_store
 from bot.store.sql import SqlStore, async_url
@@ -35,7 +35,7 @@ async def test_two_postgres_replicas_agree_on_one_decision(pg_schema_url: str) -
                 replica.decide(
                     "d-1",
                     approval(actor=f"U{n}"),
-                    reply_status=ReplyStatus.QUEUED,
+                    reply_status=DeliveryStatus.QUEUED,
                     log=entry("d-1", Action.DRAFT_APPROVED, actor=f"U{n}"),
                 )
                 for n in range(10)

@@ -12,9 +12,9 @@ from bot.domain import (
     Action,
     Decision,
     DecisionKind,
+    DeliveryStatus,
     DraftState,
     RejectReason,
-    ReplyStatus,
     SlackRef,
     TrainingCard,
 )
@@ -85,7 +85,10 @@ async def test_training_cards_stay_out_of_every_list_of_customers_drafts(store: 
     trained = replace(make_draft("d-training"), training=practice)
     await store.add_draft(trained, entry("d-training"))
     await store.decide(
-        "d-training", approval("U0TRAINEE"), reply_status=ReplyStatus.NONE, log=entry("d-training")
+        "d-training",
+        approval("U0TRAINEE"),
+        reply_status=DeliveryStatus.NONE,
+        log=entry("d-training"),
     )
     await store.add_draft(
         replace(make_draft("d-training-2", at=T0 + timedelta(minutes=1)), training=practice),
@@ -190,7 +193,7 @@ async def test_only_one_of_twenty_concurrent_decisions_wins(store: Store) -> Non
 
     results = await asyncio.gather(
         *(
-            store.decide("d-1", decision, reply_status=ReplyStatus.QUEUED, log=log)
+            store.decide("d-1", decision, reply_status=DeliveryStatus.QUEUED, log=log)
             for decision, log in attempts
         )
     )
@@ -199,7 +202,7 @@ async def test_only_one_of_twenty_concurrent_decisions_wins(store: Store) -> Non
     assert len(winners) == 1
     winner = winners[0]
     assert winner.state is DraftState.APPROVED
-    assert winner.reply.status is ReplyStatus.QUEUED
+    assert winner.reply.status is DeliveryStatus.QUEUED
     assert await store.get_draft("d-1") == winner
     approved = [e for e in await store.entries(subject_id="d-1") if e.action != "draft.received"]
     assert [e.actor for e in approved] == [winner.decision.actor]
@@ -212,7 +215,7 @@ async def test_decided_draft_refuses_a_second_decision_and_logs_nothing(store: S
     )
 
     result = await store.decide(
-        "d-1", reject, reply_status=ReplyStatus.NONE, log=entry("d-1", Action.DRAFT_REJECTED)
+        "d-1", reject, reply_status=DeliveryStatus.NONE, log=entry("d-1", Action.DRAFT_REJECTED)
     )
 
     assert result is None
@@ -236,12 +239,12 @@ async def test_edit_stores_final_text_and_reject_stores_reason(store: Store) -> 
     )
 
     edited = await store.decide(
-        "d-edit", edit, reply_status=ReplyStatus.QUEUED, log=entry("d-edit", Action.DRAFT_EDITED)
+        "d-edit", edit, reply_status=DeliveryStatus.QUEUED, log=entry("d-edit", Action.DRAFT_EDITED)
     )
     rejected = await store.decide(
         "d-reject",
         reject,
-        reply_status=ReplyStatus.NONE,
+        reply_status=DeliveryStatus.NONE,
         log=entry("d-reject", Action.DRAFT_REJECTED),
     )
 
@@ -249,7 +252,7 @@ async def test_edit_stores_final_text_and_reject_stores_reason(store: Store) -> 
     assert edited.state is DraftState.APPROVED
     assert rejected is not None and rejected.decision == reject
     assert rejected.state is DraftState.REJECTED
-    assert rejected.reply.status is ReplyStatus.NONE
+    assert rejected.reply.status is DeliveryStatus.NONE
     assert await store.get_draft("d-reject") == rejected
 
 
@@ -272,7 +275,7 @@ async def test_lost_escalation_race_stores_no_escalation(store: Store) -> None:
     result = await store.decide(
         "d-1",
         Decision(kind=DecisionKind.ESCALATE, actor="U0LATE", at=T0),
-        reply_status=ReplyStatus.NONE,
+        reply_status=DeliveryStatus.NONE,
         log=entry("d-1", Action.DRAFT_ESCALATED),
         escalation=escalation,
     )

@@ -8,11 +8,11 @@ from datetime import timedelta
 
 from bot.domain import (
     Action,
+    Delivery,
+    DeliveryStatus,
     Escalation,
     MessageKind,
     OutboxMessage,
-    Reply,
-    ReplyStatus,
     Resolution,
     ResolutionOutcome,
 )
@@ -28,7 +28,7 @@ from tests.store.helpers import (
 pytest_plugins = ["tests.store_fixtures"]
 
 
-def outbox_message(escalation: Escalation, kind: MessageKind, delivery: Reply) -> OutboxMessage:
+def outbox_message(escalation: Escalation, kind: MessageKind, delivery: Delivery) -> OutboxMessage:
     return OutboxMessage(
         id=f"out-{kind.value}-{uuid.uuid4().hex[:6]}",
         subject_id=escalation.id,
@@ -49,10 +49,10 @@ async def test_a_resolution_stores_its_outcome_and_queues_its_messages_together(
     resolution = Resolution(
         ResolutionOutcome.REFUND, "Refunded twice", 59.98, "We refunded you.", "Check Shopify"
     )
-    leased = Reply(status=ReplyStatus.SENDING, attempts=1, lease_until=T0 + LEASE)
+    leased = Delivery(status=DeliveryStatus.SENDING, attempts=1, lease_until=T0 + LEASE)
     messages = [
         outbox_message(escalation, MessageKind.REPLY, leased),
-        outbox_message(escalation, MessageKind.NOTE, Reply(status=ReplyStatus.QUEUED)),
+        outbox_message(escalation, MessageKind.NOTE, Delivery(status=DeliveryStatus.QUEUED)),
     ]
 
     resolved = await store.resolve_escalation(
@@ -68,7 +68,7 @@ async def test_a_resolution_stores_its_outcome_and_queues_its_messages_together(
         actor="UMGR",
         now=T0,
         log=entry(escalation.id, Action.ESCALATION_RESOLVED),
-        messages=[outbox_message(escalation, MessageKind.NOTE, Reply())],
+        messages=[outbox_message(escalation, MessageKind.NOTE, Delivery())],
     )
 
     assert resolved is not None and resolved.resolution == resolution
@@ -85,7 +85,7 @@ async def test_an_outbox_message_is_taken_by_one_worker_and_finished_by_its_atte
     store: Store,
 ) -> None:
     escalation = await escalated_draft(store, "d-1", due_at=T0)
-    queued = outbox_message(escalation, MessageKind.NOTE, Reply(status=ReplyStatus.QUEUED))
+    queued = outbox_message(escalation, MessageKind.NOTE, Delivery(status=DeliveryStatus.QUEUED))
     await store.resolve_escalation(
         escalation.id, actor="UMGR", now=T0, log=entry(escalation.id), messages=[queued]
     )
@@ -94,10 +94,10 @@ async def test_an_outbox_message_is_taken_by_one_worker_and_finished_by_its_atte
         *(store.claim_outbox_message(queued.id, now=T0, lease_until=T0 + LEASE) for _ in range(8))
     )
     [taken] = [c for c in claims if c is not None]
-    assert taken.delivery.status is ReplyStatus.SENDING and taken.delivery.attempts == 1
-    stale = Reply(status=ReplyStatus.SENT, attempts=2, message_id="9", sent_at=T0)
+    assert taken.delivery.status is DeliveryStatus.SENDING and taken.delivery.attempts == 1
+    stale = Delivery(status=DeliveryStatus.SENT, attempts=2, message_id="9", sent_at=T0)
     assert await store.finish_outbox_message(queued.id, stale, entry(escalation.id)) is None
-    sent = Reply(status=ReplyStatus.SENT, attempts=1, message_id="9", sent_at=T0)
+    sent = Delivery(status=DeliveryStatus.SENT, attempts=1, message_id="9", sent_at=T0)
     done = await store.finish_outbox_message(
         queued.id, sent, entry(escalation.id, Action.ESCALATION_REPLIED)
     )

@@ -8,8 +8,8 @@ from datetime import timedelta
 from bot.domain import (
     Decision,
     DecisionKind,
+    DeliveryStatus,
     RejectReason,
-    ReplyStatus,
     SlackRef,
 )
 from bot.store import Store
@@ -82,7 +82,9 @@ async def test_unposted_drafts_are_pending_only_and_oldest_first(store: Store) -
     await approved_draft(store, "d-approved")
     await stored_draft(store, "d-rejected")
     reject = Decision(kind=DecisionKind.REJECT, actor="U1", at=T0, reason=RejectReason.OTHER)
-    await store.decide("d-rejected", reject, reply_status=ReplyStatus.NONE, log=entry("d-rejected"))
+    await store.decide(
+        "d-rejected", reject, reply_status=DeliveryStatus.NONE, log=entry("d-rejected")
+    )
     await escalated_draft(store, "d-escalated")
 
     assert await store.unposted_drafts(T0) == ["d-oldest", "d-middle", "d-newest"]

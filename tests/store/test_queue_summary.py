@@ -10,9 +10,9 @@ from bot.domain import (
     Action,
     Decision,
     DecisionKind,
+    Delivery,
+    DeliveryStatus,
     RejectReason,
-    Reply,
-    ReplyStatus,
 )
 from bot.store import QueueSummary, Store
 from tests.store.helpers import (
@@ -41,22 +41,22 @@ EMPTY_QUEUE = QueueSummary(
 
 
 REPLY_ACTIONS = {
-    ReplyStatus.SENT: Action.REPLY_SENT,
-    ReplyStatus.RECORDED: Action.REPLY_RECORDED,
-    ReplyStatus.FAILED: Action.REPLY_FAILED,
-    ReplyStatus.GAVE_UP: Action.REPLY_FAILED,
+    DeliveryStatus.SENT: Action.REPLY_SENT,
+    DeliveryStatus.RECORDED: Action.REPLY_RECORDED,
+    DeliveryStatus.FAILED: Action.REPLY_FAILED,
+    DeliveryStatus.GAVE_UP: Action.REPLY_FAILED,
 }
 
 
-async def reply_in_state(store: Store, draft_id: str, status: ReplyStatus) -> None:
+async def reply_in_state(store: Store, draft_id: str, status: DeliveryStatus) -> None:
     """An approved draft whose reply has reached ``status``."""
     await approved_draft(store, draft_id)
-    if status is ReplyStatus.QUEUED:
+    if status is DeliveryStatus.QUEUED:
         return
     await store.claim_reply(draft_id, now=T0, lease_until=T0 + LEASE)
-    if status is not ReplyStatus.SENDING:
-        retry_at = T0 + timedelta(minutes=5) if status is ReplyStatus.FAILED else None
-        finished = Reply(status=status, attempts=1, next_attempt_at=retry_at)
+    if status is not DeliveryStatus.SENDING:
+        retry_at = T0 + timedelta(minutes=5) if status is DeliveryStatus.FAILED else None
+        finished = Delivery(status=status, attempts=1, next_attempt_at=retry_at)
         await store.finish_reply(draft_id, finished, entry(draft_id, REPLY_ACTIONS[status]))
     stored = await store.get_draft(draft_id)
     assert stored is not None and stored.reply.status is status
@@ -76,18 +76,18 @@ async def test_queue_summary_counts_each_kind_of_waiting_work(store: Store) -> N
     await stored_draft(store, "p-mid", at=T0 - hour)
     # replies in flight: 4 (the long-ago approval above is queued too); failing: 2
     for name, status in (
-        ("r-queued", ReplyStatus.QUEUED),
-        ("r-sending-1", ReplyStatus.SENDING),
-        ("r-sending-2", ReplyStatus.SENDING),
-        ("r-failed", ReplyStatus.FAILED),
-        ("r-gave-up", ReplyStatus.GAVE_UP),
-        ("r-sent", ReplyStatus.SENT),
-        ("r-recorded", ReplyStatus.RECORDED),
+        ("r-queued", DeliveryStatus.QUEUED),
+        ("r-sending-1", DeliveryStatus.SENDING),
+        ("r-sending-2", DeliveryStatus.SENDING),
+        ("r-failed", DeliveryStatus.FAILED),
+        ("r-gave-up", DeliveryStatus.GAVE_UP),
+        ("r-sent", DeliveryStatus.SENT),
+        ("r-recorded", DeliveryStatus.RECORDED),
     ):
         await reply_in_state(store, name, status)
     reject = Decision(kind=DecisionKind.REJECT, actor="U1", at=T0, reason=RejectReason.OTHER)
     await stored_draft(store, "rejected")
-    await store.decide("rejected", reject, reply_status=ReplyStatus.NONE, log=entry("rejected"))
+    await store.decide("rejected", reject, reply_status=DeliveryStatus.NONE, log=entry("rejected"))
     # escalations: 5 open or claimed; 1 open and past due (due exactly now is not overdue;
     # a claimed or resolved one is never overdue)
     await escalated_draft(store, "e-overdue", due_at=T0 - timedelta(minutes=1))

@@ -11,8 +11,8 @@ from bot.domain import (
     Action,
     Decision,
     DecisionKind,
-    Reply,
-    ReplyStatus,
+    Delivery,
+    DeliveryStatus,
 )
 from bot.store import NotFound, Store
 from tests.store.helpers import (
@@ -37,7 +37,7 @@ async def test_only_one_concurrent_reply_claim_wins(store: Store) -> None:
 
     winners = [r for r in results if r is not None]
     assert len(winners) == 1
-    assert winners[0].reply.status is ReplyStatus.SENDING
+    assert winners[0].reply.status is DeliveryStatus.SENDING
     assert winners[0].reply.attempts == 1
     assert winners[0].reply.lease_until == T0 + LEASE
 
@@ -63,13 +63,13 @@ async def test_a_decision_can_take_the_first_reply_lease_itself(store: Store) ->
     decided = await store.decide(
         "d-1",
         Decision(DecisionKind.APPROVE, "U1", T0, final_text="hello"),
-        reply_status=ReplyStatus.SENDING,
+        reply_status=DeliveryStatus.SENDING,
         log=entry("l-2"),
         reply_lease_until=T0 + LEASE,
     )
 
     assert decided is not None
-    assert (decided.reply.status, decided.reply.attempts) == (ReplyStatus.SENDING, 1)
+    assert (decided.reply.status, decided.reply.attempts) == (DeliveryStatus.SENDING, 1)
     assert decided.reply.lease_until == T0 + LEASE
     assert await store.claim_reply("d-1", now=T0, lease_until=T0 + LEASE) is None
     assert await store.due_replies(T0) == []
@@ -82,7 +82,9 @@ async def test_a_decision_can_take_the_first_reply_lease_itself(store: Store) ->
 async def test_gave_up_reply_is_claimed_only_when_forced(store: Store) -> None:
     await approved_draft(store, "d-1")
     await store.claim_reply("d-1", now=T0, lease_until=T0 + LEASE)
-    gave_up = Reply(status=ReplyStatus.GAVE_UP, attempts=1, last_error="422 conversation closed")
+    gave_up = Delivery(
+        status=DeliveryStatus.GAVE_UP, attempts=1, last_error="422 conversation closed"
+    )
     await store.finish_reply("d-1", gave_up, entry("d-1", Action.REPLY_FAILED))
     later = T0 + timedelta(days=1)
 
@@ -90,7 +92,7 @@ async def test_gave_up_reply_is_claimed_only_when_forced(store: Store) -> None:
     forced = await store.claim_reply("d-1", now=later, lease_until=later + LEASE, force=True)
 
     assert forced is not None
-    assert forced.reply.status is ReplyStatus.SENDING
+    assert forced.reply.status is DeliveryStatus.SENDING
     assert forced.reply.attempts == 2
 
 
@@ -98,8 +100,8 @@ async def test_failed_reply_waits_for_its_next_attempt_unless_forced(store: Stor
     await approved_draft(store, "d-1")
     await store.claim_reply("d-1", now=T0, lease_until=T0 + LEASE)
     retry_at = T0 + timedelta(minutes=5)
-    failed = Reply(
-        status=ReplyStatus.FAILED, attempts=1, next_attempt_at=retry_at, last_error="503"
+    failed = Delivery(
+        status=DeliveryStatus.FAILED, attempts=1, next_attempt_at=retry_at, last_error="503"
     )
     await store.finish_reply("d-1", failed, entry("d-1", Action.REPLY_FAILED))
 
@@ -111,7 +113,9 @@ async def test_failed_reply_waits_for_its_next_attempt_unless_forced(store: Stor
 async def test_failed_reply_can_be_forced_before_its_time(store: Store) -> None:
     await approved_draft(store, "d-1")
     await store.claim_reply("d-1", now=T0, lease_until=T0 + LEASE)
-    failed = Reply(status=ReplyStatus.FAILED, attempts=1, next_attempt_at=T0 + timedelta(hours=1))
+    failed = Delivery(
+        status=DeliveryStatus.FAILED, attempts=1, next_attempt_at=T0 + timedelta(hours=1)
+    )
     await store.finish_reply("d-1", failed, entry("d-1", Action.REPLY_FAILED))
 
     forced = await store.claim_reply("d-1", now=T0, lease_until=T0 + LEASE, force=True)
@@ -123,14 +127,14 @@ async def test_finished_reply_is_stored_with_its_log_row(store: Store) -> None:
     await approved_draft(store, "d-1")
     await store.claim_reply("d-1", now=T0, lease_until=T0 + LEASE)
     sent_at = T0 + timedelta(seconds=3)
-    sent = Reply(status=ReplyStatus.SENT, attempts=1, message_id="9001", sent_at=sent_at)
+    sent = Delivery(status=DeliveryStatus.SENT, attempts=1, message_id="9001", sent_at=sent_at)
 
     finished = await store.finish_reply(
         "d-1", sent, entry("d-1", Action.REPLY_SENT, payload={"message_id": "9001"})
     )
 
-    assert finished.reply == Reply(
-        status=ReplyStatus.SENT, attempts=1, message_id="9001", sent_at=sent_at, lease_until=None
+    assert finished.reply == Delivery(
+        status=DeliveryStatus.SENT, attempts=1, message_id="9001", sent_at=sent_at, lease_until=None
     )
     assert await store.get_draft("d-1") == finished
     assert await actions(store, "d-1") == ["draft.received", "draft.approved", "reply.sent"]
@@ -140,7 +144,7 @@ async def test_finished_reply_is_stored_with_its_log_row(store: Store) -> None:
 async def test_a_sent_reply_the_channel_did_not_deliver_gives_up_once(store: Store) -> None:
     await approved_draft(store, "d-1")
     await store.claim_reply("d-1", now=T0, lease_until=T0 + LEASE)
-    sent = Reply(status=ReplyStatus.SENT, attempts=1, message_id="9001", sent_at=T0)
+    sent = Delivery(status=DeliveryStatus.SENT, attempts=1, message_id="9001", sent_at=T0)
     await store.finish_reply("d-1", sent, entry("d-1", Action.REPLY_SENT))
 
     found = await store.draft_for_reply("9001")
@@ -154,7 +158,7 @@ async def test_a_sent_reply_the_channel_did_not_deliver_gives_up_once(store: Sto
     assert await store.draft_for_reply("9002") is None
     assert other is None and again is None
     assert undelivered is not None
-    assert undelivered.reply.status is ReplyStatus.GAVE_UP
+    assert undelivered.reply.status is DeliveryStatus.GAVE_UP
     assert undelivered.reply.last_error == "131047: Re-engagement message"
     assert undelivered.reply.attempts == 1 and undelivered.reply.message_id == "9001"
     assert await actions(store, "d-1") == [
@@ -175,20 +179,20 @@ async def test_a_late_attempt_cannot_overwrite_the_worker_that_took_over(store: 
     await store.claim_reply("d-1", now=after, lease_until=after + LEASE)  # attempt 2
 
     late = await store.finish_reply(
-        "d-1", Reply(status=ReplyStatus.FAILED, attempts=1), entry("d-1", Action.REPLY_FAILED)
+        "d-1", Delivery(status=DeliveryStatus.FAILED, attempts=1), entry("d-1", Action.REPLY_FAILED)
     )
     current = await store.finish_reply(
-        "d-1", Reply(status=ReplyStatus.SENT, attempts=2), entry("d-1", Action.REPLY_SENT)
+        "d-1", Delivery(status=DeliveryStatus.SENT, attempts=2), entry("d-1", Action.REPLY_SENT)
     )
 
     assert late is None
-    assert current is not None and current.reply.status is ReplyStatus.SENT
+    assert current is not None and current.reply.status is DeliveryStatus.SENT
     assert await actions(store, "d-1") == ["draft.received", "draft.approved", "reply.sent"]
 
 
 async def test_finish_reply_for_unknown_draft_is_not_found(store: Store) -> None:
     with pytest.raises(NotFound):
-        await store.finish_reply("nope", Reply(status=ReplyStatus.SENT), entry("nope"))
+        await store.finish_reply("nope", Delivery(status=DeliveryStatus.SENT), entry("nope"))
 
 
 async def test_due_replies_respect_next_attempt_and_lease(store: Store) -> None:
@@ -197,11 +201,13 @@ async def test_due_replies_respect_next_attempt_and_lease(store: Store) -> None:
     await stored_draft(store, "pending")
     await approved_draft(store, "sent")
     await store.claim_reply("sent", now=T0, lease_until=T0 + LEASE)
-    await store.finish_reply("sent", Reply(status=ReplyStatus.SENT, attempts=1), entry("sent"))
+    await store.finish_reply(
+        "sent", Delivery(status=DeliveryStatus.SENT, attempts=1), entry("sent")
+    )
     earlier = T0 - timedelta(minutes=10)
     for name, retry_at in (("failed-due", T0), ("failed-later", T0 + timedelta(minutes=5))):
         await store.claim_reply(name, now=earlier, lease_until=earlier + LEASE)
-        failed = Reply(status=ReplyStatus.FAILED, attempts=1, next_attempt_at=retry_at)
+        failed = Delivery(status=DeliveryStatus.FAILED, attempts=1, next_attempt_at=retry_at)
         await store.finish_reply(name, failed, entry(name))
     await store.claim_reply("sending-expired", now=earlier, lease_until=T0 - timedelta(seconds=1))
     await store.claim_reply("sending-live", now=earlier, lease_until=T0 + LEASE)

@@ -14,8 +14,8 @@ from bot.domain import (
     Action,
     Decision,
     DecisionKind,
+    DeliveryStatus,
     DraftState,
-    ReplyStatus,
 )
 from bot.store import SchemaNotApplied
 from bot.store.supabase import SupabaseStore
@@ -48,12 +48,18 @@ async def test_supabase_decision_is_one_rpc_that_writes_the_draft_and_its_log_ro
         await stored_draft(rest, "d-1")
         standin.requests.clear()
         won = await rest.decide(
-            "d-1", approval(), reply_status=ReplyStatus.QUEUED, log=entry("d-1", "draft.approved")
+            "d-1",
+            approval(),
+            reply_status=DeliveryStatus.QUEUED,
+            log=entry("d-1", "draft.approved"),
         )
         after_win = list(standin.requests)
         standin.requests.clear()
         lost = await rest.decide(
-            "d-1", approval(), reply_status=ReplyStatus.QUEUED, log=entry("d-1", "draft.approved")
+            "d-1",
+            approval(),
+            reply_status=DeliveryStatus.QUEUED,
+            log=entry("d-1", "draft.approved"),
         )
     finally:
         await rest.close()
@@ -92,7 +98,7 @@ async def test_supabase_escalation_that_fails_half_way_leaves_nothing_behind(
             await rest.decide(
                 "d-1",
                 decision,
-                reply_status=ReplyStatus.NONE,
+                reply_status=DeliveryStatus.NONE,
                 log=entry("d-1", Action.DRAFT_ESCALATED),
                 escalation=clash,
             )
@@ -102,7 +108,7 @@ async def test_supabase_escalation_that_fails_half_way_leaves_nothing_behind(
             await rest.decide(
                 "d-1",
                 decision,
-                reply_status=ReplyStatus.NONE,
+                reply_status=DeliveryStatus.NONE,
                 log=entry("d-1", Action.DRAFT_ESCALATED),
                 escalation=make_escalation("esc-new", "d-1", due_at=T0),
             )
@@ -110,7 +116,7 @@ async def test_supabase_escalation_that_fails_half_way_leaves_nothing_behind(
         retried = await rest.decide(
             "d-1",
             decision,
-            reply_status=ReplyStatus.NONE,
+            reply_status=DeliveryStatus.NONE,
             log=entry("d-1", Action.DRAFT_ESCALATED),
             escalation=make_escalation("esc-new", "d-1", due_at=T0),
         )
