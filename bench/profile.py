@@ -99,7 +99,7 @@ STEPS: tuple[tuple[str, str], ...] = (
     ("ChatwootClient.assign (", "reply: Chatwoot assign"),
     ("ChatwootClient.send_reply (", "reply: Chatwoot send"),
     ("ChatwootClient.add_private_note (", "reply: Chatwoot private note"),
-    ("Drafts.finish_reply (", "reply: record sent + log row (write transaction)"),
+    ("Outbox.finish_outbox_message (", "reply: record sent + log row (write transaction)"),
     ("dependency_ok (", "reply: dependency_ok"),
     ("draft_entry (", "audit entry"),
     ("healthz (", "/healthz"),

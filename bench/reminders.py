@@ -30,7 +30,6 @@ from bot.domain import (
     Customer,
     Decision,
     DecisionKind,
-    DeliveryStatus,
     Draft,
     DraftInput,
     Escalation,
@@ -97,7 +96,6 @@ async def _seed(database_url: str, standins: Standins, count: int, first_due: da
             await store.decide(
                 draft_id,
                 Decision(DecisionKind.ESCALATE, "U0BENCHOP", now, escalation_id=escalation_id),
-                reply_status=DeliveryStatus.NONE,
                 log=_row(draft_id, Action.DRAFT_ESCALATED),
                 escalation=escalation,
             )

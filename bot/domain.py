@@ -323,7 +323,7 @@ class Decision:
 
 
 @dataclass(frozen=True)
-class Delivery:
+class Delivery:  # where a message for Chatwoot is in being delivered once (bot.flows.outbox)
     status: DeliveryStatus = DeliveryStatus.NONE
     attempts: int = 0
     next_attempt_at: datetime | None = None
@@ -353,7 +353,7 @@ class Draft:
     card: SlackRef | None = None
     posted_at: datetime | None = None
     decision: Decision | None = None
-    reply: Delivery = field(default_factory=Delivery)
+    reply: Delivery = field(default_factory=Delivery)  # its reply in the Chatwoot outbox, if any
     superseded_by: str | None = None  # the draft that replaced it (state SUPERSEDED)
     training: TrainingCard | None = None
 
@@ -404,7 +404,6 @@ class Escalation:
     resolved_at: datetime | None = None
     reminders_sent: int = 0
     next_reminder_at: datetime | None = None
-    note: Delivery = field(default_factory=Delivery)  # its private note in Chatwoot
     resolution: Resolution | None = None
 
 
@@ -424,7 +423,7 @@ class OutboxMessage:
     """A message for a Chatwoot conversation, delivered once with retries (bot.flows.outbox)."""
 
     id: str
-    subject_id: str  # what it belongs to: an escalation, later a CX breach or a sales alert
+    subject_id: str  # what it belongs to: a draft, an escalation, a Sales Pulse alert
     conversation_id: int
     kind: MessageKind
     content: str

@@ -125,9 +125,9 @@ def test_export_rejects_a_date_that_is_not_iso8601(tmp_path):
 def test_jobs_list_and_run(tmp_path):
     env = {"DATABASE_URL": f"sqlite:///{tmp_path}/occ.db"}
     listed = occ_bot("jobs", "list", env=env)
-    assert "replies" in listed.stdout
-    ran = occ_bot("jobs", "run", "replies", env=env)
-    assert ran.returncode == 0 and "0 replies tried" in ran.stdout, ran.stderr
+    assert "outbox" in listed.stdout
+    ran = occ_bot("jobs", "run", "outbox", env=env)
+    assert ran.returncode == 0 and "0 outbox messages tried" in ran.stdout, ran.stderr
     unknown = occ_bot("jobs", "run", "nope", env=env)
     assert unknown.returncode == 2 and "unknown job" in unknown.stderr
 

@@ -219,7 +219,7 @@ def test_a_command_that_never_spools_leaves_nothing_on_disk(tmp_path):
     ran = occ_bot(
         "jobs",
         "run",
-        "replies",
+        "outbox",
         env={"DATABASE_URL": f"sqlite:///{tmp_path}/occ.db"},
         cwd=tmp_path,
     )

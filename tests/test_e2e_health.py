@@ -153,7 +153,7 @@ async def test_stale_shopify_data_alerts_once_with_the_last_error_and_recovers(
 
 
 async def test_a_job_that_falls_behind_alerts_once_and_recovers(bot, slack, clock):
-    await run_once(bot.services, JOBS["replies"])  # every 3600 s in these tests
+    await run_once(bot.services, JOBS["outbox"])  # every 3600 s in these tests
     clock.advance(seconds=2 * 3600 - 1)
     await JOBS["health"].run(bot.services)
     assert slack.messages_in(RELIABILITY) == []
@@ -161,11 +161,11 @@ async def test_a_job_that_falls_behind_alerts_once_and_recovers(bot, slack, cloc
     await JOBS["health"].run(bot.services)
     await JOBS["health"].run(bot.services)
     [behind] = [m["text"] for m in slack.messages_in(RELIABILITY)]
-    assert "*replies* job has fallen behind" in behind and "`occ-bot check`" in behind
-    await run_once(bot.services, JOBS["replies"])
+    assert "*outbox* job has fallen behind" in behind and "`occ-bot check`" in behind
+    await run_once(bot.services, JOBS["outbox"])
     await JOBS["health"].run(bot.services)
     _, back = [m["text"] for m in slack.messages_in(RELIABILITY)]
-    assert "*replies* job is running on time again" in back
+    assert "*outbox* job is running on time again" in back
     logged = [e.action for e in await bot.store.entries() if e.scope == "reliability"]
     assert logged == ["reliability.alert", "reliability.recovered"]
 
@@ -175,7 +175,7 @@ async def test_check_reports_shopify_auth_version_headroom_freshness_and_jobs(bo
 
     bot = bot_with_shop
     await pulse(bot)
-    await run_once(bot.services, JOBS["replies"])
+    await run_once(bot.services, JOBS["outbox"])
     out = io.StringIO()
     code = await run_check(bot.settings, as_json=True, out=out)
     report = {c["name"]: c for c in json.loads(out.getvalue())["checks"]}
@@ -183,7 +183,7 @@ async def test_check_reports_shopify_auth_version_headroom_freshness_and_jobs(bo
     shopify = report["shopify"]["detail"]
     assert "API 2026-10" in shopify and "throttle headroom" in shopify and "/2000 points" in shopify
     assert "last good read" in shopify
-    assert "jobs:" in report["database"]["detail"] and "replies" in report["database"]["detail"]
+    assert "jobs:" in report["database"]["detail"] and "outbox" in report["database"]["detail"]
 
     shop.served_version = "2027-01"  # the pinned version was retired: Shopify serves another
     out = io.StringIO()
@@ -249,7 +249,7 @@ async def test_chatwoot_failing_then_recovering_is_one_alert_and_one_recovery_ac
 async def test_a_restarted_replica_gives_its_jobs_two_periods_before_calling_them_behind(
     bot, slack, clock
 ):
-    await run_once(bot.services, JOBS["replies"])  # every 3600 s in these tests
+    await run_once(bot.services, JOBS["outbox"])  # every 3600 s in these tests
     clock.advance(hours=5)  # the bot was stopped meanwhile
     bot.services.started_at = clock()  # and starts again (the scheduler sets this)
     await JOBS["health"].run(bot.services)
@@ -257,7 +257,7 @@ async def test_a_restarted_replica_gives_its_jobs_two_periods_before_calling_the
     clock.advance(seconds=2 * 3600 + 1)  # two periods on, and still no run: behind
     await JOBS["health"].run(bot.services)
     [behind] = [m["text"] for m in slack.messages_in(RELIABILITY)]
-    assert "*replies* job has fallen behind" in behind
+    assert "*outbox* job has fallen behind" in behind
     bot.services.started_at = clock()  # a restart does not make the stuck job on time
     await JOBS["health"].run(bot.services)
     assert len(slack.messages_in(RELIABILITY)) == 1

@@ -6,7 +6,7 @@ import json
 
 from bot.blocks.ids import ActionId
 from bot.domain import DecisionKind, DeliveryStatus
-from bot.flows import replies
+from bot.flows import outbox
 from bot.integrations.chatwoot import ChatwootClient
 from bot.jobs import JOBS
 from tests.harness import OPERATOR, BotUnderTest, settings_for
@@ -17,7 +17,7 @@ def card_of(slack, draft) -> str:
 
 
 async def run_replies_job(bot: BotUnderTest) -> None:
-    await JOBS["replies"].run(bot.services)
+    await JOBS["outbox"].run(bot.services)
     await bot.settle()
 
 
@@ -206,22 +206,24 @@ async def test_an_escalation_slack_refused_is_posted_by_the_reposts_job(
 async def test_a_send_is_not_started_when_the_lease_is_nearly_over(
     bot: BotUnderTest, chatwoot, clock, scenarios
 ):
-    from bot.flows import decisions, replies
+    from bot.flows import decisions
+    from bot.store.outbox import reply_id
 
     payload = scenarios["demo-1-order-status"].payload
     draft = await bot.posted_draft(payload)
     decided = await decisions.decide(bot.services, draft.id, OPERATOR, DecisionKind.APPROVE)
     clock.advance(minutes=4, seconds=45)  # another worker may take the lease in 15 s
 
-    done = await replies.send_leased(bot.services, decided)
+    leased = await bot.store.get_outbox_message(reply_id(decided.id))
+    done = await outbox.send_leased(bot.services, leased)
 
     assert chatwoot.sent_replies(payload["conversation_id"]) == []
-    assert done.reply.status is DeliveryStatus.FAILED and "lease" in done.reply.last_error
+    assert done.delivery.status is DeliveryStatus.FAILED and "lease" in done.delivery.last_error
 
 
 async def replies_due(bot: BotUnderTest) -> tuple[int, int]:
-    """One pass of the `replies` job's work: (replies tried, attempts that raised)."""
-    tally = await replies.deliver_due(bot.services)
+    """One pass of the `outbox` job's work: (messages tried, attempts that raised)."""
+    tally = await outbox.deliver_due(bot.services)
     await bot.settle()
     return tally.tried, tally.failed
 

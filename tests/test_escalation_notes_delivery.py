@@ -1,10 +1,12 @@
-"""The escalation's private note in Chatwoot is retried like a reply: a failed note waits and
-is sent by the `notes` job, never twice, and gives up only after the last attempt."""
+"""The escalation's private note in Chatwoot is retried like a reply, through the outbox: a
+failed note waits and is sent by the `outbox` job, never twice, and gives up only after the
+last attempt."""
 
 from __future__ import annotations
 
 from bot.domain import DeliveryStatus
 from bot.jobs import JOBS
+from bot.store.outbox import note_id
 from tests.harness import OPERATOR, BotUnderTest
 
 
@@ -25,8 +27,12 @@ async def noted(bot: BotUnderTest, escalation_id: str) -> list:
     ]
 
 
+async def note_of(bot: BotUnderTest, escalation_id: str):
+    return (await bot.store.get_outbox_message(note_id(escalation_id))).delivery
+
+
 async def run_notes_job(bot: BotUnderTest) -> str:
-    said = await JOBS["notes"].run(bot.services)
+    said = await JOBS["outbox"].run(bot.services)
     await bot.settle()
     return said
 
@@ -39,20 +45,21 @@ async def test_a_note_chatwoot_refused_while_down_is_added_once_it_is_back(
     conversation = draft.input.conversation_id
 
     assert chatwoot.private_notes(conversation) == []
-    assert escalation.note.status is DeliveryStatus.FAILED and escalation.note.attempts == 1
+    note = await note_of(bot, escalation.id)
+    assert note.status is DeliveryStatus.FAILED and note.attempts == 1
     assert "chatwoot" in slack.messages_in("#occ-reliability")[0]["text"]
-    assert await run_notes_job(bot) == "0 notes tried"  # not due before its backoff
+    assert await run_notes_job(bot) == "0 outbox messages tried"  # not due before its backoff
 
     chatwoot.up()
     clock.advance(seconds=31)
-    assert await run_notes_job(bot) == "1 notes tried"
-    assert await run_notes_job(bot) == "0 notes tried"
+    assert await run_notes_job(bot) == "1 outbox messages tried"
+    assert await run_notes_job(bot) == "0 outbox messages tried"
 
     [note] = chatwoot.private_notes(conversation)
     assert "Refund $900, BBB threat" in note["content"]
     assert f"occ-bot escalation {escalation.id}" in note["content"]
-    stored = await bot.store.escalation_for_draft(draft.id)
-    assert stored.note.status is DeliveryStatus.SENT and stored.note.attempts == 2
+    stored = await note_of(bot, escalation.id)
+    assert stored.status is DeliveryStatus.SENT and stored.attempts == 2
     noted = [
         e
         for e in await bot.store.entries(subject_id=escalation.id)
@@ -71,8 +78,7 @@ async def test_a_note_that_reached_chatwoot_before_an_error_is_not_added_again(
     await run_notes_job(bot)
 
     assert len(chatwoot.private_notes(draft.input.conversation_id)) == 1
-    stored = await bot.store.escalation_for_draft(draft.id)
-    assert stored.note.status is DeliveryStatus.SENT
+    assert (await note_of(bot, escalation.id)).status is DeliveryStatus.SENT
     assert [(e.outcome, e.payload.get("reconciled")) for e in await noted(bot, escalation.id)] == [
         ("retry", None),
         ("success", True),
@@ -88,8 +94,8 @@ async def test_a_note_gives_up_after_the_last_attempt(
         clock.advance(minutes=16)
         await run_notes_job(bot)
 
-    stored = await bot.store.escalation_for_draft(draft.id)
-    assert stored.note.status is DeliveryStatus.GAVE_UP and stored.note.attempts == 8
+    stored = await note_of(bot, escalation.id)
+    assert stored.status is DeliveryStatus.GAVE_UP and stored.attempts == 8
     assert chatwoot.private_notes(draft.input.conversation_id) == []
     outcomes = [
         e.outcome

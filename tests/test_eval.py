@@ -101,7 +101,7 @@ async def test_held_out_past_decisions_are_drafted_again_and_compared_with_the_o
 ):
     from datetime import timedelta
 
-    from bot.domain import Customer, Decision, DecisionKind, DeliveryStatus, Draft, DraftInput
+    from bot.domain import Customer, Decision, DecisionKind, Draft, DraftInput
 
     settings = Settings(_env_file=None, database_url=f"sqlite:///{tmp_path}/occ.db")
     store = store_for(settings)
@@ -124,8 +124,7 @@ async def test_held_out_past_decisions_are_drafted_again_and_compared_with_the_o
         )
         await store.add_draft(draft)
         decision = Decision(kind=kind, actor="U0OP", at=AT + timedelta(minutes=n, seconds=30))
-        status = DeliveryStatus.NONE if kind is DecisionKind.ESCALATE else DeliveryStatus.QUEUED
-        await store.decide(draft.id, decision, reply_status=status, log=decided(n, "x.y", "low"))
+        await store.decide(draft.id, decision, log=decided(n, "x.y", "low"))
     drafter, _ = build_drafters(settings)
     try:
         report = await evaluate(settings, drafter, store)

@@ -141,7 +141,7 @@ async def test_jobs_list_shows_the_last_run_its_outcome_and_the_next(tmp_path) -
     after = occ_bot("jobs", "list", env=env)
 
     assert before.returncode == 0, before.stderr
-    assert "replies: send approved replies" in before.stdout
+    assert "outbox: send Chatwoot messages" in before.stdout
     assert before.stdout.count("last run: never") == len(JOBS)
     assert ran.returncode == 0 and "reposts: success: 0 cards tried; 0 escalations tried" in (
         ran.stdout
@@ -150,7 +150,7 @@ async def test_jobs_list_shows_the_last_run_its_outcome_and_the_next(tmp_path) -
     assert "last run: success" in reposts and "(by hand)" in reposts
     assert "0 cards tried" in reposts
     assert "next run: 20" in reposts  # a time, not "at the next tick"
-    assert "last run: never" in after.stdout.split("reposts:")[0]  # replies did not run
+    assert "last run: never" in after.stdout.split("reposts:")[0]  # the outbox did not run
 
 
 async def test_stopping_the_scheduler_waits_for_the_run_under_way(bot: BotUnderTest) -> None:

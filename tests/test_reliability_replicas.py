@@ -53,7 +53,7 @@ async def test_an_outage_seen_by_every_replica_alerts_once_and_recovers_once(
         ]
         chatwoot.up()
         clock.advance(seconds=31)
-        await JOBS["replies"].run(third.services)
+        await JOBS["outbox"].run(third.services)
         await third.settle()
         # Replicas that still remember the outage succeed too, and say nothing more.
         for conversation, bot in enumerate(replicas, start=203):

@@ -19,7 +19,6 @@ from bot.domain import (
     Customer,
     Decision,
     DecisionKind,
-    DeliveryStatus,
     Draft,
     DraftInput,
     Escalation,
@@ -87,7 +86,6 @@ async def seed(database_url: str, slack, due_at: datetime) -> list[str]:
         await store.decide(
             draft_id,
             decision,
-            reply_status=DeliveryStatus.NONE,
             log=entry(draft_id, Action.DRAFT_ESCALATED),
             escalation=escalation,
         )

@@ -505,7 +505,7 @@ class Rehearsal:
         recovered = self.slack.messages_in("#occ-reliability")[-1]
         self.say(f"#occ-reliability: {self.view.message(recovered)}")
         self.say(
-            f"(the `replies` job would have sent it by itself: {await self.run_job('replies')} now)"
+            f"(the `outbox` job would have sent it by itself: {await self.run_job('outbox')} now)"
         )
         self.say("")
 

@@ -1,4 +1,4 @@
-"""One attempt at a Chatwoot delivery (a reply, a note, an outbox message): the lease check
+"""One attempt at delivering an outbox message to Chatwoot: the lease check
 before sending, and the delivery state and log payload an attempt ends with."""
 
 from __future__ import annotations

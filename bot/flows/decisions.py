@@ -21,15 +21,14 @@ from bot.domain import (
     Action,
     Decision,
     DecisionKind,
-    DeliveryStatus,
     Draft,
     DraftState,
     Escalation,
+    OutboxMessage,
     Outcome,
     RejectReason,
 )
-from bot.flows import journal, replies, surfaces, training
-from bot.rules.retries import LEASE as REPLY_LEASE
+from bot.flows import journal, outbox, surfaces, training
 from bot.rules.risk import (
     ALWAYS_ESCALATE,
     requires_manager,
@@ -38,6 +37,7 @@ from bot.rules.risk import (
 )
 from bot.services import Services
 from bot.slack import SLACK_FAILURES, describe, tell
+from bot.store.outbox import reply_id
 
 NOT_AN_OPERATOR = "Only the operators listed in OCC_OPERATORS can act on drafts."
 
@@ -69,8 +69,7 @@ async def approve(
 ) -> None:
     """Approve as-is: one decision, then the reply goes to Chatwoot."""
     decided = await decide(services, draft_id, user, DecisionKind.APPROVE, at=at)
-    if decided is not None and decided.training is None:
-        await replies.send_leased(services, decided)
+    await _send_reply(services, decided)
 
 
 async def edit(
@@ -78,8 +77,16 @@ async def edit(
 ) -> None:
     """Send the operator's edited text (unchanged text counts as Approve)."""
     decided = await decide(services, draft_id, user, DecisionKind.EDIT, final_text=text, at=at)
-    if decided is not None and decided.training is None:
-        await replies.send_leased(services, decided)
+    await _send_reply(services, decided)
+
+
+async def _send_reply(services: Services, decided: Draft | None) -> None:
+    """Send the reply the decision queued, under the lease the decider took with it."""
+    if decided is None or decided.training is not None:
+        return
+    reply = await services.store.get_outbox_message(reply_id(decided.id))
+    if reply is not None:
+        await outbox.send_leased(services, reply)
 
 
 async def open_form(
@@ -131,7 +138,7 @@ async def retry(services: Services, draft_id: str, user: str, channel: str | Non
         else:
             await refuse(services, draft, user, "retry", NOT_AN_OPERATOR)
         return
-    if await replies.deliver(services, draft_id, force=True) is None:
+    if await outbox.retry_reply(services, draft_id) is None:
         await tell(
             services,
             channel=channel,
@@ -196,11 +203,15 @@ async def decide(
     reason: RejectReason | None = None,
     notes: str | None = None,
     escalation: Escalation | None = None,
+    escalation_note: OutboxMessage | None = None,
     at: datetime | None = None,
 ) -> Draft | None:
     """Record one decision with compare-and-set; the updated draft, or None if refused/lost.
-    ``at``: when the operator decided, if earlier than now (a decision kept in the spool while
-    the database was down)."""
+    An approval queues its reply in the outbox, an escalation its ``escalation_note``, both
+    leased to the decider, in the same write: one round trip fewer, and if this process dies
+    before sending, the lease expires and the outbox job sends them. ``at``: when the
+    operator decided, if earlier than now (a decision kept in the spool while the database
+    was down)."""
     draft = await check(services, draft_id, user, kind, channel=None)
     if draft is None:
         return None
@@ -221,7 +232,12 @@ async def decide(
         notes=notes,
         escalation_id=stored_escalation.id if stored_escalation else None,
     )
-    sends = kind in (DecisionKind.APPROVE, DecisionKind.EDIT) and not practice
+    messages = []
+    if kind in (DecisionKind.APPROVE, DecisionKind.EDIT) and not practice:
+        assert final_text is not None
+        messages.append(outbox.draft_reply(services, draft, final_text, user))
+    if escalation_note is not None and not practice:
+        messages.append(escalation_note)
     payload = _decision_payload(draft, decision, escalation)
     marked = training.mark(draft, kind, escalation.urgency if escalation else None)
     if marked is not None:
@@ -229,12 +245,9 @@ async def decide(
     won = await services.store.decide(
         draft_id,
         decision,
-        # The decider takes the reply's first lease in the same write: one round trip fewer,
-        # and if this process dies before sending, the lease expires and a job sends it.
-        reply_status=DeliveryStatus.SENDING if sends else DeliveryStatus.NONE,
-        reply_lease_until=now + REPLY_LEASE if sends else None,
         log=audit.draft_entry(services, kind.logged_as, draft, payload, actor=user),
         escalation=stored_escalation,
+        messages=messages,
     )
     if won is None:
         latest = await services.store.get_draft(draft_id) or draft

@@ -12,7 +12,6 @@ from bot.blocks.text import mention, slack_date
 from bot.domain import (
     Action,
     DecisionKind,
-    DeliveryStatus,
     Draft,
     Escalation,
     EscalationState,
@@ -26,15 +25,13 @@ from bot.domain import (
     Urgency,
 )
 from bot.flows import decisions, escalation_view, journal, outbox, surfaces
-from bot.flows import notes as notes_flow
+from bot.flows.outbox import attribution
 from bot.flows.posting import Post, found_in_slack, post_once
-from bot.flows.replies import attribution
 from bot.rules.sla import sla_due
 from bot.runtime.batch import Tally, each
 from bot.services import Services
-from bot.slack import (
-    tell,
-)
+from bot.slack import tell
+from bot.store.outbox import note_id
 
 
 async def escalate(
@@ -48,9 +45,9 @@ async def escalate(
     at: datetime | None = None,
 ) -> Escalation | None:
     """Decide the draft as escalated, then tell the managers and annotate the conversation
-    (the escalating worker holds the note's first lease: see bot.flows.notes). ``at``: when
-    the operator escalated, if earlier (kept in the spool while the database was down); the
-    SLA runs from then."""
+    with a private note (queued in the outbox with the decision). ``at``: when the operator
+    escalated, if earlier (kept in the spool while the database was down); the SLA runs from
+    then."""
     now = at or services.clock()
     draft = await services.store.get_draft(draft_id)
     conversation_id = draft.input.conversation_id if draft else None
@@ -64,17 +61,46 @@ async def escalate(
         escalated_by=user,
         created_at=now,
         due_at=sla_due(urgency, now, services.settings.sla_minutes),
-        note=notes_flow.first_lease(services, conversation_id is not None),
     )
+    note = await _chatwoot_note(services, escalation)
     decided = await decisions.decide(
-        services, draft_id, user, DecisionKind.ESCALATE, notes=notes, escalation=escalation, at=at
+        services,
+        draft_id,
+        user,
+        DecisionKind.ESCALATE,
+        notes=notes,
+        escalation=escalation,
+        escalation_note=note,
+        at=at,
     )
     if decided is None or decided.training is not None:
         return None  # refused, lost, or a training card: marked, and no manager is told
     posted = await post_escalation(services, escalation, decided)
-    if escalation.note.status is DeliveryStatus.SENDING:
-        await notes_flow.send_leased_note(services, escalation)
+    if note is not None:  # Chatwoot last: the managers are told first
+        await outbox.send_leased(services, note)
     return posted or escalation
+
+
+async def _chatwoot_note(services: Services, escalation: Escalation) -> OutboxMessage | None:
+    """The private note that tells agents in Chatwoot the conversation is with a manager."""
+    if escalation.conversation_id is None:
+        return None
+    who = (await slack.user_profile(services, escalation.escalated_by)).get("name")
+    return outbox.new_message(
+        services,
+        subject_id=escalation.id,
+        conversation_id=escalation.conversation_id,
+        kind=MessageKind.NOTE,
+        content=(
+            f"Escalated to managers ({escalation.urgency.value.upper()}, "
+            f"{escalation.type.value.replace('_', ' ')}) by {who or 'an operator'} from "
+            f"Slack.\n\n{escalation.notes}"
+        ),
+        action=Action.ESCALATION_NOTED,
+        actor=escalation.escalated_by,
+        message_id=note_id(escalation.id),
+        marker=f"occ-bot escalation {escalation.id}",
+    )
 
 
 async def post_escalation(
@@ -257,7 +283,7 @@ def _resolution_messages(
                 conversation_id=escalation.conversation_id,
                 kind=MessageKind.REPLY,
                 content=resolution.customer_reply,
-                action=Action.ESCALATION_REPLIED.value,
+                action=Action.ESCALATION_REPLIED,
                 actor=user,
             )
         )
@@ -268,7 +294,7 @@ def _resolution_messages(
             conversation_id=escalation.conversation_id,
             kind=MessageKind.NOTE,
             content=resolution_note(resolution, attribution(manager, user)),
-            action=Action.ESCALATION_RESOLUTION_NOTED.value,
+            action=Action.ESCALATION_RESOLUTION_NOTED,
             actor=user,
         )
     )

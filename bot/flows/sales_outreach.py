@@ -15,7 +15,6 @@ replica) reaches a customer once, and a run that Chatwoot failed is made up by t
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -76,10 +75,10 @@ async def _note(services: Services, alert_id: str, order: Affected, conversation
         conversation_id=conversation_id,
         kind=MessageKind.NOTE,
         content=content,
-        action=Action.SALES_CUSTOMER_NOTED.value,
+        action=Action.SALES_CUSTOMER_NOTED,
         actor="system",
+        message_id=f"out_delay_{_key(order, conversation_id)}",
     )
-    message = dataclasses.replace(message, id=f"out_delay_{_key(order, conversation_id)}")
     queued = await services.store.queue_outbox_message(message)
     if queued is None:
         return False  # noted on an earlier run

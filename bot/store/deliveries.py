@@ -1,6 +1,5 @@
-"""A message delivered to Chatwoot once (a draft's reply, an escalation's private note, an
-outbox message): the same status, attempts, backoff and lease columns, under a prefix
-(``reply_``, ``note_``, ``delivery_``), and their mapping to a `Delivery`.
+"""A message delivered to Chatwoot once (a row of the outbox): its status, attempts, backoff
+and lease columns, under a prefix (``delivery_``), and their mapping to a `Delivery`.
 
 Taking a delivery is a conditional write (status SENDING, attempts + 1, a lease); recording
 an outcome is too, only while that attempt still holds it.

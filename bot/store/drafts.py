@@ -1,4 +1,5 @@
-"""Drafts, their cards and the replies sent for them: the table, its rows, and the store.
+"""Drafts, their cards and their decisions: the table, its rows, and the store. An approved
+draft's reply is a message in the Chatwoot outbox (`bot.store.outbox`), read with the draft.
 
 A draft's input lives in the ``input`` JSON column (`bot.store.draft_input`), except
 ``conversation_id`` and ``external_id``, which are real columns because they are queried.
@@ -19,11 +20,11 @@ from bot.domain import (
     Decision,
     DecisionKind,
     Delivery,
-    DeliveryStatus,
     Draft,
     DraftState,
     Escalation,
     LogEntry,
+    OutboxMessage,
     RejectReason,
     RiskFlag,
     RiskKind,
@@ -31,7 +32,7 @@ from bot.domain import (
     SlackRef,
     TrainingCard,
 )
-from bot.store import codec, deliveries, posts
+from bot.store import codec, deliveries, outbox, posts
 from bot.store.codec import Row
 from bot.store.columns import Json, UtcDateTime, check_in, metadata, partial_index
 from bot.store.database import Database
@@ -51,8 +52,11 @@ from bot.store.ops import (
     not_null,
     one_of,
 )
+from bot.store.outbox import outbox_insert
 
 DRAFT_STATES = ("pending", "approved", "rejected", "escalated")
+SENDS_A_REPLY = ("approve", "edit")  # the decisions whose draft has a reply in the outbox
+REPLIES_READ_AT_ONCE = 100  # keeps a PostgREST `in.(…)` filter well inside a URL
 DECISION_KINDS = ("approve", "edit", "reject", "escalate")
 
 drafts_table = Table(
@@ -75,7 +79,6 @@ drafts_table = Table(
     Column("reject_reason", Text),
     Column("decision_notes", Text),
     Column("escalation_id", Text),
-    *deliveries.columns("reply"),
     Column("card_lease_until", UtcDateTime),
     Column("card_refusals", Integer, nullable=False, server_default="0"),
     # A newer customer message's draft replaced this one before anyone decided it. The state
@@ -91,8 +94,6 @@ drafts_table = Table(
     Column("scenario", Text),
     check_in("state", DRAFT_STATES),
     check_in("decision_kind", DECISION_KINDS),
-    check_in("reply_status", deliveries.STATUSES),
-    partial_index("drafts_reply_due_idx", "received_at", where=deliveries.due_sql("reply")),
     Index("drafts_conversation_idx", "conversation_id"),
     partial_index("drafts_trainee_idx", "trainee", "received_at", where="trainee is not null"),
     # The recent decisions drafting learns from (newest first, a few hundred).
@@ -117,12 +118,12 @@ def draft_row(draft: Draft) -> Row:
         "card_ts": draft.card.ts if draft.card else None,
         "posted_at": codec.opt_utc(draft.posted_at),
         **_decision_columns(draft.decision),
-        **deliveries.delivery_row("reply", draft.reply),
         **_training_columns(draft),
     }
 
 
-def draft_from_row(row: Mapping[str, Any]) -> Draft:
+def draft_from_row(row: Mapping[str, Any], reply: Delivery | None = None) -> Draft:
+    """A draft from its row, with its reply's delivery (kept in the outbox) if it has one."""
     decision = None
     if row["decision_kind"] is not None:
         decision = Decision(
@@ -151,7 +152,7 @@ def draft_from_row(row: Mapping[str, Any]) -> Draft:
         card=card,
         posted_at=codec.parse_ts(row["posted_at"]),
         decision=decision,
-        reply=deliveries.delivery_from_row("reply", row),
+        reply=reply or Delivery(),
         superseded_by=row["superseded_by"],
         training=_training_from(row),
     )
@@ -181,25 +182,9 @@ def _decision_columns(decision: Decision | None, escalation_id: str | None = Non
     }
 
 
-def decision_row(
-    decision: Decision,
-    reply_status: DeliveryStatus,
-    escalation_id: str | None = None,
-    reply_lease_until: datetime | None = None,
-) -> Row:
-    """Columns a decision writes: the new state, who/when/what, and a fresh reply (already
-    leased to the decider, as its first attempt, when ``reply_lease_until`` is given)."""
-    return {
-        "state": decision.kind.state.value,
-        **_decision_columns(decision, escalation_id),
-        "reply_status": reply_status.value,
-        "reply_attempts": 1 if reply_lease_until else 0,
-        "reply_next_attempt_at": None,
-        "reply_last_error": None,
-        "reply_message_id": None,
-        "reply_sent_at": None,
-        "reply_lease_until": codec.opt_utc(reply_lease_until),
-    }
+def decision_row(decision: Decision, escalation_id: str | None = None) -> Row:
+    """Columns a decision writes: the new state and who/when/what."""
+    return {"state": decision.kind.state.value, **_decision_columns(decision, escalation_id)}
 
 
 def card_row(card: SlackRef, posted_at: datetime) -> Row:
@@ -242,9 +227,24 @@ def live() -> Cond:
 
 
 class Drafts:
-    """Drafts, their cards and the replies sent for them."""
+    """Drafts, their cards and their decisions (the replies they send are in the outbox)."""
 
     db: Database
+
+    async def _drafts(self, rows: Sequence[Mapping[str, Any]]) -> list[Draft]:
+        """Drafts from their rows, each approved one with its reply's delivery."""
+        approved = [row["id"] for row in rows if row["decision_kind"] in SENDS_A_REPLY]
+        replies: dict[str, Delivery] = {}
+        for start in range(0, len(approved), REPLIES_READ_AT_ONCE):
+            chunk = approved[start : start + REPLIES_READ_AT_ONCE]
+            ids = [outbox.reply_id(draft_id) for draft_id in chunk]
+            query = Query(outbox.TABLE, (one_of("id", ids),))
+            for row in await self.db.select(query):
+                replies[row["subject_id"]] = deliveries.delivery_from_row("delivery", row)
+        return [draft_from_row(row, replies.get(row["id"])) for row in rows]
+
+    async def _draft(self, row: Mapping[str, Any] | None) -> Draft | None:
+        return None if row is None else (await self._drafts([row]))[0]
 
     async def add_draft(self, draft: Draft, *logs: LogEntry) -> tuple[Draft, bool]:
         """Store a draft and its log rows (draft.received, and a CX breach's); a repeated
@@ -255,7 +255,7 @@ class Drafts:
         )
         row = await self.db.apply(change)
         if row is not None:
-            return draft_from_row(row), True
+            return draft_from_row(row), True  # new: not decided yet
         return await self._existing_draft(draft), False
 
     async def start_round(
@@ -299,7 +299,7 @@ class Drafts:
 
     async def _draft_where(self, *where: Condition) -> Draft | None:
         rows = await self.db.select(Query(TABLE, where, limit=1))
-        return draft_from_row(rows[0]) if rows else None
+        return await self._draft(rows[0] if rows else None)
 
     async def decided_between(
         self, since: datetime, until: datetime, kinds: Sequence[DecisionKind], limit: int
@@ -312,13 +312,13 @@ class Drafts:
             live(),
         )
         query = Query(TABLE, where, order_by=("decided_at", "id"), limit=limit)
-        return [draft_from_row(row) for row in await self.db.select(query)]
+        return await self._drafts(await self.db.select(query))
 
     async def waiting_drafts(self, limit: int) -> list[Draft]:
         """The drafts awaiting a decision, oldest first."""
         where = (*awaiting_decision(), live())
         query = Query(TABLE, where, order_by=("received_at", "id"), limit=limit)
-        return [draft_from_row(row) for row in await self.db.select(query)]
+        return await self._drafts(await self.db.select(query))
 
     async def decided_drafts(self, limit: int) -> list[Draft]:
         """The most recently decided drafts, newest first."""
@@ -329,7 +329,7 @@ class Drafts:
             descending=True,
             limit=limit,
         )
-        return [draft_from_row(row) for row in await self.db.select(query)]
+        return await self._drafts(await self.db.select(query))
 
     async def sent_drafts(self) -> list[Draft]:
         """Every draft an operator approved (as drafted or edited), oldest decision first."""
@@ -338,14 +338,14 @@ class Drafts:
             live(),
         )
         query = Query(TABLE, sent, order_by=("decided_at", "id"))
-        return [draft_from_row(row) for row in await self.db.select(query)]
+        return await self._drafts(await self.db.select(query))
 
     async def training_cards(self, trainee: str) -> list[Draft]:
         """The trainee's training cards (every round), oldest first. Training cards are in
         no other list of drafts: the queue, the team's numbers, drafting and learning see
         customers' drafts only."""
         query = Query(TABLE, (eq("trainee", trainee),), order_by=("received_at", "id"))
-        return [draft_from_row(row) for row in await self.db.select(query)]
+        return await self._drafts(await self.db.select(query))
 
     async def set_card(
         self,
@@ -364,7 +364,7 @@ class Drafts:
         row = await self.db.apply(Change(update, (log_insert(log),)))
         if row is None and await self.get_draft(draft_id) is None:
             raise NotFound(f"draft {draft_id!r}")
-        return _draft(row)
+        return await self._draft(row)
 
     async def refuse_card_post(
         self, draft_id: str, *, lease_until: datetime, log: LogEntry
@@ -393,7 +393,7 @@ class Drafts:
         # A draft decided or superseded before its card went out gets no card: a newer one has
         # its own (the card would offer buttons that can no longer work).
         update = replace(update, where=(*update.where, *awaiting_decision()))
-        return _draft(await self.db.apply(Change(update)))
+        return await self._draft(await self.db.apply(Change(update)))
 
     async def unposted_drafts(self, now: datetime, limit: int = 100) -> list[str]:
         """Ids of pending drafts with no card and no lease unexpired at ``now``, oldest first."""
@@ -411,74 +411,21 @@ class Drafts:
         draft_id: str,
         decision: Decision,
         *,
-        reply_status: DeliveryStatus,
         log: LogEntry,
         escalation: Escalation | None = None,
-        reply_lease_until: datetime | None = None,
+        messages: Sequence[OutboxMessage] = (),
     ) -> Draft | None:
-        """Move a pending draft to ``decision.kind.state`` (with the escalation, if any, and
-        the log row); None if it was no longer pending.
-
-        With ``reply_lease_until`` (and ``reply_status`` SENDING) the decider also takes the
-        reply's first lease in the same write, as `claim_reply` would.
-        """
-        values = decision_row(
-            decision, reply_status, escalation.id if escalation else None, reply_lease_until
-        )
+        """Move a pending draft to ``decision.kind.state``, with the escalation, if any, the
+        log row and the Chatwoot messages the decision sends (queued in the outbox, usually
+        leased to the decider as their first attempt); None, writing nothing, if it was no
+        longer pending."""
+        values = decision_row(decision, escalation.id if escalation else None)
         update = Update(TABLE, (eq("id", draft_id), *awaiting_decision()), values)
-        then = (Insert("escalations", escalation_row(escalation)),) if escalation else ()
-        return _draft(await self.db.apply(Change(update, (*then, log_insert(log)))))
-
-    async def claim_reply(
-        self, draft_id: str, *, now: datetime, lease_until: datetime, force: bool = False
-    ) -> Draft | None:
-        """Take the reply lease (status SENDING, attempts + 1); None if not claimable now."""
-        update = deliveries.claim(
-            TABLE, "reply", eq("id", draft_id), now=now, lease_until=lease_until, force=force
+        then = (
+            *((Insert("escalations", escalation_row(escalation)),) if escalation else ()),
+            log_insert(log),
+            *map(outbox_insert, messages),
         )
-        return _draft(await self.db.apply(Change(update)))
-
-    async def finish_reply(self, draft_id: str, reply: Delivery, log: LogEntry) -> Draft | None:
-        """Record an attempt's outcome, only while that attempt still holds the reply (status
-        SENDING and ``reply.attempts`` unchanged); None, writing nothing, if another worker
-        has taken it since. NotFound for an unknown draft."""
-        update = deliveries.finish(TABLE, "reply", eq("id", draft_id), reply)
-        row = await self.db.apply(Change(update, (log_insert(log),)))
-        if row is None:
-            if await self.get_draft(draft_id) is None:
-                raise NotFound(f"draft {draft_id!r}")
-            return None
-        return draft_from_row(row)
-
-    async def draft_for_reply(self, message_id: str) -> Draft | None:
-        """The draft whose reply Chatwoot stored as ``message_id``."""
-        rows = await self.db.select(
-            Query(TABLE, (eq("reply_message_id", message_id),), order_by=("id",), limit=1)
-        )
-        return _draft(rows[0] if rows else None)
-
-    async def reply_undelivered(
-        self, draft_id: str, message_id: str, error: str, log: LogEntry
-    ) -> Draft | None:
-        """A sent reply that the channel did not deliver after all: GAVE_UP with ``error``
-        (Retry sends it again), with its log row; None, writing nothing, unless the reply is
-        SENT as ``message_id``."""
-        update = Update(
-            TABLE,
-            (
-                eq("id", draft_id),
-                eq("reply_status", DeliveryStatus.SENT.value),
-                eq("reply_message_id", message_id),
-            ),
-            {"reply_status": DeliveryStatus.GAVE_UP.value, "reply_last_error": error},
-        )
-        return _draft(await self.db.apply(Change(update, (log_insert(log),))))
-
-    async def due_replies(self, now: datetime, limit: int = 100) -> list[str]:
-        due = deliveries.due("reply", now)
-        query = Query(TABLE, due, order_by=("received_at", "id"), limit=limit, columns=("id",))
-        return [row["id"] for row in await self.db.select(query)]
-
-
-def _draft(row: Mapping[str, Any] | None) -> Draft | None:
-    return None if row is None else draft_from_row(row)
+        row = await self.db.apply(Change(update, then))
+        reply = next((m.delivery for m in messages if m.id == outbox.reply_id(draft_id)), None)
+        return None if row is None else draft_from_row(row, reply)  # the reply just queued

@@ -1,5 +1,5 @@
-"""Escalations: the table, its rows, and the store of manager messages, claims, resolutions
-and the escalation's private note, on any `Database`."""
+"""Escalations: the table, its rows, and the store of manager messages, claims and
+resolutions, on any `Database` (the escalation's private note is in the outbox)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from typing import Any
 from sqlalchemy import BigInteger, Column, Float, ForeignKey, Integer, Table, Text
 
 from bot.domain import (
-    Delivery,
     Escalation,
     EscalationState,
     EscalationType,
@@ -21,7 +20,7 @@ from bot.domain import (
     SlackRef,
     Urgency,
 )
-from bot.store import codec, deliveries, posts
+from bot.store import codec, posts
 from bot.store.codec import Row
 from bot.store.columns import UtcDateTime, check_in, metadata, partial_index
 from bot.store.database import Database
@@ -65,17 +64,14 @@ escalations_table = Table(
     Column("next_reminder_at", UtcDateTime),
     Column("message_lease_until", UtcDateTime),
     Column("message_refusals", Integer, nullable=False, server_default="0"),
-    *deliveries.columns("note"),
     Column("resolution_outcome", Text),
     Column("resolution_summary", Text),
     Column("resolution_amount_usd", Float),
     Column("resolution_reply", Text),
     Column("resolution_notes", Text),
     check_in("urgency", URGENCIES),
-    check_in("note_status", deliveries.STATUSES),
     check_in("state", ESCALATION_STATES),
     partial_index("escalations_open_due_idx", "due_at", where="state = 'open'"),
-    partial_index("escalations_note_due_idx", "created_at", where=deliveries.due_sql("note")),
     partial_index(
         "escalations_unposted_idx",
         "created_at",
@@ -113,7 +109,6 @@ def escalation_row(escalation: Escalation) -> Row:
         "resolved_at": codec.opt_utc(escalation.resolved_at),
         "reminders_sent": escalation.reminders_sent,
         "next_reminder_at": codec.opt_utc(escalation.next_reminder_at),
-        **deliveries.delivery_row("note", escalation.note),
         **resolution_columns(escalation.resolution),
     }
 
@@ -138,7 +133,6 @@ def escalation_from_row(row: Mapping[str, Any]) -> Escalation:
         resolved_at=codec.parse_ts(row["resolved_at"]),
         reminders_sent=int(row["reminders_sent"]),
         next_reminder_at=codec.parse_ts(row["next_reminder_at"]),
-        note=deliveries.delivery_from_row("note", row),
         resolution=_resolution_from_row(row),
     )
 
@@ -169,7 +163,7 @@ def _resolution_from_row(row: Mapping[str, Any]) -> Resolution | None:
 
 
 class Escalations:
-    """Escalations, their manager messages, claims, resolutions and private notes."""
+    """Escalations, their manager messages, claims and resolutions."""
 
     db: Database
 
@@ -281,37 +275,6 @@ class Escalations:
         then = (log_insert(log), *(outbox_insert(m) for m in messages))
         update = Update(TABLE, where, values)
         return _escalation(await self.db.apply(Change(update, then)))
-
-    async def claim_note(
-        self, escalation_id: str, *, now: datetime, lease_until: datetime, force: bool = False
-    ) -> Escalation | None:
-        """Take the delivery of the escalation's private note, as `Drafts.claim_reply`."""
-        update = deliveries.claim(
-            TABLE,
-            "note",
-            eq("id", escalation_id),
-            now=now,
-            lease_until=lease_until,
-            force=force,
-        )
-        return _escalation(await self.db.apply(Change(update)))
-
-    async def finish_note(
-        self, escalation_id: str, note: Delivery, log: LogEntry
-    ) -> Escalation | None:
-        """Record a note attempt's outcome, as `Drafts.finish_reply`."""
-        update = deliveries.finish(TABLE, "note", eq("id", escalation_id), note)
-        return _escalation(await self.db.apply(Change(update, (log_insert(log),))))
-
-    async def due_notes(self, now: datetime, limit: int = 100) -> list[str]:
-        query = Query(
-            TABLE,
-            deliveries.due("note", now),
-            order_by=("created_at", "id"),
-            limit=limit,
-            columns=("id",),
-        )
-        return [row["id"] for row in await self.db.select(query)]
 
     async def _change(
         self, where: Where, values: Mapping[str, Any], log: LogEntry | None = None

@@ -1,5 +1,7 @@
-"""The Chatwoot outbox, on any `Database`: messages queued with the change they belong to
-(`outbox_insert`), then delivered once each under a lease (`bot.store.deliveries`)."""
+"""The Chatwoot outbox, on any `Database`: every message occ-bot sends to Chatwoot (a draft's
+reply, an escalation's note, a manager's reply and resolution note, Sales Pulse's notes),
+queued with the change it belongs to (`outbox_insert`), then delivered once each under a
+lease (`bot.store.deliveries`)."""
 
 from __future__ import annotations
 
@@ -9,20 +11,18 @@ from typing import Any
 
 from sqlalchemy import BigInteger, Column, Index, Table, Text
 
-from bot.domain import Delivery, LogEntry, MessageKind, OutboxMessage
+from bot.domain import Delivery, DeliveryStatus, LogEntry, MessageKind, OutboxMessage
 from bot.store import codec, deliveries
 from bot.store.codec import Row
 from bot.store.columns import UtcDateTime, check_in, metadata, partial_index
 from bot.store.database import Database
 from bot.store.decision_log import log_insert
-from bot.store.ops import Change, Insert, Query, eq
+from bot.store.ops import Change, Insert, Query, Update, eq
 
 MESSAGE_KINDS = ("reply", "note")
 
-# Messages for Chatwoot conversations that are not a draft's reply (a manager's reply to the
-# customer, resolution notes; later CX and Sales Pulse notes): each row is delivered once,
-# with the same status, lease and backoff columns as a reply (bot.store.deliveries), and
-# written in the transaction of the change it belongs to.
+# Each row is delivered once, with status, lease and backoff columns (bot.store.deliveries),
+# and written in the transaction of the change it belongs to.
 outbox_table = Table(
     "chatwoot_outbox",
     metadata,
@@ -71,6 +71,16 @@ def outbox_from_row(row: Mapping[str, Any]) -> OutboxMessage:
     )
 
 
+def reply_id(draft_id: str) -> str:
+    """The id of a draft's reply in the outbox: one per draft, whoever approves it."""
+    return f"reply_{draft_id}"
+
+
+def note_id(escalation_id: str) -> str:
+    """The id of an escalation's private note in the outbox: one per escalation."""
+    return f"note_{escalation_id}"
+
+
 def outbox_insert(message: OutboxMessage) -> Insert:
     """The outbox row that goes with a change (written in its transaction)."""
     return Insert(TABLE, outbox_row(message))
@@ -97,7 +107,9 @@ class Outbox:
     async def claim_outbox_message(
         self, message_id: str, *, now: datetime, lease_until: datetime, force: bool = False
     ) -> OutboxMessage | None:
-        """Take a message's delivery, as `Drafts.claim_reply`."""
+        """Take a message's delivery (status SENDING, attempts + 1, a lease) if it is due, or
+        with ``force`` also when failed before its backoff is over or given up (Retry now);
+        None if not claimable now."""
         update = deliveries.claim(
             TABLE, "delivery", eq("id", message_id), now=now, lease_until=lease_until, force=force
         )
@@ -107,8 +119,34 @@ class Outbox:
     async def finish_outbox_message(
         self, message_id: str, delivery: Delivery, log: LogEntry
     ) -> OutboxMessage | None:
-        """Record an attempt's outcome, as `Drafts.finish_reply`."""
+        """Record an attempt's outcome, only while that attempt still holds the message
+        (status SENDING and ``delivery.attempts`` unchanged); None, writing nothing, if
+        another worker has taken it since."""
         update = deliveries.finish(TABLE, "delivery", eq("id", message_id), delivery)
+        row = await self.db.apply(Change(update, (log_insert(log),)))
+        return None if row is None else outbox_from_row(row)
+
+    async def outbox_message_sent_as(self, chatwoot_message_id: str) -> OutboxMessage | None:
+        """The message Chatwoot stored as ``chatwoot_message_id``, if it is one of ours."""
+        query = Query(TABLE, (eq("delivery_message_id", chatwoot_message_id),), limit=1)
+        rows = await self.db.select(query)
+        return outbox_from_row(rows[0]) if rows else None
+
+    async def outbox_message_undelivered(
+        self, message_id: str, chatwoot_message_id: str, error: str, log: LogEntry
+    ) -> OutboxMessage | None:
+        """A sent message that its channel did not deliver after all: GAVE_UP with ``error``
+        (only Retry sends it again), with its log row; None, writing nothing, unless it is
+        SENT as ``chatwoot_message_id``."""
+        update = Update(
+            TABLE,
+            (
+                eq("id", message_id),
+                eq("delivery_status", DeliveryStatus.SENT.value),
+                eq("delivery_message_id", chatwoot_message_id),
+            ),
+            {"delivery_status": DeliveryStatus.GAVE_UP.value, "delivery_last_error": error},
+        )
         row = await self.db.apply(Change(update, (log_insert(log),)))
         return None if row is None else outbox_from_row(row)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.domain import DeliveryStatus, EscalationState, QueueSummary
+from bot.domain import DeliveryStatus, EscalationState, MessageKind, QueueSummary
 from bot.store import codec
 from bot.store.data_sources import DataSources
 from bot.store.database import Database
@@ -23,6 +23,7 @@ from bot.store.inbound import InboundMessages
 from bot.store.incidents import Incidents
 from bot.store.job_runs import JobRuns
 from bot.store.ops import Query, before, eq, one_of
+from bot.store.outbox import TABLE as OUTBOX
 from bot.store.outbox import Outbox
 from bot.store.reminders import Reminders
 from bot.store.sales import SalesAlerts
@@ -31,6 +32,7 @@ from bot.store.stats import Stats
 # What `QueueSummary` counts.
 REPLIES_IN_FLIGHT = (DeliveryStatus.QUEUED.value, DeliveryStatus.SENDING.value)
 REPLIES_FAILING = (DeliveryStatus.FAILED.value, DeliveryStatus.GAVE_UP.value)
+STATUS = "delivery_status"
 ESCALATIONS_OPEN = (EscalationState.OPEN.value, EscalationState.CLAIMED.value)
 
 
@@ -67,11 +69,12 @@ class Store(
     async def queue_summary(self, now: datetime) -> QueueSummary:
         """How much work is waiting; an escalation is overdue when open with due_at < now."""
         pending = (*awaiting_decision(), live())
+        replies = (eq("kind", MessageKind.REPLY.value),)  # what customers wait for
         counts = await self.db.counts(
             {
                 "pending": ("drafts", pending),
-                "replies_in_flight": ("drafts", (one_of("reply_status", REPLIES_IN_FLIGHT),)),
-                "replies_failing": ("drafts", (one_of("reply_status", REPLIES_FAILING),)),
+                "replies_in_flight": (OUTBOX, (*replies, one_of(STATUS, REPLIES_IN_FLIGHT))),
+                "replies_failing": (OUTBOX, (*replies, one_of(STATUS, REPLIES_FAILING))),
                 "open_escalations": ("escalations", (one_of("state", ESCALATIONS_OPEN),)),
                 "overdue_escalations": (
                     "escalations",

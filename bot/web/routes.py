@@ -17,7 +17,7 @@ from starlette.routing import Route
 from bot.draft_body import InvalidDraft, parse_draft
 from bot.flows.drafting import accept, message_key
 from bot.flows.intake import receive
-from bot.flows.replies import undelivered
+from bot.flows.outbox import undelivered
 from bot.integrations.chatwoot_webhook import (
     IncomingMessage,
     parse_delivery_failure,

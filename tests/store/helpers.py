@@ -13,6 +13,7 @@ from bot.domain import (
     CustomerContext,
     Decision,
     DecisionKind,
+    Delivery,
     DeliveryStatus,
     Draft,
     DraftInput,
@@ -20,7 +21,9 @@ from bot.domain import (
     EscalationType,
     KbSource,
     LogEntry,
+    MessageKind,
     Order,
+    OutboxMessage,
     Outcome,
     Risk,
     RiskFlag,
@@ -29,6 +32,7 @@ from bot.domain import (
     Urgency,
 )
 from bot.store import Store
+from bot.store.outbox import reply_id
 
 T0 = datetime(2025, 3, 14, 9, 30, 12, 345678, tzinfo=UTC)
 LEASE = timedelta(minutes=2)
@@ -97,6 +101,28 @@ def make_escalation(
     )
 
 
+def draft_reply(
+    draft_id: str,
+    *,
+    status: DeliveryStatus = DeliveryStatus.QUEUED,
+    lease_until: datetime | None = None,
+    text: str = "hello",
+) -> OutboxMessage:
+    """A draft's reply as its approval queues it in the outbox (leased: status SENDING)."""
+    attempts = 1 if status is DeliveryStatus.SENDING else 0
+    return OutboxMessage(
+        id=reply_id(draft_id),
+        subject_id=draft_id,
+        conversation_id=101,
+        kind=MessageKind.REPLY,
+        content=text,
+        action=Action.REPLY_SENT.value,
+        actor="U0OPERATOR",
+        created_at=T0,
+        delivery=Delivery(status=status, attempts=attempts, lease_until=lease_until),
+    )
+
+
 async def stored_draft(store: Store, draft_id: str, **kwargs: Any) -> Draft:
     draft, created = await store.add_draft(make_draft(draft_id, **kwargs), entry(draft_id))
     assert created
@@ -108,7 +134,7 @@ async def approved_draft(store: Store, draft_id: str, *, at: datetime = T0) -> D
     decided = await store.decide(
         draft_id,
         approval(),
-        reply_status=DeliveryStatus.QUEUED,
+        messages=(draft_reply(draft_id),),
         log=entry(draft_id, Action.DRAFT_APPROVED),
     )
     assert decided is not None
@@ -126,7 +152,6 @@ async def escalated_draft(
     decided = await store.decide(
         draft_id,
         decision,
-        reply_status=DeliveryStatus.NONE,
         log=entry(draft_id, Action.DRAFT_ESCALATED),
         escalation=escalation,
     )

@@ -9,15 +9,16 @@ import pytest
 
 from bot.domain import (
     Action,
-    DeliveryStatus,
 )
 from bot.store import open_store
+from bot.store.outbox import reply_id
 from bot.store.sql import SqlStore, async_url
 from bot.store.supabase import SupabaseStore
 from tests.store.helpers import (
     LEASE,
     T0,
     approval,
+    draft_reply,
     entry,
     stored_draft,
 )
@@ -35,7 +36,7 @@ async def test_two_postgres_replicas_agree_on_one_decision(pg_schema_url: str) -
                 replica.decide(
                     "d-1",
                     approval(actor=f"U{n}"),
-                    reply_status=DeliveryStatus.QUEUED,
+                    messages=(draft_reply("d-1"),),
                     log=entry("d-1", Action.DRAFT_APPROVED, actor=f"U{n}"),
                 )
                 for n in range(10)
@@ -44,7 +45,7 @@ async def test_two_postgres_replicas_agree_on_one_decision(pg_schema_url: str) -
         )
         claims = await asyncio.gather(
             *(
-                replica.claim_reply("d-1", now=T0, lease_until=T0 + LEASE)
+                replica.claim_outbox_message(reply_id("d-1"), now=T0, lease_until=T0 + LEASE)
                 for _ in range(5)
                 for replica in replicas
             )

@@ -24,6 +24,7 @@ from tests.store.helpers import (
     actions,
     approval,
     approved_draft,
+    draft_reply,
     entry,
     escalated_draft,
     make_draft,
@@ -87,7 +88,6 @@ async def test_training_cards_stay_out_of_every_list_of_customers_drafts(store: 
     await store.decide(
         "d-training",
         approval("U0TRAINEE"),
-        reply_status=DeliveryStatus.NONE,
         log=entry("d-training"),
     )
     await store.add_draft(
@@ -193,7 +193,7 @@ async def test_only_one_of_twenty_concurrent_decisions_wins(store: Store) -> Non
 
     results = await asyncio.gather(
         *(
-            store.decide("d-1", decision, reply_status=DeliveryStatus.QUEUED, log=log)
+            store.decide("d-1", decision, log=log, messages=(draft_reply("d-1"),))
             for decision, log in attempts
         )
     )
@@ -214,9 +214,7 @@ async def test_decided_draft_refuses_a_second_decision_and_logs_nothing(store: S
         kind=DecisionKind.REJECT, actor="U0LATE", at=T0, reason=RejectReason.WRONG_TONE
     )
 
-    result = await store.decide(
-        "d-1", reject, reply_status=DeliveryStatus.NONE, log=entry("d-1", Action.DRAFT_REJECTED)
-    )
+    result = await store.decide("d-1", reject, log=entry("d-1", Action.DRAFT_REJECTED))
 
     assert result is None
     stored = await store.get_draft("d-1")
@@ -238,13 +236,10 @@ async def test_edit_stores_final_text_and_reject_stores_reason(store: Store) -> 
         notes="wrong carrier",
     )
 
-    edited = await store.decide(
-        "d-edit", edit, reply_status=DeliveryStatus.QUEUED, log=entry("d-edit", Action.DRAFT_EDITED)
-    )
+    edited = await store.decide("d-edit", edit, log=entry("d-edit", Action.DRAFT_EDITED))
     rejected = await store.decide(
         "d-reject",
         reject,
-        reply_status=DeliveryStatus.NONE,
         log=entry("d-reject", Action.DRAFT_REJECTED),
     )
 
@@ -275,7 +270,6 @@ async def test_lost_escalation_race_stores_no_escalation(store: Store) -> None:
     result = await store.decide(
         "d-1",
         Decision(kind=DecisionKind.ESCALATE, actor="U0LATE", at=T0),
-        reply_status=DeliveryStatus.NONE,
         log=entry("d-1", Action.DRAFT_ESCALATED),
         escalation=escalation,
     )

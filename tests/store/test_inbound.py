@@ -9,7 +9,6 @@ from bot.domain import (
     Action,
     Decision,
     DecisionKind,
-    DeliveryStatus,
     DraftState,
     InboundMessage,
     InboundState,
@@ -79,9 +78,7 @@ async def test_a_superseded_draft_can_no_longer_be_decided(store: Store) -> None
     await store.add_draft(make_draft("d-new", at=T0 + timedelta(minutes=1)))
     outcomes = await asyncio.gather(
         store.supersede("d-old", by="d-new", at=T0, log=entry("d-old", Action.DRAFT_SUPERSEDED)),
-        store.decide(
-            "d-old", approval(), reply_status=DeliveryStatus.QUEUED, log=entry("d-old", "x.y")
-        ),
+        store.decide("d-old", approval(), log=entry("d-old", "x.y")),
     )
     assert sum(outcome is not None for outcome in outcomes) == 1  # one or the other, never both
     old = await store.get_draft("d-old")
@@ -144,7 +141,6 @@ async def test_recent_decisions_come_newest_first_and_sent_ones_oldest_first(sto
     kinds = [DecisionKind.EDIT, DecisionKind.REJECT, DecisionKind.APPROVE]
     for n, kind in enumerate(kinds):
         decision = Decision(kind=kind, actor="U0OP", at=T0 + timedelta(hours=n), final_text="Hi!")
-        status = DeliveryStatus.NONE if kind is DecisionKind.REJECT else DeliveryStatus.QUEUED
-        await store.decide(f"d-{n}", decision, reply_status=status, log=entry(f"d-{n}", "x.y"))
+        await store.decide(f"d-{n}", decision, log=entry(f"d-{n}", "x.y"))
     assert [d.id for d in await store.decided_drafts(2)] == ["d-2", "d-1"]
     assert [d.id for d in await store.sent_drafts()] == ["d-0", "d-2"]  # never the rejected

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,6 +25,8 @@ from tests.store.helpers import (
 )
 
 if TYPE_CHECKING:
+    from sqlalchemy import BindParameter, Engine
+
     from tests.store_fixtures import Backend
 
 pytest_plugins = ["tests.store_fixtures"]
@@ -46,6 +49,7 @@ SHIPPED = [
     "0014_training",
     "0015_verified_email",
     "0016_supabase_hardening",
+    "0017_one_outbox",
 ]
 LEGACY_SQL = Path(__file__).parents[1] / "fixtures" / "legacy_schema"
 
@@ -121,12 +125,14 @@ def test_the_migrated_database_is_the_schema_defined_in_schema_py(
     finally:
         engine.dispose()
 
-    # SQLite's decision_log keeps its rowid as `seq` (the primary key) and a unique `id`.
+    # SQLite's decision_log keeps its rowid as `seq` (the primary key) and a unique `id`, and
+    # its drafts keep the unused reply_* columns (0017 says why).
     if flavour == "sqlite":
         differences = [
             d
             for d in differences
             if not (d[0] == "remove_constraint" and d[1].table.name == "decision_log")
+            and not (d[0] == "remove_column" and d[3].name.startswith("reply_"))
         ]
     assert differences == []
 
@@ -292,3 +298,103 @@ def test_a_revision_creates_each_table_as_its_entity_defines_it(
 
     assert differences == []
     assert left == []
+
+
+def _at_revision(database_url: str, revision: str) -> Engine:
+    """A database migrated up to ``revision``, and an engine on it."""
+    from alembic import command
+    from sqlalchemy import create_engine
+
+    engine = create_engine(database_url.replace("postgresql://", "postgresql+psycopg://"))
+    with engine.begin() as conn:
+        cfg = schema_migrations.config()
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, revision)
+    return engine
+
+
+async def test_queued_replies_and_notes_are_carried_into_the_outbox_as_they_stood(
+    sql_backend: Backend,
+) -> None:
+    from sqlalchemy import text
+
+    from bot.domain import Delivery, DeliveryStatus
+    from bot.flows.outbox import marker_of
+    from bot.store.drafts import drafts_table
+    from bot.store.escalations import escalation_row, escalations_table
+    from bot.store.outbox import note_id, reply_id
+    from tests.store.helpers import make_escalation
+
+    assert sql_backend.database_url is not None
+    engine = _at_revision(sql_backend.database_url, "0016_supabase_hardening")
+    retry_at, lease_until = T0 + timedelta(minutes=2), T0 + LEASE
+    times = {"t0": T0, "retry_at": retry_at, "lease_until": lease_until}
+    replies = {  # draft: (decision, reply columns)
+        "d-sent": ("approve", "status = 'sent', attempts = 1, message_id = '9001'"),
+        "d-failed": ("edit", "status = 'failed', attempts = 2, next_attempt_at = :retry_at"),
+        "d-leased": ("approve", "status = 'sending', attempts = 1, lease_until = :lease_until"),
+        "d-rejected": ("reject", "status = 'none'"),
+    }
+    try:
+        with engine.begin() as conn:
+            for draft_id, (kind, reply) in replies.items():
+                conn.execute(drafts_table.insert().values(draft_row(make_draft(draft_id))))
+                reply = reply.replace(", ", ", reply_").replace("status", "reply_status", 1)
+                decided = text(
+                    f"update drafts set decision_kind = '{kind}', decided_by = 'U0OP', "
+                    f"decided_at = :t0, final_text = 'Hi Susan!', {reply} where id = '{draft_id}'"
+                )
+                conn.execute(decided.bindparams(*_times(decided.text, times)))
+            for escalation_id, draft_id, note in (
+                (
+                    "esc-1",
+                    "d-sent",
+                    "note_status = 'failed', note_attempts = 1, note_next_attempt_at = :t0",
+                ),
+                ("esc-2", "d-failed", "note_status = 'none'"),
+            ):
+                row = escalation_row(make_escalation(escalation_id, draft_id, due_at=T0))
+                conn.execute(escalations_table.insert().values(row))
+                noted = text(f"update escalations set {note} where id = '{escalation_id}'")
+                conn.execute(noted.bindparams(*_times(noted.text, times)))
+    finally:
+        engine.dispose()
+
+    store = sql_backend.open()
+    try:
+        assert await store.migrate() == ["0017_one_outbox"]
+        drafts = {draft_id: await store.get_draft(draft_id) for draft_id in replies}
+        failed_reply = await store.get_outbox_message(reply_id("d-failed"))
+        note = await store.get_outbox_message(note_id("esc-1"))
+        no_note = await store.get_outbox_message(note_id("esc-2"))
+        no_reply = await store.get_outbox_message(reply_id("d-rejected"))
+        due_now = await store.due_outbox_messages(T0)
+        due_later = await store.due_outbox_messages(T0 + timedelta(hours=1))
+    finally:
+        await store.close()
+
+    sent, failed, leased = (drafts[d].reply for d in ("d-sent", "d-failed", "d-leased"))
+    assert sent == Delivery(status=DeliveryStatus.SENT, attempts=1, message_id="9001")
+    assert failed == Delivery(status=DeliveryStatus.FAILED, attempts=2, next_attempt_at=retry_at)
+    assert leased == Delivery(status=DeliveryStatus.SENDING, attempts=1, lease_until=lease_until)
+    assert drafts["d-rejected"].reply == Delivery() and no_reply is None
+    assert failed_reply is not None
+    assert (failed_reply.content, failed_reply.actor) == ("Hi Susan!", "U0OP")
+    assert (failed_reply.action, failed_reply.created_at) == ("reply.sent", T0)
+    assert note is not None and no_note is None
+    assert note.delivery == Delivery(status=DeliveryStatus.FAILED, attempts=1, next_attempt_at=T0)
+    assert "Refund over $100" in note.content
+    # What the outbox searches the conversation for before sending the note again: the
+    # marker the note has always carried, so one that reached Chatwoot is not added twice.
+    assert marker_of(note) == "occ-bot escalation esc-1"
+    assert due_now == [note.id]
+    assert set(due_later) == {note.id, reply_id("d-failed"), reply_id("d-leased")}
+
+
+def _times(sql: str, times: dict[str, datetime]) -> list[BindParameter[datetime]]:
+    """The times ``sql`` names, bound as the store writes them."""
+    from sqlalchemy import bindparam
+
+    from bot.store.columns import UtcDateTime
+
+    return [bindparam(n, t, type_=UtcDateTime) for n, t in times.items() if f":{n}" in sql]

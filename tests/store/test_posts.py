@@ -8,7 +8,6 @@ from datetime import timedelta
 from bot.domain import (
     Decision,
     DecisionKind,
-    DeliveryStatus,
     RejectReason,
     SlackRef,
 )
@@ -82,9 +81,7 @@ async def test_unposted_drafts_are_pending_only_and_oldest_first(store: Store) -
     await approved_draft(store, "d-approved")
     await stored_draft(store, "d-rejected")
     reject = Decision(kind=DecisionKind.REJECT, actor="U1", at=T0, reason=RejectReason.OTHER)
-    await store.decide(
-        "d-rejected", reject, reply_status=DeliveryStatus.NONE, log=entry("d-rejected")
-    )
+    await store.decide("d-rejected", reject, log=entry("d-rejected"))
     await escalated_draft(store, "d-escalated")
 
     assert await store.unposted_drafts(T0) == ["d-oldest", "d-middle", "d-newest"]

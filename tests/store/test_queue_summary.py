@@ -15,6 +15,7 @@ from bot.domain import (
     RejectReason,
 )
 from bot.store import QueueSummary, Store
+from bot.store.outbox import reply_id
 from tests.store.helpers import (
     LEASE,
     T0,
@@ -53,11 +54,13 @@ async def reply_in_state(store: Store, draft_id: str, status: DeliveryStatus) ->
     await approved_draft(store, draft_id)
     if status is DeliveryStatus.QUEUED:
         return
-    await store.claim_reply(draft_id, now=T0, lease_until=T0 + LEASE)
+    await store.claim_outbox_message(reply_id(draft_id), now=T0, lease_until=T0 + LEASE)
     if status is not DeliveryStatus.SENDING:
         retry_at = T0 + timedelta(minutes=5) if status is DeliveryStatus.FAILED else None
         finished = Delivery(status=status, attempts=1, next_attempt_at=retry_at)
-        await store.finish_reply(draft_id, finished, entry(draft_id, REPLY_ACTIONS[status]))
+        await store.finish_outbox_message(
+            reply_id(draft_id), finished, entry(draft_id, REPLY_ACTIONS[status])
+        )
     stored = await store.get_draft(draft_id)
     assert stored is not None and stored.reply.status is status
 
@@ -87,7 +90,7 @@ async def test_queue_summary_counts_each_kind_of_waiting_work(store: Store) -> N
         await reply_in_state(store, name, status)
     reject = Decision(kind=DecisionKind.REJECT, actor="U1", at=T0, reason=RejectReason.OTHER)
     await stored_draft(store, "rejected")
-    await store.decide("rejected", reject, reply_status=DeliveryStatus.NONE, log=entry("rejected"))
+    await store.decide("rejected", reject, log=entry("rejected"))
     # escalations: 5 open or claimed; 1 open and past due (due exactly now is not overdue;
     # a claimed or resolved one is never overdue)
     await escalated_draft(store, "e-overdue", due_at=T0 - timedelta(minutes=1))

@@ -14,7 +14,6 @@ from bot.domain import (
     Action,
     Decision,
     DecisionKind,
-    DeliveryStatus,
     DraftState,
 )
 from bot.store import SchemaNotApplied
@@ -26,6 +25,7 @@ from tests.store.helpers import (
     actions,
     approval,
     approved_draft,
+    draft_reply,
     entry,
     escalated_draft,
     make_draft,
@@ -50,7 +50,7 @@ async def test_supabase_decision_is_one_rpc_that_writes_the_draft_and_its_log_ro
         won = await rest.decide(
             "d-1",
             approval(),
-            reply_status=DeliveryStatus.QUEUED,
+            messages=(draft_reply("d-1"),),
             log=entry("d-1", "draft.approved"),
         )
         after_win = list(standin.requests)
@@ -58,7 +58,7 @@ async def test_supabase_decision_is_one_rpc_that_writes_the_draft_and_its_log_ro
         lost = await rest.decide(
             "d-1",
             approval(),
-            reply_status=DeliveryStatus.QUEUED,
+            messages=(draft_reply("d-1"),),
             log=entry("d-1", "draft.approved"),
         )
     finally:
@@ -76,7 +76,8 @@ async def test_supabase_decision_is_one_rpc_that_writes_the_draft_and_its_log_ro
     assert change["first"]["values"]["state"] == "approved"
     assert change["first"]["values"]["decided_by"] == "U0APPROVER"
     assert [(t["table"], t["row"]["action"]) for t in change["then"]] == [
-        ("decision_log", "draft.approved")
+        ("decision_log", "draft.approved"),
+        ("chatwoot_outbox", "reply.sent"),  # the reply it sends, queued with it
     ]
     assert [(r.method, r.path) for r in standin.requests] == [("POST", "/rest/v1/rpc/occ_apply")]
 
@@ -98,7 +99,6 @@ async def test_supabase_escalation_that_fails_half_way_leaves_nothing_behind(
             await rest.decide(
                 "d-1",
                 decision,
-                reply_status=DeliveryStatus.NONE,
                 log=entry("d-1", Action.DRAFT_ESCALATED),
                 escalation=clash,
             )
@@ -108,7 +108,6 @@ async def test_supabase_escalation_that_fails_half_way_leaves_nothing_behind(
             await rest.decide(
                 "d-1",
                 decision,
-                reply_status=DeliveryStatus.NONE,
                 log=entry("d-1", Action.DRAFT_ESCALATED),
                 escalation=make_escalation("esc-new", "d-1", due_at=T0),
             )
@@ -116,7 +115,6 @@ async def test_supabase_escalation_that_fails_half_way_leaves_nothing_behind(
         retried = await rest.decide(
             "d-1",
             decision,
-            reply_status=DeliveryStatus.NONE,
             log=entry("d-1", Action.DRAFT_ESCALATED),
             escalation=make_escalation("esc-new", "d-1", due_at=T0),
         )
