@@ -133,7 +133,7 @@ def test_jobs_list_and_run(tmp_path):
 
 
 async def test_check_json_reports_each_configured_dependency(slack, chatwoot, tmp_path):
-    from bot.commands.check import run_check
+    from bot.cli.check import run_check
     from tests.harness import settings_for
 
     settings = settings_for(f"sqlite:///{tmp_path}/occ.db", slack, chatwoot)

@@ -171,7 +171,7 @@ async def test_a_job_that_falls_behind_alerts_once_and_recovers(bot, slack, cloc
 
 
 async def test_check_reports_shopify_auth_version_headroom_freshness_and_jobs(bot_with_shop, shop):
-    from bot.commands.check import run_check
+    from bot.cli.check import run_check
 
     bot = bot_with_shop
     await pulse(bot)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from bot.commands.evaluate import evaluate
+from bot.cli.evaluate import evaluate
 from bot.config import Settings
 from bot.domain import Action, LogEntry, Outcome, Scope
 from bot.services import build_drafters, store_for

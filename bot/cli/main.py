@@ -128,25 +128,25 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from bot.commands.check import run_check
+    from bot.cli.check import run_check
 
     return asyncio.run(run_check(None, as_json=args.json, out=sys.stdout))
 
 
 def _jobs_list(args: argparse.Namespace) -> int:
-    from bot.commands.jobs import list_jobs
+    from bot.cli.jobs import list_jobs
 
     return asyncio.run(list_jobs(Settings(), sys.stdout))
 
 
 def _jobs_run(args: argparse.Namespace) -> int:
-    from bot.commands.jobs import run_job
+    from bot.cli.jobs import run_job
 
     return asyncio.run(run_job(Settings(), args.name, sys.stdout, sys.stderr))
 
 
 def _digest(args: argparse.Namespace) -> int:
-    from bot.commands.digest import digest_now
+    from bot.cli.digest import digest_now
 
     return asyncio.run(digest_now(Settings(), args.out, sys.stdout, sys.stderr))
 
@@ -168,7 +168,7 @@ def _migrate(args: argparse.Namespace) -> int:
 
 def _export(args: argparse.Namespace) -> int:
     async def export() -> int:
-        from bot.commands.export import write_examples, write_ndjson
+        from bot.cli.export import write_examples, write_ndjson
         from bot.services import knowledge_base, store_for
 
         if args.examples and (args.since or args.until):
@@ -196,8 +196,8 @@ def _export(args: argparse.Namespace) -> int:
 
 def _eval(args: argparse.Namespace) -> int:
     async def evaluate() -> int:
-        from bot.commands.evaluate import evaluate as score
-        from bot.commands.evaluate import write_report
+        from bot.cli.evaluate import evaluate as score
+        from bot.cli.evaluate import write_report
         from bot.services import build_drafters, store_for
 
         settings = Settings()
@@ -216,6 +216,3 @@ def _eval(args: argparse.Namespace) -> int:
 
     return asyncio.run(evaluate())
 
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.commands.redact import redact_url, scrub, sqlite_file
+from bot.cli.redact import redact_url, scrub, sqlite_file
 from bot.config import Settings, describe_error
 from bot.domain import JobRun, SourceStatus
 from bot.runtime.workspace import Workspace
