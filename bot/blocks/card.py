@@ -2,7 +2,8 @@
 
 A pending card offers Approve / Edit / Reject / Escalate. Once decided, the same card shows
 who decided, when, and what happened to the reply (sending, sent with the exact text, failed
-and retrying, recorded); the four decision buttons never come back.
+and retrying, recorded); the four decision buttons never come back. Which buttons a card shows,
+and how, is their specs' (`bot.rules.buttons`).
 
 The short parts of the card are capped one by one; the long texts (the customer's message,
 the draft, the text sent, notes) share what is left of Slack's 12,000-character budget.
@@ -10,11 +11,11 @@ the draft, the text sent, notes) share what is left of Slack's 12,000-character 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any, TypeVar
 
 from bot.blocks import kit
 from bot.blocks import text as t
-from bot.blocks.ids import ActionId
 from bot.blocks.labels import (
     BAND_BADGE,
     ESCALATION_TYPE_LABEL,
@@ -35,6 +36,7 @@ from bot.domain import (
     KbSource,
     OrderFacts,
 )
+from bot.rules.buttons import CARD_BUTTONS, Button, Card, drawn
 from bot.rules.orders import order_summary
 from bot.rules.risk import ALWAYS_ESCALATE, confidence_band, overall_risk
 from bot.rules.sla import minutes_between
@@ -63,6 +65,8 @@ CARD_NOTES_MAX = 1000
 NOTIFICATION_EXCERPT = 120
 
 MESSAGE, DRAFT, FINAL, NOTES = "message", "draft", "final", "notes"
+
+S = TypeVar("S")
 
 
 def draft_card(
@@ -159,20 +163,26 @@ def _blocks(
             blocks += _long_section(key, long_texts[key], limits[key])
     blocks.append(kit.section(_kb_text(draft.input.kb_sources)))
     blocks.append(kit.divider())
-    if pending and draft.input.abstained:
-        blocks.append(_abstained_buttons(draft))
-        return blocks
+    buttons = spec_buttons(CARD_BUTTONS, Card.of(draft, chatwoot=chatwoot_enabled), draft.id)
     if pending:
-        blocks.append(_decision_buttons(draft, chatwoot_enabled))
+        blocks.append(kit.actions(*buttons, block_id="draft_actions"))
         return blocks
     blocks.append(kit.section(_status_text(draft, escalation)))
     for key in (FINAL, NOTES):
         if key in long_texts:
             blocks += _long_section(key, long_texts[key], limits[key])
-    retry = _retry_button(draft)
-    if retry is not None:
-        blocks.append(kit.actions(retry, block_id="reply_actions"))
+    if buttons:  # Retry, for a reply not sent
+        blocks.append(kit.actions(*buttons, block_id="reply_actions"))
     return blocks
+
+
+def spec_buttons(buttons: Iterable[Button[S]], subject: S, value: str) -> list[dict[str, Any]]:
+    """The buttons `subject` shows, as their specs draw them, each carrying `value` (the id of
+    the draft or escalation it acts on)."""
+    return [
+        kit.button(look.label, b.action_id, value, style=look.style.value if look.style else None)
+        for b, look in drawn(buttons, subject)
+    ]
 
 
 def _long_texts(draft: Draft, escalation: Escalation | None) -> dict[str, tuple[str, str]]:
@@ -327,31 +337,6 @@ def _kb_text(sources: tuple[KbSource, ...]) -> str:
     return "*Knowledge base sources*\n" + "\n".join(lines)
 
 
-def _decision_buttons(draft: Draft, chatwoot_enabled: bool) -> dict:
-    approve = "✅ Approve & Send" if chatwoot_enabled else "✅ Approve & Record"
-    buttons = [
-        kit.button(approve, ActionId.APPROVE, draft.id, style="primary"),
-        kit.button("✏️ Edit", ActionId.EDIT, draft.id),
-    ]
-    if draft.input.breach is None:
-        buttons.append(kit.button("🚫 Reject", ActionId.REJECT, draft.id))
-    buttons.append(kit.button("🚨 Escalate", ActionId.ESCALATE, draft.id, style="danger"))
-    if draft.input.breach is not None:
-        buttons.append(kit.button("☑️ Mark Resolved", ActionId.MARK_RESOLVED, draft.id))
-    return kit.actions(*buttons, block_id="draft_actions")
-
-
-def _abstained_buttons(draft: Draft) -> dict:
-    """No draft to approve or reject: the operator writes the reply, or escalates."""
-    buttons = [
-        kit.button("✍️ Write reply", ActionId.EDIT, draft.id, style="primary"),
-        kit.button("🚨 Escalate", ActionId.ESCALATE, draft.id, style="danger"),
-    ]
-    if draft.input.breach is not None:
-        buttons.append(kit.button("☑️ Mark Resolved", ActionId.MARK_RESOLVED, draft.id))
-    return kit.actions(*buttons, block_id="draft_actions")
-
-
 def _breach_blocks(draft: Draft, breach: CxBreach) -> list[dict]:
     """How long the customer had waited when the scan found it, and the last messages."""
     waited = minutes_between(breach.waiting_since, draft.received_at)
@@ -374,16 +359,6 @@ def _breach_blocks(draft: Draft, breach: CxBreach) -> list[dict]:
 def _marked_resolved(draft: Draft) -> bool:
     decision = draft.decision
     return decision is not None and decision.reason in RESOLVED_REASONS
-
-
-def _retry_button(draft: Draft) -> dict | None:
-    if draft.state is not DraftState.APPROVED:
-        return None
-    if draft.reply.status is DeliveryStatus.FAILED:
-        return kit.button("🔁 Retry now", ActionId.RETRY, draft.id, style="primary")
-    if draft.reply.status is DeliveryStatus.GAVE_UP:
-        return kit.button("🔁 Retry", ActionId.RETRY, draft.id, style="primary")
-    return None
 
 
 # --- status lines ----------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """The escalation message in the managers' channel: what, how urgent, for whom, and who has it.
 
-OPEN offers Claim; CLAIMED shows the claimer and offers Resolve; RESOLVED offers nothing.
+OPEN offers Claim; CLAIMED shows the claimer and offers Resolve; RESOLVED offers nothing (the
+buttons' specs: `bot.rules.buttons`).
 """
 
 from __future__ import annotations
@@ -10,8 +11,7 @@ from datetime import datetime
 
 from bot.blocks import kit
 from bot.blocks import text as t
-from bot.blocks.card import customer_context_fact
-from bot.blocks.ids import ActionId
+from bot.blocks.card import customer_context_fact, spec_buttons
 from bot.blocks.labels import (
     BAND_BADGE,
     ESCALATION_TYPE_LABEL,
@@ -22,6 +22,7 @@ from bot.blocks.labels import (
 )
 from bot.blocks.resolution import resolution_status
 from bot.domain import Draft, Escalation, EscalationState, Urgency
+from bot.rules.buttons import ESCALATION_BUTTONS
 from bot.rules.risk import ALWAYS_ESCALATE, confidence_band, overall_risk
 from bot.rules.sla import DEFAULT_SLA_MINUTES, minutes_between, sla_verdict
 
@@ -75,12 +76,9 @@ def escalation_message(
         blocks.append(kit.section("*Risk flags*\n" + "\n".join(lines)))
     blocks.append(kit.divider())
     blocks.append(kit.section(_status_text(esc, now, with_level)))
-    if esc.state is EscalationState.OPEN:
-        claim = kit.button("🙋 Claim", ActionId.CLAIM, esc.id, style="primary")
-        blocks.append(kit.actions(claim, block_id="escalation_actions"))
-    elif esc.state is EscalationState.CLAIMED:
-        resolve = kit.button("✅ Resolve", ActionId.RESOLVE, esc.id, style="primary")
-        blocks.append(kit.actions(resolve, block_id="escalation_actions"))
+    buttons = spec_buttons(ESCALATION_BUTTONS, esc, esc.id)
+    if buttons:
+        blocks.append(kit.actions(*buttons, block_id="escalation_actions"))
     return blocks
 
 

@@ -9,21 +9,22 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from bot.rules import buttons
 from bot.rules.sales import CREATE_FOLLOWUP, NOTIFY_LEAD, PAGE_MANAGER, START_REORDER
 from bot.rules.sales_buttons import ACKNOWLEDGE
 
 
 class ActionId(StrEnum):
-    APPROVE = "draft_approve"
-    EDIT = "draft_edit"
-    REJECT = "draft_reject"
-    ESCALATE = "draft_escalate"
-    RETRY = "reply_retry"
-    CLAIM = "escalation_claim"
-    RESOLVE = "escalation_resolve"
-    MARK_RESOLVED = "cx_mark_resolved"
-    # A Sales Pulse button's id is its spec's (bot.rules.sales): listed here as every other
-    # interaction is, so that each has a row in the authorization matrix.
+    # A button's id is its spec's (bot.rules.buttons, bot.rules.sales): listed here as every
+    # other interaction is, so that each has a row in the authorization matrix.
+    APPROVE = buttons.APPROVE.action_id
+    EDIT = buttons.EDIT.action_id
+    REJECT = buttons.REJECT.action_id
+    ESCALATE = buttons.ESCALATE.action_id
+    RETRY = buttons.RETRY.action_id
+    CLAIM = buttons.CLAIM.action_id
+    RESOLVE = buttons.RESOLVE.action_id
+    MARK_RESOLVED = buttons.MARK_RESOLVED.action_id
     SALES_ACKNOWLEDGE = ACKNOWLEDGE.action_id
     SALES_FOLLOWUP = CREATE_FOLLOWUP.action_id
     SALES_NOTIFY_LEAD = NOTIFY_LEAD.action_id
@@ -56,6 +57,7 @@ class InputId(StrEnum):
     FOLLOWUP_NOTE = "followup_note"
 
 
+# The draft card's buttons that decide it: a decided card shows none of them.
 DECISION_ACTIONS: frozenset[ActionId] = frozenset(
-    {ActionId.APPROVE, ActionId.EDIT, ActionId.REJECT, ActionId.ESCALATE, ActionId.MARK_RESOLVED}
+    ActionId(b.action_id) for b in buttons.CARD_BUTTONS if b.effect in buttons.DECIDING
 )

@@ -1,4 +1,6 @@
-"""The draft card's buttons and modals: Approve, Edit, Reject, Escalate and Retry.
+"""The draft card's buttons and modals: one listener for each button spec
+(`bot.rules.buttons.CARD_BUTTONS`: Approve, Edit, Reject, Escalate, Mark Resolved, Retry), doing
+what `EFFECTS` binds to its effect; and the Edit, Reject and Escalate modals' submissions.
 
 Every listener acknowledges first and hands the rest to background work, so Slack gets its
 answer in milliseconds whatever the database, Chatwoot or the Web API are doing.
@@ -6,12 +8,13 @@ answer in milliseconds whatever the database, Chatwoot or the Web API are doing.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from enum import Enum
 from typing import Any, TypeVar
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
-from bot.blocks.ids import ActionId, CallbackId, InputId
+from bot.blocks.ids import CallbackId, InputId
 from bot.blocks.modals import edit_input_id, join_parts, read_edit_metadata
 from bot.domain import DecisionKind, EscalationType, RejectReason, Urgency
 from bot.flows import decisions, spooled
@@ -22,29 +25,25 @@ from bot.handlers.payload import (
     state_value,
     user_id,
 )
+from bot.rules.buttons import CARD_BUTTONS, Effect
 from bot.services import Services
 
 E = TypeVar("E", bound=Enum)
 
-MODAL_FOR = {
-    ActionId.EDIT: DecisionKind.EDIT,
-    ActionId.REJECT: DecisionKind.REJECT,
-    ActionId.ESCALATE: DecisionKind.ESCALATE,
-    ActionId.MARK_RESOLVED: DecisionKind.REJECT,  # a CX breach card: resolved, nothing sent
-}
+# What a press does once it is acknowledged, given the click's payload.
+Press = Callable[[Services, dict[str, Any]], None]
+Listener = Callable[[AsyncAck, dict[str, Any]], Awaitable[None]]
 
 
-def register(app: AsyncApp, services: Services) -> None:
-    async def on_approve(ack: AsyncAck, body: dict[str, Any]) -> None:
-        await ack()
-        decision = spooled.intent(
-            services, "approve", action_value(body), user_id(body), channel=channel_id(body)
-        )
-        services.background.spawn(spooled.decide(services, decision), name="approve")
+def _approve(services: Services, body: dict[str, Any]) -> None:
+    decision = spooled.intent(
+        services, "approve", action_value(body), user_id(body), channel=channel_id(body)
+    )
+    services.background.spawn(spooled.decide(services, decision), name="approve")
 
-    async def on_open_modal(ack: AsyncAck, body: dict[str, Any]) -> None:
-        await ack()
-        kind = MODAL_FOR[ActionId(body["actions"][0]["action_id"])]
+
+def _form(kind: DecisionKind) -> Press:
+    def open_form(services: Services, body: dict[str, Any]) -> None:
         services.background.spawn_now(  # trigger_id expires 3 s after the click
             decisions.open_form(
                 services,
@@ -57,12 +56,38 @@ def register(app: AsyncApp, services: Services) -> None:
             name=f"open-{kind.value}",
         )
 
-    async def on_retry(ack: AsyncAck, body: dict[str, Any]) -> None:
+    return open_form
+
+
+def _retry(services: Services, body: dict[str, Any]) -> None:
+    services.background.spawn(
+        decisions.retry(services, action_value(body), user_id(body), channel_id(body)),
+        name="retry",
+    )
+
+
+EFFECTS: dict[Effect, Press] = {
+    Effect.APPROVE: _approve,
+    Effect.EDIT_FORM: _form(DecisionKind.EDIT),
+    Effect.REJECT_FORM: _form(DecisionKind.REJECT),
+    Effect.ESCALATE_FORM: _form(DecisionKind.ESCALATE),
+    Effect.RETRY: _retry,
+}
+
+
+def listener(services: Services, press: Press) -> Listener:
+    """A button's listener: acknowledge, then `press`."""
+
+    async def on_press(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
-        services.background.spawn(
-            decisions.retry(services, action_value(body), user_id(body), channel_id(body)),
-            name="retry",
-        )
+        press(services, body)
+
+    return on_press
+
+
+def register(app: AsyncApp, services: Services) -> None:
+    for button in CARD_BUTTONS:
+        app.action(button.action_id)(listener(services, EFFECTS[button.effect]))
 
     async def on_edit_submit(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
         try:
@@ -122,10 +147,6 @@ def register(app: AsyncApp, services: Services) -> None:
         )
         services.background.spawn(spooled.decide(services, decision), name="escalate")
 
-    app.action(ActionId.APPROVE.value)(on_approve)
-    for action in MODAL_FOR:
-        app.action(action.value)(on_open_modal)
-    app.action(ActionId.RETRY.value)(on_retry)
     app.view(CallbackId.EDIT.value)(on_edit_submit)
     app.view(CallbackId.REJECT.value)(on_reject_submit)
     app.view(CallbackId.ESCALATE.value)(on_escalate_submit)

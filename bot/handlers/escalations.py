@@ -1,4 +1,6 @@
-"""The managers' escalation message: Claim, then Resolve (a modal)."""
+"""The managers' escalation message: one listener for each button spec
+(`bot.rules.buttons.ESCALATION_BUTTONS`: Claim, then Resolve), doing what `EFFECTS` binds to
+its effect; and the Resolve modal's submission."""
 
 from __future__ import annotations
 
@@ -6,37 +8,45 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
-from bot.blocks.ids import ActionId, CallbackId, InputId
+from bot.blocks.ids import CallbackId, InputId
 from bot.domain import MONEY_OUTCOMES, Resolution, ResolutionOutcome
 from bot.flows import escalations, journal
+from bot.handlers.drafts import Press, listener
 from bot.handlers.payload import action_value, channel_id, state_value, user_id
+from bot.rules.buttons import ESCALATION_BUTTONS, Effect
 from bot.services import Services
 
 AMOUNT_MAX = 1_000_000.0
 
 
-def register(app: AsyncApp, services: Services) -> None:
-    async def on_claim(ack: AsyncAck, body: dict[str, Any]) -> None:
-        await ack()
-        user, channel = user_id(body), channel_id(body)
-        claim = escalations.claim(services, action_value(body), user, channel)
-        services.background.spawn(
-            journal.or_tell(services, claim, user=user, channel=channel, what="claim"),
-            name="claim",
-        )
+def _claim(services: Services, body: dict[str, Any]) -> None:
+    user, channel = user_id(body), channel_id(body)
+    claim = escalations.claim(services, action_value(body), user, channel)
+    services.background.spawn(
+        journal.or_tell(services, claim, user=user, channel=channel, what="claim"),
+        name="claim",
+    )
 
-    async def on_resolve(ack: AsyncAck, body: dict[str, Any]) -> None:
-        await ack()
-        services.background.spawn_now(  # trigger_id expires 3 s after the click
-            escalations.open_resolve_form(
-                services,
-                action_value(body),
-                user_id(body),
-                trigger_id=body["trigger_id"],
-                channel=channel_id(body),
-            ),
-            name="open-resolve",
-        )
+
+def _resolve_form(services: Services, body: dict[str, Any]) -> None:
+    services.background.spawn_now(  # trigger_id expires 3 s after the click
+        escalations.open_resolve_form(
+            services,
+            action_value(body),
+            user_id(body),
+            trigger_id=body["trigger_id"],
+            channel=channel_id(body),
+        ),
+        name="open-resolve",
+    )
+
+
+EFFECTS: dict[Effect, Press] = {Effect.CLAIM: _claim, Effect.RESOLVE_FORM: _resolve_form}
+
+
+def register(app: AsyncApp, services: Services) -> None:
+    for button in ESCALATION_BUTTONS:
+        app.action(button.action_id)(listener(services, EFFECTS[button.effect]))
 
     async def on_resolve_submit(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
         resolution, errors = read_resolution(view)
@@ -52,8 +62,6 @@ def register(app: AsyncApp, services: Services) -> None:
             name="resolve",
         )
 
-    app.action(ActionId.CLAIM.value)(on_claim)
-    app.action(ActionId.RESOLVE.value)(on_resolve)
     app.view(CallbackId.RESOLVE.value)(on_resolve_submit)
 
 
