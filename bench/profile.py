@@ -101,7 +101,7 @@ STEPS: tuple[tuple[str, str], ...] = (
     ("ChatwootClient.add_private_note (", "reply: Chatwoot private note"),
     ("Outbox.finish_outbox_message (", "reply: record sent + log row (write transaction)"),
     ("dependency_ok (", "reply: dependency_ok"),
-    ("draft_entry (", "audit entry"),
+    ("draft_entry (", "decision_log entry"),
     ("healthz (", "/healthz"),
     ("bot/jobs/", "jobs"),
 )

@@ -137,11 +137,11 @@ async def test_the_spool_outlives_its_replica_and_the_next_one_applies_it(
 async def test_a_log_row_written_while_the_database_is_down_lands_once_it_is_back(
     bot, proxy, slack, clock
 ):
-    from bot import audit
+    from bot import decision_log
     from bot.domain import Action, Outcome, Scope
-    from bot.flows import journal
+    from bot.flows import database_down
 
-    entry = audit.entry(
+    entry = decision_log.entry(
         bot.services,
         Action.SALES_REFUSED,
         subject_id="sa_x",
@@ -152,7 +152,7 @@ async def test_a_log_row_written_while_the_database_is_down_lands_once_it_is_bac
         scope=Scope.SALES,
     )
     proxy.cut()
-    await journal.keep(bot.services, entry)
+    await database_down.keep(bot.services, entry)
     assert [r["id"] for r in bot.services.spool.records()] == [entry.id]
     proxy.restore()
     assert await spooled.replay(bot.services) == 1
@@ -295,12 +295,12 @@ async def test_the_database_alert_says_the_errors_first_line_and_no_statement(
 ):
     import sqlalchemy.exc
 
-    from bot.flows import journal
+    from bot.flows import database_down
 
     error = sqlalchemy.exc.OperationalError(
         "UPDATE drafts SET decision_text=%(text)s", {"text": SECRET}, ConnectionError("lost")
     )
-    await journal.database_down(bot.services, error)
+    await database_down.alert(bot.services, error)
 
     [alert] = [m["text"] for m in slack.messages_in(RELIABILITY) if "database" in m["text"]]
     assert "OperationalError: (builtins.ConnectionError) lost" in alert

@@ -8,7 +8,7 @@ import json
 from datetime import datetime
 from typing import TextIO
 
-from bot.audit import export_row
+from bot.decision_log import export_row
 from bot.drafting.context import DraftingContext, OrderLookup
 from bot.drafting.examples import sent_example
 from bot.drafting.kb import KnowledgeBase

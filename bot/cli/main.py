@@ -215,4 +215,3 @@ def _eval(args: argparse.Namespace) -> int:
         return 0
 
     return asyncio.run(evaluate())
-

@@ -42,11 +42,11 @@ from typing import Any, TextIO
 import httpx
 
 from bot.app import create_app, create_bolt_app
-from bot.audit import export_row
 from bot.blocks.ids import ActionId, CallbackId, InputId
 from bot.blocks.text import percent
 from bot.config import Settings
 from bot.connect import join_channels
+from bot.decision_log import export_row
 from bot.demo.render import SlackView, emoji
 from bot.demo.standins.chatwoot import ChatwootAgent, ChatwootStandin
 from bot.demo.standins.interactions import (

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from bot import audit, slack
+from bot import decision_log, slack
 from bot.blocks.escalation_notes import escalation_notes_template
 from bot.blocks.modals import edit_modal, escalate_modal, reject_modal
 from bot.blocks.text import escape, mention, slack_date
@@ -28,7 +28,7 @@ from bot.domain import (
     Outcome,
     RejectReason,
 )
-from bot.flows import journal, outbox, surfaces, training
+from bot.flows import database_down, outbox, surfaces, training
 from bot.rules.risk import (
     ALWAYS_ESCALATE,
     requires_manager,
@@ -179,9 +179,9 @@ async def check(
 
 async def refuse(services: Services, draft: Draft, user: str, attempted: str, why: str) -> None:
     """Log a refused action (`draft.refused`) and tell only the user why."""
-    await journal.keep(
+    await database_down.keep(
         services,
-        audit.draft_entry(
+        decision_log.draft_entry(
             services,
             Action.DRAFT_REFUSED,
             draft,
@@ -245,7 +245,7 @@ async def decide(
     won = await services.store.decide(
         draft_id,
         decision,
-        log=audit.draft_entry(services, kind.logged_as, draft, payload, actor=user),
+        log=decision_log.draft_entry(services, kind.logged_as, draft, payload, actor=user),
         escalation=stored_escalation,
         messages=messages,
     )
@@ -267,7 +267,7 @@ def _decision_payload(
         "decision": decision.kind.value,
         "waited_seconds": round((decision.at - shown_at).total_seconds(), 3),
         "card": {"channel": draft.card.channel, "ts": draft.card.ts} if draft.card else None,
-        **audit.assessment(draft),
+        **decision_log.assessment(draft),
     }
     if decision.kind in (DecisionKind.APPROVE, DecisionKind.EDIT):
         payload["text_before"] = draft.input.draft

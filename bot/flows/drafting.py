@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from bot import audit
+from bot import decision_log
 from bot.blocks.text import escape
 from bot.domain import (
     Action,
@@ -191,7 +191,7 @@ async def _draft_input(
 
 
 async def _supersede(services: Services, older: Draft, newer: Draft) -> None:
-    log_row = audit.draft_entry(
+    log_row = decision_log.draft_entry(
         services, Action.DRAFT_SUPERSEDED, older, {"superseded_by": newer.id}
     )
     superseded = await services.store.supersede(
@@ -220,7 +220,7 @@ async def _failed(
     messages = [
         m for m in await store.inbound_messages(conversation_id) if m.state is InboundState.WAITING
     ]
-    log_row = audit.entry(
+    log_row = decision_log.entry(
         services,
         Action.DRAFT_FAILED,
         subject_id=messages[-1].id if messages else f"conversation-{conversation_id}",

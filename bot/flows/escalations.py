@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from bot import audit, slack
+from bot import decision_log, slack
 from bot.blocks.modals import resolve_modal
 from bot.blocks.resolution import resolution_for_operator, resolution_note
 from bot.blocks.text import mention, slack_date
@@ -24,7 +24,7 @@ from bot.domain import (
     SlackRef,
     Urgency,
 )
-from bot.flows import decisions, escalation_view, journal, outbox, surfaces
+from bot.flows import database_down, decisions, escalation_view, outbox, surfaces
 from bot.flows.outbox import attribution
 from bot.flows.posting import Post, found_in_slack, post_once
 from bot.rules.sla import sla_due
@@ -315,7 +315,7 @@ async def _manager_only(
             else f"Nobody can {verb} escalations yet: OCC_MANAGERS is empty. Ask whoever runs "
             "occ-bot to set it to the managers' Slack user IDs."
         )
-        await journal.keep(
+        await database_down.keep(
             services,
             _entry(
                 services,
@@ -353,7 +353,7 @@ def _entry(
     outcome: Outcome = Outcome.SUCCESS,
     actor: str = "system",
 ):
-    return audit.entry(
+    return decision_log.entry(
         services,
         action,
         subject_id=escalation.id,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from bot import audit, slack
+from bot import decision_log, slack
 from bot.blocks.text import escape, slack_date
 from bot.domain import Action, Incident, LogEntry, Outcome, Scope
 from bot.integrations.chatwoot import ChatwootError
@@ -136,7 +136,7 @@ async def clear_incident(
 def _entry(
     services: Services, action: Action, subject: str, detail: str, outcome: Outcome
 ) -> LogEntry:
-    return audit.entry(
+    return decision_log.entry(
         services,
         action,
         subject_id=subject,

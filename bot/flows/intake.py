@@ -12,7 +12,7 @@ import logging
 from dataclasses import replace
 from typing import Any
 
-from bot import audit, slack
+from bot import decision_log, slack
 from bot.blocks.card import draft_card_text
 from bot.domain import (
     Action,
@@ -81,7 +81,7 @@ async def receive(
     """
     draft, logs = new_draft(services, data)
     if why is not None:
-        logs.insert(0, audit.draft_entry(services, why[0], draft, why[1]))
+        logs.insert(0, decision_log.draft_entry(services, why[0], draft, why[1]))
     stored, created = await services.store.add_draft(draft, *logs)
     if created:
         spawn_card(services, stored)
@@ -104,9 +104,9 @@ def new_draft(
         "external_id": data.external_id,
         "agent": data.agent,
         **received,
-        **audit.assessment(draft),
+        **decision_log.assessment(draft),
     }
-    return draft, [audit.draft_entry(services, Action.DRAFT_RECEIVED, draft, payload)]
+    return draft, [decision_log.draft_entry(services, Action.DRAFT_RECEIVED, draft, payload)]
 
 
 def spawn_card(services: Services, draft: Draft) -> None:
@@ -130,7 +130,7 @@ async def post_card(services: Services, draft: Draft, *, again: bool = False) ->
             channel=channel,
             setting="OCC_TRAINING_CHANNEL" if training else "OCC_APPROVALS_CHANNEL",
             render=lambda: (card_blocks(services, draft), draft_card_text(draft)),
-            entry=lambda payload, outcome: audit.draft_entry(
+            entry=lambda payload, outcome: decision_log.draft_entry(
                 services, Action.DRAFT_POSTED, draft, payload, outcome=outcome
             ),
             claim=lambda now, until: store.claim_card_post(draft.id, now=now, lease_until=until),

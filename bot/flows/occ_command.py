@@ -22,13 +22,13 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from bot import audit, slack
+from bot import decision_log, slack
 from bot.blocks import text as t
 from bot.blocks.home import NOT_AN_OPERATOR
 from bot.blocks.queue import HELP, queue_text
 from bot.blocks.stats import person_lines, team_lines
 from bot.domain import Band, Draft, RiskKind
-from bot.flows import journal, training
+from bot.flows import database_down, training
 from bot.flows.overview import waiting_lines
 from bot.rules.periods import PERIODS, period_start
 from bot.rules.risk import confidence_band
@@ -69,7 +69,7 @@ async def answer_command(services: Services, user: str, text: str, respond: Resp
         except Exception as error:
             if not unavailable(error):
                 raise
-            await journal.database_down(services, error)
+            await database_down.alert(services, error)
             answer = DATABASE_DOWN
     await respond(text=answer, response_type="ephemeral")
 
@@ -125,7 +125,7 @@ async def _export(services: Services, user: str, args: list[str]) -> str:
     if not entries:
         return f"No decisions logged since {when}: nothing to export."
     content = "".join(
-        json.dumps(audit.export_row(entry), ensure_ascii=False, separators=(",", ":")) + "\n"
+        json.dumps(decision_log.export_row(entry), ensure_ascii=False, separators=(",", ":")) + "\n"
         for entry in entries
     ).encode()
     filename = f"occ-decision-log-since-{since:%Y-%m-%d}.ndjson"

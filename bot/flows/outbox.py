@@ -22,7 +22,7 @@ import logging
 import time
 from typing import Any
 
-from bot import audit
+from bot import decision_log
 from bot.domain import (
     Action,
     Delivery,
@@ -289,7 +289,7 @@ def _entry(
     outcome: Outcome,
 ) -> LogEntry:
     extra = {"text": message.content} if message.kind is MessageKind.REPLY else {}
-    return audit.entry(
+    return decision_log.entry(
         services,
         _logged_as(message, delivery),
         subject_id=message.subject_id,

@@ -30,7 +30,7 @@ from slack_sdk.errors import SlackApiError
 from bot import slack
 from bot.blocks.text import escape
 from bot.domain import LogEntry, Outcome, SlackRef
-from bot.flows import journal
+from bot.flows import database_down
 from bot.flows.incidents import clear_incident, dependency_failed, dependency_ok, raise_incident
 from bot.services import Services
 from bot.store.posts import PARK_AFTER_REFUSALS
@@ -134,7 +134,7 @@ async def _not_posted(
     code = error.response.get("error") if isinstance(error, SlackApiError) else None
     payload = {"error": detail, "channel": post.channel}
     if slack.refusal(error) is None:
-        await journal.keep(services, post.entry(payload, Outcome.RETRY))
+        await database_down.keep(services, post.entry(payload, Outcome.RETRY))
         await dependency_failed(
             services,
             "slack",
@@ -145,7 +145,7 @@ async def _not_posted(
     refusals = await post.refused(lease_until, post.entry(payload, Outcome.RETRY))
     if refusals is None or refusals < PARK_AFTER_REFUSALS:
         return  # retried by the `reposts` job once the lease runs out
-    await journal.keep(services, post.entry(payload | {"parked": True}, Outcome.FAILED))
+    await database_down.keep(services, post.entry(payload | {"parked": True}, Outcome.FAILED))
     await raise_incident(
         services,
         refusal_incident(post.channel),

@@ -15,7 +15,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from bot import audit, slack
+from bot import decision_log, slack
 from bot.blocks.mentions import level_mention
 from bot.blocks.reminders import reminder_blocks
 from bot.domain import (
@@ -244,7 +244,7 @@ def _entry(
     payload: dict[str, Any],
     outcome: Outcome = Outcome.SUCCESS,
 ) -> LogEntry:
-    return audit.entry(
+    return decision_log.entry(
         services,
         action,
         subject_id=escalation.id,

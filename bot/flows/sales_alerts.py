@@ -13,7 +13,7 @@ import asyncio
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot import audit, slack
+from bot import decision_log, slack
 from bot.blocks import charts
 from bot.blocks import sales as blocks
 from bot.blocks.text import mention
@@ -28,7 +28,7 @@ from bot.domain import (
     Scope,
     SlackRef,
 )
-from bot.flows import journal, surfaces
+from bot.flows import database_down, surfaces
 from bot.flows.posting import Post, found_in_slack, post_once
 from bot.flows.sales_responses import EFFECTS, FORMS, say
 from bot.flows.sales_view import previous_finding
@@ -255,7 +255,7 @@ def due_day(services: Services, due_at: datetime) -> str:
 async def _not_allowed(
     services: Services, alert_id: str, button: Button, user: str, channel: str | None
 ) -> None:
-    await journal.keep(
+    await database_down.keep(
         services,
         _entry(
             services,
@@ -277,7 +277,7 @@ async def _already(
     user: str,
 ) -> None:
     what = done_text(first.kind)
-    await journal.keep(
+    await database_down.keep(
         services,
         _entry(
             services,
@@ -398,7 +398,7 @@ def _entry(
     actor: str = "system",
     outcome: Outcome = Outcome.SUCCESS,
 ) -> LogEntry:
-    return audit.entry(
+    return decision_log.entry(
         services,
         action,
         subject_id=subject_id,

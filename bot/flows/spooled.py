@@ -22,7 +22,7 @@ from typing import Any
 from bot import slack
 from bot.blocks.text import escape
 from bot.domain import EscalationType, RejectReason, Urgency
-from bot.flows import decisions, escalations, journal
+from bot.flows import database_down, decisions, escalations
 from bot.services import Services
 from bot.store.errors import unavailable
 
@@ -72,7 +72,7 @@ async def decide(services: Services, decision: Intent) -> None:
         decision = replace(decision, id=services.new_id("sp"))
         services.spool.append(asdict(decision))
         log.warning("database unreachable: decision %s kept in the spool", decision.id)
-        await journal.database_down(services, error)
+        await database_down.alert(services, error)
         await slack.tell(
             services,
             channel=decision.channel,
@@ -103,7 +103,7 @@ async def replay(services: Services) -> int:
     for record in records:
         try:
             if "log" in record:  # a log row kept while the database was down
-                await journal.replay_log(services, record["log"])
+                await database_down.replay_log(services, record["log"])
             elif not await _applied_before(services, Intent(**record)):
                 await _apply(services, Intent(**record))
         except Exception as error:
@@ -115,7 +115,7 @@ async def replay(services: Services) -> int:
         spool.remove(record["id"])
         done += 1
     if services.database_down is not None:
-        await journal.database_back(services, done)
+        await database_down.recovered(services, done)
     return done
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
-from bot import audit
+from bot import decision_log
 from bot.blocks import text as t
 from bot.domain import (
     Action,
@@ -180,7 +180,7 @@ async def _start_round(
         # packet's order.
         cards.append(replace(card, received_at=card.received_at + timedelta(microseconds=n)))
         logs += received
-    started = audit.entry(
+    started = decision_log.entry(
         services,
         Action.TRAINING_STARTED,
         subject_id=round_id,

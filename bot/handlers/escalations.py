@@ -10,7 +10,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from bot.blocks.ids import CallbackId, InputId
 from bot.domain import MONEY_OUTCOMES, Resolution, ResolutionOutcome
-from bot.flows import escalations, journal
+from bot.flows import database_down, escalations
 from bot.handlers.drafts import Press, listener
 from bot.handlers.payload import action_value, channel_id, state_value, user_id
 from bot.rules.buttons import ESCALATION_BUTTONS, Effect
@@ -23,7 +23,7 @@ def _claim(services: Services, body: dict[str, Any]) -> None:
     user, channel = user_id(body), channel_id(body)
     claim = escalations.claim(services, action_value(body), user, channel)
     services.background.spawn(
-        journal.or_tell(services, claim, user=user, channel=channel, what="claim"),
+        database_down.or_tell(services, claim, user=user, channel=channel, what="claim"),
         name="claim",
     )
 
@@ -58,7 +58,7 @@ def register(app: AsyncApp, services: Services) -> None:
         user = user_id(body)
         resolve = escalations.resolve(services, view["private_metadata"], user, resolution)
         services.background.spawn(
-            journal.or_tell(services, resolve, user=user, channel=None, what="resolution"),
+            database_down.or_tell(services, resolve, user=user, channel=None, what="resolution"),
             name="resolve",
         )
 

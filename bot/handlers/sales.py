@@ -10,7 +10,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from bot.blocks.ids import CallbackId, InputId
-from bot.flows import journal, sales_alerts
+from bot.flows import database_down, sales_alerts
 from bot.flows.sales_responses import BUTTONS, Button, team_today
 from bot.handlers.payload import action_value, channel_id, state_value, user_id
 from bot.services import Services
@@ -23,7 +23,7 @@ def register(app: AsyncApp, services: Services) -> None:
             user, channel = user_id(body), channel_id(body)
             work = sales_alerts.respond(services, action_value(body), button, user, channel)
             services.background.spawn(
-                journal.or_tell(services, work, user=user, channel=channel, what="click"),
+                database_down.or_tell(services, work, user=user, channel=channel, what="click"),
                 name=f"sales-{button.response}",
             )
 
@@ -54,7 +54,7 @@ def register(app: AsyncApp, services: Services) -> None:
             services, view["private_metadata"], user, owner, due_at, note
         )
         services.background.spawn(
-            journal.or_tell(services, work, user=user, channel=None, what="follow-up"),
+            database_down.or_tell(services, work, user=user, channel=None, what="follow-up"),
             name="sales-followup",
         )
 

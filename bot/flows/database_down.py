@@ -12,7 +12,7 @@ import logging
 from collections.abc import Awaitable
 from datetime import UTC, datetime, timedelta
 
-from bot import audit, slack
+from bot import decision_log, slack
 from bot.blocks.text import escape, slack_date
 from bot.domain import Action, JobRun, LogEntry, Outcome, RunOutcome, Scope, SlackRef
 from bot.flows.incidents import FIRST_STEP
@@ -37,7 +37,7 @@ async def keep(services: Services, entry: LogEntry) -> None:
         if services.spool is None or not unavailable(error):
             raise
         services.spool.append({"id": entry.id, "log": jsonable(log_row(entry))})
-        await database_down(services, error)
+        await alert(services, error)
 
 
 async def or_tell(
@@ -50,7 +50,7 @@ async def or_tell(
     except Exception as error:
         if not unavailable(error):
             raise
-        await database_down(services, error)
+        await alert(services, error)
         await slack.tell(
             services,
             channel=channel,
@@ -64,7 +64,7 @@ async def replay_log(services: Services, row: dict) -> None:
     await services.store.log(log_from_row(row))
 
 
-async def database_down(services: Services, error: BaseException) -> None:
+async def alert(services: Services, error: BaseException) -> None:
     """Alert that the database is unreachable, once per outage across replicas. The incidents
     table is what is out of reach, so the reliability channel is the shared state: each alert
     and recovery carries Slack metadata; a replica whose newest database message there is an
@@ -92,7 +92,7 @@ async def database_down(services: Services, error: BaseException) -> None:
         await slack.delete(services, ours, what="a second database alert")
 
 
-async def database_back(services: Services, applied: int) -> bool:
+async def recovered(services: Services, applied: int) -> bool:
     """The database answers again: the first replica to take the outage's recovery (a run
     lease keyed by its alert, in the database now back) posts it and logs the outage's two
     rows. False if Slack could not be read: the next tick tries again."""
@@ -162,7 +162,7 @@ async def _log_outage(services: Services, since: datetime, detail: str, applied:
         (Action.RELIABILITY_RECOVERED, Outcome.SUCCESS, {"replayed": applied}),
     ):
         await services.store.log(
-            audit.entry(
+            decision_log.entry(
                 services,
                 action,
                 subject_id="database",
