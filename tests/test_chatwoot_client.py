@@ -13,13 +13,9 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bot.integrations.chatwoot import (
-    ChatwootClient,
-    ChatwootError,
-    ChatwootRejected,
-    ChatwootTimeout,
-    ChatwootUnavailable,
-)
+from bot.integrations.chatwoot import ChatwootClient
+
+from bot.integrations.chatwoot_answers import ChatwootError, ChatwootRejected, ChatwootTimeout, ChatwootUnavailable
 from tests.scripted_http import DROP, HANG, RESET, Answer, Reply, Request, Resolver, ScriptedServer
 
 HOST = "chat.example.test"

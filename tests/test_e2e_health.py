@@ -13,7 +13,7 @@ import pytest
 
 from bot.demo.standins.shopify import DEFAULT_TOKEN, ShopifyStandin
 from bot.flows.cx_scan import ScanFailed
-from bot.integrations.chatwoot import ChatwootError, ChatwootTimeout, ChatwootUnavailable
+from bot.integrations.chatwoot_answers import ChatwootError, ChatwootTimeout, ChatwootUnavailable
 from bot.integrations.shopify import (
     ShopifyError,
     ShopifyThrottled,

@@ -16,9 +16,8 @@ from bot.rules.sales import (
     Status,
     markedly_worse,
     spec_for,
-    top_skus,
 )
-from bot.rules.sales_days import Shop
+from bot.rules.sales_days import Shop, top_skus
 
 NEW_YORK = ZoneInfo("America/New_York")
 

@@ -26,12 +26,8 @@ from bot.demo.standins.chatwoot import DEFAULT_TOKEN as CW_TOKEN
 from bot.demo.standins.shopify import DEFAULT_TOKEN as SHOPIFY_TOKEN
 from bot.demo.standins.shopify import ShopifyStandin
 from bot.demo.standins.slack import DEFAULT_TOKEN as SLACK_TOKEN
-from bot.integrations.chatwoot import (
-    ChatwootClient,
-    ChatwootRejected,
-    ChatwootTimeout,
-    ChatwootUnavailable,
-)
+from bot.integrations.chatwoot import ChatwootClient
+from bot.integrations.chatwoot_answers import ChatwootRejected, ChatwootTimeout, ChatwootUnavailable
 from bot.integrations.shopify import ShopifyClient
 
 DANA = SlackUser("U0DANA", "dana", real_name="Dana Ops", email="dana@example.com")

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.domain import Delivery, DeliveryStatus, Outcome
-from bot.integrations.chatwoot import ChatwootError, ChatwootTimeout, ChatwootUnavailable
+from bot.integrations.chatwoot_answers import ChatwootError, ChatwootTimeout, ChatwootUnavailable
 from bot.rules.retries import SEND_MARGIN, after_failure
 
 

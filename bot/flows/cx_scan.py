@@ -22,12 +22,8 @@ from bot.domain import Action, Customer, CxBreach, DraftInput
 from bot.draft_body import MAX_DRAFT_CHARS
 from bot.flows.incidents import chatwoot_failed, dependency_ok
 from bot.flows.intake import propose, receive
-from bot.integrations.chatwoot import (
-    INCOMING,
-    ChatwootClient,
-    ChatwootError,
-    conversation_lines,
-)
+from bot.integrations.chatwoot import INCOMING, ChatwootClient, conversation_lines
+from bot.integrations.chatwoot_answers import ChatwootError
 from bot.rules.cx import WAITING_STATUSES, breach_id, breached, waiting_since
 from bot.runtime.batch import each
 from bot.services import Services

@@ -16,7 +16,8 @@ from collections.abc import Sequence
 from bot.domain import ConversationLine, InboundMessage, OrderFacts
 from bot.drafting.context import DraftingContext, OrderLookup, recent_history
 from bot.drafting.examples import RECENT_DECISIONS, learned
-from bot.integrations.chatwoot import ChatwootError, conversation_lines
+from bot.integrations.chatwoot import conversation_lines
+from bot.integrations.chatwoot_answers import ChatwootError
 from bot.integrations.shopify import ShopifyError
 from bot.integrations.shopify_orders import find_order
 from bot.services import Services

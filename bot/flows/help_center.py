@@ -23,7 +23,7 @@ from typing import Any
 
 from bot.drafting.kb import KnowledgeBaseError, parse_article
 from bot.flows.incidents import chatwoot_failed, dependency_ok
-from bot.integrations.chatwoot import ChatwootError
+from bot.integrations.chatwoot_answers import ChatwootError
 from bot.services import Services
 
 log = logging.getLogger("occ.help_center")

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from bot import decision_log, slack
 from bot.blocks.text import escape, slack_date
 from bot.domain import Action, Incident, LogEntry, Outcome, Scope
-from bot.integrations.chatwoot import ChatwootError
+from bot.integrations.chatwoot_answers import ChatwootError
 from bot.runtime.reliability import dependency_incident, rate_limit_incident
 from bot.runtime.workspace import problem_for
 from bot.services import Services

@@ -36,7 +36,8 @@ from bot.domain import (
 )
 from bot.flows import attempts, surfaces
 from bot.flows.incidents import chatwoot_failed, dependency_ok
-from bot.integrations.chatwoot import ChatwootClient, ChatwootError, ReplyWindowClosed
+from bot.integrations.chatwoot import ChatwootClient
+from bot.integrations.chatwoot_answers import ChatwootError, ReplyWindowClosed
 from bot.integrations.chatwoot_webhook import DeliveryFailure
 from bot.rules.retries import LEASE
 from bot.runtime.batch import Tally, each

@@ -31,10 +31,10 @@ from bot.flows.incidents import (
     raise_incident,
 )
 from bot.integrations import shopify_reads as reads
-from bot.integrations.chatwoot import ChatwootError
+from bot.integrations.chatwoot_answers import ChatwootError
 from bot.integrations.shopify import ShopifyClient, ShopifyError, ShopifyThrottled, base_url
-from bot.rules.sales import TRIGGERS, Evaluation, SalesRead, delay_cutoff, top_skus
-from bot.rules.sales_days import BASELINE_DAYS, Shop, window_start
+from bot.rules.sales import TRIGGERS, Evaluation, SalesRead, delay_cutoff
+from bot.rules.sales_days import BASELINE_DAYS, Shop, top_skus, window_start
 from bot.services import Services
 from bot.store.errors import first_line, unavailable
 

@@ -22,18 +22,23 @@ pool, aiohttp about 0.1 ms, and every approval makes three Chatwoot calls (READM
 
 from __future__ import annotations
 
-import email.utils
-import json as jsonlib
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 import aiohttp
 
 from bot.domain import ConversationLine
+from bot.integrations.chatwoot_answers import (
+    Answer,
+    ChatwootRejected,
+    ChatwootTimeout,
+    ChatwootUnavailable,
+    decode,
+    describe,
+)
 
 log = logging.getLogger("occ.chatwoot")
 
@@ -45,58 +50,6 @@ AGENTS_TTL = 300.0  # seconds the agents list is kept by find_agent_by_email
 INCOMING, OUTGOING = 0, 1  # message_type integers: 2 is activity, 3 template
 
 HttpMethod = Literal["GET", "POST"]
-
-
-class ChatwootError(Exception):
-    """A Chatwoot call failed.
-
-    Args:
-        detail: what went wrong, for logs and the decision log.
-        status: the HTTP status, when Chatwoot (or a proxy) answered.
-        outcome_unknown: a state-changing request may have taken effect.
-    """
-
-    transient: bool = False
-
-    def __init__(
-        self, detail: str, *, status: int | None = None, outcome_unknown: bool = False
-    ) -> None:
-        super().__init__(detail)
-        self.detail = detail
-        self.status = status
-        self.outcome_unknown = outcome_unknown
-
-
-class ChatwootUnavailable(ChatwootError):
-    """Chatwoot cannot take the request now (connect error, 5xx, 429); try again later."""
-
-    transient = True
-
-    def __init__(
-        self,
-        detail: str,
-        *,
-        status: int | None = None,
-        outcome_unknown: bool = False,
-        retry_after: float | None = None,
-    ) -> None:
-        super().__init__(detail, status=status, outcome_unknown=outcome_unknown)
-        self.retry_after = retry_after
-
-
-class ChatwootTimeout(ChatwootError):
-    """The request went out but no answer came in time: a POST may or may not have landed."""
-
-    transient = True
-
-
-class ChatwootRejected(ChatwootError):
-    """Chatwoot refused the request; repeating it will not help."""
-
-
-class ReplyWindowClosed(ChatwootRejected):
-    """The conversation's channel takes no reply now (``can_reply`` is false): Chatwoot
-    works, the customer just cannot be written to there until they write again."""
 
 
 class ChatwootClient:
@@ -378,21 +331,21 @@ class ChatwootClient:
                     method, self.base_url + path, json=json, params=query, allow_redirects=False
                 ) as response:
                     body = await response.read()
-                    answer = _Answer(response.status, response.reason or "", response.headers, body)
+                    answer = Answer(response.status, response.reason or "", response.headers, body)
             except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
                 # no connection was made, so nothing was sent
                 if attempt < attempts:
                     continue
-                raise ChatwootUnavailable(f"cannot reach Chatwoot: {_describe(exc)}") from exc
+                raise ChatwootUnavailable(f"cannot reach Chatwoot: {describe(exc)}") from exc
             except TimeoutError as exc:
                 raise ChatwootTimeout(
-                    f"no answer from Chatwoot in time: {_describe(exc)}", outcome_unknown=writes
+                    f"no answer from Chatwoot in time: {describe(exc)}", outcome_unknown=writes
                 ) from exc
             except aiohttp.ClientError as exc:
                 raise ChatwootUnavailable(
-                    f"connection to Chatwoot failed: {_describe(exc)}", outcome_unknown=writes
+                    f"connection to Chatwoot failed: {describe(exc)}", outcome_unknown=writes
                 ) from exc
-            return _decode(answer, writes=writes)
+            return decode(answer, writes=writes)
         raise AssertionError("unreachable")  # the loop either returns or raises
 
     def _http(self) -> aiohttp.ClientSession:
@@ -403,46 +356,6 @@ class ChatwootClient:
         return self._session
 
 
-@dataclass(frozen=True, slots=True)
-class _Answer:
-    """What Chatwoot (or whatever answered) sent back, read whole."""
-
-    status: int
-    reason: str
-    headers: Mapping[str, str]
-    body: bytes
-
-    def json(self) -> Any:
-        return jsonlib.loads(self.body)
-
-    @property
-    def text(self) -> str:
-        return self.body.decode("utf-8", errors="replace")
-
-
-def _decode(answer: _Answer, *, writes: bool) -> Any:
-    status = answer.status
-    if status == 429 or status >= 500:
-        raise ChatwootUnavailable(
-            f"HTTP {status}: {_error_text(answer)}",
-            status=status,
-            # a rate-limited request was not processed; a 5xx may have been, after the commit
-            outcome_unknown=writes and status != 429,
-            retry_after=_retry_after(answer.headers.get("Retry-After")),
-        )
-    if status >= 300:
-        if 300 <= status < 400:
-            where = answer.headers.get("Location", "elsewhere")
-            raise ChatwootRejected(f"HTTP {status}: redirected to {where}", status=status)
-        raise ChatwootRejected(f"HTTP {status}: {_error_text(answer)}", status=status)
-    try:
-        return answer.json()
-    except ValueError as exc:
-        raise ChatwootRejected(
-            f"HTTP {status} but the body is not JSON: {answer.text[:200]!r}", status=status
-        ) from exc
-
-
 def _is_outgoing_since(message: dict[str, Any], since_unix: int) -> bool:
     created = message.get("created_at")
     return (
@@ -450,37 +363,6 @@ def _is_outgoing_since(message: dict[str, Any], since_unix: int) -> bool:
         and isinstance(created, int | float)
         and created >= since_unix
     )
-
-
-def _error_text(answer: _Answer) -> str:
-    """Chatwoot's own message ({"error": ...}, {"message": ...}) or the start of the body."""
-    try:
-        body = answer.json()
-    except ValueError:
-        return answer.text.strip()[:200] or answer.reason
-    if isinstance(body, dict):
-        for key in ("error", "message", "errors"):
-            if body.get(key):
-                return str(body[key])[:200]
-    return str(body)[:200]
-
-
-def _retry_after(value: str | None) -> float | None:
-    """Retry-After as seconds from now: delta-seconds or an HTTP date."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
-
-
-def _describe(exc: Exception) -> str:
-    return str(exc) or type(exc).__name__
 
 
 def conversation_lines(messages: list[dict[str, Any]]) -> list[ConversationLine]:

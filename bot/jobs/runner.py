@@ -13,7 +13,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.domain import JobRun, RunOutcome
 from bot.flows import spooled
-from bot.integrations.chatwoot import ChatwootError
+from bot.integrations.chatwoot_answers import ChatwootError
 from bot.integrations.shopify import ShopifyError
 from bot.jobs import JOBS, Job
 from bot.services import Services

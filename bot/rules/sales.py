@@ -33,8 +33,7 @@ the threshold nor clears on a wobble.
 from __future__ import annotations
 
 import math
-from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -46,12 +45,16 @@ from bot.domain import Action, Affected, Finding, SalesResponseKind, ShopOrder, 
 from bot.rules.sales_buttons import ACKNOWLEDGE, Button, Effect, Who
 from bot.rules.sales_days import (
     BASELINE_DAYS,
+    SAME_HOURS,
     Day,
+    SameHours,
     Shop,
     by_day,
     counts_as_sale,
     hours,
     money,
+    same_hours,
+    units,
 )
 
 # Back within this fraction of the threshold (a 15 % drop clears below 12 %) clears the alert.
@@ -139,42 +142,9 @@ class TriggerSpec:
 # -- revenue drop and order spike: today so far against the same hours of past days -----------
 
 
-@dataclass(frozen=True)
-class _SameHours:
-    revenue: list[float]  # each day's in the same hours, oldest first; today is the last
-    orders: list[float]
-    base_revenue: float  # the past days' average
-    base_orders: float
-    today_units: Counter[str]
-    past_units: Counter[str]  # summed over the past days
-
-    def judged(self, rules: SalesThresholds) -> bool:
-        return self.base_orders >= rules.min_baseline_orders and self.base_revenue > 0
-
-
-def _same_hours(read: SalesRead) -> _SameHours:
-    days = read.days
-    revenue = [round(day.revenue, 2) for day in days]
-    orders = [float(day.orders) for day in days]
-    past: Counter[str] = Counter()
-    for day in days[:-1]:
-        past.update(day.units)
-    return _SameHours(
-        revenue,
-        orders,
-        sum(revenue[:-1]) / BASELINE_DAYS,
-        sum(orders[:-1]) / BASELINE_DAYS,
-        days[-1].units,
-        past,
-    )
-
-
-SAME_HOURS = f"the same hours on each of the past {BASELINE_DAYS} days, then today"
-
-
 def _revenue_drop(spec: TriggerSpec, read: SalesRead) -> list[Evaluation]:
-    same, rules = _same_hours(read), read.rules
-    if not same.judged(rules):
+    same, rules = same_hours(read.days), read.rules
+    if not same.judged(rules.min_baseline_orders):
         return [Evaluation(spec.trigger.value, Status.HOLD)]
     drop = (same.base_revenue - same.revenue[-1]) / same.base_revenue * 100
     finding = Finding(
@@ -195,8 +165,8 @@ def _revenue_drop(spec: TriggerSpec, read: SalesRead) -> list[Evaluation]:
 
 
 def _order_spike(spec: TriggerSpec, read: SalesRead) -> list[Evaluation]:
-    same, rules = _same_hours(read), read.rules
-    if not same.judged(rules):
+    same, rules = same_hours(read.days), read.rules
+    if not same.judged(rules.min_baseline_orders):
         return [Evaluation(spec.trigger.value, Status.HOLD)]
     spike = (same.orders[-1] - same.base_orders) / same.base_orders * 100
     finding = Finding(
@@ -216,7 +186,7 @@ def _order_spike(spec: TriggerSpec, read: SalesRead) -> list[Evaluation]:
     return [_judge(spec, finding, spike, rules.order_spike_pct)]
 
 
-def _sku_changes(shop: Shop, same: _SameHours, *, falling: bool) -> tuple[Affected, ...]:
+def _sku_changes(shop: Shop, same: SameHours, *, falling: bool) -> tuple[Affected, ...]:
     """The SKUs whose units moved most against their same-hours average, in that direction."""
     today, past = same.today_units, same.past_units
     changes = []
@@ -240,8 +210,8 @@ def _refund_spike(spec: TriggerSpec, read: SalesRead) -> list[Evaluation]:
     money: what a spike costs. The usual is at least one average order, so that a shop which
     seldom refunds is not alerted for its first refund of the day (nor measured against a
     baseline of nothing)."""
-    same, rules, shop = _same_hours(read), read.rules, read.shop
-    if not same.judged(rules):
+    same, rules, shop = same_hours(read.days), read.rules, read.shop
+    if not same.judged(rules.min_baseline_orders):
         return [Evaluation(spec.trigger.value, Status.HOLD)]
     refunded, today = _refunds_by_day(read)
     usual = sum(refunded[:-1]) / BASELINE_DAYS
@@ -362,18 +332,12 @@ def _is_delayed(order: ShopOrder, cutoff: datetime) -> bool:
 # -- low stock: a top seller below its reorder point or its days of cover ---------------------
 
 
-def top_skus(orders: Iterable[ShopOrder], since: datetime, count: int) -> list[str]:
-    """The best-selling SKUs by units since ``since``, best first (ties by SKU)."""
-    sold = _units(o for o in orders if o.created_at >= since and counts_as_sale(o))
-    return [sku for sku, _ in sorted(sold.items(), key=lambda kv: (-kv[1], kv[0]))[:count]]
-
-
 def _low_stock(spec: TriggerSpec, read: SalesRead) -> list[Evaluation]:
     """Each SKU below its reorder point or its days of cover (at the past days' sales rate)."""
     assert spec.clear is not None
     rules, shop, days = read.rules, read.shop, BASELINE_DAYS
     since = read.now - timedelta(days=days)
-    sold = _units(o for o in read.orders if o.created_at >= since and counts_as_sale(o))
+    sold = units(o for o in read.orders if o.created_at >= since and counts_as_sale(o))
     evaluations = []
     for stock in read.stocks:
         per_day = sold[stock.sku] / days
@@ -408,15 +372,6 @@ def _low_stock(spec: TriggerSpec, read: SalesRead) -> list[Evaluation]:
         )
         evaluations.append(Evaluation(condition, Status.CROSSED, finding))
     return evaluations
-
-
-def _units(orders: Iterable[ShopOrder]) -> Counter[str]:
-    units: Counter[str] = Counter()
-    for order in orders:
-        for sku, quantity in order.items:
-            if sku:
-                units[sku] += quantity
-    return units
 
 
 def _judge(spec: TriggerSpec, finding: Finding, how_far: float, threshold: float) -> Evaluation:

@@ -102,3 +102,54 @@ def hours(elapsed: timedelta) -> str:
 
 def numeric(gid: str) -> str:
     return gid.rsplit("/", 1)[-1]
+
+
+@dataclass(frozen=True)
+class SameHours:
+    """Today so far against the same hours of the past days: revenue, orders and units."""
+
+    revenue: list[float]  # each day's in the same hours, oldest first; today is the last
+    orders: list[float]
+    base_revenue: float  # the past days' average
+    base_orders: float
+    today_units: Counter[str]
+    past_units: Counter[str]  # summed over the past days
+
+    def judged(self, min_baseline_orders: float) -> bool:
+        """Busy enough to judge: a quiet shop's "down 100 %" is one order fewer."""
+        return self.base_orders >= min_baseline_orders and self.base_revenue > 0
+
+
+def same_hours(days: list[Day]) -> SameHours:
+    """The baseline of ``days`` (oldest first; today is the last)."""
+    revenue = [round(day.revenue, 2) for day in days]
+    orders = [float(day.orders) for day in days]
+    past: Counter[str] = Counter()
+    for day in days[:-1]:
+        past.update(day.units)
+    return SameHours(
+        revenue,
+        orders,
+        sum(revenue[:-1]) / BASELINE_DAYS,
+        sum(orders[:-1]) / BASELINE_DAYS,
+        days[-1].units,
+        past,
+    )
+
+
+SAME_HOURS = f"the same hours on each of the past {BASELINE_DAYS} days, then today"
+
+
+def top_skus(orders: Iterable[ShopOrder], since: datetime, count: int) -> list[str]:
+    """The best-selling SKUs by units since ``since``, best first (ties by SKU)."""
+    sold = units(o for o in orders if o.created_at >= since and counts_as_sale(o))
+    return [sku for sku, _ in sorted(sold.items(), key=lambda kv: (-kv[1], kv[0]))[:count]]
+
+
+def units(orders: Iterable[ShopOrder]) -> Counter[str]:
+    units: Counter[str] = Counter()
+    for order in orders:
+        for sku, quantity in order.items:
+            if sku:
+                units[sku] += quantity
+    return units
