@@ -45,7 +45,8 @@ CARD, ESCALATION, SALES_ALERT, HOME = (
 
 # Every action, with the surfaces that show it; () where nothing already drawn changes (what
 # is posted is drawn by posting; what is said to one person, in a thread, to Chatwoot or to
-# #occ-reliability is a new message). tests/test_surfaces.py fails for an action left out.
+# #occ-reliability is a new message). tests/architecture/test_surfaces.py fails for an action
+# left out.
 SHOWN_ON: dict[Action, tuple[Surface, ...]] = {
     Action.DRAFT_RECEIVED: (),  # its card is posted, not redrawn
     Action.DRAFT_POSTED: (),

@@ -6,8 +6,8 @@ What a button does is I/O, which this layer does not do: the handlers bind one f
 each `Effect` (`bot.handlers.drafts`, `bot.handlers.escalations`) and register one listener
 per spec. Who may press a button is enforced where it is pressed, by the flows, which log and
 explain a refusal (`bot.flows.decisions.refusal`, `bot.flows.escalations`); `who` and
-`may_press` say the same, and `tests/test_button_specs.py` holds them to the authorization
-matrix. Sales Pulse's buttons are specs of their own (`bot.rules.sales_buttons`).
+`may_press` say the same, and `tests/approvals/test_button_specs.py` holds them to the
+authorization matrix. Sales Pulse's buttons are specs of their own (`bot.rules.sales_buttons`).
 """
 
 from __future__ import annotations

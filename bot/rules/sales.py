@@ -19,7 +19,8 @@ And one of ours, a fifth:
 A trigger is, in this module, its threshold (a field of `SalesThresholds`, named by its
 setting), its evaluator and its spec (title, buttons, when markedly worse, when cleared); its
 stored name is a `bot.domain.Trigger`, and what it reads comes from
-`bot.integrations.shopify_reads`. `tests/test_sales_specs.py` fails when a spec is incomplete.
+`bot.integrations.shopify_reads`. `tests/sales_pulse/test_sales_specs.py` fails when a spec is
+incomplete.
 
 "Today" is the shop's day, in the shop's time zone (`bot.rules.sales_days`). A shop whose
 baseline is below `SalesThresholds.min_baseline_orders` is too quiet to judge: its revenue

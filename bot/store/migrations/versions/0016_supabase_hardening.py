@@ -18,7 +18,7 @@ sequence, so row level security is not the only barrier.
   PostgreSQL) there is nothing to revoke. Default privileges are left alone: on Supabase they
   are the project's, shared with whatever else lives in ``public``; a later revision revokes
   its own tables with `bot.store.migrations.occ_apply.revoke_from_api_roles`
-  (tests/test_supabase_roles.py fails until it does).
+  (tests/security/test_supabase_roles.py fails until it does).
 * It refuses to run unless the database is at the revision before: every statement here could
   run twice, and the SQL files promise that one pasted twice fails and changes nothing.
 

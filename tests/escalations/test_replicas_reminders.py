@@ -1,0 +1,233 @@
+"""Exactly once across real replicas: three `occ-bot serve` processes on one PostgreSQL, 200
+escalations falling due together, one replica killed mid-run. Every reminder reaches its
+escalation's thread once."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from bot.domain import (
+    Action,
+    Customer,
+    Decision,
+    DecisionKind,
+    Draft,
+    DraftInput,
+    Escalation,
+    EscalationType,
+    LogEntry,
+    Outcome,
+    Scope,
+    SlackRef,
+    Urgency,
+)
+from bot.store import open_store
+from tests.harness import MANAGER, SIGNING_SECRET
+
+ROOT = Path(__file__).resolve().parents[2]
+ESCALATIONS = 200
+REPLICAS = 3
+DEADLINE_SECONDS = 90.0
+
+
+def entry(subject: str, action: Action) -> LogEntry:
+    return LogEntry(
+        id=f"log-{subject}-{action.value}",
+        created_at=datetime.now(UTC),
+        actor="U0OPERATOR1",
+        action=action,
+        scope=Scope.CX,
+        subject_id=subject,
+        conversation_id=1000,
+        payload={},
+        outcome=Outcome.SUCCESS,
+    )
+
+
+async def seed(database_url: str, slack, due_at: datetime) -> list[str]:
+    """200 escalated drafts, each with its message already in the escalations channel."""
+    store = open_store(database_url, None, None)
+    await store.migrate()
+    ids = []
+    for n in range(ESCALATIONS):
+        draft_id, escalation_id = f"d-{n:03d}", f"esc-{n:03d}"
+        data = DraftInput(
+            conversation_id=1000 + n,
+            customer_message="I was charged three times.",
+            draft="Hi!",
+            confidence=0.5,
+            customer=Customer(name=f"Customer {n}"),
+        )
+        now = datetime.now(UTC)
+        await store.add_draft(
+            Draft(id=draft_id, input=data, received_at=now),
+            entry(draft_id, Action.DRAFT_RECEIVED),
+        )
+        escalation = Escalation(
+            id=escalation_id,
+            draft_id=draft_id,
+            conversation_id=1000 + n,
+            type=EscalationType.HIGH_VALUE,
+            urgency=Urgency.NORMAL,  # 4 h SLA: one reminder each during the test
+            notes="n",
+            escalated_by="U0OPERATOR1",
+            created_at=now,
+            due_at=due_at,
+        )
+        decision = Decision(DecisionKind.ESCALATE, "U0OPERATOR1", now, escalation_id=escalation_id)
+        await store.decide(
+            draft_id,
+            decision,
+            log=entry(draft_id, Action.DRAFT_ESCALATED),
+            escalation=escalation,
+        )
+        posted = await slack_post(slack, f"Escalation {n}")
+        message = SlackRef(channel=posted["channel"], ts=posted["ts"])
+        await store.set_escalation_message(
+            escalation_id, message, entry(escalation_id, Action.ESCALATION_POSTED)
+        )
+        ids.append(escalation_id)
+    await store.close()
+    return ids
+
+
+async def slack_post(slack, text: str) -> dict:
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    web = AsyncWebClient(token="xoxb-occ-standin", base_url=slack.api_url)
+    return (await web.chat_postMessage(channel="#occ-escalations", text=text)).data
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def serve(database_url: str, slack, tmp_path: Path, n: int) -> subprocess.Popen:
+    env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "TMPDIR")}
+    env |= {
+        "PYTHONPATH": str(ROOT),
+        "DATABASE_URL": database_url,
+        "SLACK_BOT_TOKEN": "xoxb-occ-standin",
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": slack.api_url,
+        "OCC_MANAGERS": MANAGER,
+        "OCC_JOB_TICK_SECONDS": "0.5",
+        "OCC_SLACK_POST_LEASE_SECONDS": "5",
+    }
+    log = (tmp_path / f"replica-{n}.log").open("w")
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "bot.cli",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(free_port()),
+        ],
+        env=env,
+        cwd=tmp_path,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+
+
+async def unrecorded(store) -> list[str]:
+    """The escalations whose reminder the database does not yet hold as posted."""
+    return [
+        f"esc-{n:03d}"
+        for n in range(ESCALATIONS)
+        if not any(r.message for r in await store.reminders_of(f"esc-{n:03d}"))
+    ]
+
+
+async def ran_since(store, job: str, since: datetime) -> bool:
+    """Whether a run of ``job`` that started after ``since`` has finished."""
+    run = await store.last_run(job)
+    return run is not None and run.started_at > since and run.finished_at is not None
+
+
+def reminders_by_thread(slack, threads: dict[str, str]) -> dict[str, int]:
+    counts = dict.fromkeys(threads, 0)
+    for message in slack.messages_in("#occ-escalations"):
+        parent = message.get("thread_ts")
+        if parent in counts and "Reminder" in message.get("text", ""):
+            counts[parent] += 1
+    return counts
+
+
+async def test_three_replicas_post_every_due_reminder_once_though_one_is_killed(
+    postgres_url, slack, tmp_path
+):
+    due_at = datetime.now(UTC) + timedelta(seconds=15)
+    await seed(postgres_url, slack, due_at)
+    threads = {
+        m["ts"]: m["text"] for m in slack.messages_in("#occ-escalations") if not m.get("thread_ts")
+    }
+    # Slack under load, answering each post late after it is posted: the run lasts long
+    # enough to kill, and the kill can fall between a post and its record.
+    slack.slow("chat.postMessage", 0.05, after_effect=True)
+    replicas = [serve(postgres_url, slack, tmp_path, n) for n in range(REPLICAS)]
+    try:
+        deadline = time.monotonic() + DEADLINE_SECONDS
+        while sum(reminders_by_thread(slack, threads).values()) < ESCALATIONS // 4:
+            assert time.monotonic() < deadline, "the reminders did not start"
+            assert all(r.poll() is None for r in replicas), "a replica exited"
+            await asyncio.sleep(0.05)
+        replicas[0].kill()  # mid-run: it may hold reminders taken, or posted but unrecorded
+        posted_at_kill = sum(reminders_by_thread(slack, threads).values())
+
+        while min(reminders_by_thread(slack, threads).values()) < 1:
+            assert time.monotonic() < deadline, reminders_by_thread(slack, threads)
+            await asyncio.sleep(0.1)
+        store = open_store(postgres_url, None, None)
+        try:
+            # Past the post lease: the survivors have taken up every reminder the killed
+            # replica took, or posted without recording, and recorded each. A late duplicate
+            # is posted before its record, so it would show by now...
+            while missing := await unrecorded(store):
+                assert time.monotonic() < deadline, f"not recorded: {missing[:10]}"
+                await asyncio.sleep(0.1)
+            recorded_at = datetime.now(UTC)
+            # ...and so would one from a run already under way then: wait for a later run.
+            while not await ran_since(store, "reminders", recorded_at):
+                assert time.monotonic() < deadline, "no reminders run after the last record"
+                await asyncio.sleep(0.1)
+
+            counts = reminders_by_thread(slack, threads)
+            assert sorted(set(counts.values())) == [1], {t: c for t, c in counts.items() if c != 1}
+            assert posted_at_kill < ESCALATIONS  # the kill came mid-run
+            for n in range(ESCALATIONS):
+                escalation = await store.get_escalation(f"esc-{n:03d}")
+                assert escalation.reminders_sent == 1
+                [reminder] = await store.reminders_of(escalation.id)
+                assert reminder.message is not None
+            reminded = [
+                e
+                for n in range(ESCALATIONS)
+                for e in await store.entries(subject_id=f"esc-{n:03d}")
+                if e.action == "escalation.reminded" and e.outcome is Outcome.SUCCESS
+            ]
+            assert len(reminded) == ESCALATIONS  # one success row each, no more
+        finally:
+            await store.close()
+    finally:
+        for replica in replicas:
+            if replica.poll() is None:
+                replica.send_signal(signal.SIGTERM)
+        for replica in replicas:
+            try:
+                replica.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                replica.kill()
