@@ -127,6 +127,60 @@ def parse_delivery_failure(payload: Mapping[str, Any]) -> DeliveryFailure | None
     return DeliveryFailure(conversation_id, message_id, error or "the channel did not deliver it")
 
 
+@dataclass(frozen=True)
+class AnsweredInChatwoot:
+    """Someone wrote to the customer in Chatwoot: a public outgoing message by an agent (a
+    ``"user"``; an agent bot's automated messages do not count). It may be occ-bot's own
+    reply, sent with an agent's token: only the caller can tell (docs/research/
+    chatwoot_events_issue20.md, 4)."""
+
+    conversation_id: int
+    message_id: int
+    content: str
+    agent_id: int | None
+    agent_name: str | None
+
+
+@dataclass(frozen=True)
+class ResolvedInChatwoot:
+    """The conversation was resolved in Chatwoot (``conversation_status_changed``)."""
+
+    conversation_id: int
+
+
+def parse_work_in_chatwoot(
+    payload: Mapping[str, Any],
+) -> AnsweredInChatwoot | ResolvedInChatwoot | None:
+    """What a delivery says people did in Chatwoot, or None for anything else.
+
+    ``conversation_status_changed`` carries the conversation itself, whose ``status`` is the
+    new one (its ``changed_attributes`` is always null); ``conversation_resolved`` is no
+    account webhook since Chatwoot 2.5 (docs/research/chatwoot_events_issue20.md, 1, 3).
+    """
+    event = payload.get("event")
+    if event == "conversation_status_changed":
+        conversation_id = _optional_id(payload.get("id"))
+        if conversation_id is None or payload.get("status") != "resolved":
+            return None
+        return ResolvedInChatwoot(conversation_id)
+    if event != "message_created" or payload.get("message_type") != "outgoing":
+        return None
+    sender = _mapping(payload.get("sender"))
+    if payload.get("private") is True or sender.get("type") != "user":
+        return None
+    conversation_id = _optional_id(_mapping(payload.get("conversation")).get("id"))
+    message_id = _optional_id(payload.get("id"))
+    if conversation_id is None or message_id is None:
+        return None
+    return AnsweredInChatwoot(
+        conversation_id=conversation_id,
+        message_id=message_id,
+        content=payload.get("content") if isinstance(payload.get("content"), str) else "",
+        agent_id=_optional_id(sender.get("id")),
+        agent_name=_text(sender.get("available_name")) or _text(sender.get("name")),
+    )
+
+
 def verify_signature(secret: str, timestamp: str, raw_body: bytes, signature: str) -> bool:
     """Whether ``signature`` (the ``X-Chatwoot-Signature`` header) signs this body and time.
 
