@@ -35,6 +35,8 @@ from bot.domain import (
     Escalation,
     KbSource,
     OrderFacts,
+    RetiredBecause,
+    Retirement,
 )
 from bot.rules.buttons import CARD_BUTTONS, Button, Card, drawn
 from bot.rules.orders import order_summary
@@ -247,6 +249,8 @@ def _headline(draft: Draft) -> str:
         return "🚨 Draft escalated"
     if draft.state is DraftState.SUPERSEDED:
         return "⏭️ Draft superseded"
+    if draft.retired is not None:
+        return f"💬 {_done_in_chatwoot(draft.retired)}"
     return {
         DeliveryStatus.SENT: "✅ Reply sent",
         DeliveryStatus.RECORDED: "📝 Reply recorded, not sent",
@@ -389,6 +393,13 @@ def _final_label(status: DeliveryStatus) -> str:
 def _status_text(draft: Draft, escalation: Escalation | None) -> str:
     if draft.state is DraftState.SUPERSEDED:
         return f"⏭️ {SUPERSEDED_NOTE} Nothing was sent from this card."
+    if draft.retired is not None:
+        retired = draft.retired
+        by = f" by {t.escape(retired.by)}" if retired.by else ""
+        return (
+            f"💬 *{_done_in_chatwoot(retired)}*{by} {t.slack_date(retired.at)}. "
+            "Nothing was sent from this card; follow up in Chatwoot."
+        )
     decision = draft.decision
     by = _by(decision)
     if draft.state is DraftState.REJECTED:
@@ -438,6 +449,8 @@ def _outcome_word(draft: Draft) -> str:
         return "escalated (training: no manager told)"
     if draft.state is DraftState.SUPERSEDED:
         return "superseded by a newer draft"
+    if draft.retired is not None:
+        return _done_in_chatwoot(draft.retired).lower()
     if draft.state is DraftState.REJECTED:
         return "rejected"
     if draft.state is DraftState.ESCALATED:
@@ -460,3 +473,9 @@ def customer_context_fact(context: CustomerContext | None) -> str | None:
     if context.lifetime_value_usd is not None:
         parts.append(f"{t.money(context.lifetime_value_usd)} lifetime value")
     return "*Customer context*\n" + " · ".join(parts)
+
+
+def _done_in_chatwoot(retired: Retirement) -> str:
+    if retired.because is RetiredBecause.RESOLVED:
+        return "Resolved in Chatwoot"
+    return "Answered in Chatwoot"

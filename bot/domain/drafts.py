@@ -49,6 +49,22 @@ class DraftState(StrEnum):
     ESCALATED = "escalated"
     # A newer customer message's draft replaced it before anyone decided it.
     SUPERSEDED = "superseded"
+    # Someone answered the customer, or resolved the conversation, in Chatwoot itself.
+    RETIRED = "retired"
+
+
+class RetiredBecause(StrEnum):
+    ANSWERED = "answered"  # an agent replied in Chatwoot
+    RESOLVED = "resolved"  # the conversation was resolved in Chatwoot
+
+
+@dataclass(frozen=True)
+class Retirement:
+    """Why a waiting draft will never be decided: the work was done in Chatwoot."""
+
+    because: RetiredBecause
+    at: datetime
+    by: str | None = None  # the Chatwoot agent who answered, when known
 
 
 class DecisionKind(StrEnum):
@@ -221,6 +237,7 @@ class Draft:
     reply: Delivery = field(default_factory=Delivery)  # its reply in the Chatwoot outbox, if any
     superseded_by: str | None = None  # the draft that replaced it (state SUPERSEDED)
     training: TrainingCard | None = None
+    retired: Retirement | None = None  # state RETIRED: done in Chatwoot
 
     @property
     def scope(self) -> Scope:

@@ -36,6 +36,7 @@ class Action(StrEnum):
     DRAFT_REFUSED = "draft.refused"
     DRAFT_SUPERSEDED = "draft.superseded"
     DRAFT_FAILED = "draft.failed"
+    DRAFT_RETIRED = "draft.retired"  # answered or resolved in Chatwoot
     REPLY_SENT = "reply.sent"
     REPLY_FAILED = "reply.failed"
     REPLY_RECORDED = "reply.recorded"

@@ -9,7 +9,7 @@ decoding ignores them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -26,6 +26,8 @@ from bot.domain import (
     LogEntry,
     OutboxMessage,
     RejectReason,
+    RetiredBecause,
+    Retirement,
     RiskFlag,
     RiskKind,
     Scope,
@@ -58,6 +60,7 @@ DRAFT_STATES = ("pending", "approved", "rejected", "escalated")
 SENDS_A_REPLY = ("approve", "edit")  # the decisions whose draft has a reply in the outbox
 REPLIES_READ_AT_ONCE = 100  # keeps a PostgREST `in.(…)` filter well inside a URL
 DECISION_KINDS = ("approve", "edit", "reject", "escalate")
+RETIRED_BECAUSE = ("answered", "resolved")
 
 drafts_table = Table(
     "drafts",
@@ -92,8 +95,13 @@ drafts_table = Table(
     Column("trainee", Text),
     Column("training_round", Text),
     Column("scenario", Text),
+    # Done in Chatwoot before anyone decided it (state stays 'pending', as for superseded).
+    Column("retired_at", UtcDateTime),
+    Column("retired_because", Text),
+    Column("retired_by", Text),
     check_in("state", DRAFT_STATES),
     check_in("decision_kind", DECISION_KINDS),
+    check_in("retired_because", RETIRED_BECAUSE),
     Index("drafts_conversation_idx", "conversation_id"),
     partial_index("drafts_trainee_idx", "trainee", "received_at", where="trainee is not null"),
     # The recent decisions drafting learns from (newest first, a few hundred).
@@ -119,6 +127,7 @@ def draft_row(draft: Draft) -> Row:
         "posted_at": codec.opt_utc(draft.posted_at),
         **_decision_columns(draft.decision),
         **_training_columns(draft),
+        **_retired_columns(draft.retired),
     }
 
 
@@ -148,13 +157,40 @@ def draft_from_row(row: Mapping[str, Any], reply: Delivery | None = None) -> Dra
             RiskFlag(kind=RiskKind(flag["kind"]), reason=flag["reason"])
             for flag in codec.json_column(row["flags"]) or ()
         ),
-        state=DraftState.SUPERSEDED if row["superseded_by"] else DraftState(row["state"]),
+        state=_state(row),
         card=card,
         posted_at=codec.parse_ts(row["posted_at"]),
         decision=decision,
         reply=reply or Delivery(),
         superseded_by=row["superseded_by"],
         training=_training_from(row),
+        retired=_retired_from(row),
+    )
+
+
+def _state(row: Mapping[str, Any]) -> DraftState:
+    if row["superseded_by"]:
+        return DraftState.SUPERSEDED
+    if row.get("retired_at") is not None:
+        return DraftState.RETIRED
+    return DraftState(row["state"])
+
+
+def _retired_columns(retired: Retirement | None) -> Row:
+    return {
+        "retired_at": codec.opt_utc(retired.at if retired else None),
+        "retired_because": retired.because.value if retired else None,
+        "retired_by": retired.by if retired else None,
+    }
+
+
+def _retired_from(row: Mapping[str, Any]) -> Retirement | None:
+    if row.get("retired_at") is None:
+        return None
+    return Retirement(
+        RetiredBecause(row["retired_because"]),
+        codec.required_ts(row["retired_at"]),
+        row["retired_by"],
     )
 
 
@@ -216,8 +252,13 @@ def _training_from(row: Mapping[str, Any]) -> TrainingCard | None:
 
 
 def awaiting_decision() -> tuple[Cond, ...]:
-    """A draft nobody has decided and no newer draft has replaced."""
-    return (eq("state", DraftState.PENDING.value), is_null("superseded_by"))
+    """A draft nobody has decided, no newer draft has replaced and nobody has done in
+    Chatwoot."""
+    return (
+        eq("state", DraftState.PENDING.value),
+        is_null("superseded_by"),
+        is_null("retired_at"),
+    )
 
 
 def live() -> Cond:
@@ -429,3 +470,26 @@ class Drafts:
         row = await self.db.apply(Change(update, then))
         reply = next((m.delivery for m in messages if m.id == outbox.reply_id(draft_id)), None)
         return None if row is None else draft_from_row(row, reply)  # the reply just queued
+
+    async def retire_waiting(
+        self, conversation_id: int, retired: Retirement, log: Callable[[Draft], LogEntry]
+    ) -> list[Draft]:
+        """Retire every draft of the conversation still awaiting a decision (the team's, not
+        training cards), each with its ``log(draft)`` row, in its own conditional write: a
+        draft decided in the meantime stays decided. The drafts retired, oldest first."""
+        query = Query(
+            TABLE,
+            (eq("conversation_id", conversation_id), *awaiting_decision(), live()),
+            order_by=("received_at", "id"),
+        )
+        retired_drafts = []
+        for waiting in await self._drafts(await self.db.select(query)):
+            update = Update(
+                TABLE,
+                (eq("id", waiting.id), *awaiting_decision()),
+                _retired_columns(retired),
+            )
+            row = await self.db.apply(Change(update, (log_insert(log(waiting)),)))
+            if row is not None:
+                retired_drafts.append(draft_from_row(row))
+        return retired_drafts

@@ -45,6 +45,8 @@ from bot.domain import (
     KbSource,
     Order,
     RejectReason,
+    RetiredBecause,
+    Retirement,
     Risk,
     RiskFlag,
     RiskKind,
@@ -261,7 +263,14 @@ def all_states(base: Draft) -> dict[str, tuple[Draft, Escalation | None]]:
         "rejected": (rejected(base), None),
         "escalated": (esc_draft, esc),
         "escalated_without_escalation": (esc_draft, None),
+        "answered_in_chatwoot": (retired(base, RetiredBecause.ANSWERED, "Dana"), None),
+        "resolved_in_chatwoot": (retired(base, RetiredBecause.RESOLVED), None),
     }
+
+
+def retired(draft: Draft, because: RetiredBecause, by: str | None = None) -> Draft:
+    done = Retirement(because, NOW + timedelta(minutes=2), by)
+    return replace(draft, state=DraftState.RETIRED, retired=done)
 
 
 def buttons(blocks: list[dict]) -> list[dict]:
@@ -462,6 +471,17 @@ def test_recorded_reply_says_not_sent_and_shows_the_text() -> None:
     text = visible_text(card(approved(make_draft(), DeliveryStatus.RECORDED), chatwoot=False))
     assert "📝 *Recorded, not sent* (Chatwoot not configured)" in text
     assert f"> {SUSAN.draft}" in text
+
+
+def test_a_card_done_in_chatwoot_says_so_and_offers_nothing() -> None:
+    answered, _ = all_states(make_draft())["answered_in_chatwoot"]
+    resolved, _ = all_states(make_draft())["resolved_in_chatwoot"]
+
+    answered_text = visible_text(card(answered))
+    assert "Answered in Chatwoot* by Dana" in answered_text
+    assert "Nothing was sent from this card; follow up in Chatwoot." in answered_text
+    assert "Resolved in Chatwoot*" in visible_text(card(resolved))
+    assert buttons(card(answered)) == buttons(card(resolved)) == []
 
 
 def test_rejected_card_shows_who_when_reason_and_notes() -> None:
