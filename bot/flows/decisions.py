@@ -27,6 +27,7 @@ from bot.domain import (
     OutboxMessage,
     Outcome,
     RejectReason,
+    RetiredBecause,
 )
 from bot.flows import database_down, outbox, surfaces, training
 from bot.rules.risk import (
@@ -53,6 +54,15 @@ def already_decided(draft: Draft) -> str:
         return (
             "Nothing changed: the customer wrote again, and a newer draft that answers all "
             "their messages replaced this one. Decide that one instead."
+        )
+    if draft.retired is not None:
+        done = draft.retired
+        who = f"{escape(done.by)} answered this customer" if done.by else "Someone answered"
+        if done.because is RetiredBecause.RESOLVED:
+            who = "The conversation was resolved"
+        return (
+            f"Nothing changed: {who} in Chatwoot {slack_date(done.at)}, so nothing is sent "
+            "from this card. Follow up in Chatwoot."
         )
     decision = draft.decision
     if decision is None:

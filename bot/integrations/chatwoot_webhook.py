@@ -139,6 +139,7 @@ class AnsweredInChatwoot:
     content: str
     agent_id: int | None
     agent_name: str | None
+    account_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -146,6 +147,7 @@ class ResolvedInChatwoot:
     """The conversation was resolved in Chatwoot (``conversation_status_changed``)."""
 
     conversation_id: int
+    account_id: int | None = None
 
 
 def parse_work_in_chatwoot(
@@ -162,7 +164,7 @@ def parse_work_in_chatwoot(
         conversation_id = _optional_id(payload.get("id"))
         if conversation_id is None or payload.get("status") != "resolved":
             return None
-        return ResolvedInChatwoot(conversation_id)
+        return ResolvedInChatwoot(conversation_id, _account_of(payload))
     if event != "message_created" or payload.get("message_type") != "outgoing":
         return None
     sender = _mapping(payload.get("sender"))
@@ -178,6 +180,18 @@ def parse_work_in_chatwoot(
         content=payload.get("content") if isinstance(payload.get("content"), str) else "",
         agent_id=_optional_id(sender.get("id")),
         agent_name=_text(sender.get("available_name")) or _text(sender.get("name")),
+        account_id=_account_of(payload),
+    )
+
+
+def _account_of(payload: Mapping[str, Any]) -> int | None:
+    """The account a delivery is from: ``account`` (a message's; a conversation's since
+    Chatwoot 4.14), or the one its listed messages name."""
+    messages = payload.get("messages") or _mapping(payload.get("conversation")).get("messages")
+    listed = messages[0] if isinstance(messages, list) and messages else {}
+    return _first(
+        _optional_id(_mapping(payload.get("account")).get("id")),
+        _optional_id(_mapping(listed).get("account_id")),
     )
 
 

@@ -17,7 +17,7 @@ from bot.store.codec import Row
 from bot.store.columns import UtcDateTime, check_in, metadata, partial_index
 from bot.store.database import Database
 from bot.store.decision_log import log_insert
-from bot.store.ops import Change, Insert, Query, Update, eq
+from bot.store.ops import Change, Cond, Insert, Query, Update, eq
 
 MESSAGE_KINDS = ("reply", "note")
 
@@ -38,6 +38,14 @@ outbox_table = Table(
     check_in("kind", MESSAGE_KINDS),
     check_in("delivery_status", deliveries.STATUSES),
     Index("chatwoot_outbox_subject_idx", "subject_id", "created_at"),
+    # Chatwoot's webhooks ask whether a message is one of ours: by its Chatwoot id, or (before
+    # that is recorded) by the conversation's recent replies (bot.flows.chatwoot_work).
+    Index("chatwoot_outbox_conversation_idx", "conversation_id", "created_at"),
+    partial_index(
+        "chatwoot_outbox_message_idx",
+        "delivery_message_id",
+        where="delivery_message_id is not null",
+    ),
     partial_index("chatwoot_outbox_due_idx", "created_at", where=deliveries.due_sql("delivery")),
 )
 TABLE = outbox_table.name
@@ -125,6 +133,18 @@ class Outbox:
         update = deliveries.finish(TABLE, "delivery", eq("id", message_id), delivery)
         row = await self.db.apply(Change(update, (log_insert(log),)))
         return None if row is None else outbox_from_row(row)
+
+    async def replies_in_conversation(
+        self, conversation_id: int, since: datetime
+    ) -> list[OutboxMessage]:
+        """The replies queued for a conversation since ``since``, oldest first."""
+        where = (
+            eq("conversation_id", conversation_id),
+            eq("kind", MessageKind.REPLY.value),
+            Cond("created_at", "gte", codec.utc(since)),
+        )
+        query = Query(TABLE, where, order_by=("created_at", "id"))
+        return [outbox_from_row(row) for row in await self.db.select(query)]
 
     async def outbox_message_sent_as(self, chatwoot_message_id: str) -> OutboxMessage | None:
         """The message Chatwoot stored as ``chatwoot_message_id``, if it is one of ours."""

@@ -15,6 +15,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bot.draft_body import InvalidDraft, parse_draft
+from bot.flows import chatwoot_work
 from bot.flows.drafting import accept, message_key
 from bot.flows.intake import receive
 from bot.flows.outbox import undelivered
@@ -22,6 +23,7 @@ from bot.integrations.chatwoot_webhook import (
     IncomingMessage,
     parse_delivery_failure,
     parse_incoming,
+    parse_work_in_chatwoot,
     verify_signature,
 )
 from bot.services import Services
@@ -94,13 +96,16 @@ def routes(services: Services, bolt: AsyncApp | None) -> list[Route]:
             if failure is not None:  # a reply of ours the channel did not deliver
                 services.background.spawn(undelivered(services, failure), name="undelivered")
                 return JSONResponse({"undelivered": failure.message_id}, 200)
+            work = parse_work_in_chatwoot(body)
+            if work is not None and not _our_account(work.account_id, services):
+                return _other_account(work.account_id)
+            if work is not None:  # answered or resolved in Chatwoot: its cards are retired
+                done = chatwoot_work.done_in_chatwoot(services, work)
+                services.background.spawn(done, name="done-in-chatwoot")
+                return JSONResponse({"done_in_chatwoot": work.conversation_id}, 200)
             return JSONResponse({"ignored": "not an incoming customer message"}, 200)
-        account = services.settings.chatwoot_account_id
-        if account and incoming.account_id is not None and str(incoming.account_id) != account:
-            log.warning("webhook from Chatwoot account %s ignored", incoming.account_id)
-            return JSONResponse(
-                {"ignored": f"account {incoming.account_id} is not CHATWOOT_ACCOUNT_ID"}, 200
-            )
+        if not _our_account(incoming.account_id, services):
+            return _other_account(incoming.account_id)
         created = await accept(services, incoming)
         body = {"message": message_key(incoming.message_id), "duplicate": not created}
         return JSONResponse(body, 202 if created else 200)
@@ -168,6 +173,17 @@ def _chatwoot_signature_ok(request: Request, raw: bytes, services: Services) -> 
         return False
     fresh = abs(services.clock().timestamp() - int(timestamp)) <= SIGNATURE_MAX_AGE
     return fresh and verify_signature(secret.get_secret_value(), timestamp, raw, signature)
+
+
+def _our_account(account_id: int | None, services: Services) -> bool:
+    """Whether a delivery is from CHATWOOT_ACCOUNT_ID (or cannot say, or none is set)."""
+    ours = services.settings.chatwoot_account_id
+    return not ours or account_id is None or str(account_id) == ours
+
+
+def _other_account(account_id: int | None) -> Response:
+    log.warning("webhook from Chatwoot account %s ignored", account_id)
+    return JSONResponse({"ignored": f"account {account_id} is not CHATWOOT_ACCOUNT_ID"}, 200)
 
 
 def _check_ids(incoming: IncomingMessage) -> None:

@@ -43,6 +43,7 @@ def test_an_agents_public_reply_is_work_done_in_chatwoot(agent_reply: dict) -> N
         content="Shipped today!",
         agent_id=3,
         agent_name="Dana Reyes",
+        account_id=1,
     )
     assert parse_incoming(agent_reply) is None  # and never a customer message to draft
 
@@ -70,7 +71,8 @@ def test_what_is_not_a_person_answering_is_not_work(agent_reply: dict, change: d
 def test_a_conversation_resolved_in_chatwoot(status_changed: dict) -> None:
     assert parse_work_in_chatwoot(status_changed) is None  # the real capture: back to open
     resolved = status_changed | {"status": "resolved"}
-    assert parse_work_in_chatwoot(resolved) == ResolvedInChatwoot(conversation_id=24)
+    # No conversation-level ``account`` before Chatwoot 4.14: its listed message names it.
+    assert parse_work_in_chatwoot(resolved) == ResolvedInChatwoot(conversation_id=24, account_id=1)
 
 
 @pytest.mark.parametrize(

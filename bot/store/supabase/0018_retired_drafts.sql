@@ -30,6 +30,10 @@ ALTER TABLE drafts ADD COLUMN retired_by TEXT;
 
 ALTER TABLE drafts ADD CONSTRAINT drafts_retired_because_check CHECK (retired_because in ('answered', 'resolved'));
 
+CREATE INDEX chatwoot_outbox_conversation_idx ON chatwoot_outbox (conversation_id, created_at);
+
+CREATE INDEX chatwoot_outbox_message_idx ON chatwoot_outbox (delivery_message_id) WHERE delivery_message_id is not null;
+
 UPDATE alembic_version SET version_num='0018_retired_drafts' WHERE alembic_version.version_num = '0017_one_outbox';
 
 COMMIT;
