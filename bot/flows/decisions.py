@@ -96,7 +96,7 @@ async def _send_reply(services: Services, decided: Draft | None) -> None:
         return
     reply = await services.store.get_outbox_message(reply_id(decided.id))
     if reply is not None:
-        await outbox.send_leased(services, reply)
+        await outbox.send_leased(services, reply, decided)
 
 
 async def open_form(

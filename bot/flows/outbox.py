@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import replace
 from typing import Any
 
 from bot import decision_log
@@ -121,11 +122,14 @@ async def deliver_due(services: Services) -> Tally:
     return await each(ids, lambda message_id: deliver(services, message_id), what="outbox message")
 
 
-async def send_leased(services: Services, message: OutboxMessage) -> OutboxMessage:
-    """Send a message whose lease this worker holds, and record how it went."""
+async def send_leased(
+    services: Services, message: OutboxMessage, draft: Draft | None = None
+) -> OutboxMessage:
+    """Send a message whose lease this worker holds, and record how it went. ``draft``: the
+    draft whose reply it is, when the caller holds it (else it is read)."""
     if message.delivery.status is not DeliveryStatus.SENDING:
         return message
-    draft = await _draft_of(services, message)
+    draft = draft or await _draft_of(services, message)
     chatwoot = services.chatwoot
     if chatwoot is None:
         recorded = Delivery(status=DeliveryStatus.RECORDED, attempts=message.delivery.attempts)
@@ -168,7 +172,7 @@ async def undelivered(services: Services, failure: DeliveryFailure) -> OutboxMes
         message.id, chatwoot_id, failure.error, entry
     )
     if changed is not None:
-        await _redraw(services, message, entry.action)
+        await _redraw(services, draft, changed, entry.action)
     return changed
 
 
@@ -277,7 +281,7 @@ async def _finish(
     if finished is None:  # our lease ran out and another worker took the message over
         log.warning("attempt %s on %s outlived its lease", delivery.attempts, message.id)
         return await services.store.get_outbox_message(message.id) or message
-    await _redraw(services, message, entry.action)
+    await _redraw(services, draft, finished, entry.action)
     return finished
 
 
@@ -312,10 +316,11 @@ def _logged_as(message: OutboxMessage, delivery: Delivery) -> Action:
     return Action.REPLY_FAILED
 
 
-async def _redraw(services: Services, message: OutboxMessage, action: Action) -> None:
-    """A draft's card shows its reply; no other message is shown in Slack."""
-    if message.action != DRAFT_REPLY:
-        return
-    draft = await services.store.get_draft(message.subject_id)
+async def _redraw(
+    services: Services, draft: Draft | None, delivered: OutboxMessage, action: Action
+) -> None:
+    """A draft's card shows its reply (the draft row itself does not change while its reply
+    is delivered); no other message is shown in Slack."""
     if draft is not None:
-        await surfaces.changed(services, surfaces.Event(action, draft))
+        shown = replace(draft, reply=delivered.delivery)
+        await surfaces.changed(services, surfaces.Event(action, shown))

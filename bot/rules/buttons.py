@@ -125,10 +125,6 @@ class Button(Generic[T]):
     otherwise: tuple[tuple[When[T], Look], ...] = ()  # drawn so where the first one holds
 
     @property
-    def label(self) -> str:
-        return self.look.label
-
-    @property
     def looks(self) -> tuple[Look, ...]:
         """Every way it is drawn."""
         return (self.look, *(look for _, look in self.otherwise))
