@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 from bot.blocks import kit
 from bot.blocks import text as t
+from bot.blocks.card_chatwoot import assignee_note, done_in_chatwoot, retired_status
 from bot.blocks.labels import (
     BAND_BADGE,
     ESCALATION_TYPE_LABEL,
@@ -25,6 +26,7 @@ from bot.blocks.labels import (
 )
 from bot.domain import (
     RESOLVED_REASONS,
+    Assignee,
     CustomerContext,
     CxBreach,
     Decision,
@@ -35,8 +37,6 @@ from bot.domain import (
     Escalation,
     KbSource,
     OrderFacts,
-    RetiredBecause,
-    Retirement,
 )
 from bot.rules.buttons import CARD_BUTTONS, Button, Card, drawn
 from bot.rules.orders import order_summary
@@ -78,6 +78,7 @@ def draft_card(
     chatwoot_enabled: bool,
     managers_only: bool,
     escalation: Escalation | None = None,
+    assignee: Assignee | None = None,
 ) -> list[dict]:
     """Blocks for the draft's card in its current state.
 
@@ -87,6 +88,8 @@ def draft_card(
         chatwoot_enabled: False when replies are recorded, not sent; the card says so.
         managers_only: True when policy reserves Approve/Edit for managers (a note is shown).
         escalation: the escalation an ESCALATED draft went to, for its urgency and type.
+        assignee: the person the conversation is assigned to in Chatwoot (a waiting card
+            says who is on it).
     """
     long_texts = _long_texts(draft, escalation)
 
@@ -99,6 +102,7 @@ def draft_card(
             chatwoot_enabled=chatwoot_enabled,
             managers_only=managers_only,
             escalation=escalation,
+            assignee=assignee,
         )
 
     fixed = t.text_length(build(dict.fromkeys(long_texts, 0)))
@@ -136,6 +140,7 @@ def _blocks(
     chatwoot_enabled: bool,
     managers_only: bool,
     escalation: Escalation | None,
+    assignee: Assignee | None,
 ) -> list[dict]:
     pending = draft.state is DraftState.PENDING
     if draft.training is not None:
@@ -155,6 +160,8 @@ def _blocks(
         notes.append("🔒 *Approve/Edit reserved for managers* — escalate or ask a manager.")
     if pending and not chatwoot_enabled and draft.training is None:
         notes.append("📝 Chatwoot not configured — replies will be recorded, not sent.")
+    if pending and assignee is not None:
+        notes.append(assignee_note(assignee))
     if notes:
         blocks.append(kit.context(*notes))
     if draft.input.abstained:
@@ -250,7 +257,7 @@ def _headline(draft: Draft) -> str:
     if draft.state is DraftState.SUPERSEDED:
         return "⏭️ Draft superseded"
     if draft.retired is not None:
-        return f"💬 {_done_in_chatwoot(draft.retired)}"
+        return f"💬 {done_in_chatwoot(draft.retired)}"
     return {
         DeliveryStatus.SENT: "✅ Reply sent",
         DeliveryStatus.RECORDED: "📝 Reply recorded, not sent",
@@ -394,12 +401,7 @@ def _status_text(draft: Draft, escalation: Escalation | None) -> str:
     if draft.state is DraftState.SUPERSEDED:
         return f"⏭️ {SUPERSEDED_NOTE} Nothing was sent from this card."
     if draft.retired is not None:
-        retired = draft.retired
-        by = f" by {t.escape(retired.by)}" if retired.by else ""
-        return (
-            f"💬 *{_done_in_chatwoot(retired)}*{by} {t.slack_date(retired.at)}. "
-            "Nothing was sent from this card; follow up in Chatwoot."
-        )
+        return retired_status(draft.retired)
     decision = draft.decision
     by = _by(decision)
     if draft.state is DraftState.REJECTED:
@@ -450,7 +452,7 @@ def _outcome_word(draft: Draft) -> str:
     if draft.state is DraftState.SUPERSEDED:
         return "superseded by a newer draft"
     if draft.retired is not None:
-        return _done_in_chatwoot(draft.retired).lower()
+        return done_in_chatwoot(draft.retired).lower()
     if draft.state is DraftState.REJECTED:
         return "rejected"
     if draft.state is DraftState.ESCALATED:
@@ -473,9 +475,3 @@ def customer_context_fact(context: CustomerContext | None) -> str | None:
     if context.lifetime_value_usd is not None:
         parts.append(f"{t.money(context.lifetime_value_usd)} lifetime value")
     return "*Customer context*\n" + " · ".join(parts)
-
-
-def _done_in_chatwoot(retired: Retirement) -> str:
-    if retired.because is RetiredBecause.RESOLVED:
-        return "Resolved in Chatwoot"
-    return "Answered in Chatwoot"

@@ -16,7 +16,9 @@ decision log, operations, Sales Pulse); every name is importable from `bot.domai
 from bot.domain.deliveries import Delivery, DeliveryStatus, MessageKind, OutboxMessage
 from bot.domain.drafts import (
     RESOLVED_REASONS,
+    Assignee,
     Band,
+    ConversationInChatwoot,
     ConversationLine,
     Customer,
     CustomerContext,
@@ -77,7 +79,9 @@ __all__ = [
     "RESOLVED_REASONS",
     "Action",
     "Affected",
+    "Assignee",
     "Band",
+    "ConversationInChatwoot",
     "ConversationLine",
     "Customer",
     "CustomerContext",

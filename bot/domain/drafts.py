@@ -67,6 +67,24 @@ class Retirement:
     by: str | None = None  # the Chatwoot agent who answered, when known
 
 
+@dataclass(frozen=True)
+class Assignee:
+    """The person a conversation is assigned to in Chatwoot (an agent, not occ-bot's own)."""
+
+    agent_id: int
+    name: str
+    since: datetime
+
+
+@dataclass(frozen=True)
+class ConversationInChatwoot:
+    """What people do about a conversation in Chatwoot itself, as its webhooks told occ-bot:
+    who it is assigned to, if a person."""
+
+    conversation_id: int
+    assignee: Assignee | None = None
+
+
 class DecisionKind(StrEnum):
     APPROVE = "approve"
     EDIT = "edit"

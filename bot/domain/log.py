@@ -37,6 +37,7 @@ class Action(StrEnum):
     DRAFT_SUPERSEDED = "draft.superseded"
     DRAFT_FAILED = "draft.failed"
     DRAFT_RETIRED = "draft.retired"  # answered or resolved in Chatwoot
+    DRAFT_ASSIGNED = "draft.assigned"  # its conversation's assignee in Chatwoot changed
     REPLY_SENT = "reply.sent"
     REPLY_FAILED = "reply.failed"
     REPLY_RECORDED = "reply.recorded"

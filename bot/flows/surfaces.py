@@ -58,6 +58,7 @@ SHOWN_ON: dict[Action, tuple[Surface, ...]] = {
     Action.DRAFT_SUPERSEDED: (CARD,),  # the older card says a newer draft replaced it
     Action.DRAFT_FAILED: (),  # no draft, so no card: an incident in #occ-reliability
     Action.DRAFT_RETIRED: (CARD,),  # done in Chatwoot: the card says so and offers nothing
+    Action.DRAFT_ASSIGNED: (CARD,),  # who is on it in Chatwoot
     Action.REPLY_SENT: (CARD,),
     Action.REPLY_FAILED: (CARD,),  # why, and Retry
     Action.REPLY_RECORDED: (CARD,),

@@ -81,6 +81,7 @@ class ChatwootClient:
         self._connector = connector
         self._session: aiohttp.ClientSession | None = None
         self._agents_cache: tuple[float, list[dict[str, Any]]] | None = None
+        self._own_agent_id: int | None = None
 
     async def aclose(self) -> None:
         if self._session is not None:
@@ -269,13 +270,28 @@ class ChatwootClient:
         """The token owner's name and role in the account (``GET /api/v1/profile``: the
         ``accounts`` entry of this account, not the top-level role, which is the owner's most
         recently active account's)."""
-        body = await self._request("GET", "/api/v1/profile")
-        if not isinstance(body, dict):
-            raise ChatwootRejected("profile answer is not an object")
+        body = await self._profile()
         for account in body.get("accounts") or []:
             if isinstance(account, dict) and str(account.get("id")) == str(self.account_id):
                 return str(body.get("name") or body.get("email")), str(account.get("role"))
         raise ChatwootRejected(f"the token's owner is not a member of account {self.account_id}")
+
+    async def own_agent_id(self) -> int:
+        """The agent id of the token's owner: occ-bot's own agent, whose name its messages and
+        assignments carry (``GET /api/v1/profile``'s ``id``, the number webhooks show as
+        ``sender.id`` and ``meta.assignee.id``; read once, as the token's owner never changes)."""
+        if self._own_agent_id is None:
+            agent_id = (await self._profile()).get("id")
+            if isinstance(agent_id, bool) or not isinstance(agent_id, int):
+                raise ChatwootRejected("profile answer has no agent id")
+            self._own_agent_id = agent_id
+        return self._own_agent_id
+
+    async def _profile(self) -> dict[str, Any]:
+        body = await self._request("GET", "/api/v1/profile")
+        if not isinstance(body, dict):
+            raise ChatwootRejected("profile answer is not an object")
+        return body
 
     def conversation_url(self, conversation_id: int) -> str:
         """The conversation in Chatwoot's agent UI."""

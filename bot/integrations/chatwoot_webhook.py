@@ -150,16 +150,34 @@ class ResolvedInChatwoot:
     account_id: int | None = None
 
 
-def parse_work_in_chatwoot(
-    payload: Mapping[str, Any],
-) -> AnsweredInChatwoot | ResolvedInChatwoot | None:
+@dataclass(frozen=True)
+class AssignedInChatwoot:
+    """The conversation's assignee changed in Chatwoot: to an agent (a ``"user"``), or to
+    nobody (unassigned, or handed to an agent bot). It may be occ-bot's own doing (its token
+    is an agent's): only the caller can tell."""
+
+    conversation_id: int
+    agent_id: int | None  # None: no person
+    agent_name: str | None
+    changed_at: datetime | None  # Chatwoot's ``updated_at``, when it sends one
+    account_id: int | None = None
+
+
+WorkInChatwoot = AnsweredInChatwoot | ResolvedInChatwoot | AssignedInChatwoot
+
+
+def parse_work_in_chatwoot(payload: Mapping[str, Any]) -> WorkInChatwoot | None:
     """What a delivery says people did in Chatwoot, or None for anything else.
 
     ``conversation_status_changed`` carries the conversation itself, whose ``status`` is the
     new one (its ``changed_attributes`` is always null); ``conversation_resolved`` is no
-    account webhook since Chatwoot 2.5 (docs/research/chatwoot_events_issue20.md, 1, 3).
+    account webhook since Chatwoot 2.5. An assignment arrives only as ``conversation_updated``
+    whose ``changed_attributes`` (a list of ``{attribute: {previous_value, current_value}}``)
+    names ``assignee_id`` (docs/research/chatwoot_events_issue20.md, 1, 3, 6).
     """
     event = payload.get("event")
+    if event == "conversation_updated":
+        return _assignment(payload)
     if event == "conversation_status_changed":
         conversation_id = _optional_id(payload.get("id"))
         if conversation_id is None or payload.get("status") != "resolved":
@@ -182,6 +200,45 @@ def parse_work_in_chatwoot(
         agent_name=_text(sender.get("available_name")) or _text(sender.get("name")),
         account_id=_account_of(payload),
     )
+
+
+def _assignment(payload: Mapping[str, Any]) -> AssignedInChatwoot | None:
+    """The assignee a ``conversation_updated`` shows, when its changes name ``assignee_id``.
+
+    The conversation is the one Chatwoot read when it sent the webhook, so ``meta.assignee``
+    (an agent's ``push_event_data``, or an agent bot's) is the assignee at that moment, which a
+    later assignment may already have replaced; ``updated_at`` orders the deliveries."""
+    changes = payload.get("changed_attributes")
+    named = [c for c in changes if isinstance(c, Mapping)] if isinstance(changes, list) else []
+    change = next((_mapping(c["assignee_id"]) for c in named if "assignee_id" in c), None)
+    conversation_id = _optional_id(payload.get("id"))
+    if change is None or conversation_id is None:
+        return None
+    meta = _mapping(payload.get("meta"))
+    if "assignee" in meta:
+        assignee = _mapping(meta.get("assignee"))
+        person = assignee.get("type") == "user"  # an agent bot is no one on it
+        agent_id = _optional_id(assignee.get("id")) if person else None
+        name = _text(assignee.get("available_name")) or _text(assignee.get("name"))
+    else:  # no meta to read: the change itself says who
+        agent_id, name = _optional_id(change.get("current_value")), None
+    return AssignedInChatwoot(
+        conversation_id=conversation_id,
+        agent_id=agent_id,
+        agent_name=name if agent_id is not None else None,
+        changed_at=_moment(payload.get("updated_at")),
+        account_id=_account_of(payload),
+    )
+
+
+def _moment(value: Any) -> datetime | None:
+    """Unix seconds (Chatwoot's float ``updated_at``) as a time, if it is a plausible one."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        return datetime.fromtimestamp(value, UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
 
 
 def _account_of(payload: Mapping[str, Any]) -> int | None:

@@ -12,6 +12,7 @@ PostgreSQL (`python -m bot.store.migrate --write-supabase`).
 from __future__ import annotations
 
 from bot.store import (
+    chatwoot_conversations,
     data_sources,
     decision_log,
     drafts,
@@ -39,6 +40,7 @@ ENTITIES = (
     job_runs,
     incidents,
     stats,
+    chatwoot_conversations,
 )
 TABLES = tuple(metadata.tables)
 

@@ -20,7 +20,9 @@ from bot.flows.drafting import accept, message_key
 from bot.flows.intake import receive
 from bot.flows.outbox import undelivered
 from bot.integrations.chatwoot_webhook import (
+    AssignedInChatwoot,
     IncomingMessage,
+    WorkInChatwoot,
     parse_delivery_failure,
     parse_incoming,
     parse_work_in_chatwoot,
@@ -97,12 +99,8 @@ def routes(services: Services, bolt: AsyncApp | None) -> list[Route]:
                 services.background.spawn(undelivered(services, failure), name="undelivered")
                 return JSONResponse({"undelivered": failure.message_id}, 200)
             work = parse_work_in_chatwoot(body)
-            if work is not None and not _our_account(work.account_id, services):
-                return _other_account(work.account_id)
-            if work is not None:  # answered or resolved in Chatwoot: its cards are retired
-                done = chatwoot_work.done_in_chatwoot(services, work)
-                services.background.spawn(done, name="done-in-chatwoot")
-                return JSONResponse({"done_in_chatwoot": work.conversation_id}, 200)
+            if work is not None:  # answered, resolved or assigned in Chatwoot: its cards say so
+                return _seen_in_chatwoot(request, work, services)
             return JSONResponse({"ignored": "not an incoming customer message"}, 200)
         if not _our_account(incoming.account_id, services):
             return _other_account(incoming.account_id)
@@ -175,6 +173,18 @@ def _chatwoot_signature_ok(request: Request, raw: bytes, services: Services) -> 
     return fresh and verify_signature(secret.get_secret_value(), timestamp, raw, signature)
 
 
+def _seen_in_chatwoot(request: Request, work: WorkInChatwoot, services: Services) -> Response:
+    """Hand what people did in Chatwoot to its flow, in the background, and say so."""
+    if not _our_account(work.account_id, services):
+        return _other_account(work.account_id)
+    if not _ids_fit(work, "conversation_id", "agent_id"):
+        return _refuse(request, "/webhooks/chatwoot", 400, "an id is not a 64-bit integer")
+    seen = chatwoot_work.seen_in_chatwoot(services, work)
+    services.background.spawn(seen, name="seen-in-chatwoot")
+    said = "assigned" if isinstance(work, AssignedInChatwoot) else "done"
+    return JSONResponse({f"{said}_in_chatwoot": work.conversation_id}, 200)
+
+
 def _our_account(account_id: int | None, services: Services) -> bool:
     """Whether a delivery is from CHATWOOT_ACCOUNT_ID (or cannot say, or none is set)."""
     ours = services.settings.chatwoot_account_id
@@ -188,9 +198,15 @@ def _other_account(account_id: int | None) -> Response:
 
 def _check_ids(incoming: IncomingMessage) -> None:
     for name in ("conversation_id", "message_id", "account_id"):
-        value = getattr(incoming, name)
-        if value is not None and not 0 <= value < MAX_ID:
+        if not _ids_fit(incoming, name):
+            value = getattr(incoming, name)
             raise ValueError(f"{name}: must be a 64-bit integer (got {str(value)[:30]})")
+
+
+def _ids_fit(parsed: object, *names: str) -> bool:
+    """Whether the ids ``parsed`` has under ``names`` fit the database's 64-bit columns."""
+    values = (getattr(parsed, name, None) for name in names)
+    return all(value is None or 0 <= value < MAX_ID for value in values)
 
 
 async def _json_body(request: Request, route: str) -> Any:

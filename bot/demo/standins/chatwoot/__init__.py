@@ -17,7 +17,7 @@ It answers what the bot uses, in Chatwoot's own shapes (its jbuilder views):
 
 Layout: `standin` is the server (`ChatwootStandin`: routes, the token and account check,
 outages, recorded requests); `conversations` holds conversations, messages and assignments,
-`agents` the profile and agents, `help_center` the portals' articles, `webhooks` the message
+`agents` the profile and agents, `help_center` the portals' articles, `webhooks` the
 webhooks a test delivers, and `model` the records.
 """
 

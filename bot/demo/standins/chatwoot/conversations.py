@@ -64,6 +64,7 @@ class Conversations(Agents):
         """An agent resolved the conversation in Chatwoot: it no longer waits."""
         conversation = self._conversation(conversation_id, create=False)
         conversation.status, conversation.waiting_since = "resolved", 0
+        conversation.updated_at = self._clock()
 
     def messages(self, conversation_id: int) -> list[dict[str, Any]]:
         conversation = self._conversations.get(conversation_id)
@@ -174,19 +175,25 @@ class Conversations(Agents):
         if not isinstance(body, dict) or "assignee_id" not in body:
             return JSONResponse(None)  # team assignment: there are no teams here
         agent = next((a for a in self.agents if str(a.id) == str(body["assignee_id"])), None)
-        conversation.assignee_id = agent.id if agent else None
-        conversation.assignments.append(conversation.assignee_id)
+        self._assign_to(conversation, agent.id if agent else None)
         return JSONResponse(self._agent_json(agent) if agent else None)
+
+    def _assign_to(self, conversation: Conversation, agent_id: int | None) -> None:
+        conversation.assignee_id = agent_id
+        conversation.assignments.append(agent_id)
+        conversation.updated_at = self._clock()
 
     def _conversation(self, conversation_id: int, *, create: bool) -> Conversation:
         conversation = self._conversations.get(conversation_id)
         if conversation is None:
             if not create:
                 raise NotFound
+            now = self._clock()
             conversation = Conversation(
                 id=conversation_id,
                 contact={"id": 500 + conversation_id, "name": "Customer", "email": None},
-                created_at=int(self._clock()),
+                created_at=int(now),
+                updated_at=now,
             )
             self._conversations[conversation_id] = conversation
         return conversation
@@ -219,6 +226,7 @@ class Conversations(Agents):
             "status": "sent",
         }
         conversation.messages.append(message)
+        conversation.updated_at = max(conversation.updated_at, float(message["created_at"]))
         answered = dict(message)
         if message_type == OUTGOING and not private and not conversation.can_reply:
             message["status"] = "failed"  # the channel's send job fails after the answer

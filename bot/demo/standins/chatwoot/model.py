@@ -41,6 +41,7 @@ class Conversation:
     status: str = "open"
     can_reply: bool = True  # False: the channel's reply window is closed (WhatsApp's 24 h)
     created_at: int = 0
+    updated_at: float = 0.0  # the row's last change (Unix seconds, as Chatwoot's float)
     waiting_since: int = 0  # 0 when no customer message waits for an agent (Chatwoot's to_i)
     # The inbox's channel, and whether the contact was identified with Chatwoot's identity
     # validation (an HMAC of their identifier): only then, or on an email inbox, does Chatwoot

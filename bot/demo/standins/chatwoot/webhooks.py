@@ -1,8 +1,9 @@
 """The webhooks the Chatwoot stand-in builds for a test to deliver: ``message_created`` for a
 stored message (a customer's, or a reply an agent typed in Chatwoot), ``message_updated`` when
-the channel fails to deliver one, and ``conversation_status_changed`` when an agent resolves
-the conversation. Their fields follow Chatwoot's ``Message#webhook_data`` and
-``Conversation#webhook_data`` (docs/research/chatwoot_events_issue20.md)."""
+the channel fails to deliver one, ``conversation_status_changed`` when an agent resolves the
+conversation, and ``conversation_updated`` when it is assigned. Their fields follow Chatwoot's
+``Message#webhook_data`` and ``Conversation#webhook_data`` at v4.15.1
+(docs/research/chatwoot_events_issue20.md, 2, 3, 6 and 8)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from typing import Any
 from bot.demo.standins.chatwoot.agents import Agents
 from bot.demo.standins.chatwoot.model import INCOMING, OUTGOING, ChatwootAgent, Conversation
 
+ACTIVITY = 2
+
 
 class Webhooks(Agents):
     """Message webhooks as Chatwoot sends them (set up by `ChatwootStandin`)."""
@@ -22,6 +25,7 @@ class Webhooks(Agents):
     agents: list[ChatwootAgent]
     _store_message: Callable[..., dict[str, Any]]  # Conversations'
     _conversation: Callable[..., Conversation]
+    _assign_to: Callable[[Conversation, int | None], None]
 
     def message_created_event(self, message: dict[str, Any]) -> dict[str, Any]:
         """The ``message_created`` webhook Chatwoot would send for a stored message."""
@@ -44,9 +48,33 @@ class Webhooks(Agents):
         self.resolve(conversation_id)
         conversation = self._conversations[conversation_id]
         return {
-            **self._conversation_data(conversation, conversation.messages[-1:]),
+            **self._conversation_data(conversation, _last_public(conversation)),
             "event": "conversation_status_changed",
             "changed_attributes": None,
+        }
+
+    def assigned_event(self, conversation_id: int, agent_id: int | None) -> dict[str, Any]:
+        """Someone assigns the conversation to an agent in Chatwoot (``None``: unassigns it).
+        Chatwoot's only webhook for it is ``conversation_updated``: the conversation as it now
+        stands, its ``changed_attributes`` a list naming each attribute the save changed,
+        ``assignee_id`` and ``updated_at`` (``Conversation#webhook_data`` merged with
+        ``changed_attributes`` in ``WebhookListener#conversation_updated``; research note 6 and
+        sample 8.4)."""
+        conversation = self._conversation(conversation_id, create=False)
+        before, then = conversation.assignee_id, conversation.updated_at
+        agent = next(a for a in self.agents if a.id == agent_id) if agent_id is not None else None
+        self._assign_to(conversation, agent.id if agent else None)
+        changed = {
+            "assignee_id": {"previous_value": before, "current_value": conversation.assignee_id},
+            "updated_at": {
+                "previous_value": _iso(then),
+                "current_value": _iso(conversation.updated_at),
+            },
+        }
+        return {
+            **self._conversation_data(conversation, _last_public(conversation)),
+            "event": "conversation_updated",
+            "changed_attributes": [{name: change} for name, change in changed.items()],
         }
 
     def fail_delivery(self, message_id: int, error: str) -> dict[str, Any]:
@@ -64,7 +92,6 @@ class Webhooks(Agents):
         """A message webhook as Chatwoot's ``Message#webhook_data`` builds it (no ``status``
         of its own; the conversation lists the message with its status)."""
         conversation = self._conversations[message["conversation_id"]]
-        sent = datetime.fromtimestamp(message["created_at"], UTC)
         return {
             "event": event,
             "id": message["id"],
@@ -72,7 +99,7 @@ class Webhooks(Agents):
             "content_type": message["content_type"],
             "content_attributes": message["content_attributes"],
             "additional_attributes": {},
-            "created_at": sent.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "created_at": _iso(message["created_at"]),
             "message_type": _type_name(message["message_type"]),
             "private": message["private"],
             "source_id": None,
@@ -85,11 +112,17 @@ class Webhooks(Agents):
     def _conversation_data(
         self, conversation: Conversation, messages: list[dict[str, Any]]
     ) -> dict[str, Any]:
-        """``Conversation#webhook_data``, as far as the bot reads it."""
+        """``Conversation#webhook_data``, its keys in Chatwoot's order (research note 3):
+        ``meta.assignee`` is the agent's ``push_event_data`` (``available_name``, ``"type":
+        "user"``), and the conversation names its account (since Chatwoot 4.14)."""
+        assignee = next((a for a in self.agents if a.id == conversation.assignee_id), None)
+        replies = [
+            m for m in conversation.messages if m["message_type"] == OUTGOING and not m["private"]
+        ]
+        last = conversation.messages[-1]["created_at"] if conversation.messages else None
+        activity = last if last is not None else conversation.created_at
         return {
-            "id": conversation.id,
-            "inbox_id": self.inbox_id,
-            "status": conversation.status,
+            "additional_attributes": {},
             "can_reply": True,
             "channel": conversation.channel,
             "contact_inbox": {
@@ -97,16 +130,31 @@ class Webhooks(Agents):
                 "inbox_id": self.inbox_id,
                 "hmac_verified": conversation.hmac_verified,
             },
+            "id": conversation.id,
+            "inbox_id": self.inbox_id,
             "messages": messages,
+            "labels": [],
             "meta": {
                 "sender": {**conversation.contact, "type": "contact"},
-                "assignee": self._assignee_json(conversation),
+                "assignee": self._sender_json(assignee) if assignee else None,
+                "assignee_type": "User" if assignee else None,
+                "team": None,
                 "hmac_verified": conversation.hmac_verified,
             },
-            "additional_attributes": {},
+            "status": conversation.status,
             "custom_attributes": {},
-            "labels": [],
-            "timestamp": messages[-1]["created_at"] if messages else 0,
+            "snoozed_until": None,
+            "unread_count": 0,
+            "first_reply_created_at": _iso(replies[0]["created_at"]) if replies else None,
+            "priority": None,
+            "waiting_since": conversation.waiting_since,
+            "agent_last_seen_at": 0,
+            "contact_last_seen_at": 0,
+            "last_activity_at": activity,
+            "timestamp": activity,
+            "created_at": conversation.created_at,
+            "updated_at": conversation.updated_at,
+            "account": {"id": self.account_id, "name": "OCC Stand-in"},
         }
 
     def _sender_data(self, sender: dict[str, Any]) -> dict[str, Any]:
@@ -122,3 +170,16 @@ def _type_name(message_type: int) -> str:
     return {INCOMING: "incoming", OUTGOING: "outgoing", 2: "activity", 3: "template"}.get(
         message_type, str(message_type)
     )
+
+
+def _last_public(conversation: Conversation) -> list[dict[str, Any]]:
+    """A conversation webhook's ``messages``: its last message that is neither private nor
+    an activity, if any (``messages.chat.last``; research note 3)."""
+    shown = [m for m in conversation.messages if not m["private"] and m["message_type"] != ACTIVITY]
+    return shown[-1:]
+
+
+def _iso(unix: float) -> str:
+    """A time as Rails renders it in JSON: ISO 8601 with milliseconds, UTC."""
+    moment = datetime.fromtimestamp(unix, UTC)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
