@@ -79,10 +79,12 @@ class Assignee:
 @dataclass(frozen=True)
 class ConversationInChatwoot:
     """What people do about a conversation in Chatwoot itself, as its webhooks told occ-bot:
-    who it is assigned to, if a person."""
+    who it is assigned to, if a person, and the last time a person answered the customer or
+    resolved it there (a draft of messages older than that is moot)."""
 
     conversation_id: int
     assignee: Assignee | None = None
+    done: Retirement | None = None
 
 
 class DecisionKind(StrEnum):

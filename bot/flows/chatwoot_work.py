@@ -4,6 +4,12 @@ say so and can no longer send anything (``draft.retired``), so nobody sends a se
 perhaps contradicting, reply from Slack. An assignment to a person only says who is on it:
 the waiting cards show it (``draft.assigned``), and so do cards posted later.
 
+Drafting takes time, so a person may answer (or resolve) before the draft of the messages
+they answered is stored: the webhook then finds no card. The time of that work is kept per
+conversation, written before the webhook looks for cards; a draft is stored, and then checked
+against it (`retire_if_answered`): one of the two always sees the other, so the draft is
+retired either way, once, and its card is never posted.
+
 occ-bot sends with an agent's API token, so its own replies reach the webhook looking like
 that agent's (docs/research/chatwoot_events_issue20.md, 4). A reply is the bot's own when
 Chatwoot stored it under a message id the bot recorded, or, before the bot has recorded it
@@ -13,7 +19,7 @@ Chatwoot stored it under a message id the bot recorded, or, before the bot has r
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from bot import decision_log
 from bot.domain import Action, Assignee, Draft, LogEntry, RetiredBecause, Retirement
@@ -62,9 +68,38 @@ async def done_in_chatwoot(
             services, Action.DRAFT_RETIRED, draft, payload, actor="chatwoot"
         )
 
-    retired = await services.store.retire_waiting(work.conversation_id, retirement, entry)
+    store = services.store
+    # First the conversation's record, then the cards: a draft stored meanwhile sees the one.
+    await store.record_done_in_chatwoot(work.conversation_id, retirement)
+    retired = await store.retire_waiting(work.conversation_id, retirement, entry)
     await surfaces.changed(services, *(surfaces.Event(Action.DRAFT_RETIRED, d) for d in retired))
     return retired
+
+
+async def retire_if_answered(services: Services, draft: Draft, newest_message: datetime) -> Draft:
+    """A draft just stored, whose customer's newest message came before a person answered
+    (or resolved) the conversation in Chatwoot, is moot: retire it, with its
+    ``draft.retired`` row, before its card is posted. The draft as it now stands."""
+    done = (await services.store.conversation_in_chatwoot(draft.input.conversation_id)).done
+    if done is None or newest_message >= done.at:
+        return draft
+    payload = {
+        "because": done.because.value,
+        "agent": {"name": done.by} if done.by else None,
+        "done_at": done.at.isoformat(),
+        "newest_message_at": newest_message.isoformat(),
+        "found": "when the draft was stored",  # the webhook had come while it was drafted
+    }
+
+    def entry(retired: Draft) -> LogEntry:
+        return decision_log.draft_entry(
+            services, Action.DRAFT_RETIRED, retired, payload, actor="chatwoot"
+        )
+
+    conversation = draft.input.conversation_id
+    retired = await services.store.retire_waiting(conversation, done, entry, only=draft.id)
+    await surfaces.changed(services, *(surfaces.Event(Action.DRAFT_RETIRED, d) for d in retired))
+    return retired[0] if retired else await services.store.get_draft(draft.id) or draft
 
 
 async def _ours(services: Services, work: AnsweredInChatwoot) -> bool:

@@ -33,7 +33,7 @@ from bot.domain import (
     Outcome,
 )
 from bot.draft_body import MAX_DRAFT_CHARS
-from bot.flows import surfaces
+from bot.flows import chatwoot_work, surfaces
 from bot.flows.grounding import ground
 from bot.flows.incidents import FIRST_STEP, clear_incident, raise_incident
 from bot.flows.intake import new_draft, propose, spawn_card
@@ -138,6 +138,7 @@ async def _draft_holding_lease(
         return None  # drafted already (a redelivery, or another replica's timer)
     external_id = message_key(max(m.message_id for m in waiting))
     draft = await store.draft_for_external_id(external_id)
+    created = draft is None
     if draft is None:  # else: stored by a try that died before it finished below
         draft, logs = new_draft(
             services,
@@ -146,6 +147,10 @@ async def _draft_holding_lease(
         )
         if not await store.store_conversation_draft(draft, logs, lease_until=lease_until):
             return None  # the lease ran out mid-draft; its new holder drafts
+    # A person may have answered in Chatwoot while this drafted: then no card is posted.
+    newest = max(m.received_at for m in messages)
+    draft = await chatwoot_work.retire_if_answered(services, draft, newest)
+    if created and draft.retired is None:
         spawn_card(services, draft)
     answered_before = {m.draft_id for m in messages}
     for older in pending:  # only drafts this one answers for: not a breach card, say

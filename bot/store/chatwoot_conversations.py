@@ -1,6 +1,8 @@
 """Conversations as people work on them in Chatwoot itself: the table, its rows, and the store,
 on any `Database`. One row per conversation Chatwoot's webhooks told occ-bot about: who it is
-assigned to (a person), so that its cards can say so, including cards posted later.
+assigned to (a person), so that its cards can say so, including cards posted later; and the
+last time a person answered the customer or resolved the conversation there, so that a draft
+stored after that, of messages older than that, is retired too (drafting takes time).
 
 Chatwoot sends its webhooks from background jobs, so two deliveries can arrive out of order;
 each change is kept only when it is newer than the one stored (Chatwoot's own time of the
@@ -15,12 +17,13 @@ from typing import Any
 
 from sqlalchemy import BigInteger, Column, Table, Text
 
-from bot.domain import Assignee, ConversationInChatwoot, LogEntry
+from bot.domain import Assignee, ConversationInChatwoot, LogEntry, RetiredBecause, Retirement
 from bot.store import codec
 from bot.store.codec import Row
-from bot.store.columns import UtcDateTime, metadata
+from bot.store.columns import UtcDateTime, check_in, metadata
 from bot.store.database import Database
 from bot.store.decision_log import log_insert
+from bot.store.drafts import RETIRED_BECAUSE
 from bot.store.ops import Change, Cond, Insert, Query, Update, eq
 
 conversations_table = Table(
@@ -32,6 +35,11 @@ conversations_table = Table(
     Column("assignee_id", BigInteger),
     Column("assignee_name", Text),
     Column("assignee_changed_at", UtcDateTime),
+    # The last time a person answered the customer, or resolved the conversation, there.
+    Column("done_at", UtcDateTime),
+    Column("done_because", Text),
+    Column("done_by", Text),
+    check_in("done_because", RETIRED_BECAUSE),
 )
 TABLE = conversations_table.name
 
@@ -52,7 +60,12 @@ def conversation_from_row(row: Mapping[str, Any]) -> ConversationInChatwoot:
             name=row["assignee_name"],
             since=codec.required_ts(row["assignee_changed_at"]),
         )
-    return ConversationInChatwoot(conversation_id=int(row["conversation_id"]), assignee=assignee)
+    done = None
+    if row["done_at"] is not None:
+        done = Retirement(
+            RetiredBecause(row["done_because"]), codec.required_ts(row["done_at"]), row["done_by"]
+        )
+    return ConversationInChatwoot(int(row["conversation_id"]), assignee, done)
 
 
 class ChatwootConversations:
@@ -87,3 +100,20 @@ class ChatwootConversations:
             Cond("assignee_changed_at", "null_or_lt", codec.utc(at)),
         )
         return await self.db.apply(Change(Update(TABLE, newer, values), then)) is not None
+
+    async def record_done_in_chatwoot(self, conversation_id: int, done: Retirement) -> bool:
+        """Store that a person answered the customer, or resolved the conversation, in
+        Chatwoot at ``done.at``, unless a later time is stored already (False, then)."""
+        values = {
+            "done_at": codec.utc(done.at),
+            "done_because": done.because.value,
+            "done_by": done.by,
+        }
+        first = Insert(TABLE, {"conversation_id": conversation_id, **values}, ignore_conflict=True)
+        if await self.db.apply(Change(first)) is not None:
+            return True
+        newer = (
+            eq("conversation_id", conversation_id),
+            Cond("done_at", "null_or_lt", values["done_at"]),
+        )
+        return await self.db.apply(Change(Update(TABLE, newer, values))) is not None

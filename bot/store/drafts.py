@@ -472,16 +472,18 @@ class Drafts:
         return None if row is None else draft_from_row(row, reply)  # the reply just queued
 
     async def retire_waiting(
-        self, conversation_id: int, retired: Retirement, log: Callable[[Draft], LogEntry]
+        self,
+        conversation_id: int,
+        retired: Retirement,
+        log: Callable[[Draft], LogEntry],
+        only: str | None = None,
     ) -> list[Draft]:
         """Retire every draft of the conversation still awaiting a decision (the team's, not
-        training cards), each with its ``log(draft)`` row, in its own conditional write: a
-        draft decided in the meantime stays decided. The drafts retired, oldest first."""
-        query = Query(
-            TABLE,
-            (eq("conversation_id", conversation_id), *awaiting_decision(), live()),
-            order_by=("received_at", "id"),
-        )
+        training cards; ``only`` that draft), each with its ``log(draft)`` row, in its own
+        conditional write: a draft decided in the meantime stays decided. The drafts
+        retired, oldest first."""
+        which = (eq("conversation_id", conversation_id), *((eq("id", only),) if only else ()))
+        query = Query(TABLE, (*which, *awaiting_decision(), live()), order_by=("received_at", "id"))
         retired_drafts = []
         for waiting in await self._drafts(await self.db.select(query)):
             update = Update(

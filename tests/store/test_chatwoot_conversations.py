@@ -1,12 +1,13 @@
-"""Conversations as people work on them in Chatwoot: who each is assigned to, kept only forward
-(Chatwoot's deliveries can cross), each change with its log rows in one transaction. On
-SQLite, PostgreSQL and Supabase's REST API."""
+"""Conversations as people work on them in Chatwoot: who each is assigned to, and the last time
+a person answered or resolved it there, each kept only forward (Chatwoot's deliveries can
+cross), an assignment with its log rows in one transaction. On SQLite, PostgreSQL and
+Supabase's REST API."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.domain import Action, Assignee, ConversationInChatwoot
+from bot.domain import Action, Assignee, ConversationInChatwoot, RetiredBecause, Retirement
 from bot.store import Store
 from tests.store.helpers import T0, actions, entry, stored_draft
 
@@ -55,3 +56,17 @@ async def test_each_conversation_is_its_own(store: Store) -> None:
 
     assert (await store.conversation_in_chatwoot(101)).assignee == DANA
     assert (await store.conversation_in_chatwoot(202)).assignee == SAM
+
+
+async def test_the_last_work_done_in_chatwoot_is_kept_only_forward(store: Store) -> None:
+    answered = Retirement(RetiredBecause.ANSWERED, T0 + timedelta(minutes=3), by="Dana")
+    resolved = Retirement(RetiredBecause.RESOLVED, T0 + timedelta(minutes=7))
+    await store.record_assignee(101, DANA, at=DANA.since)  # the row exists already
+
+    assert await store.record_done_in_chatwoot(101, resolved)
+    assert not await store.record_done_in_chatwoot(101, answered)  # older: a late delivery
+
+    kept = await store.conversation_in_chatwoot(101)
+    assert (kept.assignee, kept.done) == (DANA, resolved)
+    assert await store.record_done_in_chatwoot(202, answered)  # a conversation new to it
+    assert (await store.conversation_in_chatwoot(202)).done == answered

@@ -58,3 +58,14 @@ async def test_decided_training_and_other_conversations_drafts_are_left_alone(
     assert (await store.get_draft("d-decided")).state is DraftState.APPROVED
     assert (await store.get_draft("d-training")).retired is None
     assert (await store.get_draft("d-other")).state is DraftState.PENDING
+
+
+async def test_one_draft_of_the_conversation_can_be_retired_alone(store: Store) -> None:
+    for n in range(2):
+        await store.add_draft(make_draft(f"d-{n}", at=T0 + timedelta(minutes=n)), entry(f"d-{n}"))
+
+    [retired] = await store.retire_waiting(101, ANSWERED, retired_entry, only="d-1")
+
+    assert retired.id == "d-1" and retired.retired == ANSWERED
+    assert (await store.get_draft("d-0")).state is DraftState.PENDING
+    assert await store.retire_waiting(101, ANSWERED, retired_entry, only="d-1") == []

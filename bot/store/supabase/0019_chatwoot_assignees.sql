@@ -27,7 +27,11 @@ CREATE TABLE chatwoot_conversations (
     assignee_id BIGINT, 
     assignee_name TEXT, 
     assignee_changed_at TIMESTAMP WITH TIME ZONE, 
-    CONSTRAINT chatwoot_conversations_pkey PRIMARY KEY (conversation_id)
+    done_at TIMESTAMP WITH TIME ZONE, 
+    done_because TEXT, 
+    done_by TEXT, 
+    CONSTRAINT chatwoot_conversations_pkey PRIMARY KEY (conversation_id), 
+    CONSTRAINT chatwoot_conversations_done_because_check CHECK (done_because in ('answered', 'resolved'))
 );
 
 alter table chatwoot_conversations enable row level security;

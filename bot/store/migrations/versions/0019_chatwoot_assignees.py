@@ -1,5 +1,6 @@
 """Conversations as people work on them in Chatwoot: who each is assigned to there, so that
-its cards can say who is on it.
+its cards can say who is on it, and the last time a person answered the customer or resolved
+it there, so that a draft stored later, of older messages, is retired too.
 
 Revision ID: 0019_chatwoot_assignees
 Revises: 0018_retired_drafts
