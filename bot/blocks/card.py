@@ -11,12 +11,13 @@ the draft, the text sent, notes) share what is left of Slack's 12,000-character 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from bot.blocks import kit
 from bot.blocks import text as t
 from bot.blocks.card_chatwoot import assignee_note, done_in_chatwoot, retired_status
+from bot.blocks.card_corrections import shown_corrections
 from bot.blocks.labels import (
     BAND_BADGE,
     ESCALATION_TYPE_LABEL,
@@ -37,6 +38,7 @@ from bot.domain import (
     Escalation,
     KbSource,
     OrderFacts,
+    OutboxMessage,
 )
 from bot.rules.buttons import CARD_BUTTONS, Button, Card, drawn
 from bot.rules.orders import order_summary
@@ -79,6 +81,7 @@ def draft_card(
     managers_only: bool,
     escalation: Escalation | None = None,
     assignee: Assignee | None = None,
+    corrections: Sequence[OutboxMessage] = (),
 ) -> list[dict]:
     """Blocks for the draft's card in its current state.
 
@@ -90,8 +93,9 @@ def draft_card(
         escalation: the escalation an ESCALATED draft went to, for its urgency and type.
         assignee: the person the conversation is assigned to in Chatwoot (a waiting card
             says who is on it).
+        corrections: those sent after its reply, oldest first (shown under the sent text).
     """
-    long_texts = _long_texts(draft, escalation)
+    long_texts = _long_texts(draft, escalation, corrections)
 
     def build(limits: Mapping[str, int]) -> list[dict]:
         return _blocks(
@@ -177,8 +181,8 @@ def _blocks(
         blocks.append(kit.actions(*buttons, block_id="draft_actions"))
         return blocks
     blocks.append(kit.section(_status_text(draft, escalation)))
-    for key in (FINAL, NOTES):
-        if key in long_texts:
+    for key in long_texts:  # the sent text and its corrections, or the notes
+        if key not in (MESSAGE, DRAFT):
             blocks += _long_section(key, long_texts[key], limits[key])
     if buttons:  # Retry, for a reply not sent
         blocks.append(kit.actions(*buttons, block_id="reply_actions"))
@@ -194,8 +198,10 @@ def spec_buttons(buttons: Iterable[Button[S]], subject: S, value: str) -> list[d
     ]
 
 
-def _long_texts(draft: Draft, escalation: Escalation | None) -> dict[str, tuple[str, str]]:
-    """The long, untrusted texts this state shows: key -> (mrkdwn label, raw text)."""
+def _long_texts(
+    draft: Draft, escalation: Escalation | None, corrections: Sequence[OutboxMessage]
+) -> dict[str, tuple[str, str]]:
+    """The long, untrusted texts this state shows, in order: key -> (mrkdwn label, raw)."""
     texts = {MESSAGE: ("*Customer message*", draft.input.customer_message)}
     decision = draft.decision
     if draft.state is DraftState.APPROVED and decision is not None:
@@ -205,6 +211,8 @@ def _long_texts(draft: Draft, escalation: Escalation | None) -> dict[str, tuple[
             texts[FINAL] = (f"*{_final_label(draft.reply.status)}* (edited by the operator)", final)
         else:
             texts[FINAL] = (f"*{_final_label(draft.reply.status)}*", final)
+        for key, label, correction in shown_corrections(corrections):
+            texts[key] = (label, correction.content)
         return texts
     if draft.input.draft:
         texts[DRAFT] = ("*Draft reply*", draft.input.draft)

@@ -22,6 +22,7 @@ class ActionId(StrEnum):
     REJECT = buttons.REJECT.action_id
     ESCALATE = buttons.ESCALATE.action_id
     RETRY = buttons.RETRY.action_id
+    CORRECT = buttons.CORRECT.action_id
     CLAIM = buttons.CLAIM.action_id
     RESOLVE = buttons.RESOLVE.action_id
     MARK_RESOLVED = buttons.MARK_RESOLVED.action_id
@@ -37,11 +38,13 @@ class CallbackId(StrEnum):
     REJECT = "draft_reject_modal"
     ESCALATE = "draft_escalate_modal"
     RESOLVE = "escalation_resolve_modal"
+    CORRECTION = "reply_correction_modal"
     SALES_FOLLOWUP = "sales_followup_modal"
 
 
 class InputId(StrEnum):
     EDIT_TEXT = "edit_text"
+    CORRECTION_TEXT = "correction_text"
     REJECT_REASON = "reject_reason"
     REJECT_NOTES = "reject_notes"
     ESCALATION_TYPE = "escalation_type"

@@ -1,5 +1,5 @@
-"""The Edit, Reject and Escalate modals opened from a draft card, and the Resolve modal
-opened from an escalation.
+"""The Edit, Reject, Escalate and Correction modals opened from a draft card, and the Resolve
+modal opened from an escalation.
 
 Each modal carries the draft id in ``private_metadata`` and starts with a short read-only
 summary of the conversation, so the operator knows which customer they are acting for.
@@ -35,6 +35,7 @@ from bot.rules.sla import DEFAULT_SLA_MINUTES
 
 SUMMARY_EXCERPT = 500
 NAME_MAX = 100
+MAX_CORRECTIONS = 1000  # of one reply: a correction modal's number is checked against it
 
 
 def edit_modal(draft: Draft, *, chatwoot_enabled: bool = True) -> dict[str, Any]:
@@ -44,20 +45,61 @@ def edit_modal(draft: Draft, *, chatwoot_enabled: bool = True) -> dict[str, Any]
         draft: the pending draft.
         chatwoot_enabled: False when an approved reply is recorded, not sent (submit says so).
     """
-    parts, joins = split_for_inputs(draft.input.draft)
+    fields, joins = _text_inputs(draft.input.draft, InputId.EDIT_TEXT, "Reply to the customer")
+    submit = "Approve & Send" if chatwoot_enabled else "Approve & Record"
+    title = "Write reply" if draft.input.abstained else "Edit reply"
+    view = _modal(CallbackId.EDIT, title, submit, draft, fields)
+    view["private_metadata"] = edit_metadata(draft.id, joins)
+    return view
+
+
+def correction_modal(draft: Draft, sent: str, number: int) -> dict[str, Any]:
+    """Modal to send a correction of a reply the customer already has: a new message in the
+    same conversation, after it; its text input starts with what was sent last.
+
+    Args:
+        draft: the draft whose reply was sent.
+        sent: what the customer got last from this card (the reply, or its last correction).
+        number: which correction of this reply it would be (from 1): its id in the outbox.
+    """
+    note = kit.context(
+        "The customer already has the reply below. What you send here is a new message in "
+        "the same conversation, after it; say what changed."
+    )
+    fields, joins = _text_inputs(sent, InputId.CORRECTION_TEXT, "Correction to send")
+    view = _modal(CallbackId.CORRECTION, "Send correction", "Send", draft, [note, *fields])
+    view["private_metadata"] = f"{draft.id}|{number}|{joins}"
+    return view
+
+
+def read_correction_metadata(metadata: str) -> tuple[str, int, str]:
+    """The draft id, the correction's number and the joins of a Correction modal's
+    private_metadata, checked."""
+    parts = metadata.split("|")
+    draft_id, number, joins = parts if len(parts) == 3 else ("", "", "")
+    counted = number.isascii() and number.isdigit() and 0 < int(number) <= MAX_CORRECTIONS
+    if not draft_id or not counted or any(join not in _JOINS for join in joins):
+        raise ValueError("private_metadata: not a Correction modal's")
+    return draft_id, int(number), joins
+
+
+def _text_inputs(text: str, input_id: InputId, label: str) -> tuple[list[dict[str, Any]], str]:
+    """Text boxes starting with ``text``, as many as it needs (the first required), and how
+    their parts join again; a note says so when there are several."""
+    parts, joins = split_for_inputs(text)
     fields: list[dict[str, Any]] = []
     if len(parts) > 1:
         fields.append(
             kit.context(
-                f"This draft is {len(draft.input.draft):,} characters, more than one Slack text "
-                f"box holds, so it is split into {len(parts)} parts. The customer receives them "
-                "joined, in order, as one message."
+                f"This text is {len(text):,} characters, more than one Slack text box holds, "
+                f"so it is split into {len(parts)} parts. The customer receives them joined, "
+                "in order, as one message."
             )
         )
     for number, part in enumerate(parts, start=1):
         element: dict[str, Any] = {
             "type": "plain_text_input",
-            "action_id": edit_input_id(number),
+            "action_id": text_input_id(input_id, number),
             "multiline": True,
             "max_length": t.INPUT_MAX,
         }
@@ -65,16 +107,11 @@ def edit_modal(draft: Draft, *, chatwoot_enabled: bool = True) -> dict[str, Any]
             element["min_length"] = 1
         if part:
             element["initial_value"] = part
-        label = "Reply to the customer"
-        if len(parts) > 1:
-            label += f" (part {number} of {len(parts)})"
+        shown = label if len(parts) == 1 else f"{label} (part {number} of {len(parts)})"
         hint = "The customer receives exactly this text." if number == len(parts) else None
-        fields.append(_input(edit_input_id(number), label, element, hint=hint, optional=number > 1))
-    submit = "Approve & Send" if chatwoot_enabled else "Approve & Record"
-    title = "Write reply" if draft.input.abstained else "Edit reply"
-    view = _modal(CallbackId.EDIT, title, submit, draft, fields)
-    view["private_metadata"] = edit_metadata(draft.id, joins)
-    return view
+        block_id = text_input_id(input_id, number)
+        fields.append(_input(block_id, shown, element, hint=hint, optional=number > 1))
+    return fields, joins
 
 
 # A draft longer than one text box is split over several; how the parts join again (a line
@@ -109,9 +146,15 @@ def join_parts(parts: list[str], joins: str) -> str:
     return joined
 
 
+def text_input_id(input_id: InputId, number: int) -> str:
+    """The input holding part ``number`` (from 1) of a long text (the edited reply, a
+    correction)."""
+    return input_id if number == 1 else f"{input_id}_{number}"
+
+
 def edit_input_id(number: int) -> str:
     """The input holding part ``number`` (from 1) of the edited reply."""
-    return InputId.EDIT_TEXT if number == 1 else f"{InputId.EDIT_TEXT}_{number}"
+    return text_input_id(InputId.EDIT_TEXT, number)
 
 
 def edit_metadata(draft_id: str, joins: str) -> str:

@@ -42,6 +42,8 @@ class Action(StrEnum):
     REPLY_FAILED = "reply.failed"
     REPLY_RECORDED = "reply.recorded"
     REPLY_RETRIED = "reply.retried"
+    REPLY_CORRECTED = "reply.corrected"  # a follow-up to a sent reply, queued from its card
+    CORRECTION_SENT = "correction.sent"  # that follow-up's delivery to Chatwoot, per attempt
     ESCALATION_POSTED = "escalation.posted"
     ESCALATION_NOTED = "escalation.noted"
     ESCALATION_CLAIMED = "escalation.claimed"

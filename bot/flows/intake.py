@@ -26,7 +26,7 @@ from bot.domain import (
 from bot.drafting.base import DraftingError, Proposal
 from bot.drafting.context import NO_CONTEXT, DraftingContext
 from bot.flows import surfaces
-from bot.flows.cards import assignee_shown, card_blocks
+from bot.flows.cards import beside, card_blocks
 from bot.flows.incidents import dependency_failed, dependency_ok
 from bot.flows.posting import Post, found_in_slack, post_once
 from bot.rules.risk import risk_flags
@@ -122,7 +122,7 @@ async def post_card(services: Services, draft: Draft, *, again: bool = False) ->
     training = draft.training is not None
     channel = settings.training_channel if training else settings.approvals_channel
     marker = slack.Metadata("occ_card", draft.id)
-    assignee = await assignee_shown(services, draft)
+    shown = await beside(services, draft)
 
     posted = await post_once(
         services,
@@ -131,7 +131,7 @@ async def post_card(services: Services, draft: Draft, *, again: bool = False) ->
             channel=channel,
             setting="OCC_TRAINING_CHANNEL" if training else "OCC_APPROVALS_CHANNEL",
             render=lambda: (
-                card_blocks(services, draft, assignee=assignee),
+                card_blocks(services, draft, shown=shown),
                 draft_card_text(draft),
             ),
             entry=lambda payload, outcome: decision_log.draft_entry(

@@ -13,7 +13,8 @@ A reply is only sent while Chatwoot can reply in the conversation (WhatsApp's 24
 assigns the conversation to the sender's Chatwoot agent, and is followed by a private note
 saying who sent it from Slack. A draft's reply is logged as reply.sent, reply.failed or
 reply.recorded and redraws its card; any other message is logged under its own action, the
-outcome saying how the attempt went.
+outcome saying how the attempt went, and a correction of a draft's reply (correction.sent)
+redraws that card too.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ from bot.rules.retries import LEASE
 from bot.runtime.batch import Tally, each
 from bot.services import Services
 from bot.slack import user_profile
-from bot.store.outbox import reply_id
+from bot.store.outbox import CORRECTIONS, reply_id
 
 log = logging.getLogger("occ.outbox")
 
@@ -177,7 +178,7 @@ async def undelivered(services: Services, failure: DeliveryFailure) -> OutboxMes
 
 
 async def _draft_of(services: Services, message: OutboxMessage) -> Draft | None:
-    if message.action != DRAFT_REPLY:
+    if message.action not in (DRAFT_REPLY, CORRECTIONS):
         return None
     return await services.store.get_draft(message.subject_id)
 
@@ -237,6 +238,8 @@ def _sent_note(message: OutboxMessage, draft: Draft | None, who: str) -> str:
     """The private note under a reply, saying who sent it from Slack."""
     if draft is None:
         return f"Sent from Slack by {who} — occ-bot {message.id}."
+    if message.action == CORRECTIONS:
+        return f"Correction sent from Slack by {who} — occ-bot draft {draft.id}."
     edited = message.content != draft.input.draft
     verb = "Edited and approved" if edited else "Approved"
     return f"{verb} in Slack by {who} — occ-bot draft {draft.id}."
@@ -320,7 +323,9 @@ async def _redraw(
     services: Services, draft: Draft | None, delivered: OutboxMessage, action: Action
 ) -> None:
     """A draft's card shows its reply (the draft row itself does not change while its reply
-    is delivered); no other message is shown in Slack."""
-    if draft is not None:
-        shown = replace(draft, reply=delivered.delivery)
-        await surfaces.changed(services, surfaces.Event(action, shown))
+    is delivered) and the corrections under it; no other message is shown in Slack."""
+    if draft is None:
+        return
+    if delivered.action == DRAFT_REPLY:
+        draft = replace(draft, reply=delivered.delivery)
+    await surfaces.changed(services, surfaces.Event(action, draft))

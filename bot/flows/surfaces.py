@@ -63,6 +63,8 @@ SHOWN_ON: dict[Action, tuple[Surface, ...]] = {
     Action.REPLY_FAILED: (CARD,),  # why, and Retry
     Action.REPLY_RECORDED: (CARD,),
     Action.REPLY_RETRIED: (),  # reserved, never written: a retry ends in reply.sent or .failed
+    Action.REPLY_CORRECTED: (CARD,),  # the correction under the sent text, sending
+    Action.CORRECTION_SENT: (CARD,),  # how its delivery went
     Action.ESCALATION_POSTED: (),
     Action.ESCALATION_NOTED: (),  # the Chatwoot note
     Action.ESCALATION_CLAIMED: (ESCALATION,),

@@ -1,6 +1,7 @@
 """The draft card's buttons and modals: one listener for each button spec
-(`bot.rules.buttons.CARD_BUTTONS`: Approve, Edit, Reject, Escalate, Mark Resolved, Retry), doing
-what `EFFECTS` binds to its effect; and the Edit, Reject and Escalate modals' submissions.
+(`bot.rules.buttons.CARD_BUTTONS`: Approve, Edit, Reject, Escalate, Mark Resolved, Retry, Send
+Correction), doing what `EFFECTS` binds to its effect; and the Edit, Reject, Escalate and
+Correction modals' submissions.
 
 Every listener acknowledges first and hands the rest to background work, so Slack gets its
 answer in milliseconds whatever the database, Chatwoot or the Web API are doing.
@@ -15,9 +16,16 @@ from typing import Any, TypeVar
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from bot.blocks.ids import CallbackId, InputId
-from bot.blocks.modals import edit_input_id, join_parts, read_edit_metadata
+from bot.blocks.modals import (
+    edit_input_id,
+    join_parts,
+    read_correction_metadata,
+    read_edit_metadata,
+    text_input_id,
+)
 from bot.domain import DecisionKind, EscalationType, RejectReason, Urgency
-from bot.flows import decisions, spooled
+from bot.draft_body import MAX_DRAFT_CHARS
+from bot.flows import corrections, decisions, spooled
 from bot.handlers.payload import (
     InvalidPayload,
     action_value,
@@ -66,12 +74,26 @@ def _retry(services: Services, body: dict[str, Any]) -> None:
     )
 
 
+def _correction_form(services: Services, body: dict[str, Any]) -> None:
+    services.background.spawn_now(  # trigger_id expires 3 s after the click
+        corrections.open_form(
+            services,
+            action_value(body),
+            user_id(body),
+            trigger_id=body["trigger_id"],
+            channel=channel_id(body),
+        ),
+        name="open-correction",
+    )
+
+
 EFFECTS: dict[Effect, Press] = {
     Effect.APPROVE: _approve,
     Effect.EDIT_FORM: _form(DecisionKind.EDIT),
     Effect.REJECT_FORM: _form(DecisionKind.REJECT),
     Effect.ESCALATE_FORM: _form(DecisionKind.ESCALATE),
     Effect.RETRY: _retry,
+    Effect.CORRECTION_FORM: _correction_form,
 }
 
 
@@ -102,6 +124,27 @@ def register(app: AsyncApp, services: Services) -> None:
         await ack()
         decision = spooled.intent(services, "edit", draft_id, user_id(body), text=text)
         services.background.spawn(spooled.decide(services, decision), name="edit")
+
+    async def on_correction_submit(
+        ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]
+    ) -> None:
+        try:
+            draft_id, number, joins = read_correction_metadata(view["private_metadata"])
+        except ValueError as error:
+            raise InvalidPayload("view.private_metadata", str(error)) from None
+        ids = [text_input_id(InputId.CORRECTION_TEXT, n) for n in range(1, len(joins) + 2)]
+        text = join_parts([state_value(view, i) or "" for i in ids], joins).strip()
+        wrong = None
+        if not text:
+            wrong = "The correction is empty."
+        elif len(text) > MAX_DRAFT_CHARS:
+            wrong = f"Chatwoot takes at most {MAX_DRAFT_CHARS:,} characters in one message."
+        if wrong is not None:
+            await ack(response_action="errors", errors={InputId.CORRECTION_TEXT: wrong})
+            return
+        await ack()
+        correction = corrections.correct(services, draft_id, user_id(body), number, text)
+        services.background.spawn(correction, name="correct")
 
     async def on_reject_submit(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
         reason = _enum(RejectReason, state_value(view, InputId.REJECT_REASON))
@@ -150,6 +193,7 @@ def register(app: AsyncApp, services: Services) -> None:
     app.view(CallbackId.EDIT.value)(on_edit_submit)
     app.view(CallbackId.REJECT.value)(on_reject_submit)
     app.view(CallbackId.ESCALATE.value)(on_escalate_submit)
+    app.view(CallbackId.CORRECTION.value)(on_correction_submit)
 
 
 def _enum(cls: type[E], value: str | None) -> E | None:

@@ -35,6 +35,7 @@ class Who(StrEnum):
     SENDERS = "senders"
     OPERATORS = "operators"  # OCC_OPERATORS (everyone, when it is empty) and OCC_MANAGERS
     MANAGERS = "managers"  # OCC_MANAGERS (nobody, when it is empty)
+    SENDER = "sender"  # the operator who sent the card's reply (still an operator), and managers
 
 
 class Effect(StrEnum):
@@ -45,6 +46,7 @@ class Effect(StrEnum):
     REJECT_FORM = "reject_form"  # the reject modal (a CX breach card's: resolved, nothing sent)
     ESCALATE_FORM = "escalate_form"  # the escalate modal, type and urgency suggested
     RETRY = "retry"  # the failed reply sent now, before its backoff is over
+    CORRECTION_FORM = "correction_form"  # the correction modal, starting from what was sent
     CLAIM = "claim"  # the escalation becomes the presser's
     RESOLVE_FORM = "resolve_form"  # the resolution modal
 
@@ -150,15 +152,19 @@ def may_press(
     managers: frozenset[str],
     trainee: str | None = None,
     must_escalate: bool = False,
+    sender: str | None = None,
 ) -> bool:
     """Whether `user` may press a `who` button, as the flows decide it. `trainee`: the card is
-    a training card, theirs; `must_escalate`: the risk rules reserve sending it for managers."""
+    a training card, theirs; `must_escalate`: the risk rules reserve sending it for managers;
+    `sender`: who sent the card's reply."""
     manager = user in managers
     operator = not operators or user in operators or manager
     if who is Who.MANAGERS:
         return manager
     if who is Who.OPERATORS:
         return operator
+    if who is Who.SENDER:
+        return manager or (operator and user == sender)
     if trainee is not None:
         return user == trainee
     if who is Who.SENDERS and must_escalate:
@@ -221,7 +227,25 @@ RETRY: Button[Card] = Button(
         (OnCard(replies=frozenset({DeliveryStatus.FAILED})), Look("🔁 Retry now", Style.PRIMARY)),
     ),
 )
-CARD_BUTTONS: tuple[Button[Card], ...] = (APPROVE, EDIT, REJECT, ESCALATE, MARK_RESOLVED, RETRY)
+CORRECT: Button[Card] = Button(
+    action_id="reply_correct",
+    look=Look("✍️ Send Correction"),
+    who=Who.SENDER,
+    effect=Effect.CORRECTION_FORM,
+    # a reply the customer got (a recorded one reached nobody; a training card sends nothing)
+    shown=OnCard(
+        frozenset({DraftState.APPROVED}), replies=frozenset({DeliveryStatus.SENT}), chatwoot=True
+    ),
+)
+CARD_BUTTONS: tuple[Button[Card], ...] = (
+    APPROVE,
+    EDIT,
+    REJECT,
+    ESCALATE,
+    MARK_RESOLVED,
+    RETRY,
+    CORRECT,
+)
 
 # -- the escalation message's buttons ------------------------------------------------------------
 

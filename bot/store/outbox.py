@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import BigInteger, Column, Index, Table, Text
 
-from bot.domain import Delivery, DeliveryStatus, LogEntry, MessageKind, OutboxMessage
+from bot.domain import Action, Delivery, DeliveryStatus, LogEntry, MessageKind, OutboxMessage
 from bot.store import codec, deliveries
 from bot.store.codec import Row
 from bot.store.columns import UtcDateTime, check_in, metadata, partial_index
@@ -20,6 +20,7 @@ from bot.store.decision_log import log_insert
 from bot.store.ops import Change, Cond, Insert, Query, Update, eq
 
 MESSAGE_KINDS = ("reply", "note")
+CORRECTIONS = Action.CORRECTION_SENT.value  # the action a reply's corrections are queued under
 
 # Each row is delivered once, with status, lease and backoff columns (bot.store.deliveries),
 # and written in the transaction of the change it belongs to.
@@ -84,6 +85,12 @@ def reply_id(draft_id: str) -> str:
     return f"reply_{draft_id}"
 
 
+def correction_id(draft_id: str, number: int) -> str:
+    """The id of a sent reply's ``number``-th correction (from 1) in the outbox: the modal
+    that writes it carries the number, so a submission sent twice queues it once."""
+    return f"correction_{draft_id}_{number}"
+
+
 def note_id(escalation_id: str) -> str:
     """The id of an escalation's private note in the outbox: one per escalation."""
     return f"note_{escalation_id}"
@@ -107,9 +114,19 @@ class Outbox:
         query = Query(TABLE, (eq("subject_id", subject_id),), order_by=("created_at", "id"))
         return [outbox_from_row(row) for row in await self.db.select(query)]
 
-    async def queue_outbox_message(self, message: OutboxMessage) -> OutboxMessage | None:
-        """Queue a message on its own, once per id; None if it was queued already."""
-        row = await self.db.apply(Change(Insert(TABLE, outbox_row(message), ignore_conflict=True)))
+    async def corrections_of(self, draft_id: str) -> list[OutboxMessage]:
+        """The corrections queued after a draft's reply, oldest first."""
+        where = (eq("subject_id", draft_id), eq("action", CORRECTIONS))
+        query = Query(TABLE, where, order_by=("created_at", "id"))
+        return [outbox_from_row(row) for row in await self.db.select(query)]
+
+    async def queue_outbox_message(
+        self, message: OutboxMessage, *logs: LogEntry
+    ) -> OutboxMessage | None:
+        """Queue a message, with its log rows, once per id; None, writing nothing, if it was
+        queued already."""
+        insert = Insert(TABLE, outbox_row(message), ignore_conflict=True)
+        row = await self.db.apply(Change(insert, tuple(log_insert(log) for log in logs)))
         return None if row is None else message
 
     async def claim_outbox_message(

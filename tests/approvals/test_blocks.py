@@ -424,7 +424,7 @@ def test_sent_card_shows_exactly_what_was_sent_and_who_when() -> None:
     assert "✅ *Sent to the customer*" in text
     assert f"Approved by <@{OPERATOR}> <!date^" in text
     assert f"*Text sent*\n> {SUSAN.draft}" in text
-    assert not buttons(blocks)
+    assert [b["action_id"] for b in buttons(blocks)] == [ActionId.CORRECT]  # a follow-up only
 
 
 def test_edited_reply_is_shown_as_sent_and_marked_edited() -> None:

@@ -58,6 +58,8 @@ SUBJECTS: dict[str, dict] = {
     "must-escalate draft": {"must_escalate": True},
     "training card": {"trainee": TRAINEE},
     "failed reply": {},
+    "sent reply": {"sender": OPERATOR},
+    "manager's sent reply": {"sender": MANAGER},
     "CX breach card": {},
     "open escalation": {},
     "claimed escalation": {},

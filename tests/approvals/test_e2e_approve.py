@@ -46,7 +46,7 @@ async def test_approve_sends_the_draft_once_and_updates_the_card(
     assert stored.state is DraftState.APPROVED
     assert stored.reply.status is DeliveryStatus.SENT
     card = slack.message(draft.card.channel, draft.card.ts)
-    assert button_texts(card) == []
+    assert button_texts(card) == ["✍️ Send Correction"]  # no decision button: only a follow-up
     card_text = str(card["blocks"])
     assert f"<@{OPERATOR}>" in card_text and "<!date^" in card_text
     assert await bot.actions(draft.id) == [

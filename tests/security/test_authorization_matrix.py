@@ -116,6 +116,11 @@ MATRIX: dict[Key, tuple[str, str, str, str, str]] = {
     (CallbackId.REJECT, "training card"):                     (NO, NO, NO, OK, NO),
     (CallbackId.ESCALATE, "training card"):                   (NO, NO, NO, OK, NO),
     (ActionId.RETRY, "failed reply"):                         (OK, NO, OK, NO, NO),
+    # A sent reply: the operator who sent it may correct it, and managers.
+    (ActionId.CORRECT, "sent reply"):                         (OK, NO, OK, NO, NO),
+    (CallbackId.CORRECTION, "sent reply"):                    (OK, NO, OK, NO, NO),
+    (ActionId.CORRECT, "manager's sent reply"):               (NO, NO, OK, NO, NO),
+    (CallbackId.CORRECTION, "manager's sent reply"):          (NO, NO, OK, NO, NO),
     (ActionId.MARK_RESOLVED, "CX breach card"):               (OK, NO, OK, NO, NO),
     (ActionId.CLAIM, "open escalation"):                      (NO, NO, OK, NO, NO),
     (ActionId.RESOLVE, "claimed escalation"):                 (NO, NO, OK, NO, NO),
@@ -354,6 +359,8 @@ RESERVED = "Sending it is reserved for managers"
 NOT_THEIRS = f"This training card is <@{TRAINEE}>'s to decide."
 EDITED = "Hi Susan, it ships today: tracking follows by email."
 CUSTOMER_REPLY = "We've refunded the duplicate charges; sorry for the trouble!"
+CORRECTION = "A correction: it ships tomorrow, not today."
+NOT_THE_SENDER = "who sent this reply, or a manager"
 
 
 def must_escalate_why(user: str) -> str:
@@ -391,6 +398,20 @@ async def failed_reply(world: World, user: str) -> Draft:
     failed = await world.bot.store.get_draft(draft.id)
     assert failed.reply.status is DeliveryStatus.FAILED
     return failed
+
+
+def sent_by(sender: str) -> Subject:
+    """A draft whose reply ``sender`` approved and Chatwoot took."""
+
+    async def sent_reply(world: World, user: str) -> Draft:
+        draft = await world.draft("demo-1-order-status")
+        await world.bot.click(ActionId.APPROVE, draft, sender)
+        await world.bot.settle()
+        sent = await world.bot.store.get_draft(draft.id)
+        assert sent.reply.status is DeliveryStatus.SENT
+        return sent
+
+    return sent_reply
 
 
 async def open_escalation(world: World, user: str) -> Escalation:
@@ -592,6 +613,10 @@ def submit(callback: CallbackId) -> Act:
             response = await bot.submit_escalation(
                 subject.id, user, type="high_value", urgency="high", notes="Please look."
             )
+        elif callback is CallbackId.CORRECTION:
+            # The metadata of the modal Send Correction opens: the draft and correction 1.
+            values = text_value(InputId.CORRECTION_TEXT, CORRECTION)
+            response = await bot.submit(callback, f"{subject.id}|1|", user, values)
         elif callback is CallbackId.RESOLVE:
             response = await bot.submit_resolution(
                 subject.id,
@@ -696,6 +721,14 @@ async def reply_sent(world: World, cell: Cell) -> None:
     assert draft.reply.status is DeliveryStatus.SENT
     replies = world.chatwoot.sent_replies(draft.input.conversation_id)
     assert [m["content"] for m in replies] == [draft.input.draft]
+
+
+async def correction_sent(world: World, cell: Cell) -> None:
+    draft = cell.subject
+    replies = world.chatwoot.sent_replies(draft.input.conversation_id)
+    assert [m["content"] for m in replies] == [draft.decision.final_text, CORRECTION]
+    [row] = [e for e in await new_log(world, cell) if e.action == "reply.corrected"]
+    assert row.actor == cell.user
 
 
 async def claimed_by_user(world: World, cell: Cell) -> None:
@@ -823,6 +856,18 @@ ROWS: dict[Key, Row] = {
     ),
     (ActionId.RETRY, "failed reply"): Row(
         failed_reply, click(ActionId.RETRY), reply_sent, NOT_AN_OPERATOR
+    ),
+    (ActionId.CORRECT, "sent reply"): Row(
+        sent_by(OPERATOR), click(ActionId.CORRECT), opens(CallbackId.CORRECTION), NOT_THE_SENDER
+    ),
+    (CallbackId.CORRECTION, "sent reply"): Row(
+        sent_by(OPERATOR), submit(CallbackId.CORRECTION), correction_sent, NOT_THE_SENDER
+    ),
+    (ActionId.CORRECT, "manager's sent reply"): Row(
+        sent_by(MANAGER), click(ActionId.CORRECT), opens(CallbackId.CORRECTION), NOT_THE_SENDER
+    ),
+    (CallbackId.CORRECTION, "manager's sent reply"): Row(
+        sent_by(MANAGER), submit(CallbackId.CORRECTION), correction_sent, NOT_THE_SENDER
     ),
     (ActionId.MARK_RESOLVED, "CX breach card"): Row(
         breach_card, click(ActionId.MARK_RESOLVED), opens(CallbackId.REJECT), NOT_AN_OPERATOR

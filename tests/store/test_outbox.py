@@ -17,10 +17,12 @@ from bot.domain import (
     ResolutionOutcome,
 )
 from bot.store import Store
+from bot.store.outbox import correction_id
 from tests.store.helpers import (
     LEASE,
     T0,
     actions,
+    approved_draft,
     entry,
     escalated_draft,
 )
@@ -106,3 +108,30 @@ async def test_an_outbox_message_is_taken_by_one_worker_and_finished_by_its_atte
     assert await store.get_outbox_message(queued.id) == done
     assert await store.due_outbox_messages(T0 + 2 * LEASE) == []
     assert "escalation.replied" in await actions(store, escalation.id)
+
+
+async def test_a_correction_is_queued_once_with_its_log_row_and_listed_under_its_draft(
+    store: Store,
+) -> None:
+    draft = await approved_draft(store, "d-1")
+    correction = OutboxMessage(
+        id=correction_id(draft.id, 1),
+        subject_id=draft.id,
+        conversation_id=101,
+        kind=MessageKind.REPLY,
+        content="A correction: it ships tomorrow.",
+        action=Action.CORRECTION_SENT.value,
+        actor="U0OPS",
+        created_at=T0,
+        delivery=Delivery(status=DeliveryStatus.SENDING, attempts=1, lease_until=T0 + LEASE),
+    )
+    corrected = entry(draft.id, Action.REPLY_CORRECTED)
+
+    assert await store.queue_outbox_message(correction, corrected) == correction
+    again = entry(draft.id, Action.REPLY_CORRECTED)
+    assert await store.queue_outbox_message(correction, again) is None  # once, no second row
+
+    assert await store.corrections_of(draft.id) == [correction]
+    listed = {m.id for m in await store.outbox_for(draft.id)}
+    assert listed == {f"reply_{draft.id}", correction.id}  # beside the reply it corrects
+    assert (await actions(store, draft.id)).count("reply.corrected") == 1
