@@ -20,6 +20,7 @@ from bot.store import (
     incidents,
     job_runs,
     outbox,
+    qa_reviews,
     reminders,
     sales,
     stats,
@@ -38,6 +39,7 @@ ENTITIES = (
     decision_log,
     job_runs,
     incidents,
+    qa_reviews,
     stats,
 )
 TABLES = tuple(metadata.tables)
