@@ -232,6 +232,8 @@ class QaReviews:
             Query(TABLE, reviewed, order_by=("operator",), columns=("operator",))
         )
         operators = list(dict.fromkeys(row["operator"] for row in rows))
+        if not operators:
+            return []
         good = eq("verdict", Verdict.GOOD.value)
         counts = await self.db.counts(
             {
