@@ -184,6 +184,7 @@ def review_answer(
     new_cards: int,
     waiting_cards: int,
     own_left_out: int,
+    named: bool = False,
 ) -> str:
     """`/occ review`'s answer: the week, each operator's sample and where it stands, and
     where the cards are.
@@ -195,6 +196,7 @@ def review_answer(
         new_cards: cards being posted to the manager's DM now.
         waiting_cards: cards the manager has there already, still to be marked.
         own_left_out: the manager's own replies, left to another manager.
+        named: the manager named the operators to review.
     """
     start, end = week
     head = (
@@ -203,7 +205,12 @@ def review_answer(
     )
     lines = [head]
     if not samples:
-        lines.append("No replies were sent last week, so there is nothing to review.")
+        if named:
+            lines.append("Nothing to review: the people named sent no reply last week.")
+        elif own_left_out:
+            lines.append("Nothing to review: no one else sent a reply last week.")
+        else:
+            lines.append("Nothing to review: no reply was sent last week.")
     for part in samples:
         line = (
             f"• {t.mention(part.operator)}: {part.sampled} of {part.sent} "

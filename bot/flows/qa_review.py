@@ -62,6 +62,7 @@ async def start(services: Services, manager: str, people: list[str]) -> str:
         new_cards=len(new),
         waiting_cards=len(waiting),
         own_left_out=len(own),
+        named=bool(people),
     )
 
 

@@ -312,3 +312,23 @@ async def test_the_decision_quality_figure_in_stats_the_home_tab_and_the_digest(
         in digest["text"]
     )
     assert "• decision quality: 3 of 4 reviewed replies Good (75%)" in digest["text"]
+
+
+async def test_review_can_be_limited_to_the_people_named(
+    qa_bot: BotUnderTest, slack, clock, scenarios
+):
+    bot = qa_bot
+    replies = await last_week_replies(bot, clock, scenarios)
+    clock.now = REVIEW_DAY
+
+    named = (await ask_occ(bot, slack, f"review <@{SECOND_OPERATOR}>", user=MANAGER))["text"]
+    nobody = (await ask_occ(bot, slack, f"review <@{SECOND_MANAGER}>", user=MANAGER))["text"]
+    wrong = (await ask_occ(bot, slack, "review everyone", user=MANAGER))["text"]
+
+    assert f"<@{SECOND_OPERATOR}>: 2 of 2 replies sampled" in named and OPERATOR not in named
+    assert [draft_id for _, draft_id in dm_cards(slack, MANAGER)] == [
+        replies["oscar medium edited"].id,
+        replies["oscar high"].id,
+    ]
+    assert "Nothing to review: the people named sent no reply last week." in nobody
+    assert wrong.startswith("`everyone` is no person.") and "Usage: `/occ review" in wrong
