@@ -122,6 +122,9 @@ class Settings(BaseSettings, SalesThresholds):
     )
     digest_hour: int = Field(9, alias="OCC_DIGEST_HOUR", ge=0, le=23)
     training_channel: str = Field("#occ-training", alias="OCC_TRAINING_CHANNEL")
+    # `/occ review`: how many of each operator's replies last week a manager reviews (the
+    # documents give no number); each is a card in the manager's DM.
+    qa_sample_size: int = Field(5, alias="OCC_QA_SAMPLE_SIZE", ge=1, le=20)
     home_refresh_seconds: float = Field(2.0, alias="OCC_HOME_REFRESH_SECONDS", ge=0, le=60)
     managers_group: str | None = Field(
         None, alias="OCC_MANAGERS_GROUP", pattern=r"^S[A-Z0-9]{2,31}$"

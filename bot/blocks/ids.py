@@ -1,8 +1,9 @@
 """Action, callback and input ids shared by the Block Kit builders and the Slack handlers.
 
 Buttons carry the draft id (or escalation id) as their ``value``; modals carry the draft id
-in ``private_metadata``. Each modal input uses the same string as block_id and action_id, so a
-handler reads ``view.state.values[InputId.X][InputId.X]``.
+in ``private_metadata`` (a review card's buttons and the Coach modal: the reviewed reply's).
+Each modal input uses the same string as block_id and action_id, so a handler reads
+``view.state.values[InputId.X][InputId.X]``.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from bot.rules import buttons
+from bot.rules.qa import COACH, GOOD
 from bot.rules.sales import CREATE_FOLLOWUP, NOTIFY_LEAD, PAGE_MANAGER, START_REORDER
 from bot.rules.sales_buttons import ACKNOWLEDGE
 
@@ -31,6 +33,8 @@ class ActionId(StrEnum):
     SALES_NOTIFY_LEAD = NOTIFY_LEAD.action_id
     SALES_PAGE_MANAGER = PAGE_MANAGER.action_id
     SALES_REORDER = START_REORDER.action_id
+    QA_GOOD = GOOD.action_id
+    QA_COACH = COACH.action_id
 
 
 class CallbackId(StrEnum):
@@ -40,6 +44,7 @@ class CallbackId(StrEnum):
     RESOLVE = "escalation_resolve_modal"
     CORRECTION = "reply_correction_modal"
     SALES_FOLLOWUP = "sales_followup_modal"
+    QA_COACH = "qa_coach_modal"
 
 
 class InputId(StrEnum):
@@ -58,6 +63,7 @@ class InputId(StrEnum):
     FOLLOWUP_OWNER = "followup_owner"
     FOLLOWUP_DUE = "followup_due"
     FOLLOWUP_NOTE = "followup_note"
+    QA_NOTE = "qa_note"
 
 
 # The draft card's buttons that decide it: a decided card shows none of them.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.blocks import text as t
 from bot.domain import DecisionStats
+from bot.rules.qa import QUALITY_BAR
 
 DECIDE_TARGET_SECONDS = 180  # decisions in under 3 minutes
 ESCALATION_BAND = (0.10, 0.15)  # an escalation rate of 10-15 %
@@ -11,13 +12,31 @@ ESCALATION_BAND = (0.10, 0.15)  # an escalation rate of 10-15 %
 
 def person_lines(stats: DecisionStats) -> list[str]:
     if not stats.decisions:
-        return ["• no decisions"]
+        return ["• no decisions", *quality_lines(stats)]
     return [
         f"• *{stats.decisions}* decision{'' if stats.decisions == 1 else 's'}: "
         f"{stats.approved} approved, {stats.edited} edited, {stats.rejected} rejected, "
         f"{stats.escalated} escalated",
         f"• time to decide: {_times(stats)}",
+        *quality_lines(stats),
     ]
+
+
+def quality_lines(stats: DecisionStats) -> list[str]:
+    """Decision quality (QA review: Good out of reviewed) against the 80 % bar, once a
+    manager has reviewed some replies in the window."""
+    if not stats.reviewed:
+        return []
+    return [f"• decision quality: {quality(stats.reviewed_good, stats.reviewed)}"]
+
+
+def quality(good: int, reviewed: int) -> str:
+    """ "4 of 5 reviewed replies Good (80%) ✅ (bar 80 %)"."""
+    rate = good / reviewed
+    return (
+        f"{good} of {reviewed} reviewed repl{'y' if reviewed == 1 else 'ies'} Good "
+        f"({t.percent(rate)}) {_mark(rate >= QUALITY_BAR)} (bar {round(QUALITY_BAR * 100)} %)"
+    )
 
 
 def team_lines(stats: DecisionStats) -> list[str]:

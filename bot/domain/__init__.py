@@ -10,7 +10,7 @@ A draft's life:
 Every move out of ``pending`` is a compare-and-set in the store, so exactly one decision wins.
 
 The vocabulary is split by what it describes (drafts, escalations, deliveries, the
-decision log, operations, Sales Pulse); every name is importable from `bot.domain`.
+decision log, operations, QA reviews, Sales Pulse); every name is importable from `bot.domain`.
 """
 
 from bot.domain.deliveries import Delivery, DeliveryStatus, MessageKind, OutboxMessage
@@ -61,6 +61,13 @@ from bot.domain.operations import (
     RunOutcome,
     SourceStatus,
 )
+from bot.domain.reviews import (
+    BandOutcomes,
+    OperatorQuality,
+    QaReview,
+    ReviewCard,
+    Verdict,
+)
 from bot.domain.sales import (
     Affected,
     Finding,
@@ -81,6 +88,7 @@ __all__ = [
     "Affected",
     "Assignee",
     "Band",
+    "BandOutcomes",
     "ConversationInChatwoot",
     "ConversationLine",
     "Customer",
@@ -105,10 +113,12 @@ __all__ = [
     "KbSource",
     "LogEntry",
     "MessageKind",
+    "OperatorQuality",
     "Order",
     "OrderFacts",
     "OutboxMessage",
     "Outcome",
+    "QaReview",
     "QueueSummary",
     "RejectReason",
     "Reminder",
@@ -116,6 +126,7 @@ __all__ = [
     "ResolutionOutcome",
     "RetiredBecause",
     "Retirement",
+    "ReviewCard",
     "Risk",
     "RiskFlag",
     "RiskKind",
@@ -134,4 +145,5 @@ __all__ = [
     "TrainingCard",
     "Trigger",
     "Urgency",
+    "Verdict",
 ]

@@ -69,6 +69,9 @@ class Action(StrEnum):
     RELIABILITY_ALERT = "reliability.alert"
     RELIABILITY_RECOVERED = "reliability.recovered"
     TRAINING_STARTED = "training.started"
+    QA_REVIEWED = "qa.reviewed"  # a manager's verdict on a sent reply: Good, or Coach
+    QA_REFUSED = "qa.refused"  # a review not allowed, or of a reply already reviewed
+    QA_NOTE_SENT = "qa.note_sent"  # the coaching note reached the operator by DM (per attempt)
 
 
 @dataclass(frozen=True)

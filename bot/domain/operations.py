@@ -65,6 +65,8 @@ class DecisionStats:
     claims: int = 0  # escalations claimed by managers
     claims_within_sla: int = 0
     breaches: int = 0  # conversations found waiting past the CX SLA
+    reviewed: int = 0  # replies a manager reviewed in the window (QA review)
+    reviewed_good: int = 0  # of them, marked Good
 
     @property
     def decisions(self) -> int:
@@ -73,6 +75,11 @@ class DecisionStats:
     @property
     def escalation_rate(self) -> float | None:
         return self.escalated / self.decisions if self.decisions else None
+
+    @property
+    def decision_quality(self) -> float | None:
+        """Good out of reviewed: the share of reviewed replies a manager marked Good."""
+        return self.reviewed_good / self.reviewed if self.reviewed else None
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,6 @@
 """The weekly digest: last week's numbers beside the week before, three charts, the most edited
-topics and the top rejection reasons with an example of each.
+topics and the top rejection reasons with an example of each, each operator's decision quality
+(QA review) and the calibration of the confidence bands beside the documents' pilot.
 
 The `digest` job posts it to `OCC_DIGEST_CHANNEL` once a week, on `OCC_DIGEST_WEEKDAY` from
 `OCC_DIGEST_HOUR` in `OCC_TIMEZONE`: the week is taken with a conditional insert (a
@@ -20,13 +21,16 @@ from pathlib import Path
 from bot import slack
 from bot.blocks import text as t
 from bot.blocks.digest_charts import decisions_png, escalation_rate_png, time_to_decide_png
+from bot.blocks.quality import calibration_lines, operator_quality_lines
 from bot.blocks.stats import person_lines, team_lines
 from bot.domain import (
     RESOLVED_REASONS,
+    BandOutcomes,
     DecisionKind,
     DecisionStats,
     Draft,
     JobRun,
+    OperatorQuality,
     RunOutcome,
     SlackRef,
 )
@@ -52,6 +56,8 @@ class Digest:
     previous: DecisionStats
     edited_topics: list[tuple[str, int, str]]  # topic, edits, an example customer message
     rejections: list[tuple[str, int, str]]  # reason, count, an example (message and notes)
+    quality: list[OperatorQuality]  # each operator's replies reviewed in the week
+    calibration: list[BandOutcomes]  # the week's decisions by confidence band
 
     def charts(self) -> dict[str, bytes]:
         return {
@@ -68,12 +74,15 @@ async def build_digest(services: Services, now: datetime) -> Digest:
     start = this_monday - timedelta(days=7)
     starts = [start + timedelta(days=n) for n in range(8)]  # local midnights, DST included
     closing = timedelta(microseconds=1)  # the stats' windows include their end
-    days, week, previous = await asyncio.gather(
+    end = this_monday - closing
+    days, week, previous, quality, calibration = await asyncio.gather(
         asyncio.gather(
             *(store.decision_stats(since=a, until=b - closing) for a, b in pairwise(starts))
         ),
-        store.decision_stats(since=start, until=this_monday - closing),
+        store.decision_stats(since=start, until=end),
         store.decision_stats(since=start - timedelta(days=7), until=start - closing),
+        store.quality_by_operator(since=start, until=end),
+        store.calibration(since=start, until=end),
     )
     edited = await store.decided_between(start, this_monday, [DecisionKind.EDIT], LOOKED_AT)
     rejected = await store.decided_between(start, this_monday, [DecisionKind.REJECT], LOOKED_AT)
@@ -86,6 +95,8 @@ async def build_digest(services: Services, now: datetime) -> Digest:
         rejections=_top_reasons(
             [d for d in rejected if d.decision and d.decision.reason not in RESOLVED_REASONS]
         ),
+        quality=quality,
+        calibration=calibration,
     )
 
 
@@ -178,6 +189,8 @@ def slack_text(digest: Digest) -> str:
         *_listed(digest.edited_topics, "edit"),
         "*Top rejection reasons:*",
         *_listed(digest.rejections, "rejection"),
+        *operator_quality_lines(digest.quality),
+        *calibration_lines(digest.calibration),
     ]
     return "\n".join(line for line in lines if line)
 

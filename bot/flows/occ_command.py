@@ -9,6 +9,9 @@
   file in a direct message, for managers (it holds customers' messages).
 - ``training start [@person…]``, ``training report [@person…]``: the scenario packet as
   training cards, and each trainee's score against the 80 % bar (`bot.flows.training`).
+- ``review [@person…]``: for managers, last week's sample of each operator's sent replies
+  (or of those named) as cards in a direct message, to mark Good or Coach
+  (`bot.flows.qa_review`).
 - ``help``.
 
 A word or argument it does not know gets an answer that says what it does know.
@@ -28,7 +31,7 @@ from bot.blocks.home import NOT_AN_OPERATOR
 from bot.blocks.queue import HELP, queue_text
 from bot.blocks.stats import person_lines, team_lines
 from bot.domain import Band, Draft, RiskKind
-from bot.flows import database_down, training
+from bot.flows import database_down, qa_review, training
 from bot.flows.overview import waiting_lines
 from bot.rules.periods import PERIODS, period_start
 from bot.rules.risk import confidence_band
@@ -209,6 +212,16 @@ async def _training(services: Services, user: str, args: list[str]) -> str:
     raise CommandError(f"`/occ training` has no `{t.inline(args[0], 40)}`.\n{TRAINING_USAGE}")
 
 
+async def _review(services: Services, user: str, args: list[str]) -> str:
+    people = []
+    for arg in args:
+        person = _user(arg)
+        if person is None:
+            raise CommandError(f"`{t.inline(arg, 40)}` is no person.\n{REVIEW_USAGE}")
+        people.append(person)
+    return await qa_review.start(services, user, people)
+
+
 async def _help(services: Services, user: str, args: list[str]) -> str:
     return HELP
 
@@ -234,11 +247,16 @@ TRAINING_USAGE = (
     "for you, or for the people a manager names; `/occ training report [@person…]` shows the "
     "scores against the 80 % bar."
 )
+REVIEW_USAGE = (
+    "Usage: `/occ review [@person…]` (managers): last week's sample of each operator's sent "
+    "replies, or of the people named, to mark Good or Coach."
+)
 USER = re.compile(r"<@([UW][A-Z0-9]{2,})(?:\|[^>]*)?>|([UW][A-Z0-9]{2,})")
 SUBCOMMANDS = {
     "queue": _queue,
     "stats": _stats,
     "export": _export,
     "training": _training,
+    "review": _review,
     "help": _help,
 }

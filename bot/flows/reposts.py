@@ -1,5 +1,5 @@
-"""Cards, escalation messages and Sales Pulse alerts that Slack refused earlier, posted again
-(the `reposts` job): each batch runs even when another fails."""
+"""Cards, escalation messages, Sales Pulse alerts and coaching notes that Slack refused
+earlier, posted again (the `reposts` job): each batch runs even when another fails."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import logging
 
 from bot.flows.escalations import repost_escalations
 from bot.flows.intake import repost_cards
+from bot.flows.qa_verdicts import repost_notes
 from bot.flows.sales_alerts import repost_alerts
 from bot.services import Services
 
@@ -24,6 +25,7 @@ async def repost_refused(services: Services) -> str:
         ("cards", repost_cards),
         ("escalations", repost_escalations),
         ("sales alerts", repost_alerts),
+        ("coaching notes", repost_notes),
     )
     for noun, batch in batches:
         try:

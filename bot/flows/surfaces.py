@@ -8,11 +8,11 @@ surface the events touch is redrawn once, however many of them touch it, in `Sur
 Flows never call a redraw themselves, so a new surface is one `Surface` member, where it
 looks (`_targets`), how it is drawn (`_draw`) and its column in `SHOWN_ON`, and no flow changes.
 
-When: the card, the escalation message and the Sales Pulse alert are redrawn before
-``changed`` returns, so a flow keeps its order (a card says "sending" before Chatwoot is
-called; a resolution shows before the slow Chatwoot calls); a flow that must not wait spawns
-the call (`bot.flows.drafting`'s supersession). A Home tab is redrawn in the background once
-its user's run of decisions pauses (`overview.refresh_home_soon`).
+When: the card, the escalation message, the Sales Pulse alert and the review cards are
+redrawn before ``changed`` returns, so a flow keeps its order (a card says "sending" before
+Chatwoot is called; a resolution shows before the slow Chatwoot calls); a flow that must not
+wait spawns the call (`bot.flows.drafting`'s supersession). A Home tab is redrawn in the
+background once its user's run of decisions pauses (`overview.refresh_home_soon`).
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from bot.domain import Action, Draft, Escalation, SalesAlert
-from bot.flows import cards, escalation_view, overview, sales_view
+from bot.domain import Action, Draft, Escalation, QaReview, SalesAlert
+from bot.flows import cards, escalation_view, overview, qa_view, sales_view
 from bot.services import Services
 
 
@@ -33,13 +33,15 @@ class Surface(Enum):
     CARD = "the draft's card"
     ESCALATION = "the escalation's message in the managers' channel"
     SALES_ALERT = "the Sales Pulse alert"
-    HOME = "the Home tab of whoever decided"
+    REVIEW = "each manager's review card of the reply"
+    HOME = "the Home tab of whoever decided (or whose reply was reviewed)"
 
 
-CARD, ESCALATION, SALES_ALERT, HOME = (
+CARD, ESCALATION, SALES_ALERT, REVIEW, HOME = (
     Surface.CARD,
     Surface.ESCALATION,
     Surface.SALES_ALERT,
+    Surface.REVIEW,
     Surface.HOME,
 )
 
@@ -90,16 +92,20 @@ SHOWN_ON: dict[Action, tuple[Surface, ...]] = {
     Action.RELIABILITY_ALERT: (),
     Action.RELIABILITY_RECOVERED: (),
     Action.TRAINING_STARTED: (),  # its cards are posted
+    Action.QA_REVIEWED: (REVIEW, HOME),  # the verdict; the operator's decision quality
+    Action.QA_REFUSED: (),  # told to the user alone
+    Action.QA_NOTE_SENT: (REVIEW,),  # the note reached the operator
 }
 
 
 @dataclass(frozen=True)
 class Event:
     """A change a flow recorded: its decision_log action and the record as it stands after
-    the write (a draft for draft.* and reply.*, an escalation, a Sales Pulse alert)."""
+    the write (a draft for draft.* and reply.*, an escalation, a Sales Pulse alert, a reply's
+    review for qa.*)."""
 
     action: Action
-    subject: Draft | Escalation | SalesAlert
+    subject: Draft | Escalation | SalesAlert | QaReview
     # The draft's escalation as its card shows it, when the flow holds it: one escalated a
     # moment ago, or a training card's, which is marked and never stored.
     escalation: Escalation | None = None
@@ -124,6 +130,9 @@ def _targets(surface: Surface, event: Event) -> Iterator[tuple[str, Any]]:
     if surface is CARD:
         yield _a(Draft, event).id, (subject, event.escalation)
     elif surface is HOME:
+        if isinstance(subject, QaReview):  # the operator's decision quality changed
+            yield subject.operator, subject.operator
+            return
         draft = _a(Draft, event)
         # A practice decision is marked on the card and counts in no one's numbers.
         if draft.decision is not None and draft.training is None:
@@ -136,6 +145,9 @@ def _targets(surface: Surface, event: Event) -> Iterator[tuple[str, Any]]:
         shown = alert.supersedes if event.action is Action.SALES_ALERT else alert.id
         if shown is not None:
             yield shown, shown
+    elif surface is REVIEW:
+        review = _a(QaReview, event)
+        yield review.draft_id, review
 
 
 def _merge(surface: Surface, before: Any, now: Any) -> Any:
@@ -154,6 +166,8 @@ async def _draw(services: Services, surface: Surface, known: Any) -> None:
         await escalation_view.redraw(services, known)
     elif surface is SALES_ALERT:
         await sales_view.redraw(services, known)
+    elif surface is REVIEW:
+        await qa_view.redraw(services, known)
     elif surface is HOME:
         overview.refresh_home_soon(services, known)
 

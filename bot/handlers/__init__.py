@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.handlers import commands, drafts, escalations, home, sales
+from bot.handlers import commands, drafts, escalations, home, qa_review, sales
 from bot.services import Services
 
 
@@ -14,3 +14,4 @@ def register(app: AsyncApp, services: Services) -> None:
     home.register(app, services)
     escalations.register(app, services)
     sales.register(app, services)
+    qa_review.register(app, services)

@@ -129,7 +129,8 @@ JOBS: dict[str, Job] = {
         Job(
             "reposts",
             reposts.repost_refused,
-            "post cards, escalation messages and sales alerts that Slack refused earlier",
+            "post cards, escalation messages, sales alerts and coaching notes that Slack refused "
+            "earlier",
             _tick,
         ),
     )

@@ -1,4 +1,5 @@
-"""The team's periods: today, this week (from Monday) and this month, in its time zone."""
+"""The team's periods: today, this week (from Monday), this month and last week, in its time
+zone."""
 
 from __future__ import annotations
 
@@ -18,3 +19,10 @@ def period_start(period: str, now: datetime, zone: ZoneInfo) -> datetime:
     elif period != "today":
         raise ValueError(f"no period {period!r}: one of {', '.join(PERIODS)}")
     return datetime.combine(day, time(), zone)
+
+
+def last_week(now: datetime, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """The last full week before ``now`` (Monday to Sunday, in ``zone``): its start, and the
+    start of this week (its end, not included)."""
+    this_monday = period_start("week", now, zone)
+    return this_monday - timedelta(days=7), this_monday

@@ -21,6 +21,7 @@ from bot.store import (
     incidents,
     job_runs,
     outbox,
+    qa_reviews,
     reminders,
     sales,
     stats,
@@ -39,6 +40,7 @@ ENTITIES = (
     decision_log,
     job_runs,
     incidents,
+    qa_reviews,
     stats,
     chatwoot_conversations,
 )

@@ -1,5 +1,6 @@
 """The team's numbers, on any `Database`: counted and ordered in SQL over the views of
-migration 0013 (described here for querying), never by loading the decision log.
+migration 0013 (described here for querying) and the QA reviews' table, never by loading the
+decision log.
 
 A window's numbers take three round trips: one statement of counts, then the median and
 the 90th percentile of the time to decide, each the one row at its rank (nearest rank).
@@ -12,8 +13,8 @@ from datetime import datetime
 
 from sqlalchemy import Column, Float, Integer, Table, Text
 
-from bot.domain import Action, DecisionStats
-from bot.store import codec
+from bot.domain import Action, DecisionStats, Verdict
+from bot.store import codec, qa_reviews
 from bot.store.columns import UtcDateTime, views
 from bot.store.database import Database
 from bot.store.ops import Cond, Query, Where, at_or_before, eq, not_null
@@ -62,14 +63,18 @@ class Stats:
         self, *, since: datetime, until: datetime, actor: str | None = None
     ) -> DecisionStats:
         """The numbers of what happened from ``since`` to ``until``, both included ("so far
-        today" includes this instant); by ``actor`` if given (then claims are theirs too;
-        breaches are always the team's)."""
+        today" includes this instant); by ``actor`` if given (then claims are theirs too, and
+        reviews are of their replies; breaches are always the team's). Reviews count when
+        they were made."""
         window: Where = (
             Cond("created_at", "gte", codec.utc(since)),
             at_or_before("created_at", codec.utc(until)),
         )
         mine: Where = (*window, eq("actor", actor)) if actor else window
         timed = (*mine, not_null("waited_seconds"))
+        reviews = qa_reviews.window("reviewed_at", since, until)
+        if actor:
+            reviews = (*reviews, eq("operator", actor))
         counts = await self.db.counts(
             {
                 **{
@@ -80,6 +85,11 @@ class Stats:
                 "claims": (CLAIMS, mine),
                 "claims_within_sla": (CLAIMS, (*mine, eq("within_sla", 1))),
                 "breaches": (BREACHES, window),
+                "reviewed": (qa_reviews.TABLE, reviews),
+                "reviewed_good": (
+                    qa_reviews.TABLE,
+                    (*reviews, eq("verdict", Verdict.GOOD.value)),
+                ),
             }
         )
         n = counts.pop("timed")

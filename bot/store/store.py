@@ -26,6 +26,7 @@ from bot.store.job_runs import JobRuns
 from bot.store.ops import Query, before, eq, one_of
 from bot.store.outbox import TABLE as OUTBOX
 from bot.store.outbox import Outbox
+from bot.store.qa_reviews import QaReviews
 from bot.store.reminders import Reminders
 from bot.store.sales import SalesAlerts
 from bot.store.stats import Stats
@@ -48,6 +49,7 @@ class Store(
     JobRuns,
     Incidents,
     DataSources,
+    QaReviews,
     Stats,
     ChatwootConversations,
 ):

@@ -125,7 +125,8 @@ async def test_one_bad_card_does_not_stop_the_other_reposts_or_the_escalations(
 
     assert ran is not None and ran.outcome is RunOutcome.SUCCESS
     assert ran.detail == (
-        "3 cards tried, 1 failed (see the log); 1 escalations tried; 0 sales alerts tried"
+        "3 cards tried, 1 failed (see the log); 1 escalations tried; 0 sales alerts tried; "
+        "0 coaching notes tried"
     )
     assert len(slack.messages_in("#occ-approvals")) == cards_before + 2
     assert [(await bot.store.get_draft(i)).card is not None for i in ids[1:]] == [True, True]

@@ -56,6 +56,8 @@ from bot.domain import (
     EscalationState,
     SalesAlert,
     SalesResponseKind,
+    SlackRef,
+    Verdict,
 )
 from bot.flows.occ_command import SUBCOMMANDS
 from bot.jobs import JOBS
@@ -132,6 +134,10 @@ MATRIX: dict[Key, tuple[str, str, str, str, str]] = {
     (ActionId.SALES_PAGE_MANAGER, "fulfillment-delay alert"): (OK, OK, OK, OK, OK),
     (ActionId.SALES_FOLLOWUP, "revenue-drop alert"):          (OK, OK, OK, OK, OK),
     (CallbackId.SALES_FOLLOWUP, "revenue-drop alert"):        (OK, OK, OK, OK, OK),
+    # QA review: a sent reply's card in a manager's DM; only managers mark it.
+    (ActionId.QA_GOOD, "sent reply"):                         (NO, NO, OK, NO, NO),
+    (ActionId.QA_COACH, "sent reply"):                        (NO, NO, OK, NO, NO),
+    (CallbackId.QA_COACH, "sent reply"):                      (NO, NO, OK, NO, NO),
     # /occ: the queue names customers; someone else's numbers, training or the log are for
     # managers.
     ("queue", ""):                                            (OK, NO, OK, NO, NO),
@@ -142,6 +148,7 @@ MATRIX: dict[Key, tuple[str, str, str, str, str]] = {
     ("training", "start @someone else"):                      (NO, NO, OK, NO, NO),
     ("training", "report"):                                   (OK, OK, OK, OK, OK),
     ("training", "report @someone else"):                     (NO, NO, OK, NO, NO),
+    ("review", ""):                                           (NO, NO, OK, NO, NO),
     ("help", ""):                                             (OK, OK, OK, OK, OK),
 }
 # fmt: on
@@ -269,6 +276,8 @@ async def before(world: World, user: str, subject: Any) -> Cell:
 
 async def stored(world: World, subject: Any) -> Any:
     store = world.bot.store
+    if isinstance(subject, ReviewItem):
+        return await store.qa_review(subject.id)
     if isinstance(subject, Draft):
         return await store.get_draft(subject.id)
     if isinstance(subject, Escalation):
@@ -361,6 +370,8 @@ EDITED = "Hi Susan, it ships today: tracking follows by email."
 CUSTOMER_REPLY = "We've refunded the duplicate charges; sorry for the trouble!"
 CORRECTION = "A correction: it ships tomorrow, not today."
 NOT_THE_SENDER = "who sent this reply, or a manager"
+ONLY_MANAGERS_REVIEW = "Only managers (OCC_MANAGERS) review replies"
+COACHING_NOTE = "Check the order date first."
 
 
 def must_escalate_why(user: str) -> str:
@@ -551,6 +562,29 @@ async def revenue_drop_alert(world: World, user: str) -> SalesAlert:
     return world.made["revenue drop"]
 
 
+@dataclass(frozen=True)
+class ReviewItem:
+    """A reply Olivia sent last week, and its review card in the manager's DM."""
+
+    id: str  # the reply's draft
+    message: SlackRef  # the card
+
+
+async def sent_reply(world: World, user: str) -> ReviewItem:
+    clock = world.bot.clock
+    today = clock.now
+    clock.now = today - timedelta(days=7)  # always within last week
+    try:
+        draft = await world.draft("demo-1-order-status")
+        await world.bot.click(ActionId.APPROVE, draft, OPERATOR)
+        await world.bot.settle()
+    finally:
+        clock.now = today
+    await ask(world, MANAGER, "review")
+    [card] = await world.bot.store.review_cards(draft.id)
+    return ReviewItem(draft.id, card.message)
+
+
 async def nobody(world: World, user: str) -> None:
     return None
 
@@ -626,6 +660,9 @@ def submit(callback: CallbackId) -> Act:
                 summary="Refunded the duplicate charges.",
                 reply=CUSTOMER_REPLY,
             )
+        elif callback is CallbackId.QA_COACH:
+            values = text_value(InputId.QA_NOTE, COACHING_NOTE)
+            response = await bot.submit(callback, subject.id, user, values)
         else:
             assert callback is CallbackId.SALES_FOLLOWUP
             values = {
@@ -777,6 +814,22 @@ def round_started(whose: Callable[[Cell], str]) -> Done:
     async def done(world: World, cell: Cell) -> None:
         assert cell.answer is not None and "Posting the training packet" in cell.answer
         assert len(await world.bot.store.training_cards(whose(cell))) == 11
+
+    return done
+
+
+def reviewed(verdict: Verdict) -> Done:
+    """The user's verdict is the reply's; its card shows it; a Coach note reached Olivia."""
+
+    async def done(world: World, cell: Cell) -> None:
+        review = await world.bot.store.qa_review(cell.subject.id)
+        assert review is not None and review.verdict is verdict and review.reviewer == cell.user
+        updated = {call.args["ts"] for call in cell.new(world, "chat.update")}
+        assert updated == {cell.subject.message.ts}  # the card: the verdict (and the note sent)
+        assert told(world, cell) == []
+        if verdict is Verdict.COACH:
+            note = world.slack.messages_in(OPERATOR)[-1]
+            assert "coaching note" in note["text"] and COACHING_NOTE in json.dumps(note["blocks"])
 
     return done
 
@@ -972,6 +1025,22 @@ ROWS: dict[Key, Row] = {
             )
         ),
         "Only managers can see someone else's training",
+        logs_refusal=False,
+    ),
+    (ActionId.QA_GOOD, "sent reply"): Row(
+        sent_reply, click(ActionId.QA_GOOD), reviewed(Verdict.GOOD), ONLY_MANAGERS_REVIEW
+    ),
+    (ActionId.QA_COACH, "sent reply"): Row(
+        sent_reply, click(ActionId.QA_COACH), opens(CallbackId.QA_COACH), ONLY_MANAGERS_REVIEW
+    ),
+    (CallbackId.QA_COACH, "sent reply"): Row(
+        sent_reply, submit(CallbackId.QA_COACH), reviewed(Verdict.COACH), ONLY_MANAGERS_REVIEW
+    ),
+    ("review", ""): Row(
+        nobody,
+        occ("review"),
+        answered(lambda text, _: text.startswith("*QA review of last week*")),
+        ONLY_MANAGERS_REVIEW,
         logs_refusal=False,
     ),
     ("help", ""): Row(

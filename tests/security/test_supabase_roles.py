@@ -145,7 +145,12 @@ def _apply(conn: psycopg.Connection, change: dict) -> dict | None:
 
 def test_the_files_leave_tables_views_and_functions_to_look_at(db: psycopg.Connection) -> None:
     assert {"drafts", "decision_log", "alembic_version"} <= set(_names(db, "r"))
-    assert set(_names(db, "v")) == {"occ_breaches", "occ_claims", "occ_decision_times"}
+    assert set(_names(db, "v")) == {
+        "occ_breaches",
+        "occ_claims",
+        "occ_decision_bands",
+        "occ_decision_times",
+    }
     assert _names(db, "S") == ["decision_log_seq_seq"]
     assert len(_functions(db)) == 4
 

@@ -52,6 +52,7 @@ SHIPPED = [
     "0017_one_outbox",
     "0018_retired_drafts",
     "0019_chatwoot_assignees",
+    "0020_qa_reviews",
 ]
 LEGACY_SQL = Path(__file__).parents[1] / "fixtures" / "legacy_schema"
 

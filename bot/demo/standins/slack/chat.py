@@ -85,6 +85,11 @@ class Chat(Workspace):
         channel = self._resolve_channel(required(args, "channel", "channel_not_found"))
         self._check_access(channel, member=True)  # even with chat:write.public
         user = str(required(args, "user", "user_not_in_channel"))
+        # The recipient "should be in the channel" (docs/real-services.md, 5): the app's DM
+        # with one person holds no one else.
+        owner = next((u for u, dm in self._dms.items() if dm == channel and "," not in u), None)
+        if owner is not None and owner != user:
+            raise SlackError("user_not_in_channel")
         content = message_content(args)
         ts = self._next_ts()
         self._ephemerals.append({"channel": channel, "user": user, "message_ts": ts, **content})
