@@ -59,6 +59,7 @@ from bot.domain.operations import (
     RunOutcome,
     SourceStatus,
 )
+from bot.domain.pulse import PulseOrder, PulseSku, PulseSnapshot
 from bot.domain.sales import (
     Affected,
     Finding,
@@ -105,6 +106,9 @@ __all__ = [
     "OrderFacts",
     "OutboxMessage",
     "Outcome",
+    "PulseOrder",
+    "PulseSku",
+    "PulseSnapshot",
     "QueueSummary",
     "RejectReason",
     "Reminder",

@@ -22,6 +22,7 @@ from bot.store import (
     outbox,
     reminders,
     sales,
+    sales_snapshots,
     stats,
 )
 from bot.store.columns import metadata, views
@@ -39,6 +40,7 @@ ENTITIES = (
     job_runs,
     incidents,
     stats,
+    sales_snapshots,
 )
 TABLES = tuple(metadata.tables)
 

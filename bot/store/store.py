@@ -27,6 +27,7 @@ from bot.store.outbox import TABLE as OUTBOX
 from bot.store.outbox import Outbox
 from bot.store.reminders import Reminders
 from bot.store.sales import SalesAlerts
+from bot.store.sales_snapshots import SalesSnapshots
 from bot.store.stats import Stats
 
 # What `QueueSummary` counts.
@@ -43,6 +44,7 @@ class Store(
     Reminders,
     Outbox,
     SalesAlerts,
+    SalesSnapshots,
     DecisionLogRows,
     JobRuns,
     Incidents,

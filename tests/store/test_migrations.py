@@ -51,6 +51,7 @@ SHIPPED = [
     "0016_supabase_hardening",
     "0017_one_outbox",
     "0018_retired_drafts",
+    "0021_sales_snapshots",
 ]
 LEGACY_SQL = Path(__file__).parents[1] / "fixtures" / "legacy_schema"
 
