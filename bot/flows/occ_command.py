@@ -9,6 +9,8 @@
   file in a direct message, for managers (it holds customers' messages).
 - ``training start [@person…]``, ``training report [@person…]``: the scenario packet as
   training cards, and each trainee's score against the 80 % bar (`bot.flows.training`).
+- ``pulse``: the Sales Pulse tile, from the last Sales Pulse run's snapshot
+  (`bot.flows.pulse_tile`).
 - ``help``.
 
 A word or argument it does not know gets an answer that says what it does know.
@@ -18,7 +20,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import datetime, time, timedelta
 from typing import Any
 
@@ -28,14 +30,13 @@ from bot.blocks.home import NOT_AN_OPERATOR
 from bot.blocks.queue import HELP, queue_text
 from bot.blocks.stats import person_lines, team_lines
 from bot.domain import Band, Draft, RiskKind
-from bot.flows import database_down, training
+from bot.flows import database_down, pulse_tile, training
+from bot.flows.answers import Answer, Respond
 from bot.flows.overview import waiting_lines
 from bot.rules.periods import PERIODS, period_start
 from bot.rules.risk import confidence_band
 from bot.services import Services
 from bot.store.errors import unavailable
-
-Respond = Callable[..., Awaitable[Any]]
 
 LISTED = 10  # drafts a filtered queue lists
 QUEUE_LOOKED_AT = 500  # the oldest waiting drafts a filter looks through
@@ -59,6 +60,7 @@ async def answer_command(services: Services, user: str, text: str, respond: Resp
     words = text.split()
     name = words[0].lower() if words else "queue"
     subcommand = SUBCOMMANDS.get(name)
+    then = None
     if subcommand is None:
         answer = f"I don't know `{t.inline(name, 40)}`.\n\n{HELP}"
     else:
@@ -71,7 +73,11 @@ async def answer_command(services: Services, user: str, text: str, respond: Resp
                 raise
             await database_down.alert(services, error)
             answer = DATABASE_DOWN
+    if isinstance(answer, Answer):
+        answer, then = answer.text, answer.then
     await respond(text=answer, response_type="ephemeral")
+    if then is not None:
+        await then(respond)
 
 
 async def _queue(services: Services, user: str, args: list[str]) -> str:
@@ -209,6 +215,12 @@ async def _training(services: Services, user: str, args: list[str]) -> str:
     raise CommandError(f"`/occ training` has no `{t.inline(args[0], 40)}`.\n{TRAINING_USAGE}")
 
 
+async def _pulse(services: Services, user: str, args: list[str]) -> Answer:
+    if args:
+        raise CommandError("`/occ pulse` takes no argument: it shows Sales Pulse now.")
+    return await pulse_tile.answer(services, user)
+
+
 async def _help(services: Services, user: str, args: list[str]) -> str:
     return HELP
 
@@ -240,5 +252,6 @@ SUBCOMMANDS = {
     "stats": _stats,
     "export": _export,
     "training": _training,
+    "pulse": _pulse,
     "help": _help,
 }
