@@ -19,8 +19,8 @@ SOURCES = {"shopify": "Shopify", "chatwoot": "Chatwoot"}
 FRESH, STALE, UNREAD = ":large_green_circle:", ":red_circle:", ":white_circle:"
 OFF = (
     "Sales Pulse is off: set `SHOPIFY_SHOP` (the shop's domain, `store.myshopify.com`) and "
-    "`SHOPIFY_ADMIN_TOKEN` (an Admin API token with `read_orders`, `read_products` and "
-    "`read_inventory`), then restart occ-bot."
+    "`SHOPIFY_ADMIN_TOKEN` (an Admin API token with `read_orders`, `read_all_orders`, "
+    "`read_products` and `read_inventory`), then restart occ-bot."
 )
 NO_READING = (
     ":hourglass_flowing_sand: Sales Pulse has not read the shop yet: a first read is under "

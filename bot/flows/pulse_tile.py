@@ -139,9 +139,26 @@ async def _finished(services: Services, window: datetime) -> JobRun | None:
     return None
 
 
+async def _drawn(services: Services, snapshot: PulseSnapshot) -> bytes:
+    """The snapshot's chart, drawn once on this replica (off the event loop): fifty people
+    asking at once wait for one drawing, not fifty. Only the latest snapshot's is kept."""
+    charts = services.pulse_charts
+    drawing = charts.get(snapshot.taken_at)
+    if drawing is None:
+        charts.clear()
+        drawing = charts[snapshot.taken_at] = asyncio.ensure_future(
+            asyncio.to_thread(today_png, snapshot)
+        )
+    try:
+        return await asyncio.shield(drawing)
+    except Exception:
+        charts.pop(snapshot.taken_at, None)  # drawn again next time
+        raise
+
+
 async def _chart(services: Services, user: str, snapshot: PulseSnapshot, respond: Respond) -> None:
     """The tile's trend chart, in the asker's direct messages with the bot."""
-    png = await asyncio.to_thread(today_png, snapshot)
+    png = await _drawn(services, snapshot)
     local = snapshot.taken_at.astimezone(ZoneInfo(snapshot.timezone))
     channel = await slack.direct_message_channel(services, user)
     shared = channel is not None and await slack.share_file(
