@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, time, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from bot import decision_log, slack
 from bot.blocks import text as t
@@ -38,6 +38,7 @@ from bot.rules.risk import confidence_band
 from bot.services import Services
 from bot.store.errors import unavailable
 
+T = TypeVar("T")
 LISTED = 10  # drafts a filtered queue lists
 QUEUE_LOOKED_AT = 500  # the oldest waiting drafts a filter looks through
 EXPORT_DAYS = 7
@@ -60,24 +61,32 @@ async def answer_command(services: Services, user: str, text: str, respond: Resp
     words = text.split()
     name = words[0].lower() if words else "queue"
     subcommand = SUBCOMMANDS.get(name)
-    then = None
     if subcommand is None:
-        answer = f"I don't know `{t.inline(name, 40)}`.\n\n{HELP}"
+        answer: str | Answer = f"I don't know `{t.inline(name, 40)}`.\n\n{HELP}"
     else:
         try:
-            answer = await subcommand(services, user, words[1:])
+            answer = await _unless_database_down(services, subcommand(services, user, words[1:]))
         except CommandError as error:
             answer = str(error)
-        except Exception as error:
-            if not unavailable(error):
-                raise
-            await database_down.alert(services, error)
-            answer = DATABASE_DOWN
-    if isinstance(answer, Answer):
-        answer, then = answer.text, answer.then
-    await respond(text=answer, response_type="ephemeral")
-    if then is not None:
-        await then(respond)
+    then = answer.then if isinstance(answer, Answer) else None
+    shown = answer.text if isinstance(answer, Answer) else answer
+    await respond(text=shown, response_type="ephemeral")
+    if then is not None:  # what follows the answer (a fresh reading): told if it cannot be
+        said = await _unless_database_down(services, then(respond))
+        if said is not None:
+            await respond(text=said, response_type="ephemeral")
+
+
+async def _unless_database_down(services: Services, work: Awaitable[T]) -> T | str:
+    """``work``'s result, or what to tell the asker when the database cannot be reached (and
+    on-call is told)."""
+    try:
+        return await work
+    except Exception as error:
+        if not unavailable(error):
+            raise
+        await database_down.alert(services, error)
+        return DATABASE_DOWN
 
 
 async def _queue(services: Services, user: str, args: list[str]) -> str:
