@@ -6,6 +6,7 @@ import statistics
 from typing import Any
 
 from bench.drafting import markdown as drafting_markdown
+from bench.pulse import markdown as pulse_markdown
 from bench.sales_pulse import markdown as sales_markdown
 from bench.stats import markdown as stats_markdown
 
@@ -70,6 +71,12 @@ def targets(results: dict[str, Any]) -> list[tuple[str, str, str, bool | None]]:
             rows.append((name, f"{p50:.1f} ms", "< 200 ms", p50 < 200))
         else:
             rows.append((name, missing, "< 200 ms", None))
+    name, goal = "`/occ pulse` answer p99, from the snapshot of a 100,000-order shop", "< 300 ms"
+    answer = (results.get("pulse") or {}).get("answer_ms")
+    if answer:
+        rows.append((name, f"{answer['p99']:.1f} ms", goal, answer["p99"] < 300))
+    else:
+        rows.append((name, missing, goal, None))
     name, goal = "Chatwoot webhook answer p99 (the source documents' API budget)", "≤ 300 ms"
     webhook = (results.get("drafting") or {}).get("webhook", {}).get("webhook_ms")
     if webhook:
@@ -104,6 +111,7 @@ def markdown(results: dict[str, Any]) -> str:
     out += _sales_section(results)
     out += _drafting_section(results)
     out += _stats_section(results)
+    out += _pulse_section(results)
     start = results.get("startup", {})
     if "error" in start:
         out += ["", f"### 4. Start-up and idle memory: not measured ({start['error']})"]
@@ -128,6 +136,15 @@ def _sales_section(results: dict[str, Any]) -> list[str]:
     if "error" in found:
         return ["", f"### 6. Sales Pulse: not measured ({found['error']})"]
     return ["", *sales_markdown(found)]
+
+
+def _pulse_section(results: dict[str, Any]) -> list[str]:
+    found = results.get("pulse")
+    if not found:
+        return []
+    if "error" in found:
+        return ["", f"### 10. `/occ pulse`: not measured ({found['error']})"]
+    return ["", *pulse_markdown(found)]
 
 
 def _drafting_section(results: dict[str, Any]) -> list[str]:

@@ -37,6 +37,7 @@ from bench import (
     e2e,
     latency,
     profile,
+    pulse,
     reminders,
     sales_pulse,
     startup,
@@ -89,6 +90,7 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
             "latency",
             "reminders",
             "sales",
+            "pulse",
             "drafting",
             "stats",
             "postgres",
@@ -400,6 +402,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     if "sales" not in args.skip:
         _phase(f"Sales Pulse over {args.sales_orders:,} orders")
         results["sales_pulse"] = await _guarded(sales_pulse.measure(args.sales_orders, args.runs))
+    if "pulse" not in args.skip:
+        _phase(f"/occ pulse over a shop of {args.sales_orders:,} orders")
+        results["pulse"] = await _guarded(pulse.measure(args.sales_orders, 200, args.runs))
     if "drafting" not in args.skip:
         _phase(f"drafting off the webhook's path ({args.drafting_messages} messages)")
         results["drafting"] = await _guarded(

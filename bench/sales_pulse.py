@@ -43,14 +43,15 @@ SKUS = 200
 DAYS = 8
 
 
-def _serve_shop(conn: Connection, orders: int) -> None:
-    """Child process: the stand-in shop, seeded; answers "counters" and "stop" on the pipe."""
+def serve_shop(conn: Connection, orders: int, days: float = DAYS) -> None:
+    """Child process: the stand-in shop, seeded with ``orders`` over the last ``days``;
+    answers "counters" and "stop" on the pipe."""
     from bot.demo.standins.shopify import ShopifyStandin
 
     async def main() -> None:
         shop = ShopifyStandin(timezone=TIMEZONE, bulk_polls=0)
         now = datetime.now(UTC)
-        step = timedelta(days=DAYS) / orders
+        step = timedelta(days=days) / orders
         for i in range(orders):
             shop.add_order(
                 now - step * (orders - i),
@@ -120,7 +121,7 @@ async def _floor_seconds(url: str) -> tuple[float, int]:
 async def measure(orders: int = 100_000, runs: int = 3) -> dict[str, Any]:
     context = multiprocessing.get_context("spawn")
     parent, child = context.Pipe()
-    shop_process = context.Process(target=_serve_shop, args=(child, orders), daemon=True)
+    shop_process = context.Process(target=serve_shop, args=(child, orders), daemon=True)
     shop_process.start()
     try:
         for _ in range(600):  # seeding 100,000 orders takes a while; a crash ends the wait

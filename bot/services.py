@@ -3,6 +3,7 @@ and building it from settings."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import socket
@@ -75,6 +76,9 @@ class Services:
     permalinks: dict[SlackRef, str] = field(default_factory=dict)
     # Channel IDs and the channels the bot cannot work in (bot.connect fills it).
     workspace: Workspace = field(default_factory=Workspace)
+    # The Sales Pulse tile's chart, drawn once per snapshot (its time) on this replica however
+    # many ask for it (bot.flows.pulse_tile).
+    pulse_charts: dict[datetime, asyncio.Future[bytes]] = field(default_factory=dict)
 
     def conversation_url(self, conversation_id: int) -> str | None:
         return self.chatwoot.conversation_url(conversation_id) if self.chatwoot else None

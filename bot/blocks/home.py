@@ -1,4 +1,5 @@
-"""The app's Home tab: the queue at a glance and how the buttons work."""
+"""The app's Home tab: the queue at a glance, the tiles (Sales Pulse, the data sources'
+freshness), the numbers, and how the buttons work."""
 
 from __future__ import annotations
 
@@ -57,10 +58,12 @@ def home_view(
     waiting: Sequence[str] = (),
     numbers: Numbers | None = None,
     escalations: Sequence[str] | None = None,
+    tiles: Sequence[str] = (),
     approvals_channel: str,
 ) -> dict[str, Any]:
     """``waiting``: a line per waiting draft, oldest first (`bot.blocks.queue.waiting_line`);
-    ``escalations``: a line per open escalation, for a manager (None: not a manager)."""
+    ``escalations``: a line per open escalation, for a manager (None: not a manager);
+    ``tiles``: a section each, beside the queue (`bot.blocks.pulse.glance_text` …)."""
     blocks = [
         kit.header("Operator Control Center"),
         kit.section(queue_text(summary, now, approvals_channel=approvals_channel)),
@@ -68,6 +71,8 @@ def home_view(
     if waiting:
         shown = "*Oldest waiting*" if summary.pending > len(waiting) else "*Waiting*"
         blocks.append(kit.section(shown + "\n" + "\n".join(waiting)))
+    if tiles:
+        blocks += [kit.divider(), *(kit.section(tile) for tile in tiles)]
     if numbers is not None:
         blocks += [
             kit.divider(),

@@ -54,6 +54,7 @@ EMOJI = {
     "thread": "🧵",
     "warning": "⚠️",
     "white_check_mark": "✅",
+    "white_circle": "⚪",
     "x": "❌",
 }
 

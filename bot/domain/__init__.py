@@ -61,6 +61,7 @@ from bot.domain.operations import (
     RunOutcome,
     SourceStatus,
 )
+from bot.domain.pulse import PulseOrder, PulseSku, PulseSnapshot
 from bot.domain.reviews import (
     BandOutcomes,
     OperatorQuality,
@@ -118,6 +119,9 @@ __all__ = [
     "OrderFacts",
     "OutboxMessage",
     "Outcome",
+    "PulseOrder",
+    "PulseSku",
+    "PulseSnapshot",
     "QaReview",
     "QueueSummary",
     "RejectReason",

@@ -12,6 +12,8 @@
 - ``review [@person…]``: for managers, last week's sample of each operator's sent replies
   (or of those named) as cards in a direct message, to mark Good or Coach
   (`bot.flows.qa_review`).
+- ``pulse``: the Sales Pulse tile, from the last Sales Pulse run's snapshot
+  (`bot.flows.pulse_tile`).
 - ``help``.
 
 A word or argument it does not know gets an answer that says what it does know.
@@ -23,7 +25,7 @@ import json
 import re
 from collections.abc import Awaitable, Callable
 from datetime import datetime, time, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from bot import decision_log, slack
 from bot.blocks import text as t
@@ -31,15 +33,15 @@ from bot.blocks.home import NOT_AN_OPERATOR
 from bot.blocks.queue import HELP, queue_text
 from bot.blocks.stats import person_lines, team_lines
 from bot.domain import Band, Draft, RiskKind
-from bot.flows import database_down, qa_review, training
+from bot.flows import database_down, pulse_tile, qa_review, training
+from bot.flows.answers import Answer, Respond
 from bot.flows.overview import waiting_lines
 from bot.rules.periods import PERIODS, period_start
 from bot.rules.risk import confidence_band
 from bot.services import Services
 from bot.store.errors import unavailable
 
-Respond = Callable[..., Awaitable[Any]]
-
+T = TypeVar("T")
 LISTED = 10  # drafts a filtered queue lists
 QUEUE_LOOKED_AT = 500  # the oldest waiting drafts a filter looks through
 EXPORT_DAYS = 7
@@ -63,18 +65,31 @@ async def answer_command(services: Services, user: str, text: str, respond: Resp
     name = words[0].lower() if words else "queue"
     subcommand = SUBCOMMANDS.get(name)
     if subcommand is None:
-        answer = f"I don't know `{t.inline(name, 40)}`.\n\n{HELP}"
+        answer: str | Answer = f"I don't know `{t.inline(name, 40)}`.\n\n{HELP}"
     else:
         try:
-            answer = await subcommand(services, user, words[1:])
+            answer = await _unless_database_down(services, subcommand(services, user, words[1:]))
         except CommandError as error:
             answer = str(error)
-        except Exception as error:
-            if not unavailable(error):
-                raise
-            await database_down.alert(services, error)
-            answer = DATABASE_DOWN
-    await respond(text=answer, response_type="ephemeral")
+    then = answer.then if isinstance(answer, Answer) else None
+    shown = answer.text if isinstance(answer, Answer) else answer
+    await respond(text=shown, response_type="ephemeral")
+    if then is not None:  # what follows the answer (a fresh reading): told if it cannot be
+        said = await _unless_database_down(services, then(respond))
+        if said is not None:
+            await respond(text=said, response_type="ephemeral")
+
+
+async def _unless_database_down(services: Services, work: Awaitable[T]) -> T | str:
+    """``work``'s result, or what to tell the asker when the database cannot be reached (and
+    on-call is told)."""
+    try:
+        return await work
+    except Exception as error:
+        if not unavailable(error):
+            raise
+        await database_down.alert(services, error)
+        return DATABASE_DOWN
 
 
 async def _queue(services: Services, user: str, args: list[str]) -> str:
@@ -222,6 +237,12 @@ async def _review(services: Services, user: str, args: list[str]) -> str:
     return await qa_review.start(services, user, people)
 
 
+async def _pulse(services: Services, user: str, args: list[str]) -> Answer:
+    if args:
+        raise CommandError("`/occ pulse` takes no argument: it shows Sales Pulse now.")
+    return await pulse_tile.answer(services, user)
+
+
 async def _help(services: Services, user: str, args: list[str]) -> str:
     return HELP
 
@@ -258,5 +279,6 @@ SUBCOMMANDS = {
     "export": _export,
     "training": _training,
     "review": _review,
+    "pulse": _pulse,
     "help": _help,
 }

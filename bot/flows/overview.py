@@ -1,5 +1,6 @@
-"""The queue at a glance on the Home tab: drawn when someone opens it, and redrawn after each
-of their decisions (debounced, `OCC_HOME_REFRESH_SECONDS`)."""
+"""The queue at a glance on the Home tab, with its tiles (Sales Pulse from its last snapshot,
+each data source's freshness): drawn when someone opens it, and redrawn after each of their
+decisions (debounced, `OCC_HOME_REFRESH_SECONDS`)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ from datetime import datetime
 
 from bot import slack
 from bot.blocks.home import Numbers, escalation_line, home_view, outsider_home_view
+from bot.blocks.pulse import OFF, glance_text
 from bot.blocks.queue import waiting_line
 from bot.domain import Draft, Escalation
+from bot.flows.freshness import source_lines
 from bot.rules.periods import period_start
 from bot.services import Services
 
@@ -25,9 +28,10 @@ async def publish_home(services: Services, user: str) -> None:
     now = services.clock()
     today = period_start("today", now, settings.zone)
     week = period_start("week", now, settings.zone)
-    summary, oldest, *stats = await asyncio.gather(
+    summary, oldest, tiles, *stats = await asyncio.gather(
         store.queue_summary(now),
         store.waiting_drafts(HOME_LISTED),
+        home_tiles(services, now),
         store.decision_stats(since=today, until=now, actor=user),
         store.decision_stats(since=week, until=now, actor=user),
         store.decision_stats(since=today, until=now),
@@ -42,9 +46,21 @@ async def publish_home(services: Services, user: str) -> None:
         waiting=await waiting_lines(services, oldest, now),
         numbers=Numbers(*stats),
         escalations=escalations,
+        tiles=tiles,
         approvals_channel=settings.approvals_channel,
     )
     await slack.views_publish(services, user, view)
+
+
+async def home_tiles(services: Services, now: datetime) -> list[str]:
+    """Sales Pulse at a glance (from its last snapshot: nothing is read from Shopify), and
+    when each data source was last read."""
+    store = services.store
+    snapshot, alerts, read = await asyncio.gather(
+        store.sales_snapshot(), store.open_sales_alerts(), source_lines(services, now)
+    )
+    pulse = OFF if services.shopify is None else glance_text(snapshot, now, open_alerts=len(alerts))
+    return [pulse, "*Data sources*\n" + "\n".join(read)] if read else [pulse]
 
 
 def refresh_home_soon(services: Services, user: str) -> None:

@@ -33,6 +33,7 @@ from bot.flows.incidents import (
 from bot.integrations import shopify_reads as reads
 from bot.integrations.chatwoot_answers import ChatwootError
 from bot.integrations.shopify import ShopifyClient, ShopifyError, ShopifyThrottled, base_url
+from bot.rules import pulse as tile
 from bot.rules.sales import TRIGGERS, Evaluation, SalesRead, delay_cutoff
 from bot.rules.sales_days import BASELINE_DAYS, Shop, top_skus, window_start
 from bot.services import Services
@@ -40,6 +41,7 @@ from bot.store.errors import first_line, unavailable
 
 log = logging.getLogger("occ.sales_pulse")
 
+JOB = "sales-pulse"  # the job that runs `pulse` (bot.jobs), whose run lease `/occ pulse` takes too
 LOW_STOCK = f"{Trigger.LOW_STOCK.value}:"  # a low-stock condition names its SKU after it
 INCIDENT = "sales-pulse:"
 
@@ -61,6 +63,8 @@ async def pulse(services: Services) -> str:
     await services.store.record_read("shopify", at=services.clock())
     await dependency_ok(services, "shopify")
     outcomes = await _follow_each(services, read, open_alerts)
+    # The Sales Pulse tile, from what was just read: `/occ pulse` spends nothing of the shop's.
+    await services.store.save_sales_snapshot(tile.snapshot(read.sales))
     said = ", ".join(f"{n} {what}" for what, n in sorted(outcomes.items()) if n) or "nothing new"
     reached = await _reach_delayed_customers(services, read.evaluations)
     return (
@@ -139,15 +143,18 @@ async def _works(services: Services, what: str) -> None:
 
 @dataclass(frozen=True)
 class _Read:
+    sales: SalesRead  # what was read
     evaluations: list[Evaluation]
     summary: str  # what was read, for the job's log
     evaluated: list[str]  # the triggers evaluated
     failed: list[tuple[str, Exception]]  # the triggers that could not be, and why
 
 
-def _each(evaluators: dict[str, Callable[[], Sequence[Evaluation]]], summary: str) -> _Read:
+def _each(
+    sales: SalesRead, evaluators: dict[str, Callable[[], Sequence[Evaluation]]], summary: str
+) -> _Read:
     """Run every evaluator, each on its own."""
-    read = _Read([], summary, [], [])
+    read = _Read(sales, [], summary, [], [])
     for name, evaluate in evaluators.items():
         try:
             read.evaluations.extend(evaluate())
@@ -176,8 +183,9 @@ async def _evaluate(
     stocks = await reads.stock(client, [*best, *watched]) if best or watched else []
     how = "a bulk operation" if stats.bulk else "paging"
     late = len(delayed) if total is None else total
-    read = SalesRead(now, shop, rules, orders, delayed, total, stocks)
+    read = SalesRead(now, shop, rules, orders, delayed, total, stocks, best)
     return _each(
+        read,
         {f"{spec.trigger.value} evaluation": partial(spec.evaluate, read) for spec in TRIGGERS},
         f"{stats.orders} orders read by {how}, {late} delayed, {len(stocks)} SKUs",
     )

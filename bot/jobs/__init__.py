@@ -102,7 +102,7 @@ JOBS: dict[str, Job] = {
             _tick,
         ),
         Job(
-            "sales-pulse",
+            sales_pulse.JOB,
             sales_pulse.pulse,
             "read Shopify and alert the sales channel when a Sales Pulse trigger is crossed",
             _sales_pulse_period,

@@ -6,80 +6,29 @@ import asyncio
 import logging
 from collections.abc import Awaitable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot.domain import JobRun, RunOutcome
+from bot.domain import JobRun
 from bot.flows import spooled
-from bot.integrations.chatwoot_answers import ChatwootError
-from bot.integrations.shopify import ShopifyError
+from bot.flows.runs import log_failure, run_in_window, window_start
 from bot.jobs import JOBS, Job
 from bot.services import Services
-from bot.slack import SLACK_FAILURES
-from bot.store.errors import first_line, unavailable
 
 log = logging.getLogger("occ.jobs")
 
-HISTORY = timedelta(days=1)  # how long finished runs are kept
-DETAIL_MAX = 500
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def expected_failure(error: BaseException) -> bool:
-    """A dependency that is down or refusing (Chatwoot, Shopify, Slack, the database), as
-    opposed to a bug in the bot: the failure itself or what it was raised from."""
-    cause: BaseException | None = error
-    for _ in range(10):  # a chain of causes is short; bounded all the same
-        if cause is None:
-            return False
-        if isinstance(cause, (ChatwootError, ShopifyError, *SLACK_FAILURES)) or unavailable(cause):
-            return True
-        cause = cause.__cause__
-    return False
-
-
-def log_failure(error: BaseException, what: str) -> None:
-    """One line with the cause for a dependency that is down (on-call hears of it from its
-    incident); the traceback for a bug."""
-    if expected_failure(error):
-        log.warning("%s: %s", what, first_line(error))
-    else:
-        log.exception("%s", what)
-
-
-def window_start(now: datetime, every_seconds: float) -> datetime:
-    """The start of the window ``now`` falls in: windows are ``every_seconds`` long, counted
-    from the epoch, so every replica (give or take clock skew) names the same one."""
-    windows = (now - _EPOCH).total_seconds() // every_seconds
-    return _EPOCH + timedelta(seconds=windows * every_seconds)
+__all__ = ["Scheduler", "run_once", "statuses", "window_start"]  # window_start: bot.flows.runs
 
 
 async def run_once(services: Services, job: Job, *, by_hand: bool = False) -> JobRun | None:
     """Run ``job`` for the current window, unless another replica already has; by hand, it
     runs now whatever the window (its run is keyed by the time it started)."""
-    now = services.clock()
     every = job.every_seconds(services.settings)
-    window = now if by_hand else window_start(now, every)
-    runner = f"{services.runner} (by hand)" if by_hand else services.runner
-    run = JobRun(job=job.name, window_start=window, runner=runner, started_at=now)
-    if not await services.store.start_run(run):
-        return None
-    try:
-        detail, outcome = await job.run(services), RunOutcome.SUCCESS
-    except Exception as error:
-        log_failure(error, f"job {job.name} failed")
-        detail, outcome = f"{type(error).__name__}: {error}", RunOutcome.FAILED
-    finished = await services.store.finish_run(
-        job.name,
-        window,
-        outcome=outcome,
-        detail=detail[:DETAIL_MAX],
-        finished_at=services.clock(),
+    return await run_in_window(
+        services, job.name, every, lambda: job.run(services), by_hand=by_hand
     )
-    await services.store.forget_runs(job.name, before=now - HISTORY)
-    return finished
 
 
 @dataclass(frozen=True)

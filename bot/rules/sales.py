@@ -107,6 +107,7 @@ class SalesRead:
     delayed: Sequence[ShopOrder] = ()  # the oldest paid orders unfulfilled past the threshold
     delayed_total: int | None = None  # how many there are in all, when more than `delayed`
     stocks: Sequence[SkuStock] = ()  # the top sellers' and those with a low-stock alert
+    top: Sequence[str] = ()  # the top sellers' SKUs, best first
 
     @cached_property
     def days(self) -> list[Day]:

@@ -24,6 +24,7 @@ from bot.store import (
     qa_reviews,
     reminders,
     sales,
+    sales_snapshots,
     stats,
 )
 from bot.store.columns import metadata, views
@@ -43,6 +44,7 @@ ENTITIES = (
     qa_reviews,
     stats,
     chatwoot_conversations,
+    sales_snapshots,
 )
 TABLES = tuple(metadata.tables)
 

@@ -29,6 +29,7 @@ from bot.store.outbox import Outbox
 from bot.store.qa_reviews import QaReviews
 from bot.store.reminders import Reminders
 from bot.store.sales import SalesAlerts
+from bot.store.sales_snapshots import SalesSnapshots
 from bot.store.stats import Stats
 
 # What `QueueSummary` counts.
@@ -45,6 +46,7 @@ class Store(
     Reminders,
     Outbox,
     SalesAlerts,
+    SalesSnapshots,
     DecisionLogRows,
     JobRuns,
     Incidents,

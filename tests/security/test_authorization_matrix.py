@@ -144,6 +144,8 @@ MATRIX: dict[Key, tuple[str, str, str, str, str]] = {
     ("stats", ""):                                            (OK, OK, OK, OK, OK),
     ("stats", "@someone else"):                               (NO, NO, OK, NO, NO),
     ("export", ""):                                           (NO, NO, OK, NO, NO),
+    # Sales Pulse's numbers, like the queue, are for operators and managers.
+    ("pulse", ""):                                            (OK, NO, OK, NO, NO),
     ("training", "start"):                                    (OK, OK, OK, OK, OK),
     ("training", "start @someone else"):                      (NO, NO, OK, NO, NO),
     ("training", "report"):                                   (OK, OK, OK, OK, OK),
@@ -796,6 +798,13 @@ async def followup_created(world: World, cell: Cell) -> None:
     assert row.payload["owner"] == cell.user
 
 
+async def pulse_shown(world: World, cell: Cell) -> None:
+    """The tile, from the snapshot of the shop the alert came from; its chart by DM."""
+    assert cell.answer is not None and "Revenue *$250.00*: *-75%*" in cell.answer, cell.answer
+    [chart] = world.slack.files()[cell.counts["files"] :]
+    assert chart["channel"] in dm_channels(world, cell.user)
+
+
 def answered(check: Callable[[str, Cell], bool]) -> Done:
     async def done(world: World, cell: Cell) -> None:
         assert cell.answer is not None and check(cell.answer, cell), cell.answer
@@ -996,6 +1005,14 @@ ROWS: dict[Key, Row] = {
         exported,
         "Only managers (OCC_MANAGERS) can export the decision log",
         logs_refusal=False,
+    ),
+    ("pulse", ""): Row(
+        revenue_drop_alert,
+        occ("pulse"),
+        pulse_shown,
+        "Sales Pulse is shown to operators and managers only",
+        logs_refusal=False,
+        sales=True,
     ),
     ("training", "start"): Row(
         nobody,

@@ -53,6 +53,7 @@ SHIPPED = [
     "0018_retired_drafts",
     "0019_chatwoot_assignees",
     "0020_qa_reviews",
+    "0021_sales_snapshots",
 ]
 LEGACY_SQL = Path(__file__).parents[1] / "fixtures" / "legacy_schema"
 

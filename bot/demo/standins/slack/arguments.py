@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -15,6 +16,7 @@ from bot.demo.standins.slack.blocks import (
     MESSAGE_BLOCKS_MAX,
     MESSAGE_BLOCKS_TEXT_MAX,
     block_errors,
+    slack_file_errors,
     text_length,
     view_errors,
 )
@@ -61,7 +63,7 @@ def invalid_arguments(messages: list[str]) -> SlackError:
     return SlackError("invalid_arguments", extra={"response_metadata": {"messages": messages}})
 
 
-def _invalid_blocks(errors: list[str]) -> SlackError:
+def invalid_blocks(errors: list[str]) -> SlackError:
     return SlackError(
         "invalid_blocks",
         extra={
@@ -90,8 +92,11 @@ def message_metadata(value: Any) -> dict[str, Any] | None:
     return {"event_type": value["event_type"], "event_payload": value["event_payload"]}
 
 
-def message_content(args: dict[str, Any]) -> dict[str, Any]:
-    """text / blocks / attachments of a message, checked as Slack checks them."""
+def message_content(
+    args: dict[str, Any], files: Mapping[str, Mapping[str, Any]] | None = None
+) -> dict[str, Any]:
+    """text / blocks / attachments of a message, checked as Slack checks them (with the
+    uploaded ``files``, the Slack files its image blocks name)."""
     content: dict[str, Any] = {}
     if args.get("text") is not None:
         content["text"] = str(args["text"])[:MESSAGE_TEXT_MAX]
@@ -100,8 +105,9 @@ def message_content(args: dict[str, Any]) -> dict[str, Any]:
         if not isinstance(blocks, list):
             raise SlackError("invalid_blocks_format")
         errors = block_errors(blocks, max_blocks=MESSAGE_BLOCKS_MAX)
+        errors = errors or slack_file_errors(blocks, files or {})
         if errors:
-            raise _invalid_blocks(errors)
+            raise invalid_blocks(errors)
         if text_length(blocks) > MESSAGE_BLOCKS_TEXT_MAX:
             raise SlackError("msg_blocks_too_long")
         content["blocks"] = blocks

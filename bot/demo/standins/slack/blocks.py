@@ -1,9 +1,12 @@
 """Block Kit's limits as the Slack stand-in enforces them: block counts, text lengths, and
 Slack's error strings with their JSON pointers (see fixtures/real/SOURCES.md, "Block Kit
-limits")."""
+limits"); and image blocks' Slack files, which must be files the message's readers can see
+(docs/real-services.md, 18)."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from typing import Any
 
 MESSAGE_BLOCKS_MAX = 50
@@ -12,6 +15,9 @@ VIEW_BLOCKS_MAX = 100
 # ``msg_blocks_too_long``: Slack does not document the exact limit, it was seen from about
 # 13,000 (slackapi/bolt-js#2509), so the stand-in errs on the strict side.
 MESSAGE_BLOCKS_TEXT_MAX = 12_000
+# A slack_file's id, as Slack checks it ("input must match regex pattern: ^[F][A-Z0-9]{8,}$",
+# slackapi/python-slack-sdk#1521).
+SLACK_FILE_ID = re.compile(r"^[F][A-Z0-9]{8,}$")
 
 
 def block_errors(blocks: list[Any], *, max_blocks: int, pointer: str = "/blocks") -> list[str]:
@@ -80,6 +86,49 @@ def _block_errors(block: Any, p: str) -> list[str]:
         errors += _element_errors(block.get("element"), f"{p}/element")
     elif kind == "markdown":
         errors += _length(block.get("text"), 12_000, f"{p}/text")
+    elif kind == "image":
+        errors += _image_errors(block, p)
+    return errors
+
+
+def _image_errors(block: dict[str, Any], p: str) -> list[str]:
+    """docs.slack.dev/reference/block-kit/blocks/image-block and .../slack-file-object: alt
+    text, and either a public ``image_url`` or a ``slack_file`` naming its file by ``url`` or
+    ``id`` (both: refused)."""
+    errors = _length(block.get("alt_text"), 2000, f"{p}/alt_text")
+    if not block.get("alt_text"):
+        errors.append(f"missing required field: alt_text [json-pointer:{p}]")
+    errors += _text_object(block.get("title"), 2000, f"{p}/title")
+    errors += _length(block.get("image_url"), 3000, f"{p}/image_url")
+    found = block.get("slack_file")
+    if (block.get("image_url") is None) == (found is None):
+        errors.append(f"must provide either image_url or slack_file [json-pointer:{p}]")
+    elif found is not None:
+        if not isinstance(found, dict) or ("url" in found) == ("id" in found):
+            errors.append(f"must provide either url or id [json-pointer:{p}/slack_file]")
+        elif "id" in found and not SLACK_FILE_ID.fullmatch(str(found["id"])):
+            errors.append(
+                f"input must match regex pattern: {SLACK_FILE_ID.pattern} "
+                f"[json-pointer:{p}/slack_file/id]"
+            )
+    return errors
+
+
+def slack_file_errors(blocks: list[Any], files: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """Image blocks naming a Slack file nobody but its uploader can see: one that is not
+    known, not uploaded, or shared in no conversation (a file the bot uploaded without a
+    channel is private to the bot: slackapi/python-slack-sdk#1658, java-slack-sdk#1349)."""
+    errors = []
+    for i, block in enumerate(blocks):
+        if not isinstance(block, dict) or block.get("type") != "image":
+            continue
+        found = block.get("slack_file")
+        if not isinstance(found, dict):
+            continue
+        named = found.get("id") or next((f for f in files if f in str(found.get("url"))), None)
+        file = files.get(str(named))
+        if file is None or not file.get("completed") or not file.get("channel"):
+            errors.append(f"invalid slack file [json-pointer:/blocks/{i}/slack_file]")
     return errors
 
 

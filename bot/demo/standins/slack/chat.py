@@ -15,6 +15,7 @@ class Chat(Workspace):
 
     _refused: dict[str, str]  # channel id -> the error posting there answers
     _ephemerals: list[dict[str, Any]]
+    _files: dict[str, dict[str, Any]]  # uploads (`Files`): what image blocks may show
 
     def message(self, channel: str, ts: str) -> dict[str, Any] | None:
         """A posted message as it is now (after any chat.update)."""
@@ -40,7 +41,7 @@ class Chat(Workspace):
         self._check_access(channel, member=False)
         if channel in self._rooms and self._rooms[channel].archived:
             raise SlackError("is_archived")
-        content = message_content(args)
+        content = message_content(args, self._files)
         ts = self._next_ts()
         message: dict[str, Any] = {
             "type": "message",
@@ -75,7 +76,7 @@ class Chat(Workspace):
         stored = self._messages.get((channel, ts))
         if stored is None:
             raise SlackError("message_not_found")
-        content = message_content(args)
+        content = message_content(args, self._files)
         # Slack keeps the fields an update leaves out; an empty blocks list removes the blocks.
         stored.update(content)
         stored["edited"] = {"user": self.bot_user_id, "ts": self._next_ts()}
@@ -90,7 +91,7 @@ class Chat(Workspace):
         owner = next((u for u, dm in self._dms.items() if dm == channel and "," not in u), None)
         if owner is not None and owner != user:
             raise SlackError("user_not_in_channel")
-        content = message_content(args)
+        content = message_content(args, self._files)
         ts = self._next_ts()
         self._ephemerals.append({"channel": channel, "user": user, "message_ts": ts, **content})
         return {"message_ts": ts}

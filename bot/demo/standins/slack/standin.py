@@ -9,6 +9,7 @@ import asyncio
 import json
 import time
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from starlette.applications import Starlette
@@ -19,6 +20,7 @@ from starlette.types import ASGIApp
 
 from bot.demo.standins.server import Standin
 from bot.demo.standins.slack.arguments import read_args
+from bot.demo.standins.slack.blocks import MESSAGE_BLOCKS_MAX, block_errors, slack_file_errors
 from bot.demo.standins.slack.chat import Chat
 from bot.demo.standins.slack.conversations import Conversations
 from bot.demo.standins.slack.faults import Faults
@@ -189,7 +191,15 @@ class SlackStandin(Chat, Conversations, Views, Files, Identity, Faults, Standin)
         except ValueError:
             return PlainTextResponse("invalid_payload", status_code=400)
         args = body if isinstance(body, dict) else {"body": body}
-        self._calls.append(
-            Call("response_url", {**args, "hook": request.path_params["name"]}, self._clock())
-        )
+        call = Call("response_url", {**args, "hook": request.path_params["name"]}, self._clock())
+        blocks = args.get("blocks")
+        if isinstance(blocks, list) and (
+            block_errors(blocks, max_blocks=MESSAGE_BLOCKS_MAX)
+            or slack_file_errors(blocks, self._files)
+        ):
+            # As Slack answered a response_url message whose image named a file the bot had
+            # uploaded without sharing it (slackapi/java-slack-sdk#1349).
+            self._calls.append(replace(call, ok=False, error="invalid_blocks"))
+            return JSONResponse({"ok": False, "error": "invalid_blocks"}, status_code=404)
+        self._calls.append(call)
         return PlainTextResponse("ok")
