@@ -52,6 +52,8 @@ from bot.domain.escalations import (
 )
 from bot.domain.log import Action, LogEntry, Outcome, Scope, SlackRef
 from bot.domain.operations import (
+    CxWait,
+    CxWaits,
     DecisionStats,
     Incident,
     JobRun,
@@ -82,6 +84,8 @@ __all__ = [
     "Customer",
     "CustomerContext",
     "CxBreach",
+    "CxWait",
+    "CxWaits",
     "Decision",
     "DecisionKind",
     "DecisionStats",

@@ -1,4 +1,5 @@
-"""The whole schema: every entity module's tables on one `metadata`, and the stats views.
+"""The whole schema: every entity module's tables on one `metadata`, and the views (the
+team's numbers, the CX tile).
 
 Each table is defined once, in its entity module (`bot.store.drafts`, `bot.store.escalations`
 …) beside its rows and its store; the column types and checks they share are in
@@ -12,6 +13,7 @@ PostgreSQL (`python -m bot.store.migrate --write-supabase`).
 from __future__ import annotations
 
 from bot.store import (
+    customer_waits,
     data_sources,
     decision_log,
     drafts,
@@ -39,6 +41,7 @@ ENTITIES = (
     job_runs,
     incidents,
     stats,
+    customer_waits,
 )
 TABLES = tuple(metadata.tables)
 

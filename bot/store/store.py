@@ -14,6 +14,7 @@ from datetime import datetime
 
 from bot.domain import DeliveryStatus, EscalationState, MessageKind, QueueSummary
 from bot.store import codec
+from bot.store.customer_waits import CustomerWaits
 from bot.store.data_sources import DataSources
 from bot.store.database import Database
 from bot.store.decision_log import DecisionLogRows
@@ -48,6 +49,7 @@ class Store(
     Incidents,
     DataSources,
     Stats,
+    CustomerWaits,
 ):
     """Everything, on one database (whichever is configured: `bot.store.sql.SqlStore`,
     `bot.store.supabase.SupabaseStore`)."""
