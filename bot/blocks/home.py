@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.blocks import kit
+from bot.blocks.cx import CxTile, cx_summary
 from bot.blocks.labels import ESCALATION_TYPE_LABEL, URGENCY_BADGE
 from bot.blocks.queue import HELP, queue_text
 from bot.blocks.stats import person_lines, team_lines
@@ -57,10 +58,12 @@ def home_view(
     waiting: Sequence[str] = (),
     numbers: Numbers | None = None,
     escalations: Sequence[str] | None = None,
+    cx: CxTile | None = None,
     approvals_channel: str,
 ) -> dict[str, Any]:
     """``waiting``: a line per waiting draft, oldest first (`bot.blocks.queue.waiting_line`);
-    ``escalations``: a line per open escalation, for a manager (None: not a manager)."""
+    ``escalations``: a line per open escalation, for a manager (None: not a manager);
+    ``cx``: the conversations past the CX SLA now (`bot.blocks.cx`)."""
     blocks = [
         kit.header("Operator Control Center"),
         kit.section(queue_text(summary, now, approvals_channel=approvals_channel)),
@@ -68,6 +71,8 @@ def home_view(
     if waiting:
         shown = "*Oldest waiting*" if summary.pending > len(waiting) else "*Waiting*"
         blocks.append(kit.section(shown + "\n" + "\n".join(waiting)))
+    if cx is not None:
+        blocks += [kit.divider(), kit.section(f"*CX breaches now*\n{cx_summary(cx)}")]
     if numbers is not None:
         blocks += [
             kit.divider(),

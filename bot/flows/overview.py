@@ -11,6 +11,8 @@ from bot import slack
 from bot.blocks.home import Numbers, escalation_line, home_view, outsider_home_view
 from bot.blocks.queue import waiting_line
 from bot.domain import Draft, Escalation
+from bot.flows.cx_tile import HOME_LISTED as CX_LISTED
+from bot.flows.cx_tile import cx_tile
 from bot.rules.periods import period_start
 from bot.services import Services
 
@@ -25,9 +27,10 @@ async def publish_home(services: Services, user: str) -> None:
     now = services.clock()
     today = period_start("today", now, settings.zone)
     week = period_start("week", now, settings.zone)
-    summary, oldest, *stats = await asyncio.gather(
+    summary, oldest, cx, *stats = await asyncio.gather(
         store.queue_summary(now),
         store.waiting_drafts(HOME_LISTED),
+        cx_tile(services, CX_LISTED),
         store.decision_stats(since=today, until=now, actor=user),
         store.decision_stats(since=week, until=now, actor=user),
         store.decision_stats(since=today, until=now),
@@ -42,6 +45,7 @@ async def publish_home(services: Services, user: str) -> None:
         waiting=await waiting_lines(services, oldest, now),
         numbers=Numbers(*stats),
         escalations=escalations,
+        cx=cx,
         approvals_channel=settings.approvals_channel,
     )
     await slack.views_publish(services, user, view)
