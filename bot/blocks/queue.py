@@ -13,6 +13,8 @@ HELP = (
     "• `/occ queue` (or just `/occ`): what is waiting right now\n"
     "• `/occ queue high|medium|low` or `/occ queue <flag>` (`high_value`, `threat`, …): the "
     "waiting drafts in that confidence band or with that risk flag, oldest first\n"
+    "• `/occ cx`: conversations whose customer has waited past the CX SLA now, longest "
+    "first, each with its last message and links to its card and to Chatwoot\n"
     "• `/occ stats [today|week|month] [@person]`: your numbers and the team's, against the "
     "targets (decide in under 3 min, escalate 10–15 %)\n"
     "• `/occ export [since]` (managers): the decision log since a date (default: the last 7 "
@@ -30,7 +32,8 @@ HELP = (
     "open alerts and when each source was read (the trend chart comes by direct message)\n"
     "• `/occ help`: this message\n"
     "On a card: *Approve* sends the draft, *Edit* lets you change it first, *Reject* keeps it "
-    "from the customer, *Escalate* hands it to a manager."
+    "from the customer, *Escalate* hands it to a manager; once sent, *Send Correction* sends "
+    "a follow-up to the same conversation (yours to send, or a manager's)."
 )
 
 

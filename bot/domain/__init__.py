@@ -54,6 +54,8 @@ from bot.domain.escalations import (
 )
 from bot.domain.log import Action, LogEntry, Outcome, Scope, SlackRef
 from bot.domain.operations import (
+    CxWait,
+    CxWaits,
     DecisionStats,
     Incident,
     JobRun,
@@ -95,6 +97,8 @@ __all__ = [
     "Customer",
     "CustomerContext",
     "CxBreach",
+    "CxWait",
+    "CxWaits",
     "Decision",
     "DecisionKind",
     "DecisionStats",

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from bot.domain.drafts import Draft
 from bot.domain.log import Scope
 
 
@@ -20,6 +21,25 @@ class QueueSummary:
     replies_failing: int  # reply status failed (being retried) or gave_up (waits for Retry)
     open_escalations: int  # open or claimed
     overdue_escalations: int  # open (nobody claimed it) and due before now
+
+
+@dataclass(frozen=True)
+class CxWait:
+    """A conversation whose customer waits on a draft nobody has decided (the CX tile)."""
+
+    conversation_id: int
+    waiting_since: datetime  # the longest wait of its waiting drafts
+    draft: Draft  # the draft waiting longest: its card is where to act
+    cards: int  # its waiting drafts (a CX breach card and a newer message's, say)
+    last_message: str  # the customer's latest message the bot holds
+
+
+@dataclass(frozen=True)
+class CxWaits:
+    """The conversations waiting past a time: how many, and the longest waits."""
+
+    total: int
+    longest: tuple[CxWait, ...]
 
 
 class RunOutcome(StrEnum):

@@ -145,7 +145,11 @@ async def _draft_holding_lease(
             await _draft_input(services, messages, external_id),
             messages=[m.id for m in messages],
         )
-        if not await store.store_conversation_draft(draft, logs, lease_until=lease_until):
+        # The customer has waited since the oldest message it answers (the CX tile's wait).
+        waiting_since = min(m.received_at for m in messages)
+        if not await store.store_conversation_draft(
+            draft, logs, lease_until=lease_until, waiting_since=waiting_since
+        ):
             return None  # the lease ran out mid-draft; its new holder drafts
     # A person may have answered in Chatwoot while this drafted: then no card is posted.
     newest = max(m.received_at for m in messages)

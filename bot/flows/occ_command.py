@@ -7,6 +7,8 @@
   someone else's) and the team's, against the source documents' targets; counted in SQL.
 - ``export [since]``: the decision log since a date (default: the last 7 days) as an NDJSON
   file in a direct message, for managers (it holds customers' messages).
+- ``cx``: the conversations whose customer has waited past the CX SLA now, longest first,
+  each linking to its card and to Chatwoot (`bot.flows.cx_tile`).
 - ``training start [@person…]``, ``training report [@person…]``: the scenario packet as
   training cards, and each trainee's score against the 80 % bar (`bot.flows.training`).
 - ``review [@person…]``: for managers, last week's sample of each operator's sent replies
@@ -33,7 +35,7 @@ from bot.blocks.home import NOT_AN_OPERATOR
 from bot.blocks.queue import HELP, queue_text
 from bot.blocks.stats import person_lines, team_lines
 from bot.domain import Band, Draft, RiskKind
-from bot.flows import database_down, pulse_tile, qa_review, training
+from bot.flows import cx_tile, database_down, pulse_tile, qa_review, training
 from bot.flows.answers import Answer, Respond
 from bot.flows.overview import waiting_lines
 from bot.rules.periods import PERIODS, period_start
@@ -243,6 +245,12 @@ async def _pulse(services: Services, user: str, args: list[str]) -> Answer:
     return await pulse_tile.answer(services, user)
 
 
+async def _cx(services: Services, user: str, args: list[str]) -> str:
+    if args:
+        raise CommandError(f"`/occ cx` takes no argument.\n{CX_USAGE}")
+    return await cx_tile.answer(services, user)
+
+
 async def _help(services: Services, user: str, args: list[str]) -> str:
     return HELP
 
@@ -272,11 +280,16 @@ REVIEW_USAGE = (
     "Usage: `/occ review [@person…]` (managers): last week's sample of each operator's sent "
     "replies, or of the people named, to mark Good or Coach."
 )
+CX_USAGE = (
+    "Usage: `/occ cx`: the conversations whose customer has waited past the CX SLA "
+    "(`OCC_CX_SLA_MINUTES`) now, longest first."
+)
 USER = re.compile(r"<@([UW][A-Z0-9]{2,})(?:\|[^>]*)?>|([UW][A-Z0-9]{2,})")
 SUBCOMMANDS = {
     "queue": _queue,
     "stats": _stats,
     "export": _export,
+    "cx": _cx,
     "training": _training,
     "review": _review,
     "pulse": _pulse,

@@ -1,6 +1,6 @@
 """The queue at a glance on the Home tab, with its tiles (Sales Pulse from its last snapshot,
-each data source's freshness): drawn when someone opens it, and redrawn after each of their
-decisions (debounced, `OCC_HOME_REFRESH_SECONDS`)."""
+the CX breaches now, each data source's freshness): drawn when someone opens it, and redrawn
+after each of their decisions (debounced, `OCC_HOME_REFRESH_SECONDS`)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,13 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from bot import slack
+from bot.blocks.cx import cx_summary
 from bot.blocks.home import Numbers, escalation_line, home_view, outsider_home_view
 from bot.blocks.pulse import OFF, glance_text
 from bot.blocks.queue import waiting_line
 from bot.domain import Draft, Escalation
+from bot.flows.cx_tile import HOME_LISTED as CX_LISTED
+from bot.flows.cx_tile import cx_tile
 from bot.flows.freshness import source_lines
 from bot.rules.periods import period_start
 from bot.services import Services
@@ -53,14 +56,19 @@ async def publish_home(services: Services, user: str) -> None:
 
 
 async def home_tiles(services: Services, now: datetime) -> list[str]:
-    """Sales Pulse at a glance (from its last snapshot: nothing is read from Shopify), and
-    when each data source was last read."""
+    """Sales Pulse at a glance (from its last snapshot: nothing is read from Shopify), the CX
+    breaches now (from the waiting drafts: nothing is read from Chatwoot), and when each data
+    source was last read."""
     store = services.store
-    snapshot, alerts, read = await asyncio.gather(
-        store.sales_snapshot(), store.open_sales_alerts(), source_lines(services, now)
+    snapshot, alerts, cx, read = await asyncio.gather(
+        store.sales_snapshot(),
+        store.open_sales_alerts(),
+        cx_tile(services, CX_LISTED),
+        source_lines(services, now),
     )
     pulse = OFF if services.shopify is None else glance_text(snapshot, now, open_alerts=len(alerts))
-    return [pulse, "*Data sources*\n" + "\n".join(read)] if read else [pulse]
+    breaches = f"*CX breaches now*\n{cx_summary(cx)}"
+    return [pulse, breaches, "*Data sources*\n" + "\n".join(read)] if read else [pulse, breaches]
 
 
 def refresh_home_soon(services: Services, user: str) -> None:

@@ -1,8 +1,8 @@
 """What every table shares: the metadata they join, and the column types and checks they use.
 
 Each entity module defines its own tables on `metadata`; `bot.store.schema` imports them all,
-so that its `metadata` is the whole schema. The read-only views of migration 0013 are on
-`views`, apart: described for querying, never created from here.
+so that its `metadata` is the whole schema. The read-only views of migrations 0013,
+0020 and 0022 are on `views`, apart: described for querying, never created from here.
 """
 
 from __future__ import annotations

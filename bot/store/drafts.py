@@ -61,6 +61,10 @@ SENDS_A_REPLY = ("approve", "edit")  # the decisions whose draft has a reply in 
 REPLIES_READ_AT_ONCE = 100  # keeps a PostgREST `in.(…)` filter well inside a URL
 DECISION_KINDS = ("approve", "edit", "reject", "escalate")
 RETIRED_BECAUSE = ("answered", "resolved")
+DECISION_COLUMNS = ("decision_kind", "decided_by", "decided_at", "final_text")
+DECISION_COLUMNS += ("reject_reason", "decision_notes", "escalation_id")
+# `awaiting_decision()` and `live()` in SQL: the drafts the CX tile's index holds.
+AWAITING_SQL = "state = 'pending' and superseded_by is null and retired_at is null and scope = 'cx'"
 
 drafts_table = Table(
     "drafts",
@@ -99,6 +103,8 @@ drafts_table = Table(
     Column("retired_at", UtcDateTime),
     Column("retired_because", Text),
     Column("retired_by", Text),
+    # When its customer began waiting: its oldest message, its breach's wait, or its arrival.
+    Column("waiting_since", UtcDateTime),
     check_in("state", DRAFT_STATES),
     check_in("decision_kind", DECISION_KINDS),
     check_in("retired_because", RETIRED_BECAUSE),
@@ -109,11 +115,15 @@ drafts_table = Table(
     partial_index(
         "drafts_unposted_idx", "received_at", where="card_channel is null and state = 'pending'"
     ),
+    partial_index("drafts_waiting_idx", "conversation_id", "waiting_since", where=AWAITING_SQL),
 )
 TABLE = drafts_table.name
 
 
-def draft_row(draft: Draft) -> Row:
+def draft_row(draft: Draft, waiting_since: datetime | None = None) -> Row:
+    """``waiting_since``: the oldest customer message it answers, if known."""
+    breach = draft.input.breach
+    since = waiting_since or (breach.waiting_since if breach else draft.received_at)
     return {
         "id": draft.id,
         "external_id": draft.input.external_id,
@@ -125,6 +135,7 @@ def draft_row(draft: Draft) -> Row:
         "card_channel": draft.card.channel if draft.card else None,
         "card_ts": draft.card.ts if draft.card else None,
         "posted_at": codec.opt_utc(draft.posted_at),
+        "waiting_since": codec.utc(since),
         **_decision_columns(draft.decision),
         **_training_columns(draft),
         **_retired_columns(draft.retired),
@@ -196,17 +207,7 @@ def _retired_from(row: Mapping[str, Any]) -> Retirement | None:
 
 def _decision_columns(decision: Decision | None, escalation_id: str | None = None) -> Row:
     if decision is None:
-        return dict.fromkeys(
-            (
-                "decision_kind",
-                "decided_by",
-                "decided_at",
-                "final_text",
-                "reject_reason",
-                "decision_notes",
-                "escalation_id",
-            )
-        )
+        return dict.fromkeys(DECISION_COLUMNS)
     return {
         "decision_kind": decision.kind.value,
         "decided_by": decision.actor,

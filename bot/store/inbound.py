@@ -178,16 +178,25 @@ class InboundMessages:
         return [draft_from_row(row) for row in await self.db.select(query)]
 
     async def store_conversation_draft(
-        self, draft: Draft, logs: Sequence[LogEntry], *, lease_until: datetime
+        self,
+        draft: Draft,
+        logs: Sequence[LogEntry],
+        *,
+        lease_until: datetime,
+        waiting_since: datetime | None = None,
     ) -> bool:
         """Store the draft with its log rows, only while this drafter still holds the lease
-        (a try that outlived its lease writes nothing). A success clears past failures."""
+        (a try that outlived its lease writes nothing). A success clears past failures.
+        ``waiting_since``: when the oldest message it answers arrived (its customer's wait)."""
         held = (
             eq("conversation_id", draft.input.conversation_id),
             eq("lease_until", codec.utc(lease_until)),
         )
         reset = {"attempts": 0, "retry_at": None, "last_error": None}
-        inserts = (Insert("drafts", draft_row(draft)), *(log_insert(log) for log in logs))
+        inserts = (
+            Insert("drafts", draft_row(draft, waiting_since)),
+            *(log_insert(log) for log in logs),
+        )
         return await self.db.apply(Change(Update(LEASES, held, reset), inserts)) is not None
 
     async def supersede(

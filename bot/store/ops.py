@@ -34,7 +34,7 @@ def eq(column: str, value: Any) -> Cond:
     return Cond(column, "eq", value)
 
 
-def one_of(column: str, values: tuple[str, ...] | list[str]) -> Cond:
+def one_of(column: str, values: tuple[Any, ...] | list[Any]) -> Cond:
     return Cond(column, "in", list(values))
 
 

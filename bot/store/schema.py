@@ -1,4 +1,5 @@
-"""The whole schema: every entity module's tables on one `metadata`, and the stats views.
+"""The whole schema: every entity module's tables on one `metadata`, and the views (the
+team's numbers, the CX tile).
 
 Each table is defined once, in its entity module (`bot.store.drafts`, `bot.store.escalations`
 …) beside its rows and its store; the column types and checks they share are in
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 from bot.store import (
     chatwoot_conversations,
+    customer_waits,
     data_sources,
     decision_log,
     drafts,
@@ -45,6 +47,7 @@ ENTITIES = (
     stats,
     chatwoot_conversations,
     sales_snapshots,
+    customer_waits,
 )
 TABLES = tuple(metadata.tables)
 

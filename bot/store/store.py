@@ -15,6 +15,7 @@ from datetime import datetime
 from bot.domain import DeliveryStatus, EscalationState, MessageKind, QueueSummary
 from bot.store import codec
 from bot.store.chatwoot_conversations import ChatwootConversations
+from bot.store.customer_waits import CustomerWaits
 from bot.store.data_sources import DataSources
 from bot.store.database import Database
 from bot.store.decision_log import DecisionLogRows
@@ -54,6 +55,7 @@ class Store(
     QaReviews,
     Stats,
     ChatwootConversations,
+    CustomerWaits,
 ):
     """Everything, on one database (whichever is configured: `bot.store.sql.SqlStore`,
     `bot.store.supabase.SupabaseStore`)."""

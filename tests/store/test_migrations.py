@@ -54,6 +54,7 @@ SHIPPED = [
     "0019_chatwoot_assignees",
     "0020_qa_reviews",
     "0021_sales_snapshots",
+    "0022_cx_tile",
 ]
 LEGACY_SQL = Path(__file__).parents[1] / "fixtures" / "legacy_schema"
 
@@ -414,3 +415,63 @@ def _columns_of(conn: Connection, table: str, row: dict[str, Any]) -> dict[str, 
 
     there = {column["name"] for column in inspect(conn).get_columns(table)}
     return {name: value for name, value in row.items() if name in there}
+
+
+async def test_the_drafts_waiting_before_0022_wait_since_their_oldest_message_or_breach(
+    sql_backend: Backend,
+) -> None:
+    """0022 fills in when each existing draft's customer began waiting: the oldest Chatwoot
+    message it answers, the wait its breach card was carded for, or else its arrival."""
+    from dataclasses import replace
+
+    from bot.domain import ConversationLine, CxBreach, InboundMessage
+    from bot.store.drafts import drafts_table
+    from bot.store.inbound import inbound_row, messages_table
+
+    def waiting(draft_id: str, conversation_id: int, **changes: Any) -> dict[str, Any]:
+        draft = make_draft(draft_id, at=T0)
+        data = replace(draft.input, conversation_id=conversation_id, **changes)
+        return draft_row(replace(draft, input=data))
+
+    breach_since = T0 - timedelta(minutes=95)
+    breach = CxBreach(breach_since, (ConversationLine(True, "Dana", "Hello?", breach_since),))
+    messages = [
+        InboundMessage(
+            id=f"chatwoot-msg-{n}",
+            conversation_id=1,
+            message_id=n,
+            content=text,
+            customer_name="Dana",
+            customer_email=None,
+            received_at=T0 - timedelta(minutes=minutes),
+            draft_id="d-webhook",
+        )
+        for n, text, minutes in ((7, "Where is my order?", 80), (8, "Hello??", 70))
+    ]
+    assert sql_backend.database_url is not None
+    engine = _at_revision(sql_backend.database_url, "0021_sales_snapshots")
+    try:
+        with engine.begin() as conn:
+            for row in (
+                waiting("d-webhook", 1),
+                waiting("d-breach", 2, breach=breach, external_id="cx-breach-2"),
+                waiting("d-posted", 3),
+            ):
+                conn.execute(drafts_table.insert().values(_columns_of(conn, "drafts", row)))
+            for message in messages:
+                conn.execute(messages_table.insert().values(inbound_row(message)))
+    finally:
+        engine.dispose()
+
+    store = sql_backend.open()
+    try:
+        assert await store.migrate() == ["0022_cx_tile"]
+        waits = await store.cx_waits(T0, 10)
+    finally:
+        await store.close()
+
+    assert [(w.conversation_id, w.waiting_since, w.last_message) for w in waits.longest] == [
+        (2, breach_since, "Hello?"),  # its last customer line
+        (1, T0 - timedelta(minutes=80), "Hello??"),
+        (3, T0, waits.longest[2].draft.input.customer_message),
+    ]
