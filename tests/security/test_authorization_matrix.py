@@ -146,6 +146,8 @@ MATRIX: dict[Key, tuple[str, str, str, str, str]] = {
     ("export", ""):                                           (NO, NO, OK, NO, NO),
     # Sales Pulse's numbers, like the queue, are for operators and managers.
     ("pulse", ""):                                            (OK, NO, OK, NO, NO),
+    # The CX breaches name customers, like the queue.
+    ("cx", ""):                                               (OK, NO, OK, NO, NO),
     ("training", "start"):                                    (OK, OK, OK, OK, OK),
     ("training", "start @someone else"):                      (NO, NO, OK, NO, NO),
     ("training", "report"):                                   (OK, OK, OK, OK, OK),
@@ -1013,6 +1015,13 @@ ROWS: dict[Key, Row] = {
         "Sales Pulse is shown to operators and managers only",
         logs_refusal=False,
         sales=True,
+    ),
+    ("cx", ""): Row(
+        breach_card,
+        occ("cx"),
+        answered(lambda text, _: "past the 60-minute CX SLA" in text and "Dana Whitfield" in text),
+        "shown to operators and managers only",
+        logs_refusal=False,
     ),
     ("training", "start"): Row(
         nobody,
