@@ -4,6 +4,7 @@ size. matplotlib is imported on first use: it costs half a second."""
 from __future__ import annotations
 
 import io
+from typing import Any
 
 from bot.domain import Finding
 
@@ -13,14 +14,10 @@ NOW_COLOUR, PAST_COLOUR, BASELINE_COLOUR = "#d1495b", "#8d99ae", "#2b2d42"
 
 def trend_png(finding: Finding) -> bytes:
     """The finding's trend as bars (the last one, now, highlighted) with its baseline."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
     values = list(finding.trend)
     labels = [f"-{len(values) - 1 - i}d" for i in range(len(values) - 1)] + ["today"]
-    figure = Figure(figsize=(WIDTH, HEIGHT), dpi=DPI)
-    FigureCanvasAgg(figure)
-    axes = figure.add_subplot()
+    # a product's title is the shop's text: drawn as written, never read as $math$
+    figure, axes = new_figure(finding.metric)
     colours = [PAST_COLOUR] * (len(values) - 1) + [NOW_COLOUR]
     axes.bar(labels, values, color=colours)
     if finding.baseline is not None and finding.unit != "units":
@@ -33,12 +30,27 @@ def trend_png(finding: Finding) -> bytes:
             fontsize=8,
             color=BASELINE_COLOUR,
         )
-    # a product's title is the shop's text: drawn as written, never read as $math$
-    axes.set_title(finding.metric, fontsize=10, loc="left", parse_math=False)
     axes.set_xlabel(finding.trend_label, fontsize=8, parse_math=False)
+    return png_of(figure)
+
+
+def new_figure(title: str) -> tuple[Any, Any]:
+    """A chart's figure and axes in the house style: its size, a title on the left (drawn as
+    written, never read as $math$), small ticks, no top or right spine."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(WIDTH, HEIGHT), dpi=DPI)
+    FigureCanvasAgg(figure)
+    axes = figure.add_subplot()
+    axes.set_title(title, fontsize=10, loc="left", parse_math=False)
     axes.tick_params(labelsize=8)
     for side in ("top", "right"):
         axes.spines[side].set_visible(False)
+    return figure, axes
+
+
+def png_of(figure: Any) -> bytes:
     figure.tight_layout()
     png = io.BytesIO()
     figure.savefig(png, format="png")

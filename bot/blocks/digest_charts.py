@@ -4,12 +4,10 @@ and the escalation rate against its 10-15 % band."""
 
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
 from datetime import date
-from typing import Any
 
-from bot.blocks.charts import DPI, HEIGHT, WIDTH
+from bot.blocks.charts import new_figure, png_of
 from bot.blocks.stats import DECIDE_TARGET_SECONDS, ESCALATION_BAND
 from bot.domain import DecisionStats
 
@@ -24,7 +22,7 @@ TARGET_COLOUR = "#2b2d42"
 
 
 def decisions_png(days: Sequence[Day]) -> bytes:
-    figure, axes = _figure("Decisions per day, by outcome")
+    figure, axes = new_figure("Decisions per day, by outcome")
     labels = _labels(days)
     bottom = [0] * len(days)
     for name, colour in OUTCOMES:
@@ -33,11 +31,11 @@ def decisions_png(days: Sequence[Day]) -> bytes:
         bottom = [b + v for b, v in zip(bottom, values, strict=True)]
     axes.legend(fontsize=7, ncols=4, loc="upper left", frameon=False)
     axes.set_ylim(0, max([*bottom, 1]) * 1.3)
-    return _png(figure)
+    return png_of(figure)
 
 
 def time_to_decide_png(days: Sequence[Day]) -> bytes:
-    figure, axes = _figure("Time to decide (minutes): median and p90")
+    figure, axes = new_figure("Time to decide (minutes): median and p90")
     labels = _labels(days)
     for name, colour, key in (
         ("median", "#2a9d8f", "median_seconds"),
@@ -50,11 +48,11 @@ def time_to_decide_png(days: Sequence[Day]) -> bytes:
                   xytext=(0, 3), fontsize=7, color=TARGET_COLOUR)  # fmt: skip
     axes.legend(fontsize=7, loc="upper right", frameon=False)
     axes.set_ylim(bottom=0)
-    return _png(figure)
+    return png_of(figure)
 
 
 def escalation_rate_png(days: Sequence[Day]) -> bytes:
-    figure, axes = _figure("Escalation rate (%)")
+    figure, axes = new_figure("Escalation rate (%)")
     labels = _labels(days)
     rates = [(s.escalation_rate or 0) * 100 for _, s in days]
     axes.bar(labels, rates, color="#d1495b")
@@ -62,21 +60,7 @@ def escalation_rate_png(days: Sequence[Day]) -> bytes:
     axes.axhspan(low, high, color="#2a9d8f", alpha=0.2, label="target 10–15 %")
     axes.legend(fontsize=7, loc="upper right", frameon=False)
     axes.set_ylim(0, max([*rates, high]) * 1.3)
-    return _png(figure)
-
-
-def _figure(title: str) -> tuple[Any, Any]:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(WIDTH, HEIGHT), dpi=DPI)
-    FigureCanvasAgg(figure)
-    axes = figure.add_subplot()
-    axes.set_title(title, fontsize=10, loc="left", parse_math=False)
-    axes.tick_params(labelsize=8)
-    for side in ("top", "right"):
-        axes.spines[side].set_visible(False)
-    return figure, axes
+    return png_of(figure)
 
 
 def _labels(days: Sequence[Day]) -> list[str]:
@@ -85,10 +69,3 @@ def _labels(days: Sequence[Day]) -> list[str]:
 
 def _minutes(seconds: float | None) -> float:
     return seconds / 60 if seconds is not None else float("nan")
-
-
-def _png(figure: Any) -> bytes:
-    figure.tight_layout()
-    png = io.BytesIO()
-    figure.savefig(png, format="png")
-    return png.getvalue()

@@ -4,21 +4,17 @@ backend) like the alerts' and the digest's."""
 
 from __future__ import annotations
 
-import io
 from itertools import accumulate
 from zoneinfo import ZoneInfo
 
-from bot.blocks.charts import BASELINE_COLOUR, DPI, HEIGHT, NOW_COLOUR, WIDTH
+from bot.blocks.charts import BASELINE_COLOUR, NOW_COLOUR, new_figure, png_of
 from bot.domain import PulseSnapshot
 
 
 def today_png(snapshot: PulseSnapshot) -> bytes:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(WIDTH, HEIGHT), dpi=DPI)
-    FigureCanvasAgg(figure)
-    axes = figure.add_subplot()
+    figure, axes = new_figure(
+        f"Revenue today against the usual day ({snapshot.currency}, added up)"
+    )
     # The money taken by the end of each hour, from midnight; today's last point is now.
     usual = [0.0, *accumulate(snapshot.usual_by_hour)]
     today = [0.0, *accumulate(snapshot.today_by_hour)]
@@ -30,18 +26,6 @@ def today_png(snapshot: PulseSnapshot) -> bytes:
     axes.set_xlim(0, 24)
     axes.set_xticks(range(0, 25, 3), [f"{h:02d}:00" for h in range(0, 25, 3)])
     axes.set_ylim(bottom=0)
-    axes.set_title(
-        f"Revenue today against the usual day ({snapshot.currency}, added up)",
-        fontsize=10,
-        loc="left",
-        parse_math=False,
-    )
     axes.set_xlabel(f"hour of the shop's day ({snapshot.timezone})", fontsize=8, parse_math=False)
     axes.legend(fontsize=7, loc="upper left", frameon=False)
-    axes.tick_params(labelsize=8)
-    for side in ("top", "right"):
-        axes.spines[side].set_visible(False)
-    figure.tight_layout()
-    png = io.BytesIO()
-    figure.savefig(png, format="png")
-    return png.getvalue()
+    return png_of(figure)
