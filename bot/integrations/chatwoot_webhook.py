@@ -170,17 +170,21 @@ def parse_work_in_chatwoot(payload: Mapping[str, Any]) -> WorkInChatwoot | None:
     """What a delivery says people did in Chatwoot, or None for anything else.
 
     ``conversation_status_changed`` carries the conversation itself, whose ``status`` is the
-    new one (its ``changed_attributes`` is always null); ``conversation_resolved`` is no
-    account webhook since Chatwoot 2.5. An assignment arrives only as ``conversation_updated``
-    whose ``changed_attributes`` (a list of ``{attribute: {previous_value, current_value}}``)
-    names ``assignee_id`` (docs/research/chatwoot_events_issue20.md, 1, 3, 6).
+    new one (its ``changed_attributes`` is always null). ``conversation_resolved`` is no
+    account webhook since Chatwoot 2.5, but older versions and agent-bot webhooks still send
+    it: the event is itself the resolution, whatever ``status`` the conversation read again
+    when it was sent shows (Chatwoot's own sample of it says ``"open"``). An assignment
+    arrives only as ``conversation_updated`` whose ``changed_attributes`` (a list of
+    ``{attribute: {previous_value, current_value}}``) names ``assignee_id``
+    (docs/research/chatwoot_events_issue20.md, 1, 3, 6; tests/fixtures/real/README.md).
     """
     event = payload.get("event")
     if event == "conversation_updated":
         return _assignment(payload)
-    if event == "conversation_status_changed":
+    if event in ("conversation_status_changed", "conversation_resolved"):
         conversation_id = _optional_id(payload.get("id"))
-        if conversation_id is None or payload.get("status") != "resolved":
+        resolved = event == "conversation_resolved" or payload.get("status") == "resolved"
+        if conversation_id is None or not resolved:
             return None
         return ResolvedInChatwoot(conversation_id, _account_of(payload))
     if event != "message_created" or payload.get("message_type") != "outgoing":

@@ -15,6 +15,8 @@ from bot.demo.standins.chatwoot.agents import Agents
 from bot.demo.standins.chatwoot.model import INCOMING, OUTGOING, ChatwootAgent, Conversation
 
 ACTIVITY = 2
+# A listed message's ``sender_type``: the sender's class name (research note 3).
+SENDER_TYPES = {"user": "User", "contact": "Contact", "agent_bot": "AgentBot"}
 
 
 class Webhooks(Agents):
@@ -109,12 +111,49 @@ class Webhooks(Agents):
             "conversation": self._conversation_data(conversation, [message]),
         }
 
+    def _listed(self, conversation: Conversation, message: dict[str, Any]) -> dict[str, Any]:
+        """A message as a conversation's webhook lists it: ``Message#push_event_data``, every
+        column (the integer ``message_type``, ``account_id``, ``sender_type``/``sender_id``),
+        then a little of its conversation and its sender (research note 3; the real captures
+        in tests/fixtures/real list theirs so)."""
+        sender = message["sender"]
+        return {
+            "id": message["id"],
+            "content": message["content"],
+            "account_id": self.account_id,
+            "inbox_id": message["inbox_id"],
+            "conversation_id": message["conversation_id"],
+            "message_type": message["message_type"],
+            "created_at": message["created_at"],
+            "updated_at": _iso(message["created_at"]),
+            "private": message["private"],
+            "status": message["status"],
+            "source_id": message["source_id"],
+            "content_type": message["content_type"],
+            "content_attributes": message["content_attributes"],
+            "sender_type": SENDER_TYPES.get(sender.get("type")) if sender else None,
+            "sender_id": sender.get("id") if sender else None,
+            "external_source_ids": {},
+            "additional_attributes": {},
+            "processed_message_content": message["content"],
+            "sentiment": {},
+            "conversation": {
+                "assignee_id": conversation.assignee_id,
+                "unread_count": 0,
+                "last_activity_at": message["created_at"],
+                "contact_inbox": {"source_id": _source_id(conversation)},
+            },
+            "sender": sender,
+        }
+
     def _conversation_data(
         self, conversation: Conversation, messages: list[dict[str, Any]]
     ) -> dict[str, Any]:
         """``Conversation#webhook_data``, its keys in Chatwoot's order (research note 3):
-        ``meta.assignee`` is the agent's ``push_event_data`` (``available_name``, ``"type":
-        "user"``), and the conversation names its account (since Chatwoot 4.14)."""
+        ``contact_inbox`` is the whole ContactInbox row, ``messages`` are listed as
+        `_listed` says, ``meta.assignee`` is the agent's ``push_event_data``
+        (``available_name``, ``"type": "user"``), and the conversation names its account
+        (since Chatwoot 4.14)."""
         assignee = next((a for a in self.agents if a.id == conversation.assignee_id), None)
         replies = [
             m for m in conversation.messages if m["message_type"] == OUTGOING and not m["private"]
@@ -126,13 +165,18 @@ class Webhooks(Agents):
             "can_reply": True,
             "channel": conversation.channel,
             "contact_inbox": {
+                "id": conversation.contact.get("id"),
                 "contact_id": conversation.contact.get("id"),
                 "inbox_id": self.inbox_id,
+                "source_id": _source_id(conversation),
+                "created_at": _iso(conversation.created_at),
+                "updated_at": _iso(conversation.created_at),
                 "hmac_verified": conversation.hmac_verified,
+                "pubsub_token": f"standin{conversation.contact.get('id')}",
             },
             "id": conversation.id,
             "inbox_id": self.inbox_id,
-            "messages": messages,
+            "messages": [self._listed(conversation, m) for m in messages],
             "labels": [],
             "meta": {
                 "sender": {**conversation.contact, "type": "contact"},
@@ -177,6 +221,11 @@ def _last_public(conversation: Conversation) -> list[dict[str, Any]]:
     an activity, if any (``messages.chat.last``; research note 3)."""
     shown = [m for m in conversation.messages if not m["private"] and m["message_type"] != ACTIVITY]
     return shown[-1:]
+
+
+def _source_id(conversation: Conversation) -> str:
+    """The contact's id in the inbox's channel (an API inbox's is a UUID Chatwoot makes)."""
+    return f"standin-contact-{conversation.contact.get('id')}"
 
 
 def _iso(unix: float) -> str:
