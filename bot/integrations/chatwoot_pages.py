@@ -40,7 +40,6 @@ class WaitingRead:
 
     conversations: list[dict[str, Any]]  # the ones kept, longest wait first
     pages: int  # list requests made
-    listed: int  # meta.all_count on the last page read
     cut_short: str | None  # why the page bound ended the read before its stop, if it did
 
 
@@ -89,11 +88,11 @@ async def longest_waiting(
     trust an order the server did not keep.
     """
     kept: list[dict[str, Any]] = []
-    read, listed = 0, 0
+    read = 0
     try:
         async with aclosing(pages(client, status=status, sort_by=OLDEST_WAIT_FIRST)) as listing:
             async for page in listing:
-                read, listed = read + 1, page.all_count
+                read += 1
                 waits = [_wait_order(c) for c in page.conversations]
                 if waits != sorted(waits):
                     raise ChatwootRejected(
@@ -102,11 +101,11 @@ async def longest_waiting(
                     )
                 for conversation in page.conversations:
                     if not keep(conversation):
-                        return WaitingRead(kept, read, listed, cut_short=None)
+                        return WaitingRead(kept, read, cut_short=None)
                     kept.append(conversation)
     except ListCutShort as cut:
-        return WaitingRead(kept, read, listed, cut_short=str(cut))
-    return WaitingRead(kept, read, listed, cut_short=None)
+        return WaitingRead(kept, read, cut_short=str(cut))
+    return WaitingRead(kept, read, cut_short=None)
 
 
 def _wait_order(conversation: dict[str, Any]) -> tuple[bool, float]:
