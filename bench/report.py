@@ -5,6 +5,7 @@ from __future__ import annotations
 import statistics
 from typing import Any
 
+from bench.cx_scan import markdown as cx_scan_markdown
 from bench.drafting import markdown as drafting_markdown
 from bench.pulse import markdown as pulse_markdown
 from bench.sales_pulse import markdown as sales_markdown
@@ -83,7 +84,25 @@ def targets(results: dict[str, Any]) -> list[tuple[str, str, str, bool | None]]:
         rows.append((name, f"{webhook['p99']:.1f} ms", goal, webhook["p99"] <= 300))
     else:
         rows.append((name, missing, goal, None))
+    rows.append(_cx_scan_target(results))
     return rows
+
+
+def _cx_scan_target(results: dict[str, Any]) -> tuple[str, str, str, bool | None]:
+    found = results.get("cx_scan") or {}
+    goal = "0, within one scan period (5 min)"
+    if "runs" not in found:
+        return ("CX scan: breaches missed in a big inbox", "not measured", goal, None)
+    name = f"CX scan: breaches missed among {found['conversations']:,} open conversations"
+    now = found["runs"]["now"]
+    missed = max(r["missed"] for r in now)
+    seconds = max(r["seconds"] for r in now)
+    before = statistics.median(r["missed"] for r in found["runs"]["before"])
+    measured = (
+        f"{missed} of {found['breaches']}, all carded in {seconds:.1f} s "
+        f"(before: {before:.0f} missed)"
+    )
+    return (name, measured, goal, missed == 0 and seconds < 300)
 
 
 def markdown(results: dict[str, Any]) -> str:
@@ -112,6 +131,7 @@ def markdown(results: dict[str, Any]) -> str:
     out += _drafting_section(results)
     out += _stats_section(results)
     out += _pulse_section(results)
+    out += _cx_scan_section(results)
     start = results.get("startup", {})
     if "error" in start:
         out += ["", f"### 4. Start-up and idle memory: not measured ({start['error']})"]
@@ -136,6 +156,15 @@ def _sales_section(results: dict[str, Any]) -> list[str]:
     if "error" in found:
         return ["", f"### 6. Sales Pulse: not measured ({found['error']})"]
     return ["", *sales_markdown(found)]
+
+
+def _cx_scan_section(results: dict[str, Any]) -> list[str]:
+    found = results.get("cx_scan")
+    if not found:
+        return []
+    if "error" in found:
+        return ["", f"### 11. CX scan: not measured ({found['error']})"]
+    return ["", *cx_scan_markdown(found)]
 
 
 def _pulse_section(results: dict[str, Any]) -> list[str]:

@@ -5,7 +5,7 @@ apps); end-to-end approvals per second on SQLite and PostgreSQL; click → card 
 as operators see it (1 and 20 operators, PostgreSQL); reminders falling due at once; Sales
 Pulse over a large shop; drafting off the webhook's path (webhook answer, message → card,
 knowledge-base index for 1,000 articles); the team's numbers over a 1,000,000-row decision
-log. Progress goes to stderr, child logs to
+log; the CX scan over a 10,000-conversation inbox. Progress goes to stderr, child logs to
 bench/results/logs/, results to bench/results/latest.json.
 """
 
@@ -33,6 +33,7 @@ from slack_bolt.version import __version__ as bolt_version
 
 from bench import (
     ack,
+    cx_scan,
     drafting,
     e2e,
     latency,
@@ -93,6 +94,7 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
             "pulse",
             "drafting",
             "stats",
+            "cxscan",
             "postgres",
             "sqlite",
         ],
@@ -136,6 +138,15 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
         "is about 1 a second; scaled so a run takes about a minute)",
     )
     parser.add_argument(
+        "--cx-conversations",
+        type=int,
+        default=10_000,
+        help="open conversations in the Chatwoot inbox the CX scan reads",
+    )
+    parser.add_argument(
+        "--cx-breaches", type=int, default=200, help="of them, customers waiting past the SLA"
+    )
+    parser.add_argument(
         "--profile",
         action="store_true",
         help="sample occ-bot with py-spy during the PostgreSQL end-to-end runs (needs "
@@ -148,6 +159,8 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
         parser.error("keep it bounded: --sales-orders 1..500000")
     if not (1 <= args.reminders <= 5000 and 1 <= args.slack_posts_per_second <= 1000):
         parser.error("keep it bounded: --reminders 1..5000, --slack-posts-per-second 1..1000")
+    if not 1 <= args.cx_breaches <= args.cx_conversations <= 50_000:
+        parser.error("keep it bounded: 1 <= --cx-breaches <= --cx-conversations <= 50000")
     if not (1 <= args.in_flight <= 200 and 1 <= args.latency_clicks <= 1000):
         parser.error("keep it bounded: --in-flight 1..200, --latency-clicks 1..1000")
     if args.profile:
@@ -413,6 +426,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     if "stats" not in args.skip and "postgres" not in args.skip:
         _phase(f"the team's numbers over {args.stats_rows:,} log rows (PostgreSQL)")
         results["stats"] = await _guarded(stats.measure(args.stats_rows, 30, args.postgres))
+    if "cxscan" not in args.skip:
+        _phase(f"CX scan over {args.cx_conversations:,} open conversations")
+        results["cx_scan"] = await _guarded(
+            cx_scan.measure(args.cx_conversations, args.cx_breaches, args.runs)
+        )
     results["elapsed_seconds"] = round(time.perf_counter() - started, 1)
     results["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
     return results

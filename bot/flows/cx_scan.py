@@ -1,6 +1,14 @@
-"""The CX SLA scan: every open Chatwoot conversation whose customer has waited past
+"""The CX SLA scan: every open or pending Chatwoot conversation whose customer has waited past
 `OCC_CX_SLA_MINUTES` without an agent's reply gets one card in the approvals channel, with the
 last messages and a reply drafted from the knowledge base.
+
+It reads only what can have breached: Chatwoot lists each status's conversations longest wait
+first (``sort_by=waiting_since_asc``, nobody waiting last), and the read stops at the first
+conversation within the SLA, since every one after it has waited less. A breach is exactly a
+``waiting_since`` older than the SLA (`bot.rules.cx`), the field Chatwoot sorts by, so the stop
+misses none. The pages are bounded by the list's own count at the server's page size; a read
+that the bound cuts short cards what it found (the longest waits) and raises a reliability
+incident, closed by the next scan that reads to its stop.
 
 The scan runs once per window across replicas (the `cx-scan` job's run lease), and each
 breach's card is a draft whose external id names the breach, so a breach is carded once
@@ -18,9 +26,10 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from bot.blocks.text import escape
 from bot.domain import Action, Customer, CxBreach, DraftInput
 from bot.draft_body import MAX_DRAFT_CHARS
-from bot.flows.incidents import chatwoot_failed, dependency_ok
+from bot.flows.incidents import chatwoot_failed, clear_incident, dependency_ok, raise_incident
 from bot.flows.intake import propose, receive
 from bot.integrations.chatwoot import INCOMING, ChatwootClient, conversation_lines
 from bot.integrations.chatwoot_answers import ChatwootError
@@ -30,8 +39,8 @@ from bot.services import Services
 
 log = logging.getLogger("occ.cx_scan")
 
-MAX_PAGES = 40  # 1,000 open conversations a scan: a bounded read, well inside rate limits
 LAST_LINES = 5
+CUT_SHORT = "cx-scan:cut-short"  # the incident of a scan whose page bound ended its read
 
 
 class ScanFailed(Exception):
@@ -44,7 +53,9 @@ async def scan(services: Services) -> str:
         return "Chatwoot is not configured: nothing to scan"
     now = services.clock()
     try:
-        waiting = await _breached_conversations(chatwoot, now, services.settings.cx_sla_minutes)
+        waiting, pages, cut_short = await _breached_conversations(
+            chatwoot, now, services.settings.cx_sla_minutes
+        )
     except ChatwootError as error:
         await services.store.record_read("chatwoot", at=services.clock(), error=str(error))
         await chatwoot_failed(services, error, "CX SLA scan")
@@ -55,18 +66,49 @@ async def scan(services: Services) -> str:
     tally = await each(
         list(by_id), lambda key: card_breach(services, chatwoot, by_id[key]), what="CX breach in"
     )
-    return f"{len(waiting)} breached conversations; {tally.describe('cards')}"
+    read = f"{pages} pages of the conversation list read, longest wait first"
+    if cut_short:
+        await _cut_short(services, cut_short)
+        read += f"; cut short ({'; '.join(cut_short)}): later breaches wait for the next scan"
+    else:
+        await clear_incident(
+            services,
+            CUT_SHORT,
+            subject="cx-scan",
+            text=":white_check_mark: The CX scan reads every breach in Chatwoot again.",
+        )
+    return f"{len(by_id)} breached conversations ({read}); {tally.describe('cards')}"
 
 
 async def _breached_conversations(
     chatwoot: ChatwootClient, now: datetime, sla_minutes: float
-) -> list[Mapping[str, Any]]:
-    found = []
+) -> tuple[list[Mapping[str, Any]], int, list[str]]:
+    """The breached conversations, longest wait first, the pages read and, if the page
+    bound ended a read, why."""
+    found: list[Mapping[str, Any]] = []
+    pages, cut_short = 0, []
     for status in WAITING_STATUSES:
-        async for c in chatwoot.conversations(status=status, max_pages=MAX_PAGES):
-            if breached(c, now, sla_minutes):
-                found.append(c)
-    return found
+        read = await chatwoot.longest_waiting(status, lambda c: breached(c, now, sla_minutes))
+        found += read.conversations
+        pages += read.pages
+        if read.cut_short:
+            cut_short.append(read.cut_short)
+    return found, pages, cut_short
+
+
+async def _cut_short(services: Services, why: list[str]) -> None:
+    detail = "; ".join(why)
+    log.warning("CX scan cut short: %s", detail)
+    await raise_incident(
+        services,
+        CUT_SHORT,
+        subject="cx-scan",
+        detail=detail[:200],
+        text=f":warning: The CX scan stopped at its page bound ({escape(detail)}). The longest "
+        "waits were carded; later breaches wait for the next scan. Chatwoot's list grew "
+        "faster than it was read, or its pages repeat. First step: run `occ-bot jobs run "
+        "cx-scan` and compare its pages with Chatwoot's conversation count.",
+    )
 
 
 async def card_breach(

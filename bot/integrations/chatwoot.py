@@ -39,11 +39,17 @@ from bot.integrations.chatwoot_answers import (
     decode,
     describe,
 )
+from bot.integrations.chatwoot_pages import (
+    ConversationPage,
+    ListCutShort,
+    WaitingRead,
+    longest_waiting,
+    pages,
+)
 
 log = logging.getLogger("occ.chatwoot")
 
 PAGE_SIZE = 20  # Chatwoot's MessageFinder returns the latest 20 messages, or 20 before an id
-CONVERSATIONS_PAGE = 25  # ConversationFinder's page size (CONVERSATION_RESULTS_PER_PAGE)
 ARTICLES_PAGE = 25  # Article.search pages with Kaminari's default
 MAX_PAGES = 10  # how far back find_sent_reply looks
 AGENTS_TTL = 300.0  # seconds the agents list is kept by find_agent_by_email
@@ -182,35 +188,54 @@ class ChatwootClient:
     # -- conversations ----------------------------------------------------------------------
 
     async def list_conversations(
-        self, *, status: str = "open", page: int = 1
-    ) -> list[dict[str, Any]]:
-        """One page (25, most recently active first) of the account's conversations with
-        this status, each with its last message, ``meta.sender`` and ``waiting_since``; a
-        page shorter than 25 is the last."""
-        body = await self._request(
-            "GET",
-            f"{self._account_path}/conversations",
-            params={"status": status, "assignee_type": "all", "page": page},
-        )
+        self, *, status: str = "open", page: int = 1, sort_by: str | None = None
+    ) -> ConversationPage:
+        """One page of the account's conversations with this status (everyone's), each with
+        its last message, ``meta.sender`` and ``waiting_since``, and ``meta.all_count``: how
+        many the whole list holds.
+
+        Args:
+            status: ``open``, ``pending``, ``snoozed``, ``resolved`` or ``all``.
+            page: from 1; the server decides how many a page holds
+                (``CONVERSATION_RESULTS_PER_PAGE``, 25 unless the installation sets it).
+            sort_by: one of ConversationFinder's sort options; by default the most
+                recently active first.
+        """
+        params: dict[str, Any] = {"status": status, "assignee_type": "all", "page": page}
+        if sort_by is not None:
+            params["sort_by"] = sort_by
+        body = await self._request("GET", f"{self._account_path}/conversations", params=params)
         data = body.get("data") if isinstance(body, dict) else None
         payload = data.get("payload") if isinstance(data, dict) else None
         if not isinstance(payload, list):
             raise ChatwootRejected("conversations answer has no data.payload list")
-        return [c for c in payload if isinstance(c, dict)]
+        meta = data.get("meta") if isinstance(data, dict) else None
+        count = meta.get("all_count") if isinstance(meta, dict) else None
+        if isinstance(count, bool) or not isinstance(count, int):
+            raise ChatwootRejected("conversations answer has no data.meta.all_count")
+        return ConversationPage(
+            [c for c in payload if isinstance(c, dict) and isinstance(c.get("id"), int)], count
+        )
 
     async def conversations(
         self, *, status: str = "open", max_pages: int
     ) -> AsyncIterator[dict[str, Any]]:
-        """Every conversation with this status, page after page, reading at most
-        ``max_pages`` pages (a bounded read: a warning says when the bound cut it short)."""
-        for page in range(1, max_pages + 1):
-            found = await self.list_conversations(status=status, page=page)
-            for conversation in found:
-                if isinstance(conversation.get("id"), int):
+        """Every conversation with this status, most recently active first, page after page
+        until ``meta.all_count`` are read, reading at most ``max_pages`` pages (a bounded read:
+        a warning says when the bound cut it short)."""
+        try:
+            async for page in pages(self, status=status, sort_by=None, max_pages=max_pages):
+                for conversation in page.conversations:
                     yield conversation
-            if len(found) < CONVERSATIONS_PAGE:
-                return
-        log.warning("stopped after %s pages of %s conversations", max_pages, status)
+        except ListCutShort as cut:
+            log.warning("%s", cut)
+
+    async def longest_waiting(
+        self, status: str, keep: Callable[[dict[str, Any]], bool]
+    ) -> WaitingRead:
+        """This status's conversations whose customer has waited longest, oldest wait first,
+        while ``keep`` takes them (`bot.integrations.chatwoot_pages.longest_waiting`)."""
+        return await longest_waiting(self, status, keep)
 
     # -- help center ------------------------------------------------------------------------
 

@@ -127,8 +127,10 @@ async def test_three_replicas_scanning_together_card_each_breach_once(
             await replica.stop()
 
 
-async def test_the_scan_reads_every_page_of_open_conversations(bot: BotUnderTest, slack, chatwoot):
-    waiting(chatwoot, 400, 120)  # the oldest activity: on the second page
+async def test_the_scan_reads_the_longest_wait_first_however_long_ago_it_was_active(
+    bot: BotUnderTest, slack, chatwoot
+):
+    waiting(chatwoot, 400, 120)  # the oldest activity: the second page, most recent first
     for conversation in range(401, 431):
         chatwoot.add_incoming(conversation, "Hello", created_at=int(time.time() - 600))
 
@@ -136,8 +138,9 @@ async def test_the_scan_reads_every_page_of_open_conversations(bot: BotUnderTest
 
     [card] = await breach_cards(bot, slack)
     assert card.input.conversation_id == 400
-    pages = [r.path for r in chatwoot.requests("GET") if r.path.endswith("/conversations")]
-    assert len(pages) == 3  # two pages of open conversations, one of pending ones
+    pages = [r for r in chatwoot.requests("GET") if r.path.endswith("/conversations")]
+    assert len(pages) == 2  # one page of pending conversations, one of open ones
+    assert all("sort_by=waiting_since_asc" in r.query for r in pages)
 
 
 async def test_approve_and_send_on_a_breach_card_replies_in_chatwoot(

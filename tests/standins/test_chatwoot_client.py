@@ -134,29 +134,84 @@ async def test_list_messages_returns_the_payload_and_pages_with_before() -> None
     assert line.requests[1].query == {"before": "1"}
 
 
-def conversations(*ids: int) -> Reply:
+def conversations(*ids: int, all_count: int = 30, waits: list[int] | None = None) -> Reply:
     """The list as Chatwoot's conversations index.json.jbuilder renders it (trimmed)."""
-    payload = [{"id": i, "status": "open", "waiting_since": 1_700_000_000} for i in ids]
-    meta = {"mine_count": 0, "assigned_count": 0, "unassigned_count": len(ids), "all_count": 30}
+    since = waits or [1_700_000_000] * len(ids)
+    payload = [
+        {"id": i, "status": "open", "waiting_since": w} for i, w in zip(ids, since, strict=True)
+    ]
+    meta = {
+        "mine_count": 0,
+        "assigned_count": 0,
+        "unassigned_count": all_count,
+        "all_count": all_count,
+    }
     return Reply.json(200, {"data": {"meta": meta, "payload": payload}})
 
 
 async def test_list_conversations_asks_for_one_page_of_open_conversations_of_everyone() -> None:
     async with chatwoot(conversations(7, 8), conversations()) as line:
         first = await line.client.list_conversations(page=2)
-        await line.client.list_conversations(status="pending")
+        await line.client.list_conversations(status="pending", sort_by="waiting_since_asc")
 
-    assert [c["id"] for c in first] == [7, 8]
+    assert [c["id"] for c in first.conversations] == [7, 8] and first.all_count == 30
     request = line.requests[0]
     assert (request.method, request.path) == ("GET", "/api/v1/accounts/7/conversations")
     assert request.query == {"status": "open", "assignee_type": "all", "page": "2"}
-    assert line.requests[1].query["status"] == "pending"
+    assert line.requests[1].query == {
+        "status": "pending",
+        "assignee_type": "all",
+        "page": "1",
+        "sort_by": "waiting_since_asc",
+    }
 
 
 async def test_list_conversations_refuses_an_answer_that_is_not_chatwoots() -> None:
     async with chatwoot(Reply.json(200, {"payload": []})) as line:
         with pytest.raises(ChatwootRejected, match=r"data\.payload"):
             await line.client.list_conversations()
+    no_count = Reply.json(200, {"data": {"meta": {}, "payload": []}})
+    async with chatwoot(no_count) as line:
+        with pytest.raises(ChatwootRejected, match=r"all_count"):
+            await line.client.list_conversations()
+
+
+async def test_paging_takes_the_servers_page_size_and_stops_on_its_count() -> None:
+    """CONVERSATION_RESULTS_PER_PAGE=2 here: three pages cover the five conversations."""
+    pages = [conversations(1, 2, all_count=5), conversations(3, 4, all_count=5)]
+    async with chatwoot(*pages, conversations(5, all_count=5)) as line:
+        listed = [c["id"] async for c in line.client.conversations(max_pages=40)]
+    assert listed == [1, 2, 3, 4, 5]
+    assert [r.query["page"] for r in line.requests] == ["1", "2", "3"]
+
+
+async def test_a_list_that_grows_past_its_page_bound_is_cut_short_and_says_so() -> None:
+    """4 listed at 2 a page needs 2 pages; one more is allowed for arrivals, then it stops."""
+    old = 1_700_000_000
+    pages = [conversations(n, n + 1, all_count=n + 3, waits=[old, old]) for n in (1, 3, 5, 7)]
+    async with chatwoot(*pages) as line:
+        read = await line.client.longest_waiting("open", keep=lambda c: True)
+    assert [c["id"] for c in read.conversations] == [1, 2, 3, 4, 5, 6]
+    assert read.pages == 3 and len(line.requests) == 3
+    assert read.cut_short is not None and "3 pages of 2" in read.cut_short
+
+
+async def test_longest_waiting_stops_at_the_first_conversation_keep_refuses() -> None:
+    waits = [100, 200, 300]
+    async with chatwoot(conversations(1, 2, 3, all_count=9, waits=waits)) as line:
+        read = await line.client.longest_waiting("open", keep=lambda c: c["waiting_since"] < 300)
+    assert [c["id"] for c in read.conversations] == [1, 2]
+    assert read.pages == 1 and read.cut_short is None and len(line.requests) == 1
+    assert line.requests[0].query["sort_by"] == "waiting_since_asc"
+
+
+async def test_a_list_not_in_waiting_order_is_refused_rather_than_trusted() -> None:
+    """A Chatwoot before 3.4 ignores sort_by=waiting_since_asc and lists the most recently
+    active first: stopping at its first recent wait would miss every older one."""
+    most_recent_first = conversations(1, 2, 3, all_count=3, waits=[300, 0, 100])
+    async with chatwoot(most_recent_first) as line:
+        with pytest.raises(ChatwootRejected, match="longest wait first"):
+            await line.client.longest_waiting("open", keep=lambda c: False)
 
 
 async def test_rack_attacks_429_is_a_transient_failure_without_a_retry_after() -> None:

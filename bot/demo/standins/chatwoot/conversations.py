@@ -10,6 +10,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from bot.demo.standins.chatwoot import conversation_list
 from bot.demo.standins.chatwoot.agents import Agents
 from bot.demo.standins.chatwoot.model import (
     INCOMING,
@@ -20,7 +21,7 @@ from bot.demo.standins.chatwoot.model import (
 )
 
 PAGE_SIZE = 20
-CONVERSATIONS_PAGE = 25
+REPLIERS = ("user", "agent_bot")  # senders whose public reply ends the customer's wait
 
 
 class Conversations(Agents):
@@ -30,6 +31,8 @@ class Conversations(Agents):
     agent_bot: bool
     inbox_members: set[int]
     auto_create: bool
+    conversations_per_page: int
+    _on_list: Callable[[], None] | None
     _clock: Callable[[], float]
     _conversations: dict[int, Conversation]
     _next_message_id: int
@@ -49,7 +52,7 @@ class Conversations(Agents):
         """A customer's message, as if it had arrived in the conversation; returns it.
         ``channel`` ("Channel::Email", "Channel::WebWidget", …) and ``hmac_verified`` set the
         conversation's inbox and the contact's identity validation (kept when not given)."""
-        conversation = self._conversation(conversation_id, create=True)
+        conversation = self._conversation(conversation_id, create=True, created_at=created_at)
         conversation.contact.update(name=contact_name, email=contact_email)
         if channel is not None:
             conversation.channel = channel
@@ -58,6 +61,17 @@ class Conversations(Agents):
         sender = {**conversation.contact, "type": "contact"}
         return self._store_message(
             conversation, content, INCOMING, private=False, sender=sender, created_at=created_at
+        )
+
+    def agent_bot_replies(
+        self, conversation_id: int, content: str, *, created_at: int | None = None
+    ) -> dict[str, Any]:
+        """The inbox's agent bot answers the customer: Chatwoot counts that as a reply, so
+        nobody waits any more (``Message#bot_response?``); returns the message."""
+        conversation = self._conversation(conversation_id, create=False)
+        sender = {"id": 1, "name": "Inbox Bot", "avatar_url": "", "type": "agent_bot"}
+        return self._store_message(
+            conversation, content, OUTGOING, private=False, sender=sender, created_at=created_at
         )
 
     def resolve(self, conversation_id: int) -> None:
@@ -98,9 +112,10 @@ class Conversations(Agents):
         return conversation.assignee_id if conversation else None
 
     async def _conversation_list(self, request: Request, body: Any) -> Response:
-        status = request.query_params.get("status", "open")
-        page = request.query_params.get("page", "1")
-        number = int(page) if page.isdigit() and int(page) > 0 else 1
+        if self._on_list is not None:
+            self._on_list()
+        query = request.query_params
+        status = query.get("status") or "open"
         owner = self.agents[0]
         if owner.role != "administrator" and owner.id not in self.inbox_members:
             listed = []  # an agent sees only their own inboxes' conversations
@@ -108,20 +123,18 @@ class Conversations(Agents):
             listed = [
                 c for c in self._conversations.values() if status == "all" or c.status == status
             ]
-        listed.sort(key=lambda c: (-self._last_activity(c), -c.id))
-        start = (number - 1) * CONVERSATIONS_PAGE
-        counts = {"mine_count": 0, "assigned_count": 0, "unassigned_count": 0}
-        for conversation in listed:
-            key = "assigned_count" if conversation.assignee_id else "unassigned_count"
-            counts[key] += 1
+        page = conversation_list.one_page(
+            conversation_list.of_assignee_type(listed, query.get("assignee_type"), owner.id),
+            self._last_activity,
+            sort_by=query.get("sort_by"),
+            page=query.get("page"),
+            per_page=self.conversations_per_page,
+        )
         return JSONResponse(
             {
                 "data": {
-                    "meta": {**counts, "all_count": len(listed)},
-                    "payload": [
-                        self._conversation_json(c)
-                        for c in listed[start : start + CONVERSATIONS_PAGE]
-                    ],
+                    "meta": conversation_list.counts(listed, owner.id),
+                    "payload": [self._conversation_json(c) for c in page],
                 }
             }
         )
@@ -183,7 +196,11 @@ class Conversations(Agents):
         conversation.assignments.append(agent_id)
         conversation.updated_at = self._clock()
 
-    def _conversation(self, conversation_id: int, *, create: bool) -> Conversation:
+    def _conversation(
+        self, conversation_id: int, *, create: bool, created_at: int | None = None
+    ) -> Conversation:
+        """The conversation; a new one if ``create`` (made now, or at ``created_at``: when
+        the customer's first message arrived)."""
         conversation = self._conversations.get(conversation_id)
         if conversation is None:
             if not create:
@@ -192,7 +209,7 @@ class Conversations(Agents):
             conversation = Conversation(
                 id=conversation_id,
                 contact={"id": 500 + conversation_id, "name": "Customer", "email": None},
-                created_at=int(now),
+                created_at=int(now) if created_at is None else created_at,
                 updated_at=now,
             )
             self._conversations[conversation_id] = conversation
@@ -234,11 +251,14 @@ class Conversations(Agents):
                 **message["content_attributes"],
                 "external_error": "Message failed to send: the 24-hour reply window is closed",
             }
+        # Message#update_waiting_since: a customer's message starts a wait unless one is on;
+        # a person's or an agent bot's public reply ends it (a template or an automation's
+        # message has no such sender and does not).
         if message_type == INCOMING and not conversation.waiting_since:
             conversation.waiting_since = message["created_at"]
             conversation.status = "pending" if self.agent_bot else "open"
-        elif message_type == OUTGOING and not private and sender.get("type") == "user":
-            conversation.waiting_since = 0  # a human reply: nobody waits any more
+        elif message_type == OUTGOING and not private and sender.get("type") in REPLIERS:
+            conversation.waiting_since = 0
         return answered
 
     def _message_list(self, conversation: Conversation, before: str | None) -> dict[str, Any]:

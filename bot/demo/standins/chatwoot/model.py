@@ -29,6 +29,7 @@ class Recorded:
     body: Any
     at: float
     status: int
+    query: str = ""  # the URL's query string, as sent
 
 
 @dataclass

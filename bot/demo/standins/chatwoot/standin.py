@@ -28,6 +28,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp
 
+from bot.demo.standins.chatwoot.conversation_list import PER_PAGE
 from bot.demo.standins.chatwoot.conversations import Conversations
 from bot.demo.standins.chatwoot.help_center import HelpCenter
 from bot.demo.standins.chatwoot.model import ChatwootAgent, NotFound, Recorded
@@ -55,6 +56,8 @@ class ChatwootStandin(Conversations, Webhooks, HelpCenter, Standin):
             administrator lists only the conversations of inboxes they are a member of
             (``Conversations::PermissionFilterService``).
         auto_create: create unknown conversations on first use instead of answering 404.
+        conversations_per_page: the installation's ``CONVERSATION_RESULTS_PER_PAGE``: how many
+            conversations a page of the list holds (25 unless set).
         clock: seconds since the epoch, for ``created_at``.
         limit_concurrency, log_level: passed to the server.
     """
@@ -71,6 +74,7 @@ class ChatwootStandin(Conversations, Webhooks, HelpCenter, Standin):
         agent_bot: bool = False,
         inbox_members: Iterable[int] = (),
         auto_create: bool = True,
+        conversations_per_page: int = PER_PAGE,
         clock: Callable[[], float] = time.time,
         limit_concurrency: int | None = None,
         log_level: str | int | None = None,
@@ -85,6 +89,10 @@ class ChatwootStandin(Conversations, Webhooks, HelpCenter, Standin):
         self.agent_bot = agent_bot
         self.inbox_members = set(inbox_members)
         self.auto_create = auto_create
+        if conversations_per_page < 1:
+            raise ValueError("a page of conversations holds at least one")
+        self.conversations_per_page = conversations_per_page
+        self._on_list = None
         self.portals = {}  # Help Center: slug -> articles
         self._clock = clock
         self._conversations = {}
@@ -117,6 +125,11 @@ class ChatwootStandin(Conversations, Webhooks, HelpCenter, Standin):
     def rate_limit(self, requests: int = 1) -> None:
         """Answer the next ``requests`` requests 429 ``Retry later``, as Rack::Attack does."""
         self._rate_limited = requests
+
+    def while_listing(self, change: Callable[[], None] | None) -> None:
+        """Run ``change`` just before each conversation list is answered: what happens in
+        Chatwoot while a client reads the list page by page (None: nothing)."""
+        self._on_list = change
 
     def up(self) -> None:
         """Back to normal; held requests go on at once."""
@@ -169,7 +182,14 @@ class ChatwootStandin(Conversations, Webhooks, HelpCenter, Standin):
                 response = await self._answer(request, body, handler, account)
             finally:
                 self._requests.append(
-                    Recorded(request.method, request.url.path, body, at, response.status_code)
+                    Recorded(
+                        request.method,
+                        request.url.path,
+                        body,
+                        at,
+                        response.status_code,
+                        request.url.query,
+                    )
                 )
             return response
 

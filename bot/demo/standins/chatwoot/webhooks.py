@@ -33,13 +33,21 @@ class Webhooks(Agents):
         """The ``message_created`` webhook Chatwoot would send for a stored message."""
         return self._message_event("message_created", message)
 
-    def agent_replies(self, conversation_id: int, content: str, agent_id: int) -> dict[str, Any]:
-        """An agent answers the customer in Chatwoot's dashboard: the reply is stored, and the
-        ``message_created`` webhook Chatwoot then sends is returned."""
+    def agent_replies(
+        self, conversation_id: int, content: str, agent_id: int, *, created_at: int | None = None
+    ) -> dict[str, Any]:
+        """An agent answers the customer in Chatwoot's dashboard (now, or at ``created_at``):
+        the reply is stored, and the ``message_created`` webhook Chatwoot then sends is
+        returned."""
         agent = next(a for a in self.agents if a.id == agent_id)
         conversation = self._conversation(conversation_id, create=False)
         message = self._store_message(
-            conversation, content, OUTGOING, private=False, sender=self._sender_json(agent)
+            conversation,
+            content,
+            OUTGOING,
+            private=False,
+            sender=self._sender_json(agent),
+            created_at=created_at,
         )
         return self._message_event("message_created", message)
 
