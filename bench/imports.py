@@ -1,5 +1,5 @@
 """What `occ-bot serve` imports before it serves, per package, and what the libraries it
-loads only on first use cost.
+loads later, where they are used, cost.
 
 Every measurement runs in a new interpreter that has imported nothing else (PYTHONPATH =
 the repository, like the benchmark's occ-bot):
@@ -11,7 +11,7 @@ the repository, like the benchmark's occ-bot):
   package's imports: a package's resident memory is what its own imports added (what the
   packages it pulls in add is theirs), and "pulled in by" names the bot module whose import
   statement led to it;
-- per library loaded on first use (`LAZY`): the serve entry first, then the library; its
+- per library loaded later, where used (`LAZY`): the serve entry first, then the library; its
   import time and the RSS it adds (median of `runs`).
 
 `python -m bench.imports [--runs N]` prints the tables alone.
@@ -31,8 +31,16 @@ from bench.procs import PYTHON, REPO, child_env
 
 SERVE_ENTRY = ("bot.cli.main", "bot.runtime.eventloop", "bot.serve")
 BARE_BOLT = ("bench.bare_bolt",)
-# (library, what loads it, the modules to import): the heavy ones, each loaded where used.
+# (library, what loads it, the modules to import): what loads after the serve entry's imports,
+# where it is used; the heavy ones are never loaded by a replica that does not use them.
 LAZY = (
+    (
+        "SQLAlchemy's asyncio engine (+ its ORM)",
+        "the SQL store, when services are built (every DATABASE_URL)",
+        ("bot.store.sql",),
+    ),
+    ("aiosqlite", "a SQLite DATABASE_URL (the default), on first connection", ("aiosqlite",)),
+    ("psycopg", "a PostgreSQL DATABASE_URL, on first connection", ("psycopg",)),
     ("alembic (+ mako)", "applying migrations (a new or older database)", ("bot.store.migrate",)),
     (
         "llama-index + bm25s",
@@ -213,7 +221,7 @@ def markdown(found: dict[str, Any]) -> list[str]:
         )
     out += [
         "",
-        "**Loaded on first use, not at start** (the serve entry first, then the library; "
+        "**Loaded where used, after those imports** (the serve entry first, then the library; "
         "what it adds):",
         "",
         "| library | loaded by | import time | RSS |",
