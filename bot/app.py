@@ -90,8 +90,6 @@ def create_app(services: Services, *, bolt: AsyncApp | None, run_jobs: bool = Tr
         scheduler = Scheduler(services) if run_jobs else None
         if scheduler is not None:
             scheduler.start()
-            warm = asyncio.to_thread(services.fallback_drafter.warm)
-            services.background.spawn(warm, name="warm-knowledge-base")
         syncing = None
         if run_jobs and services.settings.kb_help_center_portal:
             syncing = asyncio.create_task(keep_synced(services), name="help-center-sync")

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import aiohttp
 from slack_sdk.http_retry.builtin_async_handlers import (
@@ -30,12 +31,14 @@ from bot.drafting.base import Drafter
 from bot.drafting.kb import KnowledgeBase
 from bot.drafting.offline import OfflineDrafter
 from bot.integrations.chatwoot import ChatwootClient
-from bot.integrations.shopify import ShopifyClient
 from bot.runtime.background import Background
 from bot.runtime.reliability import OpenIncidents
 from bot.runtime.spool import Spool, spool_key
 from bot.runtime.workspace import Workspace
 from bot.store import Store, open_store
+
+if TYPE_CHECKING:  # imported when Shopify is configured: it brings httpx
+    from bot.integrations.shopify import ShopifyClient
 
 log = logging.getLogger("occ")
 
@@ -79,12 +82,28 @@ class Services:
     # The Sales Pulse tile's chart, drawn once per snapshot (its time) on this replica however
     # many ask for it (bot.flows.pulse_tile).
     pulse_charts: dict[datetime, asyncio.Future[bytes]] = field(default_factory=dict)
+    # The drafters' libraries loading (`warm_drafters`), from the first sign of drafting on.
+    drafters_warming: asyncio.Future[None] | None = None
+
+    def warm_drafters(self) -> asyncio.Future[None]:
+        """Load what drafting needs, once per process and in a thread: llama-index and the
+        knowledge base's index (about 2 s and 60 MB), ``openai`` with a key (1 s, 20 MB).
+
+        Started by the first customer message (its quiet period covers it) or the first
+        draft, not at start: a replica that never drafts never loads them. Await the result
+        to wait for it; it never raises (a draft meets the same problem and reports it)."""
+        if self.drafters_warming is None:
+            warm = asyncio.to_thread(_warm, [self.drafter, self.fallback_drafter])
+            self.drafters_warming = asyncio.ensure_future(warm)
+        return asyncio.shield(self.drafters_warming)
 
     def conversation_url(self, conversation_id: int) -> str | None:
         return self.chatwoot.conversation_url(conversation_id) if self.chatwoot else None
 
     async def aclose(self) -> None:
         await self.background.aclose()
+        if self.drafters_warming is not None:  # its thread finishes on its own
+            self.drafters_warming.cancel()
         if self.chatwoot is not None:
             await self.chatwoot.aclose()
         if self.shopify is not None:
@@ -97,6 +116,17 @@ class Services:
         await self.store.close()
         if self.spool is not None:
             self.spool.close()
+
+
+def _warm(drafters: list[Drafter]) -> None:
+    for drafter in {id(d): d for d in drafters}.values():  # the offline one may be both
+        warm = getattr(drafter, "warm", None)
+        if warm is None:
+            continue
+        try:
+            warm()
+        except Exception:
+            log.warning("warming %s failed", type(drafter).__name__, exc_info=True)
 
 
 # Calls that post something. Slack may have acted on one that answered 500 or lost its
@@ -216,6 +246,8 @@ async def build_services(
     shopify = None
     if settings.shopify_enabled:
         assert settings.shopify_shop and settings.shopify_admin_token
+        from bot.integrations.shopify import ShopifyClient
+
         shopify = ShopifyClient(
             settings.shopify_shop, settings.shopify_admin_token.get_secret_value()
         )

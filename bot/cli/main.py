@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import os
 import sys
@@ -110,9 +111,14 @@ def _iso(value: str) -> datetime:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from bot.runtime.eventloop import run_event_loop
-    from bot.serve import serve
-
+    # Importing the server makes long-lived objects only (modules, classes): the collections
+    # the allocations trigger meanwhile find no garbage and cost a tenth of the import time.
+    gc.disable()
+    try:
+        from bot.runtime.eventloop import run_event_loop
+        from bot.serve import serve
+    finally:
+        gc.enable()
     settings = Settings()
     port = args.port or int(os.environ.get("PORT") or settings.port)
     return run_event_loop(serve(settings, host=args.host, port=port))

@@ -1,7 +1,7 @@
 """Drafting replies from the knowledge base: offline (BM25 extract) or with an OpenAI model.
 
-Importing this package is cheap: llama-index loads on the first search and ``openai`` when
-an ``OpenAIDrafter`` is built.
+Importing this package is cheap: llama-index loads on the first search and ``openai`` on an
+``OpenAIDrafter``'s first draft, or with ``warm()`` (`bot.services.Services.warm_drafters`).
 """
 
 from bot.drafting.base import Drafter, DraftingError, Proposal

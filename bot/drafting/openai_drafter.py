@@ -7,8 +7,8 @@ or ``{"abstain": "<why>"}`` (``response_format`` ``json_object``); with nothing 
 reply in (no article fits, no order facts, no order question) the model is not asked at all.
 Its confidence is capped by what the reply stands on (`grounding_ceiling`). Any API failure
 (connection, timeout, 4xx/5xx after the client's retries) or an unusable answer raises
-``DraftingError``; the caller falls back to the offline drafter. ``openai`` is imported when
-a drafter is built, not when this module is imported.
+``DraftingError``; the caller falls back to the offline drafter. ``openai`` (about a second
+and 20 MB) is imported by ``warm()`` or the first draft, not when a drafter is built.
 """
 
 from __future__ import annotations
@@ -97,17 +97,34 @@ class OpenAIDrafter:
         timeout: float = 20,
         max_retries: int = 1,
     ) -> None:
-        from openai import AsyncOpenAI
-
         self._kb = kb
         self.model = model
         self.agent = f"OpenAI {model}"
-        self._client: AsyncOpenAI = AsyncOpenAI(
-            api_key=api_key, base_url=base_url, timeout=timeout, max_retries=max_retries
-        )
+        self._options: dict[str, Any] = {
+            "api_key": api_key,
+            "base_url": base_url,
+            "timeout": timeout,
+            "max_retries": max_retries,
+        }
+        self._api: AsyncOpenAI | None = None
+
+    def warm(self) -> None:
+        """Build the knowledge base's index and import ``openai`` (about a second), so the
+        first draft is quick; blocking: run it in a thread."""
+        self._kb.warm()
+        import openai  # noqa: F401
+
+    @property
+    def _client(self) -> AsyncOpenAI:
+        if self._api is None:
+            from openai import AsyncOpenAI
+
+            self._api = AsyncOpenAI(**self._options)
+        return self._api
 
     async def aclose(self) -> None:
-        await self._client.close()
+        if self._api is not None:
+            await self._api.close()
 
     async def draft(
         self,

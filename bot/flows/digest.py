@@ -159,7 +159,9 @@ async def post_digest(services: Services, digest: Digest) -> SlackRef | None:
         log.warning("could not post the weekly digest: %s", slack.describe(error))
         return None
     await channel_works(services, channel)
-    for name, png in digest.charts().items():
+    # drawn off the event loop: the first chart imports matplotlib (half a second)
+    charts = await asyncio.to_thread(digest.charts)
+    for name, png in charts.items():
         await slack.upload(services, ref, png, filename=name, title=name.removesuffix(".png"))
     return ref
 

@@ -74,6 +74,7 @@ async def accept(services: Services, incoming: IncomingMessage) -> bool:
     )
     created = await services.store.add_inbound(message)
     if created:
+        services.warm_drafters()  # loads during the quiet period, if not loaded yet
         draft_after_quiet(services, message.conversation_id)
     return created
 

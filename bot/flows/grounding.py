@@ -18,8 +18,6 @@ from bot.drafting.context import DraftingContext, OrderLookup, recent_history
 from bot.drafting.examples import RECENT_DECISIONS, learned
 from bot.integrations.chatwoot import conversation_lines
 from bot.integrations.chatwoot_answers import ChatwootError
-from bot.integrations.shopify import ShopifyError
-from bot.integrations.shopify_orders import find_order
 from bot.services import Services
 
 log = logging.getLogger("occ.grounding")
@@ -83,6 +81,9 @@ async def _order(
     shopify = services.shopify
     if shopify is None:
         return None, OrderLookup.UNAVAILABLE
+    from bot.integrations.shopify import ShopifyError  # loaded with the client (httpx)
+    from bot.integrations.shopify_orders import find_order
+
     number = order_number(texts)
     if not email:  # nothing to check an order against: never state one
         return None, OrderLookup.UNVERIFIED if number else OrderLookup.NOT_NAMED

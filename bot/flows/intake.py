@@ -47,7 +47,9 @@ async def propose(
     context: DraftingContext = NO_CONTEXT,
 ) -> Proposal:
     """A drafted reply within the drafting budget; offline from the knowledge base when the
-    configured drafter fails or is too slow."""
+    configured drafter fails or is too slow. Loading the drafters' libraries, the first
+    time, does not count against the budget."""
+    await services.warm_drafters()
     online = services.drafter is not services.fallback_drafter
     try:
         proposal = await asyncio.wait_for(

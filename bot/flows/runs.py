@@ -10,12 +10,12 @@ replica that gets it runs, records the outcome and forgets runs older than a day
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 from bot.domain import JobRun, RunOutcome
 from bot.integrations.chatwoot_answers import ChatwootError
-from bot.integrations.shopify import ShopifyError
 from bot.services import Services
 from bot.slack import SLACK_FAILURES
 from bot.store.errors import first_line, unavailable
@@ -30,14 +30,22 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 def expected_failure(error: BaseException) -> bool:
     """A dependency that is down or refusing (Chatwoot, Shopify, Slack, the database), as
     opposed to a bug in the bot: the failure itself or what it was raised from."""
+    dependencies = (ChatwootError, *_shopify_errors(), *SLACK_FAILURES)
     cause: BaseException | None = error
     for _ in range(10):  # a chain of causes is short; bounded all the same
         if cause is None:
             return False
-        if isinstance(cause, (ChatwootError, ShopifyError, *SLACK_FAILURES)) or unavailable(cause):
+        if isinstance(cause, dependencies) or unavailable(cause):
             return True
         cause = cause.__cause__
     return False
+
+
+def _shopify_errors() -> tuple[type[BaseException], ...]:
+    """Shopify's error, once its client is loaded (with Shopify configured; it brings httpx):
+    until then no error can be one."""
+    shopify = sys.modules.get("bot.integrations.shopify")
+    return () if shopify is None else (shopify.ShopifyError,)
 
 
 def log_failure(error: BaseException, what: str) -> None:

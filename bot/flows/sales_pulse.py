@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
+from typing import TYPE_CHECKING
 
 from bot.blocks.text import escape
 from bot.domain import SalesAlert, Trigger
@@ -30,14 +31,15 @@ from bot.flows.incidents import (
     dependency_ok,
     raise_incident,
 )
-from bot.integrations import shopify_reads as reads
 from bot.integrations.chatwoot_answers import ChatwootError
-from bot.integrations.shopify import ShopifyClient, ShopifyError, ShopifyThrottled, base_url
 from bot.rules import pulse as tile
 from bot.rules.sales import TRIGGERS, Evaluation, SalesRead, delay_cutoff
 from bot.rules.sales_days import BASELINE_DAYS, Shop, top_skus, window_start
 from bot.services import Services
 from bot.store.errors import first_line, unavailable
+
+if TYPE_CHECKING:  # loaded with the client, when Shopify is configured (it brings httpx)
+    from bot.integrations.shopify import ShopifyClient
 
 log = logging.getLogger("occ.sales_pulse")
 
@@ -50,6 +52,8 @@ async def pulse(services: Services) -> str:
     client = services.shopify
     if client is None:
         return "Shopify not configured: Sales Pulse off"
+    from bot.integrations.shopify import ShopifyError, ShopifyThrottled
+
     requests, points = client.requests, client.points_spent
     open_alerts = {alert.condition: alert for alert in await services.store.open_sales_alerts()}
     try:
@@ -168,6 +172,8 @@ def _each(
 async def _evaluate(
     services: Services, client: ShopifyClient, open_alerts: dict[str, SalesAlert]
 ) -> _Read:
+    from bot.integrations import shopify_reads as reads
+
     settings = services.settings
     rules = settings.sales_thresholds()
     now = services.clock()
@@ -194,6 +200,8 @@ async def _evaluate(
 def admin_url(shop_setting: str, domain: str) -> str:
     """Shopify Admin for the configured shop: its myshopify domain's /admin (which Shopify
     sends on to admin.shopify.com), or the configured base URL's."""
+    from bot.integrations.shopify import base_url
+
     configured = base_url(shop_setting)
     if configured.startswith("https://") and domain:
         return f"https://{domain}/admin"

@@ -12,8 +12,9 @@ concurrent writers in one process queue on the write lock instead of failing wit
 comparing time.
 
 PostgreSQL: ``migrate()`` holds ``pg_advisory_xact_lock`` while Alembic applies revisions, so
-replicas starting together apply each migration once. Prepared statements are off so
-Supabase's transaction pooler (port 6543) works too.
+replicas starting together apply each migration once (a database already at the newest
+revision is left alone without loading Alembic: `bot.store.revisions`). Prepared statements
+are off so Supabase's transaction pooler (port 6543) works too.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import QueuePool
 
-from bot.store import migrate as schema_migrations
+from bot.store import revisions
 from bot.store.ops import Change, Insert, Query, Row, Update, Where
 from bot.store.sql_statements import (
     Statements,
@@ -176,7 +177,7 @@ class SqlDatabase:
                 await conn.execute(
                     text("select pg_advisory_xact_lock(:key)"), {"key": _MIGRATE_LOCK_KEY}
                 )
-            return await conn.run_sync(schema_migrations.upgrade)
+            return await conn.run_sync(revisions.upgrade)
 
     async def ping(self) -> None:
         async with self._read() as conn:

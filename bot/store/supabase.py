@@ -31,8 +31,7 @@ from postgrest import APIError, AsyncRequestBuilder, AsyncSelectRequestBuilder
 from postgrest.types import CountMethod
 from supabase import AsyncClient, AsyncClientOptions, acreate_client
 
-from bot.store import codec
-from bot.store import migrate as schema_migrations
+from bot.store import codec, revisions
 from bot.store.errors import SchemaNotApplied, StoreError
 from bot.store.ops import AnyOf, Change, Cond, Condition, Insert, Query, Row, Update, Where
 from bot.store.schema import metadata
@@ -44,8 +43,8 @@ _MISSING_TABLE_CODES = {"PGRST205", "42P01"}
 _PAGE = 1000
 
 
-def _how_to_migrate(revisions: list[str]) -> str:
-    files = ", ".join(f"bot/store/supabase/{revision}.sql" for revision in revisions)
+def _how_to_migrate(missing: list[str]) -> str:
+    files = ", ".join(f"bot/store/supabase/{revision}.sql" for revision in missing)
     return (
         f"paste {files} into the Supabase SQL editor, in that order (or run `occ-bot migrate` "
         "with DATABASE_URL set to the project's Postgres connection string)"
@@ -116,7 +115,7 @@ class RestDatabase:
 
     async def migrate(self) -> list[str]:
         """Check the schema is applied; raise `SchemaNotApplied` saying how, if not."""
-        known = schema_migrations.revisions()
+        known = revisions.known()
         applied = await self._applied_revision()
         if applied != known[-1]:
             missing = known[known.index(applied) + 1 :] if applied in known else known
@@ -144,7 +143,7 @@ class RestDatabase:
             if exc.code in _MISSING_TABLE_CODES:
                 return None
             raise
-        applied = [revision for revision in schema_migrations.revisions() if revision in names]
+        applied = [revision for revision in revisions.known() if revision in names]
         return applied[-1] if applied else None
 
     async def ping(self) -> None:

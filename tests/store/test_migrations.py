@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import psycopg
 import pytest
 
-from bot.store import SchemaNotApplied, open_store
+from bot.store import SchemaNotApplied, open_store, revisions
 from bot.store import migrate as schema_migrations
 from bot.store.drafts import draft_row
 from bot.store.supabase import SupabaseStore
@@ -102,6 +102,11 @@ async def test_replicas_starting_together_apply_each_migration_once(sql_backend:
 
 def test_the_shipped_revisions_are_the_expected_ones() -> None:
     assert schema_migrations.revisions() == SHIPPED
+
+
+def test_the_revisions_read_without_alembic_are_alembics() -> None:
+    """A start checks the database against these, and loads Alembic only when behind."""
+    assert revisions.known() == list(revisions.shipped() or ()) == SHIPPED
 
 
 @pytest.mark.parametrize("flavour", ["postgres", "sqlite"])

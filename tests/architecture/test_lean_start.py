@@ -1,0 +1,130 @@
+"""A lean process: `occ-bot serve` starts without its heavy libraries; each loads where used.
+
+Each check runs in a new interpreter (this one has imported everything), with a clean
+environment. `python -m bench.imports` shows what each import costs, and who pulls it in.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).parents[2]
+# Loaded on first use only (bench/README.md lists what each costs): migrations, drafting,
+# charts, the Supabase backend, the Shopify client, the demo's Shopify stand-in.
+HEAVY = (
+    "alembic",
+    "mako",
+    "llama_index",
+    "bm25s",
+    "numpy",
+    "openai",
+    "matplotlib",
+    "PIL",
+    "supabase",
+    "postgrest",
+    "httpx",
+    "graphql",
+)
+SERVE_ENTRY = "import bot.cli.main, bot.runtime.eventloop, bot.serve"
+LOADED = f"""
+import json, sys
+def loaded():
+    return sorted({{name.split(".")[0] for name in sys.modules}} & set({HEAVY!r}))
+def say(*found):
+    print(json.dumps(found))
+"""
+
+
+def run(script: str, tmp_path: Path, **settings: str) -> list:
+    """Run ``script`` (after `LOADED`) in a new interpreter; what its last ``say`` printed."""
+    keep = ("PATH", "HOME", "LANG", "TMPDIR")
+    env = {k: os.environ[k] for k in keep if k in os.environ} | {"PYTHONPATH": str(REPO)}
+    done = subprocess.run(
+        [sys.executable, "-c", LOADED + script],
+        env=env | settings,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return list(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def test_the_server_imports_no_heavy_library(tmp_path: Path) -> None:
+    (found,) = run(f"{SERVE_ENTRY}\nsay(loaded())", tmp_path)
+    assert found == [], (
+        f"`occ-bot serve` imports {found} at start: import them where they are used "
+        "(`python -X importtime -c '" + SERVE_ENTRY + "'` shows who pulls them in)"
+    )
+
+
+SERVE_AND_DRAFT = """
+import asyncio
+from bot.app import create_app
+from bot.config import Settings
+from bot.flows.intake import propose
+from bot.services import build_services
+
+async def main():
+    services = await build_services(Settings())
+    app = create_app(services, bolt=None)
+    async with app.router.lifespan_context(app):  # migrated, jobs scheduled: serving
+        await asyncio.sleep(1)  # idle a moment (work started at start-up would be loading)
+        started = loaded()
+        proposal = await propose(services, "Lisa", "Can I return the sweater I bought?")
+        say(started, loaded(), proposal.agent, proposal.text)
+
+asyncio.run(main())
+"""
+
+
+def test_a_restart_loads_neither_alembic_nor_the_drafters_until_a_draft(tmp_path: Path) -> None:
+    settings = {
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'occ.db'}",
+        "CHATWOOT_URL": "http://127.0.0.1:9",  # configured, so customers' messages get drafted
+        "CHATWOOT_API_TOKEN": "token",
+        "CHATWOOT_ACCOUNT_ID": "1",
+    }
+    first, _, _, _ = run(SERVE_AND_DRAFT, tmp_path, **settings)
+    assert "alembic" in first  # a new database: the migrations ran
+
+    started, drafted, agent, text = run(SERVE_AND_DRAFT, tmp_path, **settings)
+
+    assert started == []
+    assert {"llama_index", "bm25s"} <= set(drafted)
+    assert agent == "Offline KB Drafter" and "return" in text.lower()
+
+
+WARM = """
+import asyncio
+from bot.config import Settings
+from bot.services import build_services
+
+async def main():
+    services = await build_services(Settings())
+    built = loaded()
+    await services.warm_drafters()
+    say(built, loaded())
+    await services.aclose()
+
+asyncio.run(main())
+"""
+
+
+def test_the_openai_drafter_loads_openai_when_warmed_not_when_built(tmp_path: Path) -> None:
+    built, warmed = run(
+        WARM,
+        tmp_path,
+        DATABASE_URL=f"sqlite:///{tmp_path / 'occ.db'}",
+        OPENAI_API_KEY="sk-test",
+        OPENAI_BASE_URL="http://127.0.0.1:9/v1",
+    )
+
+    assert built == []
+    assert {"openai", "llama_index"} <= set(warmed)
