@@ -1,7 +1,7 @@
-"""A replica stopping with a decision acknowledged but not yet applied: killed (SIGKILL), the
-decision is applied by the next replica on that host; stopped (SIGTERM), the replica applies
-it before it exits, 0. Real `occ-bot serve` processes, their database slowed on the wire so
-that the decision is still in flight when the signal comes."""
+"""A replica stopping with work under way. Killed (SIGKILL) with a decision acknowledged but
+not yet applied, the next replica on that host applies it; stopped (SIGTERM), the replica
+finishes what it acknowledged and the job run it started, then exits 0. Real `occ-bot serve`
+processes, the database or a vendor slowed so that the work is under way at the signal."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -20,7 +21,9 @@ import pytest
 
 from bot.blocks.ids import ActionId
 from bot.demo.standins.interactions import form_body, signature_headers
-from bot.domain import DraftState
+from bot.demo.standins.shopify import DEFAULT_TOKEN as SHOPIFY_TOKEN
+from bot.demo.standins.shopify import ShopifyStandin
+from bot.domain import DraftState, RunOutcome
 from bot.store import open_store
 from tests.harness import INTAKE_TOKEN, MANAGER, OPERATOR, SIGNING_SECRET, real_block_action
 from tests.tcp_proxy import TcpProxy
@@ -38,7 +41,15 @@ def _free_port() -> int:
 class Replica:
     """`occ-bot serve` in a process of its own, on the stand-ins, its spool in `spool`."""
 
-    def __init__(self, database_url: str, slack, chatwoot, folder: Path, spool: Path) -> None:
+    def __init__(
+        self,
+        database_url: str,
+        slack,
+        chatwoot,
+        folder: Path,
+        spool: Path,
+        extra: dict[str, str] | None = None,
+    ) -> None:
         self.port = _free_port()
         env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "TMPDIR")}
         env |= {
@@ -54,6 +65,7 @@ class Replica:
             "OCC_MANAGERS": MANAGER,
             "OCC_JOB_TICK_SECONDS": "0.5",
             "OCC_SPOOL_DIR": str(spool),
+            **(extra or {}),
         }
         folder.mkdir(exist_ok=True)
         self.log = folder / f"replica-{self.port}.log"
@@ -201,3 +213,44 @@ async def test_a_replica_stopped_with_sigterm_finishes_what_it_acknowledged_then
         assert list((tmp_path / "spool").glob("*")) == []  # nothing left in flight
     finally:
         replica.stop()
+
+
+async def test_a_replica_stopped_with_sigterm_finishes_its_job_run_first(
+    database, slack, chatwoot, tmp_path
+):
+    url, _ = database
+    async with ShopifyStandin() as shop:
+        shop.add_order(datetime.now(UTC) - timedelta(hours=1), 50.0, line_items=[("SKU-1", 1)])
+        shop.add_variant("SKU-1", 100)
+        shop.hang(30)  # the shop holds every request until it is let go
+        extra = {
+            "SHOPIFY_SHOP": shop.url,
+            "SHOPIFY_ADMIN_TOKEN": SHOPIFY_TOKEN,
+            "OCC_SALES_PULSE_MINUTES": "0.02",  # the first run starts 1.2 s after start
+        }
+        replica = Replica(url, slack, chatwoot, tmp_path / "a", tmp_path / "spool", extra)
+        try:
+            await replica.healthy()
+            store = open_store(url, None, None)
+            try:  # a sales-pulse run has started: it is waiting on the shop
+                deadline = time.monotonic() + DEADLINE_SECONDS
+                while await store.last_run("sales-pulse") is None:
+                    assert time.monotonic() < deadline, "no sales-pulse run started"
+                    await asyncio.sleep(0.05)
+            finally:
+                await store.close()
+            await asyncio.sleep(0.5)
+            replica.process.send_signal(signal.SIGTERM)
+            await asyncio.sleep(1.0)
+            shop.up()  # the shop answers again while the replica is stopping
+            code = await asyncio.to_thread(replica.process.wait, DEADLINE_SECONDS)
+            assert code == 0, replica.log.read_text()
+        finally:
+            replica.stop()
+    store = open_store(url, None, None)
+    try:
+        run = await store.last_run("sales-pulse")
+    finally:
+        await store.close()
+    assert run is not None and run.outcome is RunOutcome.SUCCESS, run
+    assert run.finished_at is not None
