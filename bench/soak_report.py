@@ -63,7 +63,8 @@ def markdown(result: dict[str, Any]) -> str:
         ),
         "",
         f"Approvals that won: {latency['approvals']}; their card never shown sent: "
-        f"{latency['card_never_shown_sent']} {latency['card_never_shown_sent_drafts']}.",
+        f"{latency['card_never_shown_sent']} {latency['card_never_shown_sent_drafts']}; "
+        f"slowest outside faults (s into the run, ms): {latency['slowest_outside_faults']}.",
         "",
         "### Faults injected and the reliability incidents raised",
         "",

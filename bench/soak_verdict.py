@@ -85,7 +85,7 @@ async def verdict(database_url: str, traffic: Traffic, faults: Faults, t0: float
         "lost": {"count": len(lost), "examples": [c.as_dict() for c in lost[:20]]},
         "doubled": _doubled(rows, tally),
         "customers": _customers(traffic, found["drafts"], tally),
-        "latency": await _latency(traffic, faults, by_subject),
+        "latency": await _latency(traffic, faults, by_subject, t0),
         "incidents": _incidents(rows, faults, t0, tally),
         "escalations": {
             "escalated": len(traffic.seen.escalations),
@@ -188,7 +188,10 @@ def _ok(status: int | None) -> bool:
 
 
 async def _latency(
-    traffic: Traffic, faults: Faults, by_subject: dict[tuple[str, str], list[tuple[str, str]]]
+    traffic: Traffic,
+    faults: Faults,
+    by_subject: dict[tuple[str, str], list[tuple[str, str]]],
+    t0: float,
 ) -> dict[str, Any]:
     """Click → card shows the reply sent, for each Approve that won, from its first try."""
     won = [
@@ -204,6 +207,7 @@ async def _latency(
     split: dict[str, list[float]] = {"outside faults": [], "during faults": []}
     by_kind: dict[str, list[float]] = {}
     never = []
+    outside: list[tuple[float, float]] = []  # (seconds into the run, ms) to explain the tail
     for click in won:
         shown = times["card_sent_at"].get(f"{click.channel}/{click.ts}")
         if shown is None:
@@ -211,6 +215,8 @@ async def _latency(
             continue
         kinds, waited = faults.kinds_at(click.first_sent), (shown - click.first_sent) * 1000
         split["during faults" if kinds else "outside faults"].append(waited)
+        if not kinds:
+            outside.append((round(click.first_sent - t0, 1), round(waited)))
         for kind in kinds:
             by_kind.setdefault(kind, []).append(waited)
     return {
@@ -219,6 +225,7 @@ async def _latency(
         "card_never_shown_sent_drafts": never[:20],
         **{key: _dist(values) for key, values in split.items()},
         "by_fault": {kind: _dist(values) for kind, values in sorted(by_kind.items())},
+        "slowest_outside_faults": sorted(outside, key=lambda c: -c[1])[:3],
     }
 
 
