@@ -1,7 +1,10 @@
 """Operators' decisions survive the database being down: kept in the local spool, applied in
 order when it is back.
 
-Every Approve, Edit, Reject and Escalate goes through `decide`. When the database cannot be
+Every Approve, Edit, Reject and Escalate is acknowledged, then goes through `accept`: it is
+held in this replica's in-flight file before Slack's answer leaves, so a replica killed
+before it applies it leaves it for another (`Spool.adopt_orphans`, on `replay`), and
+`decide` applies it. When the database cannot be
 reached, the decision is appended to this replica's spool file (fsynced) before the
 operator is told it is queued, and this replica posts one alert. `replay` (run every tick
 by the scheduler, outside the run leases since each replica owns its spool) applies the
@@ -23,6 +26,7 @@ from bot import slack
 from bot.blocks.text import escape
 from bot.domain import EscalationType, RejectReason, Urgency
 from bot.flows import database_down, decisions, escalations
+from bot.runtime.spool import UnsafeSpool
 from bot.services import Services
 from bot.store.errors import unavailable
 
@@ -60,6 +64,36 @@ def intent(services: Services, kind: str, draft_id: str, user: str, **fields: An
         at=services.clock().astimezone(UTC).isoformat(),
         **fields,
     )
+
+
+def accept(services: Services, decision: Intent, *, name: str) -> None:
+    """Hold the acknowledged decision in flight, then decide it in the background."""
+    if services.spool is not None:
+        decision = replace(decision, id=services.new_id("sp"))
+        try:
+            services.spool.hold(asdict(decision))
+        except (OSError, UnsafeSpool) as error:  # the decision still goes ahead
+            log.warning("decision %s not held in flight: %s", decision.id, error)
+    services.background.spawn(_decide_held(services, decision), name=name)
+
+
+async def _decide_held(services: Services, decision: Intent) -> None:
+    """`decide`, then release the hold. Not when cancelled (shutdown cut it short): the
+    next replica finds it in flight and applies it, or finds it applied."""
+    try:
+        await decide(services, decision)
+    except Exception:
+        _release(services, decision)
+        raise
+    _release(services, decision)
+
+
+def _release(services: Services, decision: Intent) -> None:
+    if services.spool is not None and decision.id:
+        try:
+            services.spool.release(decision.id)
+        except OSError as error:
+            log.warning("decision %s not released from flight: %s", decision.id, error)
 
 
 async def decide(services: Services, decision: Intent) -> None:

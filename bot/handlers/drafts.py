@@ -47,7 +47,7 @@ def _approve(services: Services, body: dict[str, Any]) -> None:
     decision = spooled.intent(
         services, "approve", action_value(body), user_id(body), channel=channel_id(body)
     )
-    services.background.spawn(spooled.decide(services, decision), name="approve")
+    spooled.accept(services, decision, name="approve")
 
 
 def _form(kind: DecisionKind) -> Press:
@@ -123,7 +123,7 @@ def register(app: AsyncApp, services: Services) -> None:
             return
         await ack()
         decision = spooled.intent(services, "edit", draft_id, user_id(body), text=text)
-        services.background.spawn(spooled.decide(services, decision), name="edit")
+        spooled.accept(services, decision, name="edit")
 
     async def on_correction_submit(
         ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]
@@ -161,7 +161,7 @@ def register(app: AsyncApp, services: Services) -> None:
             reason=reason.value,
             notes=notes,
         )
-        services.background.spawn(spooled.decide(services, decision), name="reject")
+        spooled.accept(services, decision, name="reject")
 
     async def on_escalate_submit(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
         type_ = _enum(EscalationType, state_value(view, InputId.ESCALATION_TYPE))
@@ -188,7 +188,7 @@ def register(app: AsyncApp, services: Services) -> None:
             urgency=urgency.value,
             notes=notes,
         )
-        services.background.spawn(spooled.decide(services, decision), name="escalate")
+        spooled.accept(services, decision, name="escalate")
 
     app.view(CallbackId.EDIT.value)(on_edit_submit)
     app.view(CallbackId.REJECT.value)(on_reject_submit)

@@ -101,10 +101,13 @@ class Scheduler:
             self._running.discard(task)
 
     async def stop(self, timeout: float = 30.0) -> None:
-        """No new runs; wait (bounded) for the ones under way."""
+        """No new runs; wait (bounded) for the ones under way, then shut the scheduler down
+        (APScheduler's shutdown cancels the runs it started, so it comes last)."""
         if self._scheduler.running:
-            self._scheduler.shutdown(wait=False)
+            self._scheduler.pause()
         if self._running:
             _, pending = await asyncio.wait(list(self._running), timeout=timeout)
             for task in pending:
                 log.warning("job still running at shutdown: %s", task.get_name())
+        if self._scheduler.running:
+            self._scheduler.shutdown(wait=False)

@@ -8,6 +8,12 @@ leave it, oldest first, once applied. A spool whose process has died has an unlo
 file, and is adopted by the next process that looks (`adopt_orphans`). A line that cannot be
 read (torn by a crash mid-write) is skipped with a warning rather than blocking the rest.
 
+The spool also keeps, in a second file (``.inflight``), each decision an operator has been
+told is taken but that is not applied yet (`hold`, `release`): written before Slack's answer
+leaves, not fsynced, since it must outlive this process being killed (SIGKILL, an OOM kill),
+not the machine. Only an orphan's in-flight decisions are ever replayed: the live process
+applies its own.
+
 Records hold operators' texts and act as the operator they name when replayed, so the folder
 is the bot's alone (0700, files 0600; a folder others can write to is refused) and each line
 carries an HMAC-SHA256 under a key derived from a secret the bot already has: a line that
@@ -32,6 +38,9 @@ log = logging.getLogger("occ.spool")
 
 
 MAC = "mac"
+DONE = "done"  # an in-flight line naming a record that was applied
+INFLIGHT = ".inflight"
+COMPACT_BYTES = 1 << 20  # the in-flight file is rewritten with what is held past this size
 
 
 class UnsafeSpool(Exception):
@@ -56,6 +65,12 @@ class Spool:
         self.path = folder / f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}.jsonl"
         self._key = key
         self._lock: IO[str] | None = None
+        self._inflight: IO[str] | None = None
+        self._held: dict[str, dict[str, Any]] = {}
+
+    @property
+    def inflight_path(self) -> Path:
+        return self.path.with_suffix(INFLIGHT)
 
     def check(self) -> None:
         """Refuse a folder that others can write to or that is not ours (`UnsafeSpool`)."""
@@ -85,6 +100,49 @@ class Spool:
             out.write(self._line(record))
             out.flush()
             os.fsync(out.fileno())
+
+    def hold(self, record: dict[str, Any]) -> None:
+        """Note a decision taken but not applied yet (its ``id`` set); `release` it once it
+        is applied, refused or kept in the spool. A process that dies first leaves it in its
+        in-flight file, which `adopt_orphans` moves into another process's spool."""
+        self._own()
+        self._held[record["id"]] = record
+        self._write_inflight(self._line(record))
+
+    def release(self, record_id: str) -> None:
+        if self._held.pop(record_id, None) is None:
+            return
+        if not self._held:  # nothing in flight: the file starts again empty
+            self._open_inflight("w")
+            return
+        self._write_inflight(self._line({DONE: record_id}))
+        if self.inflight_path.stat().st_size > COMPACT_BYTES:
+            temporary = self.path.with_suffix(".inflight-tmp")
+            with _private(temporary, "w") as out:
+                out.writelines(self._line(r) for r in self._held.values())
+            os.replace(temporary, self.inflight_path)
+            self._open_inflight("a")
+
+    @property
+    def held(self) -> int:
+        return len(self._held)
+
+    def _open_inflight(self, mode: str) -> IO[str]:
+        if self._inflight is not None:
+            self._inflight.close()
+        self._inflight = _private(self.inflight_path, mode)
+        return self._inflight
+
+    def _write_inflight(self, line: str) -> None:
+        out = self._inflight if self._inflight is not None else self._open_inflight("a")
+        out.write(line)
+        out.flush()  # in the kernel's hands: it outlives this process
+
+    def _read_inflight(self, path: Path) -> list[dict[str, Any]]:
+        """An in-flight file's records not marked applied."""
+        lines = self._read(path) if path.exists() else []
+        done = {line[DONE] for line in lines if DONE in line}
+        return [r for r in lines if DONE not in r and r.get("id") not in done]
 
     def records(self) -> list[dict[str, Any]]:
         return self._read(self.path) if self.path.exists() else []
@@ -129,7 +187,8 @@ class Spool:
         os.replace(temporary, self.path)
 
     def adopt_orphans(self) -> int:
-        """Move the records of spools whose process died into this one; how many."""
+        """Move the records of spools whose process died into this one, with the decisions
+        it still had in flight; how many."""
         moved = 0
         if not self.folder.is_dir():
             return 0
@@ -142,19 +201,26 @@ class Spool:
                     fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 except BlockingIOError:
                     continue  # its process is alive and replays it
-                for record in self._read(data) if data.exists() else []:
+                inflight = lock_path.with_suffix(INFLIGHT)
+                kept = self._read(data) if data.exists() else []
+                for record in kept + self._read_inflight(inflight):
                     self.append(record)
                     moved += 1
                 data.unlink(missing_ok=True)
+                inflight.unlink(missing_ok=True)
                 lock_path.unlink(missing_ok=True)
         return moved
 
     def close(self) -> None:
-        """Release the spool; its file is removed if nothing is left in it."""
+        """Release the spool; its files are removed if nothing is left in them (what is still
+        held in flight, work dropped at shutdown, is left for the next process)."""
         if self._lock is None or self._lock.closed:
             return
-        if not self.records():
+        if self._inflight is not None:
+            self._inflight.close()
+        if not self.records() and not self._held:
             self.path.unlink(missing_ok=True)
+            self.inflight_path.unlink(missing_ok=True)
             self.path.with_suffix(".lock").unlink(missing_ok=True)
         self._lock.close()
 

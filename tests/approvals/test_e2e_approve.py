@@ -74,8 +74,8 @@ async def test_every_id_comes_from_the_injected_factory(
         assert [(e.id, str(e.action)) for e in entries] == [
             ("log-2", "draft.received"),
             ("log-3", "draft.posted"),
-            ("log-4", "draft.approved"),
-            ("log-5", "reply.sent"),
+            ("log-5", "draft.approved"),  # sp-4: the decision held in flight
+            ("log-6", "reply.sent"),
         ]
         assert {e.created_at for e in entries} == {clock.now}
     finally:

@@ -1,0 +1,58 @@
+"""The spool's in-flight file: what a process holds and has not released is what the next
+process adopts; released decisions never come back, however long the file has grown."""
+
+from __future__ import annotations
+
+from bot.runtime.spool import COMPACT_BYTES, Spool, spool_key
+
+KEY = spool_key("signing-secret")
+
+
+def decision(n: int) -> dict:
+    return {
+        "kind": "approve",
+        "draft_id": f"d-{n}",
+        "user": "U0OPERATOR1",
+        "at": "2026-12-06T10:00:00+00:00",
+        "id": f"sp-{n}",
+        "text": "x" * 200,
+    }
+
+
+def test_a_dead_process_leaves_what_it_held_and_only_that(tmp_path):
+    first = Spool(tmp_path / "spool", KEY)
+    for n in range(5):
+        first.hold(decision(n))
+    for n in (0, 2, 4):
+        first.release(f"sp-{n}")
+    first._lock.close()  # the process dies: its lock goes with it, nothing else is cleaned
+
+    successor = Spool(tmp_path / "spool", KEY)
+    assert successor.adopt_orphans() == 2
+    assert sorted(r["draft_id"] for r in successor.records()) == ["d-1", "d-3"]
+    left = {p.stem for p in (tmp_path / "spool").iterdir()}
+    assert left == {successor.path.stem}  # the dead process's files are gone
+
+
+def test_a_process_that_released_everything_leaves_nothing(tmp_path):
+    spool = Spool(tmp_path / "spool", KEY)
+    for n in range(3):
+        spool.hold(decision(n))
+        spool.release(f"sp-{n}")
+    assert spool.inflight_path.stat().st_size == 0
+    spool.close()
+    assert list((tmp_path / "spool").iterdir()) == []
+
+
+def test_a_long_lived_file_is_compacted_to_what_is_held(tmp_path):
+    spool = Spool(tmp_path / "spool", KEY)
+    spool.hold(decision(0))  # held throughout: the file is never emptied
+    for n in range(1, 3000):  # about 2 MB of lines written in all
+        spool.hold(decision(n))
+        spool.release(f"sp-{n}")
+    assert spool.inflight_path.stat().st_size < COMPACT_BYTES
+    spool._lock.close()
+
+    successor = Spool(tmp_path / "spool", KEY)
+    assert successor.adopt_orphans() == 1
+    assert [r["draft_id"] for r in successor.records()] == ["d-0"]
