@@ -32,6 +32,7 @@ from bot.drafting.kb import KnowledgeBase
 from bot.drafting.offline import OfflineDrafter
 from bot.integrations.chatwoot import ChatwootClient
 from bot.runtime.background import Background
+from bot.runtime.refusals import Refusals
 from bot.runtime.reliability import OpenIncidents
 from bot.runtime.spool import Spool, spool_key
 from bot.runtime.workspace import Workspace
@@ -68,6 +69,8 @@ class Services:
     clock: Clock = utc_now
     new_id: IdFactory = random_id
     background: Background = field(default_factory=Background)
+    # Refused clicks waiting to be logged, one row per user (bot.flows.refusals).
+    refusals: Refusals = field(default_factory=Refusals)
     incidents: OpenIncidents = field(default_factory=OpenIncidents)
     runner: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
     # When this replica began running jobs (serve sets it): the health job gives a job two

@@ -24,8 +24,8 @@ from typing import Any
 
 from bot import slack
 from bot.blocks.text import escape
-from bot.domain import EscalationType, RejectReason, Urgency
-from bot.flows import database_down, decisions, escalations
+from bot.domain import DecisionKind, EscalationType, RejectReason, Urgency
+from bot.flows import database_down, decisions, escalations, refusals
 from bot.runtime.spool import UnsafeSpool
 from bot.services import Services
 from bot.store.errors import unavailable
@@ -67,25 +67,46 @@ def intent(services: Services, kind: str, draft_id: str, user: str, **fields: An
 
 
 def accept(services: Services, decision: Intent, *, name: str) -> None:
-    """Hold the acknowledged decision in flight, then decide it in the background."""
+    """Hold the acknowledged decision in flight, then decide it in the background; a click
+    on a draft known to be decided is refused here, with no work per click."""
     if services.spool is not None:
         decision = replace(decision, id=services.new_id("sp"))
         try:
             services.spool.hold(asdict(decision))
         except (OSError, UnsafeSpool) as error:  # the decision still goes ahead
             log.warning("decision %s not held in flight: %s", decision.id, error)
-    services.background.spawn(_decide_held(services, decision), name=name)
+    click = refusals.Click(decision.id, decision.decided_at)
+    if not _refused_at_once(services, decision, click):
+        services.background.spawn(_decide_held(services, decision, click), name=name)
 
 
-async def _decide_held(services: Services, decision: Intent) -> None:
-    """`decide`, then release the hold. Not when cancelled (shutdown cut it short): the
-    next replica finds it in flight and applies it, or finds it applied."""
+def _refused_at_once(services: Services, decision: Intent, click: refusals.Click) -> bool:
+    """Join the user's refused clicks if the draft is known decided (it never changes)."""
+    draft = services.refusals.decided(decision.draft_id)
+    if draft is None:
+        return False
+    kind = DecisionKind(decision.kind)
+    why = decisions.refusal_now(services.settings, decision.user, draft, kind)
+    return why is not None and refusals.join(
+        services, draft, decision.user, kind.value, why, click=click
+    )
+
+
+async def _decide_held(services: Services, decision: Intent, click: refusals.Click) -> None:
+    """`decide`, then release the hold (a refusal's group releases it once logged). Not
+    when cancelled (shutdown cut it short): the next replica finds it in flight and applies
+    it, or finds it applied."""
+    deciding = refusals.CLICK.set(click)
     try:
         await decide(services, decision)
     except Exception:
-        _release(services, decision)
+        if not click.joined:
+            _release(services, decision)
         raise
-    _release(services, decision)
+    finally:
+        refusals.CLICK.reset(deciding)
+    if not click.joined:
+        _release(services, decision)
 
 
 def _release(services: Services, decision: Intent) -> None:

@@ -67,6 +67,7 @@ class Spool:
         self._lock: IO[str] | None = None
         self._inflight: IO[str] | None = None
         self._held: dict[str, dict[str, Any]] = {}
+        self._held_line_bytes = 0  # the longest held line: bounds what compaction keeps
 
     @property
     def inflight_path(self) -> Path:
@@ -107,16 +108,26 @@ class Spool:
         in-flight file, which `adopt_orphans` moves into another process's spool."""
         self._own()
         self._held[record["id"]] = record
-        self._write_inflight(self._line(record))
+        line = self._line(record)
+        self._held_line_bytes = max(self._held_line_bytes, len(line))
+        self._write_inflight(line)
 
     def release(self, record_id: str) -> None:
-        if self._held.pop(record_id, None) is None:
+        self.release_many([record_id])
+
+    def release_many(self, record_ids: list[str]) -> None:
+        """`release` each, in one write."""
+        done = [i for i in record_ids if self._held.pop(i, None) is not None]
+        if not done:
             return
         if not self._held:  # nothing in flight: the file starts again empty
             self._open_inflight("w")
             return
-        self._write_inflight(self._line({DONE: record_id}))
-        if self.inflight_path.stat().st_size > COMPACT_BYTES:
+        self._write_inflight("".join(self._line({DONE: i}) for i in done))
+        # Rewritten once mostly spent, not each time while what is held alone passes the size
+        # (a backlog of thousands held would rewrite them all on every release).
+        size = self.inflight_path.stat().st_size
+        if size > COMPACT_BYTES and size > 2 * len(self._held) * self._held_line_bytes:
             temporary = self.path.with_suffix(".inflight-tmp")
             with _private(temporary, "w") as out:
                 out.writelines(self._line(r) for r in self._held.values())
