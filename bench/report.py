@@ -14,6 +14,7 @@ from bench.startup import markdown as startup_markdown
 from bench.stats import markdown as stats_markdown
 
 OCC = "occ-bot"
+OCC_BASELINE = "occ-bot (baseline tree)"
 BOLT_PBR = "bare Bolt (process_before_response=True)"
 BOLT_DEFAULT = "bare Bolt (default)"
 
@@ -365,8 +366,49 @@ def _ack_section(results: dict[str, Any]) -> list[str]:
             f"queues behind the backlog); RSS {drain['rss_after_drain_mb']:.0f} MB after, "
             f"peak {drain['peak_rss_mb']:.0f} MB.",
         ]
+    out += _after_a_burst(results.get("ack", {}).get("after_a_burst"), cfg)
     if "error" in results.get("ack", {}):
         out += ["", f"Not measured: {results['ack']['error']}"]
+    return out
+
+
+def _after_a_burst(found: dict[str, Any] | None, cfg: dict[str, Any]) -> list[str]:
+    """Section 1's second table: acks at 1 connection while a burst's refusals drain."""
+    if not found:
+        return []
+    out = [
+        "",
+        f"Acks at 1 connection right after a {cfg['seconds']} s run at 50 connections on "
+        "another card, whose refusals may still be being worked through (median of "
+        f"{cfg['runs']} runs, interleaved; no restart between the two runs):",
+        "",
+        "| app | p50 | p99 | req/s | server CPU | clicks in the burst | background work pending "
+        "before / after the measured run | failed requests |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+
+    def shown(value: float | None) -> str:
+        return "?" if value is None else f"{value:.0f}"
+
+    for name in (OCC_BASELINE, OCC, BOLT_PBR):
+        row = found.get(name)
+        if not row:
+            continue
+        label = f"{name}: {found['baseline_tree']}" if name == OCC_BASELINE else name
+        pending = f"{shown(row['pending_before'])} / {shown(row['pending_after'])}"
+        if name == BOLT_PBR:
+            pending = "—"
+        out.append(
+            f"| {label} | {row['p50_ms']:.2f} ms | {row['p99_ms']:.2f} ms | {row['rps']:.0f} | "
+            f"{_cpu_pct(row['runs'], 'server_cpu_seconds')} | {shown(row['burst_requests'])} | "
+            f"{pending} | "
+            f"{row['failed_requests']} |"
+        )
+    out += [
+        "",
+        "Pending: occ-bot's background work from /healthz (`?`: /healthz did not answer "
+        "within 2 s, or answered 503).",
+    ]
     return out
 
 

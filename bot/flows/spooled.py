@@ -26,6 +26,7 @@ from bot import slack
 from bot.blocks.text import escape
 from bot.domain import DecisionKind, EscalationType, RejectReason, Urgency
 from bot.flows import database_down, decisions, escalations, refusals
+from bot.runtime.refusals import Full
 from bot.runtime.spool import UnsafeSpool
 from bot.services import Services
 from bot.store.errors import unavailable
@@ -75,8 +76,19 @@ def accept(services: Services, decision: Intent, *, name: str) -> None:
             services.spool.hold(asdict(decision))
         except (OSError, UnsafeSpool) as error:  # the decision still goes ahead
             log.warning("decision %s not held in flight: %s", decision.id, error)
-    click = refusals.Click(decision.id, decision.decided_at)
-    if not _refused_at_once(services, decision, click):
+    _dispatch(services, decision, refusals.Click(decision.id, decision.decided_at), name)
+
+
+def _dispatch(services: Services, decision: Intent, click: refusals.Click, name: str) -> None:
+    """Refuse it now if the draft is known decided; let it wait if a click on the draft is
+    being applied (its outcome may refuse this one too); else apply it in the background."""
+    if _refused_at_once(services, decision, click):
+        return
+    try:
+        leads = services.deciding.lead(decision.draft_id, (decision, click, name))
+    except Full:
+        leads = True  # applied beside the one under way, as without waiting
+    if leads:
         services.background.spawn(_decide_held(services, decision, click), name=name)
 
 
@@ -105,6 +117,8 @@ async def _decide_held(services: Services, decision: Intent, click: refusals.Cli
         raise
     finally:
         refusals.CLICK.reset(deciding)
+        for waited in services.deciding.done(decision.draft_id):
+            _dispatch(services, *waited)
     if not click.joined:
         _release(services, decision)
 

@@ -7,12 +7,14 @@ that acknowledges the next click. Here the clicks of one user on one draft for o
 join a `Group`: one row counting them, one message, once the user has stopped clicking.
 
 `Refusals` also remembers drafts seen decided (a decided draft never changes again), so a
-click on one is refused as it is acknowledged, without reading the database.
+click on one is refused as it is acknowledged, without reading the database; and while a
+click on a draft not known decided is being applied, `Deciding` keeps later clicks on that
+draft waiting for its outcome rather than each reading the database at once.
 
 Both are bounded. At `max_groups`, a refusal does not join a group: it is logged and told
 on its own, as before coalescing, and `overflowed` counts it (reported when a group is
 flushed). Past `max_decided`, the draft seen longest ago is forgotten: its next click reads
-the database once.
+the database once. At `MAX_WAITING` clicks waiting, a click is applied at once, as before.
 """
 
 from __future__ import annotations
@@ -20,11 +22,15 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Generic, TypeVar
 
 from bot.domain import Draft, DraftState
 
 MAX_GROUPS = 10_000
 MAX_DECIDED = 4_096
+MAX_WAITING = 10_000
+
+T = TypeVar("T")
 
 GroupKey = tuple[str, str, str]  # draft id, user, attempted action
 
@@ -113,3 +119,35 @@ class Refusals:
 
 class Full(Exception):
     """No room for another group of refusals."""
+
+
+class Deciding(Generic[T]):
+    """Drafts with a click being applied, and the later clicks on each, waiting for it."""
+
+    def __init__(self, max_waiting: int = MAX_WAITING) -> None:
+        self._waiting: dict[str, list[T]] = {}
+        self._count = 0
+        self._max_waiting = max_waiting
+
+    def lead(self, draft_id: str, click: T) -> bool:
+        """True if no click on the draft is being applied (this one is, from now on); else
+        the click waits for it, and False. Raises `Full` when too many are waiting."""
+        waiting = self._waiting.get(draft_id)
+        if waiting is None:
+            self._waiting[draft_id] = []
+            return True
+        if self._count >= self._max_waiting:
+            raise Full
+        waiting.append(click)
+        self._count += 1
+        return False
+
+    def done(self, draft_id: str) -> list[T]:
+        """The clicks that waited for the draft's click just applied, oldest first."""
+        waited = self._waiting.pop(draft_id, [])
+        self._count -= len(waited)
+        return waited
+
+    @property
+    def waiting(self) -> int:
+        return self._count
