@@ -38,7 +38,7 @@ log = logging.getLogger("occ.spool")
 
 
 MAC = "mac"
-DONE = "done"  # an in-flight line naming a record that was applied
+DONE = "done"  # an in-flight line naming the record(s) applied: an id, or a list of ids
 INFLIGHT = ".inflight"
 COMPACT_BYTES = 1 << 20  # the in-flight file is rewritten with what is held past this size
 
@@ -123,7 +123,7 @@ class Spool:
         if not self._held:  # nothing in flight: the file starts again empty
             self._open_inflight("w")
             return
-        self._write_inflight("".join(self._line({DONE: i}) for i in done))
+        self._write_inflight(self._line({DONE: done}))  # one line (one MAC) for them all
         # Rewritten once mostly spent, not each time while what is held alone passes the size
         # (a backlog of thousands held would rewrite them all on every release).
         size = self.inflight_path.stat().st_size
@@ -152,7 +152,10 @@ class Spool:
     def _read_inflight(self, path: Path) -> list[dict[str, Any]]:
         """An in-flight file's records not marked applied."""
         lines = self._read(path) if path.exists() else []
-        done = {line[DONE] for line in lines if DONE in line}
+        done: set[str] = set()
+        for line in lines:
+            marked = line.get(DONE)
+            done.update([marked] if isinstance(marked, str) else marked or [])
         return [r for r in lines if DONE not in r and r.get("id") not in done]
 
     def records(self) -> list[dict[str, Any]]:
