@@ -70,3 +70,16 @@ def test_a_large_backlog_held_is_not_rewritten_on_every_release(tmp_path):
     for n in range(200, 6000):
         spool.release(f"sp-{n}")
     assert spool.inflight_path.stat().st_size == 0
+
+
+def test_a_group_released_at_once_is_one_line(tmp_path):
+    spool = Spool(tmp_path / "spool", KEY)
+    for n in range(101):
+        spool.hold(decision(n))
+    spool.release_many([f"sp-{n}" for n in range(100)])
+    assert len(spool.inflight_path.read_text().splitlines()) == 101 + 1
+    spool._lock.close()
+
+    successor = Spool(tmp_path / "spool", KEY)
+    assert successor.adopt_orphans() == 1
+    assert [r["draft_id"] for r in successor.records()] == ["d-100"]
