@@ -118,6 +118,27 @@ async def _request_file(
     path.write_text(f"{head}\n\n{body}", encoding="utf-8")
 
 
+async def _wrk_run(
+    wrk: str,
+    target: Target,
+    standins: Standins,
+    request: Path,
+    level: tuple[int, int],
+    seconds: int,
+) -> WrkResult:
+    """One wrk run at ``level`` (connections, threads), with the server's and the stand-ins'
+    CPU time during it."""
+    assert target.child is not None
+    cpu, helper_cpu = target.child.cpu_seconds(), standins.child.cpu_seconds()
+    connections, threads = level
+    result, _ = await run_wrk(
+        wrk, target.events_url, request, connections=connections, threads=threads, seconds=seconds
+    )
+    result.server_cpu_seconds = round(target.child.cpu_seconds() - cpu, 3)
+    result.helper_cpu_seconds = round(standins.child.cpu_seconds() - helper_cpu, 3)
+    return result
+
+
 async def _backlog(occ: OccBot, draft_id: str, acked: int) -> dict[str, int]:
     """How many refused clicks were acknowledged but not yet logged when wrk stopped (a row
     counts the clicks it stands for)."""
@@ -167,16 +188,9 @@ async def measure(
                 assert target.child is not None
                 cpu = target.child.cpu_seconds()
                 helper_cpu = standins.child.cpu_seconds()
-                result, _ = await run_wrk(
-                    wrk,
-                    target.events_url,
-                    request,
-                    connections=connections,
-                    threads=threads,
-                    seconds=seconds,
+                result = await _wrk_run(
+                    wrk, target, standins, request, (connections, threads), seconds
                 )
-                result.server_cpu_seconds = round(target.child.cpu_seconds() - cpu, 3)
-                result.helper_cpu_seconds = round(standins.child.cpu_seconds() - helper_cpu, 3)
                 if target.occ is not None:
                     result.extra = await _backlog(target.occ, target.draft_id, result.requests)
                     if last:
@@ -236,28 +250,9 @@ async def _backlog_run(
         await _fresh_occ(target, template, ids)
     await _request_file(target, burst_request, template, ids)
     await _request_file(target, measured_request, template, ids)  # posted before the burst
-    assert target.child is not None
-    (connections, threads), (one, one_thread) = BURST, MEASURED
-    burst, _ = await run_wrk(
-        wrk,
-        target.events_url,
-        burst_request,
-        connections=connections,
-        threads=threads,
-        seconds=seconds,
-    )
-    cpu, helper_cpu = target.child.cpu_seconds(), standins.child.cpu_seconds()
+    burst = await _wrk_run(wrk, target, standins, burst_request, BURST, seconds)
     before = await _pending(target.occ) if target.occ is not None else None
-    measured, _ = await run_wrk(
-        wrk,
-        target.events_url,
-        measured_request,
-        connections=one,
-        threads=one_thread,
-        seconds=seconds,
-    )
-    measured.server_cpu_seconds = round(target.child.cpu_seconds() - cpu, 3)
-    measured.helper_cpu_seconds = round(standins.child.cpu_seconds() - helper_cpu, 3)
+    measured = await _wrk_run(wrk, target, standins, measured_request, MEASURED, seconds)
     after = None
     if target.occ is not None:
         after = await _pending(target.occ)
@@ -277,17 +272,17 @@ async def measure_backlog(
     targets: list[Target],
     standins: Standins,
     template: dict[str, Any],
-    work_dir: Path,
+    work: Path,
+    ids: Conversations,
     *,
     runs: int,
     seconds: int,
-    first_conversation: int,
 ) -> None:
-    """Fill each target's `backlog`: acks at 1 connection right after a 50-connection run."""
-    ids = Conversations(first_conversation)
+    """Fill each target's `backlog`: acks at 1 connection right after a 50-connection run,
+    on cards numbered from ``ids``."""
     for run in range(1, runs + 1):
         for target in targets:  # interleaved, so drift hits every target alike
-            found = await _backlog_run(wrk, target, standins, template, work_dir, ids, seconds)
+            found = await _backlog_run(wrk, target, standins, template, work, ids, seconds)
             target.backlog.append(found)
             measured = found["measured"]
             print(

@@ -292,9 +292,9 @@ async def _ack_phase(
         standins,
         template,
         work,
+        ack.Conversations(2_000_000),
         runs=args.runs,
         seconds=args.seconds,
-        first_conversation=2_000_000,
     )
     result["after_a_burst"] = {t.name: ack.backlog_summary(t.backlog) for t in with_backlog}
     if args.ack_baseline is not None:

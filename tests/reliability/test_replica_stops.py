@@ -224,32 +224,35 @@ async def test_a_killed_replicas_refused_clicks_are_still_logged_by_the_next_one
     database, slack, chatwoot, scenarios, tmp_path
 ):
     url, _ = database
-    spool = tmp_path / "spool"
     payload = scenarios["demo-1-order-status"].payload
-    killed = Replica(url, slack, chatwoot, tmp_path / "a", spool)
-    successor = None
+    conversation = payload["conversation_id"]
+    started: list[Replica] = []
+
+    async def replica(name: str) -> Replica:
+        started.append(Replica(url, slack, chatwoot, tmp_path / name, tmp_path / "spool"))
+        await started[-1].healthy()
+        return started[-1]
+
     try:
-        await killed.healthy()
-        draft_id, channel, ts = await _card(killed, slack, payload)
-        assert await _approve(killed, draft_id, channel, ts) == 200
+        killed = await replica("a")
+        card = await _card(killed, slack, payload)
+        assert await _approve(killed, *card) == 200
         deadline = time.monotonic() + DEADLINE_SECONDS
-        while not chatwoot.sent_replies(payload["conversation_id"]):
+        while not chatwoot.sent_replies(conversation):
             assert time.monotonic() < deadline, "the Approve was never applied"
             await asyncio.sleep(0.05)
         # Clicked again and again: acknowledged, waiting to be logged as one row when killed.
-        again = [_approve(killed, draft_id, channel, ts, SECOND_OPERATOR) for _ in range(10)]
+        again = [_approve(killed, *card, SECOND_OPERATOR) for _ in range(10)]
         assert await asyncio.gather(*again) == [200] * 10
         killed.process.send_signal(signal.SIGKILL)
         await asyncio.to_thread(killed.process.wait, 10)
 
-        successor = Replica(url, slack, chatwoot, tmp_path / "b", spool)
-        await successor.healthy()
-        assert await _refused_clicks(url, draft_id, SECOND_OPERATOR, 10) == 10
-        assert len(chatwoot.sent_replies(payload["conversation_id"])) == 1
+        await replica("b")
+        assert await _refused_clicks(url, card[0], SECOND_OPERATOR, 10) == 10
+        assert len(chatwoot.sent_replies(conversation)) == 1
     finally:
-        killed.stop()
-        if successor is not None:
-            successor.stop()
+        for each in started:
+            each.stop()
 
 
 async def test_a_replica_stopped_with_sigterm_finishes_what_it_acknowledged_then_exits_0(
