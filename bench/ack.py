@@ -53,6 +53,7 @@ class Target:
     drain: dict[str, Any] = field(default_factory=dict)
     draft_id: str = ""  # occ-bot: the card clicked in the current run
     backlog: list[dict[str, Any]] = field(default_factory=list)  # `measure_backlog`'s runs
+    drains: bool = True  # occ-bot: left to drain after `measure`'s last run (else killed)
 
 
 def summary(runs: list[WrkResult]) -> dict[str, Any]:
@@ -193,7 +194,7 @@ async def measure(
                 )
                 if target.occ is not None:
                     result.extra = await _backlog(target.occ, target.draft_id, result.requests)
-                    if last:
+                    if last and target.drains:
                         await _drain(target, standins, cpu, helper_cpu)
                     else:  # its backlog must not run beside the next target's run
                         await target.occ.stop(kill=True)

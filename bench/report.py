@@ -334,7 +334,7 @@ def _ack_section(results: dict[str, Any]) -> list[str]:
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for level in ("1", "50"):
-        for name in (OCC, BOLT_PBR, BOLT_DEFAULT):
+        for name in (OCC_BASELINE, OCC, BOLT_PBR, BOLT_DEFAULT):
             row = results.get("ack", {}).get(name, {}).get(level)
             if not row:
                 continue

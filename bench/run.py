@@ -254,6 +254,10 @@ async def _ack_phase(
 ) -> dict[str, Any]:
     occ_target = _occ_target(OCC, standins, work, logs, stack, tree=None)
     targets = [occ_target]
+    if args.ack_baseline is not None:
+        baseline = _occ_target(OCC_BASELINE, standins, work, logs, stack, tree=args.ack_baseline)
+        baseline.drains = False  # its drain takes minutes; measured after a burst instead
+        targets.insert(0, baseline)
     for name, pbr in ((BOLT_PBR, True), (BOLT_DEFAULT, False)):
         child, url, _ = await start_bare_bolt(
             f"{standins.slack_url}/api/",
@@ -282,10 +286,8 @@ async def _ack_phase(
     if occ_target.occ is not None:
         await occ_target.occ.stop(kill=True)
         occ_target.occ = None
-    with_backlog = [occ_target, targets[1]]  # bare Bolt (process_before_response=True)
-    if args.ack_baseline is not None:
-        baseline = _occ_target(OCC_BASELINE, standins, work, logs, stack, tree=args.ack_baseline)
-        with_backlog.insert(0, baseline)
+    # occ-bot (and its baseline), and bare Bolt with process_before_response=True
+    with_backlog = [t for t in targets if t.restart is not None or t.name == BOLT_PBR]
     await ack.measure_backlog(
         wrk,
         with_backlog,
@@ -299,9 +301,10 @@ async def _ack_phase(
     result["after_a_burst"] = {t.name: ack.backlog_summary(t.backlog) for t in with_backlog}
     if args.ack_baseline is not None:
         result["after_a_burst"]["baseline_tree"] = str(args.ack_baseline)
-    for target in targets[1:]:
-        assert target.child is not None
-        target.child.stop()
+    for target in targets:
+        if target.restart is None:
+            assert target.child is not None
+            target.child.stop()
     return result
 
 
