@@ -26,6 +26,7 @@ from bot import slack
 from bot.blocks.text import escape
 from bot.domain import DecisionKind, EscalationType, RejectReason, Urgency
 from bot.flows import database_down, decisions, escalations, refusals
+from bot.runtime.refusals import MAX_WAITING as WAITING_AT_MOST
 from bot.runtime.refusals import Full
 from bot.runtime.spool import UnsafeSpool
 from bot.services import Services
@@ -86,8 +87,10 @@ def _dispatch(services: Services, decision: Intent, click: refusals.Click, name:
         return
     try:
         leads = services.deciding.lead(decision.draft_id, (decision, click, name))
-    except Full:
-        leads = True  # applied beside the one under way, as without waiting
+    except Full:  # applied beside the one under way, as without waiting
+        if services.deciding.overflowed == 1:
+            log.warning("%d clicks waiting for their drafts: more applied at once", WAITING_AT_MOST)
+        leads = True
     if leads:
         services.background.spawn(_decide_held(services, decision, click), name=name)
 

@@ -128,6 +128,7 @@ class Deciding(Generic[T]):
         self._waiting: dict[str, list[T]] = {}
         self._count = 0
         self._max_waiting = max_waiting
+        self.overflowed = 0  # clicks applied at once since clicks last stopped waiting: no room
 
     def lead(self, draft_id: str, click: T) -> bool:
         """True if no click on the draft is being applied (this one is, from now on); else
@@ -137,6 +138,7 @@ class Deciding(Generic[T]):
             self._waiting[draft_id] = []
             return True
         if self._count >= self._max_waiting:
+            self.overflowed += 1
             raise Full
         waiting.append(click)
         self._count += 1
@@ -146,6 +148,8 @@ class Deciding(Generic[T]):
         """The clicks that waited for the draft's click just applied, oldest first."""
         waited = self._waiting.pop(draft_id, [])
         self._count -= len(waited)
+        if waited:
+            self.overflowed = 0
         return waited
 
     @property
