@@ -79,7 +79,7 @@ async def approve(
     services: Services, draft_id: str, user: str, *, at: datetime | None = None
 ) -> None:
     """Approve as-is: one decision, then the reply goes to Chatwoot."""
-    decided = await _decide(services, draft_id, user, DecisionKind.APPROVE, at=at)
+    decided = await decide(services, draft_id, user, DecisionKind.APPROVE, at=at)
     await _send_reply(services, decided)
 
 
@@ -87,7 +87,7 @@ async def edit(
     services: Services, draft_id: str, user: str, text: str, *, at: datetime | None = None
 ) -> None:
     """Send the operator's edited text (unchanged text counts as Approve)."""
-    decided = await _decide(services, draft_id, user, DecisionKind.EDIT, final_text=text, at=at)
+    decided = await decide(services, draft_id, user, DecisionKind.EDIT, final_text=text, at=at)
     await _send_reply(services, decided)
 
 
@@ -207,6 +207,16 @@ async def refuse(services: Services, draft: Draft, user: str, attempted: str, wh
     await tell(services, channel=draft.card.channel if draft.card else None, user=user, text=why)
 
 
+@dataclass(frozen=True)
+class Decided:
+    """A decision that won: the draft as stored, how it was logged, and the reply it queued
+    (leased to this worker), if any."""
+
+    draft: Draft
+    action: Action
+    reply: OutboxMessage | None
+
+
 async def decide(
     services: Services,
     draft_id: str,
@@ -219,55 +229,14 @@ async def decide(
     escalation: Escalation | None = None,
     escalation_note: OutboxMessage | None = None,
     at: datetime | None = None,
-) -> Draft | None:
-    """Record one decision with compare-and-set; the updated draft, or None if refused/lost.
+) -> Decided | None:
+    """Record one decision with compare-and-set; what won, or None if refused/lost.
     An approval queues its reply in the outbox, an escalation its ``escalation_note``, both
     leased to the decider, in the same write: one round trip fewer, and if this process dies
-    before sending, the lease expires and the outbox job sends them. ``at``: when the
-    operator decided, if earlier than now (a decision kept in the spool while the database
-    was down)."""
-    decided = await _decide(
-        services,
-        draft_id,
-        user,
-        kind,
-        final_text=final_text,
-        reason=reason,
-        notes=notes,
-        escalation=escalation,
-        escalation_note=escalation_note,
-        at=at,
-        card_now=True,
-    )
-    return None if decided is None else decided.draft
-
-
-@dataclass(frozen=True)
-class Decided:
-    """A decision that won: the draft as stored, how it was logged, and the reply it queued
-    (leased to this worker), if any."""
-
-    draft: Draft
-    action: Action
-    reply: OutboxMessage | None
-
-
-async def _decide(
-    services: Services,
-    draft_id: str,
-    user: str,
-    kind: DecisionKind,
-    *,
-    final_text: str | None = None,
-    reason: RejectReason | None = None,
-    notes: str | None = None,
-    escalation: Escalation | None = None,
-    escalation_note: OutboxMessage | None = None,
-    at: datetime | None = None,
-    card_now: bool = False,
-) -> Decided | None:
-    """`decide`; a reply it queues is the caller's to send, and (unless ``card_now``) the
-    card is left for the caller to draw with that reply's outcome (`_send_reply`)."""
+    before sending, the lease expires and the outbox job sends them. A queued reply is the
+    caller's to send, and its card is left to be drawn with the reply's outcome
+    (`_send_reply`). ``at``: when the operator decided, if earlier than now (a decision kept
+    in the spool while the database was down)."""
     draft = await check(services, draft_id, user, kind, channel=None)
     if draft is None:
         return None
@@ -311,9 +280,8 @@ async def _decide(
         latest = await services.store.get_draft(draft_id) or draft
         await refuse(services, latest, user, kind.value, already_decided(latest))
         return None
-    card_later = reply is not None and not card_now
     shown = surfaces.Event(kind.logged_as, won, escalation)
-    await surfaces.changed(services, shown, skip=(surfaces.CARD,) if card_later else ())
+    await surfaces.changed(services, shown, skip=(surfaces.CARD,) if reply else ())
     if marked is not None:
         await training.explain(services, won, marked)
     return Decided(won, kind.logged_as, reply)
