@@ -309,10 +309,13 @@ def _latency_section(results: dict[str, Any]) -> list[str]:
         "clicks its next draft at once: 1 operator, then 20 at once (at most 20 clicks in "
         "flight, each on a distinct draft). Latency: from the client's clock just before the "
         "click to the stand-in's receipt of that `chat.update` (the same clocks as section 2's "
-        "click→card column); first card update = the decision shown, reply still sending. "
-        "Percentiles pool every click of every run; approvals/s, CPU: median of the runs. "
-        "Each operator's first approval is a warm-up, not counted. Stand-ins answer at once "
-        "on loopback: real Slack and Chatwoot round trips (5 per approval) add to these.",
+        "click→card column); first card update = the card's first `chat.update` after the "
+        "click (the one showing it sent, unless the reply took over a second and the card "
+        "said “sending” first). Percentiles pool every click of every run; approvals/s, CPU: "
+        "median of the runs. Each operator's first approval is a warm-up, not counted. "
+        "Stand-ins answer at once on loopback: real Slack and Chatwoot round trips (4 per "
+        "approval: assign, reply and private note in Chatwoot, one `chat.update`; 5 when the "
+        "card says “sending” first) add to these.",
     ]
     return out
 
@@ -419,7 +422,8 @@ def _e2e_section(results: dict[str, Any]) -> list[str]:
         "core (client = this benchmark's own process), and for the whole machine as a share "
         "of all its cores: more than the parts add up to means something else was running. "
         "Each "
-        "approval is 2 `chat.update`s and 3 Chatwoot calls (assign, reply, private note; the "
+        "approval is 1 `chat.update` (2 when the reply takes over a second) and 3 Chatwoot "
+        "calls (assign, reply, private note; the "
         "agents list is cached), answered by in-memory stand-ins on loopback: real Slack and "
         "Chatwoot latency would add to click→sent, not to occ-bot's CPU per approval.",
     ]
