@@ -76,9 +76,13 @@ BULK_ORDERS = f"""
 }}
 """
 
+# Grouped: each order's line items right below it, so the file is read one order at a time
+# and no order is kept. Since API version 2026-01 ungrouped is the default, where a line item
+# may be anywhere below its order (shopify.dev/changelog/bulk-operations-group-objects-default-
+# changed-to-false; docs/real-services.md, 22).
 RUN_BULK = """
 mutation RunBulk($query: String!) {
-  bulkOperationRunQuery(query: $query) {
+  bulkOperationRunQuery(query: $query, groupObjects: true) {
     bulkOperation { id status }
     userErrors { field message }
   }
@@ -155,19 +159,19 @@ async def orders_since(
     stats: ReadStats | None = None,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     max_polls: int = BULK_MAX_POLLS,
-) -> list[ShopOrder]:
-    """Every order created or updated since ``since`` (one refunded since, say), oldest
-    first."""
+) -> AsyncIterator[ShopOrder]:
+    """Every order created or updated since ``since`` (one refunded since, say), oldest first,
+    one at a time as it is read."""
     query = changed_since(since)
     stats = stats or ReadStats()
     if await count_orders(client, query) <= PAGING_LIMIT:
-        orders = [_order(node) async for node in client.nodes(ORDERS, "orders", {"query": query})]
+        orders = (_order(node) async for node in client.nodes(ORDERS, "orders", {"query": query}))
     else:
         stats.bulk = True
-        orders = await _bulk_orders(client, query, sleep, max_polls)
-    stats.orders = len(orders)
-    orders.sort(key=lambda o: (o.created_at, o.id))
-    return orders
+        orders = _bulk_orders(client, query, sleep, max_polls)
+    async for order in orders:
+        stats.orders += 1
+        yield order
 
 
 async def delayed_orders(
@@ -226,13 +230,17 @@ async def _bulk_orders(
     query: str,
     sleep: Callable[[float], Awaitable[None]],
     max_polls: int,
-) -> list[ShopOrder]:
+) -> AsyncIterator[ShopOrder]:
     document = BULK_ORDERS.replace("QUERY", query.replace('"', '\\"'))
     for _ in range(2):
         started = (await client.query(RUN_BULK, {"query": document}))["bulkOperationRunQuery"]
         errors = started.get("userErrors") or []
         if not errors:
-            return await _await_bulk(client, started["bulkOperation"]["id"], sleep, max_polls)
+            url = await _await_bulk(client, started["bulkOperation"]["id"], sleep, max_polls)
+            if url is not None:
+                async for order in orders_in_file(client.lines(url)):
+                    yield order
+            return
         message = "; ".join(str(e.get("message")) for e in errors)
         running = RUNNING_BULK.search(message)
         if running is None:
@@ -241,7 +249,7 @@ async def _bulk_orders(
             raise ShopifyRejected(f"bulk operation refused: {message}")
         # Another run's read is under way (an older snapshot: its orders stop when it began).
         # Let it finish, then take our own.
-        await _await_bulk(client, running.group(0), sleep, max_polls, collect=False)
+        await _await_bulk(client, running.group(0), sleep, max_polls, tolerate_failure=True)
     raise ShopifyUnavailable("bulk operation refused twice: another read keeps running")
 
 
@@ -251,18 +259,17 @@ async def _await_bulk(
     sleep: Callable[[float], Awaitable[None]],
     max_polls: int,
     *,
-    collect: bool = True,
-) -> list[ShopOrder]:
+    tolerate_failure: bool = False,
+) -> str | None:
+    """The URL of the operation's result file once it completed (None: no result)."""
     for _ in range(max_polls):
         operation = (await client.query(POLL_BULK, {"id": operation_id})).get("node") or {}
         status = operation.get("status")
         if status == "COMPLETED":
-            if not collect or not operation.get("url"):
-                return []
-            return await _collect(client.lines(operation["url"]))
+            return operation.get("url") or None
         if status in ("FAILED", "CANCELED", "EXPIRED"):
-            if not collect:
-                return []
+            if tolerate_failure:
+                return None
             reason = operation.get("errorCode") or "no reason given"
             raise ShopifyUnavailable(f"bulk operation {status.lower()}: {reason}")
         await sleep(BULK_POLL_SECONDS)
@@ -271,24 +278,48 @@ async def _await_bulk(
     raise ShopifyUnavailable("bulk operation still running after the last poll; cancelled")
 
 
-async def _collect(lines: AsyncIterator[str]) -> list[ShopOrder]:
-    """Orders from a bulk JSONL file: each line item is its own line, naming its order in
-    ``__parentId``. Each order is kept in its compact form as soon as it is read."""
-    orders: dict[str, ShopOrder] = {}
-    items: dict[str, list[tuple[str, int]]] = {}
+async def orders_in_file(lines: AsyncIterator[str]) -> AsyncIterator[ShopOrder]:
+    """The orders of a grouped bulk JSONL file, each once its last line item is read: an
+    order's line, then a line for each of its line items, naming the order in
+    ``__parentId``. A line that is not JSON (a file cut short), or a line item that does not
+    follow its order, ends the read with `ShopifyUnavailable`: the orders before it were
+    yielded, so whoever reads must drop what it counted of them."""
+    order: dict[str, Any] | None = None
+    items: list[tuple[str, int]] = []
+    number = order_line = 0
     async for line in lines:
-        if not line.strip():
+        number += 1
+        if not line or line.isspace():
             continue
-        row = json.loads(line)
-        parent = row.get("__parentId")
+        try:
+            row = json.loads(line)
+            parent = row.get("__parentId")
+        except (ValueError, AttributeError) as error:
+            raise ShopifyUnavailable(
+                f"bulk result file, line {number}: not a JSON object (cut short?): {line[:80]!r}"
+            ) from error
         if parent is None:
-            orders[row["id"]] = _order(row, [])
+            if order is not None:
+                yield _order_of_file(order, items, order_line)
+            order, items, order_line = row, [], number
+        elif order is None or parent != order.get("id"):
+            raise ShopifyUnavailable(
+                f"bulk result file, line {number}: a line item of {parent} does not follow "
+                "its order (the file is not grouped)"
+            )
         elif row.get("sku"):
-            items.setdefault(parent, []).append((row["sku"], int(row.get("quantity") or 0)))
-    return [
-        replace(order, items=tuple(items[gid])) if gid in items else order
-        for gid, order in orders.items()
-    ]
+            items.append((row["sku"], int(row.get("quantity") or 0)))
+    if order is not None:
+        yield _order_of_file(order, items, order_line)
+
+
+def _order_of_file(row: dict[str, Any], items: list[tuple[str, int]], line: int) -> ShopOrder:
+    try:
+        return _order(row, items)
+    except (KeyError, ValueError, TypeError, AttributeError) as error:
+        raise ShopifyUnavailable(
+            f"bulk result file, line {line}: not an order as asked for: {error!r}"
+        ) from error
 
 
 def _order(node: dict[str, Any], items: list[tuple[str, int]] | None = None) -> ShopOrder:
