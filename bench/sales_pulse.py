@@ -29,8 +29,6 @@ from datetime import UTC, datetime, timedelta
 from multiprocessing.connection import Connection
 from typing import Any
 
-import httpx
-
 from bot.config import Settings
 from bot.demo.standins.slack import DEFAULT_TOKEN as SLACK_TOKEN
 from bot.demo.standins.slack import SlackStandin
@@ -105,14 +103,10 @@ async def _floor_seconds(url: str) -> tuple[float, int]:
         operation = (await client.query("{ currentBulkOperation { url } }"))["currentBulkOperation"]
         started = time.perf_counter()
         lines = 0
-        async with (
-            httpx.AsyncClient(timeout=60) as files,
-            files.stream("GET", operation["url"]) as response,
-        ):
-            async for line in response.aiter_lines():
-                if line:
-                    json.loads(line)
-                    lines += 1
+        async for line in client.lines(operation["url"]):  # the bot's download, its parser
+            if line:
+                json.loads(line)
+                lines += 1
         return time.perf_counter() - started, lines
     finally:
         await client.aclose()

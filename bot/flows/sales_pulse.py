@@ -184,7 +184,8 @@ async def _evaluate(
     stats = reads.ReadStats()
     # Each order is counted in as it is read, and dropped: a run keeps no window of orders.
     window = SalesWindow(now, shop.timezone, delay_cutoff(now, rules))
-    async for order in reads.orders_since(client, window_start(now, shop.timezone), stats=stats):
+    orders = await reads.orders_since(client, window_start(now, shop.timezone), stats=stats)
+    async for order in orders:
         window.add(order)
     delayed, total = await reads.delayed_orders(client, delay_cutoff(now, rules))
     watched = [c.removeprefix(LOW_STOCK) for c in open_alerts if c.startswith(LOW_STOCK)]
@@ -196,7 +197,7 @@ async def _evaluate(
     return _each(
         read,
         {f"{spec.trigger.value} evaluation": partial(spec.evaluate, read) for spec in TRIGGERS},
-        f"{stats.orders} orders read by {how}, {late} delayed, {len(stocks)} SKUs",
+        f"{window.orders} orders read by {how}, {late} delayed, {len(stocks)} SKUs",
     )
 
 

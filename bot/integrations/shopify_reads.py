@@ -128,7 +128,6 @@ class ShopFacts:
 @dataclass
 class ReadStats:
     bulk: bool = False
-    orders: int = 0
 
 
 async def shop_facts(client: ShopifyClient) -> ShopFacts:
@@ -163,15 +162,17 @@ async def orders_since(
     """Every order created or updated since ``since`` (one refunded since, say), oldest first,
     one at a time as it is read."""
     query = changed_since(since)
-    stats = stats or ReadStats()
     if await count_orders(client, query) <= PAGING_LIMIT:
-        orders = (_order(node) async for node in client.nodes(ORDERS, "orders", {"query": query}))
-    else:
+        return (_order(node) async for node in client.nodes(ORDERS, "orders", {"query": query}))
+    if stats is not None:
         stats.bulk = True
-        orders = _bulk_orders(client, query, sleep, max_polls)
-    async for order in orders:
-        stats.orders += 1
-        yield order
+    url = await _bulk_file(client, query, sleep, max_polls)
+    return orders_in_file(client.lines(url)) if url is not None else _no_orders()
+
+
+async def _no_orders() -> AsyncIterator[ShopOrder]:
+    return
+    yield  # an async generator that yields nothing
 
 
 async def delayed_orders(
@@ -225,22 +226,19 @@ async def stock(client: ShopifyClient, skus: Iterable[str]) -> list[SkuStock]:
     return list(by_sku.values())
 
 
-async def _bulk_orders(
+async def _bulk_file(
     client: ShopifyClient,
     query: str,
     sleep: Callable[[float], Awaitable[None]],
     max_polls: int,
-) -> AsyncIterator[ShopOrder]:
+) -> str | None:
+    """The URL of a completed bulk read's result file (None: no result)."""
     document = BULK_ORDERS.replace("QUERY", query.replace('"', '\\"'))
     for _ in range(2):
         started = (await client.query(RUN_BULK, {"query": document}))["bulkOperationRunQuery"]
         errors = started.get("userErrors") or []
         if not errors:
-            url = await _await_bulk(client, started["bulkOperation"]["id"], sleep, max_polls)
-            if url is not None:
-                async for order in orders_in_file(client.lines(url)):
-                    yield order
-            return
+            return await _await_bulk(client, started["bulkOperation"]["id"], sleep, max_polls)
         message = "; ".join(str(e.get("message")) for e in errors)
         running = RUNNING_BULK.search(message)
         if running is None:
@@ -285,14 +283,16 @@ async def orders_in_file(lines: AsyncIterator[str]) -> AsyncIterator[ShopOrder]:
     follow its order, ends the read with `ShopifyUnavailable`: the orders before it were
     yielded, so whoever reads must drop what it counted of them."""
     order: dict[str, Any] | None = None
+    order_id: str | None = None
     items: list[tuple[str, int]] = []
     number = order_line = 0
+    loads = json.loads
     async for line in lines:
         number += 1
         if not line or line.isspace():
             continue
         try:
-            row = json.loads(line)
+            row = loads(line)
             parent = row.get("__parentId")
         except (ValueError, AttributeError) as error:
             raise ShopifyUnavailable(
@@ -301,14 +301,16 @@ async def orders_in_file(lines: AsyncIterator[str]) -> AsyncIterator[ShopOrder]:
         if parent is None:
             if order is not None:
                 yield _order_of_file(order, items, order_line)
-            order, items, order_line = row, [], number
-        elif order is None or parent != order.get("id"):
+            order, order_id, items, order_line = row, row.get("id"), [], number
+        elif parent != order_id or order_id is None:
             raise ShopifyUnavailable(
                 f"bulk result file, line {number}: a line item of {parent} does not follow "
                 "its order (the file is not grouped)"
             )
-        elif row.get("sku"):
-            items.append((row["sku"], int(row.get("quantity") or 0)))
+        else:
+            sku = row.get("sku")
+            if sku:
+                items.append((sku, int(row.get("quantity") or 0)))
     if order is not None:
         yield _order_of_file(order, items, order_line)
 

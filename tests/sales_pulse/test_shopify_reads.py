@@ -19,7 +19,7 @@ NOW = datetime(2026, 12, 3, 20, 0, tzinfo=UTC)
 
 
 async def read_all(client: ShopifyClient, since: datetime, **kw: Any) -> list[ShopOrder]:
-    return [order async for order in reads.orders_since(client, since, **kw)]
+    return [order async for order in await reads.orders_since(client, since, **kw)]
 
 
 def seed(shop: ShopifyStandin, count: int) -> None:
