@@ -332,10 +332,15 @@ def _order(node: dict[str, Any], items: list[tuple[str, int]] | None = None) -> 
             for e in edges
             if e.get("node", {}).get("sku")
         ]
-    refunds = tuple(
-        ShopRefund(parse_time(refund["createdAt"]), _amount(refund.get("totalRefundedSet")))
-        for refund in node.get("refunds") or ()
-        if refund.get("createdAt")  # nullable: a refund that names no time counts on no day
+    given = node.get("refunds")
+    refunds = (
+        tuple(
+            ShopRefund(parse_time(refund["createdAt"]), _amount(refund.get("totalRefundedSet")))
+            for refund in given
+            if refund.get("createdAt")  # nullable: a refund that names no time counts on no day
+        )
+        if given  # most orders have none
+        else ()
     )
     return ShopOrder(
         id=node["id"],
@@ -380,7 +385,8 @@ def _stock(node: dict[str, Any]) -> SkuStock:
 
 def parse_time(value: str) -> datetime:
     """A time as the Admin API writes it (``2026-11-20T15:30:00Z``), in UTC."""
-    return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
+    when = datetime.fromisoformat(value)  # Python 3.11 reads the "Z"
+    return when if when.tzinfo is UTC else when.astimezone(UTC)
 
 
 def _iso(when: datetime) -> str:

@@ -6,16 +6,16 @@ a few hundred (docs/benchmarks.md, 6)."""
 
 from __future__ import annotations
 
-from bisect import insort
+from bisect import bisect_right, insort
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.domain import ShopOrder
-from bot.rules.sales_days import BASELINE_DAYS, Day, counts_as_sale
+from bot.rules.sales_days import BASELINE_DAYS, NOT_SALES, Day, day_start
 
 HOURS = 24
 KEPT = 10  # the orders an alert or the tile lists; the others are only counted
@@ -64,41 +64,61 @@ class SalesWindow:
     def __post_init__(self) -> None:
         local_now = self.now.astimezone(self.timezone)
         self._today, self._clock = local_now.date(), local_now.time()
-        self._week_start = self.now - timedelta(days=BASELINE_DAYS)
+        # Compared with the orders' times, in UTC: comparing two zones' times converts both.
+        self._now = self.now.astimezone(UTC)
+        self._cutoff = self.delay_cutoff.astimezone(UTC)
+        self._week_start = self._now - timedelta(days=BASELINE_DAYS)
+        # Each day's midnight, oldest first, and for a day without a change of UTC offset the
+        # end of its same hours: an order's day and hour are then found without converting its
+        # time (a day that changes offset converts each of its orders).
+        self._starts: list[datetime] = []
+        self._same_hours_ends: list[datetime | None] = []
+        for back in range(BASELINE_DAYS, -1, -1):
+            start = day_start(self.now, self.timezone, back)
+            end = day_start(self.now, self.timezone, back - 1)
+            steady = start.utcoffset() == end.utcoffset()
+            same = datetime.combine(start.date(), self._clock, self.timezone)
+            self._starts.append(start.astimezone(UTC))
+            self._same_hours_ends.append(same.astimezone(UTC) if steady else None)
 
     def add(self, order: ShopOrder) -> None:
         """Count ``order`` in; it is kept only if it is among the few listed."""
         self.orders += 1
-        sale = counts_as_sale(order)
-        if sale:
-            if order.created_at >= self._week_start:
-                for sku, quantity in order.items:
-                    if sku:
-                        self.sold_in_week[sku] += quantity
-            if order.created_at < self.now:
-                self._add_sale(order)
+        created = order.created_at
+        if not order.cancelled and order.financial not in NOT_SALES:  # a sale
+            in_week = created >= self._week_start
+            if created < self._now:
+                self._add_sale(order, in_week)
+            elif in_week:
+                _count(order.items, self.sold_in_week)
         if order.refunds:
             self._add_refunds(order)
-        if waiting(order) and self.delay_cutoff <= order.created_at < self.now:
-            self.young_waiting.offer((order.created_at, order.id), order)
+        if self._cutoff <= created < self._now and waiting(order):
+            self.young_waiting.offer((created, order.id), order)
 
-    def _add_sale(self, order: ShopOrder) -> None:
-        local = order.created_at.astimezone(self.timezone)
-        back = (self._today - local.date()).days
-        if not 0 <= back <= BASELINE_DAYS:
+    def _add_sale(self, order: ShopOrder, in_week: bool) -> None:
+        created = order.created_at
+        if in_week:
+            _count(order.items, self.sold_in_week)
+        index = bisect_right(self._starts, created) - 1
+        if index < 0:
             return
+        back = BASELINE_DAYS - index
+        same_hours_end = self._same_hours_ends[index]
+        if same_hours_end is None:  # the day its clocks change: convert
+            local = created.astimezone(self.timezone)
+            in_same_hours, hour = local.time() < self._clock, local.hour
+        else:
+            in_same_hours = created < same_hours_end
+            hour = (created - self._starts[index]).seconds // 3600
         day = self.days[back]
-        in_same_hours = local.time() < self._clock
         if in_same_hours:
             day.revenue += order.total
             day.orders += 1
-        for sku, quantity in order.items:
-            if sku:
-                day.all_units[sku] += quantity
-                if in_same_hours:
-                    day.units[sku] += quantity
+            _count(order.items, day.units)
+        _count(order.items, day.all_units)
         by_hour = self.revenue_today_by_hour if back == 0 else self.revenue_past_by_hour
-        by_hour[local.hour] += order.total
+        by_hour[hour] += order.total
 
     def _add_refunds(self, order: ShopOrder) -> None:
         today = 0.0
@@ -115,6 +135,12 @@ class SalesWindow:
                     counted_today = True
         if counted_today:
             self.refunded_today.offer((-today, order.created_at, order.id), order, today)
+
+
+def _count(items: tuple[tuple[str, int], ...], units: Counter[str]) -> None:
+    for sku, quantity in items:
+        if sku:
+            units[sku] += quantity
 
 
 def fold(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import AsyncIterator, Iterable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -180,3 +180,41 @@ def cut_short(lines: list[str]) -> list[str]:
 async def test_a_broken_file_names_its_line_and_ends_the_read(edit, says):
     with pytest.raises(ShopifyUnavailable, match=says):
         await streamed(edit(fixture_lines()))
+
+
+@pytest.mark.parametrize(
+    "now",
+    [
+        datetime(2026, 11, 3, 6, 30, tzinfo=UTC),  # 01:30 in New York, 2 days after fall back
+        datetime(2026, 11, 1, 6, 30, tzinfo=UTC),  # 01:30 the second time, on the day itself
+        datetime(2026, 3, 10, 7, 15, tzinfo=UTC),  # 03:15 two days after spring forward
+        datetime(2026, 3, 8, 6, 45, tzinfo=UTC),  # 01:45, on the day itself, before it
+    ],
+)
+def test_days_and_hours_are_the_shops_wall_clock_across_a_change_of_offset(now):
+    """Each order's day, hour and "same hours" as its time in the shop's zone says, whether
+    or not the day changes its UTC offset (every 7 minutes, over the window)."""
+    orders = [
+        order(n, now - timedelta(minutes=7 * n), 10.0 + n % 13, items=((f"SKU-{n % 3}", 1),))
+        for n in range(1, 8 * 24 * 60 // 7)
+    ]
+    window = fold(orders, now, NEW_YORK, now - timedelta(hours=24))
+
+    local_now = now.astimezone(NEW_YORK)
+    revenue, count = [0.0] * 8, [0] * 8
+    by_hour_today, by_hour_past = [0.0] * 24, [0.0] * 24
+    for o in orders:
+        local = o.created_at.astimezone(NEW_YORK)
+        back = (local_now.date() - local.date()).days
+        if not 0 <= back <= 7:
+            continue
+        if local.time() < local_now.time():
+            revenue[back] += o.total
+            count[back] += 1
+        (by_hour_today if back == 0 else by_hour_past)[local.hour] += o.total
+    assert [day.orders for day in window.days] == count
+    assert [round(day.revenue, 2) for day in window.days] == [round(r, 2) for r in revenue]
+    assert [round(r, 2) for r in window.revenue_today_by_hour] == [
+        round(r, 2) for r in by_hour_today
+    ]
+    assert [round(r, 2) for r in window.revenue_past_by_hour] == [round(r, 2) for r in by_hour_past]
