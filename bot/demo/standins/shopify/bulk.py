@@ -60,6 +60,7 @@ class Bulk:
     _clock: Callable[[], float]
     _bulk: list[_BulkOperation]
     _bulk_folder: str | None = None
+    _bulk_stopping = False
     bulk_file_cut: int | None = None
     """Serve result files cut after this many bytes, as a file written short would be."""
 
@@ -76,6 +77,10 @@ class Bulk:
         return PlainTextResponse("NoSuchKey", status_code=404)
 
     def remove_bulk_files(self) -> None:
+        """On stop: end the operations still writing (within a chunk), then their files."""
+        self._bulk_stopping = True
+        for operation in self._bulk:
+            operation.ready.wait(30)
         for operation in self._bulk:
             if operation.path is not None:
                 with contextlib.suppress(FileNotFoundError):
@@ -84,6 +89,7 @@ class Bulk:
             with contextlib.suppress(OSError):
                 os.rmdir(self._bulk_folder)
             self._bulk_folder = None
+        self._bulk_stopping = False  # a stand-in started again runs bulk queries again
 
     def resolve_current_bulk(self) -> dict[str, Any] | None:
         return self._bulk_json(self._bulk[-1], poll=True) if self._bulk else None
@@ -140,10 +146,10 @@ class Bulk:
                     file.write(line)
                     operation.object_count += 1
                     operation.file_size += len(line.encode())
-            operation.path = path
         except _BulkInvalid:
             operation.failed = True
         finally:
+            operation.path = path  # written or not, so that stopping removes it
             operation.ready.set()
 
     def _bulk_json(self, operation: _BulkOperation, *, poll: bool) -> dict[str, Any]:
@@ -176,7 +182,7 @@ class Bulk:
         run = Run(bulk=True)
         document = parse(operation.query)
         start = 0
-        while True:
+        while not self._bulk_stopping:
             run.chunk = slice(start, start + CHUNK)
             result = execute_sync(self._schema, document, context_value=run)
             if result.errors or not result.data:
