@@ -191,6 +191,7 @@ async def post_reminder(
                 services, claimed, channel, marker, thread_ts
             ),
             recorded=lambda: _recorded(services, reminder.id),
+            lateness_watched=True,
         ),
     )
     if posted is not None:  # the message shows how late it is and where the chain has it

@@ -123,6 +123,8 @@ def serve(database_url: str, slack, tmp_path: Path, n: int) -> subprocess.Popen:
         "OCC_MANAGERS": MANAGER,
         "OCC_JOB_TICK_SECONDS": "0.5",
         "OCC_SLACK_POST_LEASE_SECONDS": "5",
+        "OCC_SLACK_POSTS_PER_SECOND": "1000",  # the stand-in enforces no posting limit here
+        "OCC_SLACK_POST_BURST": "1000",
     }
     log = (tmp_path / f"replica-{n}.log").open("w")
     return subprocess.Popen(
