@@ -46,6 +46,7 @@ EVENT_TYPE = "occ_reminder"
 DUE_SPREAD = timedelta(seconds=2)  # due times spread over this, so "in due order" means something
 LEAD_SECONDS = 8.0  # from seeding to the first due time: the replicas start meanwhile
 TICK_SECONDS = "1"
+BOT_BURST = 3  # OCC_SLACK_POST_BURST's default
 
 
 def _row(subject: str, action: Action) -> LogEntry:
@@ -174,9 +175,10 @@ async def one_run(
                     cwd=work,
                     extra_env={
                         "OCC_JOB_TICK_SECONDS": TICK_SECONDS,
-                        # the bot paces its posts to the stand-in's limit, as to Slack's
+                        # the bot paces its posts to the stand-in's rate, as to Slack's, with
+                        # its own default burst (3): Slack does not publish its burst
                         "OCC_SLACK_POSTS_PER_SECOND": str(per_second),
-                        "OCC_SLACK_POST_BURST": str(burst),
+                        "OCC_SLACK_POST_BURST": str(BOT_BURST),
                     },
                 )
                 bots.append(bot)
