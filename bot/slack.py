@@ -89,7 +89,7 @@ async def post(
     return await in_turn()
 
 
-RATE_LIMITED_RETRIES = 3
+RATE_LIMITED_RETRIES = 5  # a 429 did nothing; the post lease outlasts these waits
 
 
 def retry_after(error: SlackApiError) -> float | None:

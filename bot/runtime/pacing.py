@@ -10,7 +10,11 @@ asked for one, and a 429 that still comes (another replica posting to the same c
 empties the bucket and holds the channel for its ``Retry-After``.
 
 The bucket is this process's: with several replicas each paces itself, and their sum may
-exceed Slack's rate; the 429 fallback then holds each of them (docs/choices.md).
+exceed Slack's rate. So a 429 also halves this replica's rate for the channel (down to a
+sixteenth), which then climbs back to the full rate over `RECOVERY_SECONDS` of posting: the
+replicas sharing a channel settle near their share of it (additive increase, multiplicative
+decrease, as TCP shares a link) instead of each meeting a 429 every few posts
+(docs/choices.md).
 """
 
 from __future__ import annotations
@@ -21,12 +25,15 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 BUCKETS_KEPT = 1_000  # channels remembered; idle full buckets are forgotten past this
+SLOWEST = 1 / 16  # of the full rate, after 429s
+RECOVERY_SECONDS = 20.0  # from the slowest rate back to the full one, while posting
 
 
 @dataclass
 class _Bucket:
     tokens: float
     at: float
+    rate: float  # posts a second now: the full rate, or less after a 429
     held_until: float = 0.0
     turn: asyncio.Lock = field(default_factory=asyncio.Lock)  # FIFO: waiters keep their order
 
@@ -60,31 +67,37 @@ class PostPacer:
             bucket.tokens -= 1
 
     def rate_limited(self, channel: str, retry_after: float) -> None:
-        """Slack answered 429: nothing more to ``channel`` for ``retry_after`` seconds."""
+        """Slack answered 429: nothing more to ``channel`` for ``retry_after`` seconds, then
+        one post, and the rest at half the rate it was paced at."""
         bucket = self._bucket(channel)
-        now = self._monotonic()
-        bucket.tokens, bucket.at = 0.0, now
-        bucket.held_until = max(bucket.held_until, now + retry_after)
+        bucket.held_until = max(bucket.held_until, self._monotonic() + retry_after)
+        bucket.tokens, bucket.at = 1.0, bucket.held_until  # refilled from the hold's end
+        bucket.rate = max(self.per_second * SLOWEST, bucket.rate / 2)
 
     def _wait(self, bucket: _Bucket) -> float:
         now = self._monotonic()
         if now < bucket.held_until:
             return bucket.held_until - now
-        bucket.tokens = min(self.burst, bucket.tokens + (now - bucket.at) * self.per_second)
+        elapsed = now - bucket.at
+        bucket.tokens = min(self.burst, bucket.tokens + elapsed * bucket.rate)
+        climb = self.per_second * elapsed / RECOVERY_SECONDS
+        bucket.rate = min(self.per_second, bucket.rate + climb)
         bucket.at = now
-        return 0.0 if bucket.tokens >= 1 else (1 - bucket.tokens) / self.per_second
+        return 0.0 if bucket.tokens >= 1 else (1 - bucket.tokens) / bucket.rate
 
     def _bucket(self, channel: str) -> _Bucket:
         bucket = self._buckets.get(channel)
         if bucket is None:
             if len(self._buckets) >= BUCKETS_KEPT:
                 self._forget_idle()
-            bucket = self._buckets[channel] = _Bucket(self.burst, self._monotonic())
+            bucket = self._buckets[channel] = _Bucket(
+                self.burst, self._monotonic(), self.per_second
+            )
         return bucket
 
     def _forget_idle(self) -> None:
         now = self._monotonic()
         for channel, bucket in list(self._buckets.items()):
-            refilled = bucket.tokens + (now - bucket.at) * self.per_second >= self.burst
+            refilled = bucket.tokens + (now - bucket.at) * bucket.rate >= self.burst
             if refilled and not bucket.turn.locked() and now >= bucket.held_until:
                 del self._buckets[channel]
