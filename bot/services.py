@@ -145,40 +145,20 @@ NOT_REPEATABLE = frozenset(
 )
 
 
-def _repeatable(request: HttpRequest) -> bool:
-    return request.url.rsplit("/", 1)[-1] not in NOT_REPEATABLE
-
-
-class _NoRepeatedPosts:
-    """Mixed into a slack_sdk retry handler: it never repeats a call that posts."""
-
-    async def _can_retry_async(
-        self,
-        *,
-        state: RetryState,
-        request: HttpRequest,
-        response: HttpResponse | None = None,
-        error: Exception | None = None,
-    ) -> bool:
-        return _repeatable(request) and await super()._can_retry_async(  # type: ignore[misc]
-            state=state, request=request, response=response, error=error
-        )
-
-
-class _ConnectionErrorRetry(_NoRepeatedPosts, AsyncConnectionErrorRetryHandler):
-    pass
-
-
-class _ServerErrorRetry(_NoRepeatedPosts, AsyncServerErrorRetryHandler):
-    pass
-
-
 # Posts are paced per channel (bot.runtime.pacing) and a 429 on one is waited out there, in
 # the channel's turn, rather than by slack_sdk's sleep.
 PACED = frozenset({"chat.postMessage"})
 
 
-class _UnpacedRateLimitRetry(AsyncRateLimitErrorRetryHandler):
+def _method(request: HttpRequest) -> str:
+    return request.url.rsplit("/", 1)[-1]
+
+
+class _SkipsMethods:
+    """Mixed into a slack_sdk retry handler: it never retries the methods in ``skipped``."""
+
+    skipped: frozenset[str] = frozenset()
+
     async def _can_retry_async(
         self,
         *,
@@ -187,10 +167,21 @@ class _UnpacedRateLimitRetry(AsyncRateLimitErrorRetryHandler):
         response: HttpResponse | None = None,
         error: Exception | None = None,
     ) -> bool:
-        paced = request.url.rsplit("/", 1)[-1] in PACED
-        return not paced and await super()._can_retry_async(
+        return _method(request) not in self.skipped and await super()._can_retry_async(  # type: ignore[misc]
             state=state, request=request, response=response, error=error
         )
+
+
+class _ConnectionErrorRetry(_SkipsMethods, AsyncConnectionErrorRetryHandler):
+    skipped = NOT_REPEATABLE  # it never repeats a call that posts
+
+
+class _ServerErrorRetry(_SkipsMethods, AsyncServerErrorRetryHandler):
+    skipped = NOT_REPEATABLE
+
+
+class _UnpacedRateLimitRetry(_SkipsMethods, AsyncRateLimitErrorRetryHandler):
+    skipped = PACED
 
 
 def slack_client(
