@@ -222,8 +222,8 @@ def _reminders_section(results: dict[str, Any]) -> list[str]:
         f"burst {first['burst']})",
         "",
         "| replicas | posted (duplicates) | took | bound | took / bound | lateness p50 / p99 / max "
-        "| pairs out of due order | 429s | retry rows | reliability alerts |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| pairs out of due order | 429s | retry rows | reliability alerts | occ-bot CPU |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for row in found.values():
         out.append(
@@ -232,9 +232,15 @@ def _reminders_section(results: dict[str, Any]) -> list[str]:
             f"| {row['took_vs_bound']} | {row['lateness_p50_s']:.1f} / "
             f"{row['lateness_p99_s']:.1f} / {row['lateness_max_s']:.1f} s "
             f"| {row['out_of_due_order'] * 100:.1f} % | {row['slack_429s']} "
-            f"| {row['retry_rows']} | {row['reliability_alerts']} |"
+            f"| {row['retry_rows']} | {_alerts(row)} | {row.get('occ_bot_cpu_seconds', '–')} s |"
         )
     return out
+
+
+def _alerts(row: dict[str, Any]) -> str:
+    """How many reliability alerts, and about what (``reminders``, ``scheduler``, ``slack``)."""
+    subjects = row.get("reliability_alert_subjects") or []
+    return f"{row['reliability_alerts']} ({', '.join(subjects)})" if subjects else "0"
 
 
 def _profile(row: dict[str, Any]) -> list[str]:

@@ -8,13 +8,15 @@ surface the events touch is redrawn once, however many of them touch it, in `Sur
 Flows never call a redraw themselves, so a new surface is one `Surface` member, where it
 looks (`_targets`), how it is drawn (`_draw`) and its column in `SHOWN_ON`, and no flow changes.
 
-When: the card, the escalation message, the Sales Pulse alert and the review cards are
-redrawn before ``changed`` returns, so a flow keeps its order (a resolution shows before the
-slow Chatwoot calls); a flow that must not wait spawns the call (`bot.flows.drafting`'s
-supersession). A Home tab is redrawn in the background once its user's run of decisions
-pauses (`overview.refresh_home_soon`). An approval's card is the one surface a flow draws
-later than its change: its reply's outcome is usually known a moment after, so the card is
-drawn once with it, and "sending" only if the reply is slow (`bot.flows.reply_card`).
+When: the card, the Sales Pulse alert and the review cards are redrawn before ``changed``
+returns, so a flow keeps its order (a resolution shows before the slow Chatwoot calls); a flow
+that must not wait spawns the call (`bot.flows.drafting`'s supersession). The escalation
+message is redrawn in the background within one pacing window, once however many changes
+come meanwhile (`escalation_view.redraw_soon`): a burst of reminders posts without waiting
+on its redraws. A Home tab is redrawn in the background once its user's run of decisions
+pauses (`overview.refresh_home_soon`). An approval's card is drawn later than its change:
+its reply's outcome is usually known a moment after, so the card is drawn once with it, and
+"sending" only if the reply is slow (`bot.flows.reply_card`).
 """
 
 from __future__ import annotations
@@ -172,7 +174,7 @@ async def _draw(services: Services, surface: Surface, known: Any) -> None:
         shown = cards.NOTHING_BESIDE if first_send else None
         await cards.refresh_card(services, draft, escalation, shown)
     elif surface is ESCALATION:
-        await escalation_view.redraw(services, known)
+        escalation_view.redraw_soon(services, known)
     elif surface is SALES_ALERT:
         await sales_view.redraw(services, known)
     elif surface is REVIEW:
