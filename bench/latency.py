@@ -16,11 +16,14 @@ Each operator approves one draft first, unmeasured (its users.info, the pools).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import statistics
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
+from bench import profile
 from bench.common import operator
 from bench.e2e import Click, clicker, percentile, send_click
 from bench.occ import OccBot, click_request, draft_payload
@@ -76,8 +79,10 @@ async def one_setting(
     clicks: int,
     first_conversation: int,
     tag: str,
+    profile_to: Path | None = None,
 ) -> dict[str, Any]:
-    """`clicks` approvals by `operators` operators; per-click times and the summary."""
+    """`clicks` approvals by `operators` operators; per-click times and the summary. With
+    `profile_to`, py-spy samples occ-bot during the measured clicks."""
     payloads = [
         draft_payload(template, first_conversation + i, tag) for i in range(operators + clicks)
     ]
@@ -86,11 +91,13 @@ async def one_setting(
     await occ.wait_drained(DRAIN_SECONDS)
     await _operate(occ.events_url, standins, warm, operators)
     await occ.wait_drained(DRAIN_SECONDS)
-    cpu = occ.child.cpu_seconds(), standins.child.cpu_seconds(), cpu_of_command("postgres")
-    machine, client = machine_cpu(), time.process_time()
-    started = time.time()
-    await _operate(occ.events_url, standins, measured, operators)
-    done = time.time()
+    sampling = profile.record(occ.child.pid, profile_to) if profile_to else contextlib.nullcontext()
+    async with sampling:
+        cpu = occ.child.cpu_seconds(), standins.child.cpu_seconds(), cpu_of_command("postgres")
+        machine, client = machine_cpu(), time.process_time()
+        started = time.time()
+        await _operate(occ.events_url, standins, measured, operators)
+        done = time.time()
     server_cpu = occ.child.cpu_seconds() - cpu[0]
     standins_cpu = standins.child.cpu_seconds() - cpu[1]
     postgres_cpu = cpu_of_command("postgres") - cpu[2]
@@ -125,6 +132,7 @@ async def one_setting(
         "postgres_cpu_pct": round(postgres_cpu / window * 100),
         "client_cpu_pct": round(client_cpu / window * 100),
         "machine_busy_pct": round(busy / total * 100) if total else 0,
+        "profile_file": str(profile_to) if profile_to else None,
         "samples_ms": {
             "click_to_card_sent": [round(x, 2) for x in to_sent],
             "click_to_first_update": [round(x, 2) for x in to_first],
@@ -151,8 +159,11 @@ async def measure(
     clicks: int,
     first_conversation: int,
     tag: str,
+    profile_dir: Path | None = None,
 ) -> dict[str, Any]:
-    """Each run does every operator level in turn; percentiles pool the clicks of all runs."""
+    """Each run does every operator level in turn; percentiles pool the clicks of all runs.
+    With `profile_dir`, each run's busiest level is sampled with py-spy (its stacks kept there,
+    their breakdown in the level's summary)."""
     per_level: dict[int, list[dict[str, Any]]] = {n: [] for n in OPERATOR_LEVELS}
     for run in range(runs):
         for index, operators in enumerate(OPERATOR_LEVELS):
@@ -167,9 +178,22 @@ async def measure(
                     + run * len(OPERATOR_LEVELS) * LEVEL_STRIDE
                     + index * LEVEL_STRIDE,
                     tag=f"{tag}-{operators}op-{run + 1}",
+                    profile_to=_profile_file(profile_dir, tag, operators, run),
                 )
             )
-    return {str(n): summary(results) for n, results in per_level.items()}
+    found = {str(n): summary(results) for n, results in per_level.items()}
+    busiest = str(OPERATOR_LEVELS[-1])
+    files = [Path(f) for r in per_level[OPERATOR_LEVELS[-1]] if (f := r.get("profile_file"))]
+    files = [f for f in files if f.exists()]
+    if files:
+        found[busiest]["profile"] = profile.breakdown(files) | {"files": [str(f) for f in files]}
+    return found
+
+
+def _profile_file(directory: Path | None, tag: str, operators: int, run: int) -> Path | None:
+    if directory is None or operators != OPERATOR_LEVELS[-1]:
+        return None
+    return directory / f"profile-latency-{tag}-{operators}op-{run + 1}.txt"
 
 
 def summary(runs: list[dict[str, Any]]) -> dict[str, Any]:

@@ -32,6 +32,9 @@ def occ_env(standins: Standins, database_url: str) -> dict[str, str]:
             "CHATWOOT_ACCOUNT_ID": str(standins.chatwoot_account),
             "OCC_INTAKE_TOKEN": INTAKE_TOKEN,
             "OCC_OPERATORS": "",
+            # The stand-ins limit posts only in the reminders phase, which paces to their rate.
+            "OCC_SLACK_POSTS_PER_SECOND": "1000",
+            "OCC_SLACK_POST_BURST": "1000",
         }
     )
 

@@ -46,6 +46,7 @@ EVENT_TYPE = "occ_reminder"
 DUE_SPREAD = timedelta(seconds=2)  # due times spread over this, so "in due order" means something
 LEAD_SECONDS = 8.0  # from seeding to the first due time: the replicas start meanwhile
 TICK_SECONDS = "1"
+BOT_BURST = 3  # OCC_SLACK_POST_BURST's default
 
 
 def _row(subject: str, action: Action) -> LogEntry:
@@ -109,7 +110,7 @@ async def _seed(database_url: str, standins: Standins, count: int, first_due: da
         await store.close()
 
 
-def _due_times(database_url: str) -> tuple[dict[str, float], dict[str, int]]:
+def _due_times(database_url: str) -> tuple[dict[str, float], dict[str, Any]]:
     """Each reminder's due time (epoch s), and what the decision log says about the run."""
     with psycopg.connect(database_url) as conn:
         due = {
@@ -122,8 +123,19 @@ def _due_times(database_url: str) -> tuple[dict[str, float], dict[str, int]]:
             " count(*) filter (where action = 'reliability.alert')"
             " from decision_log"
         ).fetchone()
+        alerted = [
+            str(subject)
+            for (subject,) in conn.execute(
+                "select subject_id from decision_log where action = 'reliability.alert'"
+                " order by created_at"
+            )
+        ]
     assert counted is not None
-    return due, {"retry_rows": counted[0], "reliability_alerts": counted[1]}
+    return due, {
+        "retry_rows": counted[0],
+        "reliability_alerts": counted[1],
+        "reliability_alert_subjects": alerted,
+    }
 
 
 def _inversions(order: list[float]) -> float:
@@ -161,7 +173,13 @@ async def one_run(
                     name=f"occ-reminders-{replicas}x-{n + 1}",
                     log_dir=logs,
                     cwd=work,
-                    extra_env={"OCC_JOB_TICK_SECONDS": TICK_SECONDS},
+                    extra_env={
+                        "OCC_JOB_TICK_SECONDS": TICK_SECONDS,
+                        # the bot paces its posts to the stand-in's rate, as to Slack's, with
+                        # its own default burst (3): Slack does not publish its burst
+                        "OCC_SLACK_POSTS_PER_SECOND": str(per_second),
+                        "OCC_SLACK_POST_BURST": str(BOT_BURST),
+                    },
                 )
                 bots.append(bot)
             bound = max(count - burst, 0) / per_second
@@ -172,6 +190,7 @@ async def one_run(
                     break
                 await asyncio.sleep(0.5)
             marked = await standins.marked_posts(EVENT_TYPE)
+            cpu = sum(bot.child.cpu_seconds() for bot in bots)
         finally:
             await standins.limit_slack_posts(1e9, 1_000_000)  # off for what follows
             for bot in bots:
@@ -179,14 +198,15 @@ async def one_run(
         posts = marked["posts"][before:]
         due, counted = _due_times(url)
     return _summary(posts, due, counted, count, bound, per_second, burst, replicas) | {
-        "slack_429s": marked["rate_limited"] - limited_before
+        "slack_429s": marked["rate_limited"] - limited_before,
+        "occ_bot_cpu_seconds": round(cpu, 1),  # start-up included, all replicas
     }
 
 
 def _summary(
     posts: list[dict[str, Any]],
     due: dict[str, float],
-    counted: dict[str, int],
+    counted: dict[str, Any],
     count: int,
     bound: float,
     per_second: float,

@@ -223,8 +223,8 @@ def _reminders_section(results: dict[str, Any]) -> list[str]:
         f"burst {first['burst']})",
         "",
         "| replicas | posted (duplicates) | took | bound | took / bound | lateness p50 / p99 / max "
-        "| pairs out of due order | 429s | retry rows | reliability alerts |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| pairs out of due order | 429s | retry rows | reliability alerts | occ-bot CPU |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for row in found.values():
         out.append(
@@ -233,9 +233,15 @@ def _reminders_section(results: dict[str, Any]) -> list[str]:
             f"| {row['took_vs_bound']} | {row['lateness_p50_s']:.1f} / "
             f"{row['lateness_p99_s']:.1f} / {row['lateness_max_s']:.1f} s "
             f"| {row['out_of_due_order'] * 100:.1f} % | {row['slack_429s']} "
-            f"| {row['retry_rows']} | {row['reliability_alerts']} |"
+            f"| {row['retry_rows']} | {_alerts(row)} | {row.get('occ_bot_cpu_seconds', '–')} s |"
         )
     return out
+
+
+def _alerts(row: dict[str, Any]) -> str:
+    """How many reliability alerts, and about what (``reminders``, ``scheduler``, ``slack``)."""
+    subjects = row.get("reliability_alert_subjects") or []
+    return f"{row['reliability_alerts']} ({', '.join(subjects)})" if subjects else "0"
 
 
 def _profile(row: dict[str, Any]) -> list[str]:
@@ -310,10 +316,13 @@ def _latency_section(results: dict[str, Any]) -> list[str]:
         "clicks its next draft at once: 1 operator, then 20 at once (at most 20 clicks in "
         "flight, each on a distinct draft). Latency: from the client's clock just before the "
         "click to the stand-in's receipt of that `chat.update` (the same clocks as section 2's "
-        "click→card column); first card update = the decision shown, reply still sending. "
-        "Percentiles pool every click of every run; approvals/s, CPU: median of the runs. "
-        "Each operator's first approval is a warm-up, not counted. Stand-ins answer at once "
-        "on loopback: real Slack and Chatwoot round trips (5 per approval) add to these.",
+        "click→card column); first card update = the card's first `chat.update` after the "
+        "click (the one showing it sent, unless the reply took over a second and the card "
+        "said “sending” first). Percentiles pool every click of every run; approvals/s, CPU: "
+        "median of the runs. Each operator's first approval is a warm-up, not counted. "
+        "Stand-ins answer at once on loopback: real Slack and Chatwoot round trips (4 per "
+        "approval: assign, reply and private note in Chatwoot, one `chat.update`; 5 when the "
+        "card says “sending” first) add to these.",
     ]
     return out
 
@@ -463,7 +472,8 @@ def _e2e_section(results: dict[str, Any]) -> list[str]:
         "core (client = this benchmark's own process), and for the whole machine as a share "
         "of all its cores: more than the parts add up to means something else was running. "
         "Each "
-        "approval is 2 `chat.update`s and 3 Chatwoot calls (assign, reply, private note; the "
+        "approval is 1 `chat.update` (2 when the reply takes over a second) and 3 Chatwoot "
+        "calls (assign, reply, private note; the "
         "agents list is cached), answered by in-memory stand-ins on loopback: real Slack and "
         "Chatwoot latency would add to click→sent, not to occ-bot's CPU per approval.",
     ]

@@ -155,7 +155,8 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--profile",
         action="store_true",
-        help="sample occ-bot with py-spy during the PostgreSQL end-to-end runs (needs "
+        help="sample occ-bot with py-spy during the PostgreSQL end-to-end runs and the "
+        "20-operator click → card runs (needs "
         "`.venv/bin/pip install py-spy`; stacks in bench/results/profile-*.txt)",
     )
     args = parser.parse_args(argv)
@@ -397,6 +398,7 @@ async def _latency_phase(
                     clicks=args.latency_clicks,
                     first_conversation=4_000_000,
                     tag="postgresql",
+                    profile_dir=RESULTS if args.profile else None,
                 )
             }
     except psycopg.OperationalError as error:  # no server to measure on

@@ -9,9 +9,15 @@ stand-in. Two comparisons, both from the same run:
 
 - the throttle's bound for paging the same window instead: pages × the measured cost of one
   page ÷ the restore rate (the least time paging could take without being throttled);
-- the floor for any reader: downloading and parsing the same JSONL file, nothing else.
+- the floor for any reader: downloading and parsing the same JSONL file, nothing else, with
+  the bot's own download (`ShopifyClient.lines`) and its parser (`json.loads`); beside it, the
+  bot's read of the window alone (the floor, plus making each order and counting it in).
 
-`python -m bench.sales_pulse [--orders N] [--runs R]`; `bench.run` runs it as a phase.
+Each shop size is measured in a process of its own, so its peak memory is its own: the bot
+keeps no order of its window, so the peak stays flat from 100,000 orders to 1,000,000.
+
+`python -m bench.sales_pulse [--orders N [N ...]] [--runs R] [--runs-large R]`; `bench.run`
+runs one size as a phase.
 """
 
 from __future__ import annotations
@@ -28,19 +34,22 @@ import time
 from datetime import UTC, datetime, timedelta
 from multiprocessing.connection import Connection
 from typing import Any
-
-import httpx
+from zoneinfo import ZoneInfo
 
 from bot.config import Settings
 from bot.demo.standins.slack import DEFAULT_TOKEN as SLACK_TOKEN
 from bot.demo.standins.slack import SlackStandin
 from bot.flows.sales_pulse import pulse
 from bot.integrations import shopify_reads as reads
+from bot.rules.sales import delay_cutoff
+from bot.rules.sales_window import SalesWindow
 from bot.services import build_services
 
 TIMEZONE = "America/New_York"
 SKUS = 200
 DAYS = 8
+LARGE = 300_000  # orders from which a size is measured with `--runs-large` runs
+SIZES = (100_000, 1_000_000)
 
 
 def serve_shop(conn: Connection, orders: int, days: float = DAYS) -> None:
@@ -95,25 +104,53 @@ async def _page_cost(url: str) -> int:
         await client.aclose()
 
 
-async def _floor_seconds(url: str) -> tuple[float, int]:
-    """Download and parse the last bulk result file: what any reader must at least do."""
+async def _file_url(url: str) -> str:
     from bot.demo.standins.shopify import DEFAULT_TOKEN
     from bot.integrations.shopify import ShopifyClient
 
     client = ShopifyClient(url, DEFAULT_TOKEN)
     try:
-        operation = (await client.query("{ currentBulkOperation { url } }"))["currentBulkOperation"]
-        started = time.perf_counter()
+        return (await client.query("{ currentBulkOperation { url } }"))["currentBulkOperation"][
+            "url"
+        ]
+    finally:
+        await client.aclose()
+
+
+async def _floor_seconds(shop_url: str, file_url: str) -> tuple[float, int]:
+    """CPU to download and parse the last bulk result file: what any reader must at least
+    do, with the bot's download and its parser."""
+    from bot.demo.standins.shopify import DEFAULT_TOKEN
+    from bot.integrations.shopify import ShopifyClient
+
+    client = ShopifyClient(shop_url, DEFAULT_TOKEN)
+    try:
+        started = time.process_time()
         lines = 0
-        async with (
-            httpx.AsyncClient(timeout=60) as files,
-            files.stream("GET", operation["url"]) as response,
-        ):
-            async for line in response.aiter_lines():
-                if line:
-                    json.loads(line)
-                    lines += 1
-        return time.perf_counter() - started, lines
+        async for line in client.lines(file_url):
+            if line:
+                json.loads(line)
+                lines += 1
+        return time.process_time() - started, lines
+    finally:
+        await client.aclose()
+
+
+async def _read_seconds(shop_url: str, file_url: str) -> float:
+    """CPU for the bot's read of the same file alone: each order made and counted into the
+    window, as a run does."""
+    from bot.demo.standins.shopify import DEFAULT_TOKEN
+    from bot.integrations.shopify import ShopifyClient
+    from bot.rules.sales import SalesThresholds
+
+    client = ShopifyClient(shop_url, DEFAULT_TOKEN)
+    try:
+        now = datetime.now(UTC)
+        window = SalesWindow(now, ZoneInfo(TIMEZONE), delay_cutoff(now, SalesThresholds()))
+        started = time.process_time()
+        async for order in reads.orders_in_file(client.lines(file_url)):
+            window.add(order)
+        return time.process_time() - started
     finally:
         await client.aclose()
 
@@ -175,7 +212,12 @@ async def _runs(
             after = control.recv()
         finally:
             await services.aclose()
-        floor, lines = await _floor_seconds(shop["url"])
+        file_url = await _file_url(shop["url"])
+        floors, reads_alone = [], []
+        for _ in range(3):  # alternated, so that a burst of load falls on both
+            floor, lines = await _floor_seconds(shop["url"], file_url)
+            floors.append(floor)
+            reads_alone.append(await _read_seconds(shop["url"], file_url))
         results.append(
             {
                 "seconds": seconds,
@@ -185,7 +227,8 @@ async def _runs(
                 "requests": after["requests"] - before["requests"],
                 "points": after["spent"] - before["spent"],
                 "throttled": after["throttled"] - before["throttled"],
-                "floor_seconds": floor,
+                "floor_seconds": statistics.median(floors),
+                "read_seconds": statistics.median(reads_alone),
                 "jsonl_lines": lines,
                 "said": said,
             }
@@ -200,6 +243,8 @@ async def _runs(
         "median_seconds": statistics.median(r["seconds"] for r in results),
         "median_floor_seconds": statistics.median(r["floor_seconds"] for r in results),
         "median_cpu_seconds": statistics.median(r["cpu_seconds"] for r in results),
+        "median_read_seconds": statistics.median(r["read_seconds"] for r in results),
+        "peak_rss_mb": _peak_rss_mb(),
         "bucket": {"maximum": shop["maximum"], "restore_rate": shop["restore_rate"]},
         "paging": {
             "pages": pages,
@@ -211,45 +256,131 @@ async def _runs(
     }
 
 
+def _measure_in_process(conn: Connection, orders: int, runs: int) -> None:
+    """Child process: one size measured, so that the peak memory is its own."""
+    try:
+        conn.send(asyncio.run(measure(orders, runs)))
+    except Exception as error:  # said in the parent, which carries on with the other sizes
+        conn.send({"orders": orders, "error": repr(error)})
+
+
+def measure_sizes(sizes: list[int], runs: int, runs_large: int) -> list[dict[str, Any]]:
+    """Each size in a process of its own, smallest first."""
+    context = multiprocessing.get_context("spawn")
+    found = []
+    for orders in sorted(sizes):
+        parent, child = context.Pipe()
+        count = runs if orders < LARGE else runs_large
+        worker = context.Process(target=_measure_in_process, args=(child, orders, count))
+        worker.start()
+        print(f"  sales pulse: {orders:,} orders, {count} runs", file=sys.stderr)
+        while worker.is_alive() and not parent.poll(5):
+            pass
+        found.append(parent.recv() if parent.poll(0) else {"orders": orders, "error": "no answer"})
+        worker.join(60)
+    return found
+
+
 def markdown(found: dict[str, Any]) -> list[str]:
-    runs = found["runs"]
-    first = runs[0]
-    paging = found["paging"]
-    median = found["median_seconds"]
-    floor = found["median_floor_seconds"]
-    paging_seconds = paging["seconds_at_restore_rate"]
+    """One size's section (`bench.run`'s phase)."""
     return [
         f"### 6. Sales Pulse over {found['orders']:,} orders in the window "
-        f"(bulk operation; median of {len(runs)} runs)",
+        f"(bulk operation; median of {len(found['runs'])} runs)",
         "",
-        "| measure | value |",
-        "| --- | --- |",
-        f"| wall time of one `sales-pulse` run | {median:.1f} s |",
-        f"| …of which the bot's own CPU (the rest is waiting for the shop's bulk operation) | "
-        f"{found['median_cpu_seconds']:.1f} s |",
-        f"| floor: download and parse the same JSONL, nothing else | {floor:.1f} s "
-        f"(bot CPU = {found['median_cpu_seconds'] / floor:.1f}× floor) |",
-        f"| peak memory of the bot process (growth during the first run) | "
-        f"{max(r['peak_rss_mb'] for r in runs):.0f} MB ({first['rss_growth_mb']:.0f} MB) |",
-        f"| Shopify requests / cost points used (per run) | {first['requests']} / "
-        f"{first['points']:g} ({first['throttled']} throttled) |",
-        f"| paging the same window instead: pages × cost of a page | {paging['pages']:,} × "
-        f"{paging['page_cost']} = {paging['points']:,} points |",
-        f"| …least time at the restore rate ({found['bucket']['restore_rate']:g} points/s) | "
-        f"{paging_seconds:,.0f} s ({paging_seconds / median:,.0f}× the bulk run) |",
+        *_table([found]),
         "",
+        *_paging(found),
+        "",
+    ]
+
+
+def markdown_sizes(sizes: list[dict[str, Any]]) -> list[str]:
+    measured = [found for found in sizes if "error" not in found]
+    lines = [
+        "### 6. Sales Pulse over "
+        + " and ".join(f"{found['orders']:,}" for found in sizes)
+        + " orders in the window (bulk operation; each size in a process of its own)",
+        "",
+        *(_table(measured) if measured else []),
+        *(
+            f"- {found['orders']:,} orders: failed: {found['error']}"
+            for found in sizes
+            if "error" in found
+        ),
+    ]
+    if measured:
+        lines += ["", *_paging(measured[0])]
+    return [*lines, ""]
+
+
+def _table(sizes: list[dict[str, Any]]) -> list[str]:
+    def row(name: str, value: Any) -> str:
+        return f"| {name} | " + " | ".join(value(found) for found in sizes) + " |"
+
+    return [
+        "| measure | " + " | ".join(f"{f['orders']:,} orders" for f in sizes) + " |",
+        "| --- |" + " --- |" * len(sizes),
+        row("runs (median of)", lambda f: str(len(f["runs"]))),
+        row("wall time of one `sales-pulse` run", lambda f: f"{f['median_seconds']:.1f} s"),
+        row(
+            "…the bot's CPU in it (the rest is waiting for the shop's bulk operation)",
+            lambda f: f"{f['median_cpu_seconds']:.2f} s",
+        ),
+        row(
+            "floor: CPU to download and parse the same JSONL (bot's download, `json.loads`)",
+            lambda f: f"{f['median_floor_seconds']:.2f} s",
+        ),
+        row(
+            "**bot CPU ÷ floor**",
+            lambda f: f"**{f['median_cpu_seconds'] / f['median_floor_seconds']:.2f}×**",
+        ),
+        row(
+            "the read alone (floor + each order made and counted in) ÷ floor",
+            lambda f: f"{f['median_read_seconds'] / f['median_floor_seconds']:.2f}×",
+        ),
+        row(
+            "peak memory of the bot process (growth during the first run)",
+            lambda f: f"{f['peak_rss_mb']:.0f} MB ({f['runs'][0]['rss_growth_mb']:.0f} MB)",
+        ),
+        row(
+            "Shopify requests / cost points (first run)",
+            lambda f: (
+                f"{f['runs'][0]['requests']} / {f['runs'][0]['points']:g}"
+                f" ({f['runs'][0]['throttled']} throttled)"
+            ),
+        ),
+    ]
+
+
+def _paging(found: dict[str, Any]) -> list[str]:
+    paging = found["paging"]
+    seconds = paging["seconds_at_restore_rate"]
+    return [
+        f"Paging the {found['orders']:,} orders instead: {paging['pages']:,} pages × "
+        f"{paging['page_cost']} points = {paging['points']:,} points, at least {seconds:,.0f} s "
+        f"at the restore rate ({found['bucket']['restore_rate']:g} points/s): "
+        f"{seconds / found['median_seconds']:,.0f}× the bulk run."
     ]
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.sales_pulse", description=__doc__)
-    parser.add_argument("--orders", type=int, default=100_000)
+    parser.add_argument("--orders", type=int, nargs="+", default=list(SIZES))
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--runs-large", type=int, default=1, help=f"runs for sizes of {LARGE:,} orders and more"
+    )
     args = parser.parse_args(argv)
-    if not (1 <= args.orders <= 500_000 and 1 <= args.runs <= 10):
-        parser.error("keep it bounded: --orders 1..500000, --runs 1..10")
-    found = asyncio.run(measure(args.orders, args.runs))
-    print("\n".join(markdown(found)))
+    if not (
+        all(1 <= n <= 1_000_000 for n in args.orders)
+        and len(args.orders) <= 4
+        and 1 <= args.runs <= 10
+        and 1 <= args.runs_large <= 5
+    ):
+        parser.error(
+            "keep it bounded: up to 4 sizes of --orders 1..1000000, --runs 1..10, --runs-large 1..5"
+        )
+    print("\n".join(markdown_sizes(measure_sizes(args.orders, args.runs, args.runs_large))))
 
 
 if __name__ == "__main__":

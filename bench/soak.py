@@ -78,6 +78,8 @@ def replica_env(standins: SoakStandins, database_url: str, config: SoakConfig, s
             "OCC_OPERATORS": "",
             "OCC_MANAGERS": MANAGER,
             "OCC_SPOOL_DIR": str(spool),  # one host: a dead replica's spool is adopted
+            "OCC_SLACK_POSTS_PER_SECOND": "1000",  # the stand-in enforces no posting limit
+            "OCC_SLACK_POST_BURST": "1000",
             **config.env,
         }
     )

@@ -93,6 +93,10 @@ class Settings(BaseSettings, SalesThresholds):
     # slack_sdk's retries of a rate-limited post); a replica that dies mid-post delays the
     # message by this much.
     slack_post_lease_seconds: float = Field(300.0, alias="OCC_SLACK_POST_LEASE_SECONDS", ge=1)
+    # Slack's chat.postMessage limit per channel: "1 per second", "short bursts >1 allowed"
+    # (https://api.slack.com/docs/rate-limits, "Posting messages"); posts are paced to it.
+    slack_posts_per_second: float = Field(1.0, alias="OCC_SLACK_POSTS_PER_SECOND", gt=0)
+    slack_post_burst: int = Field(3, alias="OCC_SLACK_POST_BURST", ge=1)
     cx_sla_minutes: float = Field(60.0, alias="OCC_CX_SLA_MINUTES", gt=0)
     cx_scan_minutes: float = Field(5.0, alias="OCC_CX_SCAN_MINUTES", gt=0)
     sales_pulse_minutes: float = Field(15.0, alias="OCC_SALES_PULSE_MINUTES", gt=0)

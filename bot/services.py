@@ -32,6 +32,7 @@ from bot.drafting.kb import KnowledgeBase
 from bot.drafting.offline import OfflineDrafter
 from bot.integrations.chatwoot import ChatwootClient
 from bot.runtime.background import Background
+from bot.runtime.pacing import PostPacer
 from bot.runtime.refusals import Deciding, Refusals
 from bot.runtime.reliability import OpenIncidents
 from bot.runtime.spool import Spool, spool_key
@@ -75,6 +76,8 @@ class Services:
     deciding: Deciding[Any] = field(default_factory=Deciding)
     incidents: OpenIncidents = field(default_factory=OpenIncidents)
     runner: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
+    # Posts per channel at Slack's rate (bot.slack.post); settings give the rate.
+    pacer: PostPacer = field(default_factory=lambda: PostPacer(1.0, 3))
     # When this replica began running jobs (serve sets it): the health job gives a job two
     # periods from then before calling it behind, so a restart does not alert on old runs.
     started_at: datetime | None = None
@@ -147,12 +150,19 @@ NOT_REPEATABLE = frozenset(
 )
 
 
-def _repeatable(request: HttpRequest) -> bool:
-    return request.url.rsplit("/", 1)[-1] not in NOT_REPEATABLE
+# Posts are paced per channel (bot.runtime.pacing) and a 429 on one is waited out there, in
+# the channel's turn, rather than by slack_sdk's sleep.
+PACED = frozenset({"chat.postMessage"})
 
 
-class _NoRepeatedPosts:
-    """Mixed into a slack_sdk retry handler: it never repeats a call that posts."""
+def _method(request: HttpRequest) -> str:
+    return request.url.rsplit("/", 1)[-1]
+
+
+class _SkipsMethods:
+    """Mixed into a slack_sdk retry handler: it never retries the methods in ``skipped``."""
+
+    skipped: frozenset[str] = frozenset()
 
     async def _can_retry_async(
         self,
@@ -162,17 +172,21 @@ class _NoRepeatedPosts:
         response: HttpResponse | None = None,
         error: Exception | None = None,
     ) -> bool:
-        return _repeatable(request) and await super()._can_retry_async(  # type: ignore[misc]
+        return _method(request) not in self.skipped and await super()._can_retry_async(  # type: ignore[misc]
             state=state, request=request, response=response, error=error
         )
 
 
-class _ConnectionErrorRetry(_NoRepeatedPosts, AsyncConnectionErrorRetryHandler):
-    pass
+class _ConnectionErrorRetry(_SkipsMethods, AsyncConnectionErrorRetryHandler):
+    skipped = NOT_REPEATABLE  # it never repeats a call that posts
 
 
-class _ServerErrorRetry(_NoRepeatedPosts, AsyncServerErrorRetryHandler):
-    pass
+class _ServerErrorRetry(_SkipsMethods, AsyncServerErrorRetryHandler):
+    skipped = NOT_REPEATABLE
+
+
+class _UnpacedRateLimitRetry(_SkipsMethods, AsyncRateLimitErrorRetryHandler):
+    skipped = PACED
 
 
 def slack_client(
@@ -188,7 +202,7 @@ def slack_client(
         session=session,
         retry_handlers=[
             _ConnectionErrorRetry(max_retry_count=2),
-            AsyncRateLimitErrorRetryHandler(max_retry_count=3),  # a 429 did nothing
+            _UnpacedRateLimitRetry(max_retry_count=3),  # a 429 did nothing
             _ServerErrorRetry(max_retry_count=2),
         ],
     )
@@ -268,4 +282,5 @@ async def build_services(
         fallback_drafter=fallback,
         clock=clock,
         new_id=new_id,
+        pacer=PostPacer(settings.slack_posts_per_second, settings.slack_post_burst),
     )

@@ -62,15 +62,49 @@ async def post(
     metadata: Metadata | None = None,
 ) -> SlackRef:
     """Post a message (in a thread, with ``thread_ts``; carrying our ``metadata``, which
-    `find_posted` looks for); raises one of SLACK_FAILURES when Slack does not take it."""
-    response = await services.slack.chat_postMessage(
-        channel=services.workspace.known_id(channel) or channel,
-        text=text,
-        blocks=blocks,
-        thread_ts=thread_ts,
-        metadata=None if metadata is None else metadata.as_slack(),
-    )
-    return SlackRef(channel=response["channel"], ts=response["ts"])
+    `find_posted` looks for) in the channel's turn (`bot.runtime.pacing`); raises one of
+    SLACK_FAILURES when Slack does not take it. A 429 did nothing, so the post waits out its
+    ``Retry-After`` and is tried again, at most `RATE_LIMITED_RETRIES` times."""
+    target = services.workspace.known_id(channel) or channel
+
+    async def in_turn() -> SlackRef:
+        await services.pacer.turn(target)
+        response = await services.slack.chat_postMessage(
+            channel=target,
+            text=text,
+            blocks=blocks,
+            thread_ts=thread_ts,
+            metadata=None if metadata is None else metadata.as_slack(),
+        )
+        return SlackRef(channel=response["channel"], ts=response["ts"])
+
+    for _ in range(RATE_LIMITED_RETRIES):
+        try:
+            return await in_turn()
+        except SlackApiError as error:
+            wait = retry_after(error)
+            if wait is None:
+                raise
+            services.pacer.rate_limited(target, wait)
+    return await in_turn()
+
+
+RATE_LIMITED_RETRIES = 5  # a 429 did nothing; the post lease outlasts these waits
+
+
+def retry_after(error: SlackApiError) -> float | None:
+    """Seconds Slack asks us to wait when it answered 429 (1 if it did not say); else None."""
+    if error.response.status_code != 429:
+        return None
+    headers = error.response.headers or {}
+    for name, value in headers.items():
+        if name.lower() == "retry-after":
+            found = value[0] if isinstance(value, list) else value
+            try:
+                return max(0.0, float(found))
+            except (TypeError, ValueError):
+                break
+    return 1.0
 
 
 @dataclass(frozen=True)
@@ -395,7 +429,7 @@ async def tell(services: Services, *, channel: str | None, user: str, text: str)
     try:
         if channel and await _told_in_channel(services, channel, user, text):
             return
-        await services.slack.chat_postMessage(channel=user, text=text)
+        await post(services, user, text=text)
     except SLACK_FAILURES as error:
         log.warning("could not tell %s: %s", user, describe(error))
 

@@ -223,6 +223,10 @@ def settings_for(
         "OCC_DRAFT_QUIET_SECONDS": 0.05,
         "OCC_HOME_REFRESH_SECONDS": 0.05,
         "OCC_SPOOL_DIR": tempfile.mkdtemp(prefix="occ-spool-"),
+        # The stand-in limits posts only when a test asks (`limit_posts`); such a test sets
+        # the bot's pace to match.
+        "OCC_SLACK_POSTS_PER_SECOND": 1000,
+        "OCC_SLACK_POST_BURST": 1000,
     }
     if chatwoot is not None:
         values |= {

@@ -111,6 +111,8 @@ def demo_settings(
         OCC_HOME_REFRESH_SECONDS=0,  # the Home tab is redrawn at once, not after a pause
         OCC_DRAFT_QUIET_SECONDS=0,  # a Chatwoot message is drafted at once
         OCC_JOB_TICK_SECONDS=3600,  # the rehearsal runs the jobs itself
+        OCC_SLACK_POSTS_PER_SECOND=1000,  # its Slack stand-in enforces no posting limit
+        OCC_SLACK_POST_BURST=1000,
         **shopify,
     )
 

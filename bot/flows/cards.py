@@ -61,14 +61,19 @@ def card_blocks(
 
 
 async def refresh_card(
-    services: Services, draft: Draft, escalation: Escalation | None = None
+    services: Services,
+    draft: Draft,
+    escalation: Escalation | None = None,
+    shown: Beside | None = None,
 ) -> bool:
-    """Redraw a posted card from the stored draft; False (and a log line) if Slack refused."""
+    """Redraw a posted card from the stored draft (with ``shown`` beside it when the caller
+    knows what is, else it is read); False (and a log line) if Slack refused."""
     if draft.card is None:
         return False
     if escalation is None and draft.state is DraftState.ESCALATED:
         escalation = await services.store.escalation_for_draft(draft.id)
-    shown = await beside(services, draft)
+    if shown is None:
+        shown = await beside(services, draft)
     return await slack.update(
         services,
         draft.card,

@@ -9,6 +9,7 @@ who won.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -30,6 +31,7 @@ from bot.domain import (
     RetiredBecause,
 )
 from bot.flows import database_down, outbox, refusals, surfaces, training
+from bot.flows.reply_card import SendingCard
 from bot.rules.risk import (
     ALWAYS_ESCALATE,
     requires_manager,
@@ -38,7 +40,6 @@ from bot.rules.risk import (
 )
 from bot.services import Services
 from bot.slack import SLACK_FAILURES, describe, tell
-from bot.store.outbox import reply_id
 
 NOT_AN_OPERATOR = "Only the operators listed in OCC_OPERATORS can act on drafts."
 
@@ -90,13 +91,16 @@ async def edit(
     await _send_reply(services, decided)
 
 
-async def _send_reply(services: Services, decided: Draft | None) -> None:
-    """Send the reply the decision queued, under the lease the decider took with it."""
-    if decided is None or decided.training is not None:
+async def _send_reply(services: Services, decided: Decided | None) -> None:
+    """Send the reply the decision queued, under the lease the decider took with it; its card
+    is drawn once with the outcome, or says "sending" first if that is slow."""
+    if decided is None or decided.reply is None:
         return
-    reply = await services.store.get_outbox_message(reply_id(decided.id))
-    if reply is not None:
-        await outbox.send_leased(services, reply, decided)
+    card = SendingCard(services, decided.draft, decided.action)
+    try:
+        await outbox.send_leased(services, decided.reply, decided.draft, card=card)
+    finally:
+        await card.settle()
 
 
 async def open_form(
@@ -210,6 +214,16 @@ async def refuse(services: Services, draft: Draft, user: str, attempted: str, wh
     await tell(services, channel=draft.card.channel if draft.card else None, user=user, text=why)
 
 
+@dataclass(frozen=True)
+class Decided:
+    """A decision that won: the draft as stored, how it was logged, and the reply it queued
+    (leased to this worker), if any."""
+
+    draft: Draft
+    action: Action
+    reply: OutboxMessage | None
+
+
 async def decide(
     services: Services,
     draft_id: str,
@@ -222,13 +236,14 @@ async def decide(
     escalation: Escalation | None = None,
     escalation_note: OutboxMessage | None = None,
     at: datetime | None = None,
-) -> Draft | None:
-    """Record one decision with compare-and-set; the updated draft, or None if refused/lost.
+) -> Decided | None:
+    """Record one decision with compare-and-set; what won, or None if refused/lost.
     An approval queues its reply in the outbox, an escalation its ``escalation_note``, both
     leased to the decider, in the same write: one round trip fewer, and if this process dies
-    before sending, the lease expires and the outbox job sends them. ``at``: when the
-    operator decided, if earlier than now (a decision kept in the spool while the database
-    was down)."""
+    before sending, the lease expires and the outbox job sends them. A queued reply is the
+    caller's to send, and its card is left to be drawn with the reply's outcome
+    (`_send_reply`). ``at``: when the operator decided, if earlier than now (a decision kept
+    in the spool while the database was down)."""
     draft = await check(services, draft_id, user, kind, channel=None)
     if draft is None:
         return None
@@ -250,9 +265,11 @@ async def decide(
         escalation_id=stored_escalation.id if stored_escalation else None,
     )
     messages = []
+    reply = None
     if kind in (DecisionKind.APPROVE, DecisionKind.EDIT) and not practice:
         assert final_text is not None
-        messages.append(outbox.draft_reply(services, draft, final_text, user))
+        reply = outbox.draft_reply(services, draft, final_text, user)
+        messages.append(reply)
     if escalation_note is not None and not practice:
         messages.append(escalation_note)
     payload = _decision_payload(draft, decision, escalation)
@@ -272,10 +289,11 @@ async def decide(
         await refuse(services, latest, user, kind.value, already_decided(latest))
         return None
     services.refusals.remember(won)
-    await surfaces.changed(services, surfaces.Event(kind.logged_as, won, escalation))
+    shown = surfaces.Event(kind.logged_as, won, escalation)
+    await surfaces.changed(services, shown, skip=(surfaces.CARD,) if reply else ())
     if marked is not None:
         await training.explain(services, won, marked)
-    return won
+    return Decided(won, kind.logged_as, reply)
 
 
 def _decision_payload(

@@ -1,7 +1,8 @@
 """How an escalation's message in the managers' channel looks now, and redrawing it.
 
 The escalation workflow posts it; `bot.flows.surfaces` redraws it after a claim, a reminder
-(how late it is, where the escalation chain has it) and a resolution.
+(how late it is, where the escalation chain has it) and a resolution, coalesced: one redraw
+per pacing window, of the last state.
 """
 
 from __future__ import annotations
@@ -34,6 +35,20 @@ def render(
 
 
 REDRAWS = 3
+
+
+def redraw_soon(services: Services, escalation: Escalation) -> None:
+    """Redraw the escalation within one pacing window (`PostPacer.window`, a second at
+    Slack's rate): however many changes come meanwhile (a burst of reminders, a claim), one
+    `chat.update` draws it as it stands then, the last state."""
+    if escalation.message is None:
+        return
+    services.background.spawn_coalesced(
+        f"escalation-redraw:{escalation.id}",
+        services.pacer.window,
+        lambda: redraw(services, escalation),
+        name=f"redraw escalation {escalation.id}",
+    )
 
 
 async def redraw(services: Services, escalation: Escalation) -> None:

@@ -73,9 +73,9 @@ async def escalate(
         escalation_note=note,
         at=at,
     )
-    if decided is None or decided.training is not None:
+    if decided is None or decided.draft.training is not None:
         return None  # refused, lost, or a training card: marked, and no manager is told
-    posted = await post_escalation(services, escalation, decided)
+    posted = await post_escalation(services, escalation, decided.draft)
     if note is not None:  # Chatwoot last: the managers are told first
         await outbox.send_leased(services, note)
     return posted or escalation

@@ -8,7 +8,7 @@ what is wrong, since when, the last error, and what to run first.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from bot.blocks.text import escape, slack_date
 from bot.domain import SourceStatus
@@ -27,11 +27,22 @@ def behind_incident(job: str) -> str:
     return f"scheduler:{job}"
 
 
-async def check_health(services: Services, periods: Mapping[str, float]) -> str:
+async def check_health(
+    services: Services, periods: Mapping[str, float], *, watched_elsewhere: Sequence[str] = ()
+) -> str:
     """Alert on stale data, and on any of the jobs in ``periods`` (name -> seconds between
-    runs; the job registry passes its own) whose last run started too many periods ago."""
+    runs; the job registry passes its own) whose last run started too many periods ago. The
+    jobs ``watched_elsewhere`` have a lag watch of their own: an incident this rule opened
+    for one of them earlier is closed."""
     stale = await _freshness(services)
     late = await _scheduler(services, periods)
+    for name in watched_elsewhere:
+        await clear_incident(
+            services,
+            behind_incident(name),
+            subject="scheduler",
+            text=f":white_check_mark: The *{name}* job is watched by how late its work is now.",
+        )
     return f"stale: {', '.join(stale) or 'none'}; behind: {', '.join(late) or 'none'}"
 
 

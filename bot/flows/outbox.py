@@ -38,6 +38,7 @@ from bot.domain import (
 )
 from bot.flows import attempts, surfaces
 from bot.flows.incidents import chatwoot_failed, dependency_ok
+from bot.flows.reply_card import SendingCard
 from bot.integrations.chatwoot import ChatwootClient
 from bot.integrations.chatwoot_answers import ChatwootError, ReplyWindowClosed
 from bot.integrations.chatwoot_webhook import DeliveryFailure
@@ -124,17 +125,22 @@ async def deliver_due(services: Services) -> Tally:
 
 
 async def send_leased(
-    services: Services, message: OutboxMessage, draft: Draft | None = None
+    services: Services,
+    message: OutboxMessage,
+    draft: Draft | None = None,
+    *,
+    card: SendingCard | None = None,
 ) -> OutboxMessage:
     """Send a message whose lease this worker holds, and record how it went. ``draft``: the
-    draft whose reply it is, when the caller holds it (else it is read)."""
+    draft whose reply it is, when the caller holds it (else it is read); ``card``: its
+    decider's first send, whose card shows "sending" only while the outcome is slow."""
     if message.delivery.status is not DeliveryStatus.SENDING:
         return message
     draft = draft or await _draft_of(services, message)
     chatwoot = services.chatwoot
     if chatwoot is None:
         recorded = Delivery(status=DeliveryStatus.RECORDED, attempts=message.delivery.attempts)
-        return await _finish(services, message, draft, recorded, {"why": "no Chatwoot"})
+        return await _finish(services, message, draft, recorded, {"why": "no Chatwoot"}, card=card)
     started = time.perf_counter()
     payload: dict[str, Any] = {"kind": message.kind.value, "attempt": message.delivery.attempts}
     try:
@@ -149,13 +155,13 @@ async def send_leased(
         after, outcome = attempts.failed(
             message.delivery, error, payload, started, services.clock()
         )
-        done = await _finish(services, message, draft, after, payload, outcome)
+        done = await _finish(services, message, draft, after, payload, outcome, card=card)
         if not isinstance(error, ReplyWindowClosed):  # Chatwoot works: nothing for on-call
             await chatwoot_failed(services, error)
         return done
     await dependency_ok(services, "chatwoot")
     delivery = attempts.sent(message.delivery, sent, payload, started, services.clock())
-    return await _finish(services, message, draft, delivery, payload)
+    return await _finish(services, message, draft, delivery, payload, card=card)
 
 
 async def undelivered(services: Services, failure: DeliveryFailure) -> OutboxMessage | None:
@@ -277,6 +283,8 @@ async def _finish(
     delivery: Delivery,
     payload: dict[str, Any],
     outcome: Outcome = Outcome.SUCCESS,
+    *,
+    card: SendingCard | None = None,
 ) -> OutboxMessage:
     """Record the attempt's outcome while it still holds the message, and redraw."""
     entry = _entry(services, message, draft, delivery, payload, outcome)
@@ -284,7 +292,7 @@ async def _finish(
     if finished is None:  # our lease ran out and another worker took the message over
         log.warning("attempt %s on %s outlived its lease", delivery.attempts, message.id)
         return await services.store.get_outbox_message(message.id) or message
-    await _redraw(services, draft, finished, entry.action)
+    await _redraw(services, draft, finished, entry.action, card)
     return finished
 
 
@@ -320,7 +328,11 @@ def _logged_as(message: OutboxMessage, delivery: Delivery) -> Action:
 
 
 async def _redraw(
-    services: Services, draft: Draft | None, delivered: OutboxMessage, action: Action
+    services: Services,
+    draft: Draft | None,
+    delivered: OutboxMessage,
+    action: Action,
+    card: SendingCard | None = None,
 ) -> None:
     """A draft's card shows its reply (the draft row itself does not change while its reply
     is delivered) and the corrections under it; no other message is shown in Slack."""
@@ -328,4 +340,7 @@ async def _redraw(
         return
     if delivered.action == DRAFT_REPLY:
         draft = replace(draft, reply=delivered.delivery)
-    await surfaces.changed(services, surfaces.Event(action, draft))
+    if card is not None:
+        await card.outcome_next()
+    event = surfaces.Event(action, draft, first_send=card is not None)
+    await surfaces.changed(services, event)

@@ -61,6 +61,10 @@ class Post(Generic[T]):
     # Where the message is recorded now: a late worker must not delete the copy that a
     # later attempt found and recorded (see posted_before).
     recorded: Callable[[], Awaitable[SlackRef | None]] | None = None
+    # A rate limit that outlasts the retries is no incident for this message: something
+    # watches how late such messages are (`bot.flows.reminder_lag`), and a planned burst
+    # meeting 429s for a while is not an outage.
+    lateness_watched: bool = False
 
 
 def found_in_slack(
@@ -135,6 +139,8 @@ async def _not_posted(
     payload = {"error": detail, "channel": post.channel}
     if slack.refusal(error) is None:
         await database_down.keep(services, post.entry(payload, Outcome.RETRY))
+        if code == "ratelimited" and post.lateness_watched:
+            return
         await dependency_failed(
             services,
             "slack",

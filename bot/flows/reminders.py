@@ -4,8 +4,10 @@ Each tick takes the escalations whose reminder is due. Taking one is a condition
 its reminder count (`Reminders.take_reminder`), so a due time gets one reminder however
 many replicas tick and however their clocks differ. The reminder row it writes is then posted
 once (`bot.flows.posting`), in the escalation's thread or, at a channel level of the chain,
-in that channel. A reminder taken but not posted (Slack down, the replica killed) is posted by
-a later tick; one whose escalation was claimed meanwhile is dropped.
+in that channel. The next due reminder is taken while one is being posted, and posts go one
+at a time in due order, each in its channel's turn (`bot.runtime.pacing`). A reminder taken
+but not posted (Slack down, the replica killed) is posted by a later tick; one whose
+escalation was claimed meanwhile is dropped.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from bot.domain import (
 from bot.flows import surfaces
 from bot.flows.posting import Post, post_once
 from bot.rules.chain import LevelKind, level_index, next_reminder_at, parse_level, steps_up
-from bot.runtime.batch import Tally, each
+from bot.runtime.batch import Tally, each, each_pipelined
 from bot.services import Services
 
 log = logging.getLogger("occ.reminders")
@@ -57,7 +59,12 @@ async def remind_due(services: Services) -> Tally:
         if not due:
             break
         tried.update(due)
-        tally += await each(due, lambda i: remind(services, i), what="reminding escalation")
+        tally += await each_pipelined(
+            due,
+            lambda i: take_due_reminder(services, i),
+            lambda taken: _post_taken(services, taken),
+            what="reminding escalation",
+        )
     return tally
 
 
@@ -76,8 +83,16 @@ async def repost_reminders(services: Services) -> Tally:
     return await each(ids, repost, what="posting reminder")
 
 
-async def remind(services: Services, escalation_id: str) -> Reminder | None:
-    """Take the escalation's next reminder if it is due, and post it."""
+async def _post_taken(services: Services, taken: tuple[Reminder, Escalation] | None) -> None:
+    if taken is not None:
+        await post_reminder(services, *taken)
+
+
+async def take_due_reminder(
+    services: Services, escalation_id: str
+) -> tuple[Reminder, Escalation] | None:
+    """Take the escalation's next reminder if it is due: the reminder, and the escalation as
+    it stands once taken (posting it is `post_reminder`)."""
     store, settings = services.store, services.settings
     escalation = await store.get_escalation(escalation_id)
     now = services.clock()
@@ -116,7 +131,7 @@ async def remind(services: Services, escalation_id: str) -> Reminder | None:
     )
     if taken is None:
         return None  # another replica took this due time
-    return await post_reminder(services, taken, replace(escalation, reminders_sent=number))
+    return taken, replace(escalation, reminders_sent=number)
 
 
 async def post_reminder(
@@ -191,6 +206,7 @@ async def post_reminder(
                 services, claimed, channel, marker, thread_ts
             ),
             recorded=lambda: _recorded(services, reminder.id),
+            lateness_watched=True,
         ),
     )
     if posted is not None:  # the message shows how late it is and where the chain has it

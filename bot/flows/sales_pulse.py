@@ -17,7 +17,6 @@ import logging
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -34,7 +33,8 @@ from bot.flows.incidents import (
 from bot.integrations.chatwoot_answers import ChatwootError
 from bot.rules import pulse as tile
 from bot.rules.sales import TRIGGERS, Evaluation, SalesRead, delay_cutoff
-from bot.rules.sales_days import BASELINE_DAYS, Shop, top_skus, window_start
+from bot.rules.sales_days import Shop, top_skus, window_start
+from bot.rules.sales_window import SalesWindow
 from bot.services import Services
 from bot.store.errors import first_line, unavailable
 
@@ -182,18 +182,22 @@ async def _evaluate(
         facts.timezone, admin_url(settings.shopify_shop or "", facts.domain), facts.currency
     )
     stats = reads.ReadStats()
+    # Each order is counted in as it is read, and dropped: a run keeps no window of orders.
+    window = SalesWindow(now, shop.timezone, delay_cutoff(now, rules))
     orders = await reads.orders_since(client, window_start(now, shop.timezone), stats=stats)
+    async for order in orders:
+        window.add(order)
     delayed, total = await reads.delayed_orders(client, delay_cutoff(now, rules))
     watched = [c.removeprefix(LOW_STOCK) for c in open_alerts if c.startswith(LOW_STOCK)]
-    best = top_skus(orders, now - timedelta(days=BASELINE_DAYS), rules.top_skus)
+    best = top_skus(window.sold_in_week, rules.top_skus)
     stocks = await reads.stock(client, [*best, *watched]) if best or watched else []
     how = "a bulk operation" if stats.bulk else "paging"
     late = len(delayed) if total is None else total
-    read = SalesRead(now, shop, rules, orders, delayed, total, stocks, best)
+    read = SalesRead(now, shop, rules, window, delayed, total, stocks, best)
     return _each(
         read,
         {f"{spec.trigger.value} evaluation": partial(spec.evaluate, read) for spec in TRIGGERS},
-        f"{stats.orders} orders read by {how}, {late} delayed, {len(stocks)} SKUs",
+        f"{window.orders} orders read by {how}, {late} delayed, {len(stocks)} SKUs",
     )
 
 

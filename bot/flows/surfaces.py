@@ -8,11 +8,15 @@ surface the events touch is redrawn once, however many of them touch it, in `Sur
 Flows never call a redraw themselves, so a new surface is one `Surface` member, where it
 looks (`_targets`), how it is drawn (`_draw`) and its column in `SHOWN_ON`, and no flow changes.
 
-When: the card, the escalation message, the Sales Pulse alert and the review cards are
-redrawn before ``changed`` returns, so a flow keeps its order (a card says "sending" before
-Chatwoot is called; a resolution shows before the slow Chatwoot calls); a flow that must not
-wait spawns the call (`bot.flows.drafting`'s supersession). A Home tab is redrawn in the
-background once its user's run of decisions pauses (`overview.refresh_home_soon`).
+When: the card, the Sales Pulse alert and the review cards are redrawn before ``changed``
+returns, so a flow keeps its order (a resolution shows before the slow Chatwoot calls); a flow
+that must not wait spawns the call (`bot.flows.drafting`'s supersession). The escalation
+message is redrawn in the background within one pacing window, once however many changes
+come meanwhile (`escalation_view.redraw_soon`): a burst of reminders posts without waiting
+on its redraws. A Home tab is redrawn in the background once its user's run of decisions
+pauses (`overview.refresh_home_soon`). An approval's card is drawn later than its change:
+its reply's outcome is usually known a moment after, so the card is drawn once with it, and
+"sending" only if the reply is slow (`bot.flows.reply_card`).
 """
 
 from __future__ import annotations
@@ -52,7 +56,7 @@ CARD, ESCALATION, SALES_ALERT, REVIEW, HOME = (
 SHOWN_ON: dict[Action, tuple[Surface, ...]] = {
     Action.DRAFT_RECEIVED: (),  # its card is posted, not redrawn
     Action.DRAFT_POSTED: (),
-    Action.DRAFT_APPROVED: (CARD, HOME),  # the card says "sending"; the decider's numbers
+    Action.DRAFT_APPROVED: (CARD, HOME),  # "sending" (if slow); the decider's numbers
     Action.DRAFT_EDITED: (CARD, HOME),
     Action.DRAFT_REJECTED: (CARD, HOME),
     Action.DRAFT_ESCALATED: (CARD, HOME),
@@ -109,13 +113,19 @@ class Event:
     # The draft's escalation as its card shows it, when the flow holds it: one escalated a
     # moment ago, or a training card's, which is marked and never stored.
     escalation: Escalation | None = None
+    # The reply's first send, by its decider: no correction can be under it yet (one needs a
+    # reply that was sent), so its card is drawn without reading them.
+    first_send: bool = False
 
 
-async def changed(services: Services, *events: Event) -> None:
-    """Redraw, once each, the surfaces that show what ``events`` recorded."""
+async def changed(services: Services, *events: Event, skip: tuple[Surface, ...] = ()) -> None:
+    """Redraw, once each, the surfaces that show what ``events`` recorded (but ``skip``:
+    surfaces the flow draws itself, later)."""
     drawn: dict[tuple[Surface, str], Any] = {}
     for event in events:
         for surface in SHOWN_ON[event.action]:
+            if surface in skip:
+                continue
             for key, known in _targets(surface, event):
                 drawn[surface, key] = _merge(surface, drawn.get((surface, key)), known)
     for surface in Surface:
@@ -128,7 +138,7 @@ def _targets(surface: Surface, event: Event) -> Iterator[tuple[str, Any]]:
     """Which ``surface`` (by its record's id) shows ``event``, with what it is drawn from."""
     subject = event.subject
     if surface is CARD:
-        yield _a(Draft, event).id, (subject, event.escalation)
+        yield _a(Draft, event).id, (subject, event.escalation, event.first_send)
     elif surface is HOME:
         if isinstance(subject, QaReview):  # the operator's decision quality changed
             yield subject.operator, subject.operator
@@ -154,16 +164,17 @@ def _merge(surface: Surface, before: Any, now: Any) -> Any:
     """Two events on one surface: draw it from the later record (events come in the order
     they happened), keeping an escalation only the earlier one carried."""
     if surface is CARD and before is not None and now[1] is None:
-        return now[0], before[1]
+        return now[0], before[1], now[2]
     return now
 
 
 async def _draw(services: Services, surface: Surface, known: Any) -> None:
     if surface is CARD:
-        draft, escalation = known
-        await cards.refresh_card(services, draft, escalation)
+        draft, escalation, first_send = known
+        shown = cards.NOTHING_BESIDE if first_send else None
+        await cards.refresh_card(services, draft, escalation, shown)
     elif surface is ESCALATION:
-        await escalation_view.redraw(services, known)
+        escalation_view.redraw_soon(services, known)
     elif surface is SALES_ALERT:
         await sales_view.redraw(services, known)
     elif surface is REVIEW:

@@ -76,9 +76,13 @@ BULK_ORDERS = f"""
 }}
 """
 
+# Grouped: each order's line items right below it, so the file is read one order at a time
+# and no order is kept. Since API version 2026-01 ungrouped is the default, where a line item
+# may be anywhere below its order (shopify.dev/changelog/bulk-operations-group-objects-default-
+# changed-to-false; docs/real-services.md, 22).
 RUN_BULK = """
 mutation RunBulk($query: String!) {
-  bulkOperationRunQuery(query: $query) {
+  bulkOperationRunQuery(query: $query, groupObjects: true) {
     bulkOperation { id status }
     userErrors { field message }
   }
@@ -124,7 +128,6 @@ class ShopFacts:
 @dataclass
 class ReadStats:
     bulk: bool = False
-    orders: int = 0
 
 
 async def shop_facts(client: ShopifyClient) -> ShopFacts:
@@ -155,19 +158,21 @@ async def orders_since(
     stats: ReadStats | None = None,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     max_polls: int = BULK_MAX_POLLS,
-) -> list[ShopOrder]:
-    """Every order created or updated since ``since`` (one refunded since, say), oldest
-    first."""
+) -> AsyncIterator[ShopOrder]:
+    """Every order created or updated since ``since`` (one refunded since, say), oldest first,
+    one at a time as it is read."""
     query = changed_since(since)
-    stats = stats or ReadStats()
     if await count_orders(client, query) <= PAGING_LIMIT:
-        orders = [_order(node) async for node in client.nodes(ORDERS, "orders", {"query": query})]
-    else:
+        return (_order(node) async for node in client.nodes(ORDERS, "orders", {"query": query}))
+    if stats is not None:
         stats.bulk = True
-        orders = await _bulk_orders(client, query, sleep, max_polls)
-    stats.orders = len(orders)
-    orders.sort(key=lambda o: (o.created_at, o.id))
-    return orders
+    url = await _bulk_file(client, query, sleep, max_polls)
+    return orders_in_file(client.lines(url)) if url is not None else _no_orders()
+
+
+async def _no_orders() -> AsyncIterator[ShopOrder]:
+    return
+    yield  # an async generator that yields nothing
 
 
 async def delayed_orders(
@@ -221,12 +226,13 @@ async def stock(client: ShopifyClient, skus: Iterable[str]) -> list[SkuStock]:
     return list(by_sku.values())
 
 
-async def _bulk_orders(
+async def _bulk_file(
     client: ShopifyClient,
     query: str,
     sleep: Callable[[float], Awaitable[None]],
     max_polls: int,
-) -> list[ShopOrder]:
+) -> str | None:
+    """The URL of a completed bulk read's result file (None: no result)."""
     document = BULK_ORDERS.replace("QUERY", query.replace('"', '\\"'))
     for _ in range(2):
         started = (await client.query(RUN_BULK, {"query": document}))["bulkOperationRunQuery"]
@@ -241,7 +247,7 @@ async def _bulk_orders(
             raise ShopifyRejected(f"bulk operation refused: {message}")
         # Another run's read is under way (an older snapshot: its orders stop when it began).
         # Let it finish, then take our own.
-        await _await_bulk(client, running.group(0), sleep, max_polls, collect=False)
+        await _await_bulk(client, running.group(0), sleep, max_polls, tolerate_failure=True)
     raise ShopifyUnavailable("bulk operation refused twice: another read keeps running")
 
 
@@ -251,18 +257,17 @@ async def _await_bulk(
     sleep: Callable[[float], Awaitable[None]],
     max_polls: int,
     *,
-    collect: bool = True,
-) -> list[ShopOrder]:
+    tolerate_failure: bool = False,
+) -> str | None:
+    """The URL of the operation's result file once it completed (None: no result)."""
     for _ in range(max_polls):
         operation = (await client.query(POLL_BULK, {"id": operation_id})).get("node") or {}
         status = operation.get("status")
         if status == "COMPLETED":
-            if not collect or not operation.get("url"):
-                return []
-            return await _collect(client.lines(operation["url"]))
+            return operation.get("url") or None
         if status in ("FAILED", "CANCELED", "EXPIRED"):
-            if not collect:
-                return []
+            if tolerate_failure:
+                return None
             reason = operation.get("errorCode") or "no reason given"
             raise ShopifyUnavailable(f"bulk operation {status.lower()}: {reason}")
         await sleep(BULK_POLL_SECONDS)
@@ -271,24 +276,52 @@ async def _await_bulk(
     raise ShopifyUnavailable("bulk operation still running after the last poll; cancelled")
 
 
-async def _collect(lines: AsyncIterator[str]) -> list[ShopOrder]:
-    """Orders from a bulk JSONL file: each line item is its own line, naming its order in
-    ``__parentId``. Each order is kept in its compact form as soon as it is read."""
-    orders: dict[str, ShopOrder] = {}
-    items: dict[str, list[tuple[str, int]]] = {}
+async def orders_in_file(lines: AsyncIterator[str]) -> AsyncIterator[ShopOrder]:
+    """The orders of a grouped bulk JSONL file, each once its last line item is read: an
+    order's line, then a line for each of its line items, naming the order in
+    ``__parentId``. A line that is not JSON (a file cut short), or a line item that does not
+    follow its order, ends the read with `ShopifyUnavailable`: the orders before it were
+    yielded, so whoever reads must drop what it counted of them."""
+    order: dict[str, Any] | None = None
+    order_id: str | None = None
+    items: list[tuple[str, int]] = []
+    number = order_line = 0
+    loads = json.loads
     async for line in lines:
-        if not line.strip():
+        number += 1
+        if not line or line.isspace():
             continue
-        row = json.loads(line)
-        parent = row.get("__parentId")
+        try:
+            row = loads(line)
+            parent = row.get("__parentId")
+        except (ValueError, AttributeError) as error:
+            raise ShopifyUnavailable(
+                f"bulk result file, line {number}: not a JSON object (cut short?): {line[:80]!r}"
+            ) from error
         if parent is None:
-            orders[row["id"]] = _order(row, [])
-        elif row.get("sku"):
-            items.setdefault(parent, []).append((row["sku"], int(row.get("quantity") or 0)))
-    return [
-        replace(order, items=tuple(items[gid])) if gid in items else order
-        for gid, order in orders.items()
-    ]
+            if order is not None:
+                yield _order_of_file(order, items, order_line)
+            order, order_id, items, order_line = row, row.get("id"), [], number
+        elif parent != order_id or order_id is None:
+            raise ShopifyUnavailable(
+                f"bulk result file, line {number}: a line item of {parent} does not follow "
+                "its order (the file is not grouped)"
+            )
+        else:
+            sku = row.get("sku")
+            if sku:
+                items.append((sku, int(row.get("quantity") or 0)))
+    if order is not None:
+        yield _order_of_file(order, items, order_line)
+
+
+def _order_of_file(row: dict[str, Any], items: list[tuple[str, int]], line: int) -> ShopOrder:
+    try:
+        return _order(row, items)
+    except (KeyError, ValueError, TypeError, AttributeError) as error:
+        raise ShopifyUnavailable(
+            f"bulk result file, line {line}: not an order as asked for: {error!r}"
+        ) from error
 
 
 def _order(node: dict[str, Any], items: list[tuple[str, int]] | None = None) -> ShopOrder:
@@ -299,10 +332,15 @@ def _order(node: dict[str, Any], items: list[tuple[str, int]] | None = None) -> 
             for e in edges
             if e.get("node", {}).get("sku")
         ]
-    refunds = tuple(
-        ShopRefund(parse_time(refund["createdAt"]), _amount(refund.get("totalRefundedSet")))
-        for refund in node.get("refunds") or ()
-        if refund.get("createdAt")  # nullable: a refund that names no time counts on no day
+    given = node.get("refunds")
+    refunds = (
+        tuple(
+            ShopRefund(parse_time(refund["createdAt"]), _amount(refund.get("totalRefundedSet")))
+            for refund in given
+            if refund.get("createdAt")  # nullable: a refund that names no time counts on no day
+        )
+        if given  # most orders have none
+        else ()
     )
     return ShopOrder(
         id=node["id"],
@@ -347,7 +385,8 @@ def _stock(node: dict[str, Any]) -> SkuStock:
 
 def parse_time(value: str) -> datetime:
     """A time as the Admin API writes it (``2026-11-20T15:30:00Z``), in UTC."""
-    return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
+    when = datetime.fromisoformat(value)  # Python 3.11 reads the "Z"
+    return when if when.tzinfo is UTC else when.astimezone(UTC)
 
 
 def _iso(when: datetime) -> str:

@@ -20,6 +20,7 @@ from bot.flows import (
     drafting,
     health,
     outbox,
+    reminder_lag,
     reminders,
     reposts,
     sales_alerts,
@@ -36,6 +37,9 @@ class Job:
     description: str
     every_seconds: Callable[[Settings], float]
     says: Callable[[Any], str] = str  # the run's recorded detail, from what the flow returned
+    # How the `health` job tells this job has fallen behind, when "its last run started two
+    # periods ago" would cry wolf (a reminders run working through a long burst is busy).
+    lag_watch: Callable[[Services], Awaitable[str]] | None = None
 
     async def run(self, services: Services) -> str:
         return self.says(await self.flow(services))
@@ -68,8 +72,14 @@ def periods(settings: Settings) -> dict[str, float]:
 
 
 async def _check_health(services: Services) -> str:
-    # The health flow watches the jobs it is given (it may not import this registry).
-    return await health.check_health(services, periods(services.settings))
+    # The health flow watches the jobs it is given (it may not import this registry); a job
+    # with a lag watch of its own is watched by it instead.
+    settings = services.settings
+    own = {job.name: job.lag_watch for job in JOBS.values() if job.lag_watch is not None}
+    scheduled = {name: every for name, every in periods(settings).items() if name not in own}
+    said = [await health.check_health(services, scheduled, watched_elsewhere=tuple(own))]
+    said += [await watch(services) for watch in own.values()]
+    return "; ".join(said)
 
 
 JOBS: dict[str, Job] = {
@@ -100,6 +110,7 @@ JOBS: dict[str, Job] = {
             reminders.remind_and_repost,
             "remind managers of unclaimed escalations past their SLA, up the escalation chain",
             _tick,
+            lag_watch=reminder_lag.watch,
         ),
         Job(
             sales_pulse.JOB,

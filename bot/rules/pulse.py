@@ -6,14 +6,12 @@ and the Home tab show it."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from bot.domain import PulseOrder, PulseSku, PulseSnapshot
+from bot.rules.sales import SalesRead, delay_cutoff
+from bot.rules.sales_days import BASELINE_DAYS, same_hours
+from bot.rules.sales_window import KEPT, waiting
 
-from bot.domain import PulseOrder, PulseSku, PulseSnapshot, ShopOrder
-from bot.rules.sales import PAID, UNFULFILLED, SalesRead, delay_cutoff
-from bot.rules.sales_days import BASELINE_DAYS, counts_as_sale, same_hours, units
-
-HOURS = 24
-UNFULFILLED_KEPT = 10  # the oldest unfulfilled orders a snapshot lists (it counts them all)
+UNFULFILLED_KEPT = KEPT  # the oldest unfulfilled orders a snapshot lists (it counts them all)
 
 
 def snapshot(read: SalesRead) -> PulseSnapshot:
@@ -45,28 +43,12 @@ def change_pct(now: float, usual: float) -> float | None:
 def by_hour(read: SalesRead) -> tuple[tuple[float, ...], tuple[float, ...]]:
     """Revenue in each hour of the shop's day: today's up to now (one value an hour begun),
     and the past days' average for each of the 24 hours."""
-    timezone = read.shop.timezone
-    local_now = read.now.astimezone(timezone)
-    today = [0.0] * HOURS
-    past = [0.0] * HOURS
-    for order in read.orders:
-        if order.created_at >= read.now or not counts_as_sale(order):
-            continue
-        local = order.created_at.astimezone(timezone)
-        back = (local_now.date() - local.date()).days
-        if back == 0:
-            today[local.hour] += order.total
-        elif 1 <= back <= BASELINE_DAYS:
-            past[local.hour] += order.total
+    window = read.window
+    hour_now = read.now.astimezone(read.shop.timezone).hour
     return (
-        tuple(round(amount, 2) for amount in today[: local_now.hour + 1]),
-        tuple(round(amount / BASELINE_DAYS, 2) for amount in past),
+        tuple(round(amount, 2) for amount in window.revenue_today_by_hour[: hour_now + 1]),
+        tuple(round(amount / BASELINE_DAYS, 2) for amount in window.revenue_past_by_hour),
     )
-
-
-def waiting(order: ShopOrder) -> bool:
-    """Paid and not (or only partly) fulfilled: what fulfillment still owes."""
-    return not order.cancelled and order.financial in PAID and order.fulfillment in UNFULFILLED
 
 
 def awaiting_fulfillment(read: SalesRead) -> tuple[tuple[PulseOrder, ...], int]:
@@ -77,9 +59,11 @@ def awaiting_fulfillment(read: SalesRead) -> tuple[tuple[PulseOrder, ...], int]:
     window of orders, which holds every order created since the window began."""
     cutoff = delay_cutoff(read.now, read.rules)
     late = [o for o in read.delayed if waiting(o) and o.created_at < cutoff]
-    young = [o for o in read.orders if waiting(o) and cutoff <= o.created_at < read.now]
+    young = read.window.young_waiting
     late_total = len(late) if read.delayed_total is None else max(read.delayed_total, len(late))
-    oldest = sorted([*late, *young], key=lambda o: (o.created_at, o.id))[:UNFULFILLED_KEPT]
+    oldest = sorted(
+        [*late, *(order for _, order, _ in young.kept)], key=lambda o: (o.created_at, o.id)
+    )[:UNFULFILLED_KEPT]
     listed = tuple(
         PulseOrder(
             name=o.name,
@@ -90,14 +74,13 @@ def awaiting_fulfillment(read: SalesRead) -> tuple[tuple[PulseOrder, ...], int]:
         )
         for o in oldest
     )
-    return listed, late_total + len(young)
+    return listed, late_total + young.total
 
 
 def top_sellers(read: SalesRead) -> tuple[PulseSku, ...]:
     """The run's top sellers (``read.top``, best first) with their stock, as the low-stock
     trigger counts them: units sold in the past days, and the stock across locations."""
-    since = read.now - timedelta(days=BASELINE_DAYS)
-    sold = units(o for o in read.orders if o.created_at >= since and counts_as_sale(o))
+    sold = read.window.sold_in_week
     stocks = {stock.sku: stock for stock in read.stocks}
     found = []
     for sku in read.top:

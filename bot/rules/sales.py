@@ -34,11 +34,11 @@ the threshold nor clears on a wobble.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from functools import cached_property
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -50,20 +50,16 @@ from bot.rules.sales_days import (
     Day,
     SameHours,
     Shop,
-    by_day,
-    counts_as_sale,
     hours,
     money,
     same_hours,
-    units,
 )
+from bot.rules.sales_window import KEPT, PAID, UNFULFILLED, SalesWindow, fold
 
 # Back within this fraction of the threshold (a 15 % drop clears below 12 %) clears the alert.
 CLEAR_FRACTION = 0.8
 WORST = 100.0  # a severity of 100: no revenue at all, a SKU out of stock
-LISTED = 10  # affected orders or SKUs listed in an alert
-PAID = frozenset({"PAID"})
-UNFULFILLED = frozenset({"UNFULFILLED", "PARTIALLY_FULFILLED"})
+LISTED = KEPT  # affected orders or SKUs listed in an alert
 
 
 class SalesThresholds(BaseModel):
@@ -103,17 +99,29 @@ class SalesRead:
     now: datetime
     shop: Shop
     rules: SalesThresholds
-    orders: Sequence[ShopOrder] = ()  # created or updated since `window_start`, oldest first
+    window: SalesWindow  # the orders created or updated since `window_start`, folded
     delayed: Sequence[ShopOrder] = ()  # the oldest paid orders unfulfilled past the threshold
     delayed_total: int | None = None  # how many there are in all, when more than `delayed`
     stocks: Sequence[SkuStock] = ()  # the top sellers' and those with a low-stock alert
     top: Sequence[str] = ()  # the top sellers' SKUs, best first
 
-    @cached_property
+    @classmethod
+    def of_orders(
+        cls,
+        now: datetime,
+        shop: Shop,
+        rules: SalesThresholds,
+        orders: Iterable[ShopOrder] = (),
+        **read: Any,
+    ) -> SalesRead:
+        """What a run that read ``orders`` (and ``read``: delayed orders, stocks...) saw."""
+        window = fold(orders, now, shop.timezone, delay_cutoff(now, rules))
+        return cls(now, shop, rules, window, **read)
+
+    @property
     def days(self) -> list[Day]:
-        """The past `BASELINE_DAYS` days and today, oldest first: one pass over the orders,
-        shared by the triggers that count them."""
-        return by_day(self.orders, self.now, self.shop.timezone, BASELINE_DAYS)[::-1]
+        """The past `BASELINE_DAYS` days and today, oldest first."""
+        return self.window.days[::-1]
 
 
 Evaluator = Callable[["TriggerSpec", SalesRead], list[Evaluation]]
@@ -215,7 +223,7 @@ def _refund_spike(spec: TriggerSpec, read: SalesRead) -> list[Evaluation]:
     same, rules, shop = same_hours(read.days), read.rules, read.shop
     if not same.judged(rules.min_baseline_orders):
         return [Evaluation(spec.trigger.value, Status.HOLD)]
-    refunded, today = _refunds_by_day(read)
+    refunded, today = _refunds_by_day(read), read.window.refunded_today
     usual = sum(refunded[:-1]) / BASELINE_DAYS
     one_order = same.base_revenue / same.base_orders
     baseline = max(usual, one_order)
@@ -226,7 +234,6 @@ def _refund_spike(spec: TriggerSpec, read: SalesRead) -> list[Evaluation]:
             f"more than {rules.refund_spike_pct:g}% above one average order "
             f"({money(one_order, shop.currency)}), as the {BASELINE_DAYS}-day average is less"
         )
-    ranked = sorted(today.values(), key=lambda r: (-r[1], r[0].created_at, r[0].id))
     finding = Finding(
         trigger=spec.trigger,
         condition=spec.trigger.value,
@@ -238,31 +245,17 @@ def _refund_spike(spec: TriggerSpec, read: SalesRead) -> list[Evaluation]:
         unit="money",
         trend=tuple(refunded),
         trend_label=SAME_HOURS,
-        affected=tuple(_refunded(shop, order, amount) for order, amount in ranked[:LISTED]),
-        affected_total=len(today),
+        affected=tuple(_refunded(shop, order, amount) for _, order, amount in today.kept),
+        affected_total=today.total,
         currency=shop.currency,
     )
     return [_judge(spec, finding, spike, rules.refund_spike_pct)]
 
 
-def _refunds_by_day(read: SalesRead) -> tuple[list[float], dict[str, tuple[ShopOrder, float]]]:
+def _refunds_by_day(read: SalesRead) -> list[float]:
     """Money refunded in the same hours of each past day and today (oldest first), each
-    refund by its own time in the shop's time zone; and today's, by order id."""
-    local_now = read.now.astimezone(read.shop.timezone)
-    refunded = [0.0] * (BASELINE_DAYS + 1)
-    today: dict[str, tuple[ShopOrder, float]] = {}
-    for order in read.orders:
-        for refund in order.refunds:
-            local = refund.created_at.astimezone(read.shop.timezone)
-            back = (local_now.date() - local.date()).days
-            if refund.created_at >= read.now or not 0 <= back <= BASELINE_DAYS:
-                continue
-            if local.time() < local_now.time():
-                refunded[BASELINE_DAYS - back] += refund.amount
-                if back == 0:
-                    earlier = today.get(order.id, (order, 0.0))[1]
-                    today[order.id] = (order, earlier + refund.amount)
-    return [round(amount, 2) for amount in refunded], today
+    refund by its own time in the shop's time zone."""
+    return [round(amount, 2) for amount in read.window.refunded[::-1]]
 
 
 def _refunded(shop: Shop, order: ShopOrder, amount: float) -> Affected:
@@ -338,8 +331,7 @@ def _low_stock(spec: TriggerSpec, read: SalesRead) -> list[Evaluation]:
     """Each SKU below its reorder point or its days of cover (at the past days' sales rate)."""
     assert spec.clear is not None
     rules, shop, days = read.rules, read.shop, BASELINE_DAYS
-    since = read.now - timedelta(days=days)
-    sold = units(o for o in read.orders if o.created_at >= since and counts_as_sale(o))
+    sold = read.window.sold_in_week
     evaluations = []
     for stock in read.stocks:
         per_day = sold[stock.sku] / days

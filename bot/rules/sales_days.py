@@ -5,7 +5,6 @@ wall-clock time."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from urllib.parse import urlencode
@@ -65,32 +64,6 @@ class Day:
     all_units: Counter[str] = field(default_factory=Counter)
 
 
-def by_day(orders: Iterable[ShopOrder], now: datetime, timezone: ZoneInfo, days: int) -> list[Day]:
-    """Today and the ``days`` days before it, in the shop's time zone: index 0 is today.
-    One pass over the orders, however many days and SKUs are asked about."""
-    local_now = now.astimezone(timezone)
-    today, clock = local_now.date(), local_now.time()
-    found = [Day() for _ in range(days + 1)]
-    for order in orders:
-        if order.created_at >= now or not counts_as_sale(order):
-            continue
-        local = order.created_at.astimezone(timezone)
-        back = (today - local.date()).days
-        if not 0 <= back <= days:
-            continue
-        day = found[back]
-        in_same_hours = local.time() < clock
-        if in_same_hours:
-            day.revenue += order.total
-            day.orders += 1
-        for sku, quantity in order.items:
-            if sku:
-                day.all_units[sku] += quantity
-                if in_same_hours:
-                    day.units[sku] += quantity
-    return found
-
-
 def money(amount: float, currency: str) -> str:
     return f"${amount:,.2f}" if currency == "USD" else f"{amount:,.2f} {currency}"
 
@@ -140,16 +113,6 @@ def same_hours(days: list[Day]) -> SameHours:
 SAME_HOURS = f"the same hours on each of the past {BASELINE_DAYS} days, then today"
 
 
-def top_skus(orders: Iterable[ShopOrder], since: datetime, count: int) -> list[str]:
-    """The best-selling SKUs by units since ``since``, best first (ties by SKU)."""
-    sold = units(o for o in orders if o.created_at >= since and counts_as_sale(o))
+def top_skus(sold: Counter[str], count: int) -> list[str]:
+    """The best-selling SKUs of ``sold`` (units by SKU), best first (ties by SKU)."""
     return [sku for sku, _ in sorted(sold.items(), key=lambda kv: (-kv[1], kv[0]))[:count]]
-
-
-def units(orders: Iterable[ShopOrder]) -> Counter[str]:
-    units: Counter[str] = Counter()
-    for order in orders:
-        for sku, quantity in order.items:
-            if sku:
-                units[sku] += quantity
-    return units

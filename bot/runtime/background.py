@@ -26,6 +26,8 @@ class Background:
         self._pending = 0
         self._urgent: set[asyncio.Task[Any]] = set()
         self._later: dict[str, asyncio.Task[None]] = {}
+        self._coalescing: dict[str, asyncio.Task[None]] = {}
+        self._coalesced_work: dict[str, tuple[Callable[[], Coroutine[Any, Any, Any]], str]] = {}
 
     def spawn(self, work: Coroutine[Any, Any, Any], *, name: str) -> None:
         if not self._workers:
@@ -67,6 +69,35 @@ class Background:
         task = asyncio.get_running_loop().create_task(after_quiet(), name=f"quiet-{name}")
         self._later[key] = task
 
+    def spawn_coalesced(
+        self,
+        key: str,
+        seconds: float,
+        make_work: Callable[[], Coroutine[Any, Any, Any]],
+        *,
+        name: str,
+    ) -> None:
+        """Queue the work ``seconds`` from the first time ``key`` is scheduled; scheduling it
+        again meanwhile replaces the work, so only the last one runs, once per window (a
+        throttle: unlike `spawn_after_quiet`, a steady stream never postpones it). Shutdown
+        runs the waiting work at once rather than dropping it."""
+        self._coalesced_work[key] = (make_work, name)
+        if key in self._coalescing:
+            return
+
+        async def at_window_end() -> None:
+            await asyncio.sleep(seconds)
+            self._release_coalesced(key)
+
+        self._coalescing[key] = asyncio.get_running_loop().create_task(
+            at_window_end(), name=f"coalesce-{name}"
+        )
+
+    def _release_coalesced(self, key: str) -> None:
+        self._coalescing.pop(key, None)
+        make_work, name = self._coalesced_work.pop(key)
+        self.spawn(make_work(), name=name)
+
     def _urgent_done(self, task: asyncio.Task[Any]) -> None:
         self._urgent.discard(task)
         if not task.cancelled() and task.exception() is not None:
@@ -88,15 +119,16 @@ class Background:
     @property
     def pending(self) -> int:
         """Items queued, running or waiting for quiet."""
-        return self._pending + len(self._urgent) + len(self._later)
+        return self._pending + len(self._urgent) + len(self._later) + len(self._coalescing)
 
     async def drain(self, timeout: float = 30.0) -> None:
         """Wait (bounded) until all work, including work it queues, is done."""
         try:
             async with asyncio.timeout(timeout):
-                while self._urgent or self._later or self._pending:
-                    if self._urgent or self._later:
-                        await asyncio.wait([*self._urgent, *self._later.values()])
+                while self._urgent or self._later or self._coalescing or self._pending:
+                    waiting = [*self._urgent, *self._later.values(), *self._coalescing.values()]
+                    if waiting:
+                        await asyncio.wait(waiting)
                     if self._workers:
                         await self._queue.join()
         except TimeoutError:
@@ -110,6 +142,9 @@ class Background:
             task.cancel()
             log.warning("dropped background work %s at shutdown; a job will pick it up", key)
         self._later = {}
+        for key, task in list(self._coalescing.items()):
+            task.cancel()
+            self._release_coalesced(key)
         await self.drain(timeout)
         for task in [*self._workers, *self._urgent]:
             task.cancel()

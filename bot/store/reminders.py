@@ -19,7 +19,17 @@ from bot.store.codec import Row
 from bot.store.columns import UtcDateTime, metadata, partial_index
 from bot.store.database import Database
 from bot.store.decision_log import log_insert
-from bot.store.ops import AnyOf, Change, Insert, Query, Update, at_or_before, eq, is_null
+from bot.store.ops import (
+    AnyOf,
+    Change,
+    Insert,
+    Query,
+    Update,
+    at_or_before,
+    eq,
+    fewer_than,
+    is_null,
+)
 
 OPEN = EscalationState.OPEN.value
 
@@ -187,6 +197,47 @@ class Reminders:
             columns=("id",),
         )
         return [row["id"] for row in await self.db.select(query)]
+
+    async def oldest_waiting_reminder(self, now: datetime) -> datetime | None:
+        """The earliest due time, at or before ``now``, of a reminder not yet in Slack: an
+        open escalation's next reminder not taken, or one taken and not posted (parked ones
+        excepted: their channel has its own incident)."""
+        first_due = Query(
+            "escalations",
+            (eq("state", OPEN), is_null("next_reminder_at"), at_or_before("due_at", now)),
+            order_by=("due_at",),
+            limit=1,
+            columns=("due_at",),
+        )
+        next_due = Query(
+            "escalations",
+            (eq("state", OPEN), at_or_before("next_reminder_at", now)),
+            order_by=("next_reminder_at",),
+            limit=1,
+            columns=("next_reminder_at",),
+        )
+        unposted = Query(
+            TABLE,
+            (
+                is_null("message_channel"),
+                is_null("skipped_at"),
+                fewer_than("message_refusals", posts.PARK_AFTER_REFUSALS),
+                at_or_before("due_at", now),
+            ),
+            order_by=("due_at",),
+            limit=1,
+            columns=("due_at",),
+        )
+        found = [
+            codec.required_ts(row[column])
+            for query, column in (
+                (first_due, "due_at"),
+                (next_due, "next_reminder_at"),
+                (unposted, "due_at"),
+            )
+            for row in await self.db.select(query)
+        ]
+        return min(found, default=None)
 
     async def reminders_of(self, escalation_id: str) -> list[Reminder]:
         query = Query(TABLE, (eq("escalation_id", escalation_id),), order_by=("number",))

@@ -34,7 +34,7 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import QueuePool
 
-from bot.store import revisions
+from bot.store import pg_liveness, revisions
 from bot.store.ops import Change, Insert, Query, Row, Update, Where
 from bot.store.sql_statements import (
     Statements,
@@ -145,13 +145,14 @@ class SqlDatabase:
         else:
             engine = create_async_engine(
                 url,
-                pool_pre_ping=True,
                 # an error's text never carries a statement's values: customers' messages,
                 # operators' edits (it reaches logs and #occ-reliability)
                 hide_parameters=True,
                 connect_args={"prepare_threshold": None},
                 **pool,
             )
+            # instead of pool_pre_ping's SELECT 1 before every statement
+            pg_liveness.check_on_checkout(engine)
         return cls(engine)
 
     @asynccontextmanager

@@ -14,22 +14,9 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.domain import (
-    Action,
-    Customer,
-    Decision,
-    DecisionKind,
-    Draft,
-    DraftInput,
-    Escalation,
-    EscalationType,
-    LogEntry,
-    Outcome,
-    Scope,
-    SlackRef,
-    Urgency,
-)
+from bot.domain import Outcome
 from bot.store import open_store
+from tests.escalations.seeding import seed_escalations
 from tests.harness import MANAGER, SIGNING_SECRET
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -38,72 +25,14 @@ REPLICAS = 3
 DEADLINE_SECONDS = 90.0
 
 
-def entry(subject: str, action: Action) -> LogEntry:
-    return LogEntry(
-        id=f"log-{subject}-{action.value}",
-        created_at=datetime.now(UTC),
-        actor="U0OPERATOR1",
-        action=action,
-        scope=Scope.CX,
-        subject_id=subject,
-        conversation_id=1000,
-        payload={},
-        outcome=Outcome.SUCCESS,
-    )
-
-
 async def seed(database_url: str, slack, due_at: datetime) -> list[str]:
     """200 escalated drafts, each with its message already in the escalations channel."""
     store = open_store(database_url, None, None)
     await store.migrate()
-    ids = []
-    for n in range(ESCALATIONS):
-        draft_id, escalation_id = f"d-{n:03d}", f"esc-{n:03d}"
-        data = DraftInput(
-            conversation_id=1000 + n,
-            customer_message="I was charged three times.",
-            draft="Hi!",
-            confidence=0.5,
-            customer=Customer(name=f"Customer {n}"),
-        )
-        now = datetime.now(UTC)
-        await store.add_draft(
-            Draft(id=draft_id, input=data, received_at=now),
-            entry(draft_id, Action.DRAFT_RECEIVED),
-        )
-        escalation = Escalation(
-            id=escalation_id,
-            draft_id=draft_id,
-            conversation_id=1000 + n,
-            type=EscalationType.HIGH_VALUE,
-            urgency=Urgency.NORMAL,  # 4 h SLA: one reminder each during the test
-            notes="n",
-            escalated_by="U0OPERATOR1",
-            created_at=now,
-            due_at=due_at,
-        )
-        decision = Decision(DecisionKind.ESCALATE, "U0OPERATOR1", now, escalation_id=escalation_id)
-        await store.decide(
-            draft_id,
-            decision,
-            log=entry(draft_id, Action.DRAFT_ESCALATED),
-            escalation=escalation,
-        )
-        posted = await slack_post(slack, f"Escalation {n}")
-        message = SlackRef(channel=posted["channel"], ts=posted["ts"])
-        await store.set_escalation_message(
-            escalation_id, message, entry(escalation_id, Action.ESCALATION_POSTED)
-        )
-        ids.append(escalation_id)
-    await store.close()
-    return ids
-
-
-async def slack_post(slack, text: str) -> dict:
-    from slack_sdk.web.async_client import AsyncWebClient
-
-    web = AsyncWebClient(token="xoxb-occ-standin", base_url=slack.api_url)
-    return (await web.chat_postMessage(channel="#occ-escalations", text=text)).data
+    try:
+        return await seed_escalations(store, slack.api_url, [due_at] * ESCALATIONS)
+    finally:
+        await store.close()
 
 
 def free_port() -> int:
@@ -123,6 +52,8 @@ def serve(database_url: str, slack, tmp_path: Path, n: int) -> subprocess.Popen:
         "OCC_MANAGERS": MANAGER,
         "OCC_JOB_TICK_SECONDS": "0.5",
         "OCC_SLACK_POST_LEASE_SECONDS": "5",
+        "OCC_SLACK_POSTS_PER_SECOND": "1000",  # the stand-in enforces no posting limit here
+        "OCC_SLACK_POST_BURST": "1000",
     }
     log = (tmp_path / f"replica-{n}.log").open("w")
     return subprocess.Popen(

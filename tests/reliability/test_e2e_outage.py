@@ -214,7 +214,7 @@ async def test_a_send_is_not_started_when_the_lease_is_nearly_over(
     decided = await decisions.decide(bot.services, draft.id, OPERATOR, DecisionKind.APPROVE)
     clock.advance(minutes=4, seconds=45)  # another worker may take the lease in 15 s
 
-    leased = await bot.store.get_outbox_message(reply_id(decided.id))
+    leased = await bot.store.get_outbox_message(reply_id(decided.draft.id))
     done = await outbox.send_leased(bot.services, leased)
 
     assert chatwoot.sent_replies(payload["conversation_id"]) == []

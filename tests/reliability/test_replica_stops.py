@@ -72,6 +72,8 @@ class Replica:
             "OCC_MANAGERS": MANAGER,
             "OCC_JOB_TICK_SECONDS": "0.5",
             "OCC_SPOOL_DIR": str(spool),
+            "OCC_SLACK_POSTS_PER_SECOND": "1000",  # the stand-in enforces no posting limit
+            "OCC_SLACK_POST_BURST": "1000",
             **(extra or {}),
         }
         folder.mkdir(exist_ok=True)

@@ -18,6 +18,7 @@ from bot.blocks.ids import ActionId, CallbackId, InputId
 from bot.demo.standins.shopify import DEFAULT_TOKEN, ShopifyStandin, ShopOrder
 from bot.domain import LogEntry, Outcome, SalesAlert, Scope
 from bot.flows import sales_alerts
+from bot.integrations.shopify import ShopifyUnavailable
 from bot.jobs import JOBS
 from bot.rules.sales_buttons import ACKNOWLEDGE, Who
 from tests.harness import (
@@ -621,3 +622,23 @@ async def test_one_trigger_that_fails_is_alerted_and_the_rest_of_the_run_goes_on
     assert "revenue_drop" in [a.condition for a in await alerts(bot)]
     recovered = slack.messages_in("#occ-reliability")[-1]["text"]
     assert "Sales Pulse handles *revenue_drop* again" in recovered
+
+
+async def test_a_bulk_file_cut_short_fails_the_run_visibly_and_alerts_nothing(bot, slack, shop):
+    """Read a line at a time, the orders before the cut were counted: none of it is judged."""
+    usual_days(shop, per_day=150, today=20)  # 1,070 orders: a bulk read; revenue down 87 %
+    shop.bulk_file_cut = 40_000  # bytes: mid-way through a line, a hundred orders in
+
+    with pytest.raises(ShopifyUnavailable, match=r"bulk result file, line \d+: not a JSON"):
+        await pulse(bot)
+
+    assert slack.messages_in(SALES) == []
+    assert await bot.store.sales_snapshot() is None  # `/occ pulse` shows no partial reading
+    [alarm] = [m["text"] for m in slack.messages_in("#occ-reliability")]
+    assert "*shopify* is failing" in alarm and "bulk result file, line" in alarm
+
+    shop.bulk_file_cut = None
+    said = await pulse(bot)
+    assert said.startswith("1070 orders read by a bulk operation")
+    assert [a.condition for a in await alerts(bot)] == ["revenue_drop"]
+    assert "recovered" in slack.messages_in("#occ-reliability")[-1]["text"]

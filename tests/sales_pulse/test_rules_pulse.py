@@ -14,7 +14,7 @@ from tests.sales_pulse.test_rules_sales import NEW_YORK, NOW, RULES, SHOP, order
 
 
 def read(orders, **kw) -> SalesRead:
-    return SalesRead(NOW, SHOP, RULES, orders, **kw)
+    return SalesRead.of_orders(NOW, SHOP, RULES, orders, **kw)
 
 
 def test_hours_are_the_shops_and_today_stops_at_the_current_hour():

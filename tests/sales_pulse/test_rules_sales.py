@@ -74,7 +74,7 @@ def evaluate(
     **read: Any,
 ) -> list[Evaluation]:
     """One trigger's evaluations of what a run read (``read``: delayed orders, stocks)."""
-    return spec_for(trigger).evaluate(SalesRead(now, shop, RULES, orders, **read))
+    return spec_for(trigger).evaluate(SalesRead.of_orders(now, shop, RULES, orders, **read))
 
 
 def evaluate_today(orders: list[ShopOrder], now: datetime = NOW, shop: Shop = SHOP):
@@ -180,7 +180,8 @@ def test_low_stock_by_days_of_cover_and_reorder_point():
     finding = verdicts["low_stock:SKU-1"].finding
     assert finding is not None and "5.0 days of cover" in finding.affected[0].detail
     assert finding.affected[0].url.endswith("/products/1/variants/11")
-    assert top_skus(orders, NOW - timedelta(days=7), 1) == ["SKU-1"]
+    window = SalesRead.of_orders(NOW, SHOP, RULES, orders).window
+    assert top_skus(window.sold_in_week, 1) == ["SKU-1"]
 
 
 def test_worse_means_half_as_bad_again_or_the_worst():

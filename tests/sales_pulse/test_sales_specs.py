@@ -23,7 +23,7 @@ from bot.rules.sales_buttons import ACKNOWLEDGE, Button, Effect, Who, may_press
 from bot.rules.sales_days import Shop
 
 ROOT = Path(__file__).parents[2]
-EMPTY = SalesRead(
+EMPTY = SalesRead.of_orders(
     datetime(2026, 12, 3, 20, 0, tzinfo=UTC),
     Shop(ZoneInfo("America/New_York"), "https://occ.myshopify.com/admin"),
     SalesThresholds(),

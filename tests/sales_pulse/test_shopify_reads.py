@@ -6,15 +6,20 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
 from bot.demo.standins.shopify import DEFAULT_TOKEN, ShopifyStandin
-from bot.domain import ShopRefund
+from bot.domain import ShopOrder, ShopRefund
 from bot.integrations import shopify_reads as reads
 from bot.integrations.shopify import ShopifyClient, ShopifyUnavailable
 
 NOW = datetime(2026, 12, 3, 20, 0, tzinfo=UTC)
+
+
+async def read_all(client: ShopifyClient, since: datetime, **kw: Any) -> list[ShopOrder]:
+    return [order async for order in await reads.orders_since(client, since, **kw)]
 
 
 def seed(shop: ShopifyStandin, count: int) -> None:
@@ -38,7 +43,7 @@ async def test_a_small_window_is_paged_and_never_throttled():
         client = ShopifyClient(shop.url, DEFAULT_TOKEN)
         stats = reads.ReadStats()
         try:
-            orders = await reads.orders_since(client, NOW - timedelta(days=8), stats=stats)
+            orders = await read_all(client, NOW - timedelta(days=8), stats=stats)
         finally:
             await client.aclose()
     assert len(orders) == 300 and not stats.bulk
@@ -62,9 +67,7 @@ async def test_a_large_window_is_read_with_a_bulk_operation():
             await asyncio.sleep(0.01)  # the stand-in runs the query in a thread meanwhile
 
         try:
-            orders = await reads.orders_since(
-                client, NOW - timedelta(days=30), stats=stats, sleep=nap
-            )
+            orders = await read_all(client, NOW - timedelta(days=30), stats=stats, sleep=nap)
         finally:
             await client.aclose()
     assert stats.bulk and len(orders) == reads.PAGING_LIMIT + 200
@@ -125,7 +128,7 @@ async def test_a_bulk_read_still_running_from_an_earlier_run_is_awaited_then_our
             )
             earlier = await client.query(reads.RUN_BULK, {"query": document})
             assert earlier["bulkOperationRunQuery"]["bulkOperation"]["status"] == "CREATED"
-            orders = await reads.orders_since(client, since, sleep=nap)
+            orders = await read_all(client, since, sleep=nap)
         finally:
             await client.aclose()
     assert len(orders) == reads.PAGING_LIMIT + 10
@@ -160,7 +163,7 @@ async def test_a_bulk_read_that_never_finishes_is_cancelled_and_reported():
 
         try:
             with pytest.raises(ShopifyUnavailable, match="cancelled"):
-                await reads.orders_since(client, NOW - timedelta(days=30), sleep=nap, max_polls=3)
+                await read_all(client, NOW - timedelta(days=30), sleep=nap, max_polls=3)
             [cancelled] = (await client.query("{ currentBulkOperation { status } }")).values()
         finally:
             await client.aclose()
@@ -205,9 +208,7 @@ async def test_orders_come_with_their_refunds_and_an_older_order_refunded_since(
             await asyncio.sleep(0.01)
 
         try:
-            orders = await reads.orders_since(
-                client, NOW - timedelta(days=8), stats=stats, sleep=nap
-            )
+            orders = await read_all(client, NOW - timedelta(days=8), stats=stats, sleep=nap)
         finally:
             await client.aclose()
     assert stats.bulk == (count > reads.PAGING_LIMIT)

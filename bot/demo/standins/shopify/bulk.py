@@ -1,23 +1,33 @@
 """The Shopify stand-in's bulk query operations: ``bulkOperationRunQuery`` runs the query in
 the background, ``node`` / ``currentBulkOperation`` polls see it RUNNING until it completes,
 ``bulkOperationCancel`` cancels it, and its results are a JSONL file, nested nodes after
-their parent with ``__parentId``."""
+their parent with ``__parentId``: right below it when the query asked ``groupObjects: true``,
+else (the default since API version 2026-01) further down, after the chunk of parents it
+belongs to (shopify.dev/changelog/bulk-operations-group-objects-default-changed-to-false).
+
+The file is written to disk a chunk of `CHUNK` top nodes at a time and served from there in
+chunks, so a shop of a million orders holds no more than a chunk's results in memory."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from graphql import GraphQLError, GraphQLSchema, graphql_sync, parse, validate
+from graphql import GraphQLError, GraphQLSchema, execute_sync, parse, validate
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import FileResponse, PlainTextResponse, Response
 
 from bot.demo.standins.shopify.connections import Run
 from bot.demo.standins.shopify.model import iso
+
+CHUNK = 2000  # top nodes (orders) resolved and written at a time
 
 
 @dataclass
@@ -26,7 +36,10 @@ class _BulkOperation:
     query: str
     created_at: datetime
     polls_left: int
-    lines: list[str] = field(default_factory=list)
+    group_objects: bool = False
+    path: str | None = None  # the result file, once written
+    object_count: int = 0
+    file_size: int = 0
     root_count: int = 0
     status: str = "CREATED"
     completed_at: datetime | None = None
@@ -46,18 +59,42 @@ class Bulk:
     _schema: GraphQLSchema
     _clock: Callable[[], float]
     _bulk: list[_BulkOperation]
+    _bulk_folder: str | None = None
+    _bulk_stopping = False
+    bulk_file_cut: int | None = None
+    """Serve result files cut after this many bytes, as a file written short would be."""
 
     async def _bulk_file(self, request: Request) -> Response:
         number = request.path_params["number"]
         for operation in self._bulk:
             if operation.number == number and operation.status == "COMPLETED":
-                return PlainTextResponse("".join(operation.lines), media_type="application/jsonl")
+                assert operation.path is not None
+                if self.bulk_file_cut is not None:
+                    with open(operation.path, "rb") as file:
+                        short = file.read(self.bulk_file_cut)
+                    return Response(short, media_type="application/jsonl")
+                return FileResponse(operation.path, media_type="application/jsonl")
         return PlainTextResponse("NoSuchKey", status_code=404)
+
+    def remove_bulk_files(self) -> None:
+        """On stop: end the operations still writing (within a chunk), then their files."""
+        self._bulk_stopping = True
+        for operation in self._bulk:
+            operation.ready.wait(30)
+        for operation in self._bulk:
+            if operation.path is not None:
+                with contextlib.suppress(FileNotFoundError):
+                    os.remove(operation.path)
+        if self._bulk_folder is not None:
+            with contextlib.suppress(OSError):
+                os.rmdir(self._bulk_folder)
+            self._bulk_folder = None
+        self._bulk_stopping = False  # a stand-in started again runs bulk queries again
 
     def resolve_current_bulk(self) -> dict[str, Any] | None:
         return self._bulk_json(self._bulk[-1], poll=True) if self._bulk else None
 
-    def run_bulk_query(self, query: str) -> dict[str, Any]:
+    def run_bulk_query(self, query: str, *, group_objects: bool = False) -> dict[str, Any]:
         running = [b for b in self._bulk if b.status in ("CREATED", "RUNNING")]
         if running:
             message = (
@@ -82,6 +119,7 @@ class Bulk:
             query=query,
             created_at=datetime.fromtimestamp(self._clock(), UTC),
             polls_left=self.bulk_polls,
+            group_objects=group_objects,
         )
         self._bulk.append(operation)
         # Shopify runs the query in the background; polls see it RUNNING until it is done.
@@ -99,11 +137,19 @@ class Bulk:
         }
 
     def _run_bulk(self, operation: _BulkOperation) -> None:
+        if self._bulk_folder is None:
+            self._bulk_folder = tempfile.mkdtemp(prefix="shopify-standin-bulk-")
+        path = os.path.join(self._bulk_folder, f"{operation.number}.jsonl")
         try:
-            operation.lines, operation.root_count = self._bulk_lines(operation.query)
+            with open(path, "w", encoding="utf-8") as file:
+                for line in self._bulk_lines(operation):
+                    file.write(line)
+                    operation.object_count += 1
+                    operation.file_size += len(line.encode())
         except _BulkInvalid:
             operation.failed = True
         finally:
+            operation.path = path  # written or not, so that stopping removes it
             operation.ready.set()
 
     def _bulk_json(self, operation: _BulkOperation, *, poll: bool) -> dict[str, Any]:
@@ -122,28 +168,42 @@ class Bulk:
             "errorCode": "INTERNAL_SERVER_ERROR" if operation.status == "FAILED" else None,
             "createdAt": iso(operation.created_at),
             "completedAt": iso(operation.completed_at) if operation.completed_at else None,
-            "objectCount": str(len(operation.lines)) if done else "0",
+            "objectCount": str(operation.object_count) if done else "0",
             "rootObjectCount": str(operation.root_count) if done else "0",
-            "fileSize": str(sum(len(line) for line in operation.lines)) if done else None,
+            "fileSize": str(operation.file_size) if done else None,
             "url": f"{self.url}/bulk/{operation.number}.jsonl" if done else None,
             "partialDataUrl": None,
             "query": operation.query,
             "type": "QUERY",
         }
 
-    def _bulk_lines(self, query: str) -> tuple[list[str], int]:
-        result = graphql_sync(self._schema, query, context_value=Run(bulk=True))
-        if result.errors or not result.data:
-            raise _BulkInvalid(f"Invalid bulk query: {result.errors}")
-        lines: list[str] = []
-        roots = 0
-        for value in result.data.values():
-            if not isinstance(value, dict) or "edges" not in value:
-                raise _BulkInvalid("Bulk queries must contain at least one connection.")
-            for edge in value["edges"]:
-                roots += 1
-                lines.extend(_flatten(edge["node"], None))
-        return lines, roots
+    def _bulk_lines(self, operation: _BulkOperation) -> Iterator[str]:
+        """The result file's lines, a chunk of `CHUNK` top nodes at a time."""
+        run = Run(bulk=True)
+        document = parse(operation.query)
+        start = 0
+        while not self._bulk_stopping:
+            run.chunk = slice(start, start + CHUNK)
+            result = execute_sync(self._schema, document, context_value=run)
+            if result.errors or not result.data:
+                raise _BulkInvalid(f"Invalid bulk query: {result.errors}")
+            longest = 0
+            for value in result.data.values():
+                if not isinstance(value, dict) or "edges" not in value:
+                    raise _BulkInvalid("Bulk queries must contain at least one connection.")
+                nodes = [edge["node"] for edge in value["edges"]]
+                operation.root_count += len(nodes)
+                longest = max(longest, len(nodes))
+                if operation.group_objects:
+                    for node in nodes:
+                        yield from _flatten(node, None)
+                else:  # each node, then the nested nodes of the whole chunk
+                    nested = [list(_flatten(node, None)) for node in nodes]
+                    yield from (lines[0] for lines in nested)
+                    yield from (line for lines in nested for line in lines[1:])
+            if longest < CHUNK:
+                return
+            start += CHUNK
 
 
 class _BulkInvalid(Exception):

@@ -16,12 +16,31 @@ MAX_PAGE = 250
 
 @dataclass
 class Run:
-    """Per-execution state: bulk mode ignores ``first`` and returns every node."""
+    """Per-execution state: bulk mode ignores ``first`` and returns every node, a chunk of
+    the top connection's nodes an execution (``chunk``) when the file is written in chunks."""
 
     bulk: bool = False
+    chunk: slice | None = None
+    roots: dict[str, list[Any]] = field(default_factory=dict)  # found once, for every chunk
     errors: list[str] = field(default_factory=list)
     # extensions.search: the terms Shopify dropped from each search, and why
     search: list[dict[str, Any]] = field(default_factory=list)
+
+
+def root_connection(
+    run: Run,
+    name: str,
+    find: Callable[[], list[Any]],
+    args: dict[str, Any],
+    to_json: Callable[[Any], dict],
+) -> dict[str, Any]:
+    """A query's top connection ``name``: in a bulk run written in chunks, its nodes are found
+    once and each execution returns its chunk of them."""
+    if not run.bulk or run.chunk is None:
+        return connection(run, find(), args, to_json)
+    if name not in run.roots:
+        run.roots[name] = find()
+    return connection(run, run.roots[name][run.chunk], args, to_json)
 
 
 def connection(

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bot.demo.standins.shopify.connections import Run, connection
+from bot.demo.standins.shopify.connections import Run, root_connection
 from bot.demo.standins.shopify.model import ShopOrder, ShopRefund, ShopShipment, iso
 from bot.demo.standins.shopify.search import Search
 
@@ -105,15 +105,21 @@ class Orders:
     def resolve_orders(self, run: Run, args: dict[str, Any]) -> dict[str, Any]:
         matches = Search(args.get("query"), ORDER_FIELDS)
         run.search += matches.warnings(["orders"])
-        found = [o for o in self._visible_orders() if matches(lambda f, o=o: _order_field(o, f))]
-        sort_key = args.get("sortKey")
-        if sort_key == "UPDATED_AT":
-            found.sort(key=lambda o: (o.last_updated, o.number))
-        elif sort_key in ("ID", "CREATED_AT", "PROCESSED_AT"):
-            found.sort(key=lambda o: (o.created_at, o.number) if sort_key != "ID" else o.number)
-        if args.get("reverse"):
-            found.reverse()
-        return connection(run, found, args, self.order_json)
+
+        def find() -> list[ShopOrder]:
+            found = [
+                o for o in self._visible_orders() if matches(lambda f, o=o: _order_field(o, f))
+            ]
+            sort_key = args.get("sortKey")
+            if sort_key == "UPDATED_AT":
+                found.sort(key=lambda o: (o.last_updated, o.number))
+            elif sort_key in ("ID", "CREATED_AT", "PROCESSED_AT"):
+                found.sort(key=lambda o: (o.created_at, o.number) if sort_key != "ID" else o.number)
+            if args.get("reverse"):
+                found.reverse()
+            return found
+
+        return root_connection(run, "orders", find, args, self.order_json)
 
     def resolve_orders_count(self, args: dict[str, Any]) -> dict[str, Any]:
         matches = Search(args.get("query"), ORDER_FIELDS)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.demo.standins.shopify.connections import Run, connection
+from bot.demo.standins.shopify.connections import Run, root_connection
 from bot.demo.standins.shopify.model import ShopVariant
 from bot.demo.standins.shopify.search import Search
 
@@ -38,8 +38,13 @@ class Products:
 
     def resolve_variants(self, run: Run, args: dict[str, Any]) -> dict[str, Any]:
         matches = Search(args.get("query"), {"sku"})
-        found = [v for v in self.variants if matches(lambda f, v=v: v.sku)]
-        return connection(run, found, args, self.variant_json)
+        return root_connection(
+            run,
+            "productVariants",
+            lambda: [v for v in self.variants if matches(lambda f, v=v: v.sku)],
+            args,
+            self.variant_json,
+        )
 
     def line_item_json(self, order_number: int, index: int, item: tuple[str, int, str]) -> dict:
         sku, quantity, title = item

@@ -199,7 +199,7 @@ class Resolvers(Protocol):
     def resolve_app_installation(self) -> dict[str, Any]: ...
     def resolve_current_bulk(self) -> dict[str, Any] | None: ...
     def cancel_bulk(self, gid: str) -> dict[str, Any]: ...
-    def run_bulk_query(self, query: str) -> dict[str, Any]: ...
+    def run_bulk_query(self, query: str, *, group_objects: bool = False) -> dict[str, Any]: ...
     def line_item_json(self, order_number: int, index: int, item: tuple[str, int, str]) -> dict: ...
 
 
@@ -252,7 +252,9 @@ def shop_schema(standin: Resolvers) -> GraphQLSchema:
     resolver(
         "Mutation",
         "bulkOperationRunQuery",
-        lambda _root, _info, query, **_args: standin.run_bulk_query(query),
+        lambda _root, _info, query, groupObjects=False, **_args: standin.run_bulk_query(
+            query, group_objects=bool(groupObjects)
+        ),
     )
     resolver(
         "Order",

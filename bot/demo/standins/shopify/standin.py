@@ -103,6 +103,7 @@ class ShopifyStandin(Orders, Products, Bulk, Metering, Standin):
     async def stop(self) -> None:
         self._release.set()
         await super().stop()
+        self.remove_bulk_files()
 
     # -- HTTP ----------------------------------------------------------------------------------
 

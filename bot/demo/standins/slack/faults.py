@@ -120,9 +120,10 @@ class Faults(Workspace):
         return gate
 
     def limit_posts(self, per_second: float, burst: int = 1) -> None:
-        """Enforce a per-channel posting limit on chat.postMessage, as Slack does ("about one
-        message per second per channel", short bursts allowed): a post over it is answered
-        429 ``ratelimited`` with ``Retry-After`` in whole seconds."""
+        """Enforce a per-channel posting limit on chat.postMessage, as Slack does ("Posting
+        messages: 1 per second. Short bursts >1 allowed.", https://api.slack.com/docs/rate-limits;
+        docs/real-services.md, section 20): a post over it is answered 429 ``ratelimited`` with
+        ``Retry-After`` in whole seconds."""
         self._post_limit = (per_second, float(burst))
         self._buckets.clear()
 

@@ -1,0 +1,61 @@
+"""Pooled PostgreSQL connections that the server ended while they sat idle (a restart, an
+idle-session timeout, a pooler closing them) are replaced at checkout, not handed to a
+statement that then fails."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+
+import psycopg
+
+from bot.store import open_store
+from tests.store.helpers import stored_draft
+
+pytest_plugins = ["tests.store_fixtures"]
+
+PG_URL = os.environ.get("OCC_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def _ended(application: str) -> list[int]:
+    """Terminate the server processes of ``application``'s connections; their pids."""
+    with psycopg.connect(PG_URL, autocommit=True) as admin:
+        rows = admin.execute(
+            "select pid, pg_terminate_backend(pid) from pg_stat_activity"
+            " where application_name = %s",
+            (application,),
+        ).fetchall()
+    return [pid for pid, _ in rows]
+
+
+async def _gone(pids: list[int]) -> None:
+    """Wait (bounded) until those server processes have exited."""
+    for _ in range(100):
+        with psycopg.connect(PG_URL, autocommit=True) as admin:
+            left = admin.execute(
+                "select count(*) from pg_stat_activity where pid = any(%s)", (pids,)
+            ).fetchone()
+        if left == (0,):
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"server processes {pids} still there")
+
+
+async def test_connections_the_server_ended_are_replaced_before_use(pg_schema_url: str) -> None:
+    application = f"occ_pool_{uuid.uuid4().hex[:8]}"
+    store = open_store(f"{pg_schema_url}&application_name={application}", None, None)
+    try:
+        await store.migrate()
+        await stored_draft(store, "d-1")
+        # several connections in the pool, all idle and recently used
+        await asyncio.gather(*(store.get_draft("d-1") for _ in range(5)))
+        ended = _ended(application)
+        assert ended, "no pooled connection to end"
+        await _gone(ended)
+
+        found = await asyncio.gather(*(store.get_draft("d-1") for _ in range(5)))
+
+        assert [draft.id for draft in found] == ["d-1"] * 5
+    finally:
+        await store.close()
