@@ -1,10 +1,15 @@
 """Acknowledgement latency of Approve clicks under wrk: occ-bot beside bare Bolt apps.
 
 Every occ-bot run clicks Approve on a fresh card: the first click wins, all later ones are
-refused, and each refusal leaves background work behind that outlives the run by many seconds.
-Rather than wait for it before the next run, occ-bot is restarted (SIGKILL, then a new
-process on the same database, warmed up); the backlog and how long it takes to drain are
-measured once, after the last run at the highest concurrency.
+refused. `measure`: occ-bot is restarted (SIGKILL, then a new process on the same database,
+warmed up) before each run, so no earlier run's refusals are still being worked through;
+the backlog and how long it takes to drain are measured once, after the last run at the
+highest concurrency.
+
+`measure_backlog` measures the case people meet: a run at 50 connections on one card, then
+at once a run at 1 connection on another, whose acks share the event loop with whatever
+the first run left behind. Its targets may include occ-bot from another source tree (the
+baseline), started the same way.
 """
 
 from __future__ import annotations
@@ -29,6 +34,8 @@ from bot.demo.standins.interactions import block_action
 from bot.domain import Outcome
 
 LEVELS = ((1, 1), (50, 2))  # (connections, wrk threads)
+BURST = (50, 2)  # the earlier run whose refusals may still be draining
+MEASURED = (1, 1)  # the run measured while they drain
 DRAIN_SECONDS = 120.0
 WARM_CLICKS = 50
 
@@ -45,6 +52,8 @@ class Target:
     runs: dict[int, list[WrkResult]] = field(default_factory=dict)
     drain: dict[str, Any] = field(default_factory=dict)
     draft_id: str = ""  # occ-bot: the card clicked in the current run
+    backlog: list[dict[str, Any]] = field(default_factory=list)  # `measure_backlog`'s runs
+    drains: bool = True  # occ-bot: left to drain after `measure`'s last run (else killed)
 
 
 def summary(runs: list[WrkResult]) -> dict[str, Any]:
@@ -110,10 +119,33 @@ async def _request_file(
     path.write_text(f"{head}\n\n{body}", encoding="utf-8")
 
 
+async def _wrk_run(
+    wrk: str,
+    target: Target,
+    standins: Standins,
+    request: Path,
+    level: tuple[int, int],
+    seconds: int,
+) -> WrkResult:
+    """One wrk run at ``level`` (connections, threads), with the server's and the stand-ins'
+    CPU time during it."""
+    assert target.child is not None
+    cpu, helper_cpu = target.child.cpu_seconds(), standins.child.cpu_seconds()
+    connections, threads = level
+    result, _ = await run_wrk(
+        wrk, target.events_url, request, connections=connections, threads=threads, seconds=seconds
+    )
+    result.server_cpu_seconds = round(target.child.cpu_seconds() - cpu, 3)
+    result.helper_cpu_seconds = round(standins.child.cpu_seconds() - helper_cpu, 3)
+    return result
+
+
 async def _backlog(occ: OccBot, draft_id: str, acked: int) -> dict[str, int]:
-    """How many refusals were acknowledged but not yet logged when wrk stopped."""
+    """How many refused clicks were acknowledged but not yet logged when wrk stopped (a row
+    counts the clicks it stands for)."""
     entries = await occ.store.entries(subject_id=draft_id)
-    logged = sum(1 for e in entries if str(e.outcome) == Outcome.REFUSED.value)
+    refused = [e for e in entries if str(e.outcome) == Outcome.REFUSED.value]
+    logged = sum(int(e.payload.get("clicks", 1)) for e in refused)
     return {"refusals_logged": logged, "refusals_pending": max(acked - 1 - logged, 0)}
 
 
@@ -157,19 +189,12 @@ async def measure(
                 assert target.child is not None
                 cpu = target.child.cpu_seconds()
                 helper_cpu = standins.child.cpu_seconds()
-                result, _ = await run_wrk(
-                    wrk,
-                    target.events_url,
-                    request,
-                    connections=connections,
-                    threads=threads,
-                    seconds=seconds,
+                result = await _wrk_run(
+                    wrk, target, standins, request, (connections, threads), seconds
                 )
-                result.server_cpu_seconds = round(target.child.cpu_seconds() - cpu, 3)
-                result.helper_cpu_seconds = round(standins.child.cpu_seconds() - helper_cpu, 3)
                 if target.occ is not None:
                     result.extra = await _backlog(target.occ, target.draft_id, result.requests)
-                    if last:
+                    if last and target.drains:
                         await _drain(target, standins, cpu, helper_cpu)
                     else:  # its backlog must not run beside the next target's run
                         await target.occ.stop(kill=True)
@@ -182,3 +207,90 @@ async def measure(
                     file=sys.stderr,
                     flush=True,
                 )
+
+
+def backlog_summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The measured runs' medians, with what the burst before each left behind."""
+    measured = [
+        WrkResult(**{k: v for k, v in r["measured"].items() if k != "failed"}) for r in runs
+    ]
+
+    def median(key: str) -> float | None:
+        found = [r[key] for r in runs if r.get(key) is not None]
+        return round(statistics.median(found), 1) if found else None
+
+    return summary(measured) | {
+        "burst_requests": median("burst_requests"),
+        "pending_before": median("pending_before"),
+        "pending_after": median("pending_after"),
+        "backlog_runs": runs,
+    }
+
+
+async def _pending(occ: OccBot) -> int | None:
+    """Background work occ-bot reports pending; None if /healthz cannot say in time."""
+    try:
+        async with asyncio.timeout(2):
+            return await occ.pending_work()
+    except (TimeoutError, httpx.HTTPError):
+        return None
+
+
+async def _backlog_run(
+    wrk: str,
+    target: Target,
+    standins: Standins,
+    template: dict[str, Any],
+    work_dir: Path,
+    ids: Conversations,
+    seconds: int,
+) -> dict[str, Any]:
+    """A burst at 50 connections on one card, then at once 1 connection on another."""
+    burst_request, measured_request = work_dir / "burst.req", work_dir / "measured.req"
+    if target.restart is not None:
+        await _fresh_occ(target, template, ids)
+    await _request_file(target, burst_request, template, ids)
+    await _request_file(target, measured_request, template, ids)  # posted before the burst
+    burst = await _wrk_run(wrk, target, standins, burst_request, BURST, seconds)
+    before = await _pending(target.occ) if target.occ is not None else None
+    measured = await _wrk_run(wrk, target, standins, measured_request, MEASURED, seconds)
+    after = None
+    if target.occ is not None:
+        after = await _pending(target.occ)
+        await target.occ.stop(kill=True)  # its backlog must not run beside the next target's
+        target.occ = None
+    return {
+        "burst_requests": burst.requests,
+        "burst_failed": burst.failed,
+        "pending_before": before,
+        "pending_after": after,
+        "measured": measured.as_dict(),
+    }
+
+
+async def measure_backlog(
+    wrk: str,
+    targets: list[Target],
+    standins: Standins,
+    template: dict[str, Any],
+    work: Path,
+    ids: Conversations,
+    *,
+    runs: int,
+    seconds: int,
+) -> None:
+    """Fill each target's `backlog`: acks at 1 connection right after a 50-connection run,
+    on cards numbered from ``ids``."""
+    for run in range(1, runs + 1):
+        for target in targets:  # interleaved, so drift hits every target alike
+            found = await _backlog_run(wrk, target, standins, template, work, ids, seconds)
+            target.backlog.append(found)
+            measured = found["measured"]
+            print(
+                f"  ack after a burst {target.name:<42} run {run}: p50 "
+                f"{measured['p50_ms']:.2f} ms  p99 {measured['p99_ms']:.2f} ms  "
+                f"{measured['rps']:.0f} req/s  errors {measured['failed']}  pending before "
+                f"{found['pending_before']} after {found['pending_after']}",
+                file=sys.stderr,
+                flush=True,
+            )

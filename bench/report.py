@@ -14,6 +14,7 @@ from bench.startup import markdown as startup_markdown
 from bench.stats import markdown as stats_markdown
 
 OCC = "occ-bot"
+OCC_BASELINE = "occ-bot (baseline tree)"
 BOLT_PBR = "bare Bolt (process_before_response=True)"
 BOLT_DEFAULT = "bare Bolt (default)"
 
@@ -342,7 +343,7 @@ def _ack_section(results: dict[str, Any]) -> list[str]:
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for level in ("1", "50"):
-        for name in (OCC, BOLT_PBR, BOLT_DEFAULT):
+        for name in (OCC_BASELINE, OCC, BOLT_PBR, BOLT_DEFAULT):
             row = results.get("ack", {}).get(name, {}).get(level)
             if not row:
                 continue
@@ -361,21 +362,64 @@ def _ack_section(results: dict[str, Any]) -> list[str]:
             "CPU columns: CPU time during the wrk run as a share of one core (100 % = one core "
             "busy; wrk is far from being the bottleneck). Each occ-bot run clicks Approve on a "
             "fresh card: the first click wins, every later one is refused — the realistic hot "
-            "path for repeated clicks. Each refusal is acknowledged at once and then does "
-            "background work (a database read, a `draft.refused` log row, a "
-            "`chat.postEphemeral`) on the same event loop as the acknowledgements. That work "
-            "outlives the run, so occ-bot is restarted (and warmed up) before each run. Drain "
-            f"after the last {results['config']['seconds']} s run at 50 connections: "
-            f"of {last['refusals_pending'] + last['refusals_logged'] + 1} clicks acknowledged, "
-            f"{last['refusals_pending']} refusals had no `draft.refused` row yet when wrk "
-            f"stopped; all were done {drain['drain_seconds']:.1f} s later "
+            "path for repeated clicks. Each user's refused clicks on the card become one "
+            "`draft.refused` row counting them and one `chat.postEphemeral`, once they stop "
+            "clicking (at most 3 s after the first); once the card is known decided, a click "
+            "is refused as it is acknowledged, with no database read. occ-bot is restarted "
+            "(and warmed up) before each run; the table below measures the run right after "
+            f"a burst instead. Drain after the last {results['config']['seconds']} s run at "
+            f"50 connections: of {last['refusals_pending'] + last['refusals_logged'] + 1} "
+            f"clicks acknowledged, {last['refusals_pending']} refused clicks were not counted "
+            "in a `draft.refused` row yet when wrk stopped; all were "
+            f"{drain['drain_seconds']:.1f} s later "
             f"(occ-bot CPU {drain['server_cpu_with_drain']:.1f} s in all); /healthz answered 503 "
             f"{drain['healthz_503_while_draining']} times while draining (its database ping "
             f"queues behind the backlog); RSS {drain['rss_after_drain_mb']:.0f} MB after, "
             f"peak {drain['peak_rss_mb']:.0f} MB.",
         ]
+    out += _after_a_burst(results.get("ack", {}).get("after_a_burst"), cfg)
     if "error" in results.get("ack", {}):
         out += ["", f"Not measured: {results['ack']['error']}"]
+    return out
+
+
+def _after_a_burst(found: dict[str, Any] | None, cfg: dict[str, Any]) -> list[str]:
+    """Section 1's second table: acks at 1 connection while a burst's refusals drain."""
+    if not found:
+        return []
+    out = [
+        "",
+        f"Acks at 1 connection right after a {cfg['seconds']} s run at 50 connections on "
+        "another card, whose refusals may still be being worked through (median of "
+        f"{cfg['runs']} runs, interleaved; no restart between the two runs):",
+        "",
+        "| app | p50 | p99 | req/s | server CPU | clicks in the burst | background work pending "
+        "before / after the measured run | failed requests |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+
+    def shown(value: float | None) -> str:
+        return "?" if value is None else f"{value:.0f}"
+
+    for name in (OCC_BASELINE, OCC, BOLT_PBR):
+        row = found.get(name)
+        if not row:
+            continue
+        label = f"{name}: {found['baseline_tree']}" if name == OCC_BASELINE else name
+        pending = f"{shown(row['pending_before'])} / {shown(row['pending_after'])}"
+        if name == BOLT_PBR:
+            pending = "—"
+        out.append(
+            f"| {label} | {row['p50_ms']:.2f} ms | {row['p99_ms']:.2f} ms | {row['rps']:.0f} | "
+            f"{_cpu_pct(row['runs'], 'server_cpu_seconds')} | {shown(row['burst_requests'])} | "
+            f"{pending} | "
+            f"{row['failed_requests']} |"
+        )
+    out += [
+        "",
+        "Pending: occ-bot's background work from /healthz (`?`: /healthz did not answer "
+        "within 2 s, or answered 503).",
+    ]
     return out
 
 

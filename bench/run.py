@@ -48,7 +48,7 @@ from bench.ack import Target
 from bench.bare_bolt import start_bare_bolt
 from bench.occ import OccBot, start_occ_bot
 from bench.pg import DEFAULT_URL, fresh_database
-from bench.report import BOLT_DEFAULT, BOLT_PBR, OCC, markdown
+from bench.report import BOLT_DEFAULT, BOLT_PBR, OCC, OCC_BASELINE, markdown
 from bench.standins_client import Standins, start_standins
 from bench.wrk import ensure_wrk
 from bot.scenarios import load_packet
@@ -80,6 +80,12 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
         help="click→card latency: clicks per operator level (1 and 20 operators) per run",
     )
     parser.add_argument("--postgres", default=DEFAULT_URL, help="server URL; a new DB is made")
+    parser.add_argument(
+        "--ack-baseline",
+        type=Path,
+        help="a source tree of occ-bot (e.g. `git archive main` unpacked) measured beside this "
+        "one in the ack phase's backlog runs, in the same run",
+    )
     parser.add_argument(
         "--skip",
         action="append",
@@ -201,6 +207,43 @@ def _phase(name: str) -> None:
     print(f"== {name}", file=sys.stderr, flush=True)
 
 
+def _occ_target(
+    name: str,
+    standins: Standins,
+    work: Path,
+    logs: Path,
+    stack: contextlib.AsyncExitStack,
+    *,
+    tree: Path | None,
+) -> Target:
+    """occ-bot as an ack target, restarted before each run on a database of its own; from
+    ``tree`` (its source on PYTHONPATH) when given, else from this checkout."""
+    starts = itertools.count(1)
+    target = Target(name)  # its process and URL come with each restart
+    slug = "baseline" if tree is not None else "ack"
+    extra = {"PYTHONPATH": str(tree.resolve())} if tree is not None else None
+
+    async def restart() -> OccBot:
+        occ, _ = await start_occ_bot(
+            standins,
+            f"sqlite:///{work}/{slug}.db",
+            name=f"occ-{slug}-{next(starts)}",
+            log_dir=logs,
+            cwd=work,
+            extra_env=extra,
+        )
+        return occ
+
+    async def stop() -> None:
+        if target.occ is not None:
+            await target.occ.stop(kill=True)
+            target.occ = None
+
+    target.restart = restart
+    stack.push_async_callback(stop)
+    return target
+
+
 async def _ack_phase(
     args: argparse.Namespace,
     wrk: str,
@@ -210,27 +253,12 @@ async def _ack_phase(
     template: dict[str, Any],
     stack: contextlib.AsyncExitStack,
 ) -> dict[str, Any]:
-    starts = itertools.count(1)
-    occ_target = Target(OCC)  # its process and URL come with each restart
-
-    async def restart() -> OccBot:
-        occ, _ = await start_occ_bot(
-            standins,
-            f"sqlite:///{work}/ack.db",
-            name=f"occ-ack-{next(starts)}",
-            log_dir=logs,
-            cwd=work,
-        )
-        return occ
-
-    async def stop_occ() -> None:
-        if occ_target.occ is not None:
-            await occ_target.occ.stop(kill=True)
-            occ_target.occ = None
-
-    occ_target.restart = restart
-    stack.push_async_callback(stop_occ)
+    occ_target = _occ_target(OCC, standins, work, logs, stack, tree=None)
     targets = [occ_target]
+    if args.ack_baseline is not None:
+        baseline = _occ_target(OCC_BASELINE, standins, work, logs, stack, tree=args.ack_baseline)
+        baseline.drains = False  # its drain takes minutes; measured after a burst instead
+        targets.insert(0, baseline)
     for name, pbr in ((BOLT_PBR, True), (BOLT_DEFAULT, False)):
         child, url, _ = await start_bare_bolt(
             f"{standins.slack_url}/api/",
@@ -256,10 +284,28 @@ async def _ack_phase(
     }
     result["occ_bot_drain"] = occ_target.drain
     result["standin_calls"] = await standins.counts()
-    await stop_occ()
-    for target in targets[1:]:
-        assert target.child is not None
-        target.child.stop()
+    if occ_target.occ is not None:
+        await occ_target.occ.stop(kill=True)
+        occ_target.occ = None
+    # occ-bot (and its baseline), and bare Bolt with process_before_response=True
+    with_backlog = [t for t in targets if t.restart is not None or t.name == BOLT_PBR]
+    await ack.measure_backlog(
+        wrk,
+        with_backlog,
+        standins,
+        template,
+        work,
+        ack.Conversations(2_000_000),
+        runs=args.runs,
+        seconds=args.seconds,
+    )
+    result["after_a_burst"] = {t.name: ack.backlog_summary(t.backlog) for t in with_backlog}
+    if args.ack_baseline is not None:
+        result["after_a_burst"]["baseline_tree"] = str(args.ack_baseline)
+    for target in targets:
+        if target.restart is None:
+            assert target.child is not None
+            target.child.stop()
     return result
 
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 from slack_sdk.http_retry.builtin_async_handlers import (
@@ -33,6 +33,7 @@ from bot.drafting.offline import OfflineDrafter
 from bot.integrations.chatwoot import ChatwootClient
 from bot.runtime.background import Background
 from bot.runtime.pacing import PostPacer
+from bot.runtime.refusals import Deciding, Refusals
 from bot.runtime.reliability import OpenIncidents
 from bot.runtime.spool import Spool, spool_key
 from bot.runtime.workspace import Workspace
@@ -69,6 +70,10 @@ class Services:
     clock: Clock = utc_now
     new_id: IdFactory = random_id
     background: Background = field(default_factory=Background)
+    # Refused clicks waiting to be logged, one row per user (bot.flows.refusals).
+    refusals: Refusals = field(default_factory=Refusals)
+    # Clicks waiting for another click on the same draft to be applied (bot.flows.spooled).
+    deciding: Deciding[Any] = field(default_factory=Deciding)
     incidents: OpenIncidents = field(default_factory=OpenIncidents)
     runner: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
     # Posts per channel at Slack's rate (bot.slack.post); settings give the rate.

@@ -30,7 +30,7 @@ from bot.domain import (
     RejectReason,
     RetiredBecause,
 )
-from bot.flows import database_down, outbox, surfaces, training
+from bot.flows import database_down, outbox, refusals, surfaces, training
 from bot.flows.reply_card import SendingCard
 from bot.rules.risk import (
     ALWAYS_ESCALATE,
@@ -182,9 +182,8 @@ async def check(
     if draft is None:
         await tell(services, channel=channel, user=user, text="That draft no longer exists.")
         return None
-    why = refusal(services.settings, user, draft, kind)
-    if why is None and draft.state is not DraftState.PENDING:
-        why = already_decided(draft)
+    services.refusals.remember(draft)
+    why = refusal_now(services.settings, user, draft, kind)
     if why is not None:
         await refuse(services, draft, user, kind.value, why)
         return None
@@ -192,7 +191,15 @@ async def check(
 
 
 async def refuse(services: Services, draft: Draft, user: str, attempted: str, why: str) -> None:
-    """Log a refused action (`draft.refused`) and tell only the user why."""
+    """Log a refused action (`draft.refused`) and tell only the user why; a refused click
+    joins its user's other refused clicks on the draft (`bot.flows.refusals`)."""
+    click = refusals.CLICK.get()
+    if (
+        click is not None
+        and not click.joined
+        and refusals.join(services, draft, user, attempted, why, click=click)
+    ):
+        return
     await database_down.keep(
         services,
         decision_log.draft_entry(
@@ -278,8 +285,10 @@ async def decide(
     )
     if won is None:
         latest = await services.store.get_draft(draft_id) or draft
+        services.refusals.remember(latest)
         await refuse(services, latest, user, kind.value, already_decided(latest))
         return None
+    services.refusals.remember(won)
     shown = surfaces.Event(kind.logged_as, won, escalation)
     await surfaces.changed(services, shown, skip=(surfaces.CARD,) if reply else ())
     if marked is not None:
@@ -321,6 +330,15 @@ def _decision_payload(
             }
         payload["draft_text"] = draft.input.draft
     return payload
+
+
+def refusal_now(settings: Settings, user_id: str, draft: Draft, kind: DecisionKind) -> str | None:
+    """Why `user_id` may not `kind` this draft as it is, or None when they may; a draft no
+    longer pending always has a reason, which never changes."""
+    why = refusal(settings, user_id, draft, kind)
+    if why is None and draft.state is not DraftState.PENDING:
+        why = already_decided(draft)
+    return why
 
 
 def refusal(settings: Settings, user_id: str, draft: Draft, kind: DecisionKind) -> str | None:

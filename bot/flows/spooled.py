@@ -24,8 +24,10 @@ from typing import Any
 
 from bot import slack
 from bot.blocks.text import escape
-from bot.domain import EscalationType, RejectReason, Urgency
-from bot.flows import database_down, decisions, escalations
+from bot.domain import DecisionKind, EscalationType, RejectReason, Urgency
+from bot.flows import database_down, decisions, escalations, refusals
+from bot.runtime.refusals import MAX_WAITING as WAITING_AT_MOST
+from bot.runtime.refusals import Full
 from bot.runtime.spool import UnsafeSpool
 from bot.services import Services
 from bot.store.errors import unavailable
@@ -67,25 +69,61 @@ def intent(services: Services, kind: str, draft_id: str, user: str, **fields: An
 
 
 def accept(services: Services, decision: Intent, *, name: str) -> None:
-    """Hold the acknowledged decision in flight, then decide it in the background."""
+    """Hold the acknowledged decision in flight, then decide it in the background; a click
+    on a draft known to be decided is refused here, with no work per click."""
     if services.spool is not None:
         decision = replace(decision, id=services.new_id("sp"))
         try:
             services.spool.hold(asdict(decision))
         except (OSError, UnsafeSpool) as error:  # the decision still goes ahead
             log.warning("decision %s not held in flight: %s", decision.id, error)
-    services.background.spawn(_decide_held(services, decision), name=name)
+    _dispatch(services, decision, refusals.Click(decision.id, decision.decided_at), name)
 
 
-async def _decide_held(services: Services, decision: Intent) -> None:
-    """`decide`, then release the hold. Not when cancelled (shutdown cut it short): the
-    next replica finds it in flight and applies it, or finds it applied."""
+def _dispatch(services: Services, decision: Intent, click: refusals.Click, name: str) -> None:
+    """Refuse it now if the draft is known decided; let it wait if a click on the draft is
+    being applied (its outcome may refuse this one too); else apply it in the background."""
+    if _refused_at_once(services, decision, click):
+        return
+    try:
+        leads = services.deciding.lead(decision.draft_id, (decision, click, name))
+    except Full:  # applied beside the one under way, as without waiting
+        if services.deciding.overflowed == 1:
+            log.warning("%d clicks waiting for their drafts: more applied at once", WAITING_AT_MOST)
+        leads = True
+    if leads:
+        services.background.spawn(_decide_held(services, decision, click), name=name)
+
+
+def _refused_at_once(services: Services, decision: Intent, click: refusals.Click) -> bool:
+    """Join the user's refused clicks if the draft is known decided (it never changes)."""
+    draft = services.refusals.decided(decision.draft_id)
+    if draft is None:
+        return False
+    kind = DecisionKind(decision.kind)
+    why = decisions.refusal_now(services.settings, decision.user, draft, kind)
+    return why is not None and refusals.join(
+        services, draft, decision.user, kind.value, why, click=click
+    )
+
+
+async def _decide_held(services: Services, decision: Intent, click: refusals.Click) -> None:
+    """`decide`, then release the hold (a refusal's group releases it once logged). Not
+    when cancelled (shutdown cut it short): the next replica finds it in flight and applies
+    it, or finds it applied."""
+    deciding = refusals.CLICK.set(click)
     try:
         await decide(services, decision)
     except Exception:
-        _release(services, decision)
+        if not click.joined:
+            _release(services, decision)
         raise
-    _release(services, decision)
+    finally:
+        refusals.CLICK.reset(deciding)
+        for waited in services.deciding.done(decision.draft_id):
+            _dispatch(services, *waited)
+    if not click.joined:
+        _release(services, decision)
 
 
 def _release(services: Services, decision: Intent) -> None:

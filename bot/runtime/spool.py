@@ -38,7 +38,7 @@ log = logging.getLogger("occ.spool")
 
 
 MAC = "mac"
-DONE = "done"  # an in-flight line naming a record that was applied
+DONE = "done"  # an in-flight line naming the record(s) applied: an id, or a list of ids
 INFLIGHT = ".inflight"
 COMPACT_BYTES = 1 << 20  # the in-flight file is rewritten with what is held past this size
 
@@ -67,6 +67,7 @@ class Spool:
         self._lock: IO[str] | None = None
         self._inflight: IO[str] | None = None
         self._held: dict[str, dict[str, Any]] = {}
+        self._held_line_bytes = 0  # the longest held line: bounds what compaction keeps
 
     @property
     def inflight_path(self) -> Path:
@@ -107,16 +108,26 @@ class Spool:
         in-flight file, which `adopt_orphans` moves into another process's spool."""
         self._own()
         self._held[record["id"]] = record
-        self._write_inflight(self._line(record))
+        line = self._line(record)
+        self._held_line_bytes = max(self._held_line_bytes, len(line))
+        self._write_inflight(line)
 
     def release(self, record_id: str) -> None:
-        if self._held.pop(record_id, None) is None:
+        self.release_many([record_id])
+
+    def release_many(self, record_ids: list[str]) -> None:
+        """`release` each, in one write."""
+        done = [i for i in record_ids if self._held.pop(i, None) is not None]
+        if not done:
             return
         if not self._held:  # nothing in flight: the file starts again empty
             self._open_inflight("w")
             return
-        self._write_inflight(self._line({DONE: record_id}))
-        if self.inflight_path.stat().st_size > COMPACT_BYTES:
+        self._write_inflight(self._line({DONE: done}))  # one line (one MAC) for them all
+        # Rewritten once mostly spent, not each time while what is held alone passes the size
+        # (a backlog of thousands held would rewrite them all on every release).
+        size = self.inflight_path.stat().st_size
+        if size > COMPACT_BYTES and size > 2 * len(self._held) * self._held_line_bytes:
             temporary = self.path.with_suffix(".inflight-tmp")
             with _private(temporary, "w") as out:
                 out.writelines(self._line(r) for r in self._held.values())
@@ -141,7 +152,10 @@ class Spool:
     def _read_inflight(self, path: Path) -> list[dict[str, Any]]:
         """An in-flight file's records not marked applied."""
         lines = self._read(path) if path.exists() else []
-        done = {line[DONE] for line in lines if DONE in line}
+        done: set[str] = set()
+        for line in lines:
+            marked = line.get(DONE)
+            done.update([marked] if isinstance(marked, str) else marked or [])
         return [r for r in lines if DONE not in r and r.get("id") not in done]
 
     def records(self) -> list[dict[str, Any]]:

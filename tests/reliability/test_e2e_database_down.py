@@ -4,6 +4,7 @@ back every decision lands once, in order, with the time it was made; no reply tw
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 
@@ -365,3 +366,52 @@ async def test_a_record_planted_in_the_spool_is_never_replayed(bot, slack, chatw
 
     assert (await bot.store.get_draft(draft.id)).state is DraftState.PENDING
     assert chatwoot.sent_replies(payload["conversation_id"]) == []
+
+
+async def test_clicks_on_a_card_known_decided_are_answered_while_the_database_is_down(
+    bot, proxy, slack, scenarios
+):
+    draft = await bot.posted_draft(scenarios["demo-1-order-status"].payload)
+    await bot.click(ActionId.APPROVE, draft, OPERATOR)
+    await bot.settle()
+    proxy.cut()
+
+    clicks = [bot.click(ActionId.APPROVE, draft, SECOND_OPERATOR) for _ in range(5)]
+    responses = await asyncio.gather(*clicks)
+    await bot.settle()
+
+    assert [r.status_code for r in responses] == [200] * 5
+    # The replica knows the card is decided: the truth at once, not "your decision is queued".
+    [told] = slack.ephemerals(SECOND_OPERATOR)
+    assert f"<@{OPERATOR}> already approved" in told["text"]
+    [kept] = bot.services.spool.records()  # one refusal row, kept until the database is back
+    assert kept["log"]["action"] == "draft.refused"
+    proxy.restore()
+    assert await spooled.replay(bot.services) == 1
+    [refused] = [
+        e for e in await bot.store.entries(subject_id=draft.id) if e.actor == SECOND_OPERATOR
+    ]
+    assert (refused.action, refused.payload["clicks"]) == ("draft.refused", 5)
+
+
+async def test_clicks_while_a_slow_database_applies_the_first_wait_for_it(
+    bot, proxy, slack, chatwoot, scenarios
+):
+    payload = scenarios["demo-1-order-status"].payload
+    draft = await bot.posted_draft(payload)
+    proxy.delay = 2  # the first click's decision takes seconds: the others arrive meanwhile
+    first = await bot.click(ActionId.APPROVE, draft, OPERATOR)
+    again = [bot.click(ActionId.APPROVE, draft, SECOND_OPERATOR) for _ in range(10)]
+    responses = [first, *await asyncio.gather(*again)]
+
+    # Only the first click is being applied; the others wait for its outcome rather than
+    # each reading the database behind it.
+    assert bot.services.background.pending == 1
+    proxy.delay = 0
+    await bot.settle()
+
+    assert [r.status_code for r in responses] == [200] * 11
+    assert len(chatwoot.sent_replies(payload["conversation_id"])) == 1
+    [refused] = [e for e in await bot.store.entries(subject_id=draft.id) if e.outcome == "refused"]
+    assert (refused.actor, refused.payload["clicks"]) == (SECOND_OPERATOR, 10)
+    assert len(slack.ephemerals(SECOND_OPERATOR)) == 1

@@ -25,7 +25,14 @@ from bot.demo.standins.shopify import DEFAULT_TOKEN as SHOPIFY_TOKEN
 from bot.demo.standins.shopify import ShopifyStandin
 from bot.domain import DraftState, RunOutcome
 from bot.store import open_store
-from tests.harness import INTAKE_TOKEN, MANAGER, OPERATOR, SIGNING_SECRET, real_block_action
+from tests.harness import (
+    INTAKE_TOKEN,
+    MANAGER,
+    OPERATOR,
+    SECOND_OPERATOR,
+    SIGNING_SECRET,
+    real_block_action,
+)
 from tests.tcp_proxy import TcpProxy
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -131,9 +138,11 @@ async def _card(replica: Replica, slack, payload: dict) -> tuple[str, str, str]:
     raise AssertionError("the card was not posted")
 
 
-async def _approve(replica: Replica, draft_id: str, channel: str, ts: str) -> int:
+async def _approve(
+    replica: Replica, draft_id: str, channel: str, ts: str, user: str = OPERATOR
+) -> int:
     payload = real_block_action(
-        user=OPERATOR,
+        user=user,
         action_id=ActionId.APPROVE.value,
         value=draft_id,
         channel=channel,
@@ -191,6 +200,61 @@ async def test_a_killed_replicas_acknowledged_decision_is_applied_by_the_next_on
         killed.stop()
         if successor is not None:
             successor.stop()
+
+
+async def _refused_clicks(database_url: str, draft_id: str, user: str, expected: int) -> int:
+    """The clicks counted in ``user``'s refusal rows, once they reach ``expected`` (or time
+    runs out)."""
+    store = open_store(database_url, None, None)
+    try:
+        deadline = time.monotonic() + DEADLINE_SECONDS
+        while True:
+            rows = await store.entries(subject_id=draft_id)
+            counted = sum(
+                e.payload.get("clicks", 1)
+                for e in rows
+                if e.actor == user and e.outcome == "refused"
+            )
+            if counted >= expected or time.monotonic() > deadline:
+                return counted
+            await asyncio.sleep(0.1)
+    finally:
+        await store.close()
+
+
+async def test_a_killed_replicas_refused_clicks_are_still_logged_by_the_next_one(
+    database, slack, chatwoot, scenarios, tmp_path
+):
+    url, _ = database
+    payload = scenarios["demo-1-order-status"].payload
+    conversation = payload["conversation_id"]
+    started: list[Replica] = []
+
+    async def replica(name: str) -> Replica:
+        started.append(Replica(url, slack, chatwoot, tmp_path / name, tmp_path / "spool"))
+        await started[-1].healthy()
+        return started[-1]
+
+    try:
+        killed = await replica("a")
+        card = await _card(killed, slack, payload)
+        assert await _approve(killed, *card) == 200
+        deadline = time.monotonic() + DEADLINE_SECONDS
+        while not chatwoot.sent_replies(conversation):
+            assert time.monotonic() < deadline, "the Approve was never applied"
+            await asyncio.sleep(0.05)
+        # Clicked again and again: acknowledged, waiting to be logged as one row when killed.
+        again = [_approve(killed, *card, SECOND_OPERATOR) for _ in range(10)]
+        assert await asyncio.gather(*again) == [200] * 10
+        killed.process.send_signal(signal.SIGKILL)
+        await asyncio.to_thread(killed.process.wait, 10)
+
+        await replica("b")
+        assert await _refused_clicks(url, card[0], SECOND_OPERATOR, 10) == 10
+        assert len(chatwoot.sent_replies(conversation)) == 1
+    finally:
+        for each in started:
+            each.stop()
 
 
 async def test_a_replica_stopped_with_sigterm_finishes_what_it_acknowledged_then_exits_0(

@@ -56,3 +56,30 @@ def test_a_long_lived_file_is_compacted_to_what_is_held(tmp_path):
     successor = Spool(tmp_path / "spool", KEY)
     assert successor.adopt_orphans() == 1
     assert [r["draft_id"] for r in successor.records()] == ["d-0"]
+
+
+def test_a_large_backlog_held_is_not_rewritten_on_every_release(tmp_path):
+    spool = Spool(tmp_path / "spool", KEY)
+    for n in range(6000):  # more held than the compaction size: a burst of clicks in flight
+        spool.hold(decision(n))
+    spool.release_many([f"sp-{n}" for n in range(100)])  # one group logged
+    before = spool.inflight_path.stat().st_ino
+    for n in range(100, 200):
+        spool.release(f"sp-{n}")
+    assert spool.inflight_path.stat().st_ino == before  # appended to, never rewritten
+    for n in range(200, 6000):
+        spool.release(f"sp-{n}")
+    assert spool.inflight_path.stat().st_size == 0
+
+
+def test_a_group_released_at_once_is_one_line(tmp_path):
+    spool = Spool(tmp_path / "spool", KEY)
+    for n in range(101):
+        spool.hold(decision(n))
+    spool.release_many([f"sp-{n}" for n in range(100)])
+    assert len(spool.inflight_path.read_text().splitlines()) == 101 + 1
+    spool._lock.close()
+
+    successor = Spool(tmp_path / "spool", KEY)
+    assert successor.adopt_orphans() == 1
+    assert [r["draft_id"] for r in successor.records()] == ["d-100"]
