@@ -86,20 +86,24 @@ class SalesWindow:
         self.orders += 1
         created = order.created_at
         if not order.cancelled and order.financial not in NOT_SALES:  # a sale
-            in_week = created >= self._week_start
             if created < self._now:
-                self._add_sale(order, in_week)
-            elif in_week:
+                self._add_sale(order, created)
+            elif created >= self._week_start:
                 _count(order.items, self.sold_in_week)
         if order.refunds:
             self._add_refunds(order)
         if self._cutoff <= created < self._now and waiting(order):
             self.young_waiting.offer((created, order.id), order)
 
-    def _add_sale(self, order: ShopOrder, in_week: bool) -> None:
-        created = order.created_at
-        if in_week:
-            _count(order.items, self.sold_in_week)
+    def _add_sale(self, order: ShopOrder, created: datetime) -> None:
+        # The fold's inner loop (a million times in a large shop): the units are counted
+        # inline, a call each would be a third of its time.
+        items = order.items
+        if created >= self._week_start:
+            week = self.sold_in_week
+            for sku, quantity in items:
+                if sku:
+                    week[sku] += quantity
         index = bisect_right(self._starts, created) - 1
         if index < 0:
             return
@@ -112,13 +116,21 @@ class SalesWindow:
             in_same_hours = created < same_hours_end
             hour = (created - self._starts[index]).seconds // 3600
         day = self.days[back]
+        total = order.total
+        all_units = day.all_units
         if in_same_hours:
-            day.revenue += order.total
+            day.revenue += total
             day.orders += 1
-            _count(order.items, day.units)
-        _count(order.items, day.all_units)
-        by_hour = self.revenue_today_by_hour if back == 0 else self.revenue_past_by_hour
-        by_hour[hour] += order.total
+            units = day.units
+            for sku, quantity in items:
+                if sku:
+                    units[sku] += quantity
+                    all_units[sku] += quantity
+        else:
+            for sku, quantity in items:
+                if sku:
+                    all_units[sku] += quantity
+        (self.revenue_today_by_hour if back == 0 else self.revenue_past_by_hour)[hour] += total
 
     def _add_refunds(self, order: ShopOrder) -> None:
         today = 0.0
