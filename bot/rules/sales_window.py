@@ -7,7 +7,6 @@ a few hundred (docs/benchmarks.md, 6)."""
 from __future__ import annotations
 
 from bisect import bisect_right, insort
-from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -56,7 +55,7 @@ class SalesWindow:
     # Money refunded in the same hours of each day, each refund on its own day; 0 is today.
     refunded: list[float] = field(default_factory=lambda: [0.0] * (BASELINE_DAYS + 1))
     refunded_today: Firsts = field(default_factory=Firsts)  # by money, most first
-    sold_in_week: Counter[str] = field(default_factory=Counter)  # the past 7 × 24 h, in units
+    sold_in_week: dict[str, int] = field(default_factory=dict)  # the past 7 × 24 h, in units
     revenue_today_by_hour: list[float] = field(default_factory=lambda: [0.0] * HOURS)
     revenue_past_by_hour: list[float] = field(default_factory=lambda: [0.0] * HOURS)
     young_waiting: Firsts = field(default_factory=Firsts)  # oldest first
@@ -103,7 +102,7 @@ class SalesWindow:
             week = self.sold_in_week
             for sku, quantity in items:
                 if sku:
-                    week[sku] += quantity
+                    week[sku] = week.get(sku, 0) + quantity
         index = bisect_right(self._starts, created) - 1
         if index < 0:
             return
@@ -124,12 +123,12 @@ class SalesWindow:
             units = day.units
             for sku, quantity in items:
                 if sku:
-                    units[sku] += quantity
-                    all_units[sku] += quantity
+                    units[sku] = units.get(sku, 0) + quantity
+                    all_units[sku] = all_units.get(sku, 0) + quantity
         else:
             for sku, quantity in items:
                 if sku:
-                    all_units[sku] += quantity
+                    all_units[sku] = all_units.get(sku, 0) + quantity
         (self.revenue_today_by_hour if back == 0 else self.revenue_past_by_hour)[hour] += total
 
     def _add_refunds(self, order: ShopOrder) -> None:
@@ -149,10 +148,10 @@ class SalesWindow:
             self.refunded_today.offer((-today, order.created_at, order.id), order, today)
 
 
-def _count(items: tuple[tuple[str, int], ...], units: Counter[str]) -> None:
+def _count(items: tuple[tuple[str, int], ...], units: dict[str, int]) -> None:
     for sku, quantity in items:
         if sku:
-            units[sku] += quantity
+            units[sku] = units.get(sku, 0) + quantity
 
 
 def fold(
