@@ -289,12 +289,12 @@ async def orders_in_file(lines: AsyncIterator[str]) -> AsyncIterator[ShopOrder]:
     loads = json.loads
     async for line in lines:
         number += 1
-        if not line or line.isspace():
-            continue
         try:
             row = loads(line)
             parent = row.get("__parentId")
         except (ValueError, AttributeError) as error:
+            if not line or line.isspace():  # checked only here: most lines are not blank
+                continue
             raise ShopifyUnavailable(
                 f"bulk result file, line {number}: not a JSON object (cut short?): {line[:80]!r}"
             ) from error
@@ -342,17 +342,18 @@ def _order(node: dict[str, Any], items: list[tuple[str, int]] | None = None) -> 
         if given  # most orders have none
         else ()
     )
+    # Positional: a run makes one for each order of its window, and keywords double the cost.
     return ShopOrder(
-        id=node["id"],
-        name=node.get("name") or node["id"],
-        created_at=parse_time(node["createdAt"]),
-        total=_amount(node.get("totalPriceSet")),
-        financial=node.get("displayFinancialStatus") or "",
-        fulfillment=node.get("displayFulfillmentStatus") or "",
-        email=node.get("email"),
-        cancelled=node.get("cancelledAt") is not None,
-        items=tuple(items),
-        refunds=refunds,
+        node["id"],  # id
+        node.get("name") or node["id"],  # name
+        parse_time(node["createdAt"]),  # created_at
+        _amount(node.get("totalPriceSet")),  # total
+        node.get("displayFinancialStatus") or "",  # financial
+        node.get("displayFulfillmentStatus") or "",  # fulfillment
+        node.get("email"),  # email
+        node.get("cancelledAt") is not None,  # cancelled
+        tuple(items),  # items
+        refunds,
     )
 
 

@@ -6,6 +6,8 @@ and the Home tab show it."""
 
 from __future__ import annotations
 
+from collections import Counter
+
 from bot.domain import PulseOrder, PulseSku, PulseSnapshot
 from bot.rules.sales import SalesRead, delay_cutoff
 from bot.rules.sales_days import BASELINE_DAYS, same_hours
@@ -80,7 +82,7 @@ def awaiting_fulfillment(read: SalesRead) -> tuple[tuple[PulseOrder, ...], int]:
 def top_sellers(read: SalesRead) -> tuple[PulseSku, ...]:
     """The run's top sellers (``read.top``, best first) with their stock, as the low-stock
     trigger counts them: units sold in the past days, and the stock across locations."""
-    sold = read.window.sold_in_week
+    sold = Counter(read.window.sold_in_week)  # a SKU not sold reads 0
     stocks = {stock.sku: stock for stock in read.stocks}
     found = []
     for sku in read.top:

@@ -34,6 +34,7 @@ the threshold nor clears on a wobble.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -331,7 +332,7 @@ def _low_stock(spec: TriggerSpec, read: SalesRead) -> list[Evaluation]:
     """Each SKU below its reorder point or its days of cover (at the past days' sales rate)."""
     assert spec.clear is not None
     rules, shop, days = read.rules, read.shop, BASELINE_DAYS
-    sold = read.window.sold_in_week
+    sold = Counter(read.window.sold_in_week)  # a SKU not sold reads 0
     evaluations = []
     for stock in read.stocks:
         per_day = sold[stock.sku] / days
@@ -358,7 +359,7 @@ def _low_stock(spec: TriggerSpec, read: SalesRead) -> list[Evaluation]:
             + (f" or its reorder point ({stock.reorder_point})" if below_point else ""),
             severity=round(severity, 1),
             unit="units",
-            trend=tuple(float(day.all_units[stock.sku]) for day in read.days),
+            trend=tuple(float(day.all_units.get(stock.sku, 0)) for day in read.days),
             trend_label=f"units sold on each of the past {days} days, then today",
             affected=(Affected(stock.sku, detail, shop.variant_url(stock)),),
             affected_total=1,
