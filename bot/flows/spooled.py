@@ -90,7 +90,9 @@ def _dispatch(services: Services, decision: Intent, click: refusals.Click, name:
     except Full:  # applied beside the one under way, as without waiting
         if services.deciding.overflowed == 1:
             log.warning("%d clicks waiting for their drafts: more applied at once", WAITING_AT_MOST)
-        leads = True
+        beside = _decide_held(services, decision, click, leads=False)
+        services.background.spawn(beside, name=name)
+        return
     if leads:
         services.background.spawn(_decide_held(services, decision, click), name=name)
 
@@ -107,10 +109,13 @@ def _refused_at_once(services: Services, decision: Intent, click: refusals.Click
     )
 
 
-async def _decide_held(services: Services, decision: Intent, click: refusals.Click) -> None:
+async def _decide_held(
+    services: Services, decision: Intent, click: refusals.Click, *, leads: bool = True
+) -> None:
     """`decide`, then release the hold (a refusal's group releases it once logged). Not
     when cancelled (shutdown cut it short): the next replica finds it in flight and applies
-    it, or finds it applied."""
+    it, or finds it applied. The clicks waiting on the draft go next only when this one
+    ``leads`` (the one they wait for), not when it was applied beside it."""
     deciding = refusals.CLICK.set(click)
     try:
         await decide(services, decision)
@@ -120,7 +125,7 @@ async def _decide_held(services: Services, decision: Intent, click: refusals.Cli
         raise
     finally:
         refusals.CLICK.reset(deciding)
-        for waited in services.deciding.done(decision.draft_id):
+        for waited in services.deciding.done(decision.draft_id) if leads else ():
             _dispatch(services, *waited)
     if not click.joined:
         _release(services, decision)

@@ -1,4 +1,4 @@
-"""Refused clicks waiting to be logged and told, one group per user, draft and action.
+"""Refused clicks waiting to be logged and told, one group per user, draft, action and reason.
 
 A click on a card that is already decided is refused, and the refusal is logged and told
 to the user. Clicked again and again (a double click, an impatient operator, a retry storm),
@@ -32,12 +32,13 @@ MAX_WAITING = 10_000
 
 T = TypeVar("T")
 
-GroupKey = tuple[str, str, str]  # draft id, user, attempted action
+GroupKey = tuple[str, str, str, str]  # draft id, user, attempted action, reason
 
 
 @dataclass
 class Group:
-    """The refused clicks of one user on one draft for one action, not logged yet."""
+    """The refused clicks of one user on one draft for one action and one reason, not logged
+    yet (a draft decided meanwhile refuses later clicks for another reason: a group of its own)."""
 
     draft: Draft
     user: str
@@ -52,7 +53,7 @@ class Group:
 
     @property
     def key(self) -> GroupKey:
-        return (self.draft.id, self.user, self.attempted)
+        return (self.draft.id, self.user, self.attempted, self.reason)
 
 
 class Refusals:
@@ -88,7 +89,7 @@ class Refusals:
     ) -> Group | None:
         """Add a refused click to its group; the group if it is new (its flush is to be
         scheduled), None if it joined one. Raises `Full` when there is no room for a group."""
-        key = (draft.id, user, attempted)
+        key = (draft.id, user, attempted, reason)
         group = self._groups.get(key)
         new = group is None
         if group is None:

@@ -63,7 +63,11 @@ def _ended_by_server(connection: Any) -> bool:
     if connection is None or connection.closed or connection.broken:
         return True
     try:
-        readable, _, _ = select.select([connection.pgconn.socket], [], [], 0)
-    except (OSError, ValueError, Error):  # a socket already gone
+        socket = connection.pgconn.socket
+    except Error:  # a socket already gone
         return True
-    return bool(readable)
+    # poll, not select: select refuses a descriptor numbered 1024 or more, which a busy
+    # process reaches (ValueError), and every checkout would then look like a dead server
+    waiting = select.poll()
+    waiting.register(socket, select.POLLIN)
+    return bool(waiting.poll(0))

@@ -75,3 +75,24 @@ async def test_clicking_again_after_being_told_is_told_again(bot: BotUnderTest, 
 
     assert len(slack.ephemerals(SECOND_OPERATOR)) == 2
     assert [e.payload["clicks"] for e in await refused_rows(bot, draft)] == [3, 2]
+
+
+async def test_a_click_refused_for_another_reason_is_a_refusal_of_its_own(
+    bot: BotUnderTest, slack, scenarios
+):
+    # High value and a threat: only a manager may approve. The operator is refused for that,
+    # a manager approves, and the operator's next click is refused because it is approved.
+    draft = await bot.posted_draft(scenarios["exercise-6-angry-high-value"].payload)
+    await bot.click(ActionId.APPROVE, draft, OPERATOR)
+    await bot.click(ActionId.APPROVE, draft, MANAGER)
+    for _ in range(200):  # the approval lands while the operator's refusal is still grouping
+        if (await bot.store.get_draft(draft.id)).decision is not None:
+            break
+        await asyncio.sleep(0.005)
+    await bot.click(ActionId.APPROVE, draft, OPERATOR)
+    await bot.settle()
+
+    rows = [e for e in await refused_rows(bot, draft) if e.actor == OPERATOR]
+    assert sorted(r.payload["state"] for r in rows) == ["approved", "pending"]
+    told = [m["text"] for m in slack.ephemerals(OPERATOR)]
+    assert len(told) == 2 and any(f"<@{MANAGER}> already approved" in t for t in told)

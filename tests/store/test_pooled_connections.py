@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import resource
 import uuid
 
 import psycopg
@@ -59,3 +60,26 @@ async def test_connections_the_server_ended_are_replaced_before_use(pg_schema_ur
         assert [draft.id for draft in found] == ["d-1"] * 5
     finally:
         await store.close()
+
+
+async def test_connections_numbered_past_1024_are_used_like_any_other(pg_schema_url: str) -> None:
+    # A busy replica holds many files; its database sockets then get descriptors past 1024,
+    # which select() refuses: the check at checkout must not take that for a dead server.
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 4096)), hard))
+    filler: list[int] = []
+    try:
+        while not filler or filler[-1] < 1100:
+            filler.append(os.open(os.devnull, os.O_RDONLY))
+        store = open_store(pg_schema_url, None, None)
+        try:
+            await store.migrate()
+            await stored_draft(store, "d-1")
+            found = [await store.get_draft("d-1") for _ in range(3)]  # each a checkout
+            assert [draft.id for draft in found] == ["d-1"] * 3
+        finally:
+            await store.close()
+    finally:
+        for descriptor in filler:
+            os.close(descriptor)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
