@@ -122,6 +122,7 @@ class Spool:
             return
         if not self._held:  # nothing in flight: the file starts again empty
             self._open_inflight("w")
+            self._held_line_bytes = 0
             return
         self._write_inflight(self._line({DONE: done}))  # one line (one MAC) for them all
         # Rewritten once mostly spent, not each time while what is held alone passes the size
@@ -129,8 +130,10 @@ class Spool:
         size = self.inflight_path.stat().st_size
         if size > COMPACT_BYTES and size > 2 * len(self._held) * self._held_line_bytes:
             temporary = self.path.with_suffix(".inflight-tmp")
+            lines = [self._line(r) for r in self._held.values()]
+            self._held_line_bytes = max(map(len, lines))
             with _private(temporary, "w") as out:
-                out.writelines(self._line(r) for r in self._held.values())
+                out.writelines(lines)
             os.replace(temporary, self.inflight_path)
             self._open_inflight("a")
 

@@ -58,6 +58,18 @@ def test_a_long_lived_file_is_compacted_to_what_is_held(tmp_path):
     assert [r["draft_id"] for r in successor.records()] == ["d-0"]
 
 
+def test_one_long_edit_once_held_does_not_keep_the_file_from_being_compacted(tmp_path):
+    spool = Spool(tmp_path / "spool", KEY)
+    spool.hold(decision(0) | {"text": "x" * 40_000})  # an operator's long edit, applied
+    spool.release("sp-0")
+    for n in range(1, 301):  # a backlog of short clicks held throughout
+        spool.hold(decision(n))
+    for n in range(301, 5000):  # about 1.5 MB of lines written meanwhile
+        spool.hold(decision(n))
+        spool.release(f"sp-{n}")
+    assert spool.inflight_path.stat().st_size <= COMPACT_BYTES
+
+
 def test_a_large_backlog_held_is_not_rewritten_on_every_release(tmp_path):
     spool = Spool(tmp_path / "spool", KEY)
     for n in range(6000):  # more held than the compaction size: a burst of clicks in flight
