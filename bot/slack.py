@@ -19,6 +19,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks.modals import loading_modal, nothing_modal
 from bot.domain import SlackRef
+from bot.integrations.retry_after import retry_after_seconds
 from bot.runtime.workspace import Workspace
 from bot.services import Services
 
@@ -96,15 +97,10 @@ def retry_after(error: SlackApiError) -> float | None:
     """Seconds Slack asks us to wait when it answered 429 (1 if it did not say); else None."""
     if error.response.status_code != 429:
         return None
-    headers = error.response.headers or {}
-    for name, value in headers.items():
-        if name.lower() == "retry-after":
-            found = value[0] if isinstance(value, list) else value
-            try:
-                return max(0.0, float(found))
-            except (TypeError, ValueError):
-                break
-    return 1.0
+    headers = {name.lower(): value for name, value in (error.response.headers or {}).items()}
+    value = headers.get("retry-after")
+    seconds = retry_after_seconds(value[0] if isinstance(value, list) else value)
+    return 1.0 if seconds is None else seconds
 
 
 @dataclass(frozen=True)

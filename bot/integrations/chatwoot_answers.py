@@ -3,12 +3,12 @@ or one of them (see `bot.integrations.chatwoot` for which is which)."""
 
 from __future__ import annotations
 
-import email.utils
 import json as jsonlib
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from bot.integrations.retry_after import retry_after_seconds
 
 
 class ChatwootError(Exception):
@@ -88,7 +88,7 @@ def decode(answer: Answer, *, writes: bool) -> Any:
             status=status,
             # a rate-limited request was not processed; a 5xx may have been, after the commit
             outcome_unknown=writes and status != 429,
-            retry_after=_retry_after(answer.headers.get("Retry-After")),
+            retry_after=retry_after_seconds(answer.headers.get("Retry-After")),
         )
     if status >= 300:
         if 300 <= status < 400:
@@ -114,20 +114,6 @@ def _error_text(answer: Answer) -> str:
             if body.get(key):
                 return str(body[key])[:200]
     return str(body)[:200]
-
-
-def _retry_after(value: str | None) -> float | None:
-    """Retry-After as seconds from now: delta-seconds or an HTTP date."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
 
 
 def describe(exc: Exception) -> str:
