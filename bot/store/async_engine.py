@@ -7,7 +7,9 @@ every start. SQLAlchemy 2.0 has no switch for this, so `engine` is imported here
 placeholder for its package (its `__init__` not run) that is removed right afterwards: a
 later `import sqlalchemy.ext.asyncio`, by anyone, runs the package in full and finds this
 same `engine` module, so there is one `AsyncEngine` class. Should a SQLAlchemy release move
-things, this falls back to the plain import (and only costs the ORM again).
+things, this falls back to the plain import (and only costs the ORM again). The placeholder
+lives for the engine module's import, once: another thread importing `sqlalchemy.ext.asyncio`
+at that very moment would see it (nothing in occ-bot imports it elsewhere).
 """
 
 from __future__ import annotations
