@@ -71,10 +71,10 @@ async def join_channels(services: Services) -> None:
     """Join every configured public channel the bot is not in yet; name each one it cannot
     work in, once, with the fix (in the log, and in /healthz through the workspace).
 
-    A channel named ``#name`` is looked at first and alone: that lists the workspace's
-    channels once (`slack.channel_id`), for the others, looked at together. Serving starts
-    after this, so against Slack a start waits for a few round trips, not two or three per
-    channel."""
+    A channel named ``#name`` goes first, alone: looking at it lists the workspace's
+    channels once (`slack.channel_id`), which the others, looked at together, then read.
+    Serving starts after this, so against Slack a start waits for a few round trips, not
+    two or three per channel."""
     channels = sorted(
         services.settings.channels().items(), key=lambda item: not item[0].startswith("#")
     )
