@@ -92,7 +92,9 @@ def main() -> None:
     )
     # The same server settings as bot/serve.py.
     server = uvicorn.Server(
-        uvicorn.Config(app, host=HOST, port=args.port, log_level="info", access_log=False)
+        uvicorn.Config(
+            app, host=HOST, port=args.port, ws="none", log_level="info", access_log=False
+        )
     )
     run_event_loop(server.serve())  # the same loop as occ-bot serve
 

@@ -35,7 +35,7 @@ BARE_BOLT = ("bench.bare_bolt",)
 # where it is used; the heavy ones are never loaded by a replica that does not use them.
 LAZY = (
     (
-        "SQLAlchemy's asyncio engine (+ its ORM)",
+        "SQLAlchemy's asyncio engine (without its ORM: `bot.store.async_engine`)",
         "the SQL store, when services are built (every DATABASE_URL)",
         ("bot.store.sql",),
     ),

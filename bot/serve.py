@@ -76,7 +76,12 @@ async def serve(settings: Settings, *, host: str, port: int) -> int:
             "SLACK_APP_TOKEN): serving intake and /healthz only"
         )
     app = create_app(services, bolt=None if socket_mode else bolt)
-    server = _Server(uvicorn.Config(app, host=host, port=port, log_level="info", access_log=False))
+    # ws="none": nothing here serves a WebSocket (Socket Mode is a client), and uvicorn's
+    # default would import the websockets library at start (bench/bare_bolt.py does the same).
+    config = uvicorn.Config(
+        app, host=host, port=port, ws="none", log_level="info", access_log=False
+    )
+    server = _Server(config)
     socket_handler = None
     if socket_mode and bolt is not None:
         from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler

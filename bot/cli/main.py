@@ -113,11 +113,14 @@ def _iso(value: str) -> datetime:
 def _serve(args: argparse.Namespace) -> int:
     # Importing the server makes long-lived objects only (modules, classes): the collections
     # the allocations trigger meanwhile find no garbage and cost a tenth of the import time.
+    # Freezing them afterwards keeps every later collection off them, the first one included
+    # (it would otherwise walk all of them once, about 50 ms, before serving).
     gc.disable()
     try:
         from bot.runtime.eventloop import run_event_loop
         from bot.serve import serve
     finally:
+        gc.freeze()
         gc.enable()
     settings = Settings()
     port = args.port or int(os.environ.get("PORT") or settings.port)

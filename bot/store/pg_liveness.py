@@ -25,7 +25,8 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.exc import DisconnectionError
-from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.store.async_engine import AsyncEngine
 
 PING_AFTER_IDLE_SECONDS = 30.0
 _RETURNED_AT = "occ_returned_at"

@@ -31,10 +31,10 @@ from sqlalchemy import event, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import QueuePool
 
 from bot.store import pg_liveness, revisions
+from bot.store.async_engine import AsyncConnection, AsyncEngine, create_async_engine
 from bot.store.ops import Change, Insert, Query, Row, Update, Where
 from bot.store.sql_statements import (
     Statements,

@@ -128,3 +128,36 @@ def test_the_openai_drafter_loads_openai_when_warmed_not_when_built(tmp_path: Pa
 
     assert built == []
     assert {"openai", "llama_index"} <= set(warmed)
+
+
+STORE_THEN_SESSION = """
+import asyncio, sys
+from bot.store import open_store
+
+async def main():
+    store = open_store(f"sqlite:///occ.db", None, None)
+    await store.migrate()
+    await store.get_draft("none-such")
+    orm_with_the_store = "sqlalchemy.orm" in sys.modules
+    await store.close()
+
+    # Anyone else in the process may still use SQLAlchemy's asyncio ORM in full.
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
+    from bot.store.async_engine import AsyncEngine as StoreEngine
+
+    engine = create_async_engine("sqlite+aiosqlite:///occ.db")
+    async with AsyncSession(engine) as session:
+        answer = (await session.execute(text("select 1"))).scalar_one()
+    await engine.dispose()
+    say(orm_with_the_store, answer, AsyncEngine is StoreEngine)
+
+asyncio.run(main())
+"""
+
+
+def test_the_sql_store_works_without_the_orm_which_stays_importable(tmp_path: Path) -> None:
+    orm_with_the_store, answer, one_engine_class = run(STORE_THEN_SESSION, tmp_path)
+
+    assert orm_with_the_store is False  # its 6 MB and 0.1 s are not part of a start
+    assert answer == 1 and one_engine_class

@@ -299,6 +299,26 @@ async def test_serve_joins_public_channels_and_names_the_ones_it_cannot_work_in(
     assert "Traceback" not in said
 
 
+async def test_serve_joins_every_channel_when_one_is_set_by_its_id(tmp_path, slack):
+    # The channels are looked at together once one "#name" has listed the workspace's
+    # channels: a channel given by ID must not leave the names unlisted (and "not found").
+    for name in ("occ-approvals", "occ-escalations", "occ-reliability", "occ-training"):
+        slack.add_channel(name)
+    slack.add_channel("occ-digest")
+    env = environment(
+        tmp_path,
+        **slack_env(slack),
+        OCC_APPROVALS_CHANNEL=slack.channel_id("#occ-approvals"),
+        OCC_DIGEST_CHANNEL="#occ-digest",
+    )
+    async with serving(env, tmp_path) as (url, _), httpx.AsyncClient() as http:
+        health = (await http.get(f"{url}/healthz")).json()
+    assert health["channels"] == {}, health
+    for name in ("approvals", "escalations", "reliability", "training", "digest"):
+        assert slack.is_member(f"#occ-{name}")
+    assert len(slack.calls("conversations.list")) == 1
+
+
 async def test_check_names_channels_the_bot_cannot_work_in_and_joins_none(tmp_path, slack):
     workspace_invited_nowhere(slack)
     code, out, _ = await occ_bot(
