@@ -33,8 +33,9 @@ RUNNING_BULK = re.compile(r"gid://shopify/BulkOperation/\d+")
 STOCK_BATCH = 25  # SKUs a query: 25 × (variant, inventory, 10 locations) < 1,000 points
 BULK_POLL_SECONDS = 2.0
 BULK_MAX_POLLS = 900  # half an hour at 2 s
-# Orders of a bulk file handed on at a time: a yield from an async generator for each order
-# took a fifth of what reading the file costs on top of parsing it (docs/benchmarks.md, 6).
+# Orders of a bulk file handed on at a time, for `SalesWindow.add_all`, which looks up what it
+# needs of the window once a batch; 5,000 cost more, the collector walking what a batch holds
+# (docs/benchmarks.md, 6).
 FILE_BATCH = 500
 
 ORDER_FIELDS = """
