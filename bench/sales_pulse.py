@@ -160,8 +160,8 @@ async def _read_seconds(shop_url: str, file_url: str) -> float:
         now = datetime.now(UTC)
         window = SalesWindow(now, ZoneInfo(TIMEZONE), delay_cutoff(now, SalesThresholds()))
         started = time.process_time()
-        async for order in reads.orders_in_file(client.lines(file_url)):
-            window.add(order)
+        async for batch in reads.order_batches_in_file(client.lines(file_url)):
+            window.add_all(batch)
         return time.process_time() - started
     finally:
         await client.aclose()

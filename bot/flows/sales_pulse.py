@@ -184,9 +184,9 @@ async def _evaluate(
     stats = reads.ReadStats()
     # Each order is counted in as it is read, and dropped: a run keeps no window of orders.
     window = SalesWindow(now, shop.timezone, delay_cutoff(now, rules))
-    orders = await reads.orders_since(client, window_start(now, shop.timezone), stats=stats)
-    async for order in orders:
-        window.add(order)
+    batches = await reads.order_batches_since(client, window_start(now, shop.timezone), stats=stats)
+    async for batch in batches:
+        window.add_all(batch)
     delayed, total = await reads.delayed_orders(client, delay_cutoff(now, rules))
     watched = [c.removeprefix(LOW_STOCK) for c in open_alerts if c.startswith(LOW_STOCK)]
     best = top_skus(window.sold_in_week, rules.top_skus)

@@ -33,6 +33,10 @@ RUNNING_BULK = re.compile(r"gid://shopify/BulkOperation/\d+")
 STOCK_BATCH = 25  # SKUs a query: 25 × (variant, inventory, 10 locations) < 1,000 points
 BULK_POLL_SECONDS = 2.0
 BULK_MAX_POLLS = 900  # half an hour at 2 s
+# Orders of a bulk file handed on at a time, for `SalesWindow.add_all`, which looks up what it
+# needs of the window once a batch; 5,000 cost more, the collector walking what a batch holds
+# (docs/benchmarks.md, 6).
+FILE_BATCH = 500
 
 ORDER_FIELDS = """
 id name createdAt cancelledAt email displayFinancialStatus displayFulfillmentStatus
@@ -161,16 +165,33 @@ async def orders_since(
 ) -> AsyncIterator[ShopOrder]:
     """Every order created or updated since ``since`` (one refunded since, say), oldest first,
     one at a time as it is read."""
+    batches = await order_batches_since(
+        client, since, stats=stats, sleep=sleep, max_polls=max_polls
+    )
+    return (order async for batch in batches for order in batch)
+
+
+async def order_batches_since(
+    client: ShopifyClient,
+    since: datetime,
+    *,
+    stats: ReadStats | None = None,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    max_polls: int = BULK_MAX_POLLS,
+) -> AsyncIterator[list[ShopOrder]]:
+    """The orders of `orders_since`, a batch at a time as they are read (see
+    `order_batches_in_file`)."""
     query = changed_since(since)
     if await count_orders(client, query) <= PAGING_LIMIT:
-        return (_order(node) async for node in client.nodes(ORDERS, "orders", {"query": query}))
+        nodes = client.nodes(ORDERS, "orders", {"query": query})
+        return ([_order(node)] async for node in nodes)
     if stats is not None:
         stats.bulk = True
     url = await _bulk_file(client, query, sleep, max_polls)
-    return orders_in_file(client.lines(url)) if url is not None else _no_orders()
+    return order_batches_in_file(client.lines(url)) if url is not None else _no_orders()
 
 
-async def _no_orders() -> AsyncIterator[ShopOrder]:
+async def _no_orders() -> AsyncIterator[list[ShopOrder]]:
     return
     yield  # an async generator that yields nothing
 
@@ -277,14 +298,22 @@ async def _await_bulk(
 
 
 async def orders_in_file(lines: AsyncIterator[str]) -> AsyncIterator[ShopOrder]:
-    """The orders of a grouped bulk JSONL file, each once its last line item is read: an
-    order's line, then a line for each of its line items, naming the order in
-    ``__parentId``. A line that is not JSON (a file cut short), or a line item that does not
-    follow its order, ends the read with `ShopifyUnavailable`: the orders before it were
-    yielded, so whoever reads must drop what it counted of them."""
+    """The orders of a grouped bulk JSONL file, one at a time (`order_batches_in_file`)."""
+    async for batch in order_batches_in_file(lines):
+        for order in batch:
+            yield order
+
+
+async def order_batches_in_file(lines: AsyncIterator[str]) -> AsyncIterator[list[ShopOrder]]:
+    """The orders of a grouped bulk JSONL file, each once its last line item is read, handed
+    on `FILE_BATCH` at a time: an order's line, then a line for each of its line items, naming
+    the order in ``__parentId``. A line that is not JSON (a file cut short), or a line item
+    that does not follow its order, ends the read with `ShopifyUnavailable`: the batches
+    before it were yielded, so whoever reads must drop what it counted of them."""
     order: dict[str, Any] | None = None
     order_id: str | None = None
     items: list[tuple[str, int]] = []
+    made: list[ShopOrder] = []
     number = order_line = 0
     loads = json.loads
     async for line in lines:
@@ -300,7 +329,13 @@ async def orders_in_file(lines: AsyncIterator[str]) -> AsyncIterator[ShopOrder]:
             ) from error
         if parent is None:
             if order is not None:
-                yield _order_of_file(order, items, order_line)
+                try:  # inline: a call an order costs
+                    made.append(_order(order, items))
+                except _NOT_AN_ORDER as error:
+                    raise _not_an_order(order_line, error) from error
+                if len(made) == FILE_BATCH:
+                    yield made
+                    made = []
             order, order_id, items, order_line = row, row.get("id"), [], number
         elif parent != order_id or order_id is None:
             raise ShopifyUnavailable(
@@ -312,16 +347,21 @@ async def orders_in_file(lines: AsyncIterator[str]) -> AsyncIterator[ShopOrder]:
             if sku:
                 items.append((sku, int(row.get("quantity") or 0)))
     if order is not None:
-        yield _order_of_file(order, items, order_line)
+        try:
+            made.append(_order(order, items))
+        except _NOT_AN_ORDER as error:
+            raise _not_an_order(order_line, error) from error
+    if made:
+        yield made
 
 
-def _order_of_file(row: dict[str, Any], items: list[tuple[str, int]], line: int) -> ShopOrder:
-    try:
-        return _order(row, items)
-    except (KeyError, ValueError, TypeError, AttributeError) as error:
-        raise ShopifyUnavailable(
-            f"bulk result file, line {line}: not an order as asked for: {error!r}"
-        ) from error
+_NOT_AN_ORDER = (KeyError, ValueError, TypeError, AttributeError)
+
+
+def _not_an_order(line: int, error: Exception) -> ShopifyUnavailable:
+    return ShopifyUnavailable(
+        f"bulk result file, line {line}: not an order as asked for: {error!r}"
+    )
 
 
 def _order(node: dict[str, Any], items: list[tuple[str, int]] | None = None) -> ShopOrder:
@@ -342,19 +382,33 @@ def _order(node: dict[str, Any], items: list[tuple[str, int]] | None = None) -> 
         if given  # most orders have none
         else ()
     )
-    # Positional: a run makes one for each order of its window, and keywords double the cost.
-    return ShopOrder(
-        node["id"],  # id
-        node.get("name") or node["id"],  # name
-        parse_time(node["createdAt"]),  # created_at
-        _amount(node.get("totalPriceSet")),  # total
-        node.get("displayFinancialStatus") or "",  # financial
-        node.get("displayFulfillmentStatus") or "",  # fulfillment
-        node.get("email"),  # email
-        node.get("cancelledAt") is not None,  # cancelled
-        tuple(items),  # items
-        refunds,
+    created = _fromisoformat(node["createdAt"])
+    if created.tzinfo is not UTC:
+        created = created.astimezone(UTC)
+    try:  # the usual shape; `_amount` reads any other as Shopify may write it
+        total = float(node["totalPriceSet"]["shopMoney"]["amount"])
+    except (KeyError, TypeError, ValueError):
+        total = _amount(node.get("totalPriceSet"))
+    # From a tuple, as `_make` does: a run makes one for each order of its window, and keywords
+    # doubled the cost of making it, calling the class took twice `_make`'s time.
+    return _make_order(
+        (
+            node["id"],  # id
+            node.get("name") or node["id"],  # name
+            created,  # created_at (`parse_time`, inline)
+            total,
+            node.get("displayFinancialStatus") or "",  # financial
+            node.get("displayFulfillmentStatus") or "",  # fulfillment
+            node.get("email"),  # email
+            node.get("cancelledAt") is not None,  # cancelled
+            tuple(items),  # items
+            refunds,
+        )
     )
+
+
+_make_order = ShopOrder._make
+_fromisoformat = datetime.fromisoformat
 
 
 def _amount(money_bag: dict[str, Any] | None) -> float:

@@ -6,6 +6,7 @@ an empty window."""
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import AsyncIterator, Iterable
 from datetime import UTC, datetime, timedelta
@@ -15,7 +16,12 @@ import pytest
 
 from bot.domain import ShopRefund
 from bot.integrations.shopify import ShopifyUnavailable
-from bot.integrations.shopify_reads import orders_in_file, parse_time
+from bot.integrations.shopify_reads import (
+    FILE_BATCH,
+    order_batches_in_file,
+    orders_in_file,
+    parse_time,
+)
 from bot.rules import pulse as tile
 from bot.rules.sales import TRIGGERS, SalesRead
 from bot.rules.sales_window import SalesWindow, fold
@@ -136,6 +142,72 @@ async def test_the_streamed_window_counts_what_the_rules_count_from_a_list():
     assert len(snapshot.today_by_hour) == 16  # hours 0 to 15, the one under way included
     assert sum(snapshot.today_by_hour) == 72.25 and snapshot.usual_by_hour[18] == round(25.5 / 7, 2)
     assert [o.name for o in snapshot.unfulfilled] == ["#5", "#6"]
+
+
+def many_orders(count: int) -> list[str]:
+    """A file of ``count`` orders, the fixture's over and over with ids of their own."""
+    lines, template = [], [line for line in fixture_lines() if line.strip()]
+    number = 0
+    while number < count:
+        for line in template:
+            row = json.loads(line)
+            if "__parentId" in row:
+                row["__parentId"] = f"gid://shopify/Order/{number}"
+            else:
+                number += 1
+                if number > count:
+                    break
+                row["id"], row["name"] = f"gid://shopify/Order/{number}", f"#{number}"
+            lines.append(json.dumps(row))
+    return lines
+
+
+async def test_a_file_of_many_batches_counts_each_order_once_as_a_list_would():
+    """The bulk read hands its orders on a batch at a time: over batch boundaries (and a last
+    batch part full) every order comes once, in the file's order, and the window counted a
+    batch at a time is the one counted an order at a time."""
+    lines = many_orders(2 * FILE_BATCH + 7)
+    batches = [batch async for batch in order_batches_in_file(lines_of(lines))]
+    assert [len(batch) for batch in batches] == [FILE_BATCH, FILE_BATCH, 7]
+    read = [o for batch in batches for o in batch]
+    assert [o.name for o in read] == [f"#{n}" for n in range(1, 2 * FILE_BATCH + 8)]
+    assert read == [o async for o in orders_in_file(lines_of(lines))]
+
+    one_by_one = SalesWindow(NOW, NEW_YORK, CUTOFF)
+    for o in read:
+        one_by_one.add(o)
+    batched = SalesWindow(NOW, NEW_YORK, CUTOFF)
+    for batch in batches:
+        batched.add_all(batch)
+    assert batched == one_by_one
+    assert batched.orders == 2 * FILE_BATCH + 7
+    # Today's two of each copy of the fixture (#5, #6): 144 copies, the last one without #7.
+    assert batched.days[0].orders == 2 * 144
+
+
+@pytest.mark.parametrize(
+    ("money", "total"),
+    [
+        ({"shopMoney": {"amount": "12.50"}}, 12.5),
+        ({"shopMoney": {"amount": None}}, 0.0),
+        ({"shopMoney": {"amount": ""}}, 0.0),
+        ({"shopMoney": None}, 0.0),
+        ({}, 0.0),
+        (None, 0.0),
+    ],
+)
+async def test_an_orders_total_is_read_as_shopify_may_write_it(money, total):
+    row = json.loads(fixture_lines()[0])
+    row["totalPriceSet"] = money
+    [read] = [o async for o in orders_in_file(lines_of([json.dumps(row)]))]
+    assert read.total == total
+
+
+async def test_a_total_that_is_not_money_is_an_error_that_names_its_line():
+    row = json.loads(fixture_lines()[0])
+    row["totalPriceSet"] = {"shopMoney": {"amount": "twelve"}}
+    with pytest.raises(ShopifyUnavailable, match="line 1: not an order"):
+        await streamed([json.dumps(row)])
 
 
 async def test_only_the_listed_orders_are_kept_however_many_are_read():
