@@ -33,6 +33,7 @@ from bot.drafting.offline import OfflineDrafter
 from bot.integrations.chatwoot import ChatwootClient
 from bot.runtime.background import Background
 from bot.runtime.pacing import PostPacer
+from bot.runtime.pending_drafts import PendingDrafts
 from bot.runtime.refusals import Deciding, Refusals
 from bot.runtime.reliability import OpenIncidents
 from bot.runtime.spool import Spool, spool_key
@@ -74,6 +75,9 @@ class Services:
     refusals: Refusals = field(default_factory=Refusals)
     # Clicks waiting for another click on the same draft to be applied (bot.flows.spooled).
     deciding: Deciding[Any] = field(default_factory=Deciding)
+    # Drafts seen pending with their card: a decision on one reads nothing before its
+    # compare-and-set (bot.flows.decisions).
+    pending_drafts: PendingDrafts = field(default_factory=PendingDrafts)
     incidents: OpenIncidents = field(default_factory=OpenIncidents)
     runner: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
     # Posts per channel at Slack's rate (bot.slack.post); settings give the rate.
