@@ -193,6 +193,18 @@ class _UnpacedRateLimitRetry(_SkipsMethods, AsyncRateLimitErrorRetryHandler):
     skipped = PACED
 
 
+def debug_only_when_written(name: str) -> logging.Logger:
+    """The logger ``name``, given the level it takes from its parents now if it has none.
+    slack_sdk and Bolt build their debug lines (slack_sdk: each request's whole JSON body and
+    each answer's, blocks included) whenever their logger's own level is at most DEBUG, which
+    NOTSET (0) is, even when nothing would write them: with the level the logger takes
+    anyway, they are built only when DEBUG logging is on (`OCC_LOG_LEVEL`)."""
+    logger = logging.getLogger(name)
+    if logger.level == logging.NOTSET:
+        logger.setLevel(logger.getEffectiveLevel())
+    return logger
+
+
 def slack_client(
     settings: Settings, session: aiohttp.ClientSession | None = None
 ) -> AsyncWebClient:
@@ -204,6 +216,7 @@ def slack_client(
         base_url=settings.slack_api_url,
         timeout=10,
         session=session,
+        logger=debug_only_when_written("slack_sdk.web.async_client"),
         retry_handlers=[
             _ConnectionErrorRetry(max_retry_count=2),
             _UnpacedRateLimitRetry(max_retry_count=3),  # a 429 did nothing
