@@ -24,7 +24,6 @@ from starlette.routing import Route
 
 from bench.common import HOST, SIGNING_SECRET
 from bot.runtime.eventloop import run_event_loop
-from bot.runtime.joined_writes import http_protocol
 
 if TYPE_CHECKING:
     from bench.procs import Child
@@ -93,14 +92,7 @@ def main() -> None:
     )
     # The same server settings as bot/serve.py.
     server = uvicorn.Server(
-        uvicorn.Config(
-            app,
-            host=HOST,
-            port=args.port,
-            log_level="info",
-            access_log=False,
-            http=http_protocol(),
-        )
+        uvicorn.Config(app, host=HOST, port=args.port, log_level="info", access_log=False)
     )
     run_event_loop(server.serve())  # the same loop as occ-bot serve
 

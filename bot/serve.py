@@ -13,7 +13,6 @@ import uvicorn
 from bot.app import create_app, create_bolt_app
 from bot.config import Settings
 from bot.connect import SlackRejected, connect, join_channels, keep_connecting
-from bot.runtime.joined_writes import http_protocol
 from bot.runtime.spool import UnsafeSpool
 from bot.services import build_services
 
@@ -77,11 +76,7 @@ async def serve(settings: Settings, *, host: str, port: int) -> int:
             "SLACK_APP_TOKEN): serving intake and /healthz only"
         )
     app = create_app(services, bolt=None if socket_mode else bolt)
-    server = _Server(
-        uvicorn.Config(
-            app, host=host, port=port, log_level="info", access_log=False, http=http_protocol()
-        )
-    )
+    server = _Server(uvicorn.Config(app, host=host, port=port, log_level="info", access_log=False))
     socket_handler = None
     if socket_mode and bolt is not None:
         from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler

@@ -18,8 +18,6 @@ from typing import Self, TypeVar
 import uvicorn
 from starlette.types import ASGIApp
 
-from bot.runtime.joined_writes import http_protocol
-
 T = TypeVar("T")
 
 HOST = "127.0.0.1"
@@ -74,7 +72,6 @@ class StandinServer:
             limit_concurrency=limit_concurrency,
             timeout_graceful_shutdown=graceful_seconds,
             server_header=False,
-            http=http_protocol(),  # as `occ-bot serve`: a response's head and body in one write
         )
         self._server = _EmbeddedServer(self._config)
         self._task: asyncio.Task[None] | None = None
