@@ -48,7 +48,7 @@ async def _operate(url: str, standins: Standins, clicks: list[Click], operators:
                 if click.status != 200:
                     continue  # counted as non-200; its card will not change
                 card = (click.draft.card.channel, click.draft.card.ts)
-                if await standins.wait_cards_sent([card], CARD_WAIT_SECONDS):
+                if await standins.wait_cards_sent([card], CARD_WAIT_SECONDS, session=http):
                     raise RuntimeError(
                         f"card of {click.draft.id} not shown sent within {CARD_WAIT_SECONDS} s"
                     )
@@ -127,6 +127,9 @@ async def one_setting(
         "click_to_first_update": _dist(to_first),
         "ack": _dist([c.ack_ms for c in measured]),
         "server_cpu_ms_per_approval": round(server_cpu / clicks * 1000, 2),
+        "standins_cpu_ms_per_approval": round(standins_cpu / clicks * 1000, 2),
+        "postgres_cpu_ms_per_approval": round(postgres_cpu / clicks * 1000, 2),
+        "client_cpu_ms_per_approval": round(client_cpu / clicks * 1000, 2),
         "server_cpu_pct": round(server_cpu / window * 100),
         "standins_cpu_pct": round(standins_cpu / window * 100),
         "postgres_cpu_pct": round(postgres_cpu / window * 100),
@@ -213,6 +216,9 @@ def summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
         "ack": pooled("ack"),
         "approvals_per_s": median("approvals_per_s"),
         "server_cpu_ms_per_approval": median("server_cpu_ms_per_approval"),
+        "standins_cpu_ms_per_approval": median("standins_cpu_ms_per_approval"),
+        "postgres_cpu_ms_per_approval": median("postgres_cpu_ms_per_approval"),
+        "client_cpu_ms_per_approval": median("client_cpu_ms_per_approval"),
         "server_cpu_pct": median("server_cpu_pct"),
         "standins_cpu_pct": median("standins_cpu_pct"),
         "postgres_cpu_pct": median("postgres_cpu_pct"),

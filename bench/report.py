@@ -292,9 +292,10 @@ def _latency_section(results: dict[str, Any]) -> list[str]:
         "",
         "| operators clicking | clicks | click→card shows sent p50 / p99 (max) | "
         "click→first card update p50 / p99 | click ack p50 / p99 | approvals/s | "
-        "occ-bot CPU per approval | CPU occ-bot / stand-ins / postgres / client | "
+        "occ-bot CPU per approval | stand-ins / postgres / client CPU per approval | "
+        "CPU occ-bot / stand-ins / postgres / client | "
         "machine busy | non-200 acks | duplicate replies |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for level in sorted(row, key=int):
         r = row[level]
@@ -304,7 +305,8 @@ def _latency_section(results: dict[str, Any]) -> list[str]:
             f"{sent['p50_ms']:.0f} / {sent['p99_ms']:.0f} ms ({sent['max_ms']:.0f}) | "
             f"{first['p50_ms']:.0f} / {first['p99_ms']:.0f} ms | "
             f"{ack['p50_ms']:.1f} / {ack['p99_ms']:.1f} ms | "
-            f"{r['approvals_per_s']:.0f} | {r['server_cpu_ms_per_approval']:.1f} ms | "
+            f"{r['approvals_per_s']:.0f} | {r['server_cpu_ms_per_approval']:.2f} ms | "
+            f"{_per_approval(r)} | "
             f"{r['server_cpu_pct']:.0f} % / {r['standins_cpu_pct']:.0f} % / "
             f"{r['postgres_cpu_pct']:.0f} % / {r['client_cpu_pct']:.0f} % | "
             f"{r['machine_busy_pct']:.0f} % | {r['non_200_acks']} | {r['duplicate_replies']} |"
@@ -325,6 +327,13 @@ def _latency_section(results: dict[str, Any]) -> list[str]:
         "card says “sending” first) add to these.",
     ]
     return out
+
+
+def _per_approval(r: dict[str, Any]) -> str:
+    keys = ("standins", "postgres", "client")
+    if any(f"{k}_cpu_ms_per_approval" not in r for k in keys):
+        return "—"  # results from before these were kept
+    return " / ".join(f"{r[f'{k}_cpu_ms_per_approval']:.2f}" for k in keys) + " ms"
 
 
 def _ack_section(results: dict[str, Any]) -> list[str]:

@@ -19,7 +19,7 @@ from starlette.applications import Starlette
 from bot import handlers
 from bot.flows.help_center import keep_synced
 from bot.jobs.runner import Scheduler
-from bot.services import Services
+from bot.services import Services, debug_only_when_written
 from bot.slack import bot_identity
 from bot.web.routes import create_web_app
 
@@ -39,7 +39,7 @@ class _TokenFromEnvironment(logging.Filter):
 
 def create_bolt_app(services: Services) -> AsyncApp:
     settings = services.settings
-    bolt_log = logging.getLogger("occ.bolt")
+    bolt_log = debug_only_when_written("occ.bolt")
     if not bolt_log.filters:
         bolt_log.addFilter(_TokenFromEnvironment())
     app = AsyncApp(
@@ -47,7 +47,11 @@ def create_bolt_app(services: Services) -> AsyncApp:
         logger=bolt_log,
         # Flows talk to Slack through services.slack; Bolt's own client (for its per-request
         # context) shares its connections, and `authorize` asks auth.test once per start.
-        client=AsyncWebClient(base_url=settings.slack_api_url, session=services.slack.session),
+        client=AsyncWebClient(
+            base_url=settings.slack_api_url,
+            session=services.slack.session,
+            logger=debug_only_when_written("slack_sdk.web.async_client"),
+        ),
         authorize=bot_identity(services.slack),
         signing_secret=(
             settings.slack_signing_secret.get_secret_value()

@@ -33,6 +33,7 @@ from bot.drafting.offline import OfflineDrafter
 from bot.integrations.chatwoot import ChatwootClient
 from bot.runtime.background import Background
 from bot.runtime.pacing import PostPacer
+from bot.runtime.pending_drafts import PendingDrafts
 from bot.runtime.refusals import Deciding, Refusals
 from bot.runtime.reliability import OpenIncidents
 from bot.runtime.spool import Spool, spool_key
@@ -74,6 +75,9 @@ class Services:
     refusals: Refusals = field(default_factory=Refusals)
     # Clicks waiting for another click on the same draft to be applied (bot.flows.spooled).
     deciding: Deciding[Any] = field(default_factory=Deciding)
+    # Drafts seen pending with their card: a decision on one reads nothing before its
+    # compare-and-set (bot.flows.decisions).
+    pending_drafts: PendingDrafts = field(default_factory=PendingDrafts)
     incidents: OpenIncidents = field(default_factory=OpenIncidents)
     runner: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
     # Posts per channel at Slack's rate (bot.slack.post); settings give the rate.
@@ -189,6 +193,18 @@ class _UnpacedRateLimitRetry(_SkipsMethods, AsyncRateLimitErrorRetryHandler):
     skipped = PACED
 
 
+def debug_only_when_written(name: str) -> logging.Logger:
+    """The logger ``name``, given the level it takes from its parents now if it has none.
+    slack_sdk and Bolt build their debug lines (slack_sdk: each request's whole JSON body and
+    each answer's, blocks included) whenever their logger's own level is at most DEBUG, which
+    NOTSET (0) is, even when nothing would write them: with the level the logger takes
+    anyway, they are built only when DEBUG logging is on (`OCC_LOG_LEVEL`)."""
+    logger = logging.getLogger(name)
+    if logger.level == logging.NOTSET:
+        logger.setLevel(logger.getEffectiveLevel())
+    return logger
+
+
 def slack_client(
     settings: Settings, session: aiohttp.ClientSession | None = None
 ) -> AsyncWebClient:
@@ -200,6 +216,7 @@ def slack_client(
         base_url=settings.slack_api_url,
         timeout=10,
         session=session,
+        logger=debug_only_when_written("slack_sdk.web.async_client"),
         retry_handlers=[
             _ConnectionErrorRetry(max_retry_count=2),
             _UnpacedRateLimitRetry(max_retry_count=3),  # a 429 did nothing

@@ -183,6 +183,7 @@ async def check(
         await tell(services, channel=channel, user=user, text="That draft no longer exists.")
         return None
     services.refusals.remember(draft)
+    services.pending_drafts.remember(draft)
     why = refusal_now(services.settings, user, draft, kind)
     if why is not None:
         await refuse(services, draft, user, kind.value, why)
@@ -244,7 +245,9 @@ async def decide(
     caller's to send, and its card is left to be drawn with the reply's outcome
     (`_send_reply`). ``at``: when the operator decided, if earlier than now (a decision kept
     in the spool while the database was down)."""
-    draft = await check(services, draft_id, user, kind, channel=None)
+    draft = _seen_pending(services, draft_id, user, kind) or await check(
+        services, draft_id, user, kind, channel=None
+    )
     if draft is None:
         return None
     now = services.clock()
@@ -283,6 +286,7 @@ async def decide(
         escalation=stored_escalation,
         messages=messages,
     )
+    services.pending_drafts.forget(draft_id)
     if won is None:
         latest = await services.store.get_draft(draft_id) or draft
         services.refusals.remember(latest)
@@ -294,6 +298,17 @@ async def decide(
     if marked is not None:
         await training.explain(services, won, marked)
     return Decided(won, kind.logged_as, reply)
+
+
+def _seen_pending(services: Services, draft_id: str, user: str, kind: DecisionKind) -> Draft | None:
+    """The draft as this replica last saw it pending with its card, if ``user`` may ``kind``
+    it as it was: its state is left to the store's compare-and-set, whose loser reads the
+    draft and is told who won (`bot.runtime.pending_drafts`). A refusal is never given from
+    it: None, and `check` reads the draft and words the refusal as the draft stands now."""
+    draft = services.pending_drafts.get(draft_id)
+    if draft is None or refusal(services.settings, user, draft, kind) is not None:
+        return None
+    return draft
 
 
 def _decision_payload(

@@ -154,6 +154,8 @@ async def post_card(services: Services, draft: Draft, *, again: bool = False) ->
             recorded=lambda: _card_of(services, draft.id),
         ),
     )
+    if posted is not None:
+        services.pending_drafts.remember(posted)
     if posted is not None and posted.state is DraftState.SUPERSEDED:
         # Its supersession found no card to redraw: the card shows it now.
         await surfaces.changed(services, surfaces.Event(Action.DRAFT_SUPERSEDED, posted))
