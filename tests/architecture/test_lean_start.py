@@ -161,3 +161,31 @@ def test_the_sql_store_works_without_the_orm_which_stays_importable(tmp_path: Pa
 
     assert orm_with_the_store is False  # its 6 MB and 0.1 s are not part of a start
     assert answer == 1 and one_engine_class
+
+
+SERVE_IDLE = """
+import asyncio, sys
+from bot.app import create_app
+from bot.config import Settings
+from bot.services import build_services
+
+async def main():
+    services = await build_services(Settings())
+    app = create_app(services, bolt=None)
+    async with app.router.lifespan_context(app):  # migrated, jobs scheduled: serving
+        await asyncio.sleep(1)
+        say(sorted(name for name in sys.modules if name.startswith("sqlalchemy.dialects.")))
+
+asyncio.run(main())
+"""
+
+
+def test_a_sqlite_process_never_loads_sqlalchemys_postgresql_dialect(tmp_path: Path) -> None:
+    database = {"DATABASE_URL": f"sqlite:///{tmp_path / 'occ.db'}"}
+    run(SERVE_IDLE, tmp_path, **database)  # a new database: migrated
+
+    (dialects,) = run(SERVE_IDLE, tmp_path, **database)  # the usual restart
+
+    assert "sqlalchemy.dialects.sqlite" in dialects
+    # its 2 MB come with a JSONB column type, `postgresql_where=` or PostgreSQL's insert
+    assert not [name for name in dialects if name.startswith("sqlalchemy.dialects.postgresql")]
