@@ -21,7 +21,6 @@ from sqlalchemy import (
     TypeDecorator,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeEngine
 
 from bot.store import codec
@@ -62,7 +61,23 @@ class UtcDateTime(TypeDecorator[datetime]):
         return codec.parse_ts(value)
 
 
-Json = JSON().with_variant(JSONB(), "postgresql")
+class _Json(TypeDecorator[Any]):
+    """JSON: ``jsonb`` on PostgreSQL, SQLite's JSON text elsewhere. (Not
+    ``JSON().with_variant(JSONB(), ...)``: that imports all of SQLAlchemy's PostgreSQL dialect,
+    about 2 MB, into every SQLite process.)"""
+
+    impl = JSON
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import JSONB
+
+            return dialect.type_descriptor(JSONB())
+        return dialect.type_descriptor(JSON())
+
+
+Json = _Json()
 
 
 def check_in(column: str, values: tuple[str, ...]) -> CheckConstraint:
@@ -74,12 +89,20 @@ def check_in(column: str, values: tuple[str, ...]) -> CheckConstraint:
 SCOPES = ("cx", "sales", "reliability", "training")
 
 
+PARTIAL = "where"  # the `info` key of a partial index's condition
+
+
 def partial_index(name: str, *columns: str, where: str, unique: bool = False) -> Index:
-    """An index of the rows matching ``where`` (on PostgreSQL and SQLite alike)."""
-    return Index(
-        name,
-        *columns,
-        unique=unique,
-        postgresql_where=text(where),
-        sqlite_where=text(where),
-    )
+    """An index of the rows matching ``where`` (on PostgreSQL and SQLite alike).
+
+    The condition is kept in the index's `info`, and `bot.store.migrations.tables` renders it
+    as the option of the database at hand (``postgresql_where`` or ``sqlite_where``). Naming
+    ``postgresql_where`` here would make SQLAlchemy import its whole PostgreSQL dialect to
+    check the option, about 2 MB of every SQLite process."""
+    return Index(name, *columns, unique=unique, info={PARTIAL: where})
+
+
+def where_option(index: Index, dialect: str) -> dict[str, Any]:
+    """``{"<dialect>_where": condition}`` for a partial index, ``{}`` for any other."""
+    where = index.info.get(PARTIAL)
+    return {f"{dialect}_where": text(where)} if where else {}

@@ -11,7 +11,7 @@ from sqlalchemy import BigInteger, Column, Float, Identity, Index, Integer, Tabl
 from bot.domain import Action, LogEntry, Outcome, Scope
 from bot.store import codec
 from bot.store.codec import Row
-from bot.store.columns import SCOPES, Json, UtcDateTime, check_in, metadata
+from bot.store.columns import SCOPES, Json, UtcDateTime, check_in, metadata, partial_index
 from bot.store.database import Database
 from bot.store.ops import Change, Cond, Insert, Query, eq, one_of
 
@@ -41,24 +41,12 @@ decision_log_table = Table(
     Index("decision_log_created_idx", "created_at", "seq"),
     Index("decision_log_subject_idx", "subject_id", "created_at", "seq"),
     # The team's numbers (the views of migration 0013): counted and ordered from the index.
-    Index(
-        "decision_log_figures_idx",
-        "action",
-        "created_at",
-        "actor",
-        "waited_seconds",
-        postgresql_where=text(FIGURES),
-        sqlite_where=text(FIGURES),
+    partial_index(
+        "decision_log_figures_idx", "action", "created_at", "actor", "waited_seconds", where=FIGURES
     ),
     Index("decision_log_actor_idx", "actor", "action", "created_at"),
     # `/occ training report`: the few training rows, found without reading the live ones.
-    Index(
-        "decision_log_training_idx",
-        "created_at",
-        "seq",
-        postgresql_where=text(TRAINING),
-        sqlite_where=text(TRAINING),
-    ),
+    partial_index("decision_log_training_idx", "created_at", "seq", where=TRAINING),
 )
 TABLE = decision_log_table.name
 

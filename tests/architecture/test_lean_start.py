@@ -12,6 +12,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytest_plugins = ["tests.store_fixtures"]
+
 REPO = Path(__file__).parents[2]
 # Loaded on first use only (bench/README.md lists what each costs): migrations, drafting,
 # charts, the Supabase backend, the Shopify client, the demo's Shopify stand-in.
@@ -161,3 +165,39 @@ def test_the_sql_store_works_without_the_orm_which_stays_importable(tmp_path: Pa
 
     assert orm_with_the_store is False  # its 6 MB and 0.1 s are not part of a start
     assert answer == 1 and one_engine_class
+
+
+SERVE_IDLE = """
+import asyncio, sys
+from bot.app import create_app
+from bot.config import Settings
+from bot.services import build_services
+
+async def main():
+    services = await build_services(Settings())
+    app = create_app(services, bolt=None)
+    async with app.router.lifespan_context(app):  # migrated, jobs scheduled: serving
+        await asyncio.sleep(1)
+        say(sorted(name for name in sys.modules if name.startswith("sqlalchemy.dialects.")))
+
+asyncio.run(main())
+"""
+
+
+@pytest.mark.parametrize(("flavour", "other"), [("sqlite", "postgresql"), ("postgres", "sqlite")])
+def test_a_restart_loads_only_its_own_databases_sqlalchemy_dialect(
+    flavour: str, other: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    if flavour == "sqlite":
+        database = {"DATABASE_URL": f"sqlite:///{tmp_path / 'occ.db'}"}
+    else:
+        database = {"DATABASE_URL": request.getfixturevalue("pg_schema_url")}
+    run(SERVE_IDLE, tmp_path, **database)  # a new database: migrated (Alembic loads both)
+
+    (dialects,) = run(SERVE_IDLE, tmp_path, **database)  # the usual restart
+
+    own = "postgresql" if flavour == "postgres" else "sqlite"
+    assert f"sqlalchemy.dialects.{own}" in dialects
+    # PostgreSQL's is 2 MB, SQLite's 0.7 MB: loaded by a JSONB column type, a dialect's
+    # option on an index (`postgresql_where=`) or the other database's insert
+    assert not [name for name in dialects if name.startswith(f"sqlalchemy.dialects.{other}")]

@@ -42,6 +42,8 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
+from bot.store.columns import where_option
+
 # A table's constraints and indexes are sets: listed in a fixed order, the SQL a revision
 # renders is the same every time.
 _KINDS = (PrimaryKeyConstraint, ForeignKeyConstraint, UniqueConstraint, CheckConstraint)
@@ -70,8 +72,11 @@ def create(table: Table) -> None:
             **table.kwargs,
         )
     )
+    dialect = op.get_context().dialect.name
     for index in _indexes(table):
-        op.invoke(CreateIndexOp.from_index(index))
+        create_index = CreateIndexOp.from_index(index)
+        create_index.kw.update(where_option(index, dialect))
+        op.invoke(create_index)
 
 
 def drop(table: Table) -> None:
