@@ -72,6 +72,7 @@ async def done_in_chatwoot(
     # First the conversation's record, then the cards: a draft stored meanwhile sees the one.
     await store.record_done_in_chatwoot(work.conversation_id, retirement)
     retired = await store.retire_waiting(work.conversation_id, retirement, entry)
+    _forget(services, retired)
     await surfaces.changed(services, *(surfaces.Event(Action.DRAFT_RETIRED, d) for d in retired))
     return retired
 
@@ -98,8 +99,14 @@ async def retire_if_answered(services: Services, draft: Draft, newest_message: d
 
     conversation = draft.input.conversation_id
     retired = await services.store.retire_waiting(conversation, done, entry, only=draft.id)
+    _forget(services, retired)
     await surfaces.changed(services, *(surfaces.Event(Action.DRAFT_RETIRED, d) for d in retired))
     return retired[0] if retired else await services.store.get_draft(draft.id) or draft
+
+
+def _forget(services: Services, retired: list[Draft]) -> None:
+    for draft in retired:
+        services.pending_drafts.forget(draft.id)
 
 
 async def _ours(services: Services, work: AnsweredInChatwoot) -> bool:

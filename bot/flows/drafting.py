@@ -207,6 +207,7 @@ async def _supersede(services: Services, older: Draft, newer: Draft) -> None:
     superseded = await services.store.supersede(
         older.id, by=newer.id, at=services.clock(), log=log_row
     )
+    services.pending_drafts.forget(older.id)
     if superseded is not None and superseded.card is not None:
         services.background.spawn(
             surfaces.changed(services, surfaces.Event(Action.DRAFT_SUPERSEDED, superseded)),

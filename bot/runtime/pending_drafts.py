@@ -7,10 +7,11 @@ log row and the reply it queues. Its state does change, and it is never taken fr
 store's compare-and-set (pending, not superseded, not retired) decides, and a decision that
 loses it reads the draft and is told who won. So a copy seen pending, even one another
 replica has decided since, is safe to decide from; it is dropped once this replica sees the
-draft decided.
+draft decided, superseded or retired.
 
 Bounded: past `max_kept`, the draft seen longest ago is forgotten, and a decision on it reads
-the database, as without this.
+the database, as without this. A draft with a long customer message is a few KB, and drafts
+decided on other replicas stay until pushed out, so the bound is what an idle replica holds.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from collections import OrderedDict
 
 from bot.domain import Draft, DraftState
 
-MAX_KEPT = 4_096
+MAX_KEPT = 1_024  # about 2.5 MB of drafts; more cards than operators see at once
 
 
 class PendingDrafts:

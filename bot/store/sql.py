@@ -122,12 +122,23 @@ async def _migration_lock(sqlite_path: str | None) -> AsyncIterator[None]:
             fcntl.flock(lock_file.fileno(), fcntl.LOCK_UN)
 
 
+def _autocommits(engine: AsyncEngine) -> bool:
+    """Whether the engine's connections are set to autocommit when they connect (the level
+    `create_async_engine(isolation_level=...)` gave; SQLAlchemy 2.0 keeps it there)."""
+    level = getattr(engine.dialect, "_on_connect_isolation_level", "AUTOCOMMIT")
+    return level == "AUTOCOMMIT"
+
+
 class SqlDatabase:
     """`bot.store.database.Database` over SQLAlchemy Core; build it with `from_url`."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
         self.flavour: Flavour = "postgres" if engine.dialect.name == "postgresql" else "sqlite"
+        if self.flavour == "postgres" and not _autocommits(engine):
+            # A change is one statement run on a read connection: in a transaction nobody
+            # commits, its write would be rolled back after it returned its row.
+            raise ValueError("PostgreSQL connections must autocommit: build with from_url")
         self._statements = Statements(_insert(self.flavour))
         # SQLite has one writer at a time. Queueing this process's writers here is far cheaper
         # than letting them meet SQLite's busy handler, which sleeps in growing steps.

@@ -96,3 +96,20 @@ async def test_a_card_decided_on_another_replica_is_refused_where_it_was_seen_pe
     finally:
         await a.stop()
         await b.stop()
+
+
+async def test_a_card_retired_in_chatwoot_is_no_longer_kept_as_seen_pending(
+    pg_bot: BotUnderTest, chatwoot, scenarios
+):
+    payload = scenarios["demo-1-order-status"].payload
+    chatwoot.add_incoming(payload["conversation_id"], payload["customer_message"])
+    draft = await pg_bot.posted_draft(payload)
+    kept = pg_bot.services.pending_drafts
+    assert kept.get(draft.id) is not None
+
+    resolved = chatwoot.resolved_event(draft.input.conversation_id)
+    assert (await pg_bot.chatwoot_event(resolved)).status_code == 200
+    await pg_bot.settle()
+
+    assert (await pg_bot.store.get_draft(draft.id)).state is DraftState.RETIRED
+    assert kept.get(draft.id) is None and len(kept) == 0

@@ -10,6 +10,7 @@ import resource
 import uuid
 
 import psycopg
+import pytest
 
 from bot.store import open_store
 from tests.store.helpers import stored_draft
@@ -83,3 +84,18 @@ async def test_connections_numbered_past_1024_are_used_like_any_other(pg_schema_
         for descriptor in filler:
             os.close(descriptor)
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+async def test_a_postgresql_database_refuses_an_engine_whose_writes_nobody_would_commit():
+    # A change runs as one statement on a connection that must autocommit; on an engine
+    # left in transactions its row would come back and then be rolled back.
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from bot.store.sql import SqlDatabase, async_url
+
+    engine = create_async_engine(async_url(PG_URL))
+    try:
+        with pytest.raises(ValueError, match="must autocommit"):
+            SqlDatabase(engine)
+    finally:
+        await engine.dispose()
