@@ -31,6 +31,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from multiprocessing.connection import Connection
 from typing import Any
@@ -39,17 +40,28 @@ from zoneinfo import ZoneInfo
 from bot.config import Settings
 from bot.demo.standins.slack import DEFAULT_TOKEN as SLACK_TOKEN
 from bot.demo.standins.slack import SlackStandin
-from bot.flows.sales_pulse import pulse
+from bot.flows.sales_pulse import JOB, pulse
 from bot.integrations import shopify_reads as reads
+from bot.jobs import JOBS
+from bot.jobs.runner import run_once
 from bot.rules.sales import delay_cutoff
 from bot.rules.sales_window import SalesWindow
-from bot.services import build_services
+from bot.services import build_services, utc_now
 
 TIMEZONE = "America/New_York"
 SKUS = 200
+BEST = 10  # SKUs that sell clearly best (`_units`)
 DAYS = 8
 LARGE = 300_000  # orders from which a size is measured with `--runs-large` runs
 SIZES = (100_000, 1_000_000)
+
+
+def _units(i: int) -> int:
+    """Units of an order's first line: the first `BEST` SKUs sell 5 at a time, so that the
+    top sellers stand clear of the rest as in a real shop; were every SKU to sell alike, the
+    top 10 would change whenever the window moved by a few orders, and each run would alert
+    the SKUs come into it (the same one digit in the file either way)."""
+    return 5 if i % SKUS < BEST else 1
 
 
 def serve_shop(conn: Connection, orders: int, days: float = DAYS) -> None:
@@ -67,7 +79,7 @@ def serve_shop(conn: Connection, orders: int, days: float = DAYS) -> None:
                 20.0 + i % 80,
                 fulfillment="UNFULFILLED" if i % 997 == 0 else "FULFILLED",
                 email=f"customer{i % 5000}@example.com",
-                line_items=[(f"SKU-{i % SKUS:03d}", 1), (f"SKU-{(i * 7) % SKUS:03d}", 2)],
+                line_items=[(f"SKU-{i % SKUS:03d}", _units(i)), (f"SKU-{(i * 7) % SKUS:03d}", 2)],
             )
         for n in range(SKUS):
             shop.add_variant(f"SKU-{n:03d}", 50 + n * 10)
@@ -88,12 +100,15 @@ def serve_shop(conn: Connection, orders: int, days: float = DAYS) -> None:
 
 def serve_slack(conn: Connection) -> None:
     """Child process: the Slack stand-in, so that its side of the posts is not counted as the
-    bot's CPU; answers "stop" on the pipe."""
+    bot's CPU; answers "calls" (how many of each Web API method it received) and "stop" on the
+    pipe."""
 
     async def main() -> None:
         async with SlackStandin() as slack:
             conn.send(slack.url)
-            await asyncio.get_running_loop().run_in_executor(None, conn.recv)
+            loop = asyncio.get_running_loop()
+            while await loop.run_in_executor(None, conn.recv) != "stop":
+                conn.send(dict(Counter(call.method for call in slack.calls())))
 
     asyncio.run(main())
 
@@ -186,7 +201,7 @@ async def measure(orders: int = 100_000, runs: int = 3) -> dict[str, Any]:
             raise RuntimeError("the Slack stand-in did not start (see its output above)")
         slack_url = slack_control.recv()
         with tempfile.TemporaryDirectory() as folder:
-            return await _runs(shop, parent, slack_url, folder, orders, runs)
+            return await _runs(shop, parent, slack_control, slack_url, folder, orders, runs)
     finally:
         if slack_process.is_alive():
             slack_control.send("stop")
@@ -200,9 +215,49 @@ async def measure(orders: int = 100_000, runs: int = 3) -> dict[str, Any]:
             shop_process.kill()
 
 
+class _Clock:
+    """The bot's clock: the time now, moved on by ``ahead`` (the next run's window)."""
+
+    def __init__(self) -> None:
+        self.ahead = timedelta(0)
+
+    def __call__(self) -> datetime:
+        return utc_now() + self.ahead
+
+
+def _slack_calls(slack: Connection) -> Counter[str]:
+    slack.send("calls")
+    return Counter(slack.recv())
+
+
+async def _measured(
+    work: Any, control: Connection, slack: Connection
+) -> tuple[Any, dict[str, Any]]:
+    """Await ``work``: what it returned, its wall time and CPU, the shop's requests, cost points
+    and throttles and the Slack calls it made."""
+    control.send("counters")
+    before = control.recv()
+    calls = _slack_calls(slack)
+    started, cpu_started = time.perf_counter(), time.process_time()
+    said = await work
+    seconds = time.perf_counter() - started
+    cpu = time.process_time() - cpu_started
+    control.send("counters")
+    after = control.recv()
+    return said, {
+        "seconds": seconds,
+        "cpu_seconds": cpu,
+        "requests": after["requests"] - before["requests"],
+        "points": after["spent"] - before["spent"],
+        "throttled": after["throttled"] - before["throttled"],
+        "slack_calls": dict(_slack_calls(slack) - calls),
+    }
+
+
 async def _runs(
     shop: dict[str, Any],
     control: Connection,
+    slack: Connection,
     slack_url: str,
     folder: str,
     orders: int,
@@ -219,19 +274,20 @@ async def _runs(
             shopify_shop=shop["url"],
             shopify_admin_token="shpat_occ_standin",
         )
-        services = await build_services(settings)
+        clock = _Clock()
+        services = await build_services(settings, clock=clock)
         try:
             await services.store.migrate()
-            control.send("counters")
-            before = control.recv()
             rss_before = _peak_rss_mb()
-            started, cpu_started = time.perf_counter(), time.process_time()
-            said = await pulse(services)
-            seconds = time.perf_counter() - started
-            cpu = time.process_time() - cpu_started
+            said, first = await _measured(pulse(services), control, slack)
             rss_after = _peak_rss_mb()
-            control.send("counters")
-            after = control.recv()
+            # The next scheduled run: the shop unchanged, the clock in the job's next window,
+            # run as the scheduler runs it (its run lease, the run recorded).
+            clock.ahead = timedelta(seconds=JOBS[JOB].every_seconds(settings))
+            done, following = await _measured(run_once(services, JOBS[JOB]), control, slack)
+            if done is None:
+                raise RuntimeError("the next run found its window taken")
+            following["said"] = done.detail
         finally:
             await services.aclose()
         file_url = await _file_url(shop["url"])
@@ -242,20 +298,21 @@ async def _runs(
             reads_alone.append(await _read_seconds(shop["url"], file_url))
         results.append(
             {
-                "seconds": seconds,
-                "cpu_seconds": cpu,
+                **first,
                 "peak_rss_mb": rss_after,
                 "rss_growth_mb": rss_after - rss_before,
-                "requests": after["requests"] - before["requests"],
-                "points": after["spent"] - before["spent"],
-                "throttled": after["throttled"] - before["throttled"],
                 "floor_seconds": statistics.median(floors),
                 "read_seconds": statistics.median(reads_alone),
                 "jsonl_lines": lines,
                 "said": said,
+                "next": following,
             }
         )
-        print(f"  sales pulse run {run + 1}/{runs}: {seconds:.1f} s", file=sys.stderr)
+        print(
+            f"  sales pulse run {run + 1}/{runs}: {first['seconds']:.1f} s; "
+            f"the next run {following['seconds']:.1f} s ({following['said']})",
+            file=sys.stderr,
+        )
     page_cost = await _page_cost(shop["url"])
     pages = -(-orders // reads.ORDERS_PAGE)
     paging_points = pages * page_cost
@@ -266,6 +323,8 @@ async def _runs(
         "median_floor_seconds": statistics.median(r["floor_seconds"] for r in results),
         "median_cpu_seconds": statistics.median(r["cpu_seconds"] for r in results),
         "median_read_seconds": statistics.median(r["read_seconds"] for r in results),
+        "median_next_cpu_seconds": statistics.median(r["next"]["cpu_seconds"] for r in results),
+        "median_next_seconds": statistics.median(r["next"]["seconds"] for r in results),
         "peak_rss_mb": _peak_rss_mb(),
         "bucket": {"maximum": shop["maximum"], "restore_rate": shop["restore_rate"]},
         "paging": {
@@ -311,6 +370,8 @@ def markdown(found: dict[str, Any]) -> list[str]:
         "",
         *_table([found]),
         "",
+        *_said([found]),
+        "",
         *_paging(found),
         "",
     ]
@@ -331,7 +392,7 @@ def markdown_sizes(sizes: list[dict[str, Any]]) -> list[str]:
         ),
     ]
     if measured:
-        lines += ["", *_paging(measured[0])]
+        lines += ["", *_said(measured), "", *_paging(measured[0])]
     return [*lines, ""]
 
 
@@ -353,8 +414,17 @@ def _table(sizes: list[dict[str, Any]]) -> list[str]:
             lambda f: f"{f['median_floor_seconds']:.2f} s",
         ),
         row(
-            "**bot CPU ÷ floor**",
+            "**bot CPU ÷ floor, first run, 10 new alerts (10 charts, matplotlib loaded)**",
             lambda f: f"**{f['median_cpu_seconds'] / f['median_floor_seconds']:.2f}×**",
+        ),
+        row(
+            "**bot CPU ÷ floor, the next run, nothing new** (the shop unchanged, the job's next "
+            "window, run as scheduled)",
+            lambda f: f"**{f['median_next_cpu_seconds'] / f['median_floor_seconds']:.2f}×**",
+        ),
+        row(
+            "…the next run's wall time / bot CPU",
+            lambda f: f"{f['median_next_seconds']:.1f} s / {f['median_next_cpu_seconds']:.2f} s",
         ),
         row(
             "the read alone (floor + each order counted in) ÷ floor",
@@ -363,6 +433,17 @@ def _table(sizes: list[dict[str, Any]]) -> list[str]:
         row(
             "the rest of the run: CPU − the read alone (alerts and their charts, database, polls)",
             lambda f: f"{f['median_cpu_seconds'] - f['median_read_seconds']:.2f} s",
+        ),
+        row(
+            "…the next run's rest: CPU − the read alone (database, comparison, snapshot, polls)",
+            lambda f: f"{f['median_next_cpu_seconds'] - f['median_read_seconds']:.2f} s",
+        ),
+        row(
+            "Slack calls, first run / the next run (first of the runs)",
+            lambda f: (
+                f"{_calls(f['runs'][0]['slack_calls'])} / "
+                f"{_calls(f['runs'][0]['next']['slack_calls'])}"
+            ),
         ),
         row(
             "peak memory of the bot process (growth during the first run)",
@@ -375,6 +456,19 @@ def _table(sizes: list[dict[str, Any]]) -> list[str]:
                 f" ({f['runs'][0]['throttled']} throttled)"
             ),
         ),
+    ]
+
+
+def _calls(calls: dict[str, int]) -> str:
+    return ", ".join(f"{n} {method}" for method, n in sorted(calls.items())) or "none"
+
+
+def _said(sizes: list[dict[str, Any]]) -> list[str]:
+    """What each size's first run returned and its next run recorded (first of the runs)."""
+    return [
+        f"- {f['orders']:,} orders: first run: {f['runs'][0]['said']}; "
+        f"the next run: {f['runs'][0]['next']['said']}"
+        for f in sizes
     ]
 
 
