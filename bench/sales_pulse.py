@@ -33,7 +33,9 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from json.scanner import make_scanner
 from multiprocessing.connection import Connection
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -145,9 +147,19 @@ async def _file_url(url: str) -> str:
         await client.aclose()
 
 
-async def _floor_seconds(shop_url: str, file_url: str) -> tuple[float, int]:
+def _scanned(line: str) -> Any:
+    return _SCAN(line, 0)[0]
+
+
+_SCAN = make_scanner(json.JSONDecoder())  # json.loads's C scanner, which the bot's read calls
+
+
+async def _floor_seconds(
+    shop_url: str, file_url: str, parse: Callable[[str], Any] = json.loads
+) -> tuple[float, int]:
     """CPU to download and parse the last bulk result file: what any reader must at least
-    do, with the bot's download and its parser."""
+    do, with the bot's download and ``json.loads`` (``parse``: for the row beside it, the
+    C scanner the bot's read now calls without `json.loads`'s Python layers)."""
     from bot.demo.standins.shopify import DEFAULT_TOKEN
     from bot.integrations.shopify import ShopifyClient
 
@@ -157,7 +169,7 @@ async def _floor_seconds(shop_url: str, file_url: str) -> tuple[float, int]:
         lines = 0
         async for line in client.lines(file_url):
             if line:
-                json.loads(line)
+                parse(line)
                 lines += 1
         return time.process_time() - started, lines
     finally:
@@ -292,17 +304,19 @@ async def _runs(
         finally:
             await services.aclose()
         file_url = await _file_url(shop["url"])
-        floors, reads_alone = [], []
-        for _ in range(3):  # alternated, so that a burst of load falls on both
+        floors, reads_alone, scanner_floors = [], [], []
+        for _ in range(3):  # alternated, so that a burst of load falls on each
             floor, lines = await _floor_seconds(shop["url"], file_url)
             floors.append(floor)
             reads_alone.append(await _read_seconds(shop["url"], file_url))
+            scanner_floors.append((await _floor_seconds(shop["url"], file_url, _scanned))[0])
         results.append(
             {
                 **first,
                 "peak_rss_mb": rss_after,
                 "rss_growth_mb": rss_after - rss_before,
                 "floor_seconds": statistics.median(floors),
+                "scanner_floor_seconds": statistics.median(scanner_floors),
                 "read_seconds": statistics.median(reads_alone),
                 "jsonl_lines": lines,
                 "said": said,
@@ -322,6 +336,9 @@ async def _runs(
         "runs": results,
         "median_seconds": statistics.median(r["seconds"] for r in results),
         "median_floor_seconds": statistics.median(r["floor_seconds"] for r in results),
+        "median_scanner_floor_seconds": statistics.median(
+            r["scanner_floor_seconds"] for r in results
+        ),
         "median_cpu_seconds": statistics.median(r["cpu_seconds"] for r in results),
         "median_read_seconds": statistics.median(r["read_seconds"] for r in results),
         "median_next_cpu_seconds": statistics.median(r["next"]["cpu_seconds"] for r in results),
@@ -430,6 +447,11 @@ def _table(sizes: list[dict[str, Any]]) -> list[str]:
         row(
             "the read alone (floor + each order counted in) ÷ floor",
             lambda f: f"{f['median_read_seconds'] / f['median_floor_seconds']:.2f}×",
+        ),
+        row(
+            "(beside the floor: the same download parsed by `json.loads`'s C scanner, which the "
+            "bot's read calls directly, ÷ floor)",
+            lambda f: f"{f['median_scanner_floor_seconds'] / f['median_floor_seconds']:.2f}×",
         ),
         row(
             "the rest of the run: CPU − the read alone (alerts and their charts, database, polls)",
