@@ -5,13 +5,17 @@ The shop is the Shopify stand-in (real GraphQL, Shopify's cost metering, bulk op
 a child process, and so is the Slack stand-in, so that neither's memory or CPU is counted as
 the bot's; the orders are spread over the 8 days the triggers read. The run reads them with
 a bulk operation (one mutation, polls, a JSONL file that costs no points), evaluates the
-four triggers and posts the alerts to the Slack stand-in. Two comparisons, both from the same run:
+four triggers and posts the alerts to the Slack stand-in. Then, in the same process, the next
+scheduled run: the shop unchanged, the bot's clock moved on into the job's next window, run by
+the job runner as the scheduler runs it; it alerts nothing new, so it draws no chart. Two
+comparisons, both from the same runs:
 
 - the throttle's bound for paging the same window instead: pages × the measured cost of one
   page ÷ the restore rate (the least time paging could take without being throttled);
 - the floor for any reader: downloading and parsing the same JSONL file, nothing else, with
-  the bot's own download (`ShopifyClient.lines`) and its parser (`json.loads`); beside it, the
-  bot's read of the window alone (the floor, plus making each order and counting it in).
+  the bot's own download (`ShopifyClient.lines`) and `json.loads`; beside it, the bot's read
+  of the window alone (the download, each line parsed, each order made and counted in), and
+  the same download parsed by `json.loads`'s C scanner, which the bot's read calls directly.
 
 Each shop size is measured in a process of its own, so its peak memory is its own: the bot
 keeps no order of its window, so the peak stays flat from 100,000 orders to 1,000,000.
@@ -26,12 +30,16 @@ import argparse
 import asyncio
 import json
 import multiprocessing
+import re
 import resource
 import statistics
 import sys
 import tempfile
 import time
+from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from json.scanner import make_scanner
 from multiprocessing.connection import Connection
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -39,17 +47,28 @@ from zoneinfo import ZoneInfo
 from bot.config import Settings
 from bot.demo.standins.slack import DEFAULT_TOKEN as SLACK_TOKEN
 from bot.demo.standins.slack import SlackStandin
-from bot.flows.sales_pulse import pulse
+from bot.flows.sales_pulse import JOB, pulse
 from bot.integrations import shopify_reads as reads
+from bot.jobs import JOBS
+from bot.jobs.runner import run_once
 from bot.rules.sales import delay_cutoff
 from bot.rules.sales_window import SalesWindow
-from bot.services import build_services
+from bot.services import build_services, utc_now
 
 TIMEZONE = "America/New_York"
 SKUS = 200
+BEST = 10  # SKUs that sell clearly best (`_units`)
 DAYS = 8
 LARGE = 300_000  # orders from which a size is measured with `--runs-large` runs
 SIZES = (100_000, 1_000_000)
+
+
+def _units(i: int) -> int:
+    """Units of an order's first line: the first `BEST` SKUs sell 5 at a time, so that the
+    top sellers stand clear of the rest as in a real shop; were every SKU to sell alike, the
+    top 10 would change whenever the window moved by a few orders, and each run would alert
+    the SKUs come into it (the same one digit in the file either way)."""
+    return 5 if i % SKUS < BEST else 1
 
 
 def serve_shop(conn: Connection, orders: int, days: float = DAYS) -> None:
@@ -67,7 +86,7 @@ def serve_shop(conn: Connection, orders: int, days: float = DAYS) -> None:
                 20.0 + i % 80,
                 fulfillment="UNFULFILLED" if i % 997 == 0 else "FULFILLED",
                 email=f"customer{i % 5000}@example.com",
-                line_items=[(f"SKU-{i % SKUS:03d}", 1), (f"SKU-{(i * 7) % SKUS:03d}", 2)],
+                line_items=[(f"SKU-{i % SKUS:03d}", _units(i)), (f"SKU-{(i * 7) % SKUS:03d}", 2)],
             )
         for n in range(SKUS):
             shop.add_variant(f"SKU-{n:03d}", 50 + n * 10)
@@ -88,12 +107,15 @@ def serve_shop(conn: Connection, orders: int, days: float = DAYS) -> None:
 
 def serve_slack(conn: Connection) -> None:
     """Child process: the Slack stand-in, so that its side of the posts is not counted as the
-    bot's CPU; answers "stop" on the pipe."""
+    bot's CPU; answers "calls" (how many of each Web API method it received) and "stop" on the
+    pipe."""
 
     async def main() -> None:
         async with SlackStandin() as slack:
             conn.send(slack.url)
-            await asyncio.get_running_loop().run_in_executor(None, conn.recv)
+            loop = asyncio.get_running_loop()
+            while await loop.run_in_executor(None, conn.recv) != "stop":
+                conn.send(dict(Counter(call.method for call in slack.calls())))
 
     asyncio.run(main())
 
@@ -129,9 +151,19 @@ async def _file_url(url: str) -> str:
         await client.aclose()
 
 
-async def _floor_seconds(shop_url: str, file_url: str) -> tuple[float, int]:
+def _scanned(line: str) -> Any:
+    return _SCAN(line, 0)[0]
+
+
+_SCAN = make_scanner(json.JSONDecoder())  # json.loads's C scanner, which the bot's read calls
+
+
+async def _floor_seconds(
+    shop_url: str, file_url: str, parse: Callable[[str], Any] = json.loads
+) -> tuple[float, int]:
     """CPU to download and parse the last bulk result file: what any reader must at least
-    do, with the bot's download and its parser."""
+    do, with the bot's download and ``json.loads`` (``parse``: for the row beside it, the
+    C scanner the bot's read now calls without `json.loads`'s Python layers)."""
     from bot.demo.standins.shopify import DEFAULT_TOKEN
     from bot.integrations.shopify import ShopifyClient
 
@@ -141,7 +173,7 @@ async def _floor_seconds(shop_url: str, file_url: str) -> tuple[float, int]:
         lines = 0
         async for line in client.lines(file_url):
             if line:
-                json.loads(line)
+                parse(line)
                 lines += 1
         return time.process_time() - started, lines
     finally:
@@ -186,7 +218,7 @@ async def measure(orders: int = 100_000, runs: int = 3) -> dict[str, Any]:
             raise RuntimeError("the Slack stand-in did not start (see its output above)")
         slack_url = slack_control.recv()
         with tempfile.TemporaryDirectory() as folder:
-            return await _runs(shop, parent, slack_url, folder, orders, runs)
+            return await _runs(shop, parent, slack_control, slack_url, folder, orders, runs)
     finally:
         if slack_process.is_alive():
             slack_control.send("stop")
@@ -200,9 +232,49 @@ async def measure(orders: int = 100_000, runs: int = 3) -> dict[str, Any]:
             shop_process.kill()
 
 
+class _Clock:
+    """The bot's clock: the time now, moved on by ``ahead`` (the next run's window)."""
+
+    def __init__(self) -> None:
+        self.ahead = timedelta(0)
+
+    def __call__(self) -> datetime:
+        return utc_now() + self.ahead
+
+
+def _slack_calls(slack: Connection) -> Counter[str]:
+    slack.send("calls")
+    return Counter(slack.recv())
+
+
+async def _measured(
+    work: Any, control: Connection, slack: Connection
+) -> tuple[Any, dict[str, Any]]:
+    """Await ``work``: what it returned, its wall time and CPU, the shop's requests, cost points
+    and throttles and the Slack calls it made."""
+    control.send("counters")
+    before = control.recv()
+    calls = _slack_calls(slack)
+    started, cpu_started = time.perf_counter(), time.process_time()
+    said = await work
+    seconds = time.perf_counter() - started
+    cpu = time.process_time() - cpu_started
+    control.send("counters")
+    after = control.recv()
+    return said, {
+        "seconds": seconds,
+        "cpu_seconds": cpu,
+        "requests": after["requests"] - before["requests"],
+        "points": after["spent"] - before["spent"],
+        "throttled": after["throttled"] - before["throttled"],
+        "slack_calls": dict(_slack_calls(slack) - calls),
+    }
+
+
 async def _runs(
     shop: dict[str, Any],
     control: Connection,
+    slack: Connection,
     slack_url: str,
     folder: str,
     orders: int,
@@ -219,43 +291,47 @@ async def _runs(
             shopify_shop=shop["url"],
             shopify_admin_token="shpat_occ_standin",
         )
-        services = await build_services(settings)
+        clock = _Clock()
+        services = await build_services(settings, clock=clock)
         try:
             await services.store.migrate()
-            control.send("counters")
-            before = control.recv()
             rss_before = _peak_rss_mb()
-            started, cpu_started = time.perf_counter(), time.process_time()
-            said = await pulse(services)
-            seconds = time.perf_counter() - started
-            cpu = time.process_time() - cpu_started
+            said, first = await _measured(pulse(services), control, slack)
             rss_after = _peak_rss_mb()
-            control.send("counters")
-            after = control.recv()
+            # The next scheduled run: the shop unchanged, the clock in the job's next window,
+            # run as the scheduler runs it (its run lease, the run recorded).
+            clock.ahead = timedelta(seconds=JOBS[JOB].every_seconds(settings))
+            done, following = await _measured(run_once(services, JOBS[JOB]), control, slack)
+            if done is None:
+                raise RuntimeError("the next run found its window taken")
+            following["said"] = done.detail
         finally:
             await services.aclose()
         file_url = await _file_url(shop["url"])
-        floors, reads_alone = [], []
-        for _ in range(3):  # alternated, so that a burst of load falls on both
+        floors, reads_alone, scanner_floors = [], [], []
+        for _ in range(3):  # alternated, so that a burst of load falls on each
             floor, lines = await _floor_seconds(shop["url"], file_url)
             floors.append(floor)
             reads_alone.append(await _read_seconds(shop["url"], file_url))
+            scanner_floors.append((await _floor_seconds(shop["url"], file_url, _scanned))[0])
         results.append(
             {
-                "seconds": seconds,
-                "cpu_seconds": cpu,
+                **first,
                 "peak_rss_mb": rss_after,
                 "rss_growth_mb": rss_after - rss_before,
-                "requests": after["requests"] - before["requests"],
-                "points": after["spent"] - before["spent"],
-                "throttled": after["throttled"] - before["throttled"],
                 "floor_seconds": statistics.median(floors),
+                "scanner_floor_seconds": statistics.median(scanner_floors),
                 "read_seconds": statistics.median(reads_alone),
                 "jsonl_lines": lines,
                 "said": said,
+                "next": following,
             }
         )
-        print(f"  sales pulse run {run + 1}/{runs}: {seconds:.1f} s", file=sys.stderr)
+        print(
+            f"  sales pulse run {run + 1}/{runs}: {first['seconds']:.1f} s; "
+            f"the next run {following['seconds']:.1f} s ({following['said']})",
+            file=sys.stderr,
+        )
     page_cost = await _page_cost(shop["url"])
     pages = -(-orders // reads.ORDERS_PAGE)
     paging_points = pages * page_cost
@@ -264,8 +340,13 @@ async def _runs(
         "runs": results,
         "median_seconds": statistics.median(r["seconds"] for r in results),
         "median_floor_seconds": statistics.median(r["floor_seconds"] for r in results),
+        "median_scanner_floor_seconds": statistics.median(
+            r["scanner_floor_seconds"] for r in results
+        ),
         "median_cpu_seconds": statistics.median(r["cpu_seconds"] for r in results),
         "median_read_seconds": statistics.median(r["read_seconds"] for r in results),
+        "median_next_cpu_seconds": statistics.median(r["next"]["cpu_seconds"] for r in results),
+        "median_next_seconds": statistics.median(r["next"]["seconds"] for r in results),
         "peak_rss_mb": _peak_rss_mb(),
         "bucket": {"maximum": shop["maximum"], "restore_rate": shop["restore_rate"]},
         "paging": {
@@ -311,6 +392,8 @@ def markdown(found: dict[str, Any]) -> list[str]:
         "",
         *_table([found]),
         "",
+        *_said([found]),
+        "",
         *_paging(found),
         "",
     ]
@@ -331,7 +414,7 @@ def markdown_sizes(sizes: list[dict[str, Any]]) -> list[str]:
         ),
     ]
     if measured:
-        lines += ["", *_paging(measured[0])]
+        lines += ["", *_said(measured), "", *_paging(measured[0])]
     return [*lines, ""]
 
 
@@ -353,16 +436,41 @@ def _table(sizes: list[dict[str, Any]]) -> list[str]:
             lambda f: f"{f['median_floor_seconds']:.2f} s",
         ),
         row(
-            "**bot CPU ÷ floor**",
+            f"**bot CPU ÷ floor, first run, {_first_run(sizes)}**",
             lambda f: f"**{f['median_cpu_seconds'] / f['median_floor_seconds']:.2f}×**",
+        ),
+        row(
+            "**bot CPU ÷ floor, the next run, nothing new** (the shop unchanged, the job's next "
+            "window, run as scheduled)",
+            lambda f: f"**{f['median_next_cpu_seconds'] / f['median_floor_seconds']:.2f}×**",
+        ),
+        row(
+            "…the next run's wall time / bot CPU",
+            lambda f: f"{f['median_next_seconds']:.1f} s / {f['median_next_cpu_seconds']:.2f} s",
         ),
         row(
             "the read alone (floor + each order counted in) ÷ floor",
             lambda f: f"{f['median_read_seconds'] / f['median_floor_seconds']:.2f}×",
         ),
         row(
+            "(beside the floor: the same download parsed by `json.loads`'s C scanner, which the "
+            "bot's read calls directly, ÷ floor)",
+            lambda f: f"{f['median_scanner_floor_seconds'] / f['median_floor_seconds']:.2f}×",
+        ),
+        row(
             "the rest of the run: CPU − the read alone (alerts and their charts, database, polls)",
             lambda f: f"{f['median_cpu_seconds'] - f['median_read_seconds']:.2f} s",
+        ),
+        row(
+            "…the next run's rest: CPU − the read alone (database, comparison, snapshot, polls)",
+            lambda f: f"{f['median_next_cpu_seconds'] - f['median_read_seconds']:.2f} s",
+        ),
+        row(
+            "Slack calls, first run / the next run (first of the runs)",
+            lambda f: (
+                f"{_calls(f['runs'][0]['slack_calls'])} / "
+                f"{_calls(f['runs'][0]['next']['slack_calls'])}"
+            ),
         ),
         row(
             "peak memory of the bot process (growth during the first run)",
@@ -375,6 +483,39 @@ def _table(sizes: list[dict[str, Any]]) -> list[str]:
                 f" ({f['runs'][0]['throttled']} throttled)"
             ),
         ),
+    ]
+
+
+def _first_run(sizes: list[dict[str, Any]]) -> str:
+    """E.g. "11 new alerts (11 charts, matplotlib loaded)", from what the first runs posted."""
+    said = {
+        (
+            _alerted(f["runs"][0]["said"]),
+            f["runs"][0]["slack_calls"].get("files.completeUploadExternal", 0),
+        )
+        for f in sizes
+    }
+    if len(said) != 1:
+        return "every alert new (a chart each, matplotlib loaded)"
+    ((alerts, charts),) = said
+    return f"{alerts} new alerts ({charts} charts, matplotlib loaded)"
+
+
+def _alerted(said: str) -> int:
+    found = re.search(r"(\d+) alerted", said)
+    return int(found.group(1)) if found else 0
+
+
+def _calls(calls: dict[str, int]) -> str:
+    return ", ".join(f"{n} {method}" for method, n in sorted(calls.items())) or "none"
+
+
+def _said(sizes: list[dict[str, Any]]) -> list[str]:
+    """What each size's first run returned and its next run recorded (first of the runs)."""
+    return [
+        f"- {f['orders']:,} orders: first run: {f['runs'][0]['said']}; "
+        f"the next run: {f['runs'][0]['next']['said']}"
+        for f in sizes
     ]
 
 

@@ -111,6 +111,7 @@ class ShopifyClient:
             transport=transport,
             follow_redirects=False,
         )
+        self._files: httpx.AsyncClient | None = None  # for the bulk result files (`lines`)
         self._sleep = sleep
         self._clock = clock
         self.bucket: Bucket | None = None
@@ -135,6 +136,8 @@ class ShopifyClient:
 
     async def aclose(self) -> None:
         await self._http.aclose()
+        if self._files is not None:
+            await self._files.aclose()
 
     async def query(self, document: str, variables: Mapping[str, Any] | None = None) -> Any:
         """The ``data`` of one query, within the throttle."""
@@ -182,13 +185,13 @@ class ShopifyClient:
 
     async def lines(self, url: str) -> AsyncIterator[str]:
         """The lines of a bulk operation's result file. Its URL is signed and on another host,
-        so the request carries no access token."""
+        so the request carries no access token. Its client is kept for the next run's file:
+        making one (its TLS context) costs a scheduled run about 20 ms of CPU."""
         self.requests += 1
+        if self._files is None:
+            self._files = httpx.AsyncClient(timeout=self._http.timeout)
         try:
-            async with (
-                httpx.AsyncClient(timeout=self._http.timeout) as files,
-                files.stream("GET", url) as response,
-            ):
+            async with self._files.stream("GET", url) as response:
                 if response.status_code >= 300:
                     raise ShopifyUnavailable(
                         f"bulk result file answered {response.status_code}",

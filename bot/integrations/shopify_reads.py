@@ -19,6 +19,7 @@ import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from json.scanner import make_scanner
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -315,11 +316,19 @@ async def order_batches_in_file(lines: AsyncIterator[str]) -> AsyncIterator[list
     items: list[tuple[str, int]] = []
     made: list[ShopOrder] = []
     number = order_line = 0
-    loads = json.loads
+    loads, scan = json.loads, _SCAN
     async for line in lines:
         number += 1
         try:
-            row = loads(line)
+            # json.loads's own C scanner, without its two Python layers: a third of the
+            # parse's time. A line it does not read whole (blank, whitespace around it, more
+            # after it, not JSON) is json.loads's to read or to refuse, as it would.
+            try:
+                row, end = scan(line, 0)
+            except StopIteration:
+                row, end = loads(line), len(line)
+            if end != len(line):
+                row = loads(line)
             parent = row.get("__parentId")
         except (ValueError, AttributeError) as error:
             if not line or line.isspace():  # checked only here: most lines are not blank
@@ -354,6 +363,8 @@ async def order_batches_in_file(lines: AsyncIterator[str]) -> AsyncIterator[list
     if made:
         yield made
 
+
+_SCAN = make_scanner(json.JSONDecoder())  # json.loads's: the same objects, the same errors
 
 _NOT_AN_ORDER = (KeyError, ValueError, TypeError, AttributeError)
 

@@ -109,6 +109,16 @@ async def test_each_order_comes_with_the_line_items_that_follow_it():
     assert read == IN_THE_FILE
 
 
+async def test_lines_with_whitespace_around_them_read_as_json_reads_them():
+    # A JSON line may carry spaces or a tab around it (a writer's padding, a CRLF file's \r).
+    padded = [
+        f" \t{line}" if n % 3 == 0 else f"{line} \r" if n % 3 == 1 else line
+        for n, line in enumerate(fixture_lines())
+    ]
+    read = [o async for o in orders_in_file(lines_of(padded))]
+    assert read == IN_THE_FILE
+
+
 async def test_the_streamed_window_counts_what_the_rules_count_from_a_list():
     window = await streamed(fixture_lines())
 
@@ -240,6 +250,8 @@ def cut_short(lines: list[str]) -> list[str]:
     [
         (cut_short, r"line \d+: not a JSON object \(cut short\?\)"),
         (lambda lines: [*lines[:3], "<html>502 Bad Gateway</html>", *lines[3:]], "line 4: not a"),
+        (lambda lines: [*lines[:2], lines[2] + " {}", *lines[3:]], "line 3: not a JSON"),
+        (lambda lines: [*lines[:4], "\ufeff" + lines[4], *lines[5:]], "line 5: not a JSON"),
         (lambda lines: [lines[1], *lines], "line 1: a line item of gid://shopify/Order/1 does not"),
         (lambda lines: [lines[0], lines[2], lines[1], *lines[3:]], "line 3: a line item of "),
         (
@@ -247,7 +259,15 @@ def cut_short(lines: list[str]) -> list[str]:
             "line 1: not an",
         ),
     ],
-    ids=["cut short", "not json", "item before its order", "ungrouped", "not an order"],
+    ids=[
+        "cut short",
+        "not json",
+        "more after it",
+        "byte order mark",
+        "item before its order",
+        "ungrouped",
+        "not an order",
+    ],
 )
 async def test_a_broken_file_names_its_line_and_ends_the_read(edit, says):
     with pytest.raises(ShopifyUnavailable, match=says):

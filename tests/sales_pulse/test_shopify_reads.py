@@ -77,6 +77,22 @@ async def test_a_large_window_is_read_with_a_bulk_operation():
     assert shop.spent < 10 + 2 * (len(naps) + 1)  # a count, a mutation, the polls: the file is free
 
 
+async def test_each_run_of_a_long_lived_client_reads_its_own_bulk_file():
+    """The bot's client lives from run to run: the next run's file is read afresh, whole."""
+    async with ShopifyStandin() as shop:
+        seed(shop, reads.PAGING_LIMIT + 10)
+        client = ShopifyClient(shop.url, DEFAULT_TOKEN)
+        since = NOW - timedelta(days=30)
+        try:
+            first = await read_all(client, since)
+            shop.add_order(NOW + timedelta(minutes=1), 31.0, line_items=[("SKU-3", 2)])
+            second = await read_all(client, since)
+        finally:
+            await client.aclose()
+    assert len(first) == reads.PAGING_LIMIT + 10
+    assert second[:-1] == first and second[-1].items == (("SKU-3", 2),)
+
+
 async def test_delayed_orders_and_stock():
     async with ShopifyStandin() as shop:
         seed(shop, 300)  # every 50th is unfulfilled, one per 500 minutes
