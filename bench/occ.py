@@ -98,12 +98,20 @@ class OccBot:
         }
 
     async def post_draft(self, payload: dict[str, Any]) -> str:
-        response = await self.http.post(
-            f"{self.url}/drafts",
-            json=payload,
-            headers={"Authorization": f"Bearer {INTAKE_TOKEN}"},
-        )
-        if response.status_code != 202:
+        for attempt in range(3):
+            try:
+                response = await self.http.post(
+                    f"{self.url}/drafts",
+                    json=payload,
+                    headers={"Authorization": f"Bearer {INTAKE_TOKEN}"},
+                )
+                break
+            # A pooled connection the server closed as its keep-alive ran out, just as the
+            # post went: the payload's external_id makes posting it again safe.
+            except (httpx.ReadError, httpx.RemoteProtocolError):
+                if attempt == 2:
+                    raise
+        if response.status_code not in (200, 202):
             raise RuntimeError(f"POST /drafts: {response.status_code} {response.text}")
         return str(response.json()["id"])
 

@@ -411,7 +411,8 @@ async def _guarded(phase: Coroutine[Any, Any, dict[str, Any]]) -> dict[str, Any]
         return await phase
     except Exception as error:
         print(f"  phase failed: {error!r}", file=sys.stderr, flush=True)
-        return {"error": f"{type(error).__name__}: {str(error).splitlines()[0][:300]}"}
+        said = str(error).splitlines() or [""]  # some errors (httpx's ReadError) say nothing
+        return {"error": f"{type(error).__name__}: {said[0][:300]}"}
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
